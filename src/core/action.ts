@@ -1,0 +1,73 @@
+import * as core from '@actions/core'
+import { Inputs, type InputSource } from './inputs.js'
+import { describeFailure, exitCodeFor } from './errors.js'
+import { log, setLogSink, redact } from './log.js'
+
+/** What an action's logic sees of the outside world: the same on GitHub, in the CLI and in tests. */
+export interface ActionIO {
+  inputs: Inputs
+  setOutput(name: string, value: string | number | boolean): void
+  writeSummary(markdown: string): Promise<void>
+  saveState(name: string, value: string): void
+  getState(name: string): string
+}
+
+export type ActionStep = (io: ActionIO) => Promise<void>
+
+const githubSource: InputSource = (name) => core.getInput(name)
+
+export function githubIO(source: InputSource = githubSource): ActionIO {
+  return {
+    inputs: new Inputs(source),
+    setOutput: (name, value) => core.setOutput(name, redact(String(value))),
+    writeSummary: async (markdown) => {
+      if (!process.env.GITHUB_STEP_SUMMARY) {
+        log.info(markdown)
+        return
+      }
+      await core.summary.addRaw(redact(markdown), true).write()
+    },
+    saveState: (name, value) => core.saveState(name, value),
+    getState: (name) => core.getState(name)
+  }
+}
+
+function useGitHubLog(): void {
+  setLogSink({
+    info: core.info,
+    debug: core.debug,
+    warning: (m, p) => core.warning(m, p),
+    error: (m, p) => core.error(m, p),
+    notice: (m, p) => core.notice(m, p),
+    startGroup: core.startGroup,
+    endGroup: core.endGroup,
+    setSecret: core.setSecret
+  })
+}
+
+/**
+ * The body of every bundle's index.ts. The same bundle is the `main` and the `post` entry:
+ * the first run saves `isPost`, and the runner hands it back as STATE_isPost for the post run
+ * (the docker/actions-toolkit convention). A post step never fails the job; it warns.
+ */
+export async function runAsGitHubAction(main: ActionStep, post?: ActionStep): Promise<void> {
+  useGitHubLog()
+  const isPost = process.env.STATE_isPost === 'true'
+  const io = githubIO()
+  if (isPost) {
+    try {
+      if (post) await post(io)
+    } catch (error) {
+      core.warning(`post step: ${describeFailure(error)}`)
+    }
+    process.exit(0)
+  }
+  core.saveState('isPost', 'true')
+  try {
+    await main(io)
+    process.exit(0)
+  } catch (error) {
+    core.setFailed(describeFailure(error))
+    process.exit(exitCodeFor(error))
+  }
+}

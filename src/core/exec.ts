@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process'
+import { ToolError } from './errors.js'
+import { log, redact } from './log.js'
+
+export interface CommandOptions {
+  env?: Record<string, string | undefined>
+  cwd?: string
+  /** Written to the command's standard input, then closed. */
+  input?: string | Buffer
+  timeoutMs?: number
+  /** Values to mask in anything logged or returned (passwords, keys). */
+  secrets?: string[]
+  /** Log the command line before running it (default true). */
+  echo?: boolean
+}
+
+export interface CommandResult {
+  code: number
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  timedOut: boolean
+  durationMs: number
+}
+
+function scrub(text: string, secrets: string[]): string {
+  let out = redact(text)
+  for (const s of secrets) if (s) out = out.split(s).join('***')
+  return out
+}
+
+/** Shows an argument list the way a reader can paste it, without implying a shell ran it. */
+export function formatCommand(argv: string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')
+}
+
+/**
+ * Runs a program from an argument array. Never goes through a shell, so no input can be
+ * interpreted as shell syntax. Output is captured; the exit code is returned, not thrown.
+ */
+export function runCommand(argv: string[], options: CommandOptions = {}): Promise<CommandResult> {
+  if (argv.length === 0) throw new ToolError('runCommand: empty argument list')
+  const secrets = options.secrets ?? []
+  for (const s of secrets) log.secret(s)
+  if (options.echo !== false) log.info(`$ ${scrub(formatCommand(argv), secrets)}`)
+  const started = Date.now()
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env } as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      shell: false
+    })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    let timedOut = false
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true
+            child.kill('SIGTERM')
+            setTimeout(() => child.kill('SIGKILL'), 2000).unref()
+          }, options.timeoutMs)
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.stderr.on('data', (d: Buffer) => err.push(d))
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (timer) clearTimeout(timer)
+      const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : ''
+      reject(new ToolError(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }))
+    })
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer)
+      resolve({
+        code: code ?? 128,
+        signal,
+        stdout: scrub(Buffer.concat(out).toString('utf8'), secrets),
+        stderr: scrub(Buffer.concat(err).toString('utf8'), secrets),
+        timedOut,
+        durationMs: Date.now() - started
+      })
+    })
+    child.stdin.on('error', () => undefined)
+    if (options.input !== undefined) child.stdin.end(options.input)
+    else child.stdin.end()
+  })
+}
+
+/** Like runCommand, but a non-zero exit becomes a ToolError carrying the command's stderr. */
+export async function runChecked(argv: string[], options: CommandOptions = {}): Promise<CommandResult> {
+  const result = await runCommand(argv, options)
+  if (result.code !== 0 || result.timedOut) {
+    const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with ${result.code}`
+    const detail = (result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')
+    throw new ToolError(`\`${formatCommand([argv[0]])}\` ${why}${detail ? `: ${detail}` : ''}`)
+  }
+  return result
+}
