@@ -1,0 +1,65 @@
+import { sleep } from '../core/duration.js'
+
+export interface ProbeResult {
+  ok: boolean
+  status?: number
+  ms: number
+  error?: string
+}
+
+/** One GET; ok means a 2xx within the timeout. The body is read so timing covers it. */
+export async function probe(url: string, timeoutMs: number): Promise<ProbeResult> {
+  const started = performance.now()
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' })
+    await res.arrayBuffer()
+    return { ok: res.status >= 200 && res.status < 300, status: res.status, ms: performance.now() - started }
+  } catch (error) {
+    const e = error as Error & { cause?: { code?: string } }
+    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.cause?.code ?? e.message
+    return { ok: false, ms: performance.now() - started, error: why }
+  }
+}
+
+export interface HealthGateOptions {
+  consecutive: number
+  intervalMs: number
+  timeoutMs: number
+  /** Per-request timeout. */
+  requestTimeoutMs?: number
+}
+
+export interface HealthGateResult {
+  passed: boolean
+  attempts: number
+  successes: number
+  elapsedMs: number
+  last?: ProbeResult
+}
+
+/** Passes after `consecutive` successes in a row; any failure resets the count. */
+export async function waitHealthy(url: string, options: HealthGateOptions): Promise<HealthGateResult> {
+  const started = Date.now()
+  let attempts = 0
+  let streak = 0
+  let last: ProbeResult | undefined
+  const requestTimeout = options.requestTimeoutMs ?? Math.min(5000, Math.max(1000, options.intervalMs))
+  for (;;) {
+    attempts++
+    last = await probe(url, requestTimeout)
+    streak = last.ok ? streak + 1 : 0
+    if (streak >= options.consecutive) {
+      return { passed: true, attempts, successes: streak, elapsedMs: Date.now() - started, last }
+    }
+    if (Date.now() - started + options.intervalMs > options.timeoutMs) {
+      return { passed: false, attempts, successes: streak, elapsedMs: Date.now() - started, last }
+    }
+    await sleep(options.intervalMs)
+  }
+}
+
+export function describeProbe(p: ProbeResult | undefined): string {
+  if (!p) return 'no probe'
+  if (p.error) return p.error
+  return `HTTP ${p.status} in ${Math.round(p.ms)} ms`
+}

@@ -1,0 +1,32 @@
+import type { Slot, Weights } from './slots.js'
+
+/** What a router reports: the weights it applies now and what it recorded of the last change. */
+export interface RouterState {
+  weights: Weights
+  /** The slot that was live before the last change, where the router records it. */
+  previous?: Slot
+  changedAt?: string
+  /** One line for logs: where this state was read from. */
+  detail: string
+}
+
+export interface ChangeMeta {
+  /** The slot that is live before this change (recorded as "previous"). */
+  previous: Slot
+  reason: string
+}
+
+/** Releases a lock taken on a router. */
+export type Release = () => Promise<void>
+
+/**
+ * A traffic router: reads and sets the blue/green weights. Both operations are idempotent; a
+ * setWeights that returns has been applied and read back.
+ */
+export interface Router {
+  readonly name: string
+  read(): Promise<RouterState>
+  setWeights(weights: Weights, meta: ChangeMeta): Promise<void>
+  /** Takes the router's lock (so two runs never interleave); waits up to `waitMs`. */
+  lock(owner: string, waitMs: number): Promise<Release>
+}

@@ -1,0 +1,118 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCommand, type CommandResult } from '../core/exec.js'
+import { ConfigurationError, ToolError } from '../core/errors.js'
+import { log } from '../core/log.js'
+
+/**
+ * Where router commands run: on this machine (a self-hosted runner on the load balancer) or on
+ * a remote host over SSH. The same argument lists run either way.
+ */
+export interface Transport {
+  readonly name: string
+  run(argv: string[], options?: { input?: string; timeoutMs?: number }): Promise<CommandResult>
+  close(): Promise<void>
+}
+
+export class LocalTransport implements Transport {
+  readonly name = 'local'
+  run(argv: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+    return runCommand(argv, { ...options, echo: false, timeoutMs: options.timeoutMs ?? 60_000 })
+  }
+  async close(): Promise<void> {}
+}
+
+/** POSIX single-quoting: the remote shell sees each argument as one literal word. */
+export function shellQuote(arg: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg
+  return `'${arg.replace(/'/g, `'\\''`)}'`
+}
+
+export interface SshOptions {
+  host: string
+  port: number
+  user: string
+  /** Private key text (a secret). */
+  key: string
+  /** known_hosts lines; host key checking is never disabled. */
+  knownHosts: string
+}
+
+export class SshTransport implements Transport {
+  readonly name: string
+  private readonly dir: string
+  private readonly base: string[]
+
+  constructor(options: SshOptions) {
+    this.name = `ssh ${options.user}@${options.host}:${options.port}`
+    log.secret(options.key)
+    this.dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'ops-ssh-'))
+    const keyFile = join(this.dir, 'key')
+    const knownHosts = join(this.dir, 'known_hosts')
+    writeFileSync(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, { mode: 0o600 })
+    writeFileSync(knownHosts, `${options.knownHosts.trim()}\n`, { mode: 0o600 })
+    this.base = [
+      'ssh',
+      '-i', keyFile,
+      '-p', String(options.port),
+      '-o', 'BatchMode=yes',
+      '-o', 'IdentitiesOnly=yes',
+      '-o', 'StrictHostKeyChecking=yes',
+      '-o', `UserKnownHostsFile=${knownHosts}`,
+      '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-o', 'ConnectTimeout=10',
+      '-o', 'ServerAliveInterval=5',
+      '-o', 'ServerAliveCountMax=3',
+      '-l', options.user,
+      options.host,
+      '--'
+    ]
+  }
+
+  async run(argv: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+    // ssh hands the remote shell one string: quote every argument so none is interpreted.
+    const remote = argv.map(shellQuote).join(' ')
+    const result = await runCommand([...this.base, remote], {
+      ...options,
+      echo: false,
+      timeoutMs: options.timeoutMs ?? 60_000
+    })
+    if (result.code === 255) {
+      throw new ToolError(`${this.name}: SSH connection failed: ${result.stderr.trim().split('\n').pop()}`)
+    }
+    return result
+  }
+
+  async close(): Promise<void> {
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** `host`, `host:port` or `[v6]:port`; port defaults to 22. */
+export function parseSshHost(name: string, raw: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(raw.trim())
+  const port = m?.[2] ? Number(m[2]) : 22
+  if (!m || port < 1 || port > 65535) {
+    throw new ConfigurationError(`input \`${name}\` = \`${raw}\`: expected host or host:port, such as lb1.internal:22`, name)
+  }
+  return { host: m[1].replace(/^\[|\]$/g, ''), port }
+}
+
+/** Writes a file on the transport's host atomically: temp file in the same folder, then rename. */
+export async function writeFileAtomic(t: Transport, path: string, content: string): Promise<void> {
+  const tmp = `${path}.ops-actions.tmp`
+  const write = await t.run(['tee', tmp], { input: content })
+  if (write.code !== 0) throw new ToolError(`${t.name}: cannot write ${tmp}: ${write.stderr.trim()}`)
+  const move = await t.run(['mv', '-f', tmp, path])
+  if (move.code !== 0) throw new ToolError(`${t.name}: cannot rename ${tmp} to ${path}: ${move.stderr.trim()}`)
+}
+
+export async function readFile(t: Transport, path: string): Promise<string | undefined> {
+  const result = await t.run(['cat', path])
+  if (result.code !== 0) {
+    if (/No such file/.test(result.stderr)) return undefined
+    throw new ToolError(`${t.name}: cannot read ${path}: ${result.stderr.trim()}`)
+  }
+  return result.stdout
+}
