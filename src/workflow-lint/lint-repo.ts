@@ -8,7 +8,7 @@ import { parseWithGitHub } from './github-parser.js'
 import { checkCalls, type RepoLookup } from './interfaces.js'
 import { checkDefaultBranch, checkProperties, type TemplateProperties } from './templates.js'
 import { checkWorkflow } from './workflow-rules.js'
-import { loadYaml } from './yaml-doc.js'
+import { loadYaml, syntaxFindings } from './yaml-doc.js'
 
 export interface RepoFiles {
   workflows: string[]
@@ -71,6 +71,7 @@ export async function lintRepo(root: string): Promise<RepoReport> {
   for (const file of [...files.workflows, ...files.templates]) {
     const source = readFileSync(join(root, file), 'utf8')
     const y = loadYaml(file, source)
+    add(syntaxFindings(y))
     add(checkWorkflow(y))
     const calls = checkCalls(y, repo, loadYaml)
     add(calls.findings)
@@ -91,7 +92,9 @@ export async function lintRepo(root: string): Promise<RepoReport> {
   }
   for (const file of files.actions) {
     const source = readFileSync(join(root, file), 'utf8')
-    add(checkAction(loadYaml(file, source)))
+    const y = loadYaml(file, source)
+    add(syntaxFindings(y))
+    add(checkAction(y))
     add(await parseWithGitHub(file, source, repo))
   }
   return report

@@ -25,6 +25,14 @@ export function loadYaml(file: string, source: string): YamlFile {
   }
 }
 
+/** YAML syntax errors: the other checks see nothing of a document that does not parse. */
+export function syntaxFindings(y: YamlFile): Finding[] {
+  return y.doc.errors.map((e) => {
+    const [line, col] = e.linePos?.[0] ? [e.linePos[0].line, e.linePos[0].col] : [1, 1]
+    return { file: y.file, line, column: col, rule: 'yaml', message: e.message.split('\n')[0] }
+  })
+}
+
 export function asMap(node: unknown): YAMLMap | undefined {
   return isMap(node) ? node : undefined
 }
