@@ -1,0 +1,91 @@
+import { formatDuration } from '../core/duration.js'
+import { formatCommand } from '../core/exec.js'
+import type { TestTotals } from './junit.js'
+import type { CommandRun } from './run-commands.js'
+
+export interface GateLimits {
+  maxFailures: number
+  minCoverage?: number
+  maxDurationMs: number
+}
+
+export interface GateEvidence {
+  runs: CommandRun[]
+  /** Undefined when no test report was read (none asked for, or the build stopped first). */
+  totals?: TestTotals
+  /** Undefined when no coverage report was read or the reports count no line. */
+  coveragePercent?: number
+}
+
+/** One decision, with what was measured, so the summary shows why the gate said what it said. */
+export interface Check {
+  name: string
+  measured: string
+  condition: string
+  passed: boolean
+}
+
+function commandChecks(
+  runs: CommandRun[],
+  totals: TestTotals | undefined,
+  limits: GateLimits
+): Check[] {
+  const checks: Check[] = []
+  for (const run of runs) {
+    const cmd = `\`${formatCommand(run.argv)}\``
+    if (run.timedOut) {
+      checks.push({
+        name: 'max-duration',
+        measured: `${cmd} still running when the budget ran out`,
+        condition: `all commands within ${formatDuration(limits.maxDurationMs)}`,
+        passed: false
+      })
+    } else if (run.code !== 0) {
+      const failedTests = totals ? totals.failed + totals.errors : 0
+      // A test runner exits non-zero when tests fail; that is judged by max-failures below.
+      const explained = run.phase === 'test' && failedTests > 0
+      checks.push({
+        name: `${run.phase} command`,
+        measured: `${cmd} exited ${run.code ?? 'on a signal'}${explained ? ` (${failedTests} failed tests)` : ''}`,
+        condition:
+          run.phase === 'test' && totals ? 'non-zero exit only with failed tests' : 'exit 0',
+        passed: explained
+      })
+    }
+  }
+  return checks
+}
+
+/** Judges a build: every command ran to completion, failures within limit, coverage high enough. */
+export function judgeBuild(evidence: GateEvidence, limits: GateLimits): Check[] {
+  const checks = commandChecks(evidence.runs, evidence.totals, limits)
+  const { totals } = evidence
+  if (totals) {
+    checks.push({
+      name: 'tests found',
+      measured: `${totals.tests} test cases`,
+      condition: 'at least 1',
+      passed: totals.tests > 0
+    })
+    const failed = totals.failed + totals.errors
+    checks.push({
+      name: 'max-failures',
+      measured: `${failed} failed (${totals.failed} failures, ${totals.errors} errors)`,
+      condition: `≤ ${limits.maxFailures}`,
+      passed: failed <= limits.maxFailures
+    })
+  }
+  if (limits.minCoverage !== undefined) {
+    const pct = evidence.coveragePercent
+    checks.push({
+      name: 'min-coverage',
+      measured:
+        pct === undefined
+          ? 'no line counted in the coverage reports'
+          : `${pct.toFixed(2)}% of lines`,
+      condition: `≥ ${limits.minCoverage}%`,
+      passed: pct !== undefined && pct >= limits.minCoverage
+    })
+  }
+  return checks
+}

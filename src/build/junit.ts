@@ -1,0 +1,114 @@
+import { ToolError } from '../core/errors.js'
+import { parseXml } from './xml.js'
+
+export type TestStatus = 'passed' | 'failed' | 'error' | 'skipped'
+
+export interface TestCase {
+  suite: string
+  classname: string
+  name: string
+  status: TestStatus
+  timeSeconds: number
+  /** The failure or error message attribute, else the first line of its text. */
+  message?: string
+  /** The failure body: assertion output and stack trace. */
+  details?: string
+  file?: string
+  line?: number
+}
+
+type XmlNode = Record<string, unknown>
+
+function asNode(value: unknown): XmlNode {
+  // `<skipped/>` parses as '' and `<failure>text</failure>` as a string: normalise both.
+  if (value !== null && typeof value === 'object') return value as XmlNode
+  return typeof value === 'string' && value !== '' ? { '#text': value } : {}
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+function firstOf(node: XmlNode, names: string[]): { kind: string; node: XmlNode } | undefined {
+  for (const kind of names) {
+    const found = node[kind]
+    if (Array.isArray(found) && found.length > 0) return { kind, node: asNode(found[0]) }
+  }
+  return undefined
+}
+
+function toCase(raw: XmlNode, suite: string): TestCase {
+  const outcome = firstOf(raw, ['failure', 'error', 'skipped'])
+  const status: TestStatus =
+    outcome?.kind === 'failure'
+      ? 'failed'
+      : outcome?.kind === 'error'
+        ? 'error'
+        : outcome
+          ? 'skipped'
+          : 'passed'
+  const details = outcome ? text(outcome.node['#text'])?.trim() : undefined
+  const message = outcome ? (text(outcome.node.message) ?? details?.split('\n')[0]) : undefined
+  const line = Number(raw.line)
+  return {
+    suite,
+    classname: text(raw.classname)?.trim() ?? '',
+    name: text(raw.name)?.trim() || '(unnamed test)',
+    status,
+    timeSeconds: Number(raw.time) || 0,
+    ...(message !== undefined && { message }),
+    ...(details !== undefined && { details }),
+    ...(text(raw.file) !== undefined && { file: text(raw.file) }),
+    ...(Number.isInteger(line) && line > 0 && { line })
+  }
+}
+
+/** Collects test cases from a suite and from suites nested in it (some tools nest them). */
+function collectSuite(suite: XmlNode, out: TestCase[]): void {
+  // jest-junit names a suite "undefined" when the test file has no describe() block
+  const name = text(suite.name) === 'undefined' ? '' : (text(suite.name) ?? '')
+  for (const raw of (suite.testcase as unknown[] | undefined) ?? [])
+    out.push(toCase(asNode(raw), name))
+  for (const child of (suite.testsuite as unknown[] | undefined) ?? [])
+    collectSuite(asNode(child), out)
+}
+
+/**
+ * Reads one JUnit XML report in the shapes real tools write: `<testsuites>` around
+ * `<testsuite>`s (jest-junit, pytest, go-junit-report), a bare `<testsuite>` (Maven Surefire,
+ * Gradle), and suites nested in suites. A document of any other shape is an error.
+ */
+export function parseJUnit(xml: string, file: string): TestCase[] {
+  const doc = parseXml(xml, file, ['testsuite', 'testcase', 'failure', 'error', 'skipped'])
+  const cases: TestCase[] = []
+  if ('testsuites' in doc) {
+    collectSuite(asNode(doc.testsuites), cases)
+  } else if (Array.isArray(doc.testsuite)) {
+    for (const suite of doc.testsuite) collectSuite(asNode(suite), cases)
+  } else {
+    const root = Object.keys(doc)[0] ?? '(none)'
+    throw new ToolError(
+      `report ${file} is not JUnit XML: root element is <${root}>, expected <testsuites> or <testsuite>`
+    )
+  }
+  return cases
+}
+
+export interface TestTotals {
+  tests: number
+  passed: number
+  failed: number
+  errors: number
+  skipped: number
+}
+
+export function countTests(cases: TestCase[]): TestTotals {
+  const count = (s: TestStatus): number => cases.filter((c) => c.status === s).length
+  return {
+    tests: cases.length,
+    passed: count('passed'),
+    failed: count('failed'),
+    errors: count('error'),
+    skipped: count('skipped')
+  }
+}

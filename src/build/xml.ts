@@ -1,0 +1,24 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { ToolError } from '../core/errors.js'
+
+/** Parses XML after validating it, so a truncated or broken report is an error, not "empty". */
+export function parseXml(text: string, file: string, arrays: string[]): Record<string, unknown> {
+  if (text.trim() === '') throw new ToolError(`report ${file} is empty`)
+  const valid = XMLValidator.validate(text)
+  if (valid !== true) {
+    const { msg, line, col } = valid.err
+    throw new ToolError(
+      `report ${file} is not well-formed XML (line ${line}, column ${col}): ${msg}`
+    )
+  }
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    textNodeName: '#text',
+    parseAttributeValue: false,
+    parseTagValue: false,
+    ignoreDeclaration: true,
+    isArray: (name) => arrays.includes(name)
+  })
+  return parser.parse(text) as Record<string, unknown>
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from '@jest/globals'
+import { countTests, parseJUnit } from '../../src/build/junit.js'
+
+const surefire = `<?xml version="1.0" encoding="UTF-8"?>
+<testsuite xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" name="com.example.CalcTest" time="0.05" tests="3" errors="1" skipped="0" failures="1">
+  <properties><property name="java.version" value="21"/></properties>
+  <testcase name="adds" classname="com.example.CalcTest" time="0.001"/>
+  <testcase name="divides" classname="com.example.CalcTest" time="0.002">
+    <failure message="expected: &lt;2&gt; but was: &lt;3&gt;" type="org.opentest4j.AssertionFailedError"><![CDATA[org.opentest4j.AssertionFailedError: expected: <2> but was: <3>
+	at com.example.CalcTest.divides(CalcTest.java:17)]]></failure>
+  </testcase>
+  <testcase name="parses" classname="com.example.CalcTest" time="0.001">
+    <error message="boom" type="java.lang.NullPointerException">java.lang.NullPointerException: boom</error>
+  </testcase>
+</testsuite>`
+
+const goJunitReport = `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites tests="3" failures="1">
+  <testsuite name="example.com/svc/api" tests="2" failures="1" errors="0" id="0" hostname="ci" time="0.010" timestamp="2024-01-01T00:00:00Z">
+    <properties><property name="go.version" value="go1.22"></property></properties>
+    <testcase name="TestHealth" classname="example.com/svc/api" time="0.000"></testcase>
+    <testcase name="TestOrders" classname="example.com/svc/api" time="0.010">
+      <failure message="Failed" type="">    orders_test.go:42: want 200, got 500</failure>
+    </testcase>
+  </testsuite>
+  <testsuite name="example.com/svc/store" tests="1" failures="0" errors="0" id="1" hostname="ci" time="0.001">
+    <testcase name="TestPut" classname="example.com/svc/store" time="0.001">
+      <skipped message="needs a database"></skipped>
+    </testcase>
+  </testsuite>
+</testsuites>`
+
+const nested = `<testsuites><testsuite name="outer"><testsuite name="inner">
+  <testcase name="a" file="spec/a_spec.rb" line="12"><failure>bad</failure></testcase>
+  <testcase name="b"/></testsuite><testcase name="c"/></testsuite></testsuites>`
+
+describe('parseJUnit', () => {
+  it.each([
+    [
+      'Maven Surefire (bare <testsuite>)',
+      surefire,
+      { tests: 3, passed: 1, failed: 1, errors: 1, skipped: 0 }
+    ],
+    ['go-junit-report', goJunitReport, { tests: 3, passed: 1, failed: 1, errors: 0, skipped: 1 }],
+    ['nested suites', nested, { tests: 3, passed: 2, failed: 1, errors: 0, skipped: 0 }],
+    [
+      'an empty <testsuites/>',
+      '<testsuites/>',
+      { tests: 0, passed: 0, failed: 0, errors: 0, skipped: 0 }
+    ]
+  ])('counts %s', (_name, xml, totals) => {
+    expect(countTests(parseJUnit(xml, 'r.xml'))).toEqual(totals)
+  })
+
+  it('keeps the message, the body, and file/line attributes of a failure', () => {
+    const [divides] = parseJUnit(surefire, 'r.xml').filter((c) => c.status === 'failed')
+    expect(divides.message).toBe('expected: <2> but was: <3>')
+    expect(divides.details).toContain('CalcTest.java:17')
+    const a = parseJUnit(nested, 'r.xml').find((c) => c.name === 'a')
+    expect(a).toMatchObject({
+      suite: 'inner',
+      name: 'a',
+      file: 'spec/a_spec.rb',
+      line: 12,
+      message: 'bad'
+    })
+  })
+
+  it.each([
+    [
+      'truncated XML',
+      '<testsuites><testsuite name="x"><testcase name="a">',
+      /not well-formed XML \(line 1/
+    ],
+    ['an empty file', '   \n', /is empty/],
+    [
+      'an HTML page',
+      '<html><body>502 Bad Gateway</body></html>',
+      /not JUnit XML: root element is <html>/
+    ],
+    ['plain text', 'PASS all tests', /not well-formed XML/]
+  ])('rejects %s with a clear error', (_name, xml, message) => {
+    expect(() => parseJUnit(xml, 'reports/junit.xml')).toThrow(message)
+  })
+})
