@@ -1,0 +1,192 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { homedir, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { getOctokit } from '@actions/github'
+import type { ActionIO } from '../../core/action.js'
+import { GateError, errorMessage } from '../../core/errors.js'
+import { log } from '../../core/log.js'
+import { syncScanIssue } from '../../github/issues.js'
+import { actionsCacheStore } from '../../scan/actions-cache.js'
+import { analyseReport, type Analysis } from '../../scan/analyse.js'
+import { describeBySeverity } from '../../scan/gate.js'
+import { parseIgnoreFile, type IgnoreRule } from '../../scan/ignore.js'
+import { parseReport, type TrivyReport } from '../../scan/report.js'
+import { buildSarif } from '../../scan/sarif.js'
+import { defaultCacheDir, scanWithTrivy, type ScanOutcome } from '../../scan/scan.js'
+import { SEVERITIES } from '../../scan/severity.js'
+import { buildScanSummary } from '../../scan/summary.js'
+import { readScanInputs, type ScanInputs } from './inputs.js'
+
+const JSON_REPORT = 'trivy-results.json'
+
+async function loadIgnoreRules(file: string | undefined): Promise<IgnoreRule[]> {
+  if (!file) return []
+  const rules = parseIgnoreFile(await readFile(file, 'utf8'), file)
+  log.info(`ignore file ${file}: ${rules.length} entr${rules.length === 1 ? 'y' : 'ies'}`)
+  return rules
+}
+
+async function obtainReport(
+  inputs: ScanInputs,
+  now: Date
+): Promise<{ report: TrivyReport; jsonFile: string; scan?: ScanOutcome }> {
+  if (inputs.reportFile) {
+    const report = parseReport(await readFile(inputs.reportFile, 'utf8'), inputs.reportFile)
+    return { report, jsonFile: inputs.reportFile }
+  }
+  const jsonFile = resolve(JSON_REPORT)
+  const scan = await scanWithTrivy({
+    scanType: inputs.scanType,
+    target: inputs.target!,
+    scanners: inputs.scanners,
+    trivyPath: inputs.trivyPath,
+    version: inputs.trivyVersion,
+    toolCacheDir:
+      process.env.RUNNER_TOOL_CACHE || join(homedir(), '.cache', 'ops-actions', 'tools'),
+    tempDir: process.env.RUNNER_TEMP || tmpdir(),
+    cacheDir: defaultCacheDir(homedir()),
+    store: inputs.cache ? actionsCacheStore() : undefined,
+    outputFile: jsonFile,
+    now
+  })
+  return { report: scan.report, jsonFile, scan }
+}
+
+function warnExpired(analysis: Analysis): void {
+  for (const { rule, findings } of analysis.ignore.expired) {
+    log.warning(
+      `ignore entry \`${rule.id}\` (${rule.origin}) expired on ${rule.expiresAt?.toISOString().slice(0, 10)}: it no longer hides anything (${findings} finding(s) count again)`
+    )
+  }
+}
+
+function facts(
+  inputs: ScanInputs,
+  report: TrivyReport,
+  analysis: Analysis,
+  scan?: ScanOutcome
+): [string, string][] {
+  const rows: [string, string][] = [
+    ['Target', `${inputs.scanType} ${report.ArtifactName ?? inputs.target ?? ''}`],
+    [
+      'Gate',
+      `${SEVERITIES.filter((s) => inputs.severities.has(s)).join(', ')}${inputs.failOnFindings ? '' : ' (report only)'}`
+    ],
+    [
+      'Trivy',
+      scan
+        ? scan.trivyVersion
+        : `report ${inputs.reportFile} (Trivy ${report.Trivy?.Version ?? '?'})`
+    ]
+  ]
+  if (scan) rows.push(['Scanners', inputs.scanners.join(', ')])
+  if (scan?.db)
+    rows.push([
+      'Vulnerability DB',
+      scan.db.status === 'updated' ? 'up to date' : '⚠️ older cached DB (download failed)'
+    ])
+  if (analysis.ignore.ignored.length)
+    rows.push(['Ignored (ignore file)', String(analysis.ignore.ignored.length)])
+  if (inputs.ignoreUnfixed) rows.push(['Dropped as unfixed', String(analysis.unfixedDropped)])
+  return rows
+}
+
+export async function run(io: ActionIO): Promise<void> {
+  const inputs = readScanInputs(io.inputs)
+  log.secret(inputs.githubToken)
+  const now = new Date()
+  const ignoreRules = await loadIgnoreRules(inputs.ignoreFile)
+  const { report, jsonFile, scan } = await obtainReport(inputs, now)
+  const analysis = analyseReport(report, {
+    severities: inputs.severities,
+    ignoreUnfixed: inputs.ignoreUnfixed,
+    ignoreRules,
+    now
+  })
+  warnExpired(analysis)
+  const notes: string[] = []
+  let sarifFile = ''
+  if (inputs.sarifFile) {
+    sarifFile = resolve(inputs.sarifFile)
+    const sarif = buildSarif(analysis.findings, report)
+    await writeFile(sarifFile, sarif.text)
+    if (sarif.omitted > 0) {
+      const note = `SARIF holds the ${sarif.included} most severe of ${analysis.findings.length} findings (GitHub's upload limits); the JSON report has all of them`
+      log.warning(note)
+      notes.push(note)
+    }
+  }
+  const { counts, failing, passed } = analysis.gate
+  for (const [name, value] of Object.entries({
+    critical: counts.critical,
+    high: counts.high,
+    medium: counts.medium,
+    low: counts.low,
+    unknown: counts.unknown,
+    fixable: counts.fixable,
+    secrets: counts.secrets,
+    misconfigurations: counts.misconfigurations,
+    total: counts.total,
+    passed,
+    'json-file': jsonFile,
+    'sarif-file': sarifFile
+  })) {
+    io.setOutput(name, value)
+  }
+  const target = inputs.target ?? report.ArtifactName ?? jsonFile
+  const markdown = buildScanSummary({
+    title: `Security scan: ${target}`,
+    facts: facts(inputs, report, analysis, scan),
+    findings: analysis.findings,
+    gate: analysis.gate,
+    gateSeverities: inputs.severities,
+    ignore: analysis.ignore,
+    notes
+  })
+  await io.writeSummary(markdown)
+
+  let issueError: unknown
+  if (inputs.issue) {
+    try {
+      await reportInIssue(inputs, target, markdown, failing.length)
+    } catch (error) {
+      issueError = error
+      log.error(errorMessage(error))
+    }
+  }
+  if (!passed) {
+    const message = `${failing.length} finding(s) at the gate (${describeBySeverity(failing)}) in ${target}: ${failing
+      .slice(0, 5)
+      .map((f) => `${f.id}${f.pkgName ? ` in ${f.pkgName}` : ''}`)
+      .join(', ')}${failing.length > 5 ? ', …' : ''}`
+    if (inputs.failOnFindings) throw new GateError(message)
+    log.warning(`${message} (fail-on-findings is false: reporting only)`)
+  }
+  if (issueError) throw issueError
+}
+
+async function reportInIssue(
+  inputs: ScanInputs,
+  target: string,
+  body: string,
+  failing: number
+): Promise<void> {
+  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '/').split('/')
+  const runUrl = process.env.GITHUB_RUN_ID
+    ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID}`
+    : undefined
+  const octokit = getOctokit(inputs.githubToken!, {
+    baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com'
+  })
+  const outcome = await syncScanIssue(octokit, {
+    owner,
+    repo,
+    key: `${inputs.scanType}:${target}`,
+    title: `Security scan: ${failing} finding(s) in ${target}`,
+    body,
+    clean: failing === 0,
+    runUrl
+  })
+  if (outcome.action !== 'none')
+    log.info(`scan issue #${outcome.number} ${outcome.action}: ${outcome.url}`)
+}
