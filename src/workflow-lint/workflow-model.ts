@@ -59,7 +59,10 @@ export function readJobs(y: YamlFile): JobView[] {
 export type ReleaseKind = 'deploy' | 'rollback' | undefined
 
 export function releaseKind(step: StepView): ReleaseKind {
-  const action = step.uses ? firstPartyAction(step.uses) : undefined
+  // `./actions/x` exists only in this repository's own tests (the kind e2e): they release to a
+  // throw-away cluster, not to an environment, so the deploy rules do not apply to them.
+  const published = step.uses !== undefined && !step.uses.startsWith('./')
+  const action = published ? firstPartyAction(step.uses as string) : undefined
   const mode = step.with.get('mode')?.value
   if (action === 'deploy-bluegreen') {
     if (mode === 'rollback') return 'rollback'
