@@ -112,7 +112,7 @@ export async function startPostgres(lab: Lab, options: PostgresOptions = {}): Pr
   // SIGINT is postgres' "fast" shutdown: no waiting for clients to disconnect.
   lab.onStop(async () => {
     proc.signal('SIGINT')
-    await Promise.race([proc.wait(), new Promise((r) => setTimeout(r, 10_000))])
+    await Promise.race([proc.wait(), new Promise((r) => setTimeout(r, 10_000).unref())])
   })
 
   const host = '127.0.0.1'

@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { ConfigurationError, errorMessage } from '../../core/errors.js'
+import type { Inputs } from '../../core/inputs.js'
+import { parseDatabaseUrl, type Connection } from '../../backup/connection.js'
+import {
+  BACKUP_FORMATS,
+  inspectBackup,
+  type BackupFormat,
+  type BackupSource
+} from '../../backup/format.js'
+import { findPgProgram } from '../../backup/programs.js'
+import {
+  isChecksFile,
+  parseCreatedAt,
+  parseErrorPatterns,
+  parseJobs,
+  parseMinRows,
+  parseSqlChecks,
+  parseTableName,
+  type ErrorPattern,
+  type MinRowsRule,
+  type SqlCheck,
+  type TableName
+} from '../../backup/spec.js'
+
+/** Everything backup-verify needs, validated; reading it touches no database. */
+export interface VerifyInputs {
+  backupPath: string
+  format: BackupFormat | 'auto'
+  conn: Connection
+  jobs: number
+  expectTables?: TableName[]
+  minRows: MinRowsRule[]
+  checksRaw: string
+  maxAgeMs?: number
+  createdAt?: Date
+  maxRestoreMs?: number
+  amcheck: boolean
+  allowErrors: ErrorPattern[]
+  noOwner: boolean
+  keepDatabase: boolean
+}
+
+/** Pure parsing of every input; the first mistake stops the run with a message naming it. */
+export function readVerifyInputs(inputs: Inputs): VerifyInputs {
+  const expect = inputs.list('expect-tables')
+  const createdAt = inputs.optional('created-at')
+  return {
+    backupPath: inputs.required('backup'),
+    format: inputs.enum('format', ['auto', ...BACKUP_FORMATS], 'auto'),
+    conn: parseDatabaseUrl('database-url', inputs.required('database-url')),
+    jobs: parseJobs('jobs', inputs.raw('jobs'), availableParallelism()),
+    expectTables: expect.length ? expect.map((t) => parseTableName('expect-tables', t)) : undefined,
+    minRows: parseMinRows('min-rows', inputs.lines('min-rows')),
+    checksRaw: inputs.raw('checks'),
+    maxAgeMs: inputs.optionalDuration('max-age'),
+    createdAt: createdAt === undefined ? undefined : parseCreatedAt('created-at', createdAt),
+    maxRestoreMs: inputs.optionalDuration('max-restore-time'),
+    amcheck: inputs.boolean('amcheck', false),
+    allowErrors: parseErrorPatterns('allow-errors', inputs.lines('allow-errors')),
+    noOwner: inputs.boolean('no-owner', false),
+    keepDatabase: inputs.boolean('keep-database', false)
+  }
+}
+
+/** Inline `name: SQL` lines, or the file they are kept in. */
+export async function loadSqlChecks(raw: string): Promise<SqlCheck[]> {
+  if (!isChecksFile(raw)) return parseSqlChecks('checks', raw)
+  let text: string
+  try {
+    text = await readFile(raw.trim(), 'utf8')
+  } catch (e) {
+    throw new ConfigurationError(
+      `input \`checks\` = \`${raw.trim()}\`: cannot read the checks file (${errorMessage(e)}); give a file of \`name: SQL\` lines or such lines inline`,
+      'checks'
+    )
+  }
+  return parseSqlChecks('checks', text)
+}
+
+export interface PreparedBackup {
+  source: BackupSource
+  checks: SqlCheck[]
+  amcheckProgram?: string
+}
+
+/** Reads files only (backup header, checks file): still nothing is created. */
+export async function prepareBackup(inputs: VerifyInputs): Promise<PreparedBackup> {
+  const source = await inspectBackup(inputs.backupPath, inputs.format)
+  const checks = await loadSqlChecks(inputs.checksRaw)
+  if (source.format === 'plain' && inputs.maxAgeMs !== undefined && !inputs.createdAt) {
+    throw new ConfigurationError(
+      'input `max-age` needs `created-at` for a plain SQL backup: a script does not record when it was made (example: `created-at: 2024-05-01T03:00:00Z`)',
+      'created-at'
+    )
+  }
+  if (source.format === 'plain' && inputs.noOwner) {
+    throw new ConfigurationError(
+      'input `no-owner` works with pg_dump archives only: a plain SQL script sets owners itself (dump it with `pg_dump --no-owner`)',
+      'no-owner'
+    )
+  }
+  return {
+    source,
+    checks,
+    amcheckProgram: inputs.amcheck ? findPgProgram('pg_amcheck') : undefined
+  }
+}

@@ -1,0 +1,56 @@
+import { mkdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ActionIO } from '../../core/action.js'
+import { GateError } from '../../core/errors.js'
+import { log } from '../../core/log.js'
+import { summarize, writeReportFile } from '../../backup/report.js'
+import { effectiveJobs } from '../../backup/restore.js'
+import {
+  checkServer,
+  failureReasons,
+  verifyBackup,
+  type VerifyReport
+} from '../../backup/verify.js'
+import { prepareBackup, readVerifyInputs } from './inputs.js'
+
+function setOutputs(io: ActionIO, report: VerifyReport, reportFile: string): void {
+  io.setOutput('passed', report.passed)
+  io.setOutput('restore-seconds', report.restoreSeconds ?? '')
+  io.setOutput('backup-age-seconds', report.backupAgeSeconds ?? '')
+  io.setOutput('tables', report.tables)
+  io.setOutput('rows', report.rows)
+  io.setOutput('size-bytes', report.sizeBytes)
+  io.setOutput('report-file', reportFile)
+}
+
+export async function run(io: ActionIO): Promise<void> {
+  const inputs = readVerifyInputs(io.inputs)
+  const prepared = await prepareBackup(inputs)
+  const server = await checkServer(inputs.conn)
+  const { source } = prepared
+  const jobs = effectiveJobs(source, inputs.jobs)
+  log.info(
+    `backup ${source.path}: ${source.format}${source.gzip ? ' (gzip)' : ''}, ${source.sizeBytes} bytes; ` +
+      `server ${inputs.conn.display} (PostgreSQL ${server.version}); restore with ${jobs} job(s)` +
+      (jobs < inputs.jobs ? ` (the ${source.format} format restores serially)` : '')
+  )
+
+  const report = await verifyBackup({
+    ...inputs,
+    source,
+    checks: prepared.checks,
+    amcheck: prepared.amcheckProgram
+  })
+
+  const dir = process.env.RUNNER_TEMP || tmpdir()
+  await mkdir(dir, { recursive: true })
+  const reportFile = join(dir, `${report.database}.json`)
+  await writeReportFile(report, reportFile)
+  setOutputs(io, report, reportFile)
+  await io.writeSummary(summarize(report, reportFile))
+  if (!report.passed) throw new GateError(`backup ${source.path}: ${failureReasons(report)}`)
+  log.info(
+    `backup ${source.path} restored in ${report.restoreSeconds} s and passed ${report.checks.length} checks`
+  )
+}

@@ -1,0 +1,87 @@
+/** The verification as a job summary (Markdown) and as a JSON report file. */
+import { writeFile } from 'node:fs/promises'
+import { Summary } from '../core/summary.js'
+import type { VerifyReport } from './verify.js'
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let value = n
+  let unit = -1
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}
+
+/** Table checks can number in the thousands: passing ones are folded into one line. */
+function visibleChecks(report: VerifyReport): VerifyReport['checks'] {
+  const passedTables = report.checks.filter((c) => c.kind === 'table' && c.passed)
+  const rest = report.checks.filter((c) => !(c.kind === 'table' && c.passed))
+  if (passedTables.length <= 20) return report.checks
+  return [
+    ...rest,
+    {
+      kind: 'table',
+      name: `${passedTables.length} tables`,
+      passed: true,
+      expected: 'restored',
+      measured: 'all present (each listed in the report file)'
+    }
+  ]
+}
+
+export function summarize(report: VerifyReport, reportFile: string): string {
+  const verdict = report.passed
+    ? '✅ backup restores and passes every check'
+    : '❌ backup verification failed'
+  const summary = new Summary()
+    .heading('Backup verification')
+    .paragraph(verdict)
+    .facts([
+      [
+        'backup',
+        `${report.backup.path} (${report.backup.format}${report.backup.gzip ? ', gzip' : ''}, ${bytes(report.backup.sizeBytes)})`
+      ],
+      ['created at', report.backup.createdAt ?? 'unknown'],
+      [
+        'backup age',
+        report.backupAgeSeconds === undefined ? 'unknown' : `${report.backupAgeSeconds} s`
+      ],
+      [
+        'restore',
+        report.restoreSeconds === undefined
+          ? 'not run'
+          : `${report.restoreSeconds} s with ${report.jobs} job(s)`
+      ],
+      ['tables / rows', `${report.tables} / ${report.rows}`],
+      ['restored size', bytes(report.sizeBytes)],
+      ['scratch database', `${report.database}${report.databaseKept ? ' (kept)' : ' (dropped)'}`],
+      ['report file', reportFile]
+    ])
+    .table(
+      ['check', 'expected', 'measured', 'result'],
+      visibleChecks(report).map((c) => [
+        c.name,
+        c.expected,
+        c.measured ?? '—',
+        c.passed ? 'pass' : `FAIL: ${c.detail ?? ''}`
+      ])
+    )
+  const refused = report.restoreErrors.filter((e) => !e.allowed)
+  if (refused.length) {
+    summary.details(
+      `Restore errors (${refused.length})`,
+      refused
+        .slice(0, 50)
+        .map((e) => `- ${e.message}${e.command ? ` — \`${e.command.slice(0, 200)}\`` : ''}`)
+        .join('\n')
+    )
+  }
+  return summary.toMarkdown()
+}
+
+export async function writeReportFile(report: VerifyReport, path: string): Promise<void> {
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`)
+}

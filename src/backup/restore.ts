@@ -1,0 +1,202 @@
+/**
+ * Restores a backup into a scratch database and keeps every error: pg_restore continues past
+ * SQL errors and exits 1 at the end, psql stops at the first one with ON_ERROR_STOP; neither
+ * outcome is ever read as success here.
+ */
+import { spawn } from 'node:child_process'
+import { createReadStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip } from 'node:zlib'
+import { ToolError } from '../core/errors.js'
+import { runCommand, formatCommand } from '../core/exec.js'
+import { log } from '../core/log.js'
+import { envFor, type Connection } from './connection.js'
+import type { BackupSource } from './format.js'
+
+export interface RestoreError {
+  message: string
+  /** The SQL statement that failed, when the tool says. */
+  command?: string
+  /** An SQL statement failed and the restore went on; anything else (unreadable archive, crash) is fatal. */
+  sqlError: boolean
+}
+
+export interface RestoreOutcome {
+  command: string
+  exitCode: number
+  timedOut: boolean
+  durationMs: number
+  errors: RestoreError[]
+  /** Parallel jobs used (1 when the format restores serially). */
+  jobs: number
+}
+
+export interface RestoreOptions {
+  jobs: number
+  /** `--no-owner --no-acl`: the archive's roles need not exist on the scratch server. */
+  noOwner: boolean
+  timeoutMs?: number
+}
+
+/** Pure: the errors in pg_restore's stderr, with the statement each one was running. */
+export function parsePgRestoreErrors(stderr: string): RestoreError[] {
+  const errors: RestoreError[] = []
+  let last: RestoreError | undefined
+  for (const line of stderr.split('\n')) {
+    // `error: ` since PostgreSQL 12, `[archiver (db)] ` before; TOC-position lines are context.
+    const error = /^pg_restore: (?:error: |\[[^\]]*\] )(.*)$/.exec(line)
+    if (error && !/PROCESSING TOC|TOC entry/.test(line)) {
+      const message = error[1].trim()
+      last = { message, sqlError: /could not execute query/.test(message) }
+      errors.push(last)
+      continue
+    }
+    if (line.startsWith('pg_restore: ')) {
+      last = undefined
+      continue
+    }
+    const command = /^Command was: (.*)$/.exec(line)
+    if (command && last) last.command = command[1].trim()
+    else if (last && line.trim() && !last.command) last.message += ` ${line.trim()}`
+  }
+  return errors
+}
+
+/** Pure: the errors in psql's stderr (`psql:<file>:<line>: ERROR:  …`). */
+export function parsePsqlErrors(stderr: string): RestoreError[] {
+  const errors: RestoreError[] = []
+  for (const line of stderr.split('\n')) {
+    const sql = /^psql:[^:]*:(\d+): (ERROR|FATAL|PANIC): +(.*)$/.exec(line)
+    if (sql) {
+      errors.push({
+        message: `${sql[2]}: ${sql[3]} (script line ${sql[1]})`,
+        sqlError: sql[2] === 'ERROR'
+      })
+      continue
+    }
+    const other = /^psql: error: (.*)$/.exec(line)
+    if (other) errors.push({ message: other[1], sqlError: false })
+  }
+  return errors
+}
+
+/** A non-zero exit that left no error line is still a failed restore, never a pass. */
+function withUnexplainedExit(
+  errors: RestoreError[],
+  exitCode: number,
+  stderr: string
+): RestoreError[] {
+  if (exitCode === 0 || errors.length > 0) return errors
+  const tail = stderr.trim().split('\n').slice(-3).join(' ') || 'no message'
+  return [{ message: `exited with ${exitCode}: ${tail}`, sqlError: false }]
+}
+
+/** `-j` needs a seekable custom or directory archive; tar and plain SQL restore serially. */
+export function effectiveJobs(source: BackupSource, jobs: number): number {
+  return source.format === 'custom' || source.format === 'directory' ? jobs : 1
+}
+
+async function restoreArchive(
+  conn: Connection,
+  database: string,
+  source: BackupSource,
+  options: RestoreOptions
+): Promise<RestoreOutcome> {
+  const jobs = effectiveJobs(source, options.jobs)
+  const argv = ['pg_restore', '-w', '-d', database]
+  if (jobs > 1) argv.push('-j', String(jobs))
+  if (options.noOwner) argv.push('--no-owner', '--no-acl')
+  argv.push(source.path)
+  const result = await runCommand(argv, {
+    env: envFor(conn, database),
+    timeoutMs: options.timeoutMs
+  })
+  return {
+    command: formatCommand(argv),
+    exitCode: result.code,
+    timedOut: result.timedOut,
+    durationMs: result.durationMs,
+    errors: withUnexplainedExit(parsePgRestoreErrors(result.stderr), result.code, result.stderr),
+    jobs
+  }
+}
+
+/**
+ * Streams the script into psql's standard input (so `.sql.gz` needs no temporary file).
+ * ON_ERROR_STOP unless some errors are allowed: then every error must be seen to be judged.
+ */
+async function restorePlain(
+  conn: Connection,
+  database: string,
+  source: BackupSource,
+  options: RestoreOptions & { stopOnError: boolean }
+): Promise<RestoreOutcome> {
+  const argv = [
+    'psql',
+    '-X',
+    '-q',
+    '-w',
+    '-v',
+    `ON_ERROR_STOP=${options.stopOnError ? 1 : 0}`,
+    '-f',
+    '-'
+  ]
+  log.info(`$ ${formatCommand(argv)} < ${source.path}`)
+  const started = Date.now()
+  const child = spawn(argv[0], argv.slice(1), {
+    env: { ...process.env, ...envFor(conn, database) },
+    stdio: ['pipe', 'ignore', 'pipe']
+  })
+  const stderr: Buffer[] = []
+  child.stderr.on('data', (d: Buffer) => stderr.push(d))
+  let timedOut = false
+  const timer =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true
+          child.kill('SIGTERM')
+        }, options.timeoutMs)
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on('error', (e) => reject(new ToolError(`could not start psql: ${e.message}`)))
+    child.on('close', (code) => resolve(code ?? 128))
+  })
+  const file = createReadStream(source.path)
+  const feeding = source.gzip
+    ? pipeline(file, createGunzip(), child.stdin)
+    : pipeline(file, child.stdin)
+  // psql stopping early (ON_ERROR_STOP) closes its stdin: not a reading error.
+  const readError = await feeding.then(
+    () => undefined,
+    (e: NodeJS.ErrnoException) =>
+      e.code === 'EPIPE' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' ? undefined : e
+  )
+  const exitCode = await exited
+  if (timer) clearTimeout(timer)
+  const text = Buffer.concat(stderr).toString('utf8')
+  const errors = withUnexplainedExit(parsePsqlErrors(text), exitCode, text)
+  if (readError)
+    errors.push({
+      message: `the script cannot be read to the end: ${readError.message}`,
+      sqlError: false
+    })
+  return {
+    command: formatCommand(argv),
+    exitCode,
+    timedOut,
+    durationMs: Date.now() - started,
+    errors,
+    jobs: 1
+  }
+}
+
+export function restoreBackup(
+  conn: Connection,
+  database: string,
+  source: BackupSource,
+  options: RestoreOptions & { stopOnError: boolean }
+): Promise<RestoreOutcome> {
+  return source.format === 'plain'
+    ? restorePlain(conn, database, source, options)
+    : restoreArchive(conn, database, source, options)
+}

@@ -1,0 +1,307 @@
+/**
+ * The drill: read the backup's TOC, restore it into a fresh scratch database, measure, judge,
+ * and drop the scratch database whatever happened.
+ */
+import { randomBytes } from 'node:crypto'
+import { withCancelCleanup } from '../core/cancel.js'
+import { errorMessage, GateError, ToolError } from '../core/errors.js'
+import { runCommand } from '../core/exec.js'
+import { log } from '../core/log.js'
+import {
+  judgeAmcheck,
+  judgeBackupAge,
+  judgeMinRows,
+  judgeNoTables,
+  judgeRestore,
+  judgeRestoreErrors,
+  judgeRestoreTime,
+  judgeSqlCheck,
+  judgeTable,
+  wrapSqlCheck,
+  type CheckResult,
+  type JudgedRestoreError
+} from './checks.js'
+import { envFor, type Connection } from './connection.js'
+import type { BackupSource } from './format.js'
+import { restoreBackup } from './restore.js'
+import { type ErrorPattern, type MinRowsRule, type SqlCheck, type TableName } from './spec.js'
+import { execute, query, queryRows, quoteIdent } from './sql.js'
+import { readToc, tablesWithData, type Toc } from './toc.js'
+
+export interface VerifyRequest {
+  source: BackupSource
+  conn: Connection
+  jobs: number
+  /** Undefined: every table with data in the TOC. */
+  expectTables?: TableName[]
+  minRows: MinRowsRule[]
+  checks: SqlCheck[]
+  maxAgeMs?: number
+  /** Overrides the TOC's creation time (required for plain SQL with max-age). */
+  createdAt?: Date
+  maxRestoreMs?: number
+  /** Path of pg_amcheck when the amcheck check is on. */
+  amcheck?: string
+  allowErrors: ErrorPattern[]
+  noOwner: boolean
+  keepDatabase: boolean
+}
+
+export interface VerifyReport {
+  passed: boolean
+  database: string
+  databaseKept: boolean
+  backup: {
+    path: string
+    format: string
+    gzip: boolean
+    sizeBytes: number
+    createdAt?: string
+    dumpedFrom?: string
+    dumpedBy?: string
+  }
+  jobs: number
+  restoreCommand?: string
+  restoreSeconds?: number
+  backupAgeSeconds?: number
+  tables: number
+  rows: number
+  sizeBytes: number
+  checks: CheckResult[]
+  restoreErrors: JudgedRestoreError[]
+}
+
+export interface ServerInfo {
+  version: string
+}
+
+/** Before anything is created: is the server reachable, and may this role create databases? */
+export async function checkServer(conn: Connection): Promise<ServerInfo> {
+  const [info] = await queryRows<{ version: string; can_create: boolean }>(
+    conn,
+    conn.adminDatabase,
+    `SELECT current_setting('server_version') AS version,
+            (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create`
+  )
+  if (!info.can_create) {
+    throw new ToolError(
+      `role ${conn.env.PGUSER ?? '(default)'} may not create databases on ${conn.display}`
+    )
+  }
+  return { version: info.version }
+}
+
+export function scratchDatabaseName(now = new Date()): string {
+  const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14)
+  return `backup_verify_${stamp}_${randomBytes(4).toString('hex')}`
+}
+
+async function dropDatabase(conn: Connection, database: string): Promise<void> {
+  // WITH (FORCE) (PostgreSQL 13+) ends sessions a killed restore may have left behind.
+  await execute(
+    conn,
+    conn.adminDatabase,
+    `DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`
+  )
+  log.info(`dropped scratch database ${database}`)
+}
+
+interface RestoredTable {
+  schema: string
+  name: string
+  rows: number
+}
+
+/** Exact row counts (reltuples is only an estimate until ANALYZE) for every restored table. */
+async function countRows(conn: Connection, database: string): Promise<RestoredTable[]> {
+  const tables = await queryRows<{ schema: string; name: string }>(
+    conn,
+    database,
+    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+      ORDER BY 1, 2`
+  )
+  if (tables.length === 0) return []
+  // `ONLY` so a partitioned parent and its partitions are not counted twice.
+  const counts = tables
+    .map(
+      (t, i) =>
+        `SELECT ${i} AS i, count(*) AS n FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`
+    )
+    .join('\nUNION ALL\n')
+  const rows = await queryRows<{ i: number; n: number }>(conn, database, counts)
+  const byIndex = new Map(rows.map((r) => [r.i, Number(r.n)]))
+  return tables.map((t, i) => ({ ...t, rows: byIndex.get(i) ?? 0 }))
+}
+
+const key = (t: TableName): string => `${t.schema}\u0000${t.name}`
+
+function tableChecks(request: VerifyRequest, toc: Toc, restored: RestoredTable[]): CheckResult[] {
+  const rowsOf = new Map(restored.map((t) => [key(t), t.rows]))
+  const expected = request.expectTables ?? tablesWithData(toc)
+  const checks =
+    expected.length === 0
+      ? [judgeNoTables()]
+      : expected.map((t) => judgeTable(t, rowsOf.get(key(t))))
+  return [
+    ...checks,
+    ...request.minRows.map((rule) => judgeMinRows(rule, rowsOf.get(key(rule.table))))
+  ]
+}
+
+async function runSqlChecks(
+  conn: Connection,
+  database: string,
+  checks: SqlCheck[]
+): Promise<CheckResult[]> {
+  const results: CheckResult[] = []
+  for (const check of checks) {
+    const result = await query(conn, database, wrapSqlCheck(check), {
+      readOnly: true,
+      timeoutMs: 300_000
+    })
+    results.push(judgeSqlCheck(check, result))
+  }
+  return results
+}
+
+async function runAmcheck(
+  conn: Connection,
+  database: string,
+  program: string,
+  jobs: number
+): Promise<CheckResult> {
+  const argv = [program, '-w', '--install-missing', '-j', String(jobs), database]
+  const result = await runCommand(argv, { env: envFor(conn, database), timeoutMs: 3_600_000 })
+  return judgeAmcheck(result.code, `${result.stdout}\n${result.stderr}`)
+}
+
+function emptyReport(request: VerifyRequest, database: string, toc: Toc | undefined): VerifyReport {
+  const { source } = request
+  return {
+    passed: false,
+    database,
+    databaseKept: false,
+    backup: {
+      path: source.path,
+      format: source.format,
+      gzip: source.gzip,
+      sizeBytes: source.sizeBytes,
+      createdAt: (request.createdAt ?? toc?.createdAt)?.toISOString(),
+      dumpedFrom: toc?.dumpedFrom,
+      dumpedBy: toc?.dumpedBy
+    },
+    jobs: request.jobs,
+    tables: 0,
+    rows: 0,
+    sizeBytes: 0,
+    checks: [],
+    restoreErrors: []
+  }
+}
+
+function backupAge(request: VerifyRequest, toc: Toc, now: Date, report: VerifyReport): void {
+  const createdAt = request.createdAt ?? toc.createdAt
+  if (createdAt) report.backupAgeSeconds = Math.round((now.getTime() - createdAt.getTime()) / 1000)
+  const age = judgeBackupAge(createdAt, now, request.maxAgeMs)
+  if (age) report.checks.push(age)
+}
+
+/** Restores into `database` (already created) and fills the report with what was measured. */
+async function restoreAndMeasure(
+  request: VerifyRequest,
+  toc: Toc,
+  database: string,
+  report: VerifyReport
+): Promise<void> {
+  const { conn } = request
+  const outcome = await log.group(`restore into ${database}`, () =>
+    restoreBackup(conn, database, request.source, {
+      jobs: request.jobs,
+      noOwner: request.noOwner,
+      timeoutMs: request.maxRestoreMs,
+      stopOnError: request.allowErrors.length === 0
+    })
+  )
+  report.jobs = outcome.jobs
+  report.restoreCommand = outcome.command
+  report.restoreSeconds = Math.round(outcome.durationMs / 10) / 100
+  report.restoreErrors = judgeRestoreErrors(outcome.errors, request.allowErrors)
+  report.checks.push(judgeRestore(outcome, report.restoreErrors))
+  const time = judgeRestoreTime(outcome.durationMs, outcome.timedOut, request.maxRestoreMs)
+  if (time) report.checks.push(time)
+  if (outcome.timedOut) return
+
+  const restored = await countRows(conn, database)
+  report.tables = restored.length
+  report.rows = restored.reduce((sum, t) => sum + t.rows, 0)
+  report.sizeBytes = Number(
+    await execute(conn, database, 'SELECT pg_database_size(current_database())')
+  )
+  report.checks.push(...tableChecks(request, toc, restored))
+  report.checks.push(...(await runSqlChecks(conn, database, request.checks)))
+  if (request.amcheck)
+    report.checks.push(await runAmcheck(conn, database, request.amcheck, request.jobs))
+}
+
+export async function verifyBackup(
+  request: VerifyRequest,
+  now = new Date()
+): Promise<VerifyReport> {
+  const database = scratchDatabaseName(now)
+  let toc: Toc
+  try {
+    toc = await readToc(request.source, request.conn.env)
+  } catch (e) {
+    if (!(e instanceof GateError)) throw e
+    const report = emptyReport(request, database, undefined)
+    report.checks.push({
+      kind: 'toc',
+      name: 'table of contents',
+      passed: false,
+      expected: 'readable',
+      measured: null,
+      detail: e.message
+    })
+    return report
+  }
+  const report = emptyReport(request, database, toc)
+  backupAge(request, toc, now, report)
+
+  const { conn } = request
+  await execute(
+    conn,
+    conn.adminDatabase,
+    `CREATE DATABASE ${quoteIdent(database)} TEMPLATE template0`
+  )
+  log.info(`created scratch database ${database} on ${conn.display}`)
+  const drop = async (): Promise<void> => {
+    if (request.keepDatabase) {
+      report.databaseKept = true
+      log.notice(`keep-database: scratch database ${database} was kept on ${conn.display}`)
+      return
+    }
+    await dropDatabase(conn, database)
+  }
+  try {
+    await withCancelCleanup(drop, () => restoreAndMeasure(request, toc, database, report))
+  } finally {
+    await drop().catch((e: unknown) =>
+      log.error(`could not drop scratch database ${database}: ${errorMessage(e)}`)
+    )
+  }
+  report.passed = report.checks.length > 0 && report.checks.every((c) => c.passed)
+  return report
+}
+
+/** One line naming every failed check, for the failure message. */
+export function failureReasons(report: VerifyReport): string {
+  return report.checks
+    .filter((c) => !c.passed)
+    .map(
+      (c) => c.detail ?? `${c.name}: expected ${c.expected}, measured ${c.measured ?? 'nothing'}`
+    )
+    .join('; ')
+}
