@@ -1,0 +1,64 @@
+import type { ActionIO } from '../../core/action.js'
+import { withCancelCleanup } from '../../core/cancel.js'
+import { describeFailure } from '../../core/errors.js'
+import { log } from '../../core/log.js'
+import { DeploymentRecord } from '../../github/deployments.js'
+import { liveSlotOf, runBlueGreen, type BlueGreenResult } from '../../release/bluegreen.js'
+import { openRouter } from '../../traffic/config.js'
+import { formatWeights, type Slot, type Weights } from '../../traffic/slots.js'
+import { readDeployInputs } from './inputs.js'
+import { blueGreenSummary, statusSummary } from './summary.js'
+
+export async function run(io: ActionIO): Promise<void> {
+  const inputs = readDeployInputs(io.inputs)
+  const { router, close } = openRouter(inputs.router)
+  try {
+    if (inputs.mode === 'status') {
+      const state = await router.read()
+      const { live, previous } = liveSlotOf(state)
+      log.info(`${router.name}: ${formatWeights(state.weights)}; live ${live ?? 'none'}, previous ${previous ?? 'none'}`)
+      io.setOutput('live-slot', live ?? '')
+      io.setOutput('previous-slot', previous ?? '')
+      io.setOutput('switched', false)
+      io.setOutput('rolled-back', false)
+      await io.writeSummary(statusSummary(router.name, state))
+      return
+    }
+    const record = inputs.github && !inputs.release.dryRun
+      ? new DeploymentRecord({ ...inputs.github, description: `${inputs.mode} via ops-actions deploy-bluegreen` })
+      : undefined
+    const deploymentId = await record?.start()
+
+    // If the job is cancelled after traffic moved but before it was verified, put it back.
+    let restoreOnCancel: { weights: Weights; movedTo: Slot } | undefined
+    const result: BlueGreenResult = await withCancelCleanup(
+      async (signal) => {
+        if (restoreOnCancel) {
+          const { weights, movedTo } = restoreOnCancel
+          await router.setWeights(weights, { previous: movedTo, reason: `cancelled (${signal})` })
+          log.warning(`cancelled before verification finished: traffic restored to ${formatWeights(weights)}`)
+        }
+        await record?.finish(false, `cancelled (${signal})`)
+      },
+      () =>
+        runBlueGreen(router, inputs.release, (before, movedTo) => {
+          restoreOnCancel = before && movedTo ? { weights: before, movedTo } : undefined
+        })
+    )
+
+    io.setOutput('live-slot', result.liveSlot ?? '')
+    io.setOutput('previous-slot', result.previousSlot ?? '')
+    io.setOutput('switched', result.switched)
+    io.setOutput('rolled-back', result.rolledBack)
+    io.setOutput('switch-ms', result.switchMs ?? '')
+    io.setOutput('deployment-id', deploymentId ?? '')
+    await io.writeSummary(blueGreenSummary(router.name, inputs, result))
+    await record?.finish(!result.error, result.error ? describeFailure(result.error) : `${result.liveSlot} live`)
+    if (result.error) {
+      if (result.trafficAfterFailure) log.error(`traffic: ${result.trafficAfterFailure}`)
+      throw result.error
+    }
+  } finally {
+    await close()
+  }
+}

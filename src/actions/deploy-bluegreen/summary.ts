@@ -1,0 +1,82 @@
+import { formatDuration } from '../../core/duration.js'
+import { describeFailure } from '../../core/errors.js'
+import { Summary } from '../../core/summary.js'
+import type { BlueGreenResult } from '../../release/bluegreen.js'
+import { liveSlotOf } from '../../release/bluegreen.js'
+import type { RouterState } from '../../traffic/router.js'
+import { formatWeights } from '../../traffic/slots.js'
+import type { DeployInputs } from './inputs.js'
+
+const VERDICT = { pass: '✅ pass', fail: '❌ fail' }
+
+export function statusSummary(routerName: string, state: RouterState): string {
+  const { live, previous } = liveSlotOf(state)
+  return new Summary()
+    .heading(`deploy-bluegreen status: ${live ?? 'no slot'} live`)
+    .facts([
+      ['Router', routerName],
+      ['Weights', formatWeights(state.weights)],
+      ['Live slot', live ?? 'none'],
+      ['Previous slot', previous ?? 'none'],
+      ['Last change', state.changedAt ?? 'not recorded']
+    ])
+    .toMarkdown()
+}
+
+export function blueGreenSummary(routerName: string, inputs: DeployInputs, r: BlueGreenResult): string {
+  const titles = {
+    switched: `switched to ${r.liveSlot}`,
+    noop: 'nothing to do',
+    'dry-run': 'dry run (nothing changed)',
+    'rolled-back': `rolled back to ${r.liveSlot}`,
+    failed: 'failed'
+  }
+  const s = new Summary().heading(`deploy-bluegreen ${inputs.mode}: ${titles[r.outcome]}`)
+  const plan = r.plan
+  s.heading('Plan', 3).facts([
+    ['Router', routerName],
+    ['Before', plan ? formatWeights(plan.before) : '?'],
+    ['After', plan ? formatWeights(plan.after) : '?'],
+    ['Why', plan?.explanation ?? ''],
+    ...(plan?.recovering ? ([['Recognised', plan.recovering]] as [string, string][]) : [])
+  ])
+  const gates: unknown[][] = []
+  const rel = inputs.release
+  if (r.health) {
+    gates.push([
+      `health of ${plan?.to}`,
+      `${r.health.successes} consecutive OK (${r.health.attempts} probes, ${formatDuration(r.health.elapsedMs)})`,
+      `${rel.health.consecutive} in a row within ${formatDuration(rel.health.timeoutMs)}`,
+      r.health.passed ? VERDICT.pass : VERDICT.fail
+    ])
+  }
+  if (r.switchMs !== undefined) gates.push(['switch', `${r.switchMs} ms`, '', r.switched ? VERDICT.pass : VERDICT.fail])
+  if (r.verify && rel.verify) {
+    gates.push([
+      'error rate after switch',
+      `${r.verify.errorRatePercent.toFixed(3)}% (${r.verify.failed}/${r.verify.total})`,
+      `<= ${rel.verify.maxErrorRatePercent}%`,
+      r.verify.errorRatePercent <= rel.verify.maxErrorRatePercent ? VERDICT.pass : VERDICT.fail
+    ])
+    gates.push([
+      'p95 latency after switch',
+      `${Math.round(r.verify.p95Ms)} ms`,
+      `< ${rel.verify.maxP95Ms} ms`,
+      r.verify.p95Ms < rel.verify.maxP95Ms ? VERDICT.pass : VERDICT.fail
+    ])
+  }
+  if (gates.length) s.heading('Gates', 3).table(['check', 'measured', 'bound', 'verdict'], gates)
+  s.heading('Result', 3).facts([
+    ['Live slot', r.liveSlot ?? 'unknown'],
+    ['Previous slot', r.previousSlot ?? 'unknown'],
+    ['Switched', r.switched ? 'yes' : 'no'],
+    ['Rolled back', r.rolledBack ? 'yes' : 'no'],
+    ...(r.error
+      ? ([
+          ['Failure', describeFailure(r.error)],
+          ['Traffic now', r.trafficAfterFailure ?? 'unknown']
+        ] as [string, string][])
+      : [])
+  ])
+  return s.toMarkdown()
+}
