@@ -1,0 +1,72 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ToolError } from '../core/errors.js'
+import { runChecked } from '../core/exec.js'
+import { DIGEST } from './reference.js'
+
+export interface BuildRequest {
+  /** Repository without tag, e.g. ghcr.io/org/app. */
+  name: string
+  tags: string[]
+  labels: Record<string, string>
+  context: string
+  file?: string
+  platforms: string[]
+  buildArgs: string[]
+}
+
+/** The exact `docker buildx build` command line: argument list, pushed, digest to a metadata file. */
+export function buildxArgv(req: BuildRequest, metadataFile: string): string[] {
+  return [
+    'docker',
+    'buildx',
+    'build',
+    ...(req.file ? ['--file', req.file] : []),
+    ...(req.platforms.length > 0 ? ['--platform', req.platforms.join(',')] : []),
+    ...req.buildArgs.flatMap((arg) => ['--build-arg', arg]),
+    ...Object.entries(req.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+    ...req.tags.flatMap((t) => ['--tag', `${req.name}:${t}`]),
+    '--metadata-file',
+    metadataFile,
+    '--push',
+    req.context
+  ]
+}
+
+/** `docker login` with the password on standard input, never on the command line. */
+export function dockerLoginArgv(registry: string, username: string): string[] {
+  return ['docker', 'login', registry, '--username', username, '--password-stdin']
+}
+
+export async function dockerLogin(
+  registry: string,
+  username: string,
+  password: string
+): Promise<void> {
+  await runChecked(dockerLoginArgv(registry, username), { input: password, secrets: [password] })
+}
+
+/** Builds and pushes with buildx; returns the pushed image's digest from the metadata file. */
+export async function buildAndPush(req: BuildRequest): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'image-push-'))
+  const metadataFile = join(dir, 'metadata.json')
+  try {
+    await runChecked(buildxArgv(req, metadataFile))
+    let metadata: Record<string, unknown>
+    try {
+      metadata = JSON.parse(readFileSync(metadataFile, 'utf8')) as Record<string, unknown>
+    } catch (e) {
+      throw new ToolError(`docker buildx wrote no readable metadata file: ${(e as Error).message}`)
+    }
+    const digest = metadata['containerimage.digest']
+    if (typeof digest !== 'string' || !DIGEST.test(digest)) {
+      throw new ToolError(
+        `docker buildx metadata has no containerimage.digest (got ${JSON.stringify(digest)})`
+      )
+    }
+    return digest
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto'
+import { ToolError } from '../core/errors.js'
+import { log } from '../core/log.js'
+import { basicHeader, parseChallenge, type Credentials } from './auth.js'
+import { MANIFEST_ACCEPT } from './media-types.js'
+import { registryBaseUrl } from './reference.js'
+
+export interface Manifest {
+  bytes: Buffer
+  mediaType: string
+  digest: string
+}
+
+interface RequestOptions {
+  /** Token scopes this request needs, e.g. `repository:org/app:pull,push`. */
+  scopes: string[]
+  headers?: Record<string, string>
+  body?: Buffer | ReadableStream<Uint8Array>
+  /** Expected statuses; anything else becomes a ToolError. */
+  ok: number[]
+}
+
+const TIMEOUT_MS = 120_000
+
+export function sha256Digest(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+}
+
+/**
+ * A client for one registry over the OCI Distribution API. Authentication follows the
+ * registry's challenge: Basic with the credentials, or a Bearer token fetched from the realm it
+ * names (Docker Hub, GHCR, ECR, Harbor…), cached per scope set and renewed once on a 401.
+ */
+export class RegistryClient {
+  readonly baseUrl: string
+  private readonly tokens = new Map<string, string>()
+  private useBasic = false
+
+  constructor(
+    readonly registry: string,
+    private readonly creds?: Credentials,
+    baseUrl?: string
+  ) {
+    this.baseUrl = baseUrl ?? registryBaseUrl(registry)
+    if (creds) log.secret(creds.password)
+  }
+
+  private authFor(scopes: string[]): string | undefined {
+    const token = this.tokens.get(scopes.join(' '))
+    if (token) return `Bearer ${token}`
+    return this.useBasic && this.creds ? basicHeader(this.creds) : undefined
+  }
+
+  private async fetchToken(params: Record<string, string>, scopes: string[]): Promise<void> {
+    if (!params.realm) throw new ToolError(`${this.registry}: Bearer challenge without a realm`)
+    const url = new URL(params.realm)
+    if (params.service) url.searchParams.set('service', params.service)
+    for (const scope of scopes.length > 0 ? scopes : params.scope ? [params.scope] : [])
+      url.searchParams.append('scope', scope)
+    const res = await fetch(url, {
+      headers: this.creds ? { authorization: basicHeader(this.creds) } : {},
+      signal: AbortSignal.timeout(30_000)
+    })
+    if (!res.ok) {
+      await res.arrayBuffer()
+      const who = this.creds ? `user ${this.creds.username}` : 'anonymous access'
+      throw new ToolError(
+        `${this.registry}: token service ${url.origin} refused ${who} (HTTP ${res.status})`
+      )
+    }
+    const body = (await res.json()) as { token?: string; access_token?: string }
+    const token = body.token ?? body.access_token
+    if (!token) throw new ToolError(`${this.registry}: token service answered without a token`)
+    log.secret(token)
+    this.tokens.set(scopes.join(' '), token)
+  }
+
+  /** Learns how to authenticate from a 401; false when there is nothing better to try. */
+  private async negotiate(res: Response, scopes: string[]): Promise<boolean> {
+    const challenge = parseChallenge(res.headers.get('www-authenticate'))
+    if (challenge?.scheme === 'bearer') {
+      await this.fetchToken(challenge.params, scopes)
+      return true
+    }
+    if (challenge?.scheme === 'basic' && this.creds && !this.useBasic) {
+      this.useBasic = true
+      return true
+    }
+    return false
+  }
+
+  async request(method: string, pathOrUrl: string, options: RequestOptions): Promise<Response> {
+    const url = new URL(pathOrUrl, this.baseUrl)
+    // A stream body can be sent once; the caller authenticates with a bodiless request first.
+    const attempts = options.body instanceof Buffer || options.body === undefined ? 2 : 1
+    for (let attempt = 1; ; attempt++) {
+      const auth = this.authFor(options.scopes)
+      const res = await fetch(url, {
+        method,
+        headers: { ...options.headers, ...(auth && { authorization: auth }) },
+        body: options.body,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+        ...(options.body && !(options.body instanceof Buffer) && { duplex: 'half' })
+      } as RequestInit)
+      // A concurrent request may have learnt the way in meanwhile: then just try again with it.
+      const learnt = () => auth !== this.authFor(options.scopes)
+      if (
+        res.status === 401 &&
+        attempt < attempts &&
+        (learnt() || (await this.negotiate(res, options.scopes)))
+      ) {
+        await res.arrayBuffer()
+        continue
+      }
+      if (!options.ok.includes(res.status)) {
+        const detail = (await res.text()).slice(0, 500).trim()
+        const hint = res.status === 401 ? ' (check the registry credentials)' : ''
+        throw new ToolError(
+          `${method} ${url.host}${url.pathname}: HTTP ${res.status}${hint}${detail ? `: ${detail}` : ''}`
+        )
+      }
+      return res
+    }
+  }
+
+  /** Fetches a manifest as stored (bytes untouched) and checks it against its digest. */
+  async getManifest(repository: string, reference: string): Promise<Manifest> {
+    const res = await this.request('GET', `/v2/${repository}/manifests/${reference}`, {
+      scopes: [`repository:${repository}:pull`],
+      headers: { accept: MANIFEST_ACCEPT },
+      ok: [200]
+    })
+    const bytes = Buffer.from(await res.arrayBuffer())
+    const digest = sha256Digest(bytes)
+    const claimed = res.headers.get('docker-content-digest')
+    if (
+      (reference.startsWith('sha256:') && reference !== digest) ||
+      (claimed && claimed !== digest)
+    ) {
+      throw new ToolError(
+        `${this.registry}/${repository}@${reference}: manifest content hashes to ${digest}`
+      )
+    }
+    const mediaType =
+      res.headers.get('content-type')?.split(';')[0].trim() ||
+      (JSON.parse(bytes.toString()) as { mediaType?: string }).mediaType
+    if (!mediaType)
+      throw new ToolError(
+        `${this.registry}/${repository}@${reference}: manifest without a media type`
+      )
+    return { bytes, mediaType, digest }
+  }
+
+  /** Stores a manifest under a tag or its digest; returns the digest the registry computed. */
+  async putManifest(repository: string, reference: string, manifest: Manifest): Promise<string> {
+    const res = await this.request('PUT', `/v2/${repository}/manifests/${reference}`, {
+      scopes: [`repository:${repository}:pull,push`],
+      headers: { 'content-type': manifest.mediaType },
+      body: manifest.bytes,
+      ok: [201]
+    })
+    await res.arrayBuffer()
+    return res.headers.get('docker-content-digest') ?? ''
+  }
+
+  async hasBlob(repository: string, digest: string): Promise<boolean> {
+    const res = await this.request('HEAD', `/v2/${repository}/blobs/${digest}`, {
+      scopes: [`repository:${repository}:pull,push`],
+      ok: [200, 404]
+    })
+    return res.status === 200
+  }
+
+  /**
+   * Asks the registry to link a blob from another repository on it (no bytes move). Returns
+   * undefined when mounted, else the upload URL the registry opened instead.
+   */
+  async mountBlob(repository: string, digest: string, from: string): Promise<string | undefined> {
+    const q = new URLSearchParams({ mount: digest, from })
+    const res = await this.request('POST', `/v2/${repository}/blobs/uploads/?${q}`, {
+      scopes: [`repository:${repository}:pull,push`, `repository:${from}:pull`],
+      ok: [201, 202]
+    })
+    await res.arrayBuffer()
+    return res.status === 201 ? undefined : this.location(res)
+  }
+
+  async startUpload(repository: string): Promise<string> {
+    const res = await this.request('POST', `/v2/${repository}/blobs/uploads/`, {
+      scopes: [`repository:${repository}:pull,push`],
+      ok: [202]
+    })
+    await res.arrayBuffer()
+    return this.location(res)
+  }
+
+  /** Monolithic upload: the whole blob in one PUT, checked by the registry against `digest`. */
+  async finishUpload(
+    repository: string,
+    uploadUrl: string,
+    digest: string,
+    body: ReadableStream<Uint8Array>,
+    size: number
+  ): Promise<void> {
+    const url = new URL(uploadUrl, this.baseUrl)
+    url.searchParams.set('digest', digest)
+    const res = await this.request('PUT', url.toString(), {
+      scopes: [`repository:${repository}:pull,push`],
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body,
+      ok: [201]
+    })
+    await res.arrayBuffer()
+  }
+
+  async getBlob(repository: string, digest: string): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, {
+      scopes: [`repository:${repository}:pull`],
+      ok: [200]
+    })
+    if (!res.body) throw new ToolError(`${this.registry}/${repository}: blob ${digest} has no body`)
+    return res.body
+  }
+
+  private location(res: Response): string {
+    const location = res.headers.get('location')
+    if (!location) throw new ToolError(`${this.registry}: upload started without a Location header`)
+    return new URL(location, this.baseUrl).toString()
+  }
+}
