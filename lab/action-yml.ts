@@ -18,8 +18,9 @@ export interface ActionYml {
 
 export const repoRoot = new URL('..', import.meta.url).pathname
 
+/** `deploy-bluegreen` -> actions/deploy-bluegreen; a path (with a slash) is taken as it is. */
 export function actionDir(name: string): string {
-  return join(repoRoot, 'actions', name)
+  return name.includes('/') ? name : join(repoRoot, 'actions', name)
 }
 
 export function readActionYml(name: string): ActionYml {

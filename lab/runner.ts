@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { actionDir, inputEnvName, readActionYml } from './action-yml.js'
 
 export interface Annotation {
@@ -198,7 +198,7 @@ export async function runAction(
   const spec = readActionYml(name)
   const unknown = Object.keys(inputs).filter((k) => !(k in spec.inputs))
   if (unknown.length) throw new Error(`${name}: action.yml declares no input(s) ${unknown.join(', ')}`)
-  const work = mkdtempSync(join(tmpdir(), `run-${name}-`))
+  const work = mkdtempSync(join(tmpdir(), `run-${basename(name)}-`))
   writeFileSync(join(work, 'event.json'), '{}')
   try {
     // Only PATH-like basics from the parent: a step sees the runner's env, not the test's.
