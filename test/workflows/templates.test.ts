@@ -1,0 +1,70 @@
+import { describe, expect, it } from '@jest/globals'
+import {
+  checkDefaultBranch,
+  checkProperties,
+  type TemplateProperties
+} from '../../src/workflow-lint/templates.js'
+import { loadYaml } from '../../src/workflow-lint/yaml-doc.js'
+
+const GOOD: TemplateProperties = {
+  name: 'Deploy',
+  description: 'Deploys',
+  iconName: 'octicon rocket',
+  categories: ['Deployment'],
+  filePatterns: ['^Dockerfile$']
+}
+
+const messages = (p: TemplateProperties | undefined, icons: string[] = []) =>
+  checkProperties('t.properties.json', p, (icon) => icons.includes(icon)).map((f) => f.message)
+
+describe('template properties', () => {
+  it('accepts complete metadata, with an octicon or an SVG next to the template', () => {
+    expect(messages(GOOD)).toEqual([])
+    expect(messages({ ...GOOD, iconName: 'deploy' }, ['deploy'])).toEqual([])
+    expect(messages({ ...GOOD, iconName: undefined })).toEqual([])
+  })
+
+  it.each([
+    ['a missing file', undefined, 'missing: each template needs NAME.properties.json next to it'],
+    ['no name', { ...GOOD, name: '' }, '`name` is required (a non-empty string)'],
+    [
+      'no description',
+      { ...GOOD, description: undefined },
+      '`description` is required (a non-empty string)'
+    ],
+    [
+      'an icon that does not exist',
+      { ...GOOD, iconName: 'rocket' },
+      'iconName `rocket`: expected `octicon <name>` or an SVG in workflow-templates/'
+    ],
+    [
+      'categories not a list',
+      { ...GOOD, categories: 'Deployment' },
+      '`categories` must be an array of strings'
+    ],
+    [
+      'no filePatterns',
+      { ...GOOD, filePatterns: undefined },
+      '`filePatterns` is expected (an array of strings)'
+    ],
+    [
+      'a broken regex',
+      { ...GOOD, filePatterns: ['(Dockerfile'] },
+      'filePatterns: `(Dockerfile` is not a valid regular expression'
+    ]
+  ])('reports %s', (_what, properties, message) => {
+    expect(messages(properties as TemplateProperties | undefined)).toEqual([message])
+  })
+})
+
+describe('default branch in templates', () => {
+  it('accepts $default-branch and other branches', () => {
+    const y = loadYaml('t.yml', 'on:\n  push:\n    branches: [$default-branch, develop]\n')
+    expect(checkDefaultBranch(y)).toEqual([])
+  })
+
+  it('reports a hard-coded main', () => {
+    const y = loadYaml('t.yml', 'on:\n  push:\n    branches: [main]\n')
+    expect(checkDefaultBranch(y).map((f) => [f.rule, f.line])).toEqual([['default-branch', 3]])
+  })
+})
