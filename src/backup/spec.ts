@@ -26,9 +26,15 @@ export interface ErrorPattern {
   matches(message: string): boolean
 }
 
+const shorten = (text: string): string => (text.length > 200 ? `${text.slice(0, 200)}…` : text)
+
+/** For inputs of several lines: names the line at fault. */
 function reject(input: string, line: string, accepted: string): never {
-  const shown = line.length > 200 ? `${line.slice(0, 200)}…` : line
-  throw new ConfigurationError(`input \`${input}\` line \`${shown}\`: ${accepted}`, input)
+  throw new ConfigurationError(`input \`${input}\` line \`${shorten(line)}\`: ${accepted}`, input)
+}
+
+function rejectValue(input: string, value: string, accepted: string): never {
+  throw new ConfigurationError(`input \`${input}\` = \`${shorten(value)}\`: ${accepted}`, input)
 }
 
 /** `schema.table`, `table` (schema public) or quoted `"My Schema"."Orders"`; unquoted names fold to lower case as in SQL. */
@@ -118,7 +124,7 @@ export function parseCreatedAt(input: string, raw: string): Date {
   const zoned = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i.test(text)
   const date = new Date(text.replace(' ', 'T'))
   if (!zoned || Number.isNaN(date.getTime())) {
-    reject(input, raw, 'expected an ISO 8601 time with a zone, such as `2024-05-01T03:00:00Z`')
+    rejectValue(input, raw, 'expected an ISO 8601 time with a zone, such as `2024-05-01T03:00:00Z`')
   }
   return date
 }
@@ -128,7 +134,7 @@ export function parseJobs(input: string, raw: string, cpus: number): number {
   const text = raw.trim()
   if (text === '' || text === 'auto') return Math.max(1, cpus)
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 64) {
-    reject(input, raw, 'expected `auto` or a whole number from 1 to 64')
+    rejectValue(input, raw, 'expected `auto` or a whole number from 1 to 64')
   }
   return Number(text)
 }

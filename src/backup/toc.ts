@@ -60,22 +60,43 @@ const MULTI_WORD_DESCS = [
   'BLOB METADATA'
 ]
 
-/** Parses `<id>; <tableoid> <oid> <DESC> <schema> <name> <owner>` (owner may be empty). */
-function parseEntry(line: string): TocEntry | undefined {
+interface RawEntry {
+  desc: string
+  /** `<schema> <name> <owner>`, space separated although each part may contain spaces. */
+  rest: string
+}
+
+function parseRawEntry(line: string): RawEntry | undefined {
   const m = /^\d+; \d+ \d+ (.+)$/.exec(line)
   if (!m) return undefined
-  const rest = m[1]
-  const desc = MULTI_WORD_DESCS.find((d) => rest.startsWith(`${d} `)) ?? rest.split(' ')[0]
-  const words = rest.slice(desc.length + 1).split(' ')
-  // Names may contain spaces; the schema is the first word and the owner the last.
-  const schema = words[0]
-  const name = words.length > 2 ? words.slice(1, -1).join(' ') : (words[1] ?? '')
-  return { desc, schema, name }
+  const desc = MULTI_WORD_DESCS.find((d) => m[1].startsWith(`${d} `)) ?? m[1].split(' ')[0]
+  return { desc, rest: m[1].slice(desc.length + 1) }
+}
+
+/** Drops the last word (the owner); a lone word is the name itself. */
+const withoutOwner = (text: string): string =>
+  text.includes(' ') ? text.slice(0, text.lastIndexOf(' ')) : text
+
+/**
+ * The listing separates schema, name and owner with single spaces, so `Sales Dept Big Orders`
+ * is ambiguous; the SCHEMA entries (`SCHEMA - <name> <owner>`) say which schemas exist, and the
+ * longest one that prefixes the entry wins.
+ */
+function resolveEntries(raw: RawEntry[]): TocEntry[] {
+  const schemas = new Set(['public', 'pg_catalog'])
+  for (const e of raw)
+    if (e.desc === 'SCHEMA' && e.rest.startsWith('- ')) schemas.add(withoutOwner(e.rest.slice(2)))
+  const known = [...schemas].sort((a, b) => b.length - a.length)
+  return raw.map(({ desc, rest }) => {
+    const schema = known.find((s) => rest.startsWith(`${s} `)) ?? rest.split(' ')[0]
+    return { desc, schema, name: withoutOwner(rest.slice(schema.length + 1)) }
+  })
 }
 
 /** Pure: reads `pg_restore --list` output, produced with TZ=UTC. */
 export function parseTocListing(text: string): Toc {
   const toc: Toc = { entries: [] }
+  const raw: RawEntry[] = []
   for (const line of text.split('\n')) {
     const created = /^; Archive created at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)/.exec(line)
     if (created) toc.createdAt = new Date(`${created[1].replace(' ', 'T')}Z`)
@@ -84,9 +105,10 @@ export function parseTocListing(text: string): Toc {
     if (header?.[1] === 'dbname') toc.dbname = header[2].trim()
     if (header?.[1] === 'Dumped from database version') toc.dumpedFrom = header[2].trim()
     if (header?.[1] === 'Dumped by pg_dump version') toc.dumpedBy = header[2].trim()
-    const entry = line.startsWith(';') ? undefined : parseEntry(line)
-    if (entry) toc.entries.push(entry)
+    const entry = line.startsWith(';') ? undefined : parseRawEntry(line)
+    if (entry) raw.push(entry)
   }
+  toc.entries = resolveEntries(raw)
   return toc
 }
 

@@ -17,10 +17,19 @@ export const SHOP_SQL = [
   `CREATE INDEX orders_customer ON orders (customer_id)`,
   `CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 900`,
   `INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 200) g`,
+  `CREATE SCHEMA "Sales Dept"`,
+  `CREATE TABLE "Sales Dept"."Big Orders" (id int)`,
+  `INSERT INTO "Sales Dept"."Big Orders" VALUES (1), (2)`,
   `INSERT INTO orders SELECT g, 1 + g % 200, (g % 1000) + 0.5, md5(g::text) || md5((g * 7)::text) FROM generate_series(1, 5000) g`
 ]
 
-export const SHOP_TABLES = { customers: 200, orders: 5000, empty_audit: 0 }
+/** Rows per table; a schema and table with spaces check that names survive the TOC listing. */
+export const SHOP_TABLES = {
+  customers: 200,
+  orders: 5000,
+  empty_audit: 0,
+  'Sales Dept.Big Orders': 2
+}
 
 export async function createShop(pg: Postgres, database: string): Promise<void> {
   await pg.psql(`CREATE DATABASE ${database}`)

@@ -1,0 +1,326 @@
+/** Pure parts of backup-verify: input languages, TOC listings, tool error output, judges. */
+import { describe, expect, it } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
+import {
+  judgeBackupAge,
+  judgeRestore,
+  judgeRestoreErrors,
+  judgeSqlCheck
+} from '../../src/backup/checks.js'
+import { parseDatabaseUrl } from '../../src/backup/connection.js'
+import { formatFromHead } from '../../src/backup/format.js'
+import {
+  parsePgRestoreErrors,
+  parsePsqlErrors,
+  type RestoreOutcome
+} from '../../src/backup/restore.js'
+import {
+  formatTableName,
+  isChecksFile,
+  parseCreatedAt,
+  parseErrorPatterns,
+  parseJobs,
+  parseMinRows,
+  parseSqlChecks,
+  parseTableName
+} from '../../src/backup/spec.js'
+import { parseTocListing, readPlainLine, tablesWithData, type Toc } from '../../src/backup/toc.js'
+import { ConfigurationError } from '../../src/core/errors.js'
+
+const sample = (name: string): string =>
+  readFileSync(new URL(`samples/${name}`, import.meta.url), 'utf8')
+
+describe('table names', () => {
+  it.each([
+    ['orders', 'public', 'orders'],
+    ['public.Orders', 'public', 'orders'],
+    ['"Sales Dept"."Big Orders"', 'Sales Dept', 'Big Orders'],
+    ['app."a""b"', 'app', 'a"b']
+  ])('%s', (raw, schema, name) => {
+    expect(parseTableName('expect-tables', raw)).toEqual({ schema, name })
+  })
+
+  it.each(['a.b.c', '', 'bad name'])('rejects %p', (raw) => {
+    expect(() => parseTableName('expect-tables', raw)).toThrow(ConfigurationError)
+  })
+
+  it('formats names for people, quoting only when needed', () => {
+    expect(formatTableName({ schema: 'public', name: 'orders' })).toBe('public.orders')
+    expect(formatTableName({ schema: 'Sales Dept', name: 'Big Orders' })).toBe(
+      '"Sales Dept"."Big Orders"'
+    )
+  })
+})
+
+describe('min-rows', () => {
+  it('reads table>=count lines', () => {
+    expect(parseMinRows('min-rows', ['public.orders>=1000', 'customers >= 0'])).toEqual([
+      { table: { schema: 'public', name: 'orders' }, min: 1000 },
+      { table: { schema: 'public', name: 'customers' }, min: 0 }
+    ])
+  })
+
+  it.each([
+    'orders>1',
+    'orders>=',
+    '>=5',
+    'orders>=-1',
+    'orders>=1e3',
+    'orders>=99999999999999999999'
+  ])('rejects %p naming the input and the line', (line) => {
+    expect(() => parseMinRows('min-rows', [line])).toThrow(
+      /^input `min-rows` line `.*`: expected `table>=count`/
+    )
+  })
+})
+
+describe('SQL checks', () => {
+  it('reads name: SQL lines with continuations and drops a trailing semicolon', () => {
+    const text =
+      "# comment\nrecent: SELECT max(at) > now() - interval '1 day'\n  FROM orders;\nok: SELECT true"
+    expect(parseSqlChecks('checks', text)).toEqual([
+      { name: 'recent', sql: "SELECT max(at) > now() - interval '1 day'\nFROM orders" },
+      { name: 'ok', sql: 'SELECT true' }
+    ])
+  })
+
+  it.each(['SELECT true', 'name:', ': SELECT 1', 'a: SELECT 1\na: SELECT 2'])(
+    'rejects %p',
+    (text) => {
+      expect(() => parseSqlChecks('checks', text)).toThrow(ConfigurationError)
+    }
+  )
+
+  it.each([
+    ['checks/backup.txt', true],
+    ['ok: SELECT true', false],
+    ['', false],
+    ['a.txt\nb.txt', false]
+  ])('%p is a file: %p', (raw, file) => {
+    expect(isChecksFile(raw)).toBe(file)
+  })
+})
+
+describe('allow-errors, created-at, jobs', () => {
+  it('matches substrings and /regex/', () => {
+    const [plain, regex] = parseErrorPatterns('allow-errors', [
+      'must be owner of extension',
+      '/role "\\w+" does not exist/i'
+    ])
+    expect(plain.matches('ERROR:  must be owner of extension plpgsql')).toBe(true)
+    expect(plain.matches('must be OWNER')).toBe(false)
+    expect(regex.matches('ERROR: ROLE "ghost" does not exist')).toBe(true)
+    expect(() => parseErrorPatterns('allow-errors', ['/(/'])).toThrow(/invalid regular expression/)
+  })
+
+  it('created-at needs a zone', () => {
+    expect(parseCreatedAt('created-at', '2024-05-01T03:00:00Z').toISOString()).toBe(
+      '2024-05-01T03:00:00.000Z'
+    )
+    expect(parseCreatedAt('created-at', '2024-05-01 05:00:00+02:00').toISOString()).toBe(
+      '2024-05-01T03:00:00.000Z'
+    )
+    expect(() => parseCreatedAt('created-at', '2024-05-01T03:00:00')).toThrow(/with a zone/)
+    expect(() => parseCreatedAt('created-at', 'yesterday')).toThrow(ConfigurationError)
+  })
+
+  it.each([
+    ['', 4],
+    ['auto', 4],
+    ['1', 1],
+    ['16', 16]
+  ])('jobs %p -> %p', (raw, jobs) => {
+    expect(parseJobs('jobs', raw, 4)).toBe(jobs)
+  })
+
+  it.each(['0', '65', 'two', '1.5'])('rejects jobs %p', (raw) => {
+    expect(() => parseJobs('jobs', raw, 4)).toThrow(
+      /input `jobs` = `.*`: expected `auto` or a whole number/
+    )
+  })
+})
+
+describe('database-url', () => {
+  it('becomes libpq environment variables', () => {
+    const conn = parseDatabaseUrl(
+      'database-url',
+      'postgresql://admin:p%40ss@db.internal:6543/maint?sslmode=require'
+    )
+    expect(conn.env).toEqual({
+      PGHOST: 'db.internal',
+      PGPORT: '6543',
+      PGUSER: 'admin',
+      PGPASSWORD: 'p@ss',
+      PGSSLMODE: 'require',
+      PGCONNECT_TIMEOUT: '10'
+    })
+    expect(conn.adminDatabase).toBe('maint')
+    expect(conn.display).toBe('admin@db.internal:6543')
+  })
+
+  it('defaults to the postgres database', () => {
+    expect(parseDatabaseUrl('database-url', 'postgres://u@127.0.0.1').adminDatabase).toBe(
+      'postgres'
+    )
+  })
+
+  it.each([
+    'not a url',
+    'mysql://u:topsecret@h/db',
+    'postgresql://u@h/db?password=topsecret',
+    'postgresql://u:topsecret@h/db?bogus=1'
+  ])('rejects %p without showing it', (raw) => {
+    let message = ''
+    try {
+      parseDatabaseUrl('database-url', raw)
+    } catch (e) {
+      message = (e as Error).message
+    }
+    expect(message).toMatch(/^input `database-url`: /)
+    expect(message).not.toContain('topsecret')
+  })
+})
+
+describe('TOC listing', () => {
+  const toc = parseTocListing(sample('shop.list'))
+
+  it('reads the header', () => {
+    expect(toc.createdAt?.toISOString()).toBe('2026-11-28T22:59:49.000Z')
+    expect(toc.dbname).toBe('shop')
+    expect(toc.dumpedFrom).toMatch(/^15\.\d+/)
+    expect(toc.dumpedBy).toMatch(/^15\.\d+/)
+  })
+
+  it('lists tables with data, schemas with spaces included', () => {
+    expect(tablesWithData(toc)).toEqual([
+      { schema: 'Sales Dept', name: 'Big Orders' },
+      { schema: 'public', name: 'customers' },
+      { schema: 'public', name: 'empty_audit' },
+      { schema: 'public', name: 'orders' }
+    ])
+    expect(toc.entries).toContainEqual({
+      desc: 'FK CONSTRAINT',
+      schema: 'public',
+      name: 'orders orders_customer_id_fkey'
+    })
+    expect(toc.entries).toContainEqual({
+      desc: 'SEQUENCE SET',
+      schema: 'public',
+      name: 'empty_audit_id_seq'
+    })
+  })
+
+  it('reads the same from a plain SQL script', () => {
+    const plain: Toc = { entries: [] }
+    const lines = [
+      '-- Dumped from database version 15.18 (Debian 15.18-0+deb12u1)',
+      '-- Name: Big Orders; Type: TABLE; Schema: Sales Dept; Owner: postgres',
+      '-- Data for Name: Big Orders; Type: TABLE DATA; Schema: Sales Dept; Owner: postgres',
+      '-- Data for Name: orders; Type: TABLE DATA; Schema: public; Owner: postgres',
+      "INSERT INTO t VALUES ('-- Data for Name: fake; Type: TABLE DATA; Schema: x; Owner: y');"
+    ]
+    for (const line of lines) readPlainLine(plain, line)
+    expect(tablesWithData(plain)).toEqual([
+      { schema: 'Sales Dept', name: 'Big Orders' },
+      { schema: 'public', name: 'orders' }
+    ])
+    expect(plain.dumpedFrom).toBe('15.18 (Debian 15.18-0+deb12u1)')
+  })
+})
+
+describe('restore errors', () => {
+  it('pg_restore: SQL error with the statement', () => {
+    expect(parsePgRestoreErrors(sample('missing-role.stderr'))).toEqual([
+      {
+        message: 'could not execute query: ERROR:  role "ghost" does not exist',
+        command: 'ALTER TABLE public.haunted OWNER TO ghost;',
+        sqlError: true
+      }
+    ])
+  })
+
+  it('pg_restore: a truncated archive is fatal', () => {
+    const errors = parsePgRestoreErrors(sample('truncated.stderr'))
+    expect(errors.map((e) => e.message)).toEqual([
+      'could not read from input file: end of file',
+      'a worker process died unexpectedly'
+    ])
+    expect(errors.every((e) => !e.sqlError)).toBe(true)
+  })
+
+  it('psql: every ERROR line with its script line', () => {
+    expect(parsePsqlErrors(sample('psql-errors.stderr')).map((e) => e.message)).toEqual([
+      'ERROR: role "ghost" does not exist (script line 2)',
+      'ERROR: relation "nope" does not exist (script line 3)',
+      'ERROR: division by zero (script line 4)'
+    ])
+  })
+
+  const outcome = (errors: RestoreOutcome['errors'], timedOut = false): RestoreOutcome => ({
+    command: 'pg_restore',
+    exitCode: errors.length ? 1 : 0,
+    timedOut,
+    durationMs: 1000,
+    errors,
+    jobs: 2
+  })
+
+  it('allows only SQL errors that match a pattern', () => {
+    const errors = [
+      ...parsePgRestoreErrors(sample('missing-role.stderr')),
+      ...parsePgRestoreErrors(sample('truncated.stderr'))
+    ]
+    const judged = judgeRestoreErrors(
+      errors,
+      parseErrorPatterns('allow-errors', ['/does not exist|end of file/'])
+    )
+    expect(judged.map((e) => e.allowed)).toEqual([true, false, false])
+    const check = judgeRestore(outcome(errors), judged)
+    expect(check.passed).toBe(false)
+    expect(check.measured).toBe('3 error(s), 1 allowed')
+  })
+
+  it('a clean restore that was stopped at the time budget does not pass', () => {
+    expect(judgeRestore(outcome([], true), []).passed).toBe(false)
+    expect(judgeRestore(outcome([]), []).passed).toBe(true)
+  })
+})
+
+describe('judges', () => {
+  it('backup age: unknown creation time is never a pass', () => {
+    const now = new Date('2024-05-02T00:00:00Z')
+    expect(judgeBackupAge(undefined, now, 3_600_000)?.passed).toBe(false)
+    expect(judgeBackupAge(new Date('2024-05-01T23:30:00Z'), now, 3_600_000)?.passed).toBe(true)
+    expect(judgeBackupAge(new Date('2024-05-01T22:30:00Z'), now, 3_600_000)?.passed).toBe(false)
+    expect(judgeBackupAge(undefined, now, undefined)).toBeUndefined()
+  })
+
+  it.each([
+    ['[{"ok":true}]', true],
+    ['[{"ok":false}]', false],
+    ['[{"ok":null}]', false],
+    ['[]', false],
+    ['[{"ok":true},{"ok":true}]', false],
+    ['[{"a":true,"b":true}]', false],
+    ['[{"n":1}]', false]
+  ])('sql check %s -> %p', (value, passed) => {
+    expect(judgeSqlCheck({ name: 'c', sql: 'SELECT' }, { ok: true, value }).passed).toBe(passed)
+  })
+})
+
+describe('format from the first bytes', () => {
+  const tarHead = Buffer.alloc(512)
+  tarHead.write('ustar', 257, 'latin1')
+  it.each([
+    ['custom', Buffer.from('PGDMP\x01\x0e\x00'), { format: 'custom', gzip: false }],
+    ['tar', tarHead, { format: 'tar', gzip: false }],
+    ['plain', Buffer.from('--\n-- PostgreSQL database dump\n'), { format: 'plain', gzip: false }],
+    ['plain gzip', gzipSync('--\n-- PostgreSQL database dump\n'), { format: 'plain', gzip: true }],
+    ['gzip of a custom archive', gzipSync(Buffer.from('PGDMP\x01\x0e\x00')), undefined],
+    ['binary', Buffer.from([0x00, 0x01, 0xff]), undefined],
+    ['empty', Buffer.alloc(0), undefined]
+  ])('%s', (_name, head, expected) => {
+    expect(formatFromHead(head)).toEqual(expected)
+  })
+})
