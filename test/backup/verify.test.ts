@@ -1,7 +1,6 @@
 /** backup-verify against a real PostgreSQL cluster from the lab, with real pg_dump archives. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
 import { freePort } from '../../lab/ports.js'
 import { startPostgres, type Postgres } from '../../lab/services/postgres.js'
