@@ -16,6 +16,7 @@ declare -A NEED=(
   [ssh-keygen]=openssh-client
   [pg_restore]=postgresql-client
   [pytest-3]=python3-pytest
+  [socat]=socat
 )
 PATH="$PATH:/usr/sbin:/usr/lib/postgresql/15/bin"
 missing=()

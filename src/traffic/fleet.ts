@@ -10,12 +10,16 @@ import { formatWeights, sameWeights, type Weights } from './slots.js'
 export class FleetRouter implements Router {
   readonly name: string
 
+  /** What each member reported at the last read: what an undo restores. */
+  private lastRead?: RouterState[]
+
   constructor(readonly members: Router[]) {
     this.name = members.length === 1 ? members[0].name : `${members.length} load balancers`
   }
 
   async read(): Promise<RouterState> {
     const states = await Promise.all(this.members.map((m) => m.read()))
+    this.lastRead = states
     const first = states[0]
     const disagree = states.some((s) => !sameWeights(s.weights, first.weights))
     if (disagree) {
@@ -31,7 +35,8 @@ export class FleetRouter implements Router {
 
   async setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
     if (this.members.length === 1) return this.members[0].setWeights(weights, meta)
-    const before = await Promise.all(this.members.map((m) => m.read()))
+    // Undo restores what the plan was made from; a member may already be unreachable now.
+    const before = this.lastRead ?? (await Promise.all(this.members.map((m) => m.read())))
     const applied: number[] = []
     try {
       for (const [i, member] of this.members.entries()) {

@@ -34811,12 +34811,15 @@ var core_inputs = __nccwpck_require__(9114);
 class FleetRouter {
     members;
     name;
+    /** What each member reported at the last read: what an undo restores. */
+    lastRead;
     constructor(members) {
         this.members = members;
         this.name = members.length === 1 ? members[0].name : `${members.length} load balancers`;
     }
     async read() {
         const states = await Promise.all(this.members.map((m) => m.read()));
+        this.lastRead = states;
         const first = states[0];
         const disagree = states.some((s) => !sameWeights(s.weights, first.weights));
         if (disagree) {
@@ -34830,7 +34833,8 @@ class FleetRouter {
     async setWeights(weights, meta) {
         if (this.members.length === 1)
             return this.members[0].setWeights(weights, meta);
-        const before = await Promise.all(this.members.map((m) => m.read()));
+        // Undo restores what the plan was made from; a member may already be unreachable now.
+        const before = this.lastRead ?? (await Promise.all(this.members.map((m) => m.read())));
         const applied = [];
         try {
             for (const [i, member] of this.members.entries()) {
@@ -35384,7 +35388,10 @@ class KubeClient {
         const { server, ca, insecureSkipTlsVerify, tlsServerName, cert, key, token } = this.credentials;
         const url = new URL(server.pathname.replace(/\/$/, '') + objectPath(ref), server);
         const payload = body === undefined ? undefined : JSON.stringify(body);
-        const headers = { Accept: 'application/json', 'User-Agent': 'ops-actions' };
+        const headers = {
+            Accept: 'application/json',
+            'User-Agent': 'ops-actions'
+        };
         if (token)
             headers.Authorization = `Bearer ${token}`;
         if (payload !== undefined) {
@@ -35394,7 +35401,13 @@ class KubeClient {
         const options = { method, headers, timeout: REQUEST_TIMEOUT_MS };
         const tls = url.protocol === 'https:';
         if (tls) {
-            Object.assign(options, { ca, cert, key, rejectUnauthorized: !insecureSkipTlsVerify, servername: tlsServerName });
+            Object.assign(options, {
+                ca,
+                cert,
+                key,
+                rejectUnauthorized: !insecureSkipTlsVerify,
+                servername: tlsServerName
+            });
         }
         const what = `${method} ${describeRef(ref)}`;
         return new Promise((resolve, reject) => {
@@ -35461,7 +35474,12 @@ function annotation_lock_isStale(h, now = Date.now()) {
     return h === undefined || !(Date.parse(h.expires) > now);
 }
 function annotate(obj, value) {
-    return { metadata: { resourceVersion: obj.metadata.resourceVersion, annotations: { [LOCK_ANNOTATION]: value } } };
+    return {
+        metadata: {
+            resourceVersion: obj.metadata.resourceVersion,
+            annotations: { [LOCK_ANNOTATION]: value }
+        }
+    };
 }
 /**
  * A lease in an annotation on the object the router changes, written with the object's
@@ -35716,7 +35734,11 @@ function rolloutStatus(d) {
     const counts = `${updated}/${wanted} updated, ${available} available, ${total} total`;
     const progressing = status.conditions?.find((c) => c.type === 'Progressing');
     if (progressing?.reason === 'ProgressDeadlineExceeded') {
-        return { done: false, failed: true, detail: `progress deadline exceeded (${counts}): ${progressing.message ?? ''}` };
+        return {
+            done: false,
+            failed: true,
+            detail: `progress deadline exceeded (${counts}): ${progressing.message ?? ''}`
+        };
     }
     if ((status.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) {
         return { done: false, failed: false, detail: 'waiting for the controller to see the new spec' };
@@ -35733,7 +35755,11 @@ function rolloutStatus(d) {
 function pickContainer(d, name) {
     const template = d.spec?.template;
     const containers = template?.spec?.containers ?? [];
-    const index = name === undefined ? (containers.length === 1 ? 0 : -1) : containers.findIndex((c) => c.name === name);
+    const index = name === undefined
+        ? containers.length === 1
+            ? 0
+            : -1
+        : containers.findIndex((c) => c.name === name);
     if (index < 0) {
         const names = containers.map((c) => c.name).join(', ') || 'none';
         throw new errors/* ToolError */.v4(name === undefined
@@ -35807,7 +35833,10 @@ function slotOfService(name, services) {
 function readRecord(obj) {
     const a = obj.metadata.annotations ?? {};
     const previous = a[PREVIOUS_SLOT];
-    return { previous: previous === 'blue' || previous === 'green' ? previous : undefined, changedAt: a[CHANGED_AT] };
+    return {
+        previous: previous === 'blue' || previous === 'green' ? previous : undefined,
+        changedAt: a[CHANGED_AT]
+    };
 }
 function recordAnnotations(previous, changedAt) {
     return { [PREVIOUS_SLOT]: previous, [CHANGED_AT]: changedAt };
@@ -35839,7 +35868,9 @@ function routeRules(route) {
     return (route.spec?.rules ?? []) ?? [];
 }
 function isSlotRef(ref, services) {
-    return (ref.kind ?? 'Service') === 'Service' && (ref.group ?? '') === '' && slotOfService(ref.name, services) !== undefined;
+    return ((ref.kind ?? 'Service') === 'Service' &&
+        (ref.group ?? '') === '' &&
+        slotOfService(ref.name, services) !== undefined);
 }
 /** Percent per slot from one rule's backendRefs (Gateway API: weight defaults to 1). */
 function ruleWeights(rule, services) {
@@ -35890,7 +35921,10 @@ function weightedRules(route, services, weights) {
 }
 function routePatch(route, services, weights, record) {
     // A merge patch replaces lists whole; the resourceVersion makes that safe.
-    return { metadata: { ...guard(route), annotations: record }, spec: { rules: weightedRules(route, services, weights) } };
+    return {
+        metadata: { ...guard(route), annotations: record },
+        spec: { rules: weightedRules(route, services, weights) }
+    };
 }
 function backends(ing) {
     const spec = (ing.spec ?? {});
@@ -35929,15 +35963,23 @@ function ingressPatch(ing, services, slot, percent, total) {
         if (b.service)
             b.service.name = target;
     return {
-        metadata: { ...guard(ing), annotations: { [CANARY_WEIGHT]: String(Math.round((percent * total) / 100)) } },
-        spec: { ...(spec.defaultBackend ? { defaultBackend: spec.defaultBackend } : {}), ...(spec.rules ? { rules: spec.rules } : {}) }
+        metadata: {
+            ...guard(ing),
+            annotations: { [CANARY_WEIGHT]: String(Math.round((percent * total) / 100)) }
+        },
+        spec: {
+            ...(spec.defaultBackend ? { defaultBackend: spec.defaultBackend } : {}),
+            ...(spec.rules ? { rules: spec.rules } : {})
+        }
     };
 }
 /** Weights when the Service selector sends to `stable` and the canary Ingress takes its share. */
 function ingressWeights(stable, canary) {
     if (canary.slot === stable || canary.weight === 0)
         return stable === 'blue' ? { blue: 100, green: 0 } : { blue: 0, green: 100 };
-    return stable === 'blue' ? { blue: 100 - canary.weight, green: canary.weight } : { blue: canary.weight, green: 100 - canary.weight };
+    return stable === 'blue'
+        ? { blue: 100 - canary.weight, green: canary.weight }
+        : { blue: canary.weight, green: 100 - canary.weight };
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/kubernetes-config.ts
@@ -36053,7 +36095,10 @@ class KubernetesRouter {
         this.services = slotServices(config.app);
     }
     api() {
-        this.client ??= loadCredentials({ path: this.config.kubeconfig, context: this.config.context }).then((c) => {
+        this.client ??= loadCredentials({
+            path: this.config.kubeconfig,
+            context: this.config.context
+        }).then((c) => {
             log/* log */.Rm.debug(`${this.name}: API server ${c.server.origin} (${c.source})`);
             return new KubeClient(c);
         });
@@ -36064,7 +36109,9 @@ class KubernetesRouter {
     }
     /** Where the change record and the lock live. */
     get stateRef() {
-        return this.config.httproute ? this.ref('HTTPRoute', this.config.httproute) : this.ref('Service', this.config.service);
+        return this.config.httproute
+            ? this.ref('HTTPRoute', this.config.httproute)
+            : this.ref('Service', this.config.service);
     }
     async snapshot() {
         const client = await this.api();
@@ -36187,7 +36234,8 @@ class KubernetesRouter {
         }
         if (before.service && !this.config.httproute) {
             const want = { ...selectorOf(before.service), [this.config.slotLabel]: slot };
-            const labels = (deployment.spec?.template?.metadata?.labels ?? {});
+            const labels = deployment.spec?.template?.metadata
+                ?.labels ?? {};
             const missing = Object.entries(want).filter(([k, v]) => labels[k] !== v);
             if (missing.length > 0) {
                 throw new errors/* ToolError */.v4(`Deployment ${deployment.metadata.name}: its pod labels lack ${missing.map(([k, v]) => `${k}: ${v}`).join(', ')}, ` +
@@ -36212,7 +36260,8 @@ class KubernetesRouter {
     }
 }
 function checkWeights(w) {
-    const ok = SLOTS.every((s) => Number.isInteger(w[s]) && w[s] >= 0 && w[s] <= 100) && w.blue + w.green === 100;
+    const ok = SLOTS.every((s) => Number.isInteger(w[s]) && w[s] >= 0 && w[s] <= 100) &&
+        w.blue + w.green === 100;
     if (!ok)
         throw new errors/* ToolError */.v4(`kubernetes router: weights must be whole percentages adding up to 100, got ${formatWeights(w)}`);
 }
