@@ -10,12 +10,12 @@ export interface Target {
 const digestOf = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
 
 function headers(t: Target, extra: Record<string, string> = {}): Record<string, string> {
-  const auth = t.credentials
-    ? {
-        authorization: `Basic ${Buffer.from(`${t.credentials.username}:${t.credentials.password}`).toString('base64')}`
-      }
-    : {}
-  return { ...auth, ...extra }
+  if (!t.credentials) return extra
+  const { username, password } = t.credentials
+  return {
+    authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
+    ...extra
+  }
 }
 
 async function expectStatus(res: Response, status: number, what: string): Promise<Response> {

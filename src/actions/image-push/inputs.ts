@@ -1,0 +1,95 @@
+import { ConfigurationError } from '../../core/errors.js'
+import type { Inputs } from '../../core/inputs.js'
+import { log } from '../../core/log.js'
+import type { Credentials } from '../../image/auth.js'
+import { parseImageRef, type ImageRef } from '../../image/reference.js'
+import { validateTagRules } from '../../image/tags.js'
+
+export interface ImagePushInputs {
+  mode: 'build' | 'promote'
+  image: ImageRef
+  tagRules: string[]
+  latest: boolean
+  labels: Record<string, string>
+  context: string
+  file?: string
+  platforms: string[]
+  buildArgs: string[]
+  source?: ImageRef
+  credentials?: Credentials
+  sourceCredentials?: Credentials
+  dryRun: boolean
+}
+
+function credentials(inputs: Inputs, user: string, pass: string): Credentials | undefined {
+  const username = inputs.optional(user)
+  const password = inputs.optional(pass)
+  log.secret(password)
+  if (!username && !password) return undefined
+  if (!username || !password) {
+    throw new ConfigurationError(
+      `inputs \`${user}\` and \`${pass}\` go together: give both or neither`,
+      username ? pass : user
+    )
+  }
+  return { username, password }
+}
+
+function keyValues(inputs: Inputs, name: string): string[] {
+  const lines = inputs.lines(name)
+  for (const line of lines) {
+    if (!/^[^=\s]+=/.test(line))
+      throw new ConfigurationError(
+        `input \`${name}\` = \`${line}\`: expected KEY=value, one per line`,
+        name
+      )
+  }
+  return lines
+}
+
+export function readInputs(inputs: Inputs): ImagePushInputs {
+  const creds = credentials(inputs, 'username', 'password')
+  const sourceCreds = credentials(inputs, 'source-username', 'source-password')
+  const mode = inputs.enum('mode', ['build', 'promote'] as const, 'build')
+  const image = parseImageRef('image', inputs.required('image'))
+  if (image.tag || image.digest) {
+    throw new ConfigurationError(
+      `input \`image\` = \`${inputs.raw('image')}\`: give the repository only; tags come from \`tags\``,
+      'image'
+    )
+  }
+  const tagRules = inputs.lines('tags')
+  validateTagRules('tags', tagRules)
+  const labels: Record<string, string> = {}
+  for (const line of keyValues(inputs, 'labels'))
+    labels[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1)
+  const source = inputs.has('source') ? parseImageRef('source', inputs.raw('source')) : undefined
+  if (mode === 'promote') {
+    if (!source)
+      throw new ConfigurationError('input `source` is required when `mode` is `promote`', 'source')
+    if (!source.digest && !source.tag) {
+      throw new ConfigurationError(
+        `input \`source\` = \`${inputs.raw('source')}\`: name the image by digest (name@sha256:…) or tag`,
+        'source'
+      )
+    }
+  }
+  if (mode === 'build' && source)
+    throw new ConfigurationError('input `source` is only for `mode: promote`', 'source')
+  return {
+    mode,
+    image,
+    tagRules,
+    latest: inputs.boolean('latest'),
+    labels,
+    context: inputs.optional('context') ?? '.',
+    file: inputs.optional('file'),
+    platforms: inputs.list('platforms'),
+    buildArgs: keyValues(inputs, 'build-args'),
+    source,
+    credentials: creds,
+    // Same registry, no separate account given: the target's account reads the source too.
+    sourceCredentials: sourceCreds ?? (source?.registry === image.registry ? creds : undefined),
+    dryRun: inputs.boolean('dry-run')
+  }
+}

@@ -1,0 +1,117 @@
+import { afterAll, describe, expect, it } from '@jest/globals'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runAction } from '../../lab/runner.js'
+
+// docker buildx cannot run here: a fake `docker` first on PATH records each command line (and
+// what came on stdin) and, for `buildx build`, writes the metadata file buildx would write.
+const dir = mkdtempSync(join(tmpdir(), 'fake-docker-'))
+const calls = join(dir, 'calls.jsonl')
+const digest = `sha256:${'ab'.repeat(32)}`
+writeFileSync(
+  join(dir, 'docker'),
+  `#!${process.execPath}
+const fs = require('node:fs')
+const argv = process.argv.slice(2)
+const stdin = argv.includes('--password-stdin') ? fs.readFileSync(0, 'utf8') : ''
+fs.appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ argv, stdin }) + '\\n')
+const i = argv.indexOf('--metadata-file')
+if (i >= 0) fs.writeFileSync(argv[i + 1], JSON.stringify({ 'containerimage.digest': ${JSON.stringify(digest)} }))
+`
+)
+chmodSync(join(dir, 'docker'), 0o755)
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const env = {
+  PATH: `${dir}:${process.env.PATH}`,
+  GITHUB_REF: 'refs/tags/v1.4.2',
+  GITHUB_SHA: 'fedcba9876543210fedcba9876543210fedcba98'
+}
+
+describe('image-push build mode (contract with docker buildx)', () => {
+  it('logs in through stdin, runs buildx with tags and labels, and outputs the digest', async () => {
+    writeFileSync(calls, '')
+    const result = await runAction(
+      'image-push',
+      {
+        image: 'ghcr.io/example-org/service',
+        latest: 'true',
+        username: 'bot',
+        password: 's3cret-registry-token',
+        platforms: 'linux/amd64, linux/arm64',
+        'build-args': 'NODE_VERSION=20\nGIT_SHA=abc',
+        file: 'deploy/Dockerfile',
+        labels: 'org.opencontainers.image.vendor=Example'
+      },
+      { env }
+    )
+    expect(result.exitCode).toBe(0)
+    const [login, build] = readFileSync(calls, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { argv: string[]; stdin: string })
+    expect(login).toEqual({
+      argv: ['login', 'ghcr.io', '--username', 'bot', '--password-stdin'],
+      stdin: 's3cret-registry-token'
+    })
+    const created = build.argv[build.argv.indexOf('--label') + 5]
+    expect(build.argv).toEqual([
+      'buildx',
+      'build',
+      '--file',
+      'deploy/Dockerfile',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--build-arg',
+      'NODE_VERSION=20',
+      '--build-arg',
+      'GIT_SHA=abc',
+      '--label',
+      'org.opencontainers.image.source=https://github.com/example-org/example-service',
+      '--label',
+      'org.opencontainers.image.revision=fedcba9876543210fedcba9876543210fedcba98',
+      '--label',
+      created,
+      '--label',
+      'org.opencontainers.image.version=1.4.2',
+      '--label',
+      'org.opencontainers.image.vendor=Example',
+      '--tag',
+      'ghcr.io/example-org/service:1.4.2',
+      '--tag',
+      'ghcr.io/example-org/service:1.4',
+      '--tag',
+      'ghcr.io/example-org/service:1',
+      '--tag',
+      'ghcr.io/example-org/service:latest',
+      '--tag',
+      'ghcr.io/example-org/service:sha-fedcba9',
+      '--metadata-file',
+      expect.stringMatching(/metadata\.json$/),
+      '--push',
+      '.'
+    ])
+    expect(created).toMatch(/^org\.opencontainers\.image\.created=\d{4}-\d\d-\d\dT/)
+    expect(result.outputs).toEqual({
+      digest,
+      image: `ghcr.io/example-org/service@${digest}`,
+      tags: ['1.4.2', '1.4', '1', 'latest', 'sha-fedcba9']
+        .map((t) => `ghcr.io/example-org/service:${t}`)
+        .join('\n')
+    })
+    expect(result.masks).toContain('s3cret-registry-token')
+    const printed = result.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'))
+    expect(printed.join('\n') + result.summary).not.toContain('s3cret-registry-token')
+  })
+
+  it('a buildx failure is "could not run" (exit 3) with its message', async () => {
+    writeFileSync(
+      join(dir, 'docker'),
+      `#!${process.execPath}\nconsole.error('ERROR: failed to solve: dockerfile parse error')\nprocess.exit(1)\n`
+    )
+    const result = await runAction('image-push', { image: 'ghcr.io/example-org/service' }, { env })
+    expect(result.exitCode).toBe(3)
+    expect(result.stdout).toContain('dockerfile parse error')
+  })
+})
