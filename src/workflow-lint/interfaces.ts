@@ -41,11 +41,44 @@ function requiredMissing(inputs: Record<string, InputSpec>, given: Map<string, u
     .map(([name]) => name)
 }
 
+/** The `on.workflow_call.inputs` of the file being checked (empty unless it is reusable). */
+function ownCallInputs(y: YamlFile): Record<string, InputSpec> {
+  const call = child(child(y.doc.contents, 'on'), 'workflow_call')
+  return (child(call, 'inputs')?.toJSON() ?? {}) as Record<string, InputSpec>
+}
+
+const asText = (v: unknown) => (v === undefined || v === null ? '' : String(v))
+
+/**
+ * `key: ${{ inputs.x }}` where x defaults to empty hands the action an explicit '' instead of its
+ * own default: the workflow input must declare the action's default.
+ */
+function defaultDrift(
+  y: YamlFile,
+  call: { name: string; key: string; node: unknown; value?: string },
+  action: InputSpec,
+  own: Record<string, InputSpec>
+): Finding[] {
+  const passed = /^\$\{\{\s*inputs\.([\w-]+)\s*\}\}$/.exec(call.value ?? '')?.[1]
+  const actionDefault = asText(action.default)
+  // A required workflow input always carries a value.
+  if (passed === undefined || !(passed in own) || own[passed]?.required || actionDefault === '')
+    return []
+  if (actionDefault.includes('${{') || asText(own[passed]?.default) !== '') return []
+  const message =
+    `\`${call.name}\` input \`${call.key}\` defaults to \`${actionDefault}\`, but workflow input ` +
+    `\`${passed}\` defaults to empty and overrides it; declare \`default: ${actionDefault}\``
+  return [y.at(call.node, 'default-drift', message)]
+}
+
 function checkActionCall(y: YamlFile, step: StepView, name: string, source: string): Finding[] {
   const spec = (parse(source) ?? {}) as { inputs?: Record<string, InputSpec> }
   const inputs = spec.inputs ?? {}
+  const own = ownCallInputs(y)
   const findings: Finding[] = []
-  for (const [key, { node }] of step.with) {
+  for (const [key, { node, value }] of step.with) {
+    if (key in inputs)
+      findings.push(...defaultDrift(y, { name, key, node, value }, inputs[key] ?? {}, own))
     if (!(key in inputs)) {
       const known = Object.keys(inputs).join(', ') || 'none'
       findings.push(

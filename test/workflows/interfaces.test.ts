@@ -82,6 +82,17 @@ describe('calls to our actions', () => {
     ])
   })
 
+  it('reports a reusable workflow whose empty default overrides the action default', () => {
+    const reusable = (defaultValue: string) =>
+      `on:\n  workflow_call:\n    inputs:\n      mode: {type: string, default: ${defaultValue}}\n` +
+      stepCaller('          router: haproxy\n          mode: ${{ inputs.mode }}\n')
+    expect(messages(reusable('""'))).toEqual([
+      '`deploy-bluegreen` input `mode` defaults to `deploy`, but workflow input `mode` defaults to empty and overrides it; declare `default: deploy`'
+    ])
+    expect(messages(reusable('deploy'))).toEqual([])
+    expect(messages(reusable('rollback'))).toEqual([])
+  })
+
   it('leaves third-party actions alone', () => {
     expect(
       check(
