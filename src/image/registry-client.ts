@@ -34,6 +34,7 @@ export function sha256Digest(bytes: Buffer): string {
 export class RegistryClient {
   readonly baseUrl: string
   private readonly tokens = new Map<string, string>()
+  private readonly pendingTokens = new Map<string, Promise<void>>()
   private useBasic = false
 
   constructor(
@@ -51,7 +52,18 @@ export class RegistryClient {
     return this.useBasic && this.creds ? basicHeader(this.creds) : undefined
   }
 
-  private async fetchToken(params: Record<string, string>, scopes: string[]): Promise<void> {
+  /** Parallel blob copies hitting the same 401 share one token request. */
+  private fetchToken(params: Record<string, string>, scopes: string[]): Promise<void> {
+    const key = scopes.join(' ')
+    let pending = this.pendingTokens.get(key)
+    if (!pending) {
+      pending = this.requestToken(params, scopes).finally(() => this.pendingTokens.delete(key))
+      this.pendingTokens.set(key, pending)
+    }
+    return pending
+  }
+
+  private async requestToken(params: Record<string, string>, scopes: string[]): Promise<void> {
     if (!params.realm) throw new ToolError(`${this.registry}: Bearer challenge without a realm`)
     const url = new URL(params.realm)
     if (params.service) url.searchParams.set('service', params.service)

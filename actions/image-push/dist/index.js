@@ -32200,6 +32200,7 @@ class RegistryClient {
     creds;
     baseUrl;
     tokens = new Map();
+    pendingTokens = new Map();
     useBasic = false;
     constructor(registry, creds, baseUrl) {
         this.registry = registry;
@@ -32214,7 +32215,17 @@ class RegistryClient {
             return `Bearer ${token}`;
         return this.useBasic && this.creds ? basicHeader(this.creds) : undefined;
     }
-    async fetchToken(params, scopes) {
+    /** Parallel blob copies hitting the same 401 share one token request. */
+    fetchToken(params, scopes) {
+        const key = scopes.join(' ');
+        let pending = this.pendingTokens.get(key);
+        if (!pending) {
+            pending = this.requestToken(params, scopes).finally(() => this.pendingTokens.delete(key));
+            this.pendingTokens.set(key, pending);
+        }
+        return pending;
+    }
+    async requestToken(params, scopes) {
         if (!params.realm)
             throw new errors/* ToolError */.v4(`${this.registry}: Bearer challenge without a realm`);
         const url = new URL(params.realm);
