@@ -5,7 +5,7 @@
  * saved STATE_* values when action.yml declares one.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { actionDir, inputEnvName, readActionYml } from './action-yml.js'
@@ -200,6 +200,9 @@ export async function runAction(
   if (unknown.length) throw new Error(`${name}: action.yml declares no input(s) ${unknown.join(', ')}`)
   const work = mkdtempSync(join(tmpdir(), `run-${basename(name)}-`))
   writeFileSync(join(work, 'event.json'), '{}')
+  // The runner provides these folders before any step runs.
+  mkdirSync(join(work, 'runner-temp'))
+  mkdirSync(join(work, 'tool-cache'))
   try {
     // Only PATH-like basics from the parent: a step sees the runner's env, not the test's.
     const base: Record<string, string> = {

@@ -57,6 +57,13 @@ export const log = {
     if (!value) return
     secrets.add(value)
     sink.setSecret(value)
+    // The runner masks line by line: a multi-line secret (a key) must be registered per line.
+    for (const line of value.split(/\r?\n/)) {
+      if (line.trim().length >= 8 && line !== value) {
+        secrets.add(line)
+        sink.setSecret(line)
+      }
+    }
   },
   async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
     sink.startGroup(name)

@@ -73,10 +73,11 @@ export async function prepareDb(options: DbOptions): Promise<DbState> {
     if (result.code === 0 && !result.timedOut) {
       let savedKey: string | undefined
       if (options.store && restoredKey !== key) {
-        const stored = await quietly('saving the Trivy DB cache failed', () =>
-          options.store!.save(paths, key)
-        )
-        savedKey = stored === undefined ? undefined : key
+        const saved = await quietly('saving the Trivy DB cache failed', async () => {
+          await options.store!.save(paths, key)
+          return true
+        })
+        savedKey = saved ? key : undefined
       }
       return { status: 'updated', restoredKey, savedKey }
     }

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCommand, type CommandResult } from '../core/exec.js'
@@ -64,13 +65,35 @@ export class SshTransport implements Transport {
       '-o', 'ConnectTimeout=10',
       '-o', 'ServerAliveInterval=5',
       '-o', 'ServerAliveCountMax=3',
+      // One connection for all the commands of a run (see startMaster): a switch costs one
+      // handshake, not ten. Without a master, each command connects on its own.
+      '-o', 'ControlMaster=no',
+      '-o', `ControlPath=${join(this.dir, 'cm')}`,
       '-l', options.user,
       options.host,
       '--'
     ]
   }
 
+  private masterTried = false
+
+  /**
+   * Starts a background master connection (ssh -M -N -f). Its output goes to a file: a forked
+   * master that held our pipes would keep every later command "running" until it exited.
+   */
+  private startMaster(): void {
+    this.masterTried = true
+    const err = openSync(join(this.dir, 'master.log'), 'a')
+    const opts = this.base.slice(0, -2).map((a) => (a === 'ControlMaster=no' ? 'ControlMaster=yes' : a))
+    spawnSync(opts[0], [...opts.slice(1), '-N', '-f', '-o', 'ControlPersist=300', this.base[this.base.length - 2]], {
+      stdio: ['ignore', 'ignore', err],
+      timeout: 15_000
+    })
+    closeSync(err)
+  }
+
   async run(argv: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+    if (!this.masterTried) this.startMaster()
     // ssh hands the remote shell one string: quote every argument so none is interpreted.
     const remote = argv.map(shellQuote).join(' ')
     const result = await runCommand([...this.base, remote], {
@@ -85,6 +108,10 @@ export class SshTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    const control = this.base.slice(0, -2)
+    await runCommand([...control, '-O', 'exit', this.base[this.base.length - 2]], { echo: false, timeoutMs: 5000 }).catch(
+      () => undefined
+    )
     rmSync(this.dir, { recursive: true, force: true })
   }
 }

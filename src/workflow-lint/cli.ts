@@ -19,7 +19,7 @@ if (json) {
   console.log(
     `checked ${workflows.length} workflows, ${templates.length} templates, ${actions.length} action.yml; ${report.checkedCalls.length} calls`
   )
-  for (const skipped of report.skippedCalls) console.log(`skipped: ${skipped}`)
+  for (const skipped of new Set(report.skippedCalls)) console.log(`skipped: ${skipped}`)
   for (const f of report.findings) console.log(formatFinding(f))
 }
 process.exitCode = report.findings.length > 0 ? 1 : 0

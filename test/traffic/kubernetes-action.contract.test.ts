@@ -159,6 +159,7 @@ describe('deploy-bluegreen bundle, router kubernetes, on the fake API server', (
   })
 
   it('exits 2 on a bad input and contacts nothing', async () => {
+    const before = api.requests.length
     const run = await runAction('deploy-bluegreen', {
       ...common(),
       mode: 'deploy',
@@ -166,7 +167,7 @@ describe('deploy-bluegreen bundle, router kubernetes, on the fake API server', (
     })
     expect(run.exitCode).toBe(2)
     expect(run.stdout).toMatch(/input `app` = `Shop_App`/)
-    expect(api.requests.filter((r) => r.path.includes('Shop'))).toEqual([])
+    expect(api.requests.length).toBe(before)
   })
 
   it('exits 3 with the API server answer when the image never rolls out, and moves no traffic', async () => {

@@ -34975,6 +34975,7 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 
 
 
+
 class LocalTransport {
     name = 'local';
     run(argv, options = {}) {
@@ -35012,12 +35013,33 @@ class SshTransport {
             '-o', 'ConnectTimeout=10',
             '-o', 'ServerAliveInterval=5',
             '-o', 'ServerAliveCountMax=3',
+            // One connection for all the commands of a run (see startMaster): a switch costs one
+            // handshake, not ten. Without a master, each command connects on its own.
+            '-o', 'ControlMaster=no',
+            '-o', `ControlPath=${(0,external_node_path_namespaceObject.join)(this.dir, 'cm')}`,
             '-l', options.user,
             options.host,
             '--'
         ];
     }
+    masterTried = false;
+    /**
+     * Starts a background master connection (ssh -M -N -f). Its output goes to a file: a forked
+     * master that held our pipes would keep every later command "running" until it exited.
+     */
+    startMaster() {
+        this.masterTried = true;
+        const err = (0,external_node_fs_namespaceObject.openSync)((0,external_node_path_namespaceObject.join)(this.dir, 'master.log'), 'a');
+        const opts = this.base.slice(0, -2).map((a) => (a === 'ControlMaster=no' ? 'ControlMaster=yes' : a));
+        (0,external_node_child_process_namespaceObject.spawnSync)(opts[0], [...opts.slice(1), '-N', '-f', '-o', 'ControlPersist=300', this.base[this.base.length - 2]], {
+            stdio: ['ignore', 'ignore', err],
+            timeout: 15_000
+        });
+        (0,external_node_fs_namespaceObject.closeSync)(err);
+    }
     async run(argv, options = {}) {
+        if (!this.masterTried)
+            this.startMaster();
         // ssh hands the remote shell one string: quote every argument so none is interpreted.
         const remote = argv.map(shellQuote).join(' ');
         const result = await runCommand([...this.base, remote], {
@@ -35031,6 +35053,8 @@ class SshTransport {
         return result;
     }
     async close() {
+        const control = this.base.slice(0, -2);
+        await runCommand([...control, '-O', 'exit', this.base[this.base.length - 2]], { echo: false, timeoutMs: 5000 }).catch(() => undefined);
         (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
     }
 }
@@ -40074,6 +40098,13 @@ const log = {
             return;
         secrets.add(value);
         sink.setSecret(value);
+        // The runner masks line by line: a multi-line secret (a key) must be registered per line.
+        for (const line of value.split(/\r?\n/)) {
+            if (line.trim().length >= 8 && line !== value) {
+                secrets.add(line);
+                sink.setSecret(line);
+            }
+        }
     },
     async group(name, fn) {
         sink.startGroup(name);
