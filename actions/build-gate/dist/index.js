@@ -40591,6 +40591,13 @@ const log = {
             return;
         secrets.add(value);
         sink.setSecret(value);
+        // The runner masks line by line: a multi-line secret (a key) must be registered per line.
+        for (const line of value.split(/\r?\n/)) {
+            if (line.trim().length >= 8 && line !== value) {
+                secrets.add(line);
+                sink.setSecret(line);
+            }
+        }
     },
     async group(name, fn) {
         sink.startGroup(name);
