@@ -73,6 +73,7 @@ export async function takeAnnotationLock(
     JSON.stringify({ ...me, expires: new Date(Date.now() + timing.leaseMs).toISOString() })
   const deadline = Date.now() + waitMs
   let announced = false
+  let conflicts = 0
   for (;;) {
     const obj = await client.get(ref)
     const holder = readHolder(obj)
@@ -86,7 +87,12 @@ export async function takeAnnotationLock(
         break
       } catch (error) {
         if (!isConflict(error)) throw error
-        continue // someone else wrote first; look again
+        // Someone else wrote first; look again (bounded: a lease changing this often is a bug).
+        if (++conflicts > 20)
+          throw new ToolError(
+            `${where}: the lock annotation kept changing under 20 attempts to write it`
+          )
+        continue
       }
     }
     if (Date.now() >= deadline) {
