@@ -94,6 +94,8 @@ function facts(
 export async function run(io: ActionIO): Promise<void> {
   const inputs = readScanInputs(io.inputs)
   log.secret(inputs.githubToken)
+  // Registry credentials reach Trivy through its own environment variables.
+  log.secret(process.env.TRIVY_PASSWORD)
   const now = new Date()
   const ignoreRules = await loadIgnoreRules(inputs.ignoreFile)
   const { report, jsonFile, scan } = await obtainReport(inputs, now)
