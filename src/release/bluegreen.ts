@@ -155,7 +155,12 @@ function slots(state: RouterState): { liveSlot?: Slot; previousSlot?: Slot } {
   return { liveSlot: s.live, previousSlot: s.previous }
 }
 
-async function prepareSlot(router: Router, slot: Slot, options: BlueGreenOptions): Promise<void> {
+/** Puts the new version into `slot`: Kubernetes image rollout and/or the deploy command. */
+export async function prepareSlot(
+  router: Router,
+  slot: Slot,
+  options: Pick<BlueGreenOptions, 'image' | 'rolloutTimeoutMs' | 'deployCommand' | 'mode'>
+): Promise<void> {
   if (options.image) {
     if (!canPrepare(router)) throw new ToolError('input `image` only applies to router `kubernetes`')
     await log.group(`Roll out ${options.image} in slot ${slot}`, () =>
@@ -180,7 +185,11 @@ async function prepareSlot(router: Router, slot: Slot, options: BlueGreenOptions
   }
 }
 
-async function healthGate(slot: Slot, options: BlueGreenOptions): Promise<HealthGateResult> {
+/** N consecutive healthy probes of the slot, directly (not through the router). */
+export async function healthGate(
+  slot: Slot,
+  options: Pick<BlueGreenOptions, 'healthUrls' | 'health'>
+): Promise<HealthGateResult> {
   const url = options.healthUrls[slot]
   if (!url) throw new ToolError(`no health URL for slot ${slot}`)
   return log.group(`Health gate: ${url}`, async () => {

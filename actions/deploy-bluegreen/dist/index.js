@@ -34740,6 +34740,7 @@ function slots(state) {
     const s = liveSlotOf(state);
     return { liveSlot: s.live, previousSlot: s.previous };
 }
+/** Puts the new version into `slot`: Kubernetes image rollout and/or the deploy command. */
 async function prepareSlot(router, slot, options) {
     if (options.image) {
         if (!canPrepare(router))
@@ -34762,6 +34763,7 @@ async function prepareSlot(router, slot, options) {
         });
     }
 }
+/** N consecutive healthy probes of the slot, directly (not through the router). */
 async function healthGate(slot, options) {
     const url = options.healthUrls[slot];
     if (!url)
@@ -35517,6 +35519,7 @@ async function takeAnnotationLock(client, ref, owner, waitMs, timing = DEFAULT_L
     const lease = () => JSON.stringify({ ...me, expires: new Date(Date.now() + timing.leaseMs).toISOString() });
     const deadline = Date.now() + waitMs;
     let announced = false;
+    let conflicts = 0;
     for (;;) {
         const obj = await client.get(ref);
         const holder = readHolder(obj);
@@ -35530,7 +35533,10 @@ async function takeAnnotationLock(client, ref, owner, waitMs, timing = DEFAULT_L
             catch (error) {
                 if (!isConflict(error))
                     throw error;
-                continue; // someone else wrote first; look again
+                // Someone else wrote first; look again (bounded: a lease changing this often is a bug).
+                if (++conflicts > 20)
+                    throw new errors/* ToolError */.v4(`${where}: the lock annotation kept changing under 20 attempts to write it`);
+                continue;
             }
         }
         if (Date.now() >= deadline) {

@@ -1,0 +1,137 @@
+import { ConfigurationError } from '../../core/errors.js'
+import type { Inputs } from '../../core/inputs.js'
+import { log } from '../../core/log.js'
+import type { CanaryOptions } from '../../release/canary.js'
+import { DEFAULT_QUERIES, parseExtraChecks } from '../../slo/queries.js'
+import { readRouterConfig, type RouterConfig } from '../../traffic/config.js'
+import { SLOTS, type Slot } from '../../traffic/slots.js'
+import type { HealthGateOptions } from '../../probe/http.js'
+import { runOwner } from '../deploy-bluegreen/inputs.js'
+
+export type CanaryMode = 'run' | 'abort' | 'promote' | 'status'
+
+export interface CanaryInputs {
+  mode: CanaryMode
+  router: RouterConfig
+  canary: CanaryOptions
+  prometheus?: { url: string; token?: string; headers: Record<string, string>; timeoutMs: number }
+  prepare: {
+    deployCommand?: string[]
+    image?: string
+    rolloutTimeoutMs: number
+    healthUrls: Partial<Record<Slot, string>>
+    health: HealthGateOptions
+  }
+  github?: { token: string; environment: string; environmentUrl?: string }
+}
+
+/** `5,25,50,100`: ascending whole percentages from 1 to 100, ending at 100. */
+export function parseSteps(raw: string): number[] {
+  const accepted = 'each step is a percentage from 1 to 100, ascending, ending at 100 (example: `5,25,50,100`)'
+  const items = raw.split(/[,\s]+/).filter(Boolean).map((s) => s.replace(/%$/, ''))
+  const steps = items.map(Number)
+  const bad =
+    steps.length === 0 ||
+    steps.some((s, i) => !Number.isInteger(s) || s < 1 || s > 100 || (i > 0 && s <= steps[i - 1])) ||
+    steps[steps.length - 1] !== 100
+  if (bad) throw new ConfigurationError(`input \`steps\` = \`${raw}\`: ${accepted}`, 'steps')
+  return steps
+}
+
+function parseHeaders(lines: string[]): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const line of lines) {
+    const m = /^([A-Za-z0-9-]+)\s*:\s*(.+)$/.exec(line)
+    if (!m) throw new ConfigurationError('input `prometheus-headers` (values hidden): expected `Name: value` lines', 'prometheus-headers')
+    headers[m[1].toLowerCase()] = m[2]
+    log.secret(m[2])
+  }
+  return headers
+}
+
+export function readCanaryInputs(inputs: Inputs): CanaryInputs {
+  const mode = inputs.enum('mode', ['run', 'abort', 'promote', 'status'] as const, 'run')
+  const router = readRouterConfig(inputs)
+  const steps = parseSteps(inputs.raw('steps') || '5,25,50,100')
+  const stepDurationMs = inputs.duration('step-duration', '1m')
+  const intervalMs = inputs.duration('analysis-interval', '30s')
+  if (intervalMs < 1000) {
+    throw new ConfigurationError(`input \`analysis-interval\` = \`${inputs.raw('analysis-interval')}\`: at least 1s (Prometheus windows are whole seconds)`, 'analysis-interval')
+  }
+  if (stepDurationMs < intervalMs) {
+    throw new ConfigurationError(
+      `input \`step-duration\` = \`${inputs.raw('step-duration')}\`: must be at least analysis-interval (${inputs.raw('analysis-interval') || '30s'}), or no analysis fits in a step`,
+      'step-duration'
+    )
+  }
+  const token = inputs.optional('prometheus-token')
+  log.secret(token)
+  const prometheusUrl = inputs.optionalUrl('prometheus-url')
+  if (mode === 'run' && !prometheusUrl) {
+    throw new ConfigurationError('input `prometheus-url` is required for mode `run`: every step is judged on Prometheus data', 'prometheus-url')
+  }
+  const healthUrls: Partial<Record<Slot, string>> = {}
+  for (const slot of SLOTS) {
+    const url = inputs.optionalUrl(`health-url-${slot}`)
+    if (url) healthUrls[slot] = url.toString()
+  }
+  const githubToken = inputs.optional('github-token')
+  log.secret(githubToken)
+  const environment = inputs.optional('environment')
+  const image = inputs.optional('image')
+  if (image && router.kind !== 'kubernetes') {
+    throw new ConfigurationError(`input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`, 'image')
+  }
+  const slotLabel = inputs.optional('slot-label') ?? 'slot'
+  return {
+    mode,
+    router,
+    prometheus: prometheusUrl
+      ? {
+          url: prometheusUrl.toString(),
+          token,
+          headers: parseHeaders(inputs.lines('prometheus-headers')),
+          timeoutMs: inputs.duration('prometheus-timeout', '10s')
+        }
+      : undefined,
+    canary: {
+      steps,
+      stepDurationMs,
+      intervalMs,
+      thresholds: {
+        maxErrorRatePercent: inputs.percent('max-error-rate', '0.1%'),
+        maxP95Ms: inputs.duration('max-p95-latency', '500ms'),
+        minRequests: inputs.integer('min-requests', 1, 1_000_000_000, 50),
+        maxErrorRateIncreasePoints: inputs.percent('max-error-rate-increase', '0.5%'),
+        maxP95IncreasePercent: inputs.integer('max-p95-increase', 0, 10_000, 50)
+      },
+      queries: {
+        requests: inputs.optional('request-count-query') ?? DEFAULT_QUERIES.requests,
+        errors: inputs.optional('error-rate-query') ?? DEFAULT_QUERIES.errors,
+        p95: inputs.optional('latency-query') ?? DEFAULT_QUERIES.p95
+      },
+      canarySelector: inputs.optional('canary-selector') ?? `${slotLabel}="{{canary}}"`,
+      stableSelector: inputs.optional('stable-selector') ?? `${slotLabel}="{{stable}}"`,
+      extraChecks: parseExtraChecks(inputs.raw('extra-checks')),
+      failureLimit: inputs.integer('failure-limit', 0, 100, 0),
+      maxInconclusive: inputs.integer('max-inconclusive', 1, 100, 2),
+      compareWithStable: inputs.boolean('compare-with-stable', true),
+      dryRun: inputs.boolean('dry-run', false),
+      owner: runOwner(),
+      lockTimeoutMs: router.lockTimeoutMs
+    },
+    prepare: {
+      deployCommand: inputs.optionalCommand('deploy-command'),
+      image,
+      rolloutTimeoutMs: inputs.duration('rollout-timeout', '5m'),
+      healthUrls,
+      health: {
+        consecutive: inputs.integer('health-checks', 1, 100, 3),
+        intervalMs: inputs.duration('health-interval', '2s'),
+        timeoutMs: inputs.duration('health-timeout', '2m'),
+        requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
+      }
+    },
+    github: githubToken && environment ? { token: githubToken, environment, environmentUrl: inputs.optionalUrl('environment-url')?.toString() } : undefined
+  }
+}

@@ -1,0 +1,216 @@
+import type { QueryValue } from './prometheus.js'
+import { compare, type Comparator } from './queries.js'
+import { wilsonInterval } from './stats.js'
+
+export type Verdict = 'pass' | 'fail' | 'inconclusive'
+
+/** One measured value and what it meant, kept for the record (decisions output, summary). */
+export interface Measurement {
+  check: string
+  query?: string
+  value: number | null
+  /** How the value is shown: `0.12%`, `812 ms`, `37 requests`. */
+  shown: string
+  bound: string
+  verdict: Verdict
+  note?: string
+}
+
+export interface SloThresholds {
+  maxErrorRatePercent: number
+  maxP95Ms: number
+  minRequests: number
+  /** How much worse than the stable slot the canary may be (percentage points). */
+  maxErrorRateIncreasePoints: number
+  /** How much slower than the stable slot the canary's P95 may be (relative, percent). */
+  maxP95IncreasePercent: number
+}
+
+/** What was read from Prometheus for one slot; `error` when the query could not be answered. */
+export type Reading = QueryValue | { kind: 'error'; message: string }
+
+export interface SlotReadings {
+  requests: Reading
+  errors: Reading
+  p95Seconds: Reading
+}
+
+export interface ExtraReading {
+  name: string
+  query: string
+  op: Comparator
+  bound: number
+  reading: Reading
+}
+
+const num = (r: Reading): number | null => (r.kind === 'value' ? r.value : null)
+
+function noData(r: Reading): string {
+  if (r.kind === 'error') return `no data: ${r.message}`
+  if (r.kind === 'nan') return 'no data: the query returned NaN'
+  return 'no data: the query returned no series'
+}
+
+const pct = (v: number): string => `${(v * 100).toFixed(3)}%`
+
+/**
+ * Judges one analysis of the canary. Rules (documented in actions/canary-promote/README.md):
+ * - fewer requests than `minRequests`, or any query without an answer -> inconclusive, never pass;
+ * - fixed bounds: error rate <= max, P95 < max (the design's SLOs);
+ * - against the stable slot: fail only when the canary is worse *with confidence*: the lower
+ *   bound of the canary's 95 % Wilson interval for its error rate exceeds the stable rate plus
+ *   the allowed increase; P95 above stable's by more than the allowed percentage. When the
+ *   stable slot has too little traffic, that comparison is skipped (noted), not failed.
+ */
+export function judgeAnalysis(
+  canary: SlotReadings,
+  stable: SlotReadings | undefined,
+  extras: ExtraReading[],
+  t: SloThresholds,
+  queries: { requests?: string; errors?: string; p95?: string } = {}
+): { verdict: Verdict; measurements: Measurement[] } {
+  const m: Measurement[] = []
+  const requests = num(canary.requests)
+  const errors = num(canary.errors)
+  const p95 = num(canary.p95Seconds)
+  const enough = requests !== null && requests >= t.minRequests
+
+  m.push({
+    check: 'requests',
+    query: queries.requests,
+    value: requests,
+    shown: requests === null ? noData(canary.requests) : `${Math.round(requests)} requests`,
+    bound: `>= ${t.minRequests}`,
+    verdict: enough ? 'pass' : 'inconclusive',
+    note: enough ? undefined : requests === null ? undefined : 'too little traffic to judge'
+  })
+
+  if (errors === null || requests === null) {
+    m.push({ check: 'error rate', query: queries.errors, value: null, shown: noData(errors === null ? canary.errors : canary.requests), bound: `<= ${t.maxErrorRatePercent}%`, verdict: 'inconclusive' })
+  } else {
+    const rate = requests > 0 ? errors / requests : 0
+    m.push({
+      check: 'error rate',
+      query: queries.errors,
+      value: rate * 100,
+      shown: `${pct(rate)} (${Math.round(errors)}/${Math.round(requests)})`,
+      bound: `<= ${t.maxErrorRatePercent}%`,
+      verdict: !enough ? 'inconclusive' : rate * 100 <= t.maxErrorRatePercent + 1e-9 ? 'pass' : 'fail'
+    })
+  }
+
+  if (p95 === null) {
+    m.push({ check: 'p95 latency', query: queries.p95, value: null, shown: noData(canary.p95Seconds), bound: `< ${t.maxP95Ms} ms`, verdict: 'inconclusive' })
+  } else {
+    const ms = p95 * 1000
+    m.push({
+      check: 'p95 latency',
+      query: queries.p95,
+      value: ms,
+      shown: `${Math.round(ms)} ms`,
+      bound: `< ${t.maxP95Ms} ms`,
+      verdict: !enough ? 'inconclusive' : ms < t.maxP95Ms ? 'pass' : 'fail'
+    })
+  }
+
+  if (stable) m.push(...compareWithStable(canary, stable, t, enough))
+
+  for (const x of extras) {
+    const v = num(x.reading)
+    m.push({
+      check: x.name,
+      query: x.query,
+      value: v,
+      shown: v === null ? noData(x.reading) : String(Number(v.toPrecision(6))),
+      bound: `${x.op} ${x.bound}`,
+      verdict: v === null ? 'inconclusive' : compare(v, x.op, x.bound) ? 'pass' : 'fail'
+    })
+  }
+
+  const verdict: Verdict = m.some((x) => x.verdict === 'fail')
+    ? 'fail'
+    : m.some((x) => x.verdict === 'inconclusive')
+      ? 'inconclusive'
+      : 'pass'
+  return { verdict, measurements: m }
+}
+
+function compareWithStable(canary: SlotReadings, stable: SlotReadings, t: SloThresholds, canaryEnough: boolean): Measurement[] {
+  const out: Measurement[] = []
+  const sReq = num(stable.requests)
+  const sErr = num(stable.errors)
+  const cReq = num(canary.requests)
+  const cErr = num(canary.errors)
+  const stableEnough = sReq !== null && sReq >= t.minRequests
+  if (!stableEnough || sErr === null || cReq === null || cErr === null || !canaryEnough) {
+    out.push({
+      check: 'error rate vs stable',
+      value: null,
+      shown: 'skipped: too little traffic on one of the slots',
+      bound: `<= stable + ${t.maxErrorRateIncreasePoints} points`,
+      verdict: 'pass',
+      note: 'not judged'
+    })
+  } else {
+    const stableRate = sErr / sReq
+    const { low } = wilsonInterval(cErr, cReq)
+    const allowed = stableRate + t.maxErrorRateIncreasePoints / 100
+    out.push({
+      check: 'error rate vs stable',
+      value: low * 100,
+      shown: `canary ≥ ${pct(low)} (95% lower bound) vs stable ${pct(stableRate)}`,
+      bound: `<= ${pct(allowed)}`,
+      verdict: low <= allowed ? 'pass' : 'fail'
+    })
+  }
+  const sP95 = num(stable.p95Seconds)
+  const cP95 = num(canary.p95Seconds)
+  if (!stableEnough || sP95 === null || cP95 === null || !canaryEnough) {
+    out.push({ check: 'p95 vs stable', value: null, shown: 'skipped: too little traffic on one of the slots', bound: `<= stable + ${t.maxP95IncreasePercent}%`, verdict: 'pass', note: 'not judged' })
+  } else {
+    const allowed = sP95 * (1 + t.maxP95IncreasePercent / 100)
+    out.push({
+      check: 'p95 vs stable',
+      value: cP95 * 1000,
+      shown: `canary ${Math.round(cP95 * 1000)} ms vs stable ${Math.round(sP95 * 1000)} ms`,
+      bound: `<= ${Math.round(allowed * 1000)} ms`,
+      verdict: cP95 <= allowed ? 'pass' : 'fail'
+    })
+  }
+  return out
+}
+
+/**
+ * How analyses add up to a decision. `failureLimit` is the number of failed analyses tolerated:
+ * the run aborts on failure number failureLimit + 1 (0 = the first failure aborts).
+ * `maxInconclusive` is the number of consecutive inconclusive analyses that abort the run
+ * (2 = the second in a row aborts). A pass resets the inconclusive streak, not the failures.
+ */
+export class AnalysisTally {
+  failures = 0
+  inconclusiveStreak = 0
+
+  constructor(
+    readonly failureLimit: number,
+    readonly maxInconclusive: number
+  ) {}
+
+  /** Returns why the run must abort now, or undefined to go on. */
+  record(verdict: Verdict): string | undefined {
+    if (verdict === 'fail') {
+      this.failures++
+      this.inconclusiveStreak = 0
+      if (this.failures > this.failureLimit) {
+        return `${this.failures} failed analys${this.failures === 1 ? 'is' : 'es'} (failure-limit ${this.failureLimit} tolerates ${this.failureLimit})`
+      }
+    } else if (verdict === 'inconclusive') {
+      this.inconclusiveStreak++
+      if (this.inconclusiveStreak >= this.maxInconclusive) {
+        return `${this.inconclusiveStreak} inconclusive analyses in a row (max-inconclusive ${this.maxInconclusive})`
+      }
+    } else {
+      this.inconclusiveStreak = 0
+    }
+    return undefined
+  }
+}
