@@ -101,6 +101,11 @@ describe('security-scan bundle', () => {
       warnings(r).some((w) => /ignore entry `AWS-0132` .* expired on 2020-01-01/.test(w))
     ).toBe(true)
     expect(r.summary).toContain('Expired ignore entries')
+    const onFile = r.annotations.find((a) => a.message.startsWith('HIGH AWS-0132'))
+    expect(onFile?.properties).toMatchObject({
+      file: 'terraform-aws-modules/s3-bucket/aws/main.tf',
+      line: '25'
+    })
   })
 
   it('scans with trivy-path: installs nothing, caches nothing off GitHub, passes a clean image', async () => {

@@ -60,6 +60,20 @@ function warnExpired(analysis: Analysis): void {
   }
 }
 
+/** File-located findings (IaC checks, secrets) as annotations on the file; GitHub shows 10. */
+function annotateFiles(analysis: Analysis): void {
+  const located = analysis.gate.failing.filter(
+    (f) => f.kind === 'misconfiguration' || f.kind === 'secret'
+  )
+  for (const f of located.slice(0, 10)) {
+    log.warning(`${f.severity} ${f.id}: ${f.title}`, {
+      title: `Trivy ${f.kind}`,
+      file: f.target,
+      startLine: f.startLine
+    })
+  }
+}
+
 function facts(
   inputs: ScanInputs,
   report: TrivyReport,
@@ -106,6 +120,7 @@ export async function run(io: ActionIO): Promise<void> {
     now
   })
   warnExpired(analysis)
+  annotateFiles(analysis)
   const notes: string[] = []
   let sarifFile = ''
   if (inputs.sarifFile) {
