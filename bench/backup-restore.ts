@@ -2,7 +2,7 @@
  * backup-verify's overhead and parallel restore, on a generated dump of >= 500 MB.
  * Prints: the action's wall time (bundle through the runner protocol) over plain
  * `pg_restore -j N` on the same archive in the same run (goal <= 1.15), and parallel over
- * serial restore time. Run: npx tsx bench/backup-restore.ts [--mb 550] [--jobs N]
+ * serial restore time. Run: npx tsx bench/backup-restore.ts [--mb 550] [--jobs N] [--rounds 2]
  */
 import { execFile } from 'node:child_process'
 import { statSync } from 'node:fs'
@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Lab } from '../lab/lab.js'
-import { runAction } from '../lab/runner.js'
+import { runAction, type ActionResult } from '../lab/runner.js'
 import { startPostgres, type Postgres } from '../lab/services/postgres.js'
 
 const execFileAsync = promisify(execFile)
@@ -23,6 +23,7 @@ function flag(name: string, fallback: number): number {
 const TARGET_MB = flag('mb', 550)
 const JOBS = flag('jobs', availableParallelism())
 const TABLES = 4
+const ROUNDS = flag('rounds', 2)
 /** About 115 bytes per row in COPY text form. */
 const ROWS_PER_TABLE = Math.ceil((TARGET_MB * 1024 * 1024) / 115 / TABLES)
 
@@ -92,24 +93,35 @@ async function main(): Promise<void> {
     console.log(`archive ${mb.toFixed(0)} MB${mb < 500 ? ' (below 500 MB: raise --mb)' : ''}`)
     await pg.psql('DROP DATABASE bench')
 
-    // Warm the page cache the same way for every measurement that follows.
+    // Warm the page cache, then alternate plain and action runs so drift hits both alike;
+    // the machine is shared, so the best of each is compared.
     await timed(`warm-up pg_restore -j ${JOBS}`, () => pgRestore(pg, file, JOBS))
-    const plain = await timed(`pg_restore -j ${JOBS}`, () => pgRestore(pg, file, JOBS))
-    const action = await timed(`backup-verify (bundle, jobs ${JOBS})`, () =>
-      runAction('backup-verify', { backup: file, 'database-url': pg.url, jobs: String(JOBS) })
-    )
-    if (action.value.exitCode !== 0)
-      throw new Error(`backup-verify failed:\n${action.value.stdout}`)
+    const plainMs: number[] = []
+    const actionMs: number[] = []
+    let action: ActionResult | undefined
+    for (let round = 1; round <= ROUNDS; round++) {
+      plainMs.push(
+        (await timed(`pg_restore -j ${JOBS} (round ${round})`, () => pgRestore(pg, file, JOBS))).ms
+      )
+      const run = await timed(`backup-verify bundle, jobs ${JOBS} (round ${round})`, () =>
+        runAction('backup-verify', { backup: file, 'database-url': pg.url, jobs: String(JOBS) })
+      )
+      if (run.value.exitCode !== 0) throw new Error(`backup-verify failed:\n${run.value.stdout}`)
+      actionMs.push(run.ms)
+      action = run.value
+    }
     const serial = await timed('pg_restore -j 1', () => pgRestore(pg, file, 1))
+    const plain = Math.min(...plainMs)
+    const best = Math.min(...actionMs)
 
-    const outputs = action.value.outputs
+    const outputs = action?.outputs ?? {}
     console.log(
       `\naction restore-seconds ${outputs['restore-seconds']}, rows ${outputs.rows}, size ${outputs['size-bytes']} bytes`
     )
     console.log(
-      `action / plain pg_restore -j ${JOBS}: ${(action.ms / plain.ms).toFixed(3)} (goal <= 1.15)`
+      `action / plain pg_restore -j ${JOBS}, best of ${ROUNDS}: ${(best / plain).toFixed(3)} (goal <= 1.15)`
     )
-    console.log(`parallel (-j ${JOBS}) / serial (-j 1): ${(plain.ms / serial.ms).toFixed(3)}`)
+    console.log(`parallel (-j ${JOBS}) / serial (-j 1): ${(plain / serial.ms).toFixed(3)}`)
   } finally {
     await lab.stop()
   }

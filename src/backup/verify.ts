@@ -110,29 +110,40 @@ interface RestoredTable {
   schema: string
   name: string
   rows: number
+  /** A partitioned parent: its rows are its partitions' rows, counted once in the total. */
+  partitioned: boolean
+}
+
+function countSql(t: { schema: string; name: string; partitioned: boolean }, i: number): string {
+  const only = t.partitioned ? '' : 'ONLY '
+  return `SELECT ${i} AS i, count(*) AS n FROM ${only}${quoteIdent(t.schema)}.${quoteIdent(t.name)}`
 }
 
 /** Exact row counts (reltuples is only an estimate until ANALYZE) for every restored table. */
-async function countRows(conn: Connection, database: string): Promise<RestoredTable[]> {
-  const tables = await queryRows<{ schema: string; name: string }>(
+async function countRows(
+  conn: Connection,
+  database: string,
+  jobs: number
+): Promise<RestoredTable[]> {
+  const tables = await queryRows<{ schema: string; name: string; partitioned: boolean }>(
     conn,
     database,
-    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c
+    `SELECT n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
         AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
       ORDER BY 1, 2`
   )
-  if (tables.length === 0) return []
-  // `ONLY` so a partitioned parent and its partitions are not counted twice.
-  const counts = tables
-    .map(
-      (t, i) =>
-        `SELECT ${i} AS i, count(*) AS n FROM ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`
+  // One query per job, run side by side: counting is a full scan of every table.
+  const groups = Array.from({ length: Math.min(jobs, tables.length) }, (_, g) =>
+    tables.flatMap((t, i) => (i % jobs === g ? [countSql(t, i)] : []))
+  )
+  const results = await Promise.all(
+    groups.map((group) =>
+      queryRows<{ i: number; n: number }>(conn, database, group.join('\nUNION ALL\n'))
     )
-    .join('\nUNION ALL\n')
-  const rows = await queryRows<{ i: number; n: number }>(conn, database, counts)
-  const byIndex = new Map(rows.map((r) => [r.i, Number(r.n)]))
+  )
+  const byIndex = new Map(results.flat().map((r) => [r.i, Number(r.n)]))
   return tables.map((t, i) => ({ ...t, rows: byIndex.get(i) ?? 0 }))
 }
 
@@ -234,9 +245,9 @@ async function restoreAndMeasure(
   if (time) report.checks.push(time)
   if (outcome.timedOut) return
 
-  const restored = await countRows(conn, database)
+  const restored = await countRows(conn, database, request.jobs)
   report.tables = restored.length
-  report.rows = restored.reduce((sum, t) => sum + t.rows, 0)
+  report.rows = restored.reduce((sum, t) => sum + (t.partitioned ? 0 : t.rows), 0)
   report.sizeBytes = Number(
     await execute(conn, database, 'SELECT pg_database_size(current_database())')
   )

@@ -47,7 +47,7 @@ describe('backup-verify bundle', () => {
     })
     expect(result.exitCode).toBe(0)
     expect(result.outputs.passed).toBe('true')
-    expect(result.outputs.rows).toBe('5202')
+    expect(result.outputs.rows).toBe('5207')
     expect(Number(result.outputs['backup-age-seconds'])).toBeLessThan(3600)
     expect(result.summary).toContain(
       '| customers exist | one row, one column, true | true | pass |'

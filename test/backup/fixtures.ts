@@ -20,16 +20,26 @@ export const SHOP_SQL = [
   `CREATE SCHEMA "Sales Dept"`,
   `CREATE TABLE "Sales Dept"."Big Orders" (id int)`,
   `INSERT INTO "Sales Dept"."Big Orders" VALUES (1), (2)`,
+  `CREATE TABLE readings (id int, at date) PARTITION BY RANGE (at)`,
+  `CREATE TABLE readings_2024 PARTITION OF readings FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`,
+  `CREATE TABLE readings_2025 PARTITION OF readings FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+  `INSERT INTO readings VALUES (1, '2024-03-01'), (2, '2024-04-01'), (3, '2024-05-01'), (4, '2025-01-02'), (5, '2025-02-03')`,
   `INSERT INTO orders SELECT g, 1 + g % 200, (g % 1000) + 0.5, md5(g::text) || md5((g * 7)::text) FROM generate_series(1, 5000) g`
 ]
 
-/** Rows per table; a schema and table with spaces check that names survive the TOC listing. */
+/**
+ * Rows per table holding data; a schema and table with spaces check that names survive the TOC
+ * listing. `readings` is partitioned: a table more, no rows of its own.
+ */
 export const SHOP_TABLES = {
   customers: 200,
   orders: 5000,
   empty_audit: 0,
-  'Sales Dept.Big Orders': 2
+  'Sales Dept.Big Orders': 2,
+  readings_2024: 3,
+  readings_2025: 2
 }
+export const SHOP_TABLE_COUNT = Object.keys(SHOP_TABLES).length + 1
 
 export async function createShop(pg: Postgres, database: string): Promise<void> {
   await pg.psql(`CREATE DATABASE ${database}`)
