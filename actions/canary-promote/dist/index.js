@@ -36930,7 +36930,8 @@ function readDeployInputs(inputs) {
     const token = inputs.optional('github-token');
     log.secret(token);
     const environment = inputs.optional('environment');
-    const environmentUrl = inputs.optionalUrl('environment-url')?.toString();
+    // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
+    const environmentUrl = inputs.optionalUrl('environment-url') ? inputs.raw('environment-url') : undefined;
     return {
         mode,
         router,
@@ -37050,7 +37051,7 @@ function readCanaryInputs(inputs) {
                 requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
             }
         },
-        github: githubToken && environment ? { token: githubToken, environment, environmentUrl: inputs.optionalUrl('environment-url')?.toString() } : undefined
+        github: githubToken && environment ? { token: githubToken, environment, environmentUrl: inputs.optionalUrl('environment-url') ? inputs.raw('environment-url') : undefined } : undefined
     };
 }
 

@@ -36500,7 +36500,8 @@ function readDeployInputs(inputs) {
     const token = inputs.optional('github-token');
     log/* log */.Rm.secret(token);
     const environment = inputs.optional('environment');
-    const environmentUrl = inputs.optionalUrl('environment-url')?.toString();
+    // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
+    const environmentUrl = inputs.optionalUrl('environment-url') ? inputs.raw('environment-url') : undefined;
     return {
         mode,
         router,

@@ -132,6 +132,6 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
         requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
       }
     },
-    github: githubToken && environment ? { token: githubToken, environment, environmentUrl: inputs.optionalUrl('environment-url')?.toString() } : undefined
+    github: githubToken && environment ? { token: githubToken, environment, environmentUrl: inputs.optionalUrl('environment-url') ? inputs.raw('environment-url') : undefined } : undefined
   }
 }

@@ -81,7 +81,8 @@ export function readDeployInputs(inputs: Inputs): DeployInputs {
   const token = inputs.optional('github-token')
   log.secret(token)
   const environment = inputs.optional('environment')
-  const environmentUrl = inputs.optionalUrl('environment-url')?.toString()
+  // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
+  const environmentUrl = inputs.optionalUrl('environment-url') ? inputs.raw('environment-url') : undefined
   return {
     mode,
     router,

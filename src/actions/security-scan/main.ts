@@ -31,7 +31,7 @@ async function obtainReport(
   now: Date
 ): Promise<{ report: TrivyReport; jsonFile: string; scan?: ScanOutcome }> {
   if (inputs.reportFile) {
-    const report = parseReport(await readFile(inputs.reportFile, 'utf8'), inputs.reportFile)
+    const report = parseReport(await readFile(inputs.reportFile), inputs.reportFile)
     return { report, jsonFile: inputs.reportFile }
   }
   const jsonFile = resolve(JSON_REPORT)
