@@ -50,7 +50,7 @@ async function phase<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
 
 const started = performance.now()
 const report = await phase('read + parse', async () =>
-  parseReport(await readFile(reportFile, 'utf8'), reportFile)
+  parseReport(await readFile(reportFile), reportFile)
 )
 global.gc?.()
 // RSS never shrinks after the parse, so the later phases are measured as heap growth.

@@ -1,4 +1,14 @@
 import { ToolError } from '../core/errors.js'
+import {
+  BYTES,
+  eachElement,
+  eachMember,
+  JsonSyntaxError,
+  parseSlice,
+  skipSpace,
+  startsWith,
+  valueEnd
+} from './json-scan.js'
 import { toSeverity, type Severity } from './severity.js'
 
 /**
@@ -96,19 +106,114 @@ export interface Finding {
   score?: number
 }
 
-/** Parses Trivy JSON output; anything else (SARIF, a table, truncated JSON) is a ToolError. */
-export function parseReport(text: string, source: string): TrivyReport {
-  let doc: unknown
+/** The fields kept of each finding: the rest (references, code lines, layers) is dropped at parse. */
+const FINDING_FIELDS: Record<string, string[]> = {
+  Vulnerabilities: [
+    'VulnerabilityID',
+    'PkgName',
+    'PkgPath',
+    'PkgIdentifier',
+    'InstalledVersion',
+    'FixedVersion',
+    'Status',
+    'SeveritySource',
+    'PrimaryURL',
+    'Title',
+    'Description',
+    'Severity',
+    'CVSS'
+  ],
+  Misconfigurations: [
+    'ID',
+    'AVDID',
+    'Title',
+    'Message',
+    'Description',
+    'Resolution',
+    'Severity',
+    'PrimaryURL',
+    'Status',
+    'CauseMetadata'
+  ],
+  Secrets: ['RuleID', 'Category', 'Severity', 'Title', 'StartLine', 'EndLine'],
+  Licenses: ['Name', 'Severity', 'Category', 'PkgName', 'FilePath', 'Link']
+}
+const RESULT_FIELDS = new Set(['Target', 'Class', 'Type'])
+
+function pick(value: unknown, fields: string[]): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  const source = value as Record<string, unknown>
+  const kept: Record<string, unknown> = {}
+  for (const field of fields) if (source[field] !== undefined) kept[field] = source[field]
+  const cause = kept.CauseMetadata as TrivyMisconfiguration['CauseMetadata'] | undefined
+  if (cause)
+    kept.CauseMetadata = {
+      StartLine: cause.StartLine,
+      EndLine: cause.EndLine,
+      Resource: cause.Resource
+    }
+  return kept
+}
+
+function readResult(buf: Buffer, at: number, results: unknown[]): number {
+  if (!startsWith(buf, at, BYTES.OPEN_OBJECT)) {
+    const end = valueEnd(buf, at)
+    results.push(parseSlice(buf, at, end))
+    return end
+  }
+  const result: Record<string, unknown> = {}
+  results.push(result)
+  return eachMember(buf, at, (key, valueAt) => {
+    const fields = FINDING_FIELDS[key]
+    if (fields && startsWith(buf, valueAt, BYTES.OPEN_ARRAY)) {
+      const list: unknown[] = []
+      result[key] = list
+      return eachElement(buf, valueAt, (elementAt) => {
+        const end = valueEnd(buf, elementAt)
+        list.push(pick(parseSlice(buf, elementAt, end), fields))
+        return end
+      })
+    }
+    const end = valueEnd(buf, valueAt)
+    if (RESULT_FIELDS.has(key)) result[key] = parseSlice(buf, valueAt, end)
+    return end
+  })
+}
+
+/** Reads the document one finding at a time, so the full object tree is never built. */
+function readDocument(buf: Buffer): Record<string, unknown> {
+  const doc: Record<string, unknown> = {}
+  const end = eachMember(buf, 0, (key, valueAt) => {
+    if (key === 'Results' && startsWith(buf, valueAt, BYTES.OPEN_ARRAY)) {
+      const results: unknown[] = []
+      doc.Results = results
+      return eachElement(buf, valueAt, (elementAt) => readResult(buf, elementAt, results))
+    }
+    const valueEndAt = valueEnd(buf, valueAt)
+    doc[key] = parseSlice(buf, valueAt, valueEndAt)
+    return valueEndAt
+  })
+  if (skipSpace(buf, end) !== buf.length)
+    throw new JsonSyntaxError(`unexpected data after the report at byte ${end}`)
+  return doc
+}
+
+/**
+ * Parses Trivy JSON output, keeping what the gate, summary and SARIF read; anything else
+ * (SARIF, a table, truncated JSON) is a ToolError.
+ */
+export function parseReport(input: string | Buffer, source: string): TrivyReport {
+  const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input
+  const notReport = (why: string) => new ToolError(`${source} is not a Trivy JSON report: ${why}`)
+  if (skipSpace(buf, 0) >= buf.length) throw notReport('the file is empty')
+  if (!startsWith(buf, 0, BYTES.OPEN_OBJECT)) throw notReport('expected a JSON object')
+  let report: Record<string, unknown>
   try {
-    doc = JSON.parse(text)
+    report = readDocument(buf)
   } catch (error) {
-    const hint = text.trim() === '' ? 'the file is empty' : (error as Error).message
-    throw new ToolError(`${source} is not a Trivy JSON report: ${hint}`)
+    if (error instanceof JsonSyntaxError) throw notReport(error.message)
+    throw error
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new ToolError(`${source} is not a Trivy JSON report: expected a JSON object`)
-  }
-  const report = doc as Record<string, unknown>
   if ('runs' in report && 'version' in report) {
     throw new ToolError(`${source} is a SARIF file; give the Trivy JSON report (--format json)`)
   }
@@ -129,7 +234,7 @@ export function parseReport(text: string, source: string): TrivyReport {
       throw new ToolError(`${source}: Results[${i}] has no \`Target\``)
     }
   }
-  return doc as TrivyReport
+  return report as unknown as TrivyReport
 }
 
 function cvssScore(v: TrivyVulnerability): number | undefined {

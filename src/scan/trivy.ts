@@ -101,9 +101,9 @@ export async function runScan(
       `Trivy ${why}, so the target was NOT scanned: ${formatCommand(argv)}\n${tail(result.stderr)}`
     )
   }
-  let text: string
+  let text: Buffer
   try {
-    text = await readFile(outputFile, 'utf8')
+    text = await readFile(outputFile)
   } catch {
     throw new ToolError(
       `Trivy exited 0 but wrote no report to ${outputFile}; treating the scan as failed`

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { ToolError } from '../../src/core/errors.js'
 import { analyseReport } from '../../src/scan/analyse.js'
 import { countFindings } from '../../src/scan/gate.js'
-import { collectFindings, parseReport } from '../../src/scan/report.js'
+import { collectFindings, parseReport, type TrivyReport } from '../../src/scan/report.js'
 import { buildSarif } from '../../src/scan/sarif.js'
 import { SEVERITIES, type Severity } from '../../src/scan/severity.js'
 import { buildScanSummary } from '../../src/scan/summary.js'
@@ -138,6 +138,43 @@ describe('every real Trivy report: parse, gate, summary, SARIF', () => {
   })
 })
 
+describe('parseReport reads findings one at a time', () => {
+  it.each(jsonReportFixtures())('%s: the same findings as a full JSON.parse', (file) => {
+    const text = readFixture(file)
+    expect(collectFindings(parseReport(Buffer.from(text), file))).toEqual(
+      collectFindings(JSON.parse(text) as TrivyReport)
+    )
+  })
+
+  it('copes with braces, brackets, quotes, escapes and non-ASCII inside strings', () => {
+    const title = 'a "quoted" {brace} [bracket] \\ back\\slash, ünïcødé ✓ \u001b[0m'
+    const doc = {
+      SchemaVersion: 2,
+      ArtifactName: 'x]}',
+      Results: [
+        {
+          Target: '}{',
+          Class: 'lang-pkgs',
+          Packages: [{ Name: '"]' }],
+          Vulnerabilities: [
+            { VulnerabilityID: 'CVE-1', Title: title, Severity: 'HIGH', References: ['}'] }
+          ]
+        },
+        { Target: 'empty', Vulnerabilities: [] }
+      ]
+    }
+    for (const text of [JSON.stringify(doc), JSON.stringify(doc, null, 2)]) {
+      const report = parseReport(text, 'r.json')
+      expect(report.ArtifactName).toBe('x]}')
+      expect(collectFindings(report)).toEqual([
+        expect.objectContaining({ id: 'CVE-1', title, target: '}{', severity: 'HIGH' })
+      ])
+      // what the action does not read is not kept
+      expect(report.Results?.[0].Vulnerabilities?.[0]).not.toHaveProperty('References')
+    }
+  })
+})
+
 describe('parseReport refuses what is not a Trivy JSON report', () => {
   it.each([
     ['the real Trivy SARIF file', readFixture('trivy-image-alpine-310.sarif.json'), /SARIF file/],
@@ -149,7 +186,15 @@ describe('parseReport refuses what is not a Trivy JSON report', () => {
       '{"SchemaVersion": 2, "Results": [{}]}',
       /Results\[0\] has no `Target`/
     ],
-    ['an array', '[]', /expected a JSON object/]
+    ['an array', '[]', /expected a JSON object/],
+    ['data after the report', '{"SchemaVersion": 2}}', /unexpected data after the report/],
+    [
+      'a broken finding',
+      '{"SchemaVersion": 2, "Results": [{"Target": "a", "Vulnerabilities": [{"x": tru}]}]}',
+      /not a Trivy JSON report/
+    ],
+    ['a missing comma', '{"SchemaVersion": 2 "Results": []}', /expected `,`/],
+    ['an unterminated string', '{"SchemaVersion": 2, "ArtifactName": "abc', /inside a string/]
   ])('%s', (_name, text, message) => {
     expect(() => parseReport(text, 'r.json')).toThrow(ToolError)
     expect(() => parseReport(text, 'r.json')).toThrow(message)
