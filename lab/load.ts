@@ -16,6 +16,8 @@ export interface LoadOptions {
   maxDurationMs: number
   /** Requests in flight at most; beyond that the load waits (a slow server slows it down). */
   concurrency?: number
+  /** Called for every answer with the time the request was sent (performance.now()). */
+  onResponse?: (sentAt: number, slot: string | undefined, ok: boolean) => void
 }
 
 export interface Load {
@@ -50,6 +52,7 @@ export function startLoad(url: string, options: LoadOptions): Load {
   }
   const one = async (): Promise<void> => {
     inflight++
+    const sentAt = performance.now()
     let ok = false
     let slot: string | undefined
     let error: string | undefined
@@ -67,6 +70,7 @@ export function startLoad(url: string, options: LoadOptions): Load {
     }
     add(total, ok, slot, error)
     add(since, ok, slot, error)
+    options.onResponse?.(sentAt, slot, ok)
   }
   const loop = (async () => {
     for (let i = 0; i < maxRequests && !stopped; i++) {
