@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigurationError } from '../../core/errors.js'
-import type { Inputs } from '../../core/inputs.js'
+import { requireTogether, type Inputs } from '../../core/inputs.js'
 import { parseSeverityList, type Severity } from '../../scan/severity.js'
 import { DEFAULT_TRIVY_VERSION, parseTrivyVersion } from '../../scan/trivy-release.js'
 import { SCAN_TYPES, SCANNERS_BY_TYPE, type Scanner, type ScanType } from '../../scan/trivy.js'
@@ -60,20 +60,12 @@ export function readScanInputs(inputs: Inputs): ScanInputs {
   const reportFile = existingFile(inputs, 'report-file')
   const target = reportFile ? inputs.optional('target') : inputs.required('target')
   const issue = inputs.boolean('issue', false)
-  const githubToken = inputs.optional('github-token')
-  if (issue && !githubToken) {
-    throw new ConfigurationError(
-      'input `github-token` is required when `issue` is true',
-      'github-token'
-    )
-  }
+  if (issue) requireTogether(inputs, '`issue` is true', ['github-token'])
+  const severity = inputs.list('severity')
   return {
     scanType,
     target,
-    severities: parseSeverityList(
-      'severity',
-      inputs.list('severity').length ? inputs.list('severity') : ['CRITICAL', 'HIGH']
-    ),
+    severities: parseSeverityList('severity', severity.length ? severity : ['CRITICAL', 'HIGH']),
     ignoreUnfixed: inputs.boolean('ignore-unfixed', false),
     scanners: parseScanners(inputs, scanType),
     ignoreFile:
@@ -89,6 +81,6 @@ export function readScanInputs(inputs: Inputs): ScanInputs {
     reportFile,
     sarifFile: inputs.optional('sarif-file'),
     issue,
-    githubToken
+    githubToken: inputs.optional('github-token')
   }
 }
