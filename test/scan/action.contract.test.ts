@@ -161,7 +161,10 @@ describe('security-scan bundle', () => {
       /`secret` is not available for scan-type `sbom`/
     ],
     [{ 'scan-type': 'image' }, /input `target` is required/],
-    [{ 'report-file': '/dev/null', issue: 'true', 'github-token': '' }, /input `github-token` is required when `issue` is true/],
+    [
+      { 'report-file': '/dev/null', issue: 'true', 'github-token': '' },
+      /input `github-token` is required when `issue` is true/
+    ],
     [
       { 'report-file': '/nonexistent/report.json' },
       /input `report-file` = `\/nonexistent\/report.json`: no such file/
