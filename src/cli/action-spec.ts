@@ -1,0 +1,76 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
+
+export interface InputSpec {
+  description: string
+  required: boolean
+  default?: string
+}
+
+/** What the CLI needs of an action.yml: its inputs (with defaults) and outputs. */
+export interface ActionSpec {
+  name: string
+  description: string
+  inputs: Record<string, InputSpec>
+  outputs: Record<string, { description: string }>
+}
+
+/**
+ * The repository root: the first folder above this file (src/cli/ when run from source,
+ * cli/dist/ when bundled) that has an actions/ folder. OPS_ACTIONS_ROOT overrides it.
+ */
+export function findRepoRoot(from = dirname(fileURLToPath(import.meta.url))): string {
+  if (process.env.OPS_ACTIONS_ROOT) return process.env.OPS_ACTIONS_ROOT
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'actions')) && existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir)
+      throw new Error(`no actions/ folder above ${from}; set OPS_ACTIONS_ROOT`)
+  }
+}
+
+/** Actions present in the repository (folders of actions/ with an action.yml), sorted. */
+export function listActionDirs(root: string): string[] {
+  return readdirSync(join(root, 'actions'))
+    .filter((name) => existsSync(join(root, 'actions', name, 'action.yml')))
+    .sort()
+}
+
+/** Reads actions/<name>/action.yml at run time, so the CLI's defaults are the action's. */
+export function readActionSpec(root: string, name: string): ActionSpec {
+  const doc = parse(readFileSync(join(root, 'actions', name, 'action.yml'), 'utf8')) as {
+    description?: string
+    inputs?: Record<string, { description?: string; required?: boolean; default?: unknown }>
+    outputs?: Record<string, { description?: string }>
+  }
+  const inputs: Record<string, InputSpec> = {}
+  for (const [key, value] of Object.entries(doc.inputs ?? {})) {
+    inputs[key] = {
+      description: value?.description ?? '',
+      required: value?.required === true,
+      default: value?.default === undefined ? undefined : String(value.default)
+    }
+  }
+  const outputs: Record<string, { description: string }> = {}
+  for (const [key, value] of Object.entries(doc.outputs ?? {})) {
+    outputs[key] = { description: value?.description ?? '' }
+  }
+  return { name, description: doc.description ?? '', inputs, outputs }
+}
+
+/**
+ * Inputs whose values must stay out of shell history: they may also come from
+ * OPS_<NAME> in the environment (or, like any input, from --<name>-file).
+ */
+export function isSecretInput(name: string, spec: InputSpec): boolean {
+  return (
+    /(^|-)(token|password|secret|key)$/.test(name) ||
+    /pass a secret|\bmasked\b/i.test(spec.description)
+  )
+}
+
+/** `prometheus-token` -> `OPS_PROMETHEUS_TOKEN`. */
+export function secretEnvName(input: string): string {
+  return `OPS_${input.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`
+}
