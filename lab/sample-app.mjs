@@ -66,6 +66,12 @@ function metrics() {
   return lines.join('\n') + '\n'
 }
 
+// Counters exist from the start at 0: a series born with its first error would hide that error
+// from increase() (Prometheus has no earlier sample to compare with).
+for (const status of ['200', '500']) requests.set(`/\u0000${status}`, 0)
+buckets.set('/', BUCKETS.map(() => 0))
+totals.set('/', { sum: 0, count: 0 })
+
 const server = createServer((req, res) => {
   const started = process.hrtime.bigint()
   const url = new URL(req.url ?? '/', 'http://x')
