@@ -12,7 +12,16 @@ const started = Date.now()
 rmSync(join(root, out), { recursive: true, force: true })
 execFileSync(
   join(root, 'node_modules', '.bin', 'ncc'),
-  ['build', join('src', 'cli', 'index.ts'), '-o', out, '--license', 'licenses.txt', '--transpile-only', '-q'],
+  [
+    'build',
+    join('src', 'cli', 'index.ts'),
+    '-o',
+    out,
+    '--license',
+    'licenses.txt',
+    '--transpile-only',
+    '-q'
+  ],
   { cwd: root, stdio: 'inherit' }
 )
 writeFileSync(join(root, out, 'package.json'), '{\n  "type": "module"\n}\n')
