@@ -154,6 +154,27 @@ describe('ops-actions deploy-bluegreen on a real HAProxy', () => {
     }
   })
 
+  it('canary-promote --mode abort puts all traffic back on the stable slot (main and post run), exit 0', async () => {
+    await lb.command('set weight app/blue 75; set weight app/green 25')
+    const r = await runCli([
+      'canary-promote',
+      '--router',
+      'haproxy',
+      '--mode',
+      'abort',
+      '--haproxy-socket',
+      lb.socket
+    ])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/canary-promote abort/)
+    expect(outputsOf(r.stdout, ['result', 'final-weight'])).toEqual({
+      result: 'aborted',
+      'final-weight': '100'
+    })
+    expect(await slotCounts(lb.url)).toEqual({ blue: 20 })
+  })
+
   it('an unreachable router exits 3', async () => {
     const r = await runCli([
       'deploy-bluegreen',
