@@ -32,7 +32,14 @@ interface WrkResult {
 
 function startWrk(url: string, seconds: number): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', '-c32', `-d${seconds}s`, '-s', new URL('./wrk-report.lua', import.meta.url).pathname, url])
+    const child = spawn('wrk', [
+      '-t1',
+      '-c32',
+      `-d${seconds}s`,
+      '-s',
+      new URL('./wrk-report.lua', import.meta.url).pathname,
+      url
+    ])
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     child.on('close', () => {
@@ -44,7 +51,10 @@ function startWrk(url: string, seconds: number): Promise<WrkResult> {
 }
 
 /** Paced probe that records which slot answered each request, by send time. */
-function startProbe(url: string): { stop(): Promise<void>; answers: { at: number; slot: string }[] } {
+function startProbe(url: string): {
+  stop(): Promise<void>
+  answers: { at: number; slot: string }[]
+} {
   const answers: { at: number; slot: string }[] = []
   let running = true
   const loop = (async () => {
@@ -78,7 +88,12 @@ function timeToSlot(answers: { at: number; slot: string }[], start: number, slot
   return firstAll ? firstAll.at - start : NaN
 }
 
-async function switchRounds(name: string, url: string, inputs: Record<string, string>, n: number): Promise<void> {
+async function switchRounds(
+  name: string,
+  url: string,
+  inputs: Record<string, string>,
+  n: number
+): Promise<void> {
   const seconds = Math.ceil(n * 1.6) + 4
   const wrk = startWrk(url, seconds)
   const probe = startProbe(url)
@@ -122,9 +137,17 @@ async function coldStart(runs = 10): Promise<void> {
   const baseline: number[] = []
   for (let i = 0; i < runs; i++) {
     baseline.push(await firstLine(['-e', 'console.log(1)'], {}))
-    bundle.push(await firstLine([`${actionDir('deploy-bluegreen')}/dist/index.js`], { 'INPUT_ROUTER': 'haproxy', 'INPUT_MODE': 'status', 'INPUT_HAPROXY-SOCKET': '/nonexistent' }))
+    bundle.push(
+      await firstLine([`${actionDir('deploy-bluegreen')}/dist/index.js`], {
+        INPUT_ROUTER: 'haproxy',
+        INPUT_MODE: 'status',
+        'INPUT_HAPROXY-SOCKET': '/nonexistent'
+      })
+    )
   }
-  console.log(`cold start (node start -> first log line, ${runs} runs): bundle median ${Math.round(median(bundle))} ms, node -e baseline ${Math.round(median(baseline))} ms, ratio ${(median(bundle) / median(baseline)).toFixed(1)}x`)
+  console.log(
+    `cold start (node start -> first log line, ${runs} runs): bundle median ${Math.round(median(bundle))} ms, node -e baseline ${Math.round(median(baseline))} ms, ratio ${(median(bundle) / median(baseline)).toFixed(1)}x`
+  )
 }
 
 import { execFileSync } from 'node:child_process'
@@ -140,14 +163,24 @@ try {
 const lab = Lab.create('ops-bench-')
 try {
   const app = await startApp(lab)
-  const health = { 'health-url-blue': `${app.blue.url}/healthz`, 'health-url-green': `${app.green.url}/healthz`, 'health-checks': '1', 'health-interval': '50ms' }
+  const health = {
+    'health-url-blue': `${app.blue.url}/healthz`,
+    'health-url-green': `${app.green.url}/healthz`,
+    'health-checks': '1',
+    'health-interval': '50ms'
+  }
   const lb = await startHaproxy(lab, {
     servers: [
       { name: 'blue', address: `127.0.0.1:${app.blue.port}`, weight: 100 },
       { name: 'green', address: `127.0.0.1:${app.green.port}`, weight: 0 }
     ]
   })
-  await switchRounds('haproxy', lb.url, { router: 'haproxy', 'haproxy-socket': lb.socket, ...health }, SWITCHES)
+  await switchRounds(
+    'haproxy',
+    lb.url,
+    { router: 'haproxy', 'haproxy-socket': lb.socket, ...health },
+    SWITCHES
+  )
 
   const upstream = `upstream app {\n  server 127.0.0.1:${app.blue.port};\n  keepalive 16;\n}\n`
   const nginx = await startNginx(lab, { upstream })

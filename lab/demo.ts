@@ -37,11 +37,11 @@ async function step<T>(title: string, fn: () => Promise<[T, string, string]>): P
 function expectExit(r: ActionResult, code: number, what: string): void {
   if (r.exitCode !== code) {
     const errors = r.annotations.filter((a) => a.level === 'error').map((a) => a.message)
-    throw new Error(`${what}: exit ${r.exitCode}, expected ${code}\n${errors.join('\n') || r.stdout.slice(-2000)}`)
+    throw new Error(
+      `${what}: exit ${r.exitCode}, expected ${code}\n${errors.join('\n') || r.stdout.slice(-2000)}`
+    )
   }
 }
-
-const errorsOf = (r: ActionResult): string => r.annotations.filter((a) => a.level === 'error').map((a) => a.message).join(' ')
 
 const lab = Lab.create('ops-demo-')
 const stopAll = async (): Promise<void> => {
@@ -59,12 +59,21 @@ try {
           { name: 'green', address: `127.0.0.1:${app.green.port}`, weight: 0 }
         ]
       }),
-      startPrometheus(lab, { targets: [{ address: `127.0.0.1:${app.blue.port}` }, { address: `127.0.0.1:${app.green.port}` }] }),
+      startPrometheus(lab, {
+        targets: [
+          { address: `127.0.0.1:${app.blue.port}` },
+          { address: `127.0.0.1:${app.green.port}` }
+        ]
+      }),
       startPostgres(lab),
       startRegistry(lab)
     ])
     await prometheus.waitForTargets()
-    return [{ app, lb, prometheus, pg, registry }, 'up', `HAProxy :${lb.port}, Prometheus :${prometheus.port}, PostgreSQL :${pg.port}, registry :${registry.url.split(':').pop()}, app blue :${app.blue.port} / green :${app.green.port}`]
+    return [
+      { app, lb, prometheus, pg, registry },
+      'up',
+      `HAProxy :${lb.port}, Prometheus :${prometheus.port}, PostgreSQL :${pg.port}, registry :${registry.url.split(':').pop()}, app blue :${app.blue.port} / green :${app.green.port}`
+    ]
   })
   const { app, lb, prometheus, pg, registry } = services
   const routerInputs = {
@@ -79,11 +88,23 @@ try {
     const work = mkdtempSync(join(tmpdir(), 'ops-demo-build-'))
     cpSync(join(data, 'service'), join(work, 'service'), { recursive: true })
     try {
-      const r = await runAction('build-gate', {
-        'working-directory': join(work, 'service'),
-        test: JSON.stringify(['/usr/bin/python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--junitxml=reports/junit.xml']),
-        'test-reports': 'reports/*.xml'
-      }, { env: { GITHUB_WORKSPACE: work } })
+      const r = await runAction(
+        'build-gate',
+        {
+          'working-directory': join(work, 'service'),
+          test: JSON.stringify([
+            '/usr/bin/python3',
+            '-m',
+            'pytest',
+            '-q',
+            '-p',
+            'no:cacheprovider',
+            '--junitxml=reports/junit.xml'
+          ]),
+          'test-reports': 'reports/*.xml'
+        },
+        { env: { GITHUB_WORKSPACE: work } }
+      )
       expectExit(r, 0, 'build-gate')
       return [undefined, 'passed', `${r.outputs.tests} tests, ${r.outputs.failures} failures`]
     } finally {
@@ -91,39 +112,78 @@ try {
     }
   })
 
-  const image = await step('Image push: promote the staging digest to production (no rebuild)', async () => {
-    const target = { url: registry.url }
-    const staged = await pushImage(target, 'shop/web', 'staging', { layers: 2, layerBytes: 200_000 })
-    const r = await runAction('image-push', {
-      mode: 'promote',
-      source: `${registry.host}/shop/web:staging`,
-      image: `${registry.host}/shop/web`,
-      tags: 'sha'
-    })
-    expectExit(r, 0, 'image-push')
-    if (r.outputs.digest !== staged.digest) throw new Error('promoted digest differs from staging')
-    return [r.outputs.image, 'promoted', `${r.outputs.image.split('@')[1].slice(0, 19)}… tags ${r.outputs.tags.split('\n').join(', ')}`]
-  })
+  const image = await step(
+    'Image push: promote the staging digest to production (no rebuild)',
+    async () => {
+      const target = { url: registry.url }
+      const staged = await pushImage(target, 'shop/web', 'staging', {
+        layers: 2,
+        layerBytes: 200_000
+      })
+      const r = await runAction('image-push', {
+        mode: 'promote',
+        source: `${registry.host}/shop/web:staging`,
+        image: `${registry.host}/shop/web`,
+        tags: 'sha'
+      })
+      expectExit(r, 0, 'image-push')
+      if (r.outputs.digest !== staged.digest)
+        throw new Error('promoted digest differs from staging')
+      return [
+        r.outputs.image,
+        'promoted',
+        `${r.outputs.image.split('@')[1].slice(0, 19)}… tags ${r.outputs.tags.split('\n').join(', ')}`
+      ]
+    }
+  )
 
   await step('Security scan gate (real Trivy reports)', async () => {
-    const clean = await runAction('security-scan', { 'scan-type': 'image', target: image, 'report-file': join(data, 'trivy-image-slmicro-clean-zero-vulns.json'), cache: 'false' })
+    const clean = await runAction('security-scan', {
+      'scan-type': 'image',
+      target: image,
+      'report-file': join(data, 'trivy-image-slmicro-clean-zero-vulns.json'),
+      cache: 'false'
+    })
     expectExit(clean, 0, 'security-scan (clean)')
-    const bad = await runAction('security-scan', { 'scan-type': 'image', target: 'debian:buster', 'report-file': join(data, 'trivy-image-debian-buster-critical-and-unfixed.json'), cache: 'false' })
+    const bad = await runAction('security-scan', {
+      'scan-type': 'image',
+      target: 'debian:buster',
+      'report-file': join(data, 'trivy-image-debian-buster-critical-and-unfixed.json'),
+      cache: 'false'
+    })
     expectExit(bad, 1, 'security-scan (critical)')
-    return [undefined, 'gated', `clean image passed; debian:buster stopped (${bad.outputs.critical} CRITICAL)`]
+    return [
+      undefined,
+      'gated',
+      `clean image passed; debian:buster stopped (${bad.outputs.critical} CRITICAL)`
+    ]
   })
 
   await step('Blue-green switch under load (blue -> green)', async () => {
     const load = startLoad(lb.url, { ratePerSecond: 300, maxDurationMs: 30_000 })
     await new Promise((r) => setTimeout(r, 1000))
-    const r = await runAction('deploy-bluegreen', { ...routerInputs, 'verify-url': lb.url, 'verify-duration': '3s' })
+    const r = await runAction('deploy-bluegreen', {
+      ...routerInputs,
+      'verify-url': lb.url,
+      'verify-duration': '3s'
+    })
     await new Promise((res) => setTimeout(res, 1000))
     const stats = await load.stop()
     expectExit(r, 0, 'deploy-bluegreen')
-    return [undefined, `${r.outputs['live-slot']} live`, `failed user requests: ${stats.failed} of ${stats.sent}; switch ${r.outputs['switch-ms']} ms`]
+    return [
+      undefined,
+      `${r.outputs['live-slot']} live`,
+      `failed user requests: ${stats.failed} of ${stats.sent}; switch ${r.outputs['switch-ms']} ms`
+    ]
   })
 
-  const canaryInputs = { ...routerInputs, 'prometheus-url': prometheus.url, 'step-duration': '3s', 'analysis-interval': '3s', 'min-requests': '10' }
+  const canaryInputs = {
+    ...routerInputs,
+    'prometheus-url': prometheus.url,
+    'step-duration': '3s',
+    'analysis-interval': '3s',
+    'min-requests': '10'
+  }
   await step('Canary with 5% errors (blue as canary) is aborted', async () => {
     await app.blue.control({ errorRate: 0.05, version: 'v3-bad' })
     const load = startLoad(lb.url, { ratePerSecond: 250, maxDurationMs: 60_000 })
@@ -132,10 +192,17 @@ try {
     const took = Date.now() - t0
     await load.stop()
     expectExit(r, 1, 'canary-promote (bad)')
-    const decisions = JSON.parse(r.outputs.decisions) as { weight: number; measurements: { check: string; shown: string; verdict: string }[] }[]
+    const decisions = JSON.parse(r.outputs.decisions) as {
+      weight: number
+      measurements: { check: string; shown: string; verdict: string }[]
+    }[]
     const last = decisions[decisions.length - 1]
     const why = last.measurements.find((m) => m.verdict === 'fail' || m.verdict === 'inconclusive')
-    return [undefined, 'aborted', `at ${last.weight}% after ${secs(took)}: ${why?.check} ${why?.shown}; canary weight ${r.outputs['final-weight']}%`]
+    return [
+      undefined,
+      'aborted',
+      `at ${last.weight}% after ${secs(took)}: ${why?.check} ${why?.shown}; canary weight ${r.outputs['final-weight']}%`
+    ]
   })
 
   await step('Good canary (blue, fixed) promoted 5 -> 25 -> 50 -> 100%', async () => {
@@ -145,29 +212,55 @@ try {
     const stats = await load.stop()
     expectExit(r, 0, 'canary-promote (good)')
     const analyses = (JSON.parse(r.outputs.decisions) as unknown[]).length
-    return [undefined, r.outputs.result, `${analyses} analyses passed in ${r.outputs['duration-s']}s; failed user requests ${stats.failed} of ${stats.sent}`]
+    return [
+      undefined,
+      r.outputs.result,
+      `${analyses} analyses passed in ${r.outputs['duration-s']}s; failed user requests ${stats.failed} of ${stats.sent}`
+    ]
   })
 
   await step('Rollback (back to the previous slot)', async () => {
     const t0 = Date.now()
     const r = await runAction('deploy-bluegreen', { ...routerInputs, mode: 'rollback' })
     expectExit(r, 0, 'rollback')
-    return [undefined, `${r.outputs['live-slot']} live`, `traffic restored in ${secs(Date.now() - t0)} (action start to end)`]
+    return [
+      undefined,
+      `${r.outputs['live-slot']} live`,
+      `traffic restored in ${secs(Date.now() - t0)} (action start to end)`
+    ]
   })
 
   await step('Backup made with pg_dump and proven restorable', async () => {
-    await pg.psql("CREATE TABLE orders (id serial PRIMARY KEY, cents int NOT NULL); INSERT INTO orders (cents) SELECT g FROM generate_series(1, 5000) g;")
+    await pg.psql(
+      'CREATE TABLE orders (id serial PRIMARY KEY, cents int NOT NULL); INSERT INTO orders (cents) SELECT g FROM generate_series(1, 5000) g;'
+    )
     const dump = join(lab.dir, 'shop.dump')
-    execFileSync(pgProgram('pg_dump'), ['-Fc', '-f', dump, 'postgres'], { env: { ...process.env, ...pg.env } })
-    const r = await runAction('backup-verify', { backup: dump, 'database-url': pg.url, 'min-rows': 'public.orders>=5000', 'max-age': '1h', checks: 'positive: SELECT bool_and(cents > 0) FROM orders' })
+    execFileSync(pgProgram('pg_dump'), ['-Fc', '-f', dump, 'postgres'], {
+      env: { ...process.env, ...pg.env }
+    })
+    const r = await runAction('backup-verify', {
+      backup: dump,
+      'database-url': pg.url,
+      'min-rows': 'public.orders>=5000',
+      'max-age': '1h',
+      checks: 'positive: SELECT bool_and(cents > 0) FROM orders'
+    })
     expectExit(r, 0, 'backup-verify')
-    return [undefined, 'restorable', `${r.outputs.tables} tables, ${r.outputs.rows} rows restored in ${r.outputs['restore-seconds']}s`]
+    return [
+      undefined,
+      'restorable',
+      `${r.outputs.tables} tables, ${r.outputs.rows} rows restored in ${r.outputs['restore-seconds']}s`
+    ]
   })
 
   process.stdout.write(`\n${bold('Pipeline rehearsal')}\n\n`)
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['step', 'result', 'figures', 'time'][i].length))
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.max(...rows.map((r) => r[i].length), ['step', 'result', 'figures', 'time'][i].length)
+  )
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join('  ')
-  process.stdout.write(`${line(['step', 'result', 'figures', 'time'])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`)
+  process.stdout.write(
+    `${line(['step', 'result', 'figures', 'time'])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`
+  )
   for (const r of rows) process.stdout.write(`${line(r)}\n`)
   process.stdout.write(`\nall steps passed in ${secs(Date.now() - started)}; stopping the lab\n`)
 } catch (error) {

@@ -35,7 +35,11 @@ export class Lab {
     return p
   }
 
-  spawn(name: string, argv: string[], options: { cwd?: string; env?: Record<string, string> } = {}): ManagedProcess {
+  spawn(
+    name: string,
+    argv: string[],
+    options: { cwd?: string; env?: Record<string, string> } = {}
+  ): ManagedProcess {
     if (this.stopped) throw new Error('lab already stopped')
     const proc = new ManagedProcess(name, argv, {
       ...options,

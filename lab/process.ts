@@ -83,7 +83,9 @@ export class ManagedProcess {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new Error(`${this.name} exited (${this.exitCode}) before it was ready:\n${this.logTail()}`)
+        throw new Error(
+          `${this.name} exited (${this.exitCode}) before it was ready:\n${this.logTail()}`
+        )
       }
       try {
         if (await ready()) return

@@ -62,7 +62,8 @@ export function parseCommandFile(text: string): Record<string, string> {
       const body: string[] = []
       i++
       while (i < lines.length && lines[i] !== delimiter) body.push(lines[i++])
-      if (i >= lines.length) throw new Error(`unterminated heredoc for ${key} (delimiter ${delimiter})`)
+      if (i >= lines.length)
+        throw new Error(`unterminated heredoc for ${key} (delimiter ${delimiter})`)
       result[key] = body.join('\n')
       continue
     }
@@ -82,7 +83,10 @@ function unescapeProperty(s: string): string {
 }
 
 /** Reads `::error file=a,line=3::message` workflow commands out of stdout. */
-export function parseWorkflowCommands(stdout: string): { annotations: Annotation[]; masks: string[] } {
+export function parseWorkflowCommands(stdout: string): {
+  annotations: Annotation[]
+  masks: string[]
+} {
   const annotations: Annotation[] = []
   const masks: string[] = []
   for (const line of stdout.split('\n')) {
@@ -99,7 +103,11 @@ export function parseWorkflowCommands(stdout: string): { annotations: Annotation
       const eq = part.indexOf('=')
       properties[part.slice(0, eq)] = unescapeProperty(part.slice(eq + 1))
     }
-    annotations.push({ level: command as Annotation['level'], message: unescapeData(data), properties })
+    annotations.push({
+      level: command as Annotation['level'],
+      message: unescapeData(data),
+      properties
+    })
   }
   return { annotations, masks }
 }
@@ -197,7 +205,8 @@ export async function runAction(
 ): Promise<ActionResult> {
   const spec = readActionYml(name)
   const unknown = Object.keys(inputs).filter((k) => !(k in spec.inputs))
-  if (unknown.length) throw new Error(`${name}: action.yml declares no input(s) ${unknown.join(', ')}`)
+  if (unknown.length)
+    throw new Error(`${name}: action.yml declares no input(s) ${unknown.join(', ')}`)
   const work = mkdtempSync(join(tmpdir(), `run-${basename(name)}-`))
   writeFileSync(join(work, 'event.json'), '{}')
   // The runner provides these folders before any step runs.
@@ -221,7 +230,12 @@ export async function runAction(
     if (!wantPost || !spec.runs.post) return main
     const stateEnv: Record<string, string> = {}
     for (const [k, v] of Object.entries(main.state)) stateEnv[`STATE_${k}`] = v
-    const post = await runStep(join(actionDir(name), spec.runs.post), { ...env, ...stateEnv }, work, options)
+    const post = await runStep(
+      join(actionDir(name), spec.runs.post),
+      { ...env, ...stateEnv },
+      work,
+      options
+    )
     return { ...main, post }
   } finally {
     rmSync(work, { recursive: true, force: true })

@@ -51,12 +51,19 @@ function metrics() {
   ]
   for (const [key, n] of requests) {
     const [path, status] = key.split('\u0000')
-    lines.push(`http_requests_total{slot="${slot}",version="${state.version}",path="${path}",status="${status}"} ${n}`)
+    lines.push(
+      `http_requests_total{slot="${slot}",version="${state.version}",path="${path}",status="${status}"} ${n}`
+    )
   }
-  lines.push('# HELP http_request_duration_seconds Request latency.', '# TYPE http_request_duration_seconds histogram')
+  lines.push(
+    '# HELP http_request_duration_seconds Request latency.',
+    '# TYPE http_request_duration_seconds histogram'
+  )
   for (const [path, counts] of buckets) {
     const l = `slot="${slot}",version="${state.version}",path="${path}"`
-    BUCKETS.forEach((b, i) => lines.push(`http_request_duration_seconds_bucket{${l},le="${b}"} ${counts[i]}`))
+    BUCKETS.forEach((b, i) =>
+      lines.push(`http_request_duration_seconds_bucket{${l},le="${b}"} ${counts[i]}`)
+    )
     const t = totals.get(path) ?? { sum: 0, count: 0 }
     lines.push(`http_request_duration_seconds_bucket{${l},le="+Inf"} ${t.count}`)
     lines.push(`http_request_duration_seconds_sum{${l}} ${t.sum}`)
@@ -69,7 +76,10 @@ function metrics() {
 // Counters exist from the start at 0: a series born with its first error would hide that error
 // from increase() (Prometheus has no earlier sample to compare with).
 for (const status of ['200', '500']) requests.set(`/\u0000${status}`, 0)
-buckets.set('/', BUCKETS.map(() => 0))
+buckets.set(
+  '/',
+  BUCKETS.map(() => 0)
+)
 totals.set('/', { sum: 0, count: 0 })
 
 const server = createServer((req, res) => {
@@ -79,7 +89,11 @@ const server = createServer((req, res) => {
     res.writeHead(status, { 'content-type': type, 'x-slot': slot, 'x-version': state.version })
     res.end(body)
     if (url.pathname === '/' || url.pathname.startsWith('/api')) {
-      observe(url.pathname === '/' ? '/' : '/api', status, Number(process.hrtime.bigint() - started) / 1e9)
+      observe(
+        url.pathname === '/' ? '/' : '/api',
+        status,
+        Number(process.hrtime.bigint() - started) / 1e9
+      )
     }
   }
   if (url.pathname === '/metrics') return finish(200, metrics(), 'text/plain; version=0.0.4')
@@ -112,5 +126,7 @@ const server = createServer((req, res) => {
   else respond()
 })
 server.keepAliveTimeout = 65_000
-server.listen(port, '127.0.0.1', () => process.stdout.write(`sample app ${slot} listening on ${port}\n`))
+server.listen(port, '127.0.0.1', () =>
+  process.stdout.write(`sample app ${slot} listening on ${port}\n`)
+)
 process.on('SIGTERM', () => server.close(() => process.exit(0)))

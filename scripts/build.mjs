@@ -24,10 +24,14 @@ for (const name of wanted.length ? wanted : all) {
   const out = join('actions', name, 'dist')
   const started = Date.now()
   rmSync(join(root, out), { recursive: true, force: true })
-  execFileSync(ncc, ['build', entry, '-o', out, '--license', 'licenses.txt', '--transpile-only', '-q'], {
-    cwd: root,
-    stdio: 'inherit'
-  })
+  execFileSync(
+    ncc,
+    ['build', entry, '-o', out, '--license', 'licenses.txt', '--transpile-only', '-q'],
+    {
+      cwd: root,
+      stdio: 'inherit'
+    }
+  )
   // ncc writes {"type":"module"} so the runner loads index.js as ESM; keep it byte-stable.
   writeFileSync(join(root, out, 'package.json'), '{\n  "type": "module"\n}\n')
   console.log(`built ${out}/index.js in ${((Date.now() - started) / 1000).toFixed(1)}s`)

@@ -88,7 +88,10 @@ ${servers}
   const proc = lab.spawn(name, ['haproxy', '-W', '-db', '-f', configFile])
   await proc.waitReady(() => httpOk(`http://127.0.0.1:${statsPort}/`), 15_000)
   // The master answers before workers bind the socket; wait for the runtime API too.
-  await proc.waitReady(async () => (await haproxyCommand(socket, 'show info')).includes('Name:'), 10_000)
+  await proc.waitReady(
+    async () => (await haproxyCommand(socket, 'show info')).includes('Name:'),
+    10_000
+  )
   return {
     port,
     url: `http://127.0.0.1:${port}`,

@@ -21,15 +21,17 @@ export interface PrometheusInstance {
   waitForTargets(timeoutMs?: number): Promise<void>
 }
 
-export async function startPrometheus(lab: Lab, options: PrometheusOptions): Promise<PrometheusInstance> {
+export async function startPrometheus(
+  lab: Lab,
+  options: PrometheusOptions
+): Promise<PrometheusInstance> {
   const name = options.name ?? 'prometheus'
   const dir = lab.mkdir(name)
   const port = await freePort()
   const interval = options.scrapeInterval ?? '1s'
   const targets = options.targets
     .map(
-      (t) =>
-        `      - targets: ['${t.address}']\n        labels: ${JSON.stringify(t.labels ?? {})}`
+      (t) => `      - targets: ['${t.address}']\n        labels: ${JSON.stringify(t.labels ?? {})}`
     )
     .join('\n')
   const rules = (options.ruleFiles ?? []).map((f) => `  - ${f}`).join('\n')

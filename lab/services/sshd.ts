@@ -62,7 +62,11 @@ export async function startSshd(lab: Lab, name = 'sshd'): Promise<SshdInstance> 
   )
   const sshd = lab.spawn(name, ['/usr/sbin/sshd', '-D', '-e', '-f', `${dir}/sshd_config`])
   await sshd.waitReady(() => bannerReady(port), 10_000)
-  const hostKey = readFileSync(`${dir}/host_key.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ')
+  const hostKey = readFileSync(`${dir}/host_key.pub`, 'utf8')
+    .trim()
+    .split(' ')
+    .slice(0, 2)
+    .join(' ')
   return {
     port,
     user,

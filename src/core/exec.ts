@@ -31,7 +31,9 @@ function scrub(text: string, secrets: string[]): string {
 
 /** Shows an argument list the way a reader can paste it, without implying a shell ran it. */
 export function formatCommand(argv: string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')
+  return argv
+    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ')
 }
 
 /**
@@ -87,10 +89,15 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
 }
 
 /** Like runCommand, but a non-zero exit becomes a ToolError carrying the command's stderr. */
-export async function runChecked(argv: string[], options: CommandOptions = {}): Promise<CommandResult> {
+export async function runChecked(
+  argv: string[],
+  options: CommandOptions = {}
+): Promise<CommandResult> {
   const result = await runCommand(argv, options)
   if (result.code !== 0 || result.timedOut) {
-    const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with ${result.code}`
+    const why = result.timedOut
+      ? `timed out after ${options.timeoutMs} ms`
+      : `exited with ${result.code}`
     const detail = (result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')
     throw new ToolError(`\`${formatCommand([argv[0]])}\` ${why}${detail ? `: ${detail}` : ''}`)
   }

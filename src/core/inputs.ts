@@ -103,7 +103,11 @@ export function parseCommand(name: string, raw: string): string[] {
     } catch {
       return fail(name, raw, 'expected a JSON array of strings, such as ["nginx", "-s", "reload"]')
     }
-    if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string')) {
+    if (
+      !Array.isArray(parsed) ||
+      parsed.length === 0 ||
+      !parsed.every((a) => typeof a === 'string')
+    ) {
       fail(name, raw, 'expected a non-empty JSON array of strings')
     }
     return parsed as string[]
@@ -131,7 +135,8 @@ export class Inputs {
 
   required(name: string): string {
     const value = this.raw(name)
-    if (value === '') throw new ConfigurationError(`input \`${name}\` is required and was not given`, name)
+    if (value === '')
+      throw new ConfigurationError(`input \`${name}\` is required and was not given`, name)
     return value
   }
 

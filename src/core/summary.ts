@@ -62,8 +62,11 @@ export class Summary {
 /** Cuts Markdown to at most `limit` bytes at a line boundary, saying that it did. */
 export function truncateUtf8(text: string, limit: number): string {
   if (Buffer.byteLength(text) <= limit) return text
-  const note = '\n\n_… summary truncated to stay under GitHub’s 1 MiB limit; see the full report file._\n'
-  let cut = Buffer.from(text).subarray(0, limit - Buffer.byteLength(note)).toString('utf8')
+  const note =
+    '\n\n_… summary truncated to stay under GitHub’s 1 MiB limit; see the full report file._\n'
+  let cut = Buffer.from(text)
+    .subarray(0, limit - Buffer.byteLength(note))
+    .toString('utf8')
   cut = cut.replace(/\uFFFD$/, '')
   const lastNewline = cut.lastIndexOf('\n')
   if (lastNewline > 0) cut = cut.slice(0, lastNewline)

@@ -23,7 +23,9 @@ export class DeploymentRecord {
 
   constructor(private readonly options: DeploymentOptions) {
     log.secret(options.token)
-    this.octokit = github.getOctokit(options.token, { baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com' })
+    this.octokit = github.getOctokit(options.token, {
+      baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com'
+    })
   }
 
   get deploymentId(): number | undefined {
@@ -52,7 +54,8 @@ export class DeploymentRecord {
         transient_environment: false,
         production_environment: /prod/i.test(this.options.environment)
       })
-      if (!('id' in created.data)) throw new Error(`GitHub did not create it: ${JSON.stringify(created.data)}`)
+      if (!('id' in created.data))
+        throw new Error(`GitHub did not create it: ${JSON.stringify(created.data)}`)
       this.id = created.data.id
       await this.status('in_progress', this.options.description)
       return this.id
@@ -62,7 +65,11 @@ export class DeploymentRecord {
     }
   }
 
-  private async status(state: 'in_progress' | 'success' | 'failure' | 'inactive', description: string, id = this.id): Promise<void> {
+  private async status(
+    state: 'in_progress' | 'success' | 'failure' | 'inactive',
+    description: string,
+    id = this.id
+  ): Promise<void> {
     if (id === undefined) return
     await this.octokit.rest.repos.createDeploymentStatus({
       ...this.repo,
@@ -93,7 +100,11 @@ export class DeploymentRecord {
     })
     for (const d of data) {
       if (d.id === this.id) continue
-      const statuses = await this.octokit.rest.repos.listDeploymentStatuses({ ...this.repo, deployment_id: d.id, per_page: 1 })
+      const statuses = await this.octokit.rest.repos.listDeploymentStatuses({
+        ...this.repo,
+        deployment_id: d.id,
+        per_page: 1
+      })
       if (statuses.data[0]?.state === 'success') {
         await this.status('inactive', `superseded by deployment ${this.id}`, d.id)
       }

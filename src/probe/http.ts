@@ -13,10 +13,15 @@ export async function probe(url: string, timeoutMs: number): Promise<ProbeResult
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' })
     await res.arrayBuffer()
-    return { ok: res.status >= 200 && res.status < 300, status: res.status, ms: performance.now() - started }
+    return {
+      ok: res.status >= 200 && res.status < 300,
+      status: res.status,
+      ms: performance.now() - started
+    }
   } catch (error) {
     const e = error as Error & { cause?: { code?: string } }
-    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.cause?.code ?? e.message
+    const why =
+      e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message)
     return { ok: false, ms: performance.now() - started, error: why }
   }
 }
@@ -38,12 +43,16 @@ export interface HealthGateResult {
 }
 
 /** Passes after `consecutive` successes in a row; any failure resets the count. */
-export async function waitHealthy(url: string, options: HealthGateOptions): Promise<HealthGateResult> {
+export async function waitHealthy(
+  url: string,
+  options: HealthGateOptions
+): Promise<HealthGateResult> {
   const started = Date.now()
   let attempts = 0
   let streak = 0
   let last: ProbeResult | undefined
-  const requestTimeout = options.requestTimeoutMs ?? Math.min(5000, Math.max(1000, options.intervalMs))
+  const requestTimeout =
+    options.requestTimeoutMs ?? Math.min(5000, Math.max(1000, options.intervalMs))
   for (;;) {
     attempts++
     last = await probe(url, requestTimeout)

@@ -2,7 +2,12 @@ import { formatDuration } from '../core/duration.js'
 import { GateError, ToolError } from '../core/errors.js'
 import { runCommand, formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
-import { describeProbe, waitHealthy, type HealthGateOptions, type HealthGateResult } from '../probe/http.js'
+import {
+  describeProbe,
+  waitHealthy,
+  type HealthGateOptions,
+  type HealthGateResult
+} from '../probe/http.js'
 import { sampleTraffic, type SampleResult } from '../probe/sampler.js'
 import type { Router, RouterState } from '../traffic/router.js'
 import { formatWeights, otherSlot, placement, type Slot, type Weights } from '../traffic/slots.js'
@@ -65,7 +70,11 @@ function canPrepare(router: Router): router is Router & SlotPreparer {
 export function liveSlotOf(state: RouterState): { live?: Slot; previous?: Slot } {
   const where = placement(state.weights, state.previous)
   if (where.kind === 'single') {
-    return { live: where.live, previous: state.previous && state.previous !== where.live ? state.previous : otherSlot(where.live) }
+    return {
+      live: where.live,
+      previous:
+        state.previous && state.previous !== where.live ? state.previous : otherSlot(where.live)
+    }
   }
   if (where.kind === 'split') return { live: where.stable, previous: where.canary }
   return { previous: state.previous }
@@ -84,8 +93,10 @@ export async function runBlueGreen(
   const first = await router.read()
   let plan = planSwitch(options.mode, first, options.target)
   log.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`)
-  if (plan.recovering) log.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`)
-  if (options.dryRun) return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false }
+  if (plan.recovering)
+    log.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`)
+  if (options.dryRun)
+    return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false }
 
   const release = await router.lock(options.owner, options.lockTimeoutMs)
   const result: BlueGreenResult = { plan, outcome: 'failed', switched: false, rolledBack: false }
@@ -113,7 +124,10 @@ export async function runBlueGreen(
       }
     }
     const started = performance.now()
-    await router.setWeights(plan.after, { previous: plan.from ?? otherSlot(plan.to), reason: options.mode })
+    await router.setWeights(plan.after, {
+      previous: plan.from ?? otherSlot(plan.to),
+      reason: options.mode
+    })
     result.switchMs = Math.round(performance.now() - started)
     result.switched = true
     onApplied(current.weights, plan.to)
@@ -125,15 +139,22 @@ export async function runBlueGreen(
       const breach = verifyBreach(result.verify, options.verify)
       if (breach) {
         if (options.autoRollback) {
-          await router.setWeights(current.weights, { previous: plan.to, reason: 'automatic rollback' })
+          await router.setWeights(current.weights, {
+            previous: plan.to,
+            reason: 'automatic rollback'
+          })
           result.rolledBack = true
           result.outcome = 'rolled-back'
           Object.assign(result, slots({ ...current, previous: plan.to }))
           result.trafficAfterFailure = `rolled back to ${formatWeights(current.weights)}`
-          throw new GateError(`verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`)
+          throw new GateError(
+            `verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`
+          )
         }
         result.trafficAfterFailure = `left on ${plan.to} (auto-rollback is off)`
-        throw new GateError(`verification failed after the switch to ${plan.to}: ${breach}. auto-rollback is false, so traffic stays on ${plan.to}.`)
+        throw new GateError(
+          `verification failed after the switch to ${plan.to}: ${breach}. auto-rollback is false, so traffic stays on ${plan.to}.`
+        )
       }
     }
     onApplied(undefined)
@@ -142,7 +163,9 @@ export async function runBlueGreen(
   } catch (error) {
     result.error = error as Error
     if (!result.trafficAfterFailure) {
-      result.trafficAfterFailure = result.switched ? `on ${plan.to} (failed after the switch)` : 'unchanged'
+      result.trafficAfterFailure = result.switched
+        ? `on ${plan.to} (failed after the switch)`
+        : 'unchanged'
     }
     return result
   } finally {
@@ -162,7 +185,8 @@ export async function prepareSlot(
   options: Pick<BlueGreenOptions, 'image' | 'rolloutTimeoutMs' | 'deployCommand' | 'mode'>
 ): Promise<void> {
   if (options.image) {
-    if (!canPrepare(router)) throw new ToolError('input `image` only applies to router `kubernetes`')
+    if (!canPrepare(router))
+      throw new ToolError('input `image` only applies to router `kubernetes`')
     await log.group(`Roll out ${options.image} in slot ${slot}`, () =>
       router.prepareSlot(slot, options.image!, options.rolloutTimeoutMs ?? 300_000)
     )
@@ -194,14 +218,18 @@ export async function healthGate(
   if (!url) throw new ToolError(`no health URL for slot ${slot}`)
   return log.group(`Health gate: ${url}`, async () => {
     const r = await waitHealthy(url, options.health)
-    log.info(`${r.passed ? 'healthy' : 'NOT healthy'}: ${r.successes} consecutive of ${options.health.consecutive} needed, ${r.attempts} probes, last ${describeProbe(r.last)}`)
+    log.info(
+      `${r.passed ? 'healthy' : 'NOT healthy'}: ${r.successes} consecutive of ${options.health.consecutive} needed, ${r.attempts} probes, last ${describeProbe(r.last)}`
+    )
     return r
   })
 }
 
 async function verify(v: VerifyOptions): Promise<SampleResult> {
   return log.group(`Verify through ${v.url} for ${formatDuration(v.durationMs)}`, async () => {
-    const maxFailures = Math.floor((v.maxErrorRatePercent / 100) * (v.durationMs / 1000) * v.ratePerSecond)
+    const maxFailures = Math.floor(
+      (v.maxErrorRatePercent / 100) * (v.durationMs / 1000) * v.ratePerSecond
+    )
     const r = await sampleTraffic(v.url, {
       durationMs: v.durationMs,
       ratePerSecond: v.ratePerSecond,
@@ -209,7 +237,9 @@ async function verify(v: VerifyOptions): Promise<SampleResult> {
       // Once more requests failed than the whole window may, the verdict cannot change.
       stopAfterFailures: maxFailures + 1
     })
-    log.info(`${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`)
+    log.info(
+      `${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`
+    )
     return r
   })
 }
@@ -218,7 +248,9 @@ export function verifyBreach(r: SampleResult, v: VerifyOptions): string | undefi
   const problems: string[] = []
   if (r.total === 0) problems.push('no request could be sent')
   if (r.errorRatePercent > v.maxErrorRatePercent) {
-    problems.push(`error rate ${r.errorRatePercent.toFixed(2)}% (${r.failed}/${r.total}) > ${v.maxErrorRatePercent}%`)
+    problems.push(
+      `error rate ${r.errorRatePercent.toFixed(2)}% (${r.failed}/${r.total}) > ${v.maxErrorRatePercent}%`
+    )
   }
   if (r.p95Ms >= v.maxP95Ms) problems.push(`p95 ${Math.round(r.p95Ms)} ms >= ${v.maxP95Ms} ms`)
   return problems.length ? problems.join('; ') : undefined

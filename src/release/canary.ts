@@ -1,7 +1,15 @@
 import { formatDuration, sleep } from '../core/duration.js'
 import { GateError } from '../core/errors.js'
 import { log } from '../core/log.js'
-import { AnalysisTally, judgeAnalysis, type Measurement, type Reading, type SloThresholds, type SlotReadings, type Verdict } from '../slo/judge.js'
+import {
+  AnalysisTally,
+  judgeAnalysis,
+  type Measurement,
+  type Reading,
+  type SloThresholds,
+  type SlotReadings,
+  type Verdict
+} from '../slo/judge.js'
 import type { PrometheusClient } from '../slo/prometheus.js'
 import { promDuration, renderQuery, type ExtraCheck, type QueryTemplates } from '../slo/queries.js'
 import type { Router } from '../traffic/router.js'
@@ -52,14 +60,23 @@ export interface CanaryResult {
 export type WeightListener = (state: { canary: Slot; stable: Slot; weight: number }) => void
 
 /** Which slot is the canary: the idle one, or (resuming) the one already carrying a share. */
-export function chooseCanary(router: Awaited<ReturnType<Router['read']>>, steps: number[]): { canary: Slot; stable: Slot; startStep: number; resumed?: number } {
+export function chooseCanary(
+  router: Awaited<ReturnType<Router['read']>>,
+  steps: number[]
+): { canary: Slot; stable: Slot; startStep: number; resumed?: number } {
   const where = placement(router.weights, router.previous)
   if (where.kind === 'split') {
-    const startStep = Math.max(0, steps.findIndex((s) => s >= where.canaryWeight))
+    const startStep = Math.max(
+      0,
+      steps.findIndex((s) => s >= where.canaryWeight)
+    )
     return { canary: where.canary, stable: where.stable, startStep, resumed: where.canaryWeight }
   }
-  if (where.kind === 'single') return { canary: otherSlot(where.live), stable: where.live, startStep: 0 }
-  throw new GateError('the router sends traffic to no slot (both weights 0); restore a live slot first')
+  if (where.kind === 'single')
+    return { canary: otherSlot(where.live), stable: where.live, startStep: 0 }
+  throw new GateError(
+    'the router sends traffic to no slot (both weights 0); restore a live slot first'
+  )
 }
 
 async function read(p: PrometheusClient, q: string): Promise<Reading> {
@@ -70,14 +87,23 @@ async function read(p: PrometheusClient, q: string): Promise<Reading> {
   }
 }
 
-async function readSlot(p: PrometheusClient, q: QueryTemplates, selector: string, interval: string): Promise<{ readings: SlotReadings; queries: Record<string, string> }> {
+async function readSlot(
+  p: PrometheusClient,
+  q: QueryTemplates,
+  selector: string,
+  interval: string
+): Promise<{ readings: SlotReadings; queries: Record<string, string> }> {
   const vars = { selector, interval }
   const queries = {
     requests: renderQuery('request-count-query', q.requests, vars),
     errors: renderQuery('error-rate-query', q.errors, vars),
     p95: renderQuery('latency-query', q.p95, vars)
   }
-  const [requests, errors, p95Seconds] = await Promise.all([read(p, queries.requests), read(p, queries.errors), read(p, queries.p95)])
+  const [requests, errors, p95Seconds] = await Promise.all([
+    read(p, queries.requests),
+    read(p, queries.errors),
+    read(p, queries.p95)
+  ])
   return { readings: { requests, errors, p95Seconds }, queries }
 }
 
@@ -87,33 +113,52 @@ async function readSlot(p: PrometheusClient, q: QueryTemplates, selector: string
  * too many inconclusive analyses in a row, puts all traffic back on the stable slot at once.
  * The 100 % step is analysed too, so a regression that shows only at full load is rolled back.
  */
-export async function runCanary(router: Router, prometheus: PrometheusClient, o: CanaryOptions, onWeight: WeightListener = () => undefined): Promise<CanaryResult> {
+export async function runCanary(
+  router: Router,
+  prometheus: PrometheusClient,
+  o: CanaryOptions,
+  onWeight: WeightListener = () => undefined
+): Promise<CanaryResult> {
   const started = Date.now()
   const plannedMs = o.steps.length * o.stepDurationMs
   const initial = await router.read()
   const choice = chooseCanary(initial, o.steps)
   const { canary, stable } = choice
   if (choice.resumed !== undefined) {
-    log.warning(`recognised an interrupted canary: ${canary} at ${choice.resumed}%; resuming at step ${o.steps[choice.startStep]}%`)
+    log.warning(
+      `recognised an interrupted canary: ${canary} at ${choice.resumed}%; resuming at step ${o.steps[choice.startStep]}%`
+    )
   }
   const base = { canary, stable, decisions: [] as Decision[], plannedMs }
   if (o.dryRun) {
-    log.info(`dry run: would move ${canary} through ${o.steps.join('% -> ')}% (stable ${stable}), ${formatDuration(plannedMs)} at least`)
-    return { ...base, result: 'dry-run', finalWeight: placement(initial.weights).kind === 'split' ? choice.resumed ?? 0 : 0, durationMs: Date.now() - started }
+    log.info(
+      `dry run: would move ${canary} through ${o.steps.join('% -> ')}% (stable ${stable}), ${formatDuration(plannedMs)} at least`
+    )
+    return {
+      ...base,
+      result: 'dry-run',
+      finalWeight: placement(initial.weights).kind === 'split' ? (choice.resumed ?? 0) : 0,
+      durationMs: Date.now() - started
+    }
   }
   const release = await router.lock(o.owner, o.lockTimeoutMs)
   const tally = new AnalysisTally(o.failureLimit, o.maxInconclusive)
   const interval = promDuration(o.intervalMs)
-  const fill = (sel: string): string => sel.replace(/\{\{\s*canary\s*\}\}/g, canary).replace(/\{\{\s*stable\s*\}\}/g, stable)
+  const fill = (sel: string): string =>
+    sel.replace(/\{\{\s*canary\s*\}\}/g, canary).replace(/\{\{\s*stable\s*\}\}/g, stable)
   const canarySelector = fill(o.canarySelector)
   const stableSelector = fill(o.stableSelector)
-  let weight = 0
   try {
     for (let i = choice.startStep; i < o.steps.length; i++) {
-      weight = o.steps[i]
-      await router.setWeights(weight === 100 ? allOn(canary) : split(canary, weight), { previous: stable, reason: `canary step ${weight}%` })
+      const weight = o.steps[i]
+      await router.setWeights(weight === 100 ? allOn(canary) : split(canary, weight), {
+        previous: stable,
+        reason: `canary step ${weight}%`
+      })
       onWeight({ canary, stable, weight })
-      log.info(`step ${i + 1}/${o.steps.length}: ${canary} at ${weight}% (${formatWeights(weight === 100 ? allOn(canary) : split(canary, weight))})`)
+      log.info(
+        `step ${i + 1}/${o.steps.length}: ${canary} at ${weight}% (${formatWeights(weight === 100 ? allOn(canary) : split(canary, weight))})`
+      )
       const stepStart = Date.now()
       const minAnalyses = Math.max(1, Math.floor(o.stepDurationMs / o.intervalMs))
       let analysis = 0
@@ -124,25 +169,57 @@ export async function runCanary(router: Router, prometheus: PrometheusClient, o:
         await sleep(Math.max(0, stepStart + (analysis + 1) * o.intervalMs - Date.now()))
         analysis++
         const c = await readSlot(prometheus, o.queries, canarySelector, interval)
-        const s = o.compareWithStable && weight < 100 ? await readSlot(prometheus, o.queries, stableSelector, interval) : undefined
+        const s =
+          o.compareWithStable && weight < 100
+            ? await readSlot(prometheus, o.queries, stableSelector, interval)
+            : undefined
         const extras = await Promise.all(
           o.extraChecks.map(async (x) => {
-            const query = renderQuery('extra-checks', x.query, { selector: canarySelector, interval, 'stable-selector': stableSelector })
-            return { name: x.name, query, op: x.op, bound: x.bound, reading: await read(prometheus, query) }
+            const query = renderQuery('extra-checks', x.query, {
+              selector: canarySelector,
+              interval,
+              'stable-selector': stableSelector
+            })
+            return {
+              name: x.name,
+              query,
+              op: x.op,
+              bound: x.bound,
+              reading: await read(prometheus, query)
+            }
           })
         )
         const judged = judgeAnalysis(c.readings, s?.readings, extras, o.thresholds, c.queries)
         last = judged.verdict
-        base.decisions.push({ step: i + 1, weight, analysis, at: new Date().toISOString(), verdict: judged.verdict, measurements: judged.measurements })
-        log.info(`  analysis ${analysis} at ${weight}%: ${judged.verdict.toUpperCase()} — ${judged.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`)
+        base.decisions.push({
+          step: i + 1,
+          weight,
+          analysis,
+          at: new Date().toISOString(),
+          verdict: judged.verdict,
+          measurements: judged.measurements
+        })
+        log.info(
+          `  analysis ${analysis} at ${weight}%: ${judged.verdict.toUpperCase()} — ${judged.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`
+        )
         const abort = tally.record(judged.verdict)
         if (abort) {
           await router.setWeights(allOn(stable), { previous: canary, reason: 'canary aborted' })
           onWeight({ canary, stable, weight: 0 })
-          const culprit = judged.measurements.find((m) => m.verdict === judged.verdict && m.verdict !== 'pass')
+          const culprit = judged.measurements.find(
+            (m) => m.verdict === judged.verdict && m.verdict !== 'pass'
+          )
           const reason = `${abort}; at ${weight}% ${culprit ? `${culprit.check}: ${culprit.shown} (bound ${culprit.bound})` : ''}`
           log.error(`canary aborted: ${reason}. All traffic back on ${stable}.`)
-          return { ...base, result: 'aborted', finalWeight: 0, failedCheck: culprit?.check, abortReason: reason, durationMs: Date.now() - started, detectionMs: Date.now() - analysisStart }
+          return {
+            ...base,
+            result: 'aborted',
+            finalWeight: 0,
+            failedCheck: culprit?.check,
+            abortReason: reason,
+            durationMs: Date.now() - started,
+            detectionMs: Date.now() - analysisStart
+          }
         }
       }
     }

@@ -1,6 +1,13 @@
 import { ConfigurationError } from '../core/errors.js'
 import type { RouterState } from '../traffic/router.js'
-import { allOn, formatWeights, otherSlot, placement, type Slot, type Weights } from '../traffic/slots.js'
+import {
+  allOn,
+  formatWeights,
+  otherSlot,
+  placement,
+  type Slot,
+  type Weights
+} from '../traffic/slots.js'
 
 export type BlueGreenMode = 'deploy' | 'rollback' | 'status'
 
@@ -18,10 +25,19 @@ export interface SwitchPlan {
   explanation: string
 }
 
-export function planSwitch(mode: 'deploy' | 'rollback', state: RouterState, target?: Slot): SwitchPlan {
+export function planSwitch(
+  mode: 'deploy' | 'rollback',
+  state: RouterState,
+  target?: Slot
+): SwitchPlan {
   const where = placement(state.weights, state.previous)
   const before = state.weights
-  const plan = (from: Slot | undefined, to: Slot, explanation: string, recovering?: string): SwitchPlan => ({
+  const plan = (
+    from: Slot | undefined,
+    to: Slot,
+    explanation: string,
+    recovering?: string
+  ): SwitchPlan => ({
     mode,
     before,
     after: allOn(to),
@@ -35,11 +51,21 @@ export function planSwitch(mode: 'deploy' | 'rollback', state: RouterState, targ
     const live = where.live
     if (mode === 'deploy') {
       const to = target ?? otherSlot(live)
-      return plan(live, to, to === live ? `${to} is already live; nothing to switch` : `switch from ${live} to ${to}`)
+      return plan(
+        live,
+        to,
+        to === live ? `${to} is already live; nothing to switch` : `switch from ${live} to ${to}`
+      )
     }
     const fallback = state.previous && state.previous !== live ? state.previous : otherSlot(live)
     const to = target ?? fallback
-    return plan(live, to, to === live ? `${to} is already live; nothing to roll back` : `roll back from ${live} to ${to}`)
+    return plan(
+      live,
+      to,
+      to === live
+        ? `${to} is already live; nothing to roll back`
+        : `roll back from ${live} to ${to}`
+    )
   }
   if (where.kind === 'split') {
     const found = `the router is mid-change (${formatWeights(before)}): an interrupted canary or switch`
@@ -63,5 +89,10 @@ export function planSwitch(mode: 'deploy' | 'rollback', state: RouterState, targ
       'target-slot'
     )
   }
-  return plan(undefined, to, `no slot is live; send all traffic to ${to}`, 'the router sends traffic to no slot')
+  return plan(
+    undefined,
+    to,
+    `no slot is live; send all traffic to ${to}`,
+    'the router sends traffic to no slot'
+  )
 }

@@ -86,7 +86,14 @@ export function judgeAnalysis(
   })
 
   if (errors === null || requests === null) {
-    m.push({ check: 'error rate', query: queries.errors, value: null, shown: noData(errors === null ? canary.errors : canary.requests), bound: `<= ${t.maxErrorRatePercent}%`, verdict: 'inconclusive' })
+    m.push({
+      check: 'error rate',
+      query: queries.errors,
+      value: null,
+      shown: noData(errors === null ? canary.errors : canary.requests),
+      bound: `<= ${t.maxErrorRatePercent}%`,
+      verdict: 'inconclusive'
+    })
   } else {
     const rate = requests > 0 ? errors / requests : 0
     m.push({
@@ -95,12 +102,23 @@ export function judgeAnalysis(
       value: rate * 100,
       shown: `${pct(rate)} (${Math.round(errors)}/${Math.round(requests)})`,
       bound: `<= ${t.maxErrorRatePercent}%`,
-      verdict: !enough ? 'inconclusive' : rate * 100 <= t.maxErrorRatePercent + 1e-9 ? 'pass' : 'fail'
+      verdict: !enough
+        ? 'inconclusive'
+        : rate * 100 <= t.maxErrorRatePercent + 1e-9
+          ? 'pass'
+          : 'fail'
     })
   }
 
   if (p95 === null) {
-    m.push({ check: 'p95 latency', query: queries.p95, value: null, shown: noData(canary.p95Seconds), bound: `< ${t.maxP95Ms} ms`, verdict: 'inconclusive' })
+    m.push({
+      check: 'p95 latency',
+      query: queries.p95,
+      value: null,
+      shown: noData(canary.p95Seconds),
+      bound: `< ${t.maxP95Ms} ms`,
+      verdict: 'inconclusive'
+    })
   } else {
     const ms = p95 * 1000
     m.push({
@@ -135,7 +153,12 @@ export function judgeAnalysis(
   return { verdict, measurements: m }
 }
 
-function compareWithStable(canary: SlotReadings, stable: SlotReadings, t: SloThresholds, canaryEnough: boolean): Measurement[] {
+function compareWithStable(
+  canary: SlotReadings,
+  stable: SlotReadings,
+  t: SloThresholds,
+  canaryEnough: boolean
+): Measurement[] {
   const out: Measurement[] = []
   const sReq = num(stable.requests)
   const sErr = num(stable.errors)
@@ -166,7 +189,14 @@ function compareWithStable(canary: SlotReadings, stable: SlotReadings, t: SloThr
   const sP95 = num(stable.p95Seconds)
   const cP95 = num(canary.p95Seconds)
   if (!stableEnough || sP95 === null || cP95 === null || !canaryEnough) {
-    out.push({ check: 'p95 vs stable', value: null, shown: 'skipped: too little traffic on one of the slots', bound: `<= stable + ${t.maxP95IncreasePercent}%`, verdict: 'pass', note: 'not judged' })
+    out.push({
+      check: 'p95 vs stable',
+      value: null,
+      shown: 'skipped: too little traffic on one of the slots',
+      bound: `<= stable + ${t.maxP95IncreasePercent}%`,
+      verdict: 'pass',
+      note: 'not judged'
+    })
   } else {
     const allowed = sP95 * (1 + t.maxP95IncreasePercent / 100)
     out.push({

@@ -29,7 +29,10 @@ export class PrometheusClient {
 
   /** Instant query. Throws ToolError when Prometheus is unreachable or answers with an error. */
   async query(promql: string): Promise<QueryValue> {
-    const url = new URL('api/v1/query', this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`)
+    const url = new URL(
+      'api/v1/query',
+      this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`
+    )
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
       ...this.options.headers
@@ -45,7 +48,10 @@ export class PrometheusClient {
       })
     } catch (error) {
       const e = error as Error & { cause?: { code?: string } }
-      const why = e.name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : e.cause?.code ?? e.message
+      const why =
+        e.name === 'TimeoutError'
+          ? `no answer within ${this.options.timeoutMs} ms`
+          : (e.cause?.code ?? e.message)
       throw new ToolError(`Prometheus at ${this.options.url} unreachable: ${why}`)
     }
     const text = await res.text()
@@ -53,10 +59,14 @@ export class PrometheusClient {
     try {
       body = JSON.parse(text) as ApiResponse
     } catch {
-      throw new ToolError(`Prometheus answered HTTP ${res.status} with something that is not its API: ${text.slice(0, 200)}`)
+      throw new ToolError(
+        `Prometheus answered HTTP ${res.status} with something that is not its API: ${text.slice(0, 200)}`
+      )
     }
     if (body.status !== 'success' || !body.data) {
-      throw new ToolError(`Prometheus rejected the query (${body.errorType ?? res.status}): ${body.error ?? text.slice(0, 200)}`)
+      throw new ToolError(
+        `Prometheus rejected the query (${body.errorType ?? res.status}): ${body.error ?? text.slice(0, 200)}`
+      )
     }
     return reduce(body.data.resultType, body.data.result)
   }
@@ -70,10 +80,13 @@ export function reduce(resultType: string, result: unknown): QueryValue {
     const series = result as { value: [number, string] }[]
     if (series.length === 0) return { kind: 'empty' }
     if (series.length > 1) {
-      throw new ToolError(`the query returned ${series.length} series; aggregate it to one (for example with sum())`)
+      throw new ToolError(
+        `the query returned ${series.length} series; aggregate it to one (for example with sum())`
+      )
     }
     raw = series[0].value[1]
-  } else throw new ToolError(`the query returned a ${resultType}; an instant vector or scalar is needed`)
+  } else
+    throw new ToolError(`the query returned a ${resultType}; an instant vector or scalar is needed`)
   const value = Number(raw)
   if (Number.isNaN(value)) return { kind: 'nan' }
   return { kind: 'value', value }

@@ -7,7 +7,8 @@ import { ConfigurationError } from '../core/errors.js'
  */
 export const DEFAULT_QUERIES = {
   requests: 'sum(increase(http_requests_total{ {{selector}} }[{{interval}}]))',
-  errors: 'sum(increase(http_requests_total{ {{selector}}, status=~"5.." }[{{interval}}])) or vector(0)',
+  errors:
+    'sum(increase(http_requests_total{ {{selector}}, status=~"5.." }[{{interval}}])) or vector(0)',
   p95: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{ {{selector}} }[{{interval}}])))'
 } as const
 
@@ -20,11 +21,17 @@ export interface QueryTemplates {
 const PLACEHOLDER = /\{\{\s*([a-z-]+)\s*\}\}/g
 
 /** Fills `{{name}}` placeholders; an unknown one is a configuration error, not a silent blank. */
-export function renderQuery(input: string, template: string, values: Record<string, string>): string {
+export function renderQuery(
+  input: string,
+  template: string,
+  values: Record<string, string>
+): string {
   return template.replace(PLACEHOLDER, (_, name: string) => {
     if (!(name in values)) {
       throw new ConfigurationError(
-        `input \`${input}\` uses {{${name}}}; known placeholders: ${Object.keys(values).map((k) => `{{${k}}}`).join(', ')}`,
+        `input \`${input}\` uses {{${name}}}; known placeholders: ${Object.keys(values)
+          .map((k) => `{{${k}}}`)
+          .join(', ')}`,
         input
       )
     }
@@ -51,7 +58,8 @@ export function parseExtraChecks(raw: string): ExtraCheck[] {
   const checks: ExtraCheck[] = []
   for (const line of raw.split(/\r?\n/).map((l) => l.trim())) {
     if (line === '' || line.startsWith('#')) continue
-    const m = /^([A-Za-z0-9_. -]+?)\s*:\s*(.+?)\s*(<=|>=|==|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)$/.exec(line)
+    const m =
+      /^([A-Za-z0-9_. -]+?)\s*:\s*(.+?)\s*(<=|>=|==|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)$/.exec(line)
     if (!m) {
       throw new ConfigurationError(
         `input \`extra-checks\` line \`${line}\`: expected \`name: <PromQL> <op> <number>\` with op one of < <= > >= ==, ` +

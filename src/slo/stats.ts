@@ -3,7 +3,11 @@
  * comparison built on it does not fail a canary for one unlucky error in twenty requests, and
  * it never divides by zero. z = 1.645: one-sided 95 %.
  */
-export function wilsonInterval(successes: number, trials: number, z = 1.645): { low: number; high: number } {
+export function wilsonInterval(
+  successes: number,
+  trials: number,
+  z = 1.645
+): { low: number; high: number } {
   if (trials <= 0) return { low: 0, high: 1 }
   const p = successes / trials
   const z2 = z * z

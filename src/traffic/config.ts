@@ -17,7 +17,12 @@ export interface RouterConfig {
   kind: RouterKind
   lockTimeoutMs: number
   ssh?: { hosts: { host: string; port: number }[]; user: string; key: string; knownHosts: string }
-  haproxy?: { sockets: string[]; backend: string; servers: Record<Slot, string>; stateFile?: string }
+  haproxy?: {
+    sockets: string[]
+    backend: string
+    servers: Record<Slot, string>
+    stateFile?: string
+  }
   nginx?: {
     upstreamFile: string
     upstreamName: string
@@ -35,7 +40,10 @@ const UPSTREAM_NAME = /^[A-Za-z0-9_]+$/
 function serverName(inputs: Inputs, name: string, fallback: string): string {
   const value = inputs.optional(name) ?? fallback
   if (!SERVER_NAME.test(value)) {
-    throw new ConfigurationError(`input \`${name}\` = \`${value}\`: expected an HAProxy server name (letters, digits, . _ -)`, name)
+    throw new ConfigurationError(
+      `input \`${name}\` = \`${value}\`: expected an HAProxy server name (letters, digits, . _ -)`,
+      name
+    )
   }
   return value
 }
@@ -43,7 +51,10 @@ function serverName(inputs: Inputs, name: string, fallback: string): string {
 function absolutePath(inputs: Inputs, name: string): string {
   const value = inputs.required(name)
   if (!value.startsWith('/')) {
-    throw new ConfigurationError(`input \`${name}\` = \`${value}\`: expected an absolute path`, name)
+    throw new ConfigurationError(
+      `input \`${name}\` = \`${value}\`: expected an absolute path`,
+      name
+    )
   }
   return value
 }
@@ -54,17 +65,26 @@ export function readRouterConfig(inputs: Inputs): RouterConfig {
   const sshHosts = inputs.list('ssh-host')
   if (sshHosts.length > 0) {
     if (kind === 'kubernetes') {
-      throw new ConfigurationError('input `ssh-host` does not apply to router `kubernetes` (it talks to the API server)', 'ssh-host')
+      throw new ConfigurationError(
+        'input `ssh-host` does not apply to router `kubernetes` (it talks to the API server)',
+        'ssh-host'
+      )
     }
     requireTogether(inputs, 'ssh-host is set', ['ssh-user', 'ssh-key', 'ssh-known-hosts'])
     const key = inputs.required('ssh-key')
     log.secret(key)
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
-      throw new ConfigurationError('input `ssh-key` (value hidden): expected a private key in PEM/OpenSSH format', 'ssh-key')
+      throw new ConfigurationError(
+        'input `ssh-key` (value hidden): expected a private key in PEM/OpenSSH format',
+        'ssh-key'
+      )
     }
     const user = inputs.required('ssh-user')
     if (!/^[a-z_][a-z0-9_.-]*$/i.test(user)) {
-      throw new ConfigurationError(`input \`ssh-user\` = \`${user}\`: expected a user name`, 'ssh-user')
+      throw new ConfigurationError(
+        `input \`ssh-user\` = \`${user}\`: expected a user name`,
+        'ssh-user'
+      )
     }
     config.ssh = {
       hosts: sshHosts.map((h) => parseSshHost('ssh-host', h)),
@@ -76,7 +96,10 @@ export function readRouterConfig(inputs: Inputs): RouterConfig {
   if (kind === 'haproxy') {
     const sockets = inputs.list('haproxy-socket')
     if (sockets.length === 0) {
-      throw new ConfigurationError('input `haproxy-socket` is required when router is `haproxy` (a unix socket path or host:port)', 'haproxy-socket')
+      throw new ConfigurationError(
+        'input `haproxy-socket` is required when router is `haproxy` (a unix socket path or host:port)',
+        'haproxy-socket'
+      )
     }
     for (const s of sockets) {
       if (!s.startsWith('/')) parseHostPort('haproxy-socket', s)
@@ -86,13 +109,18 @@ export function readRouterConfig(inputs: Inputs): RouterConfig {
       green: serverName(inputs, 'green-server', 'green')
     }
     if (servers.blue === servers.green) {
-      throw new ConfigurationError(`inputs \`blue-server\` and \`green-server\` are both \`${servers.blue}\`: they must differ`, 'green-server')
+      throw new ConfigurationError(
+        `inputs \`blue-server\` and \`green-server\` are both \`${servers.blue}\`: they must differ`,
+        'green-server'
+      )
     }
     config.haproxy = {
       sockets,
       backend: serverName(inputs, 'haproxy-backend', 'app'),
       servers,
-      stateFile: inputs.has('haproxy-state-file') ? absolutePath(inputs, 'haproxy-state-file') : undefined
+      stateFile: inputs.has('haproxy-state-file')
+        ? absolutePath(inputs, 'haproxy-state-file')
+        : undefined
     }
   }
   if (kind === 'nginx') {
@@ -100,18 +128,27 @@ export function readRouterConfig(inputs: Inputs): RouterConfig {
     for (const slot of ['blue', 'green'] as const) {
       const name = `${slot}-servers`
       if (servers[slot].length === 0) {
-        throw new ConfigurationError(`input \`${name}\` is required when router is \`nginx\` (host:port list)`, name)
+        throw new ConfigurationError(
+          `input \`${name}\` is required when router is \`nginx\` (host:port list)`,
+          name
+        )
       }
       for (const s of servers[slot]) parseHostPort(name, s)
     }
     const upstreamName = inputs.optional('nginx-upstream-name') ?? 'app'
     if (!UPSTREAM_NAME.test(upstreamName)) {
-      throw new ConfigurationError(`input \`nginx-upstream-name\` = \`${upstreamName}\`: expected letters, digits and _`, 'nginx-upstream-name')
+      throw new ConfigurationError(
+        `input \`nginx-upstream-name\` = \`${upstreamName}\`: expected letters, digits and _`,
+        'nginx-upstream-name'
+      )
     }
     const extra = inputs.lines('nginx-upstream-options')
     for (const line of extra) {
       if (/[{}]/.test(line) || !/^[a-z_]+(\s+[^;]+)?;?$/.test(line)) {
-        throw new ConfigurationError(`input \`nginx-upstream-options\` line \`${line}\`: expected one upstream directive such as \`keepalive 32;\``, 'nginx-upstream-options')
+        throw new ConfigurationError(
+          `input \`nginx-upstream-options\` line \`${line}\`: expected one upstream directive such as \`keepalive 32;\``,
+          'nginx-upstream-options'
+        )
       }
     }
     config.nginx = {
@@ -136,7 +173,14 @@ export interface OpenRouter {
 export function openRouter(config: RouterConfig): OpenRouter {
   const transports: Transport[] = config.ssh
     ? config.ssh.hosts.map(
-        (h) => new SshTransport({ host: h.host, port: h.port, user: config.ssh!.user, key: config.ssh!.key, knownHosts: config.ssh!.knownHosts })
+        (h) =>
+          new SshTransport({
+            host: h.host,
+            port: h.port,
+            user: config.ssh!.user,
+            key: config.ssh!.key,
+            knownHosts: config.ssh!.knownHosts
+          })
       )
     : [new LocalTransport()]
   const members: Router[] = []

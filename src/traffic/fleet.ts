@@ -47,7 +47,10 @@ export class FleetRouter implements Router {
       const undo: string[] = []
       for (const i of applied.reverse()) {
         try {
-          await this.members[i].setWeights(before[i].weights, { previous: meta.previous, reason: 'undo' })
+          await this.members[i].setWeights(before[i].weights, {
+            previous: meta.previous,
+            reason: 'undo'
+          })
           undo.push(`${this.members[i].name}: restored ${formatWeights(before[i].weights)}`)
         } catch (undoError) {
           undo.push(`${this.members[i].name}: COULD NOT RESTORE (${(undoError as Error).message})`)
@@ -69,7 +72,9 @@ export class FleetRouter implements Router {
     }
     return async () => {
       for (const r of releases.reverse()) {
-        await r().catch((e: unknown) => log.warning(`could not release a router lock: ${String(e)}`))
+        await r().catch((e: unknown) =>
+          log.warning(`could not release a router lock: ${String(e)}`)
+        )
       }
     }
   }

@@ -58,7 +58,9 @@ export class HaproxyRouter implements Router {
         return await tcpCommand(m[1].replace(/^\[|\]$/g, ''), Number(m[2]), command)
       }
       if (transport.name === 'local') return await unixCommand(socket, command)
-      const result = await transport.run(['socat', 'stdio', `unix-connect:${socket}`], { input: `${command}\n` })
+      const result = await transport.run(['socat', 'stdio', `unix-connect:${socket}`], {
+        input: `${command}\n`
+      })
       if (result.code !== 0) throw new Error(result.stderr.trim() || `socat exited ${result.code}`)
       return result.stdout
     } catch (error) {
@@ -129,7 +131,12 @@ export class HaproxyRouter implements Router {
       )
       return Promise.resolve(async () => undefined)
     }
-    return takeDirectoryLock(this.options.transport, `${this.options.socket}.ops-actions.lock`, owner, waitMs)
+    return takeDirectoryLock(
+      this.options.transport,
+      `${this.options.socket}.ops-actions.lock`,
+      owner,
+      waitMs
+    )
   }
 }
 

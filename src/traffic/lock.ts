@@ -54,7 +54,12 @@ export async function takeDirectoryLock(
   const holderFile = `${path}/holder.json`
   const writeHolder = (): Promise<unknown> =>
     t.run(['tee', holderFile], {
-      input: JSON.stringify({ owner, host: hostname(), pid: process.pid, expires: Date.now() + LEASE_MS })
+      input: JSON.stringify({
+        owner,
+        host: hostname(),
+        pid: process.pid,
+        expires: Date.now() + LEASE_MS
+      })
     })
   let announced = false
   for (;;) {

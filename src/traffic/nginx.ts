@@ -42,28 +42,42 @@ export function renderUpstream(
   for (const slot of SLOTS) {
     for (const server of options.servers[slot]) {
       const w = weights[slot] * (lcm / options.servers[slot].length)
-      lines.push(w > 0 ? `    server ${server} weight=${w}; # ${slot}` : `    server ${server} down; # ${slot}`)
+      lines.push(
+        w > 0
+          ? `    server ${server} weight=${w}; # ${slot}`
+          : `    server ${server} down; # ${slot}`
+      )
     }
   }
-  for (const directive of options.upstreamOptions) lines.push(`    ${directive.replace(/;?$/, ';')}`)
+  for (const directive of options.upstreamOptions)
+    lines.push(`    ${directive.replace(/;?$/, ';')}`)
   lines.push('}', '')
   return lines.join('\n')
 }
 
 /** Reads the state back from a file this router wrote, or infers it from a hand-written one. */
-export function parseUpstream(text: string, servers: Record<Slot, string[]>): Omit<RouterState, 'detail'> {
+export function parseUpstream(
+  text: string,
+  servers: Record<Slot, string[]>
+): Omit<RouterState, 'detail'> {
   const header = HEADER.exec(text)
   if (header) {
     const fields = Object.fromEntries(header[1].split(' ').map((kv) => kv.split('=')))
     return {
       weights: { blue: Number(fields.blue), green: Number(fields.green) },
-      previous: fields.previous === 'blue' || fields.previous === 'green' ? fields.previous : undefined,
+      previous:
+        fields.previous === 'blue' || fields.previous === 'green' ? fields.previous : undefined,
       changedAt: fields.changed
     }
   }
   // A file not written by us: a slot is live if any of its servers is listed and not down.
   const active = (slot: Slot): boolean =>
-    servers[slot].some((s) => new RegExp(`^\\s*server\\s+${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![^;]*\\bdown\\b)[^;]*;`, 'm').test(text))
+    servers[slot].some((s) =>
+      new RegExp(
+        `^\\s*server\\s+${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![^;]*\\bdown\\b)[^;]*;`,
+        'm'
+      ).test(text)
+    )
   const blue = active('blue')
   const green = active('green')
   return { weights: { blue: blue ? (green ? 50 : 100) : 0, green: green ? (blue ? 50 : 100) : 0 } }
@@ -115,11 +129,17 @@ export class NginxRouter implements Router {
   }
 
   private async restore(old: string | undefined): Promise<void> {
-    if (old !== undefined) await writeFileAtomic(this.options.transport, this.options.upstreamFile, old)
+    if (old !== undefined)
+      await writeFileAtomic(this.options.transport, this.options.upstreamFile, old)
   }
 
   lock(owner: string, waitMs: number): Promise<Release> {
-    return takeDirectoryLock(this.options.transport, `${this.options.upstreamFile}.ops-actions.lock`, owner, waitMs)
+    return takeDirectoryLock(
+      this.options.transport,
+      `${this.options.upstreamFile}.ops-actions.lock`,
+      owner,
+      waitMs
+    )
   }
 }
 

@@ -46,5 +46,10 @@ export function placement(weights: Weights, previous?: Slot): Placement {
   else stable = 'blue'
   const canary = otherSlot(stable)
   const total = weights.blue + weights.green
-  return { kind: 'split', stable, canary, canaryWeight: Math.round((weights[canary] / total) * 100) }
+  return {
+    kind: 'split',
+    stable,
+    canary,
+    canaryWeight: Math.round((weights[canary] / total) * 100)
+  }
 }

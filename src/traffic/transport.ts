@@ -18,7 +18,10 @@ export interface Transport {
 
 export class LocalTransport implements Transport {
   readonly name = 'local'
-  run(argv: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  run(
+    argv: string[],
+    options: { input?: string; timeoutMs?: number } = {}
+  ): Promise<CommandResult> {
     return runCommand(argv, { ...options, echo: false, timeoutMs: options.timeoutMs ?? 60_000 })
   }
   async close(): Promise<void> {}
@@ -51,25 +54,40 @@ export class SshTransport implements Transport {
     this.dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'ops-ssh-'))
     const keyFile = join(this.dir, 'key')
     const knownHosts = join(this.dir, 'known_hosts')
-    writeFileSync(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, { mode: 0o600 })
+    writeFileSync(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, {
+      mode: 0o600
+    })
     writeFileSync(knownHosts, `${options.knownHosts.trim()}\n`, { mode: 0o600 })
     this.base = [
       'ssh',
-      '-i', keyFile,
-      '-p', String(options.port),
-      '-o', 'BatchMode=yes',
-      '-o', 'IdentitiesOnly=yes',
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', `UserKnownHostsFile=${knownHosts}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'ConnectTimeout=10',
-      '-o', 'ServerAliveInterval=5',
-      '-o', 'ServerAliveCountMax=3',
+      '-i',
+      keyFile,
+      '-p',
+      String(options.port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'ConnectTimeout=10',
+      '-o',
+      'ServerAliveInterval=5',
+      '-o',
+      'ServerAliveCountMax=3',
       // One connection for all the commands of a run (see startMaster): a switch costs one
       // handshake, not ten. Without a master, each command connects on its own.
-      '-o', 'ControlMaster=no',
-      '-o', `ControlPath=${join(this.dir, 'cm')}`,
-      '-l', options.user,
+      '-o',
+      'ControlMaster=no',
+      '-o',
+      `ControlPath=${join(this.dir, 'cm')}`,
+      '-l',
+      options.user,
       options.host,
       '--'
     ]
@@ -84,15 +102,24 @@ export class SshTransport implements Transport {
   private startMaster(): void {
     this.masterTried = true
     const err = openSync(join(this.dir, 'master.log'), 'a')
-    const opts = this.base.slice(0, -2).map((a) => (a === 'ControlMaster=no' ? 'ControlMaster=yes' : a))
-    spawnSync(opts[0], [...opts.slice(1), '-N', '-f', '-o', 'ControlPersist=300', this.base[this.base.length - 2]], {
-      stdio: ['ignore', 'ignore', err],
-      timeout: 15_000
-    })
+    const opts = this.base
+      .slice(0, -2)
+      .map((a) => (a === 'ControlMaster=no' ? 'ControlMaster=yes' : a))
+    spawnSync(
+      opts[0],
+      [...opts.slice(1), '-N', '-f', '-o', 'ControlPersist=300', this.base[this.base.length - 2]],
+      {
+        stdio: ['ignore', 'ignore', err],
+        timeout: 15_000
+      }
+    )
     closeSync(err)
   }
 
-  async run(argv: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  async run(
+    argv: string[],
+    options: { input?: string; timeoutMs?: number } = {}
+  ): Promise<CommandResult> {
     if (!this.masterTried) this.startMaster()
     // ssh hands the remote shell one string: quote every argument so none is interpreted.
     const remote = argv.map(shellQuote).join(' ')
@@ -102,16 +129,19 @@ export class SshTransport implements Transport {
       timeoutMs: options.timeoutMs ?? 60_000
     })
     if (result.code === 255) {
-      throw new ToolError(`${this.name}: SSH connection failed: ${result.stderr.trim().split('\n').pop()}`)
+      throw new ToolError(
+        `${this.name}: SSH connection failed: ${result.stderr.trim().split('\n').pop()}`
+      )
     }
     return result
   }
 
   async close(): Promise<void> {
     const control = this.base.slice(0, -2)
-    await runCommand([...control, '-O', 'exit', this.base[this.base.length - 2]], { echo: false, timeoutMs: 5000 }).catch(
-      () => undefined
-    )
+    await runCommand([...control, '-O', 'exit', this.base[this.base.length - 2]], {
+      echo: false,
+      timeoutMs: 5000
+    }).catch(() => undefined)
     rmSync(this.dir, { recursive: true, force: true })
   }
 }
@@ -121,7 +151,10 @@ export function parseSshHost(name: string, raw: string): { host: string; port: n
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(raw.trim())
   const port = m?.[2] ? Number(m[2]) : 22
   if (!m || port < 1 || port > 65535) {
-    throw new ConfigurationError(`input \`${name}\` = \`${raw}\`: expected host or host:port, such as lb1.internal:22`, name)
+    throw new ConfigurationError(
+      `input \`${name}\` = \`${raw}\`: expected host or host:port, such as lb1.internal:22`,
+      name
+    )
   }
   return { host: m[1].replace(/^\[|\]$/g, ''), port }
 }
@@ -130,9 +163,11 @@ export function parseSshHost(name: string, raw: string): { host: string; port: n
 export async function writeFileAtomic(t: Transport, path: string, content: string): Promise<void> {
   const tmp = `${path}.ops-actions.tmp`
   const write = await t.run(['tee', tmp], { input: content })
-  if (write.code !== 0) throw new ToolError(`${t.name}: cannot write ${tmp}: ${write.stderr.trim()}`)
+  if (write.code !== 0)
+    throw new ToolError(`${t.name}: cannot write ${tmp}: ${write.stderr.trim()}`)
   const move = await t.run(['mv', '-f', tmp, path])
-  if (move.code !== 0) throw new ToolError(`${t.name}: cannot rename ${tmp} to ${path}: ${move.stderr.trim()}`)
+  if (move.code !== 0)
+    throw new ToolError(`${t.name}: cannot rename ${tmp} to ${path}: ${move.stderr.trim()}`)
 }
 
 export async function readFile(t: Transport, path: string): Promise<string | undefined> {

@@ -11,7 +11,10 @@ import { startPrometheus, type PrometheusInstance } from '../../lab/services/pro
 
 type Slots = Record<'blue' | 'green', AppSlot>
 const errorOf = (r: { annotations: { level: string; message: string }[] }): string =>
-  r.annotations.filter((a) => a.level === 'error').map((a) => a.message).join('\n')
+  r.annotations
+    .filter((a) => a.level === 'error')
+    .map((a) => a.message)
+    .join('\n')
 
 interface Decision {
   weight: number
@@ -20,7 +23,10 @@ interface Decision {
 }
 
 /** Splits the load by step: marks the load counters each time the action starts a step. */
-function stepWatcher(load: Load): { options: RunActionOptions; splits: { weight: number; stats: LoadStats }[] } {
+function stepWatcher(load: Load): {
+  options: RunActionOptions
+  splits: { weight: number; stats: LoadStats }[]
+} {
   const splits: { weight: number; stats: LoadStats }[] = []
   let current: number | undefined
   const options: RunActionOptions = {
@@ -62,7 +68,10 @@ describe('canary-promote with real Prometheus, HAProxy weights and real load', (
       ]
     })
     prometheus = await startPrometheus(lab, {
-      targets: [{ address: `127.0.0.1:${app.blue.port}` }, { address: `127.0.0.1:${app.green.port}` }]
+      targets: [
+        { address: `127.0.0.1:${app.blue.port}` },
+        { address: `127.0.0.1:${app.green.port}` }
+      ]
     })
     await prometheus.waitForTargets()
   })
@@ -80,10 +89,17 @@ describe('canary-promote with real Prometheus, HAProxy weights and real load', (
     const watch = stepWatcher(load)
     const r = await runAction('canary-promote', inputs(), watch.options)
     expect(errorOf(r)).toBe('')
-    expect(r.outputs).toMatchObject({ result: 'promoted', 'final-weight': '100', 'failed-check': '', 'canary-slot': 'green' })
+    expect(r.outputs).toMatchObject({
+      result: 'promoted',
+      'final-weight': '100',
+      'failed-check': '',
+      'canary-slot': 'green'
+    })
     const decisions = JSON.parse(r.outputs.decisions) as Decision[]
     expect(decisions.map((d) => d.weight)).toEqual(expect.arrayContaining([5, 25, 50, 100]))
-    expect(decisions.filter((d) => d.verdict === 'pass').map((d) => d.weight)).toEqual(expect.arrayContaining([5, 25, 50, 100]))
+    expect(decisions.filter((d) => d.verdict === 'pass').map((d) => d.weight)).toEqual(
+      expect.arrayContaining([5, 25, 50, 100])
+    )
     for (const d of decisions) {
       const req = d.measurements.find((m) => m.check === 'requests')
       expect(req?.value).not.toBeNull()
@@ -103,12 +119,20 @@ describe('canary-promote with real Prometheus, HAProxy weights and real load', (
     await app.green.control({ errorRate: 0.05 })
     const r = await runAction('canary-promote', inputs())
     expect(r.exitCode).toBe(1)
-    expect(r.outputs).toMatchObject({ result: 'aborted', 'final-weight': '0', 'failed-check': 'error rate' })
-    expect(errorOf(r)).toMatch(/canary aborted, all traffic back on blue: 1 failed analysis .* at 5% error rate: [\d.]+% \(\d+\/\d+\) \(bound <= 0\.1%\)/)
+    expect(r.outputs).toMatchObject({
+      result: 'aborted',
+      'final-weight': '0',
+      'failed-check': 'error rate'
+    })
+    expect(errorOf(r)).toMatch(
+      /canary aborted, all traffic back on blue: 1 failed analysis .* at 5% error rate: [\d.]+% \(\d+\/\d+\) \(bound <= 0\.1%\)/
+    )
     const decisions = JSON.parse(r.outputs.decisions) as Decision[]
     expect(decisions).toHaveLength(1)
     expect(decisions[0].weight).toBe(5)
-    expect(decisions[0].measurements.find((m) => m.check === 'error rate')?.value).toBeGreaterThan(1)
+    expect(decisions[0].measurements.find((m) => m.check === 'error rate')?.value).toBeGreaterThan(
+      1
+    )
     expect(await lb.command('get weight app/green')).toMatch(/^0 /)
   })
 
@@ -118,22 +142,34 @@ describe('canary-promote with real Prometheus, HAProxy weights and real load', (
     expect(r.exitCode).toBe(1)
     expect(r.outputs['failed-check']).toBe('p95 latency')
     const decisions = JSON.parse(r.outputs.decisions) as Decision[]
-    expect(decisions[0].measurements.find((m) => m.check === 'p95 latency')?.value).toBeGreaterThan(700)
+    expect(decisions[0].measurements.find((m) => m.check === 'p95 latency')?.value).toBeGreaterThan(
+      700
+    )
     expect(await lb.command('get weight app/green')).toMatch(/^0 /)
   })
 
   it('never promotes without traffic: inconclusive twice, then aborted', async () => {
     await load.stop()
-    const r = await runAction('canary-promote', inputs({ 'step-duration': '2s', 'analysis-interval': '2s' }))
+    const r = await runAction(
+      'canary-promote',
+      inputs({ 'step-duration': '2s', 'analysis-interval': '2s' })
+    )
     expect(r.exitCode).toBe(1)
-    expect(r.outputs).toMatchObject({ result: 'aborted', 'final-weight': '0', 'failed-check': 'requests' })
+    expect(r.outputs).toMatchObject({
+      result: 'aborted',
+      'final-weight': '0',
+      'failed-check': 'requests'
+    })
     expect(errorOf(r)).toMatch(/2 inconclusive analyses in a row \(max-inconclusive 2\)/)
     const decisions = JSON.parse(r.outputs.decisions) as Decision[]
     expect(decisions.map((d) => d.verdict)).toEqual(['inconclusive', 'inconclusive'])
   })
 
   it('treats a NaN result as inconclusive, never a pass', async () => {
-    const r = await runAction('canary-promote', inputs({ 'latency-query': 'vector(0) / vector(0)' }))
+    const r = await runAction(
+      'canary-promote',
+      inputs({ 'latency-query': 'vector(0) / vector(0)' })
+    )
     expect(r.exitCode).toBe(1)
     expect(r.outputs['failed-check']).toBe('p95 latency')
     expect(r.summary).toMatch(/no data: the query returned NaN/)
@@ -170,14 +206,22 @@ describe('canary-promote with real Prometheus, HAProxy weights and real load', (
     })
     expect(r.signal).toBe('SIGKILL')
     expect(r.post?.exitCode).toBe(0)
-    expect(r.post?.annotations.map((a) => a.message).join()).toMatch(/did not finish: canary weight set to 0, all traffic on blue/)
+    expect(r.post?.annotations.map((a) => a.message).join()).toMatch(
+      /did not finish: canary weight set to 0, all traffic on blue/
+    )
     expect(await lb.command('get weight app/green')).toMatch(/^0 /)
   })
 
   it('abort right after promotion restores the previous slot in one step', async () => {
-    await lb.command('experimental-mode on; set var proc.opsactions_previous str(blue); set weight app/green 100; set weight app/blue 0')
+    await lb.command(
+      'experimental-mode on; set var proc.opsactions_previous str(blue); set weight app/green 100; set weight app/blue 0'
+    )
     const started = Date.now()
-    const r = await runAction('canary-promote', { router: 'haproxy', 'haproxy-socket': lb.socket, mode: 'abort' })
+    const r = await runAction('canary-promote', {
+      router: 'haproxy',
+      'haproxy-socket': lb.socket,
+      mode: 'abort'
+    })
     expect(r.exitCode).toBe(0)
     expect(r.outputs.result).toBe('aborted')
     expect(Date.now() - started).toBeLessThan(10_000)
@@ -197,13 +241,25 @@ describe('canary-promote: Prometheus going away mid-run', () => {
         { name: 'green', address: `127.0.0.1:${app.green.port}`, weight: 0 }
       ]
     })
-    const prometheus = await startPrometheus(lab, { targets: [{ address: `127.0.0.1:${app.blue.port}` }, { address: `127.0.0.1:${app.green.port}` }] })
+    const prometheus = await startPrometheus(lab, {
+      targets: [
+        { address: `127.0.0.1:${app.blue.port}` },
+        { address: `127.0.0.1:${app.green.port}` }
+      ]
+    })
     await prometheus.waitForTargets()
     const load = startLoad(lb.url, { ratePerSecond: 250, maxDurationMs: 40_000 })
     let stopped = false
     const r = await runAction(
       'canary-promote',
-      { router: 'haproxy', 'haproxy-socket': lb.socket, 'prometheus-url': prometheus.url, 'step-duration': '3s', 'analysis-interval': '3s', 'min-requests': '10' },
+      {
+        router: 'haproxy',
+        'haproxy-socket': lb.socket,
+        'prometheus-url': prometheus.url,
+        'step-duration': '3s',
+        'analysis-interval': '3s',
+        'min-requests': '10'
+      },
       {
         onStart: (child) =>
           child.stdout?.on('data', (d: Buffer) => {
@@ -228,8 +284,15 @@ describe('canary-promote on real nginx weights', () => {
 
   it('promotes through weighted upstream files, with the asked split at each step', async () => {
     const app = await startApp(lab)
-    const nginx: NginxInstance = await startNginx(lab, { upstream: `upstream app {\n  server 127.0.0.1:${app.blue.port};\n}\n` })
-    const prometheus = await startPrometheus(lab, { targets: [{ address: `127.0.0.1:${app.blue.port}` }, { address: `127.0.0.1:${app.green.port}` }] })
+    const nginx: NginxInstance = await startNginx(lab, {
+      upstream: `upstream app {\n  server 127.0.0.1:${app.blue.port};\n}\n`
+    })
+    const prometheus = await startPrometheus(lab, {
+      targets: [
+        { address: `127.0.0.1:${app.blue.port}` },
+        { address: `127.0.0.1:${app.green.port}` }
+      ]
+    })
     await prometheus.waitForTargets()
     const load = startLoad(nginx.url, { ratePerSecond: 250, maxDurationMs: 60_000 })
     const watch = stepWatcher(load)

@@ -1,13 +1,28 @@
 import { describe, expect, it } from '@jest/globals'
-import { AnalysisTally, judgeAnalysis, type Reading, type SlotReadings } from '../../src/slo/judge.js'
+import {
+  AnalysisTally,
+  judgeAnalysis,
+  type Reading,
+  type SlotReadings
+} from '../../src/slo/judge.js'
 import { wilsonInterval } from '../../src/slo/stats.js'
 import { parseExtraChecks, renderQuery } from '../../src/slo/queries.js'
 import { parseSteps } from '../../src/actions/canary-promote/inputs.js'
 import { reduce } from '../../src/slo/prometheus.js'
 
 const v = (value: number): Reading => ({ kind: 'value', value })
-const slot = (requests: Reading, errors: Reading, p95: Reading): SlotReadings => ({ requests, errors, p95Seconds: p95 })
-const T = { maxErrorRatePercent: 0.1, maxP95Ms: 500, minRequests: 50, maxErrorRateIncreasePoints: 0.5, maxP95IncreasePercent: 50 }
+const slot = (requests: Reading, errors: Reading, p95: Reading): SlotReadings => ({
+  requests,
+  errors,
+  p95Seconds: p95
+})
+const T = {
+  maxErrorRatePercent: 0.1,
+  maxP95Ms: 500,
+  minRequests: 50,
+  maxErrorRateIncreasePoints: 0.5,
+  maxP95IncreasePercent: 50
+}
 
 describe('judgeAnalysis: fixed bounds', () => {
   it.each([
@@ -19,9 +34,17 @@ describe('judgeAnalysis: fixed bounds', () => {
     ['p95 499 ms passes', slot(v(1000), v(0), v(0.499)), 'pass'],
     ['49 requests: inconclusive, never pass', slot(v(49), v(0), v(0.05)), 'inconclusive'],
     ['0 requests: inconclusive', slot(v(0), v(0), { kind: 'nan' }), 'inconclusive'],
-    ['empty result: inconclusive', slot({ kind: 'empty' }, { kind: 'empty' }, { kind: 'empty' }), 'inconclusive'],
+    [
+      'empty result: inconclusive',
+      slot({ kind: 'empty' }, { kind: 'empty' }, { kind: 'empty' }),
+      'inconclusive'
+    ],
     ['NaN p95: inconclusive', slot(v(1000), v(0), { kind: 'nan' }), 'inconclusive'],
-    ['Prometheus error: inconclusive', slot({ kind: 'error', message: 'unreachable' }, v(0), v(0.05)), 'inconclusive'],
+    [
+      'Prometheus error: inconclusive',
+      slot({ kind: 'error', message: 'unreachable' }, v(0), v(0.05)),
+      'inconclusive'
+    ],
     ['a failure beats no data', slot(v(1000), v(50), { kind: 'nan' }), 'fail']
   ] as const)('%s', (_, canary, verdict) => {
     expect(judgeAnalysis(canary, undefined, [], T).verdict).toBe(verdict)
@@ -37,7 +60,14 @@ describe('judgeAnalysis: fixed bounds', () => {
   })
 
   it('says "no data" and why, rather than a number', () => {
-    const { measurements } = judgeAnalysis(slot({ kind: 'error', message: 'Prometheus at http://x unreachable: ECONNREFUSED' }, v(0), { kind: 'nan' }), undefined, [], T)
+    const { measurements } = judgeAnalysis(
+      slot({ kind: 'error', message: 'Prometheus at http://x unreachable: ECONNREFUSED' }, v(0), {
+        kind: 'nan'
+      }),
+      undefined,
+      [],
+      T
+    )
     expect(measurements[0].shown).toBe('no data: Prometheus at http://x unreachable: ECONNREFUSED')
     expect(measurements[2].shown).toBe('no data: the query returned NaN')
   })
@@ -50,13 +80,21 @@ describe('judgeAnalysis: against the stable slot', () => {
     expect(r.measurements.find((m) => m.check === 'error rate vs stable')?.verdict).toBe('pass')
   })
   it('a clearly worse canary fails even when under the fixed bound', () => {
-    const r = judgeAnalysis(slot(v(2000), v(60), v(0.05)), slot(v(20000), v(20), v(0.05)), [], loose)
+    const r = judgeAnalysis(
+      slot(v(2000), v(60), v(0.05)),
+      slot(v(20000), v(20), v(0.05)),
+      [],
+      loose
+    )
     expect(r.measurements.find((m) => m.check === 'error rate vs stable')?.verdict).toBe('fail')
     expect(r.verdict).toBe('fail')
   })
   it('p95 more than 50% above stable fails', () => {
     const r = judgeAnalysis(slot(v(1000), v(0), v(0.31)), slot(v(1000), v(0), v(0.2)), [], T)
-    expect(r.measurements.find((m) => m.check === 'p95 vs stable')).toMatchObject({ verdict: 'fail', shown: 'canary 310 ms vs stable 200 ms' })
+    expect(r.measurements.find((m) => m.check === 'p95 vs stable')).toMatchObject({
+      verdict: 'fail',
+      shown: 'canary 310 ms vs stable 200 ms'
+    })
   })
   it('is skipped, not failed, when the stable slot has too little traffic', () => {
     const r = judgeAnalysis(slot(v(1000), v(0), v(0.05)), slot(v(3), v(0), v(0.05)), [], T)
@@ -87,22 +125,38 @@ describe('AnalysisTally: what failure-limit and max-inconclusive mean', () => {
 
 describe('queries and inputs', () => {
   it('renders placeholders and rejects unknown ones', () => {
-    expect(renderQuery('q', 'sum(x{ {{selector}} }[{{interval}}])', { selector: 'slot="green"', interval: '30s' })).toBe('sum(x{ slot="green" }[30s])')
-    expect(() => renderQuery('latency-query', '{{slot}}', { selector: '', interval: '' })).toThrow(/input `latency-query` uses \{\{slot\}\}/)
+    expect(
+      renderQuery('q', 'sum(x{ {{selector}} }[{{interval}}])', {
+        selector: 'slot="green"',
+        interval: '30s'
+      })
+    ).toBe('sum(x{ slot="green" }[30s])')
+    expect(() => renderQuery('latency-query', '{{slot}}', { selector: '', interval: '' })).toThrow(
+      /input `latency-query` uses \{\{slot\}\}/
+    )
   })
   it('parses extra checks', () => {
-    expect(parseExtraChecks('# comment\ncpu: max(rate(c{ {{selector}} }[1m])) < 0.8\nmem:m>=1e-3')).toEqual([
+    expect(
+      parseExtraChecks('# comment\ncpu: max(rate(c{ {{selector}} }[1m])) < 0.8\nmem:m>=1e-3')
+    ).toEqual([
       { name: 'cpu', query: 'max(rate(c{ {{selector}} }[1m]))', op: '<', bound: 0.8 },
       { name: 'mem', query: 'm', op: '>=', bound: 0.001 }
     ])
     expect(() => parseExtraChecks('cpu: up')).toThrow(/input `extra-checks` line `cpu: up`/)
   })
-  it.each([['5,25,50,100', [5, 25, 50, 100]], ['10%, 100%', [10, 100]], ['100', [100]]])('steps %s', (raw, steps) => {
+  it.each([
+    ['5,25,50,100', [5, 25, 50, 100]],
+    ['10%, 100%', [10, 100]],
+    ['100', [100]]
+  ])('steps %s', (raw, steps) => {
     expect(parseSteps(raw)).toEqual(steps)
   })
-  it.each(['5,25,200', '25,5,100', '5,25,50', '0,100', '', '5,5,100', '2.5,100'])('steps %j rejected', (raw) => {
-    expect(() => parseSteps(raw)).toThrow(/input `steps` = .*ascending, ending at 100/)
-  })
+  it.each(['5,25,200', '25,5,100', '5,25,50', '0,100', '', '5,5,100', '2.5,100'])(
+    'steps %j rejected',
+    (raw) => {
+      expect(() => parseSteps(raw)).toThrow(/input `steps` = .*ascending, ending at 100/)
+    }
+  )
   it('reduces Prometheus results, keeping "no data" apart', () => {
     expect(reduce('vector', [])).toEqual({ kind: 'empty' })
     expect(reduce('vector', [{ value: [0, 'NaN'] }])).toEqual({ kind: 'nan' })

@@ -40,7 +40,9 @@ describe('typed input parsers', () => {
   ])('percent %j = %d', (raw, v) => expect(parsePercent('p', raw)).toBe(v))
 
   it.each(['101', '-1', 'abc', '1%%', ''])('percent %j is rejected', (raw) => {
-    expect(() => parsePercent('max-error-rate', raw)).toThrow(/input `max-error-rate` = .*percentage from 0 to 100/)
+    expect(() => parsePercent('max-error-rate', raw)).toThrow(
+      /input `max-error-rate` = .*percentage from 0 to 100/
+    )
   })
 
   it('lists split on commas and newlines, drop blanks and comments', () => {
@@ -62,7 +64,9 @@ describe('typed input parsers', () => {
   ])('boolean %s', (raw, v) => expect(parseBoolean('b', raw)).toBe(v))
 
   it.each(['yes', '1', 'on'])('boolean %s is rejected (YAML 1.2 core only)', (raw) => {
-    expect(() => parseBoolean('dry-run', raw)).toThrow('input `dry-run` = `' + raw + '`: expected `true` or `false`')
+    expect(() => parseBoolean('dry-run', raw)).toThrow(
+      'input `dry-run` = `' + raw + '`: expected `true` or `false`'
+    )
   })
 
   it('integers are bounded', () => {
@@ -94,10 +98,14 @@ describe('typed input parsers', () => {
 })
 
 describe('Inputs', () => {
-  const inputs = new Inputs((n) => ({ router: 'haproxy', 'dry-run': 'true', steps: '5,25' })[n] ?? '')
+  const inputs = new Inputs(
+    (n) => ({ router: 'haproxy', 'dry-run': 'true', steps: '5,25' })[n] ?? ''
+  )
 
   it('required inputs say they are missing', () => {
-    expect(() => inputs.required('prometheus-url')).toThrow('input `prometheus-url` is required and was not given')
+    expect(() => inputs.required('prometheus-url')).toThrow(
+      'input `prometheus-url` is required and was not given'
+    )
   })
 
   it('fallbacks apply only when the input is empty', () => {

@@ -7,7 +7,9 @@ describe('the local demo (README command one)', () => {
   it('rehearses the whole pipeline on real services, exits 0 and leaves nothing behind', async () => {
     const before = new Set(readdirSync(tmpdir()).filter((d) => d.startsWith('ops-demo-')))
     const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn('npx', ['tsx', 'lab/demo.ts'], { cwd: new URL('../..', import.meta.url).pathname })
+      const child = spawn('npx', ['tsx', 'lab/demo.ts'], {
+        cwd: new URL('../..', import.meta.url).pathname
+      })
       let text = ''
       child.stdout.on('data', (d) => (text += d))
       child.stderr.on('data', (d) => (text += d))

@@ -30,34 +30,145 @@ describe('deploy-bluegreen rejects bad input before touching anything', () => {
   afterAll(() => lab.stop())
 
   const cases: [string, Record<string, string>, RegExp][] = [
-    ['router', { router: 'envoy' }, /input `router` = `envoy`: expected one of `haproxy`, `nginx`, `kubernetes`/],
-    ['mode', { mode: 'switch' }, /input `mode` = `switch`: expected one of `deploy`, `rollback`, `status`/],
-    ['target-slot', { 'target-slot': 'purple' }, /input `target-slot` = `purple`: expected one of `blue`, `green`/],
-    ['haproxy-socket', { 'haproxy-socket': '' }, /input `haproxy-socket` is required when router is `haproxy`/],
-    ['haproxy-socket', { 'haproxy-socket': 'lb1:99999' }, /input `haproxy-socket` = `lb1:99999`: expected host:port/],
-    ['blue-server', { 'blue-server': 'blue;rm' }, /input `blue-server` = `blue;rm`: expected an HAProxy server name/],
-    ['green-server', { 'blue-server': 'x', 'green-server': 'x' }, /`blue-server` and `green-server` are both `x`/],
-    ['haproxy-state-file', { 'haproxy-state-file': 'state' }, /input `haproxy-state-file` = `state`: expected an absolute path/],
-    ['health-url-green', { 'health-url-green': '' }, /input `health-url-green` is required for mode `deploy`/],
-    ['health-url-blue', { 'health-url-blue': 'ftp://x/healthz' }, /input `health-url-blue` = `ftp:\/\/x\/healthz`: expected a URL with scheme http: or https:/],
-    ['health-checks', { 'health-checks': '0' }, /input `health-checks` = `0`: expected a whole number from 1 to 100/],
-    ['health-interval', { 'health-interval': '2' }, /input `health-interval` = `2`: expected a duration/],
-    ['health-timeout', { 'health-timeout': 'soon' }, /input `health-timeout` = `soon`: expected a duration/],
-    ['verify-url', { 'verify-url': 'localhost' }, /input `verify-url` = `localhost`: expected an absolute URL/],
-    ['verify-max-error-rate', { 'verify-url': 'http://127.0.0.1:1/', 'verify-max-error-rate': '150%' }, /input `verify-max-error-rate` = `150%`: expected a percentage from 0 to 100/],
-    ['verify-max-p95', { 'verify-url': 'http://127.0.0.1:1/', 'verify-max-p95': 'fast' }, /input `verify-max-p95` = `fast`: expected a duration/],
-    ['verify-rate', { 'verify-url': 'http://127.0.0.1:1/', 'verify-rate': '100000' }, /input `verify-rate` = `100000`: expected a whole number from 1 to 1000/],
+    [
+      'router',
+      { router: 'envoy' },
+      /input `router` = `envoy`: expected one of `haproxy`, `nginx`, `kubernetes`/
+    ],
+    [
+      'mode',
+      { mode: 'switch' },
+      /input `mode` = `switch`: expected one of `deploy`, `rollback`, `status`/
+    ],
+    [
+      'target-slot',
+      { 'target-slot': 'purple' },
+      /input `target-slot` = `purple`: expected one of `blue`, `green`/
+    ],
+    [
+      'haproxy-socket',
+      { 'haproxy-socket': '' },
+      /input `haproxy-socket` is required when router is `haproxy`/
+    ],
+    [
+      'haproxy-socket',
+      { 'haproxy-socket': 'lb1:99999' },
+      /input `haproxy-socket` = `lb1:99999`: expected host:port/
+    ],
+    [
+      'blue-server',
+      { 'blue-server': 'blue;rm' },
+      /input `blue-server` = `blue;rm`: expected an HAProxy server name/
+    ],
+    [
+      'green-server',
+      { 'blue-server': 'x', 'green-server': 'x' },
+      /`blue-server` and `green-server` are both `x`/
+    ],
+    [
+      'haproxy-state-file',
+      { 'haproxy-state-file': 'state' },
+      /input `haproxy-state-file` = `state`: expected an absolute path/
+    ],
+    [
+      'health-url-green',
+      { 'health-url-green': '' },
+      /input `health-url-green` is required for mode `deploy`/
+    ],
+    [
+      'health-url-blue',
+      { 'health-url-blue': 'ftp://x/healthz' },
+      /input `health-url-blue` = `ftp:\/\/x\/healthz`: expected a URL with scheme http: or https:/
+    ],
+    [
+      'health-checks',
+      { 'health-checks': '0' },
+      /input `health-checks` = `0`: expected a whole number from 1 to 100/
+    ],
+    [
+      'health-interval',
+      { 'health-interval': '2' },
+      /input `health-interval` = `2`: expected a duration/
+    ],
+    [
+      'health-timeout',
+      { 'health-timeout': 'soon' },
+      /input `health-timeout` = `soon`: expected a duration/
+    ],
+    [
+      'verify-url',
+      { 'verify-url': 'localhost' },
+      /input `verify-url` = `localhost`: expected an absolute URL/
+    ],
+    [
+      'verify-max-error-rate',
+      { 'verify-url': 'http://127.0.0.1:1/', 'verify-max-error-rate': '150%' },
+      /input `verify-max-error-rate` = `150%`: expected a percentage from 0 to 100/
+    ],
+    [
+      'verify-max-p95',
+      { 'verify-url': 'http://127.0.0.1:1/', 'verify-max-p95': 'fast' },
+      /input `verify-max-p95` = `fast`: expected a duration/
+    ],
+    [
+      'verify-rate',
+      { 'verify-url': 'http://127.0.0.1:1/', 'verify-rate': '100000' },
+      /input `verify-rate` = `100000`: expected a whole number from 1 to 1000/
+    ],
     ['dry-run', { 'dry-run': 'yes' }, /input `dry-run` = `yes`: expected `true` or `false`/],
-    ['auto-rollback', { 'auto-rollback': 'on' }, /input `auto-rollback` = `on`: expected `true` or `false`/],
-    ['deploy-command', { 'deploy-command': '["./deploy.sh", 3]' }, /input `deploy-command` = .*expected a non-empty JSON array of strings/],
-    ['lock-timeout', { 'lock-timeout': '-1s' }, /input `lock-timeout` = `-1s`: expected a duration/],
+    [
+      'auto-rollback',
+      { 'auto-rollback': 'on' },
+      /input `auto-rollback` = `on`: expected `true` or `false`/
+    ],
+    [
+      'deploy-command',
+      { 'deploy-command': '["./deploy.sh", 3]' },
+      /input `deploy-command` = .*expected a non-empty JSON array of strings/
+    ],
+    [
+      'lock-timeout',
+      { 'lock-timeout': '-1s' },
+      /input `lock-timeout` = `-1s`: expected a duration/
+    ],
     ['ssh-user', { 'ssh-host': 'lb1' }, /input `ssh-user` is required when ssh-host is set/],
-    ['ssh-key', { 'ssh-host': 'lb1', 'ssh-user': 'deploy', 'ssh-key': 'hunter2', 'ssh-known-hosts': 'x' }, /input `ssh-key` \(value hidden\): expected a private key/],
-    ['ssh-host', { 'ssh-host': 'lb1:0', 'ssh-user': 'deploy', 'ssh-key': KEY, 'ssh-known-hosts': 'x' }, /input `ssh-host` = `lb1:0`: expected host or host:port/],
+    [
+      'ssh-key',
+      { 'ssh-host': 'lb1', 'ssh-user': 'deploy', 'ssh-key': 'hunter2', 'ssh-known-hosts': 'x' },
+      /input `ssh-key` \(value hidden\): expected a private key/
+    ],
+    [
+      'ssh-host',
+      { 'ssh-host': 'lb1:0', 'ssh-user': 'deploy', 'ssh-key': KEY, 'ssh-known-hosts': 'x' },
+      /input `ssh-host` = `lb1:0`: expected host or host:port/
+    ],
     ['image', { image: 'app:v2' }, /input `image` = `app:v2`: only applies to router `kubernetes`/],
-    ['nginx-upstream-file', { router: 'nginx', 'blue-servers': 'a:1', 'green-servers': 'b:1', 'nginx-upstream-file': 'up.conf' }, /input `nginx-upstream-file` = `up.conf`: expected an absolute path/],
-    ['green-servers', { router: 'nginx', 'blue-servers': 'a:1', 'green-servers': 'b' }, /input `green-servers` = `b`: expected host:port/],
-    ['nginx-upstream-options', { router: 'nginx', 'blue-servers': 'a:1', 'green-servers': 'b:1', 'nginx-upstream-file': '/x', 'nginx-upstream-options': 'server evil:1; } server {' }, /input `nginx-upstream-options` line/]
+    [
+      'nginx-upstream-file',
+      {
+        router: 'nginx',
+        'blue-servers': 'a:1',
+        'green-servers': 'b:1',
+        'nginx-upstream-file': 'up.conf'
+      },
+      /input `nginx-upstream-file` = `up.conf`: expected an absolute path/
+    ],
+    [
+      'green-servers',
+      { router: 'nginx', 'blue-servers': 'a:1', 'green-servers': 'b' },
+      /input `green-servers` = `b`: expected host:port/
+    ],
+    [
+      'nginx-upstream-options',
+      {
+        router: 'nginx',
+        'blue-servers': 'a:1',
+        'green-servers': 'b:1',
+        'nginx-upstream-file': '/x',
+        'nginx-upstream-options': 'server evil:1; } server {'
+      },
+      /input `nginx-upstream-options` line/
+    ]
   ]
 
   it.each(cases)('%s: %j', async (input, bad, message) => {

@@ -24,7 +24,12 @@ describe('deploy-bluegreen records a GitHub Deployment (contract, fake GitHub AP
   const run = (extra: Record<string, string> = {}) =>
     runAction(
       'deploy-bluegreen',
-      haproxyInputs(app, [lb.socket], { 'github-token': token, environment: 'production', 'environment-url': 'https://shop.example.com', ...extra }),
+      haproxyInputs(app, [lb.socket], {
+        'github-token': token,
+        environment: 'production',
+        'environment-url': 'https://shop.example.com',
+        ...extra
+      }),
       { env: { GITHUB_API_URL: gh.url } }
     )
 
@@ -36,13 +41,26 @@ describe('deploy-bluegreen records a GitHub Deployment (contract, fake GitHub AP
     expect(second.exitCode).toBe(0)
     expect(second.outputs['deployment-id']).toBe('2')
     const [d1, d2] = gh.deployments
-    expect(d2.payload).toMatchObject({ environment: 'production', auto_merge: false, required_contexts: [], production_environment: true, ref: '0123456789abcdef0123456789abcdef01234567' })
+    expect(d2.payload).toMatchObject({
+      environment: 'production',
+      auto_merge: false,
+      required_contexts: [],
+      production_environment: true,
+      ref: '0123456789abcdef0123456789abcdef01234567'
+    })
     expect(d2.statuses.map((s) => s.state)).toEqual(['in_progress', 'success'])
     expect(d2.statuses[1].environment_url).toBe('https://shop.example.com')
-    expect(d2.statuses[1].log_url).toBe('https://github.com/example-org/example-service/actions/runs/1')
+    expect(d2.statuses[1].log_url).toBe(
+      'https://github.com/example-org/example-service/actions/runs/1'
+    )
     expect(d1.statuses.map((s) => s.state)).toEqual(['in_progress', 'success', 'inactive'])
     // The token never reaches the log.
-    expect(second.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')).not.toContain(token)
+    expect(
+      second.stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n')
+    ).not.toContain(token)
   })
 
   it('reports failure when the switch is refused', async () => {
@@ -58,11 +76,17 @@ describe('deploy-bluegreen records a GitHub Deployment (contract, fake GitHub AP
   })
 
   it('goes on with the switch, with a warning, when the API is unavailable', async () => {
-    const r = await runAction('deploy-bluegreen', haproxyInputs(app, [lb.socket], { 'github-token': token, environment: 'staging' }), {
-      env: { GITHUB_API_URL: 'http://127.0.0.1:9' }
-    })
+    const r = await runAction(
+      'deploy-bluegreen',
+      haproxyInputs(app, [lb.socket], { 'github-token': token, environment: 'staging' }),
+      {
+        env: { GITHUB_API_URL: 'http://127.0.0.1:9' }
+      }
+    )
     expect(r.exitCode).toBe(0)
-    expect(r.annotations.find((a) => a.level === 'warning')?.message).toMatch(/GitHub deployment not recorded/)
+    expect(r.annotations.find((a) => a.level === 'warning')?.message).toMatch(
+      /GitHub deployment not recorded/
+    )
     expect(r.outputs['deployment-id']).toBe('')
   })
 })

@@ -7,7 +7,10 @@ import type { HaproxyInstance } from '../../lab/services/haproxy.js'
 import { haproxyInputs, haproxyLab, slotCounts, type Slots } from './helpers.js'
 
 const errorOf = (r: { annotations: { level: string; message: string }[] }): string =>
-  r.annotations.filter((a) => a.level === 'error').map((a) => a.message).join('\n')
+  r.annotations
+    .filter((a) => a.level === 'error')
+    .map((a) => a.message)
+    .join('\n')
 
 describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
   const lab = Lab.create()
@@ -28,26 +31,46 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
 
   it('deploys to the idle slot: every request through HAProxy lands on green; rollback returns to blue', async () => {
     expect(await slotCounts(lb.url)).toEqual({ blue: 20 })
-    const deploy = await runAction('deploy-bluegreen', haproxyInputs(app, [lb.socket], { 'verify-url': lb.url, 'verify-duration': '1s' }))
+    const deploy = await runAction(
+      'deploy-bluegreen',
+      haproxyInputs(app, [lb.socket], { 'verify-url': lb.url, 'verify-duration': '1s' })
+    )
     expect(errorOf(deploy)).toBe('')
     expect(deploy.exitCode).toBe(0)
-    expect(deploy.outputs).toMatchObject({ 'live-slot': 'green', 'previous-slot': 'blue', switched: 'true', 'rolled-back': 'false' })
+    expect(deploy.outputs).toMatchObject({
+      'live-slot': 'green',
+      'previous-slot': 'blue',
+      switched: 'true',
+      'rolled-back': 'false'
+    })
     expect(Number(deploy.outputs['switch-ms'])).toBeGreaterThanOrEqual(0)
     expect(deploy.summary).toMatch(/switched to green/)
     expect(deploy.summary).toMatch(/error rate after switch \| 0\.000% \(0\/\d+\)/)
     expect(await slotCounts(lb.url)).toEqual({ green: 20 })
 
-    const rollback = await runAction('deploy-bluegreen', { ...haproxyInputs(app, [lb.socket]), mode: 'rollback' })
+    const rollback = await runAction('deploy-bluegreen', {
+      ...haproxyInputs(app, [lb.socket]),
+      mode: 'rollback'
+    })
     expect(rollback.exitCode).toBe(0)
-    expect(rollback.outputs).toMatchObject({ 'live-slot': 'blue', 'previous-slot': 'green', switched: 'true' })
+    expect(rollback.outputs).toMatchObject({
+      'live-slot': 'blue',
+      'previous-slot': 'green',
+      switched: 'true'
+    })
     expect(await slotCounts(lb.url)).toEqual({ blue: 20 })
   })
 
   it('does not switch when the idle slot is unhealthy, and says traffic is unchanged', async () => {
     await app.green.control({ healthy: false })
-    const r = await runAction('deploy-bluegreen', haproxyInputs(app, [lb.socket], { 'health-timeout': '1s' }))
+    const r = await runAction(
+      'deploy-bluegreen',
+      haproxyInputs(app, [lb.socket], { 'health-timeout': '1s' })
+    )
     expect(r.exitCode).toBe(1)
-    expect(errorOf(r)).toMatch(/Check failed: slot green is not healthy: 0\/2 consecutive successes .*HTTP 503.*No switch: traffic stays on blue/)
+    expect(errorOf(r)).toMatch(
+      /Check failed: slot green is not healthy: 0\/2 consecutive successes .*HTTP 503.*No switch: traffic stays on blue/
+    )
     expect(r.outputs.switched).toBe('false')
     expect(await slotCounts(lb.url)).toEqual({ blue: 20 })
   })
@@ -56,11 +79,21 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
     await app.green.control({ errorRate: 0.2 })
     const r = await runAction(
       'deploy-bluegreen',
-      haproxyInputs(app, [lb.socket], { 'verify-url': lb.url, 'verify-duration': '2s', 'verify-rate': '25' })
+      haproxyInputs(app, [lb.socket], {
+        'verify-url': lb.url,
+        'verify-duration': '2s',
+        'verify-rate': '25'
+      })
     )
     expect(r.exitCode).toBe(1)
-    expect(errorOf(r)).toMatch(/verification failed after the switch to green: error rate \d+\.\d+% .* > 0\.1%\. Rolled back: blue 100% \/ green 0%/)
-    expect(r.outputs).toMatchObject({ 'live-slot': 'blue', switched: 'true', 'rolled-back': 'true' })
+    expect(errorOf(r)).toMatch(
+      /verification failed after the switch to green: error rate \d+\.\d+% .* > 0\.1%\. Rolled back: blue 100% \/ green 0%/
+    )
+    expect(r.outputs).toMatchObject({
+      'live-slot': 'blue',
+      switched: 'true',
+      'rolled-back': 'true'
+    })
     expect(r.summary).toMatch(/rolled back to blue/)
     expect(await slotCounts(lb.url)).toEqual({ blue: 20 })
   })
@@ -69,7 +102,11 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
     await app.green.control({ latencyMs: 300 })
     const r = await runAction(
       'deploy-bluegreen',
-      haproxyInputs(app, [lb.socket], { 'verify-url': lb.url, 'verify-duration': '1s', 'verify-max-p95': '200ms' })
+      haproxyInputs(app, [lb.socket], {
+        'verify-url': lb.url,
+        'verify-duration': '1s',
+        'verify-max-p95': '200ms'
+      })
     )
     expect(r.exitCode).toBe(1)
     expect(errorOf(r)).toMatch(/p95 \d+ ms >= 200 ms\. Rolled back/)
@@ -77,7 +114,10 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
   })
 
   it('dry-run prints the plan and changes nothing', async () => {
-    const r = await runAction('deploy-bluegreen', haproxyInputs(app, [lb.socket], { 'dry-run': 'true' }))
+    const r = await runAction(
+      'deploy-bluegreen',
+      haproxyInputs(app, [lb.socket], { 'dry-run': 'true' })
+    )
     expect(r.exitCode).toBe(0)
     expect(r.summary).toMatch(/dry run/)
     expect(r.summary).toMatch(/switch from blue to green/)
@@ -86,11 +126,18 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
   })
 
   it('keeps the new slot live across an HAProxy reload when the state file is written', async () => {
-    const r = await runAction('deploy-bluegreen', haproxyInputs(app, [lb.socket], { 'haproxy-state-file': lb.stateFile! }))
+    const r = await runAction(
+      'deploy-bluegreen',
+      haproxyInputs(app, [lb.socket], { 'haproxy-state-file': lb.stateFile! })
+    )
     expect(r.exitCode).toBe(0)
     await lb.reload()
     expect(await slotCounts(lb.url)).toEqual({ green: 20 })
-    const status = await runAction('deploy-bluegreen', { router: 'haproxy', mode: 'status', 'haproxy-socket': lb.socket })
+    const status = await runAction('deploy-bluegreen', {
+      router: 'haproxy',
+      mode: 'status',
+      'haproxy-socket': lb.socket
+    })
     expect(status.outputs['live-slot']).toBe('green')
   })
 
@@ -98,8 +145,13 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
     await lb.command('set weight app/blue 95; set weight app/green 5')
     const deploy = await runAction('deploy-bluegreen', haproxyInputs(app, [lb.socket]))
     expect(deploy.exitCode).toBe(2)
-    expect(errorOf(deploy)).toMatch(/target-slot.*is required here: the router is mid-change \(blue 95% \/ green 5%\)/)
-    const rollback = await runAction('deploy-bluegreen', { ...haproxyInputs(app, [lb.socket]), mode: 'rollback' })
+    expect(errorOf(deploy)).toMatch(
+      /target-slot.*is required here: the router is mid-change \(blue 95% \/ green 5%\)/
+    )
+    const rollback = await runAction('deploy-bluegreen', {
+      ...haproxyInputs(app, [lb.socket]),
+      mode: 'rollback'
+    })
     expect(rollback.exitCode).toBe(0)
     expect(rollback.summary).toMatch(/Recognised/)
     expect(await slotCounts(lb.url)).toEqual({ blue: 20 })
@@ -107,9 +159,19 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
 
   it('never interleaves two runs: the second waits for the lock, then fails clearly', async () => {
     // The first run holds the lock through a slow health gate.
-    const slow = runAction('deploy-bluegreen', haproxyInputs(app, [lb.socket], { 'health-checks': '15', 'health-interval': '200ms', 'health-timeout': '20s' }))
+    const slow = runAction(
+      'deploy-bluegreen',
+      haproxyInputs(app, [lb.socket], {
+        'health-checks': '15',
+        'health-interval': '200ms',
+        'health-timeout': '20s'
+      })
+    )
     await new Promise((r) => setTimeout(r, 1200))
-    const second = await runAction('deploy-bluegreen', haproxyInputs(app, [lb.socket], { 'lock-timeout': '500ms' }))
+    const second = await runAction(
+      'deploy-bluegreen',
+      haproxyInputs(app, [lb.socket], { 'lock-timeout': '500ms' })
+    )
     expect(second.exitCode).toBe(3)
     expect(errorOf(second)).toMatch(/another run holds the router lock .*changed nothing/)
     const first = await slow
@@ -121,7 +183,11 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
     let killed = false
     const r = await runAction(
       'deploy-bluegreen',
-      haproxyInputs(app, [lb.socket], { 'verify-url': lb.url, 'verify-duration': '20s', 'verify-rate': '5' }),
+      haproxyInputs(app, [lb.socket], {
+        'verify-url': lb.url,
+        'verify-duration': '20s',
+        'verify-rate': '5'
+      }),
       {
         onStart: (child) => {
           child.stdout?.on('data', (d: Buffer) => {
@@ -136,7 +202,11 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
     expect(r.signal).toBe('SIGKILL')
     expect(await slotCounts(lb.url)).toEqual({ green: 20 })
     const started = Date.now()
-    const rollback = await runAction('deploy-bluegreen', { ...haproxyInputs(app, [lb.socket]), mode: 'rollback', 'lock-timeout': '10s' })
+    const rollback = await runAction('deploy-bluegreen', {
+      ...haproxyInputs(app, [lb.socket]),
+      mode: 'rollback',
+      'lock-timeout': '10s'
+    })
     expect(rollback.exitCode).toBe(0)
     expect(rollback.stdout).toMatch(/taking over the lock .* left by a run that is gone/)
     expect(Date.now() - started).toBeLessThan(10_000)
@@ -178,7 +248,9 @@ describe('deploy-bluegreen on a pair of HAProxy instances', () => {
     await lb2.command('set weight app/blue 0; set weight app/green 100')
     const r = await runAction('deploy-bluegreen', haproxyInputs(app, [lb1.socket, lb2.socket]))
     expect(r.exitCode).toBe(3)
-    expect(errorOf(r)).toMatch(/disagree[\s\S]*lb1.*blue 100% \/ green 0%[\s\S]*lb2.*blue 0% \/ green 100%/)
+    expect(errorOf(r)).toMatch(
+      /disagree[\s\S]*lb1.*blue 100% \/ green 0%[\s\S]*lb2.*blue 0% \/ green 100%/
+    )
     expect(await slotCounts(lb1.url)).toEqual({ blue: 20 })
     expect(await slotCounts(lb2.url)).toEqual({ green: 20 })
   })
@@ -189,11 +261,15 @@ describe('deploy-bluegreen on a pair of HAProxy instances', () => {
     const away = `${lb2.socket}.away`
     const r = await runAction(
       'deploy-bluegreen',
-      haproxyInputs(app, [lb1.socket, lb2.socket], { 'deploy-command': JSON.stringify(['mv', lb2.socket, away]) })
+      haproxyInputs(app, [lb1.socket, lb2.socket], {
+        'deploy-command': JSON.stringify(['mv', lb2.socket, away])
+      })
     )
     renameSync(away, lb2.socket)
     expect(r.exitCode).toBe(3)
-    expect(errorOf(r)).toMatch(/lb2.*runtime API unreachable[\s\S]*undone on every load balancer it reached[\s\S]*lb1.*restored blue 100% \/ green 0%/)
+    expect(errorOf(r)).toMatch(
+      /lb2.*runtime API unreachable[\s\S]*undone on every load balancer it reached[\s\S]*lb1.*restored blue 100% \/ green 0%/
+    )
     expect(await slotCounts(lb1.url)).toEqual({ blue: 20 })
     expect(await slotCounts(lb2.url)).toEqual({ blue: 20 })
   })

@@ -18,7 +18,13 @@ export async function slotCounts(url: string, n = 20): Promise<Record<string, nu
 
 export async function haproxyLab(
   lab: Lab,
-  options: { live?: 'blue' | 'green'; name?: string; stateFile?: boolean; app?: Slots; tcpApi?: boolean } = {}
+  options: {
+    live?: 'blue' | 'green'
+    name?: string
+    stateFile?: boolean
+    app?: Slots
+    tcpApi?: boolean
+  } = {}
 ): Promise<{ app: Slots; haproxy: HaproxyInstance }> {
   const app = options.app ?? (await startApp(lab))
   const live = options.live ?? 'blue'
@@ -35,7 +41,11 @@ export async function haproxyLab(
 }
 
 /** Inputs for deploy-bluegreen on a lab HAProxy, fast timings for tests. */
-export function haproxyInputs(app: Slots, sockets: string[], extra: Record<string, string> = {}): Record<string, string> {
+export function haproxyInputs(
+  app: Slots,
+  sockets: string[],
+  extra: Record<string, string> = {}
+): Record<string, string> {
   return {
     router: 'haproxy',
     'haproxy-socket': sockets.join(','),

@@ -9,7 +9,10 @@ import type { HaproxyInstance } from '../../lab/services/haproxy.js'
 import { haproxyInputs, haproxyLab, slotCounts, type Slots } from './helpers.js'
 
 const errorOf = (r: { annotations: { level: string; message: string }[] }): string =>
-  r.annotations.filter((a) => a.level === 'error').map((a) => a.message).join('\n')
+  r.annotations
+    .filter((a) => a.level === 'error')
+    .map((a) => a.message)
+    .join('\n')
 
 const waitFor = async (check: () => Promise<boolean>, ms = 5000): Promise<void> => {
   const end = Date.now() + ms
@@ -53,7 +56,10 @@ describe('deploy-bluegreen on real nginx, locally and over SSH', () => {
 
   beforeAll(async () => {
     app = await startApp(lab)
-    ;[nginx, sshd] = await Promise.all([startNginx(lab, { upstream: initial(app) }), startSshd(lab)])
+    ;[nginx, sshd] = await Promise.all([
+      startNginx(lab, { upstream: initial(app) }),
+      startSshd(lab)
+    ])
     ;({ haproxy: lb } = await haproxyLab(lab, { app, name: 'lb-ssh' }))
   })
   afterAll(() => lab.stop())
@@ -67,7 +73,11 @@ describe('deploy-bluegreen on real nginx, locally and over SSH', () => {
   it('switches and rolls back by rewriting the upstream file and reloading gracefully', async () => {
     const deploy = await runAction('deploy-bluegreen', nginxInputs())
     expect(errorOf(deploy)).toBe('')
-    expect(deploy.outputs).toMatchObject({ 'live-slot': 'green', 'previous-slot': 'blue', switched: 'true' })
+    expect(deploy.outputs).toMatchObject({
+      'live-slot': 'green',
+      'previous-slot': 'blue',
+      switched: 'true'
+    })
     const file = readFileSync(nginx.upstreamFile, 'utf8')
     expect(file).toMatch(/# ops-actions: blue=0 green=100 previous=blue/)
     expect(file).toMatch(new RegExp(`server 127.0.0.1:${app.green.port} weight=100; # green`))
@@ -83,9 +93,17 @@ describe('deploy-bluegreen on real nginx, locally and over SSH', () => {
   it('restores the old file and does not reload when nginx -t rejects the new one', async () => {
     const before = readFileSync(nginx.upstreamFile, 'utf8')
     // A real rejection: nginx -t cannot resolve this upstream host.
-    const r = await runAction('deploy-bluegreen', nginxInputs({ 'green-servers': 'no-such-host.invalid:80', 'health-url-green': `${app.green.url}/healthz` }))
+    const r = await runAction(
+      'deploy-bluegreen',
+      nginxInputs({
+        'green-servers': 'no-such-host.invalid:80',
+        'health-url-green': `${app.green.url}/healthz`
+      })
+    )
     expect(r.exitCode).toBe(3)
-    expect(errorOf(r)).toMatch(/rejected the new upstream file, so the old file was restored and nginx was not reloaded \(traffic unchanged\).*host not found/)
+    expect(errorOf(r)).toMatch(
+      /rejected the new upstream file, so the old file was restored and nginx was not reloaded \(traffic unchanged\).*host not found/
+    )
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(before)
     expect(await slotCounts(nginx.url, 10)).toEqual({ blue: 10 })
   })
@@ -98,7 +116,11 @@ describe('deploy-bluegreen on real nginx, locally and over SSH', () => {
     const printed = r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'))
     expect(printed.join('\n')).not.toContain('PRIVATE KEY')
     expect(r.masks.some((m) => m.includes('PRIVATE KEY'))).toBe(true)
-    const back = await runAction('deploy-bluegreen', { ...nginxInputs(), ...sshInputs(), mode: 'rollback' })
+    const back = await runAction('deploy-bluegreen', {
+      ...nginxInputs(),
+      ...sshInputs(),
+      mode: 'rollback'
+    })
     expect(back.outputs['live-slot']).toBe('blue')
     await waitFor(onlySlot('blue'))
   })
@@ -114,10 +136,19 @@ describe('deploy-bluegreen on real nginx, locally and over SSH', () => {
   })
 
   it('refuses a host whose key is not in ssh-known-hosts (never disables checking)', async () => {
-    const wrong = sshd.knownHosts.replace(/AAAA\S+/, 'AAAAC3NzaC1lZDI1NTE5AAAAIHk7Dl3g0oSa3QmV1a1Xr1eT0lN0y4qJ4Yd7nQ0pC2Qf')
-    const r = await runAction('deploy-bluegreen', { ...nginxInputs(), ...sshInputs(), 'ssh-known-hosts': wrong })
+    const wrong = sshd.knownHosts.replace(
+      /AAAA\S+/,
+      'AAAAC3NzaC1lZDI1NTE5AAAAIHk7Dl3g0oSa3QmV1a1Xr1eT0lN0y4qJ4Yd7nQ0pC2Qf'
+    )
+    const r = await runAction('deploy-bluegreen', {
+      ...nginxInputs(),
+      ...sshInputs(),
+      'ssh-known-hosts': wrong
+    })
     expect(r.exitCode).toBe(3)
-    expect(errorOf(r)).toMatch(/SSH connection failed: .*(Host key verification failed|REMOTE HOST IDENTIFICATION)/)
+    expect(errorOf(r)).toMatch(
+      /SSH connection failed: .*(Host key verification failed|REMOTE HOST IDENTIFICATION)/
+    )
     expect(await slotCounts(nginx.url, 10)).toEqual({ blue: 10 })
   })
 })

@@ -32,18 +32,31 @@ export async function startFakeGitHub(token: string): Promise<{
         res.writeHead(status, { 'content-type': 'application/json' })
         res.end(JSON.stringify(data))
       }
-      if (req.headers.authorization !== `token ${token}`) return send(401, { message: 'Bad credentials' })
+      if (req.headers.authorization !== `token ${token}`)
+        return send(401, { message: 'Bad credentials' })
       const m = /^\/repos\/([^/]+)\/([^/]+)\/deployments(?:\/(\d+)\/statuses)?$/.exec(url.pathname)
       if (!m) return send(404, { message: 'Not Found' })
       const id = m[3] ? Number(m[3]) : undefined
       if (id === undefined && req.method === 'POST') {
-        const d: FakeDeployment = { id: deployments.length + 1, environment: String(body?.environment), ref: String(body?.ref), payload: body ?? {}, statuses: [] }
+        const d: FakeDeployment = {
+          id: deployments.length + 1,
+          environment: String(body?.environment),
+          ref: String(body?.ref),
+          payload: body ?? {},
+          statuses: []
+        }
         deployments.push(d)
         return send(201, { id: d.id, environment: d.environment, ref: d.ref })
       }
       if (id === undefined && req.method === 'GET') {
         const env = url.searchParams.get('environment')
-        return send(200, deployments.filter((d) => !env || d.environment === env).reverse().map((d) => ({ id: d.id, environment: d.environment })))
+        return send(
+          200,
+          deployments
+            .filter((d) => !env || d.environment === env)
+            .reverse()
+            .map((d) => ({ id: d.id, environment: d.environment }))
+        )
       }
       const d = deployments.find((x) => x.id === id)
       if (!d) return send(404, { message: 'Not Found' })
@@ -57,5 +70,10 @@ export async function startFakeGitHub(token: string): Promise<{
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : 0
-  return { url: `http://127.0.0.1:${port}`, deployments, requests, close: () => new Promise((r) => server.close(() => r())) }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    deployments,
+    requests,
+    close: () => new Promise((r) => server.close(() => r()))
+  }
 }

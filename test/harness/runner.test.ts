@@ -64,13 +64,17 @@ describe('runner harness: running an action', () => {
   it('runs the post entry with STATE_* from the main step, also after a failure', async () => {
     const r = await runAction(echoAction, { fail: 'true' })
     expect(r.exitCode).toBe(1)
-    expect(r.annotations.some((a) => a.level === 'error' && a.message === 'asked to fail')).toBe(true)
+    expect(r.annotations.some((a) => a.level === 'error' && a.message === 'asked to fail')).toBe(
+      true
+    )
     expect(r.post?.exitCode).toBe(0)
     expect(JSON.parse(r.post!.outputs['post-state'])).toBe('line1\nline2')
     expect(r.post?.annotations[0].message).toBe('post ran')
   })
 
   it('refuses an input that action.yml does not declare', async () => {
-    await expect(runAction(echoAction, { nope: '1' })).rejects.toThrow(/declares no input\(s\) nope/)
+    await expect(runAction(echoAction, { nope: '1' })).rejects.toThrow(
+      /declares no input\(s\) nope/
+    )
   })
 })

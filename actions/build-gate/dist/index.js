@@ -28417,7 +28417,9 @@ function scrub(text, secrets) {
 }
 /** Shows an argument list the way a reader can paste it, without implying a shell ran it. */
 function formatCommand(argv) {
-    return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return argv
+        .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 /**
  * Runs a program from an argument array. Never goes through a shell, so no input can be
@@ -28480,7 +28482,9 @@ function runCommand(argv, options = {}) {
 async function runChecked(argv, options = {}) {
     const result = await runCommand(argv, options);
     if (result.code !== 0 || result.timedOut) {
-        const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with ${result.code}`;
+        const why = result.timedOut
+            ? `timed out after ${options.timeoutMs} ms`
+            : `exited with ${result.code}`;
         const detail = (result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n');
         throw new ToolError(`\`${formatCommand([argv[0]])}\` ${why}${detail ? `: ${detail}` : ''}`);
     }
@@ -28544,7 +28548,9 @@ function truncateUtf8(text, limit) {
     if (Buffer.byteLength(text) <= limit)
         return text;
     const note = '\n\n_… summary truncated to stay under GitHub’s 1 MiB limit; see the full report file._\n';
-    let cut = Buffer.from(text).subarray(0, limit - Buffer.byteLength(note)).toString('utf8');
+    let cut = Buffer.from(text)
+        .subarray(0, limit - Buffer.byteLength(note))
+        .toString('utf8');
     cut = cut.replace(/\uFFFD$/, '');
     const lastNewline = cut.lastIndexOf('\n');
     if (lastNewline > 0)
@@ -40446,7 +40452,9 @@ function parseCommand(name, raw) {
         catch {
             return fail(name, raw, 'expected a JSON array of strings, such as ["nginx", "-s", "reload"]');
         }
-        if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string')) {
+        if (!Array.isArray(parsed) ||
+            parsed.length === 0 ||
+            !parsed.every((a) => typeof a === 'string')) {
             fail(name, raw, 'expected a non-empty JSON array of strings');
         }
         return parsed;

@@ -34288,7 +34288,9 @@ class DeploymentRecord {
     constructor(options) {
         this.options = options;
         core_log/* log */.Rm.secret(options.token);
-        this.octokit = getOctokit(options.token, { baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com' });
+        this.octokit = getOctokit(options.token, {
+            baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com'
+        });
     }
     get deploymentId() {
         return this.id;
@@ -34358,7 +34360,11 @@ class DeploymentRecord {
         for (const d of data) {
             if (d.id === this.id)
                 continue;
-            const statuses = await this.octokit.rest.repos.listDeploymentStatuses({ ...this.repo, deployment_id: d.id, per_page: 1 });
+            const statuses = await this.octokit.rest.repos.listDeploymentStatuses({
+                ...this.repo,
+                deployment_id: d.id,
+                per_page: 1
+            });
             if (statuses.data[0]?.state === 'success') {
                 await this.status('inactive', `superseded by deployment ${this.id}`, d.id);
             }
@@ -34383,7 +34389,9 @@ function scrub(text, secrets) {
 }
 /** Shows an argument list the way a reader can paste it, without implying a shell ran it. */
 function formatCommand(argv) {
-    return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return argv
+        .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 /**
  * Runs a program from an argument array. Never goes through a shell, so no input can be
@@ -34446,7 +34454,9 @@ function runCommand(argv, options = {}) {
 async function runChecked(argv, options = {}) {
     const result = await runCommand(argv, options);
     if (result.code !== 0 || result.timedOut) {
-        const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with ${result.code}`;
+        const why = result.timedOut
+            ? `timed out after ${options.timeoutMs} ms`
+            : `exited with ${result.code}`;
         const detail = (result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n');
         throw new ToolError(`\`${formatCommand([argv[0]])}\` ${why}${detail ? `: ${detail}` : ''}`);
     }
@@ -34461,11 +34471,15 @@ async function http_probe(url, timeoutMs) {
     try {
         const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
         await res.arrayBuffer();
-        return { ok: res.status >= 200 && res.status < 300, status: res.status, ms: performance.now() - started };
+        return {
+            ok: res.status >= 200 && res.status < 300,
+            status: res.status,
+            ms: performance.now() - started
+        };
     }
     catch (error) {
         const e = error;
-        const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.cause?.code ?? e.message;
+        const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
         return { ok: false, ms: performance.now() - started, error: why };
     }
 }
@@ -34594,7 +34608,12 @@ function slots_placement(weights, previous) {
         stable = 'blue';
     const canary = slots_otherSlot(stable);
     const total = weights.blue + weights.green;
-    return { kind: 'split', stable, canary, canaryWeight: Math.round((weights[canary] / total) * 100) };
+    return {
+        kind: 'split',
+        stable,
+        canary,
+        canaryWeight: Math.round((weights[canary] / total) * 100)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/release/plan.ts
@@ -34621,7 +34640,9 @@ function plan_planSwitch(mode, state, target) {
         }
         const fallback = state.previous && state.previous !== live ? state.previous : slots_otherSlot(live);
         const to = target ?? fallback;
-        return plan(live, to, to === live ? `${to} is already live; nothing to roll back` : `roll back from ${live} to ${to}`);
+        return plan(live, to, to === live
+            ? `${to} is already live; nothing to roll back`
+            : `roll back from ${live} to ${to}`);
     }
     if (where.kind === 'split') {
         const found = `the router is mid-change (${slots_formatWeights(before)}): an interrupted canary or switch`;
@@ -34657,7 +34678,10 @@ function canPrepare(router) {
 function liveSlotOf(state) {
     const where = placement(state.weights, state.previous);
     if (where.kind === 'single') {
-        return { live: where.live, previous: state.previous && state.previous !== where.live ? state.previous : otherSlot(where.live) };
+        return {
+            live: where.live,
+            previous: state.previous && state.previous !== where.live ? state.previous : otherSlot(where.live)
+        };
     }
     if (where.kind === 'split')
         return { live: where.stable, previous: where.canary };
@@ -34700,7 +34724,10 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
             }
         }
         const started = performance.now();
-        await router.setWeights(plan.after, { previous: plan.from ?? otherSlot(plan.to), reason: options.mode });
+        await router.setWeights(plan.after, {
+            previous: plan.from ?? otherSlot(plan.to),
+            reason: options.mode
+        });
         result.switchMs = Math.round(performance.now() - started);
         result.switched = true;
         onApplied(current.weights, plan.to);
@@ -34711,7 +34738,10 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
             const breach = verifyBreach(result.verify, options.verify);
             if (breach) {
                 if (options.autoRollback) {
-                    await router.setWeights(current.weights, { previous: plan.to, reason: 'automatic rollback' });
+                    await router.setWeights(current.weights, {
+                        previous: plan.to,
+                        reason: 'automatic rollback'
+                    });
                     result.rolledBack = true;
                     result.outcome = 'rolled-back';
                     Object.assign(result, slots({ ...current, previous: plan.to }));
@@ -34729,7 +34759,9 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
     catch (error) {
         result.error = error;
         if (!result.trafficAfterFailure) {
-            result.trafficAfterFailure = result.switched ? `on ${plan.to} (failed after the switch)` : 'unchanged';
+            result.trafficAfterFailure = result.switched
+                ? `on ${plan.to} (failed after the switch)`
+                : 'unchanged';
         }
         return result;
     }
@@ -34818,7 +34850,9 @@ const PLACEHOLDER = /\{\{\s*([a-z-]+)\s*\}\}/g;
 function renderQuery(input, template, values) {
     return template.replace(PLACEHOLDER, (_, name) => {
         if (!(name in values)) {
-            throw new errors/* ConfigurationError */.j1(`input \`${input}\` uses {{${name}}}; known placeholders: ${Object.keys(values).map((k) => `{{${k}}}`).join(', ')}`, input);
+            throw new errors/* ConfigurationError */.j1(`input \`${input}\` uses {{${name}}}; known placeholders: ${Object.keys(values)
+                .map((k) => `{{${k}}}`)
+                .join(', ')}`, input);
         }
         return values[name];
     });
@@ -34911,7 +34945,14 @@ function judgeAnalysis(canary, stable, extras, t, queries = {}) {
         note: enough ? undefined : requests === null ? undefined : 'too little traffic to judge'
     });
     if (errors === null || requests === null) {
-        m.push({ check: 'error rate', query: queries.errors, value: null, shown: noData(errors === null ? canary.errors : canary.requests), bound: `<= ${t.maxErrorRatePercent}%`, verdict: 'inconclusive' });
+        m.push({
+            check: 'error rate',
+            query: queries.errors,
+            value: null,
+            shown: noData(errors === null ? canary.errors : canary.requests),
+            bound: `<= ${t.maxErrorRatePercent}%`,
+            verdict: 'inconclusive'
+        });
     }
     else {
         const rate = requests > 0 ? errors / requests : 0;
@@ -34921,11 +34962,22 @@ function judgeAnalysis(canary, stable, extras, t, queries = {}) {
             value: rate * 100,
             shown: `${pct(rate)} (${Math.round(errors)}/${Math.round(requests)})`,
             bound: `<= ${t.maxErrorRatePercent}%`,
-            verdict: !enough ? 'inconclusive' : rate * 100 <= t.maxErrorRatePercent + 1e-9 ? 'pass' : 'fail'
+            verdict: !enough
+                ? 'inconclusive'
+                : rate * 100 <= t.maxErrorRatePercent + 1e-9
+                    ? 'pass'
+                    : 'fail'
         });
     }
     if (p95 === null) {
-        m.push({ check: 'p95 latency', query: queries.p95, value: null, shown: noData(canary.p95Seconds), bound: `< ${t.maxP95Ms} ms`, verdict: 'inconclusive' });
+        m.push({
+            check: 'p95 latency',
+            query: queries.p95,
+            value: null,
+            shown: noData(canary.p95Seconds),
+            bound: `< ${t.maxP95Ms} ms`,
+            verdict: 'inconclusive'
+        });
     }
     else {
         const ms = p95 * 1000;
@@ -34990,7 +35042,14 @@ function compareWithStable(canary, stable, t, canaryEnough) {
     const sP95 = num(stable.p95Seconds);
     const cP95 = num(canary.p95Seconds);
     if (!stableEnough || sP95 === null || cP95 === null || !canaryEnough) {
-        out.push({ check: 'p95 vs stable', value: null, shown: 'skipped: too little traffic on one of the slots', bound: `<= stable + ${t.maxP95IncreasePercent}%`, verdict: 'pass', note: 'not judged' });
+        out.push({
+            check: 'p95 vs stable',
+            value: null,
+            shown: 'skipped: too little traffic on one of the slots',
+            bound: `<= stable + ${t.maxP95IncreasePercent}%`,
+            verdict: 'pass',
+            note: 'not judged'
+        });
     }
     else {
         const allowed = sP95 * (1 + t.maxP95IncreasePercent / 100);
@@ -35074,7 +35133,11 @@ async function readSlot(p, q, selector, interval) {
         errors: renderQuery('error-rate-query', q.errors, vars),
         p95: renderQuery('latency-query', q.p95, vars)
     };
-    const [requests, errors, p95Seconds] = await Promise.all([read(p, queries.requests), read(p, queries.errors), read(p, queries.p95)]);
+    const [requests, errors, p95Seconds] = await Promise.all([
+        read(p, queries.requests),
+        read(p, queries.errors),
+        read(p, queries.p95)
+    ]);
     return { readings: { requests, errors, p95Seconds }, queries };
 }
 /**
@@ -35095,7 +35158,12 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
     const base = { canary, stable, decisions: [], plannedMs };
     if (o.dryRun) {
         core_log/* log */.Rm.info(`dry run: would move ${canary} through ${o.steps.join('% -> ')}% (stable ${stable}), ${(0,duration/* formatDuration */.a3)(plannedMs)} at least`);
-        return { ...base, result: 'dry-run', finalWeight: slots_placement(initial.weights).kind === 'split' ? choice.resumed ?? 0 : 0, durationMs: Date.now() - started };
+        return {
+            ...base,
+            result: 'dry-run',
+            finalWeight: slots_placement(initial.weights).kind === 'split' ? (choice.resumed ?? 0) : 0,
+            durationMs: Date.now() - started
+        };
     }
     const release = await router.lock(o.owner, o.lockTimeoutMs);
     const tally = new AnalysisTally(o.failureLimit, o.maxInconclusive);
@@ -35103,11 +35171,13 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
     const fill = (sel) => sel.replace(/\{\{\s*canary\s*\}\}/g, canary).replace(/\{\{\s*stable\s*\}\}/g, stable);
     const canarySelector = fill(o.canarySelector);
     const stableSelector = fill(o.stableSelector);
-    let weight = 0;
     try {
         for (let i = choice.startStep; i < o.steps.length; i++) {
-            weight = o.steps[i];
-            await router.setWeights(weight === 100 ? allOn(canary) : split(canary, weight), { previous: stable, reason: `canary step ${weight}%` });
+            const weight = o.steps[i];
+            await router.setWeights(weight === 100 ? allOn(canary) : split(canary, weight), {
+                previous: stable,
+                reason: `canary step ${weight}%`
+            });
             onWeight({ canary, stable, weight });
             core_log/* log */.Rm.info(`step ${i + 1}/${o.steps.length}: ${canary} at ${weight}% (${slots_formatWeights(weight === 100 ? allOn(canary) : split(canary, weight))})`);
             const stepStart = Date.now();
@@ -35120,14 +35190,33 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
                 await (0,duration/* sleep */.yy)(Math.max(0, stepStart + (analysis + 1) * o.intervalMs - Date.now()));
                 analysis++;
                 const c = await readSlot(prometheus, o.queries, canarySelector, interval);
-                const s = o.compareWithStable && weight < 100 ? await readSlot(prometheus, o.queries, stableSelector, interval) : undefined;
+                const s = o.compareWithStable && weight < 100
+                    ? await readSlot(prometheus, o.queries, stableSelector, interval)
+                    : undefined;
                 const extras = await Promise.all(o.extraChecks.map(async (x) => {
-                    const query = renderQuery('extra-checks', x.query, { selector: canarySelector, interval, 'stable-selector': stableSelector });
-                    return { name: x.name, query, op: x.op, bound: x.bound, reading: await read(prometheus, query) };
+                    const query = renderQuery('extra-checks', x.query, {
+                        selector: canarySelector,
+                        interval,
+                        'stable-selector': stableSelector
+                    });
+                    return {
+                        name: x.name,
+                        query,
+                        op: x.op,
+                        bound: x.bound,
+                        reading: await read(prometheus, query)
+                    };
                 }));
                 const judged = judgeAnalysis(c.readings, s?.readings, extras, o.thresholds, c.queries);
                 last = judged.verdict;
-                base.decisions.push({ step: i + 1, weight, analysis, at: new Date().toISOString(), verdict: judged.verdict, measurements: judged.measurements });
+                base.decisions.push({
+                    step: i + 1,
+                    weight,
+                    analysis,
+                    at: new Date().toISOString(),
+                    verdict: judged.verdict,
+                    measurements: judged.measurements
+                });
                 core_log/* log */.Rm.info(`  analysis ${analysis} at ${weight}%: ${judged.verdict.toUpperCase()} — ${judged.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`);
                 const abort = tally.record(judged.verdict);
                 if (abort) {
@@ -35136,7 +35225,15 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
                     const culprit = judged.measurements.find((m) => m.verdict === judged.verdict && m.verdict !== 'pass');
                     const reason = `${abort}; at ${weight}% ${culprit ? `${culprit.check}: ${culprit.shown} (bound ${culprit.bound})` : ''}`;
                     core_log/* log */.Rm.error(`canary aborted: ${reason}. All traffic back on ${stable}.`);
-                    return { ...base, result: 'aborted', finalWeight: 0, failedCheck: culprit?.check, abortReason: reason, durationMs: Date.now() - started, detectionMs: Date.now() - analysisStart };
+                    return {
+                        ...base,
+                        result: 'aborted',
+                        finalWeight: 0,
+                        failedCheck: culprit?.check,
+                        abortReason: reason,
+                        durationMs: Date.now() - started,
+                        detectionMs: Date.now() - analysisStart
+                    };
                 }
             }
         }
@@ -35191,7 +35288,9 @@ class PrometheusClient {
         }
         catch (error) {
             const e = error;
-            const why = e.name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : e.cause?.code ?? e.message;
+            const why = e.name === 'TimeoutError'
+                ? `no answer within ${this.options.timeoutMs} ms`
+                : (e.cause?.code ?? e.message);
             throw new errors/* ToolError */.v4(`Prometheus at ${this.options.url} unreachable: ${why}`);
         }
         const text = await res.text();
@@ -35278,7 +35377,10 @@ class FleetRouter {
             const undo = [];
             for (const i of applied.reverse()) {
                 try {
-                    await this.members[i].setWeights(before[i].weights, { previous: meta.previous, reason: 'undo' });
+                    await this.members[i].setWeights(before[i].weights, {
+                        previous: meta.previous,
+                        reason: 'undo'
+                    });
                     undo.push(`${this.members[i].name}: restored ${slots_formatWeights(before[i].weights)}`);
                 }
                 catch (undoError) {
@@ -35352,7 +35454,12 @@ async function takeDirectoryLock(t, path, owner, waitMs) {
     const deadline = Date.now() + waitMs;
     const holderFile = `${path}/holder.json`;
     const writeHolder = () => t.run(['tee', holderFile], {
-        input: JSON.stringify({ owner, host: (0,external_node_os_namespaceObject.hostname)(), pid: process.pid, expires: Date.now() + LEASE_MS })
+        input: JSON.stringify({
+            owner,
+            host: (0,external_node_os_namespaceObject.hostname)(),
+            pid: process.pid,
+            expires: Date.now() + LEASE_MS
+        })
     });
     let announced = false;
     for (;;) {
@@ -35431,25 +35538,40 @@ class SshTransport {
         this.dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'ops-ssh-'));
         const keyFile = (0,external_node_path_namespaceObject.join)(this.dir, 'key');
         const knownHosts = (0,external_node_path_namespaceObject.join)(this.dir, 'known_hosts');
-        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, { mode: 0o600 });
+        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, {
+            mode: 0o600
+        });
         (0,external_node_fs_namespaceObject.writeFileSync)(knownHosts, `${options.knownHosts.trim()}\n`, { mode: 0o600 });
         this.base = [
             'ssh',
-            '-i', keyFile,
-            '-p', String(options.port),
-            '-o', 'BatchMode=yes',
-            '-o', 'IdentitiesOnly=yes',
-            '-o', 'StrictHostKeyChecking=yes',
-            '-o', `UserKnownHostsFile=${knownHosts}`,
-            '-o', 'GlobalKnownHostsFile=/dev/null',
-            '-o', 'ConnectTimeout=10',
-            '-o', 'ServerAliveInterval=5',
-            '-o', 'ServerAliveCountMax=3',
+            '-i',
+            keyFile,
+            '-p',
+            String(options.port),
+            '-o',
+            'BatchMode=yes',
+            '-o',
+            'IdentitiesOnly=yes',
+            '-o',
+            'StrictHostKeyChecking=yes',
+            '-o',
+            `UserKnownHostsFile=${knownHosts}`,
+            '-o',
+            'GlobalKnownHostsFile=/dev/null',
+            '-o',
+            'ConnectTimeout=10',
+            '-o',
+            'ServerAliveInterval=5',
+            '-o',
+            'ServerAliveCountMax=3',
             // One connection for all the commands of a run (see startMaster): a switch costs one
             // handshake, not ten. Without a master, each command connects on its own.
-            '-o', 'ControlMaster=no',
-            '-o', `ControlPath=${(0,external_node_path_namespaceObject.join)(this.dir, 'cm')}`,
-            '-l', options.user,
+            '-o',
+            'ControlMaster=no',
+            '-o',
+            `ControlPath=${(0,external_node_path_namespaceObject.join)(this.dir, 'cm')}`,
+            '-l',
+            options.user,
             options.host,
             '--'
         ];
@@ -35462,7 +35584,9 @@ class SshTransport {
     startMaster() {
         this.masterTried = true;
         const err = (0,external_node_fs_namespaceObject.openSync)((0,external_node_path_namespaceObject.join)(this.dir, 'master.log'), 'a');
-        const opts = this.base.slice(0, -2).map((a) => (a === 'ControlMaster=no' ? 'ControlMaster=yes' : a));
+        const opts = this.base
+            .slice(0, -2)
+            .map((a) => (a === 'ControlMaster=no' ? 'ControlMaster=yes' : a));
         (0,external_node_child_process_namespaceObject.spawnSync)(opts[0], [...opts.slice(1), '-N', '-f', '-o', 'ControlPersist=300', this.base[this.base.length - 2]], {
             stdio: ['ignore', 'ignore', err],
             timeout: 15_000
@@ -35486,7 +35610,10 @@ class SshTransport {
     }
     async close() {
         const control = this.base.slice(0, -2);
-        await runCommand([...control, '-O', 'exit', this.base[this.base.length - 2]], { echo: false, timeoutMs: 5000 }).catch(() => undefined);
+        await runCommand([...control, '-O', 'exit', this.base[this.base.length - 2]], {
+            echo: false,
+            timeoutMs: 5000
+        }).catch(() => undefined);
         (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
     }
 }
@@ -35566,7 +35693,9 @@ class HaproxyRouter {
             }
             if (transport.name === 'local')
                 return await unixCommand(socket, command);
-            const result = await transport.run(['socat', 'stdio', `unix-connect:${socket}`], { input: `${command}\n` });
+            const result = await transport.run(['socat', 'stdio', `unix-connect:${socket}`], {
+                input: `${command}\n`
+            });
             if (result.code !== 0)
                 throw new Error(result.stderr.trim() || `socat exited ${result.code}`);
             return result.stdout;
@@ -35699,7 +35828,9 @@ function renderUpstream(options, weights, previous, changedAt) {
     for (const slot of slots_SLOTS) {
         for (const server of options.servers[slot]) {
             const w = weights[slot] * (lcm / options.servers[slot].length);
-            lines.push(w > 0 ? `    server ${server} weight=${w}; # ${slot}` : `    server ${server} down; # ${slot}`);
+            lines.push(w > 0
+                ? `    server ${server} weight=${w}; # ${slot}`
+                : `    server ${server} down; # ${slot}`);
         }
     }
     for (const directive of options.upstreamOptions)
@@ -36797,7 +36928,9 @@ function config_readRouterConfig(inputs) {
             sockets,
             backend: serverName(inputs, 'haproxy-backend', 'app'),
             servers,
-            stateFile: inputs.has('haproxy-state-file') ? absolutePath(inputs, 'haproxy-state-file') : undefined
+            stateFile: inputs.has('haproxy-state-file')
+                ? absolutePath(inputs, 'haproxy-state-file')
+                : undefined
         };
     }
     if (kind === 'nginx') {
@@ -36836,7 +36969,13 @@ function config_readRouterConfig(inputs) {
 /** Builds the router (a fleet when several hosts or sockets are given). */
 function openRouter(config) {
     const transports = config.ssh
-        ? config.ssh.hosts.map((h) => new SshTransport({ host: h.host, port: h.port, user: config.ssh.user, key: config.ssh.key, knownHosts: config.ssh.knownHosts }))
+        ? config.ssh.hosts.map((h) => new SshTransport({
+            host: h.host,
+            port: h.port,
+            user: config.ssh.user,
+            key: config.ssh.key,
+            knownHosts: config.ssh.knownHosts
+        }))
         : [new LocalTransport()];
     const members = [];
     for (const transport of transports) {
@@ -36868,7 +37007,9 @@ function openRouter(config) {
 /** Who holds the router lock, in words a person can act on. */
 function runOwner() {
     const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_WORKFLOW: wf } = process.env;
-    return repo ? `${repo} run ${run} (${wf}) on ${(0,external_node_os_namespaceObject.hostname)()}` : `ops-actions CLI pid ${process.pid} on ${(0,external_node_os_namespaceObject.hostname)()}`;
+    return repo
+        ? `${repo} run ${run} (${wf}) on ${(0,external_node_os_namespaceObject.hostname)()}`
+        : `ops-actions CLI pid ${process.pid} on ${(0,external_node_os_namespaceObject.hostname)()}`;
 }
 function readDeployInputs(inputs) {
     const mode = inputs.enum('mode', ['deploy', 'rollback', 'status'], 'deploy');
@@ -36931,7 +37072,9 @@ function readDeployInputs(inputs) {
     log.secret(token);
     const environment = inputs.optional('environment');
     // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
-    const environmentUrl = inputs.optionalUrl('environment-url') ? inputs.raw('environment-url') : undefined;
+    const environmentUrl = inputs.optionalUrl('environment-url')
+        ? inputs.raw('environment-url')
+        : undefined;
     return {
         mode,
         router,
@@ -36950,7 +37093,10 @@ function readDeployInputs(inputs) {
 /** `5,25,50,100`: ascending whole percentages from 1 to 100, ending at 100. */
 function parseSteps(raw) {
     const accepted = 'each step is a percentage from 1 to 100, ascending, ending at 100 (example: `5,25,50,100`)';
-    const items = raw.split(/[,\s]+/).filter(Boolean).map((s) => s.replace(/%$/, ''));
+    const items = raw
+        .split(/[,\s]+/)
+        .filter(Boolean)
+        .map((s) => s.replace(/%$/, ''));
     const steps = items.map(Number);
     const bad = steps.length === 0 ||
         steps.some((s, i) => !Number.isInteger(s) || s < 1 || s > 100 || (i > 0 && s <= steps[i - 1])) ||
@@ -37051,7 +37197,15 @@ function readCanaryInputs(inputs) {
                 requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
             }
         },
-        github: githubToken && environment ? { token: githubToken, environment, environmentUrl: inputs.optionalUrl('environment-url') ? inputs.raw('environment-url') : undefined } : undefined
+        github: githubToken && environment
+            ? {
+                token: githubToken,
+                environment,
+                environmentUrl: inputs.optionalUrl('environment-url')
+                    ? inputs.raw('environment-url')
+                    : undefined
+            }
+            : undefined
     };
 }
 
@@ -37112,7 +37266,9 @@ function truncateUtf8(text, limit) {
     if (Buffer.byteLength(text) <= limit)
         return text;
     const note = '\n\n_… summary truncated to stay under GitHub’s 1 MiB limit; see the full report file._\n';
-    let cut = Buffer.from(text).subarray(0, limit - Buffer.byteLength(note)).toString('utf8');
+    let cut = Buffer.from(text)
+        .subarray(0, limit - Buffer.byteLength(note))
+        .toString('utf8');
     cut = cut.replace(/\uFFFD$/, '');
     const lastNewline = cut.lastIndexOf('\n');
     if (lastNewline > 0)
@@ -37127,28 +37283,53 @@ function truncateUtf8(text, limit) {
 const ICON = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚪ inconclusive' };
 /** The decisions table: every analysis, every check, the measured value and its bound. */
 function canarySummary(routerName, inputs, r) {
-    const title = { promoted: `${r.canary} promoted to 100%`, aborted: `aborted, all traffic back on ${r.stable}`, 'dry-run': 'dry run (nothing changed)' };
+    const title = {
+        promoted: `${r.canary} promoted to 100%`,
+        aborted: `aborted, all traffic back on ${r.stable}`,
+        'dry-run': 'dry run (nothing changed)'
+    };
     const c = inputs.canary;
     const s = new Summary().heading(`canary-promote: ${title[r.result]}`);
     s.facts([
         ['Router', routerName],
         ['Canary / stable', `${r.canary} / ${r.stable}`],
-        ['Steps', `${c.steps.join('% → ')}%, each held ${(0,duration/* formatDuration */.a3)(c.stepDurationMs)}, analysed every ${(0,duration/* formatDuration */.a3)(c.intervalMs)}`],
-        ['SLOs', `error rate ≤ ${c.thresholds.maxErrorRatePercent}%, P95 < ${c.thresholds.maxP95Ms} ms, ≥ ${c.thresholds.minRequests} requests per analysis`],
-        ['Abort rule', `failure ${c.failureLimit + 1} aborts (failure-limit ${c.failureLimit}); ${c.maxInconclusive} inconclusive in a row abort`],
+        [
+            'Steps',
+            `${c.steps.join('% → ')}%, each held ${(0,duration/* formatDuration */.a3)(c.stepDurationMs)}, analysed every ${(0,duration/* formatDuration */.a3)(c.intervalMs)}`
+        ],
+        [
+            'SLOs',
+            `error rate ≤ ${c.thresholds.maxErrorRatePercent}%, P95 < ${c.thresholds.maxP95Ms} ms, ≥ ${c.thresholds.minRequests} requests per analysis`
+        ],
+        [
+            'Abort rule',
+            `failure ${c.failureLimit + 1} aborts (failure-limit ${c.failureLimit}); ${c.maxInconclusive} inconclusive in a row abort`
+        ],
         ['Result', r.result === 'aborted' ? `aborted: ${r.abortReason}` : r.result],
         ['Final canary weight', `${r.finalWeight}%`],
-        ['Duration', `${(0,duration/* formatDuration */.a3)(r.durationMs)} (configured minimum ${(0,duration/* formatDuration */.a3)(r.plannedMs)})`]
+        [
+            'Duration',
+            `${(0,duration/* formatDuration */.a3)(r.durationMs)} (configured minimum ${(0,duration/* formatDuration */.a3)(r.plannedMs)})`
+        ]
     ]);
     const rows = [];
     for (const d of r.decisions) {
         for (const m of d.measurements) {
-            rows.push([`${d.weight}%`, d.analysis, m.check, m.shown, m.bound, ICON[m.verdict] + (m.note ? ` (${m.note})` : '')]);
+            rows.push([
+                `${d.weight}%`,
+                d.analysis,
+                m.check,
+                m.shown,
+                m.bound,
+                ICON[m.verdict] + (m.note ? ` (${m.note})` : '')
+            ]);
         }
     }
     if (rows.length)
         s.heading('Decisions', 3).table(['weight', '#', 'check', 'measured', 'bound', 'verdict'], rows);
-    const queries = r.decisions[0]?.measurements.filter((m) => m.query).map((m) => `${m.check}: ${m.query}`);
+    const queries = r.decisions[0]?.measurements
+        .filter((m) => m.query)
+        .map((m) => `${m.check}: ${m.query}`);
     if (queries?.length)
         s.details('Queries', queries.map((q) => `- \`${q.replace(/`/g, "'")}\``).join('\n'));
     return s.toMarkdown();
@@ -37188,7 +37369,10 @@ async function run(io) {
         if (inputs.mode !== 'run')
             return await manual(io, inputs, router);
         const record = inputs.github && !inputs.canary.dryRun
-            ? new DeploymentRecord({ ...inputs.github, description: 'canary via ops-actions canary-promote' })
+            ? new DeploymentRecord({
+                ...inputs.github,
+                description: 'canary via ops-actions canary-promote'
+            })
             : undefined;
         await record?.start();
         const prometheus = new PrometheusClient(inputs.prometheus);
@@ -37197,7 +37381,10 @@ async function run(io) {
         let live;
         const result = await withCancelCleanup(async (signal) => {
             if (live && live.weight > 0) {
-                await router.setWeights(allOn(live.stable), { previous: live.stable === 'blue' ? 'green' : 'blue', reason: `cancelled (${signal})` });
+                await router.setWeights(allOn(live.stable), {
+                    previous: live.stable === 'blue' ? 'green' : 'blue',
+                    reason: `cancelled (${signal})`
+                });
                 io.saveState(STATE_ACTIVE, 'false');
                 core_log/* log */.Rm.warning(`cancelled (${signal}): canary weight set to 0, all traffic on ${live.stable}`);
             }
@@ -37247,7 +37434,12 @@ async function manual(io, inputs, router) {
     let after = state.weights;
     let explanation;
     if (inputs.mode === 'status') {
-        explanation = where.kind === 'split' ? `canary ${where.canary} at ${where.canaryWeight}%` : where.kind === 'single' ? `${where.live} live, no canary` : 'no slot live';
+        explanation =
+            where.kind === 'split'
+                ? `canary ${where.canary} at ${where.canaryWeight}%`
+                : where.kind === 'single'
+                    ? `${where.live} live, no canary`
+                    : 'no slot live';
     }
     else if (inputs.mode === 'abort') {
         const plan = plan_planSwitch('rollback', state);
@@ -37292,7 +37484,10 @@ async function post(io) {
     const inputs = readCanaryInputs(io.inputs);
     const { router, close } = openRouter(inputs.router);
     try {
-        await router.setWeights(allOn(stable), { previous: stable === 'blue' ? 'green' : 'blue', reason: 'post step after an unfinished canary' });
+        await router.setWeights(allOn(stable), {
+            previous: stable === 'blue' ? 'green' : 'blue',
+            reason: 'post step after an unfinished canary'
+        });
         core_log/* log */.Rm.warning(`the canary did not finish: canary weight set to 0, all traffic on ${stable}`);
     }
     catch (error) {
@@ -40548,7 +40743,9 @@ function parseCommand(name, raw) {
         catch {
             return fail(name, raw, 'expected a JSON array of strings, such as ["nginx", "-s", "reload"]');
         }
-        if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string')) {
+        if (!Array.isArray(parsed) ||
+            parsed.length === 0 ||
+            !parsed.every((a) => typeof a === 'string')) {
             fail(name, raw, 'expected a non-empty JSON array of strings');
         }
         return parsed;

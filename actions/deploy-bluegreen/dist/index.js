@@ -34287,7 +34287,9 @@ class DeploymentRecord {
     constructor(options) {
         this.options = options;
         log/* log */.Rm.secret(options.token);
-        this.octokit = getOctokit(options.token, { baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com' });
+        this.octokit = getOctokit(options.token, {
+            baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com'
+        });
     }
     get deploymentId() {
         return this.id;
@@ -34357,7 +34359,11 @@ class DeploymentRecord {
         for (const d of data) {
             if (d.id === this.id)
                 continue;
-            const statuses = await this.octokit.rest.repos.listDeploymentStatuses({ ...this.repo, deployment_id: d.id, per_page: 1 });
+            const statuses = await this.octokit.rest.repos.listDeploymentStatuses({
+                ...this.repo,
+                deployment_id: d.id,
+                per_page: 1
+            });
             if (statuses.data[0]?.state === 'success') {
                 await this.status('inactive', `superseded by deployment ${this.id}`, d.id);
             }
@@ -34382,7 +34388,9 @@ function scrub(text, secrets) {
 }
 /** Shows an argument list the way a reader can paste it, without implying a shell ran it. */
 function formatCommand(argv) {
-    return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return argv
+        .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
 }
 /**
  * Runs a program from an argument array. Never goes through a shell, so no input can be
@@ -34445,7 +34453,9 @@ function runCommand(argv, options = {}) {
 async function runChecked(argv, options = {}) {
     const result = await runCommand(argv, options);
     if (result.code !== 0 || result.timedOut) {
-        const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with ${result.code}`;
+        const why = result.timedOut
+            ? `timed out after ${options.timeoutMs} ms`
+            : `exited with ${result.code}`;
         const detail = (result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n');
         throw new ToolError(`\`${formatCommand([argv[0]])}\` ${why}${detail ? `: ${detail}` : ''}`);
     }
@@ -34460,11 +34470,15 @@ async function probe(url, timeoutMs) {
     try {
         const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
         await res.arrayBuffer();
-        return { ok: res.status >= 200 && res.status < 300, status: res.status, ms: performance.now() - started };
+        return {
+            ok: res.status >= 200 && res.status < 300,
+            status: res.status,
+            ms: performance.now() - started
+        };
     }
     catch (error) {
         const e = error;
-        const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.cause?.code ?? e.message;
+        const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
         return { ok: false, ms: performance.now() - started, error: why };
     }
 }
@@ -34593,7 +34607,12 @@ function placement(weights, previous) {
         stable = 'blue';
     const canary = otherSlot(stable);
     const total = weights.blue + weights.green;
-    return { kind: 'split', stable, canary, canaryWeight: Math.round((weights[canary] / total) * 100) };
+    return {
+        kind: 'split',
+        stable,
+        canary,
+        canaryWeight: Math.round((weights[canary] / total) * 100)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/release/plan.ts
@@ -34620,7 +34639,9 @@ function planSwitch(mode, state, target) {
         }
         const fallback = state.previous && state.previous !== live ? state.previous : otherSlot(live);
         const to = target ?? fallback;
-        return plan(live, to, to === live ? `${to} is already live; nothing to roll back` : `roll back from ${live} to ${to}`);
+        return plan(live, to, to === live
+            ? `${to} is already live; nothing to roll back`
+            : `roll back from ${live} to ${to}`);
     }
     if (where.kind === 'split') {
         const found = `the router is mid-change (${formatWeights(before)}): an interrupted canary or switch`;
@@ -34656,7 +34677,10 @@ function canPrepare(router) {
 function liveSlotOf(state) {
     const where = placement(state.weights, state.previous);
     if (where.kind === 'single') {
-        return { live: where.live, previous: state.previous && state.previous !== where.live ? state.previous : otherSlot(where.live) };
+        return {
+            live: where.live,
+            previous: state.previous && state.previous !== where.live ? state.previous : otherSlot(where.live)
+        };
     }
     if (where.kind === 'split')
         return { live: where.stable, previous: where.canary };
@@ -34699,7 +34723,10 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
             }
         }
         const started = performance.now();
-        await router.setWeights(plan.after, { previous: plan.from ?? otherSlot(plan.to), reason: options.mode });
+        await router.setWeights(plan.after, {
+            previous: plan.from ?? otherSlot(plan.to),
+            reason: options.mode
+        });
         result.switchMs = Math.round(performance.now() - started);
         result.switched = true;
         onApplied(current.weights, plan.to);
@@ -34710,7 +34737,10 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
             const breach = verifyBreach(result.verify, options.verify);
             if (breach) {
                 if (options.autoRollback) {
-                    await router.setWeights(current.weights, { previous: plan.to, reason: 'automatic rollback' });
+                    await router.setWeights(current.weights, {
+                        previous: plan.to,
+                        reason: 'automatic rollback'
+                    });
                     result.rolledBack = true;
                     result.outcome = 'rolled-back';
                     Object.assign(result, slots({ ...current, previous: plan.to }));
@@ -34728,7 +34758,9 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
     catch (error) {
         result.error = error;
         if (!result.trafficAfterFailure) {
-            result.trafficAfterFailure = result.switched ? `on ${plan.to} (failed after the switch)` : 'unchanged';
+            result.trafficAfterFailure = result.switched
+                ? `on ${plan.to} (failed after the switch)`
+                : 'unchanged';
         }
         return result;
     }
@@ -34848,7 +34880,10 @@ class FleetRouter {
             const undo = [];
             for (const i of applied.reverse()) {
                 try {
-                    await this.members[i].setWeights(before[i].weights, { previous: meta.previous, reason: 'undo' });
+                    await this.members[i].setWeights(before[i].weights, {
+                        previous: meta.previous,
+                        reason: 'undo'
+                    });
                     undo.push(`${this.members[i].name}: restored ${formatWeights(before[i].weights)}`);
                 }
                 catch (undoError) {
@@ -34922,7 +34957,12 @@ async function takeDirectoryLock(t, path, owner, waitMs) {
     const deadline = Date.now() + waitMs;
     const holderFile = `${path}/holder.json`;
     const writeHolder = () => t.run(['tee', holderFile], {
-        input: JSON.stringify({ owner, host: (0,external_node_os_namespaceObject.hostname)(), pid: process.pid, expires: Date.now() + LEASE_MS })
+        input: JSON.stringify({
+            owner,
+            host: (0,external_node_os_namespaceObject.hostname)(),
+            pid: process.pid,
+            expires: Date.now() + LEASE_MS
+        })
     });
     let announced = false;
     for (;;) {
@@ -35001,25 +35041,40 @@ class SshTransport {
         this.dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'ops-ssh-'));
         const keyFile = (0,external_node_path_namespaceObject.join)(this.dir, 'key');
         const knownHosts = (0,external_node_path_namespaceObject.join)(this.dir, 'known_hosts');
-        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, { mode: 0o600 });
+        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, {
+            mode: 0o600
+        });
         (0,external_node_fs_namespaceObject.writeFileSync)(knownHosts, `${options.knownHosts.trim()}\n`, { mode: 0o600 });
         this.base = [
             'ssh',
-            '-i', keyFile,
-            '-p', String(options.port),
-            '-o', 'BatchMode=yes',
-            '-o', 'IdentitiesOnly=yes',
-            '-o', 'StrictHostKeyChecking=yes',
-            '-o', `UserKnownHostsFile=${knownHosts}`,
-            '-o', 'GlobalKnownHostsFile=/dev/null',
-            '-o', 'ConnectTimeout=10',
-            '-o', 'ServerAliveInterval=5',
-            '-o', 'ServerAliveCountMax=3',
+            '-i',
+            keyFile,
+            '-p',
+            String(options.port),
+            '-o',
+            'BatchMode=yes',
+            '-o',
+            'IdentitiesOnly=yes',
+            '-o',
+            'StrictHostKeyChecking=yes',
+            '-o',
+            `UserKnownHostsFile=${knownHosts}`,
+            '-o',
+            'GlobalKnownHostsFile=/dev/null',
+            '-o',
+            'ConnectTimeout=10',
+            '-o',
+            'ServerAliveInterval=5',
+            '-o',
+            'ServerAliveCountMax=3',
             // One connection for all the commands of a run (see startMaster): a switch costs one
             // handshake, not ten. Without a master, each command connects on its own.
-            '-o', 'ControlMaster=no',
-            '-o', `ControlPath=${(0,external_node_path_namespaceObject.join)(this.dir, 'cm')}`,
-            '-l', options.user,
+            '-o',
+            'ControlMaster=no',
+            '-o',
+            `ControlPath=${(0,external_node_path_namespaceObject.join)(this.dir, 'cm')}`,
+            '-l',
+            options.user,
             options.host,
             '--'
         ];
@@ -35032,7 +35087,9 @@ class SshTransport {
     startMaster() {
         this.masterTried = true;
         const err = (0,external_node_fs_namespaceObject.openSync)((0,external_node_path_namespaceObject.join)(this.dir, 'master.log'), 'a');
-        const opts = this.base.slice(0, -2).map((a) => (a === 'ControlMaster=no' ? 'ControlMaster=yes' : a));
+        const opts = this.base
+            .slice(0, -2)
+            .map((a) => (a === 'ControlMaster=no' ? 'ControlMaster=yes' : a));
         (0,external_node_child_process_namespaceObject.spawnSync)(opts[0], [...opts.slice(1), '-N', '-f', '-o', 'ControlPersist=300', this.base[this.base.length - 2]], {
             stdio: ['ignore', 'ignore', err],
             timeout: 15_000
@@ -35056,7 +35113,10 @@ class SshTransport {
     }
     async close() {
         const control = this.base.slice(0, -2);
-        await runCommand([...control, '-O', 'exit', this.base[this.base.length - 2]], { echo: false, timeoutMs: 5000 }).catch(() => undefined);
+        await runCommand([...control, '-O', 'exit', this.base[this.base.length - 2]], {
+            echo: false,
+            timeoutMs: 5000
+        }).catch(() => undefined);
         (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
     }
 }
@@ -35136,7 +35196,9 @@ class HaproxyRouter {
             }
             if (transport.name === 'local')
                 return await unixCommand(socket, command);
-            const result = await transport.run(['socat', 'stdio', `unix-connect:${socket}`], { input: `${command}\n` });
+            const result = await transport.run(['socat', 'stdio', `unix-connect:${socket}`], {
+                input: `${command}\n`
+            });
             if (result.code !== 0)
                 throw new Error(result.stderr.trim() || `socat exited ${result.code}`);
             return result.stdout;
@@ -35269,7 +35331,9 @@ function renderUpstream(options, weights, previous, changedAt) {
     for (const slot of SLOTS) {
         for (const server of options.servers[slot]) {
             const w = weights[slot] * (lcm / options.servers[slot].length);
-            lines.push(w > 0 ? `    server ${server} weight=${w}; # ${slot}` : `    server ${server} down; # ${slot}`);
+            lines.push(w > 0
+                ? `    server ${server} weight=${w}; # ${slot}`
+                : `    server ${server} down; # ${slot}`);
         }
     }
     for (const directive of options.upstreamOptions)
@@ -36367,7 +36431,9 @@ function readRouterConfig(inputs) {
             sockets,
             backend: serverName(inputs, 'haproxy-backend', 'app'),
             servers,
-            stateFile: inputs.has('haproxy-state-file') ? absolutePath(inputs, 'haproxy-state-file') : undefined
+            stateFile: inputs.has('haproxy-state-file')
+                ? absolutePath(inputs, 'haproxy-state-file')
+                : undefined
         };
     }
     if (kind === 'nginx') {
@@ -36406,7 +36472,13 @@ function readRouterConfig(inputs) {
 /** Builds the router (a fleet when several hosts or sockets are given). */
 function openRouter(config) {
     const transports = config.ssh
-        ? config.ssh.hosts.map((h) => new SshTransport({ host: h.host, port: h.port, user: config.ssh.user, key: config.ssh.key, knownHosts: config.ssh.knownHosts }))
+        ? config.ssh.hosts.map((h) => new SshTransport({
+            host: h.host,
+            port: h.port,
+            user: config.ssh.user,
+            key: config.ssh.key,
+            knownHosts: config.ssh.knownHosts
+        }))
         : [new LocalTransport()];
     const members = [];
     for (const transport of transports) {
@@ -36438,7 +36510,9 @@ function openRouter(config) {
 /** Who holds the router lock, in words a person can act on. */
 function runOwner() {
     const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_WORKFLOW: wf } = process.env;
-    return repo ? `${repo} run ${run} (${wf}) on ${(0,external_node_os_namespaceObject.hostname)()}` : `ops-actions CLI pid ${process.pid} on ${(0,external_node_os_namespaceObject.hostname)()}`;
+    return repo
+        ? `${repo} run ${run} (${wf}) on ${(0,external_node_os_namespaceObject.hostname)()}`
+        : `ops-actions CLI pid ${process.pid} on ${(0,external_node_os_namespaceObject.hostname)()}`;
 }
 function readDeployInputs(inputs) {
     const mode = inputs.enum('mode', ['deploy', 'rollback', 'status'], 'deploy');
@@ -36501,7 +36575,9 @@ function readDeployInputs(inputs) {
     log/* log */.Rm.secret(token);
     const environment = inputs.optional('environment');
     // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
-    const environmentUrl = inputs.optionalUrl('environment-url') ? inputs.raw('environment-url') : undefined;
+    const environmentUrl = inputs.optionalUrl('environment-url')
+        ? inputs.raw('environment-url')
+        : undefined;
     return {
         mode,
         router,
@@ -36567,7 +36643,9 @@ function truncateUtf8(text, limit) {
     if (Buffer.byteLength(text) <= limit)
         return text;
     const note = '\n\n_… summary truncated to stay under GitHub’s 1 MiB limit; see the full report file._\n';
-    let cut = Buffer.from(text).subarray(0, limit - Buffer.byteLength(note)).toString('utf8');
+    let cut = Buffer.from(text)
+        .subarray(0, limit - Buffer.byteLength(note))
+        .toString('utf8');
     cut = cut.replace(/\uFFFD$/, '');
     const lastNewline = cut.lastIndexOf('\n');
     if (lastNewline > 0)
@@ -36681,7 +36759,10 @@ async function run(io) {
             return;
         }
         const record = inputs.github && !inputs.release.dryRun
-            ? new DeploymentRecord({ ...inputs.github, description: `${inputs.mode} via ops-actions deploy-bluegreen` })
+            ? new DeploymentRecord({
+                ...inputs.github,
+                description: `${inputs.mode} via ops-actions deploy-bluegreen`
+            })
             : undefined;
         const deploymentId = await record?.start();
         // If the job is cancelled after traffic moved but before it was verified, put it back.
@@ -39960,7 +40041,9 @@ function parseCommand(name, raw) {
         catch {
             return fail(name, raw, 'expected a JSON array of strings, such as ["nginx", "-s", "reload"]');
         }
-        if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string')) {
+        if (!Array.isArray(parsed) ||
+            parsed.length === 0 ||
+            !parsed.every((a) => typeof a === 'string')) {
             fail(name, raw, 'expected a non-empty JSON array of strings');
         }
         return parsed;

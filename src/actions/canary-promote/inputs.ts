@@ -27,12 +27,18 @@ export interface CanaryInputs {
 
 /** `5,25,50,100`: ascending whole percentages from 1 to 100, ending at 100. */
 export function parseSteps(raw: string): number[] {
-  const accepted = 'each step is a percentage from 1 to 100, ascending, ending at 100 (example: `5,25,50,100`)'
-  const items = raw.split(/[,\s]+/).filter(Boolean).map((s) => s.replace(/%$/, ''))
+  const accepted =
+    'each step is a percentage from 1 to 100, ascending, ending at 100 (example: `5,25,50,100`)'
+  const items = raw
+    .split(/[,\s]+/)
+    .filter(Boolean)
+    .map((s) => s.replace(/%$/, ''))
   const steps = items.map(Number)
   const bad =
     steps.length === 0 ||
-    steps.some((s, i) => !Number.isInteger(s) || s < 1 || s > 100 || (i > 0 && s <= steps[i - 1])) ||
+    steps.some(
+      (s, i) => !Number.isInteger(s) || s < 1 || s > 100 || (i > 0 && s <= steps[i - 1])
+    ) ||
     steps[steps.length - 1] !== 100
   if (bad) throw new ConfigurationError(`input \`steps\` = \`${raw}\`: ${accepted}`, 'steps')
   return steps
@@ -42,7 +48,11 @@ function parseHeaders(lines: string[]): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const line of lines) {
     const m = /^([A-Za-z0-9-]+)\s*:\s*(.+)$/.exec(line)
-    if (!m) throw new ConfigurationError('input `prometheus-headers` (values hidden): expected `Name: value` lines', 'prometheus-headers')
+    if (!m)
+      throw new ConfigurationError(
+        'input `prometheus-headers` (values hidden): expected `Name: value` lines',
+        'prometheus-headers'
+      )
     headers[m[1].toLowerCase()] = m[2]
     log.secret(m[2])
   }
@@ -56,7 +66,10 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
   const stepDurationMs = inputs.duration('step-duration', '1m')
   const intervalMs = inputs.duration('analysis-interval', '30s')
   if (intervalMs < 1000) {
-    throw new ConfigurationError(`input \`analysis-interval\` = \`${inputs.raw('analysis-interval')}\`: at least 1s (Prometheus windows are whole seconds)`, 'analysis-interval')
+    throw new ConfigurationError(
+      `input \`analysis-interval\` = \`${inputs.raw('analysis-interval')}\`: at least 1s (Prometheus windows are whole seconds)`,
+      'analysis-interval'
+    )
   }
   if (stepDurationMs < intervalMs) {
     throw new ConfigurationError(
@@ -68,7 +81,10 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
   log.secret(token)
   const prometheusUrl = inputs.optionalUrl('prometheus-url')
   if (mode === 'run' && !prometheusUrl) {
-    throw new ConfigurationError('input `prometheus-url` is required for mode `run`: every step is judged on Prometheus data', 'prometheus-url')
+    throw new ConfigurationError(
+      'input `prometheus-url` is required for mode `run`: every step is judged on Prometheus data',
+      'prometheus-url'
+    )
   }
   const healthUrls: Partial<Record<Slot, string>> = {}
   for (const slot of SLOTS) {
@@ -80,7 +96,10 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
   const environment = inputs.optional('environment')
   const image = inputs.optional('image')
   if (image && router.kind !== 'kubernetes') {
-    throw new ConfigurationError(`input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`, 'image')
+    throw new ConfigurationError(
+      `input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`,
+      'image'
+    )
   }
   const slotLabel = inputs.optional('slot-label') ?? 'slot'
   return {
@@ -132,6 +151,15 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
         requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
       }
     },
-    github: githubToken && environment ? { token: githubToken, environment, environmentUrl: inputs.optionalUrl('environment-url') ? inputs.raw('environment-url') : undefined } : undefined
+    github:
+      githubToken && environment
+        ? {
+            token: githubToken,
+            environment,
+            environmentUrl: inputs.optionalUrl('environment-url')
+              ? inputs.raw('environment-url')
+              : undefined
+          }
+        : undefined
   }
 }

@@ -24,7 +24,10 @@ export async function run(io: ActionIO): Promise<void> {
     if (inputs.mode !== 'run') return await manual(io, inputs, router)
     const record =
       inputs.github && !inputs.canary.dryRun
-        ? new DeploymentRecord({ ...inputs.github, description: 'canary via ops-actions canary-promote' })
+        ? new DeploymentRecord({
+            ...inputs.github,
+            description: 'canary via ops-actions canary-promote'
+          })
         : undefined
     await record?.start()
     const prometheus = new PrometheusClient(inputs.prometheus!)
@@ -34,9 +37,14 @@ export async function run(io: ActionIO): Promise<void> {
     const result: CanaryResult = await withCancelCleanup(
       async (signal) => {
         if (live && live.weight > 0) {
-          await router.setWeights(allOn(live.stable), { previous: live.stable === 'blue' ? 'green' : 'blue', reason: `cancelled (${signal})` })
+          await router.setWeights(allOn(live.stable), {
+            previous: live.stable === 'blue' ? 'green' : 'blue',
+            reason: `cancelled (${signal})`
+          })
           io.saveState(STATE_ACTIVE, 'false')
-          log.warning(`cancelled (${signal}): canary weight set to 0, all traffic on ${live.stable}`)
+          log.warning(
+            `cancelled (${signal}): canary weight set to 0, all traffic on ${live.stable}`
+          )
         }
         await record?.finish(false, `cancelled (${signal})`)
       },
@@ -58,7 +66,9 @@ export async function run(io: ActionIO): Promise<void> {
     await io.writeSummary(canarySummary(router.name, inputs, result))
     if (result.result === 'aborted') {
       await record?.finish(false, `aborted: ${result.abortReason}`)
-      throw new GateError(`canary aborted, all traffic back on ${result.stable}: ${result.abortReason}`)
+      throw new GateError(
+        `canary aborted, all traffic back on ${result.stable}: ${result.abortReason}`
+      )
     }
     await record?.finish(true, `${result.canary} promoted`)
   } finally {
@@ -75,7 +85,9 @@ async function prepareCanary(router: Router, inputs: CanaryInputs): Promise<void
   if (inputs.prepare.healthUrls[canary]) {
     const gate = await healthGate(canary, inputs.prepare)
     if (!gate.passed) {
-      throw new GateError(`slot ${canary} is not healthy (${gate.successes}/${inputs.prepare.health.consecutive} consecutive successes); the canary did not start, traffic unchanged`)
+      throw new GateError(
+        `slot ${canary} is not healthy (${gate.successes}/${inputs.prepare.health.consecutive} consecutive successes); the canary did not start, traffic unchanged`
+      )
     }
   }
 }
@@ -87,7 +99,12 @@ async function manual(io: ActionIO, inputs: CanaryInputs, router: Router): Promi
   let after = state.weights
   let explanation: string
   if (inputs.mode === 'status') {
-    explanation = where.kind === 'split' ? `canary ${where.canary} at ${where.canaryWeight}%` : where.kind === 'single' ? `${where.live} live, no canary` : 'no slot live'
+    explanation =
+      where.kind === 'split'
+        ? `canary ${where.canary} at ${where.canaryWeight}%`
+        : where.kind === 'single'
+          ? `${where.live} live, no canary`
+          : 'no slot live'
   } else if (inputs.mode === 'abort') {
     const plan = planSwitch('rollback', state)
     after = plan.after
@@ -105,20 +122,31 @@ async function manual(io: ActionIO, inputs: CanaryInputs, router: Router): Promi
     const release = await router.lock(inputs.canary.owner, inputs.canary.lockTimeoutMs)
     try {
       const live = placement(state.weights, state.previous)
-      const previous = live.kind === 'single' ? live.live : live.kind === 'split' ? live.stable : 'blue'
+      const previous =
+        live.kind === 'single' ? live.live : live.kind === 'split' ? live.stable : 'blue'
       await router.setWeights(after, { previous, reason: inputs.mode })
     } finally {
       await release()
     }
   }
-  log.info(`${router.name}: ${formatWeights(state.weights)} -> ${formatWeights(after)}: ${explanation}`)
+  log.info(
+    `${router.name}: ${formatWeights(state.weights)} -> ${formatWeights(after)}: ${explanation}`
+  )
   const now = placement(after)
-  io.setOutput('result', inputs.mode === 'abort' ? 'aborted' : inputs.mode === 'promote' && changed ? 'promoted' : '')
-  io.setOutput('final-weight', now.kind === 'split' ? now.canaryWeight : now.kind === 'single' ? 100 : 0)
+  io.setOutput(
+    'result',
+    inputs.mode === 'abort' ? 'aborted' : inputs.mode === 'promote' && changed ? 'promoted' : ''
+  )
+  io.setOutput(
+    'final-weight',
+    now.kind === 'split' ? now.canaryWeight : now.kind === 'single' ? 100 : 0
+  )
   io.setOutput('failed-check', '')
   io.setOutput('decisions', '[]')
   io.setOutput('duration-s', '0')
-  await io.writeSummary(manualSummary(inputs.mode, router.name, state.weights, after, explanation, inputs.canary.dryRun))
+  await io.writeSummary(
+    manualSummary(inputs.mode, router.name, state.weights, after, explanation, inputs.canary.dryRun)
+  )
 }
 
 /** The post step: runs after a cancelled or killed main; puts traffic back if the canary was live. */
@@ -128,7 +156,10 @@ export async function post(io: ActionIO): Promise<void> {
   const inputs = readCanaryInputs(io.inputs)
   const { router, close } = openRouter(inputs.router)
   try {
-    await router.setWeights(allOn(stable), { previous: stable === 'blue' ? 'green' : 'blue', reason: 'post step after an unfinished canary' })
+    await router.setWeights(allOn(stable), {
+      previous: stable === 'blue' ? 'green' : 'blue',
+      reason: 'post step after an unfinished canary'
+    })
     log.warning(`the canary did not finish: canary weight set to 0, all traffic on ${stable}`)
   } catch (error) {
     log.error(`could not put traffic back on ${stable}: ${describeFailure(error)}`)

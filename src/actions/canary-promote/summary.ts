@@ -8,32 +8,66 @@ const ICON = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚪ inconclusi
 
 /** The decisions table: every analysis, every check, the measured value and its bound. */
 export function canarySummary(routerName: string, inputs: CanaryInputs, r: CanaryResult): string {
-  const title = { promoted: `${r.canary} promoted to 100%`, aborted: `aborted, all traffic back on ${r.stable}`, 'dry-run': 'dry run (nothing changed)' }
+  const title = {
+    promoted: `${r.canary} promoted to 100%`,
+    aborted: `aborted, all traffic back on ${r.stable}`,
+    'dry-run': 'dry run (nothing changed)'
+  }
   const c = inputs.canary
   const s = new Summary().heading(`canary-promote: ${title[r.result]}`)
   s.facts([
     ['Router', routerName],
     ['Canary / stable', `${r.canary} / ${r.stable}`],
-    ['Steps', `${c.steps.join('% → ')}%, each held ${formatDuration(c.stepDurationMs)}, analysed every ${formatDuration(c.intervalMs)}`],
-    ['SLOs', `error rate ≤ ${c.thresholds.maxErrorRatePercent}%, P95 < ${c.thresholds.maxP95Ms} ms, ≥ ${c.thresholds.minRequests} requests per analysis`],
-    ['Abort rule', `failure ${c.failureLimit + 1} aborts (failure-limit ${c.failureLimit}); ${c.maxInconclusive} inconclusive in a row abort`],
+    [
+      'Steps',
+      `${c.steps.join('% → ')}%, each held ${formatDuration(c.stepDurationMs)}, analysed every ${formatDuration(c.intervalMs)}`
+    ],
+    [
+      'SLOs',
+      `error rate ≤ ${c.thresholds.maxErrorRatePercent}%, P95 < ${c.thresholds.maxP95Ms} ms, ≥ ${c.thresholds.minRequests} requests per analysis`
+    ],
+    [
+      'Abort rule',
+      `failure ${c.failureLimit + 1} aborts (failure-limit ${c.failureLimit}); ${c.maxInconclusive} inconclusive in a row abort`
+    ],
     ['Result', r.result === 'aborted' ? `aborted: ${r.abortReason}` : r.result],
     ['Final canary weight', `${r.finalWeight}%`],
-    ['Duration', `${formatDuration(r.durationMs)} (configured minimum ${formatDuration(r.plannedMs)})`]
+    [
+      'Duration',
+      `${formatDuration(r.durationMs)} (configured minimum ${formatDuration(r.plannedMs)})`
+    ]
   ])
   const rows: unknown[][] = []
   for (const d of r.decisions) {
     for (const m of d.measurements) {
-      rows.push([`${d.weight}%`, d.analysis, m.check, m.shown, m.bound, ICON[m.verdict] + (m.note ? ` (${m.note})` : '')])
+      rows.push([
+        `${d.weight}%`,
+        d.analysis,
+        m.check,
+        m.shown,
+        m.bound,
+        ICON[m.verdict] + (m.note ? ` (${m.note})` : '')
+      ])
     }
   }
-  if (rows.length) s.heading('Decisions', 3).table(['weight', '#', 'check', 'measured', 'bound', 'verdict'], rows)
-  const queries = r.decisions[0]?.measurements.filter((m) => m.query).map((m) => `${m.check}: ${m.query}`)
-  if (queries?.length) s.details('Queries', queries.map((q) => `- \`${q.replace(/`/g, "'")}\``).join('\n'))
+  if (rows.length)
+    s.heading('Decisions', 3).table(['weight', '#', 'check', 'measured', 'bound', 'verdict'], rows)
+  const queries = r.decisions[0]?.measurements
+    .filter((m) => m.query)
+    .map((m) => `${m.check}: ${m.query}`)
+  if (queries?.length)
+    s.details('Queries', queries.map((q) => `- \`${q.replace(/`/g, "'")}\``).join('\n'))
   return s.toMarkdown()
 }
 
-export function manualSummary(mode: string, routerName: string, before: Weights, after: Weights, explanation: string, dryRun: boolean): string {
+export function manualSummary(
+  mode: string,
+  routerName: string,
+  before: Weights,
+  after: Weights,
+  explanation: string,
+  dryRun: boolean
+): string {
   return new Summary()
     .heading(`canary-promote ${mode}${dryRun ? ' (dry run)' : ''}`)
     .facts([

@@ -16,7 +16,9 @@ export interface DeployInputs {
 /** Who holds the router lock, in words a person can act on. */
 export function runOwner(): string {
   const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_WORKFLOW: wf } = process.env
-  return repo ? `${repo} run ${run} (${wf}) on ${hostname()}` : `ops-actions CLI pid ${process.pid} on ${hostname()}`
+  return repo
+    ? `${repo} run ${run} (${wf}) on ${hostname()}`
+    : `ops-actions CLI pid ${process.pid} on ${hostname()}`
 }
 
 export function readDeployInputs(inputs: Inputs): DeployInputs {
@@ -44,7 +46,10 @@ export function readDeployInputs(inputs: Inputs): DeployInputs {
   const deployCommand = inputs.optionalCommand('deploy-command')
   const image = inputs.optional('image')
   if (image && router.kind !== 'kubernetes') {
-    throw new ConfigurationError(`input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`, 'image')
+    throw new ConfigurationError(
+      `input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`,
+      'image'
+    )
   }
   const release: BlueGreenOptions = {
     mode: mode === 'status' ? 'deploy' : mode,
@@ -76,13 +81,18 @@ export function readDeployInputs(inputs: Inputs): DeployInputs {
       : undefined
   }
   if (release.health.intervalMs <= 0) {
-    throw new ConfigurationError(`input \`health-interval\` = \`${inputs.raw('health-interval')}\`: must be more than 0`, 'health-interval')
+    throw new ConfigurationError(
+      `input \`health-interval\` = \`${inputs.raw('health-interval')}\`: must be more than 0`,
+      'health-interval'
+    )
   }
   const token = inputs.optional('github-token')
   log.secret(token)
   const environment = inputs.optional('environment')
   // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
-  const environmentUrl = inputs.optionalUrl('environment-url') ? inputs.raw('environment-url') : undefined
+  const environmentUrl = inputs.optionalUrl('environment-url')
+    ? inputs.raw('environment-url')
+    : undefined
   return {
     mode,
     router,

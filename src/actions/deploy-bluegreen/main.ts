@@ -16,7 +16,9 @@ export async function run(io: ActionIO): Promise<void> {
     if (inputs.mode === 'status') {
       const state = await router.read()
       const { live, previous } = liveSlotOf(state)
-      log.info(`${router.name}: ${formatWeights(state.weights)}; live ${live ?? 'none'}, previous ${previous ?? 'none'}`)
+      log.info(
+        `${router.name}: ${formatWeights(state.weights)}; live ${live ?? 'none'}, previous ${previous ?? 'none'}`
+      )
       io.setOutput('live-slot', live ?? '')
       io.setOutput('previous-slot', previous ?? '')
       io.setOutput('switched', false)
@@ -24,9 +26,13 @@ export async function run(io: ActionIO): Promise<void> {
       await io.writeSummary(statusSummary(router.name, state))
       return
     }
-    const record = inputs.github && !inputs.release.dryRun
-      ? new DeploymentRecord({ ...inputs.github, description: `${inputs.mode} via ops-actions deploy-bluegreen` })
-      : undefined
+    const record =
+      inputs.github && !inputs.release.dryRun
+        ? new DeploymentRecord({
+            ...inputs.github,
+            description: `${inputs.mode} via ops-actions deploy-bluegreen`
+          })
+        : undefined
     const deploymentId = await record?.start()
 
     // If the job is cancelled after traffic moved but before it was verified, put it back.
@@ -36,7 +42,9 @@ export async function run(io: ActionIO): Promise<void> {
         if (restoreOnCancel) {
           const { weights, movedTo } = restoreOnCancel
           await router.setWeights(weights, { previous: movedTo, reason: `cancelled (${signal})` })
-          log.warning(`cancelled before verification finished: traffic restored to ${formatWeights(weights)}`)
+          log.warning(
+            `cancelled before verification finished: traffic restored to ${formatWeights(weights)}`
+          )
         }
         await record?.finish(false, `cancelled (${signal})`)
       },
@@ -53,7 +61,10 @@ export async function run(io: ActionIO): Promise<void> {
     io.setOutput('switch-ms', result.switchMs ?? '')
     io.setOutput('deployment-id', deploymentId ?? '')
     await io.writeSummary(blueGreenSummary(router.name, inputs, result))
-    await record?.finish(!result.error, result.error ? describeFailure(result.error) : `${result.liveSlot} live`)
+    await record?.finish(
+      !result.error,
+      result.error ? describeFailure(result.error) : `${result.liveSlot} live`
+    )
     if (result.error) {
       if (result.trafficAfterFailure) log.error(`traffic: ${result.trafficAfterFailure}`)
       throw result.error

@@ -23,7 +23,11 @@ export function statusSummary(routerName: string, state: RouterState): string {
     .toMarkdown()
 }
 
-export function blueGreenSummary(routerName: string, inputs: DeployInputs, r: BlueGreenResult): string {
+export function blueGreenSummary(
+  routerName: string,
+  inputs: DeployInputs,
+  r: BlueGreenResult
+): string {
   const titles = {
     switched: `switched to ${r.liveSlot}`,
     noop: 'nothing to do',
@@ -50,7 +54,8 @@ export function blueGreenSummary(routerName: string, inputs: DeployInputs, r: Bl
       r.health.passed ? VERDICT.pass : VERDICT.fail
     ])
   }
-  if (r.switchMs !== undefined) gates.push(['switch', `${r.switchMs} ms`, '', r.switched ? VERDICT.pass : VERDICT.fail])
+  if (r.switchMs !== undefined)
+    gates.push(['switch', `${r.switchMs} ms`, '', r.switched ? VERDICT.pass : VERDICT.fail])
   if (r.verify && rel.verify) {
     gates.push([
       'error rate after switch',
