@@ -36,3 +36,11 @@ for (const name of wanted.length ? wanted : all) {
   writeFileSync(join(root, out, 'package.json'), '{\n  "type": "module"\n}\n')
   console.log(`built ${out}/index.js in ${((Date.now() - started) / 1000).toFixed(1)}s`)
 }
+
+// The CLI bundles every action's code, so a full build rebuilds it too.
+if (!wanted.length) {
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-cli.mjs')], {
+    cwd: root,
+    stdio: 'inherit'
+  })
+}

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build
-changes=$(git status --porcelain -- actions/*/dist actions)
+changes=$(git status --porcelain -- actions cli/dist)
 if [ -n "$changes" ]; then
   echo "dist/ is stale: rebuild with 'npm run build' and commit. Differences:"
   echo "$changes"
