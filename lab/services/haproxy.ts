@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import { createConnection } from 'node:net'
+import { runtimeApiCommand } from '../../src/traffic/haproxy.js'
 import type { Lab } from '../lab.js'
 import { freePort } from '../ports.js'
 import { httpOk, type ManagedProcess } from '../process.js'
@@ -30,17 +30,8 @@ export interface HaproxyInstance {
   reload(): Promise<void>
 }
 
-export function haproxyCommand(socket: string, cmd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const conn = createConnection(socket)
-    let out = ''
-    conn.setTimeout(3000, () => conn.destroy(new Error('haproxy socket timeout')))
-    conn.on('connect', () => conn.end(`${cmd}\n`))
-    conn.on('data', (d) => (out += d))
-    conn.on('end', () => resolve(out))
-    conn.on('error', reject)
-  })
-}
+/** The runtime API exchange the router uses (one implementation for lab and product). */
+export const haproxyCommand = runtimeApiCommand
 
 /**
  * HAProxy in master-worker mode (-W) so a reload (SIGUSR2) behaves as in production: new workers

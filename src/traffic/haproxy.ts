@@ -21,9 +21,16 @@ const VAR_CHANGED = 'proc.opsactions_changed'
 
 const TCP_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/
 
-function tcpCommand(host: string, port: number, command: string): Promise<string> {
+/**
+ * One runtime API exchange: send a line of commands, read until HAProxy closes. `target` is a
+ * unix socket path or host:port. The lab and the tests use it too.
+ */
+export function runtimeApiCommand(target: string, command: string): Promise<string> {
+  const tcp = !target.startsWith('/') ? TCP_ADDRESS.exec(target) : null
   return new Promise((resolve, reject) => {
-    const conn = createConnection({ host, port })
+    const conn = tcp
+      ? createConnection({ host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) })
+      : createConnection(target)
     let out = ''
     conn.setTimeout(5000, () => conn.destroy(new Error('no answer within 5s')))
     conn.on('connect', () => conn.end(`${command}\n`))
@@ -53,11 +60,7 @@ export class HaproxyRouter implements Router {
   async api(command: string): Promise<string> {
     const { socket, transport } = this.options
     try {
-      if (this.isTcp) {
-        const m = TCP_ADDRESS.exec(socket)!
-        return await tcpCommand(m[1].replace(/^\[|\]$/g, ''), Number(m[2]), command)
-      }
-      if (transport.name === 'local') return await unixCommand(socket, command)
+      if (this.isTcp || transport.name === 'local') return await runtimeApiCommand(socket, command)
       const result = await transport.run(['socat', 'stdio', `unix-connect:${socket}`], {
         input: `${command}\n`
       })
@@ -138,18 +141,6 @@ export class HaproxyRouter implements Router {
       waitMs
     )
   }
-}
-
-function unixCommand(path: string, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const conn = createConnection(path)
-    let out = ''
-    conn.setTimeout(5000, () => conn.destroy(new Error('no answer within 5s')))
-    conn.on('connect', () => conn.end(`${command}\n`))
-    conn.on('data', (d) => (out += d))
-    conn.on('end', () => resolve(out))
-    conn.on('error', reject)
-  })
 }
 
 export interface ServerRow {

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6867);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2281);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3427);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, _main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .b);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2281:
+/***/ 3427:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34569,7 +34569,7 @@ async function sampler_sampleTraffic(url, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/slots.ts
-const slots_SLOTS = ['blue', 'green'];
+const SLOTS = ['blue', 'green'];
 function slots_otherSlot(slot) {
     return slot === 'blue' ? 'green' : 'blue';
 }
@@ -35657,9 +35657,16 @@ async function readFile(t, path) {
 const VAR_PREVIOUS = 'proc.opsactions_previous';
 const VAR_CHANGED = 'proc.opsactions_changed';
 const TCP_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-function tcpCommand(host, port, command) {
+/**
+ * One runtime API exchange: send a line of commands, read until HAProxy closes. `target` is a
+ * unix socket path or host:port. The lab and the tests use it too.
+ */
+function runtimeApiCommand(target, command) {
+    const tcp = !target.startsWith('/') ? TCP_ADDRESS.exec(target) : null;
     return new Promise((resolve, reject) => {
-        const conn = (0,external_node_net_.createConnection)({ host, port });
+        const conn = tcp
+            ? (0,external_node_net_.createConnection)({ host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) })
+            : (0,external_node_net_.createConnection)(target);
         let out = '';
         conn.setTimeout(5000, () => conn.destroy(new Error('no answer within 5s')));
         conn.on('connect', () => conn.end(`${command}\n`));
@@ -35687,12 +35694,8 @@ class HaproxyRouter {
     async api(command) {
         const { socket, transport } = this.options;
         try {
-            if (this.isTcp) {
-                const m = TCP_ADDRESS.exec(socket);
-                return await tcpCommand(m[1].replace(/^\[|\]$/g, ''), Number(m[2]), command);
-            }
-            if (transport.name === 'local')
-                return await unixCommand(socket, command);
+            if (this.isTcp || transport.name === 'local')
+                return await runtimeApiCommand(socket, command);
             const result = await transport.run(['socat', 'stdio', `unix-connect:${socket}`], {
                 input: `${command}\n`
             });
@@ -35708,7 +35711,7 @@ class HaproxyRouter {
         const { backend, servers } = this.options;
         const table = parseServersState(await this.api(`show servers state ${backend}`), backend);
         const weights = {};
-        for (const slot of slots_SLOTS) {
+        for (const slot of SLOTS) {
             const row = table.get(servers[slot]);
             if (!row) {
                 throw new errors/* ToolError */.v4(`${this.name}: backend \`${backend}\` has no server \`${servers[slot]}\` (for slot ${slot}); ` +
@@ -35725,7 +35728,7 @@ class HaproxyRouter {
     async setWeights(weights, meta) {
         const { backend, servers } = this.options;
         // Raise before lowering, so capacity never dips; one line, so it is applied as a unit.
-        const order = [...slots_SLOTS].sort((a, b) => weights[b] - weights[a]);
+        const order = [...SLOTS].sort((a, b) => weights[b] - weights[a]);
         const now = new Date().toISOString();
         const commands = [
             'experimental-mode on',
@@ -35761,17 +35764,6 @@ class HaproxyRouter {
         }
         return takeDirectoryLock(this.options.transport, `${this.options.socket}.ops-actions.lock`, owner, waitMs);
     }
-}
-function unixCommand(path, command) {
-    return new Promise((resolve, reject) => {
-        const conn = (0,external_node_net_.createConnection)(path);
-        let out = '';
-        conn.setTimeout(5000, () => conn.destroy(new Error('no answer within 5s')));
-        conn.on('connect', () => conn.end(`${command}\n`));
-        conn.on('data', (d) => (out += d));
-        conn.on('end', () => resolve(out));
-        conn.on('error', reject);
-    });
 }
 /** Parses `show servers state <backend>` (format version 1) into rows by server name. */
 function parseServersState(text, backend) {
@@ -35817,7 +35809,7 @@ function gcd(a, b) {
 }
 /** Renders the upstream file; the header records the state so the file is the source of truth. */
 function renderUpstream(options, weights, previous, changedAt) {
-    const counts = slots_SLOTS.map((s) => options.servers[s].length);
+    const counts = SLOTS.map((s) => options.servers[s].length);
     // Per-server weights such that each slot's share is its weight, whatever its server count.
     const lcm = (counts[0] * counts[1]) / gcd(counts[0], counts[1]);
     const lines = [
@@ -35825,7 +35817,7 @@ function renderUpstream(options, weights, previous, changedAt) {
         `# ops-actions: blue=${weights.blue} green=${weights.green} previous=${previous} changed=${changedAt}`,
         `upstream ${options.upstreamName} {`
     ];
-    for (const slot of slots_SLOTS) {
+    for (const slot of SLOTS) {
         for (const server of options.servers[slot]) {
             const w = weights[slot] * (lcm / options.servers[slot].length);
             lines.push(w > 0
@@ -36418,7 +36410,7 @@ function slotServices(app) {
     return { blue: `${app}-blue`, green: `${app}-green` };
 }
 function slotOfService(name, services) {
-    return slots_SLOTS.find((s) => services[s] === name);
+    return SLOTS.find((s) => services[s] === name);
 }
 /** The change record kept on the object: the router is the source of truth, not the runner. */
 function readRecord(obj) {
@@ -36503,7 +36495,7 @@ function weightedRules(route, services, weights) {
         if (!model)
             return rule;
         const next = refs.filter((r) => !isSlotRef(r, services));
-        for (const slot of slots_SLOTS) {
+        for (const slot of SLOTS) {
             const existing = refs.find((r) => isSlotRef(r, services) && r.name === services[slot]);
             next.push({ ...(existing ?? model), name: services[slot], weight: weights[slot] });
         }
@@ -36735,7 +36727,7 @@ class KubernetesRouter {
             core_log/* log */.Rm.info(`${this.name}: already ${slots_formatWeights(weights)}; nothing to change`);
             return;
         }
-        for (const slot of slots_SLOTS) {
+        for (const slot of SLOTS) {
             if (weights[slot] > 0 && before.state.weights[slot] === 0)
                 await this.checkSlotServes(slot, before);
         }
@@ -36851,7 +36843,7 @@ class KubernetesRouter {
     }
 }
 function checkWeights(w) {
-    const ok = slots_SLOTS.every((s) => Number.isInteger(w[s]) && w[s] >= 0 && w[s] <= 100) &&
+    const ok = SLOTS.every((s) => Number.isInteger(w[s]) && w[s] >= 0 && w[s] <= 100) &&
         w.blue + w.green === 100;
     if (!ok)
         throw new errors/* ToolError */.v4(`kubernetes router: weights must be whole percentages adding up to 100, got ${slots_formatWeights(w)}`);
@@ -36883,7 +36875,7 @@ function absolutePath(inputs, name) {
     }
     return value;
 }
-function config_readRouterConfig(inputs) {
+function readRouterConfig(inputs) {
     const kind = inputs.enum('router', ROUTER_KINDS);
     const config = { kind, lockTimeoutMs: inputs.duration('lock-timeout', '2m') };
     const sshHosts = inputs.list('ssh-host');
@@ -36998,12 +36990,12 @@ function openRouter(config) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/actions/deploy-bluegreen/inputs.ts
+;// CONCATENATED MODULE: ./src/release/inputs.ts
 
 
 
 
-
+/** Inputs that deploy-bluegreen and canary-promote share beyond the router's own. */
 /** Who holds the router lock, in words a person can act on. */
 function runOwner() {
     const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_WORKFLOW: wf } = process.env;
@@ -37011,80 +37003,52 @@ function runOwner() {
         ? `${repo} run ${run} (${wf}) on ${(0,external_node_os_namespaceObject.hostname)()}`
         : `ops-actions CLI pid ${process.pid} on ${(0,external_node_os_namespaceObject.hostname)()}`;
 }
-function readDeployInputs(inputs) {
-    const mode = inputs.enum('mode', ['deploy', 'rollback', 'status'], 'deploy');
-    const router = readRouterConfig(inputs);
-    const target = inputs.optionalEnum('target-slot', SLOTS);
-    const healthUrls = {};
+function readHealthUrls(inputs) {
+    const urls = {};
     for (const slot of SLOTS) {
         const url = inputs.optionalUrl(`health-url-${slot}`);
         if (url)
-            healthUrls[slot] = url.toString();
+            urls[slot] = url.toString();
     }
-    if (mode === 'deploy') {
-        const needed = target ? [target] : SLOTS;
-        for (const slot of needed) {
-            if (!healthUrls[slot]) {
-                throw new ConfigurationError(`input \`health-url-${slot}\` is required for mode \`deploy\`${target ? '' : ' (either slot may be the idle one)'}: ` +
-                    'the health gate probes the slot before it takes traffic', `health-url-${slot}`);
-            }
-        }
-    }
-    const verifyUrl = inputs.optionalUrl('verify-url');
-    const deployCommand = inputs.optionalCommand('deploy-command');
-    const image = inputs.optional('image');
-    if (image && router.kind !== 'kubernetes') {
-        throw new ConfigurationError(`input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`, 'image');
-    }
-    const release = {
-        mode: mode === 'status' ? 'deploy' : mode,
-        target,
-        dryRun: inputs.boolean('dry-run', false),
-        autoRollback: inputs.boolean('auto-rollback', true),
-        owner: runOwner(),
-        lockTimeoutMs: router.lockTimeoutMs,
-        deployCommand,
-        image,
-        rolloutTimeoutMs: inputs.duration('rollout-timeout', '5m'),
-        healthUrls,
-        health: {
-            consecutive: inputs.integer('health-checks', 1, 100, 3),
-            intervalMs: inputs.duration('health-interval', '2s'),
-            timeoutMs: inputs.duration('health-timeout', '2m'),
-            requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
-        },
-        healthOnRollback: inputs.boolean('health-check-on-rollback', false),
-        verify: verifyUrl
-            ? {
-                url: verifyUrl.toString(),
-                durationMs: inputs.duration('verify-duration', '30s'),
-                ratePerSecond: inputs.integer('verify-rate', 1, 1000, 20),
-                maxErrorRatePercent: inputs.percent('verify-max-error-rate', '0.1%'),
-                maxP95Ms: inputs.duration('verify-max-p95', '500ms'),
-                timeoutMs: inputs.duration('verify-request-timeout', '5s')
-            }
-            : undefined
+    return urls;
+}
+function readHealthGate(inputs) {
+    const gate = {
+        consecutive: inputs.integer('health-checks', 1, 100, 3),
+        intervalMs: inputs.duration('health-interval', '2s'),
+        timeoutMs: inputs.duration('health-timeout', '2m'),
+        requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
     };
-    if (release.health.intervalMs <= 0) {
-        throw new ConfigurationError(`input \`health-interval\` = \`${inputs.raw('health-interval')}\`: must be more than 0`, 'health-interval');
+    if (gate.intervalMs <= 0) {
+        throw new errors/* ConfigurationError */.j1(`input \`health-interval\` = \`${inputs.raw('health-interval')}\`: must be more than 0`, 'health-interval');
     }
+    return gate;
+}
+/** How the new version gets into the idle slot: a deploy command (VMs) or an image (Kubernetes). */
+function readSlotPreparation(inputs, router) {
+    const image = inputs.optional('image');
+    if (image && router !== 'kubernetes') {
+        throw new errors/* ConfigurationError */.j1(`input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`, 'image');
+    }
+    return {
+        deployCommand: inputs.optionalCommand('deploy-command'),
+        image,
+        rolloutTimeoutMs: inputs.duration('rollout-timeout', '5m')
+    };
+}
+/** The GitHub Deployment record, when both a token and an environment are given. */
+function readDeploymentRecord(inputs) {
     const token = inputs.optional('github-token');
-    log.secret(token);
+    core_log/* log */.Rm.secret(token);
     const environment = inputs.optional('environment');
     // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
     const environmentUrl = inputs.optionalUrl('environment-url')
         ? inputs.raw('environment-url')
         : undefined;
-    return {
-        mode,
-        router,
-        release,
-        github: token && environment ? { token, environment, environmentUrl } : undefined
-    };
+    return token && environment ? { token, environment, environmentUrl } : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/actions/canary-promote/inputs.ts
-
 
 
 
@@ -37118,7 +37082,7 @@ function parseHeaders(lines) {
 }
 function readCanaryInputs(inputs) {
     const mode = inputs.enum('mode', ['run', 'abort', 'promote', 'status'], 'run');
-    const router = config_readRouterConfig(inputs);
+    const router = readRouterConfig(inputs);
     const steps = parseSteps(inputs.raw('steps') || '5,25,50,100');
     const stepDurationMs = inputs.duration('step-duration', '1m');
     const intervalMs = inputs.duration('analysis-interval', '30s');
@@ -37133,19 +37097,6 @@ function readCanaryInputs(inputs) {
     const prometheusUrl = inputs.optionalUrl('prometheus-url');
     if (mode === 'run' && !prometheusUrl) {
         throw new errors/* ConfigurationError */.j1('input `prometheus-url` is required for mode `run`: every step is judged on Prometheus data', 'prometheus-url');
-    }
-    const healthUrls = {};
-    for (const slot of slots_SLOTS) {
-        const url = inputs.optionalUrl(`health-url-${slot}`);
-        if (url)
-            healthUrls[slot] = url.toString();
-    }
-    const githubToken = inputs.optional('github-token');
-    core_log/* log */.Rm.secret(githubToken);
-    const environment = inputs.optional('environment');
-    const image = inputs.optional('image');
-    if (image && router.kind !== 'kubernetes') {
-        throw new errors/* ConfigurationError */.j1(`input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`, 'image');
     }
     const slotLabel = inputs.optional('slot-label') ?? 'slot';
     return {
@@ -37186,26 +37137,11 @@ function readCanaryInputs(inputs) {
             lockTimeoutMs: router.lockTimeoutMs
         },
         prepare: {
-            deployCommand: inputs.optionalCommand('deploy-command'),
-            image,
-            rolloutTimeoutMs: inputs.duration('rollout-timeout', '5m'),
-            healthUrls,
-            health: {
-                consecutive: inputs.integer('health-checks', 1, 100, 3),
-                intervalMs: inputs.duration('health-interval', '2s'),
-                timeoutMs: inputs.duration('health-timeout', '2m'),
-                requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
-            }
+            ...readSlotPreparation(inputs, router.kind),
+            healthUrls: readHealthUrls(inputs),
+            health: readHealthGate(inputs)
         },
-        github: githubToken && environment
-            ? {
-                token: githubToken,
-                environment,
-                environmentUrl: inputs.optionalUrl('environment-url')
-                    ? inputs.raw('environment-url')
-                    : undefined
-            }
-            : undefined
+        github: readDeploymentRecord(inputs)
     };
 }
 

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6867);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3798);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4426);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3798:
+/***/ 4426:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35160,9 +35160,16 @@ async function readFile(t, path) {
 const VAR_PREVIOUS = 'proc.opsactions_previous';
 const VAR_CHANGED = 'proc.opsactions_changed';
 const TCP_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-function tcpCommand(host, port, command) {
+/**
+ * One runtime API exchange: send a line of commands, read until HAProxy closes. `target` is a
+ * unix socket path or host:port. The lab and the tests use it too.
+ */
+function runtimeApiCommand(target, command) {
+    const tcp = !target.startsWith('/') ? TCP_ADDRESS.exec(target) : null;
     return new Promise((resolve, reject) => {
-        const conn = (0,external_node_net_.createConnection)({ host, port });
+        const conn = tcp
+            ? (0,external_node_net_.createConnection)({ host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) })
+            : (0,external_node_net_.createConnection)(target);
         let out = '';
         conn.setTimeout(5000, () => conn.destroy(new Error('no answer within 5s')));
         conn.on('connect', () => conn.end(`${command}\n`));
@@ -35190,12 +35197,8 @@ class HaproxyRouter {
     async api(command) {
         const { socket, transport } = this.options;
         try {
-            if (this.isTcp) {
-                const m = TCP_ADDRESS.exec(socket);
-                return await tcpCommand(m[1].replace(/^\[|\]$/g, ''), Number(m[2]), command);
-            }
-            if (transport.name === 'local')
-                return await unixCommand(socket, command);
+            if (this.isTcp || transport.name === 'local')
+                return await runtimeApiCommand(socket, command);
             const result = await transport.run(['socat', 'stdio', `unix-connect:${socket}`], {
                 input: `${command}\n`
             });
@@ -35264,17 +35267,6 @@ class HaproxyRouter {
         }
         return takeDirectoryLock(this.options.transport, `${this.options.socket}.ops-actions.lock`, owner, waitMs);
     }
-}
-function unixCommand(path, command) {
-    return new Promise((resolve, reject) => {
-        const conn = (0,external_node_net_.createConnection)(path);
-        let out = '';
-        conn.setTimeout(5000, () => conn.destroy(new Error('no answer within 5s')));
-        conn.on('connect', () => conn.end(`${command}\n`));
-        conn.on('data', (d) => (out += d));
-        conn.on('end', () => resolve(out));
-        conn.on('error', reject);
-    });
 }
 /** Parses `show servers state <backend>` (format version 1) into rows by server name. */
 function parseServersState(text, backend) {
@@ -36501,12 +36493,12 @@ function openRouter(config) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/actions/deploy-bluegreen/inputs.ts
+;// CONCATENATED MODULE: ./src/release/inputs.ts
 
 
 
 
-
+/** Inputs that deploy-bluegreen and canary-promote share beyond the router's own. */
 /** Who holds the router lock, in words a person can act on. */
 function runOwner() {
     const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_WORKFLOW: wf } = process.env;
@@ -36514,19 +36506,63 @@ function runOwner() {
         ? `${repo} run ${run} (${wf}) on ${(0,external_node_os_namespaceObject.hostname)()}`
         : `ops-actions CLI pid ${process.pid} on ${(0,external_node_os_namespaceObject.hostname)()}`;
 }
+function readHealthUrls(inputs) {
+    const urls = {};
+    for (const slot of SLOTS) {
+        const url = inputs.optionalUrl(`health-url-${slot}`);
+        if (url)
+            urls[slot] = url.toString();
+    }
+    return urls;
+}
+function readHealthGate(inputs) {
+    const gate = {
+        consecutive: inputs.integer('health-checks', 1, 100, 3),
+        intervalMs: inputs.duration('health-interval', '2s'),
+        timeoutMs: inputs.duration('health-timeout', '2m'),
+        requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
+    };
+    if (gate.intervalMs <= 0) {
+        throw new errors/* ConfigurationError */.j1(`input \`health-interval\` = \`${inputs.raw('health-interval')}\`: must be more than 0`, 'health-interval');
+    }
+    return gate;
+}
+/** How the new version gets into the idle slot: a deploy command (VMs) or an image (Kubernetes). */
+function readSlotPreparation(inputs, router) {
+    const image = inputs.optional('image');
+    if (image && router !== 'kubernetes') {
+        throw new errors/* ConfigurationError */.j1(`input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`, 'image');
+    }
+    return {
+        deployCommand: inputs.optionalCommand('deploy-command'),
+        image,
+        rolloutTimeoutMs: inputs.duration('rollout-timeout', '5m')
+    };
+}
+/** The GitHub Deployment record, when both a token and an environment are given. */
+function readDeploymentRecord(inputs) {
+    const token = inputs.optional('github-token');
+    log/* log */.Rm.secret(token);
+    const environment = inputs.optional('environment');
+    // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
+    const environmentUrl = inputs.optionalUrl('environment-url')
+        ? inputs.raw('environment-url')
+        : undefined;
+    return token && environment ? { token, environment, environmentUrl } : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-bluegreen/inputs.ts
+
+
+
+
 function readDeployInputs(inputs) {
     const mode = inputs.enum('mode', ['deploy', 'rollback', 'status'], 'deploy');
     const router = readRouterConfig(inputs);
     const target = inputs.optionalEnum('target-slot', SLOTS);
-    const healthUrls = {};
-    for (const slot of SLOTS) {
-        const url = inputs.optionalUrl(`health-url-${slot}`);
-        if (url)
-            healthUrls[slot] = url.toString();
-    }
+    const healthUrls = readHealthUrls(inputs);
     if (mode === 'deploy') {
-        const needed = target ? [target] : SLOTS;
-        for (const slot of needed) {
+        for (const slot of target ? [target] : SLOTS) {
             if (!healthUrls[slot]) {
                 throw new errors/* ConfigurationError */.j1(`input \`health-url-${slot}\` is required for mode \`deploy\`${target ? '' : ' (either slot may be the idle one)'}: ` +
                     'the health gate probes the slot before it takes traffic', `health-url-${slot}`);
@@ -36534,11 +36570,6 @@ function readDeployInputs(inputs) {
         }
     }
     const verifyUrl = inputs.optionalUrl('verify-url');
-    const deployCommand = inputs.optionalCommand('deploy-command');
-    const image = inputs.optional('image');
-    if (image && router.kind !== 'kubernetes') {
-        throw new errors/* ConfigurationError */.j1(`input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`, 'image');
-    }
     const release = {
         mode: mode === 'status' ? 'deploy' : mode,
         target,
@@ -36546,16 +36577,9 @@ function readDeployInputs(inputs) {
         autoRollback: inputs.boolean('auto-rollback', true),
         owner: runOwner(),
         lockTimeoutMs: router.lockTimeoutMs,
-        deployCommand,
-        image,
-        rolloutTimeoutMs: inputs.duration('rollout-timeout', '5m'),
+        ...readSlotPreparation(inputs, router.kind),
         healthUrls,
-        health: {
-            consecutive: inputs.integer('health-checks', 1, 100, 3),
-            intervalMs: inputs.duration('health-interval', '2s'),
-            timeoutMs: inputs.duration('health-timeout', '2m'),
-            requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
-        },
+        health: readHealthGate(inputs),
         healthOnRollback: inputs.boolean('health-check-on-rollback', false),
         verify: verifyUrl
             ? {
@@ -36568,22 +36592,7 @@ function readDeployInputs(inputs) {
             }
             : undefined
     };
-    if (release.health.intervalMs <= 0) {
-        throw new errors/* ConfigurationError */.j1(`input \`health-interval\` = \`${inputs.raw('health-interval')}\`: must be more than 0`, 'health-interval');
-    }
-    const token = inputs.optional('github-token');
-    log/* log */.Rm.secret(token);
-    const environment = inputs.optional('environment');
-    // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
-    const environmentUrl = inputs.optionalUrl('environment-url')
-        ? inputs.raw('environment-url')
-        : undefined;
-    return {
-        mode,
-        router,
-        release,
-        github: token && environment ? { token, environment, environmentUrl } : undefined
-    };
+    return { mode, router, release, github: readDeploymentRecord(inputs) };
 }
 
 ;// CONCATENATED MODULE: ./src/core/summary.ts

@@ -4,9 +4,16 @@ import { log } from '../../core/log.js'
 import type { CanaryOptions } from '../../release/canary.js'
 import { DEFAULT_QUERIES, parseExtraChecks } from '../../slo/queries.js'
 import { readRouterConfig, type RouterConfig } from '../../traffic/config.js'
-import { SLOTS, type Slot } from '../../traffic/slots.js'
+import type { Slot } from '../../traffic/slots.js'
 import type { HealthGateOptions } from '../../probe/http.js'
-import { runOwner } from '../deploy-bluegreen/inputs.js'
+import {
+  readDeploymentRecord,
+  readHealthGate,
+  readHealthUrls,
+  readSlotPreparation,
+  runOwner
+} from '../../release/inputs.js'
+import type { DeploymentOptions } from '../../github/deployments.js'
 
 export type CanaryMode = 'run' | 'abort' | 'promote' | 'status'
 
@@ -22,7 +29,7 @@ export interface CanaryInputs {
     healthUrls: Partial<Record<Slot, string>>
     health: HealthGateOptions
   }
-  github?: { token: string; environment: string; environmentUrl?: string }
+  github?: Omit<DeploymentOptions, 'description'>
 }
 
 /** `5,25,50,100`: ascending whole percentages from 1 to 100, ending at 100. */
@@ -86,21 +93,6 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
       'prometheus-url'
     )
   }
-  const healthUrls: Partial<Record<Slot, string>> = {}
-  for (const slot of SLOTS) {
-    const url = inputs.optionalUrl(`health-url-${slot}`)
-    if (url) healthUrls[slot] = url.toString()
-  }
-  const githubToken = inputs.optional('github-token')
-  log.secret(githubToken)
-  const environment = inputs.optional('environment')
-  const image = inputs.optional('image')
-  if (image && router.kind !== 'kubernetes') {
-    throw new ConfigurationError(
-      `input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`,
-      'image'
-    )
-  }
   const slotLabel = inputs.optional('slot-label') ?? 'slot'
   return {
     mode,
@@ -140,26 +132,10 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
       lockTimeoutMs: router.lockTimeoutMs
     },
     prepare: {
-      deployCommand: inputs.optionalCommand('deploy-command'),
-      image,
-      rolloutTimeoutMs: inputs.duration('rollout-timeout', '5m'),
-      healthUrls,
-      health: {
-        consecutive: inputs.integer('health-checks', 1, 100, 3),
-        intervalMs: inputs.duration('health-interval', '2s'),
-        timeoutMs: inputs.duration('health-timeout', '2m'),
-        requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
-      }
+      ...readSlotPreparation(inputs, router.kind),
+      healthUrls: readHealthUrls(inputs),
+      health: readHealthGate(inputs)
     },
-    github:
-      githubToken && environment
-        ? {
-            token: githubToken,
-            environment,
-            environmentUrl: inputs.optionalUrl('environment-url')
-              ? inputs.raw('environment-url')
-              : undefined
-          }
-        : undefined
+    github: readDeploymentRecord(inputs)
   }
 }

@@ -1,0 +1,76 @@
+import { hostname } from 'node:os'
+import { ConfigurationError } from '../core/errors.js'
+import type { Inputs } from '../core/inputs.js'
+import { log } from '../core/log.js'
+import type { HealthGateOptions } from '../probe/http.js'
+import type { RouterKind } from '../traffic/config.js'
+import { SLOTS, type Slot } from '../traffic/slots.js'
+import type { DeploymentOptions } from '../github/deployments.js'
+
+/** Inputs that deploy-bluegreen and canary-promote share beyond the router's own. */
+
+/** Who holds the router lock, in words a person can act on. */
+export function runOwner(): string {
+  const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_WORKFLOW: wf } = process.env
+  return repo
+    ? `${repo} run ${run} (${wf}) on ${hostname()}`
+    : `ops-actions CLI pid ${process.pid} on ${hostname()}`
+}
+
+export function readHealthUrls(inputs: Inputs): Partial<Record<Slot, string>> {
+  const urls: Partial<Record<Slot, string>> = {}
+  for (const slot of SLOTS) {
+    const url = inputs.optionalUrl(`health-url-${slot}`)
+    if (url) urls[slot] = url.toString()
+  }
+  return urls
+}
+
+export function readHealthGate(inputs: Inputs): HealthGateOptions {
+  const gate = {
+    consecutive: inputs.integer('health-checks', 1, 100, 3),
+    intervalMs: inputs.duration('health-interval', '2s'),
+    timeoutMs: inputs.duration('health-timeout', '2m'),
+    requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
+  }
+  if (gate.intervalMs <= 0) {
+    throw new ConfigurationError(
+      `input \`health-interval\` = \`${inputs.raw('health-interval')}\`: must be more than 0`,
+      'health-interval'
+    )
+  }
+  return gate
+}
+
+/** How the new version gets into the idle slot: a deploy command (VMs) or an image (Kubernetes). */
+export function readSlotPreparation(
+  inputs: Inputs,
+  router: RouterKind
+): { deployCommand?: string[]; image?: string; rolloutTimeoutMs: number } {
+  const image = inputs.optional('image')
+  if (image && router !== 'kubernetes') {
+    throw new ConfigurationError(
+      `input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`,
+      'image'
+    )
+  }
+  return {
+    deployCommand: inputs.optionalCommand('deploy-command'),
+    image,
+    rolloutTimeoutMs: inputs.duration('rollout-timeout', '5m')
+  }
+}
+
+/** The GitHub Deployment record, when both a token and an environment are given. */
+export function readDeploymentRecord(
+  inputs: Inputs
+): Omit<DeploymentOptions, 'description'> | undefined {
+  const token = inputs.optional('github-token')
+  log.secret(token)
+  const environment = inputs.optional('environment')
+  // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
+  const environmentUrl = inputs.optionalUrl('environment-url')
+    ? inputs.raw('environment-url')
+    : undefined
+  return token && environment ? { token, environment, environmentUrl } : undefined
+}
