@@ -10,23 +10,12 @@
 import { Lab } from '../lab/lab.js'
 import { startLoad } from '../lab/load.js'
 import { runAction } from '../lab/runner.js'
-import { startApp, type AppFaults } from '../lab/services/app.js'
-import { startHaproxy } from '../lab/services/haproxy.js'
-import { startPrometheus } from '../lab/services/prometheus.js'
+import type { AppFaults } from '../lab/services/app.js'
+import { startServiceStack } from '../lab/stacks.js'
 
 const lab = Lab.create('ops-bench-')
 try {
-  const app = await startApp(lab)
-  const lb = await startHaproxy(lab, {
-    servers: [
-      { name: 'blue', address: `127.0.0.1:${app.blue.port}`, weight: 100 },
-      { name: 'green', address: `127.0.0.1:${app.green.port}`, weight: 0 }
-    ]
-  })
-  const prometheus = await startPrometheus(lab, {
-    targets: [{ address: `127.0.0.1:${app.blue.port}` }, { address: `127.0.0.1:${app.green.port}` }]
-  })
-  await prometheus.waitForTargets()
+  const { app, lb, prometheus } = await startServiceStack(lab)
   const base = {
     router: 'haproxy',
     'haproxy-socket': lb.socket,

@@ -5,9 +5,10 @@ import { Lab } from '../../lab/lab.js'
 import { startLoad, type Load, type LoadStats } from '../../lab/load.js'
 import { runAction, type RunActionOptions } from '../../lab/runner.js'
 import { startApp, type AppSlot } from '../../lab/services/app.js'
-import { startHaproxy, type HaproxyInstance } from '../../lab/services/haproxy.js'
+import type { HaproxyInstance } from '../../lab/services/haproxy.js'
 import { startNginx, type NginxInstance } from '../../lab/services/nginx.js'
 import { startPrometheus, type PrometheusInstance } from '../../lab/services/prometheus.js'
+import { startServiceStack } from '../../lab/stacks.js'
 
 type Slots = Record<'blue' | 'green', AppSlot>
 const errorOf = (r: { annotations: { level: string; message: string }[] }): string =>
@@ -60,20 +61,7 @@ describe('canary-promote with real Prometheus, HAProxy weights and real load', (
   })
 
   beforeAll(async () => {
-    app = await startApp(lab)
-    lb = await startHaproxy(lab, {
-      servers: [
-        { name: 'blue', address: `127.0.0.1:${app.blue.port}`, weight: 100 },
-        { name: 'green', address: `127.0.0.1:${app.green.port}`, weight: 0 }
-      ]
-    })
-    prometheus = await startPrometheus(lab, {
-      targets: [
-        { address: `127.0.0.1:${app.blue.port}` },
-        { address: `127.0.0.1:${app.green.port}` }
-      ]
-    })
-    await prometheus.waitForTargets()
+    ;({ app, lb, prometheus } = await startServiceStack(lab))
   })
   afterAll(() => lab.stop())
   beforeEach(async () => {
@@ -234,20 +222,7 @@ describe('canary-promote: Prometheus going away mid-run', () => {
   afterAll(() => lab.stop())
 
   it('aborts (inconclusive: unreachable) instead of promoting', async () => {
-    const app = await startApp(lab)
-    const lb = await startHaproxy(lab, {
-      servers: [
-        { name: 'blue', address: `127.0.0.1:${app.blue.port}`, weight: 100 },
-        { name: 'green', address: `127.0.0.1:${app.green.port}`, weight: 0 }
-      ]
-    })
-    const prometheus = await startPrometheus(lab, {
-      targets: [
-        { address: `127.0.0.1:${app.blue.port}` },
-        { address: `127.0.0.1:${app.green.port}` }
-      ]
-    })
-    await prometheus.waitForTargets()
+    const { lb, prometheus } = await startServiceStack(lab)
     const load = startLoad(lb.url, { ratePerSecond: 250, maxDurationMs: 40_000 })
     let stopped = false
     const r = await runAction(
