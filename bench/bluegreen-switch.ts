@@ -116,11 +116,11 @@ async function switchRounds(
   const failed = w.non2xx + w.connect + w.read + w.write + w.timeout
   const rps = Math.round(w.requests / (w.durationUs / 1e6))
   console.log(
-    `${name.padEnd(14)} ${n} switches under ${rps} req/s keep-alive (${w.requests} requests): ` +
+    `${name.padEnd(30)} ${n} switches under ${rps} req/s (wrk, 32 keep-alive connections; ${w.requests} requests): ` +
       `failed ${failed} (non-2xx ${w.non2xx}, read ${w.read}, write ${w.write}, connect ${w.connect}, timeout ${w.timeout})`
   )
   console.log(
-    `${''.padEnd(14)} start -> all new requests on the new slot: deploy median ${Math.round(median(deployMs))} ms, max ${Math.round(max(deployMs))} ms; ` +
+    `${''.padEnd(30)} start -> all new requests on the new slot: deploy median ${Math.round(median(deployMs))} ms, max ${Math.round(max(deployMs))} ms; ` +
       `rollback median ${Math.round(median(rollbackMs))} ms, max ${Math.round(max(rollbackMs))} ms`
   )
 }
@@ -195,6 +195,20 @@ try {
     ...health
   })
   await switchRounds('nginx (reload)', nginx.url, nginxInputs(nginx), SWITCHES)
+
+  // The same nginx without client keep-alive: no idle client connection exists for an old
+  // worker to close during a reload, so none can race a request (each request pays a connect).
+  const noKeepalive = await startNginx(lab, {
+    name: 'nginx-nokeepalive',
+    upstream,
+    keepaliveTimeout: '0'
+  })
+  await switchRounds(
+    'nginx (no client keep-alive)',
+    noKeepalive.url,
+    nginxInputs(noKeepalive),
+    SWITCHES
+  )
   await coldStart()
 } finally {
   await lab.stop()

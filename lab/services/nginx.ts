@@ -12,6 +12,8 @@ export interface NginxOptions {
   locationExtra?: string
   /** Extra directives for the http block. */
   httpExtra?: string
+  /** nginx's keepalive_timeout for client connections (0 turns client keep-alive off). */
+  keepaliveTimeout?: string
 }
 
 export interface NginxInstance {
@@ -47,7 +49,7 @@ http {
   fastcgi_temp_path ${prefix}/tmp/fastcgi;
   uwsgi_temp_path ${prefix}/tmp/uwsgi;
   scgi_temp_path ${prefix}/tmp/scgi;
-  keepalive_timeout 65s;
+  keepalive_timeout ${options.keepaliveTimeout ?? '65s'};
   ${options.httpExtra ?? ''}
   include ${upstreamFile};
   server {
