@@ -6,6 +6,7 @@
 #   e2e-kind.sh expect-image <slot> <img>  Deployment shop-<slot> runs <img>, rolled out
 #   e2e-kind.sh expect-route <blue> <green>  HTTPRoute shop backendRef weights
 #   e2e-kind.sh expect-previous <kind/name> <slot>  the router's previous-slot annotation
+#   e2e-kind.sh prometheus                 a Prometheus on 127.0.0.1:9090 for the canary's queries
 #   e2e-kind.sh dump                       cluster state, for a failed run
 set -euo pipefail
 
@@ -18,6 +19,26 @@ PROXY_PORT="${PROXY_PORT:-8001}"
 EXAMPLES="$(cd "$(dirname "$0")/../examples/kubernetes" && pwd)"
 
 k() { kubectl -n "$NAMESPACE" "$@"; }
+
+# The canary steps evaluate constant PromQL; any Prometheus answers those, no targets needed.
+start_prometheus() {
+  command -v prometheus >/dev/null || sudo apt-get install -y -qq prometheus >/dev/null
+  sudo systemctl stop prometheus >/dev/null 2>&1 || true
+  local dir="${RUNNER_TEMP:-/tmp}/prometheus"
+  mkdir -p "$dir"
+  printf 'global:\n  scrape_interval: 15s\n' >"$dir/prometheus.yml"
+  prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --web.listen-address=127.0.0.1:9090 >"$dir/prometheus.log" 2>&1 &
+  for _ in $(seq 1 30); do
+    if curl -fsS http://127.0.0.1:9090/-/ready >/dev/null 2>&1; then
+      echo "Prometheus ready on 127.0.0.1:9090"
+      return 0
+    fi
+    sleep 1
+  done
+  cat "$dir/prometheus.log" >&2
+  fail "Prometheus did not start"
+}
 
 fail() {
   echo "FAIL: $*" >&2
@@ -126,6 +147,7 @@ case "${1:-}" in
   expect-image) expect_image "$2" "$3" ;;
   expect-route) expect_route "$2" "$3" ;;
   expect-previous) expect_previous "$2" "$3" ;;
+  prometheus) start_prometheus ;;
   dump) dump ;;
-  *) fail "usage: $0 setup | expect-selector <slot> | expect-image <slot> <image> | expect-route <blue> <green> | expect-previous <kind/name> <slot> | dump" ;;
+  *) fail "usage: $0 setup | expect-selector <slot> | expect-image <slot> <image> | expect-route <blue> <green> | expect-previous <kind/name> <slot> | prometheus | dump" ;;
 esac
