@@ -1,6 +1,8 @@
 /** The verification as a job summary (Markdown) and as a JSON report file. */
 import { writeFile } from 'node:fs/promises'
 import { Summary } from '../core/summary.js'
+import type { VerifyPlan } from './plan.js'
+import { formatTableName } from './spec.js'
 import type { VerifyReport } from './verify.js'
 
 function bytes(n: number): string {
@@ -84,4 +86,71 @@ export function summarize(report: VerifyReport, reportFile: string): string {
 
 export async function writeReportFile(report: VerifyReport, path: string): Promise<void> {
   await writeFile(path, `${JSON.stringify(report, null, 2)}\n`)
+}
+
+/** Expected tables can number in the thousands: the summary names the first ones. */
+const PLAN_TABLE_NAMES = 500
+
+/** The dry run's plan: what a verification would do, and what is already known to fail. */
+export function summarizePlan(
+  plan: VerifyPlan,
+  conn: { display: string; version: string }
+): string {
+  const verdict = plan.passed
+    ? '🔎 dry run: nothing was created or restored'
+    : '❌ dry run: this backup would fail verification (known without restoring)'
+  const tables = plan.expectedTables.map(formatTableName)
+  const summary = new Summary()
+    .heading('Backup verification: dry run')
+    .paragraph(verdict)
+    .facts([
+      [
+        'backup',
+        `${plan.backup.path} (${plan.backup.format}${plan.backup.gzip ? ', gzip' : ''}, ${bytes(plan.backup.sizeBytes)})`
+      ],
+      ['created at', plan.backup.createdAt ?? 'unknown'],
+      [
+        'backup age',
+        plan.backupAgeSeconds === undefined ? 'unknown' : `${plan.backupAgeSeconds} s`
+      ],
+      ['server', `${conn.display} (PostgreSQL ${conn.version}), may create databases`],
+      ['would create', `scratch database ${plan.database} (TEMPLATE template0), then drop it`],
+      ['jobs', String(plan.jobs)],
+      ['expected tables', `${tables.length} (from ${plan.tablesFrom})`]
+    ])
+  if (plan.restoreCommand) summary.paragraph('Restore command:').code(plan.restoreCommand)
+  summary.table(
+    ['decided without a restore', 'expected', 'measured', 'result'],
+    plan.decided.map((c) => [
+      c.name,
+      c.expected,
+      c.measured ?? '—',
+      c.passed ? 'pass' : `FAIL: ${c.detail ?? ''}`
+    ])
+  )
+  if (plan.wouldCheck.length)
+    summary.paragraph('After the restore it would check:').list(plan.wouldCheck)
+  if (tables.length) {
+    const shown = tables.slice(0, PLAN_TABLE_NAMES).join(', ')
+    const more =
+      tables.length > PLAN_TABLE_NAMES ? `, … and ${tables.length - PLAN_TABLE_NAMES} more` : ''
+    summary.details(`Expected tables (${tables.length})`, shown + more)
+  }
+  return summary.toMarkdown()
+}
+
+/** The plan for the log, a line per decision. */
+export function planLines(plan: VerifyPlan): string[] {
+  return [
+    `would create scratch database ${plan.database} (TEMPLATE template0) and drop it afterwards`,
+    plan.restoreCommand
+      ? `would restore with: ${plan.restoreCommand}`
+      : 'would not restore: the table of contents cannot be read',
+    `expected tables: ${plan.expectedTables.length} (from ${plan.tablesFrom})`,
+    ...plan.decided.map(
+      (c) =>
+        `${c.passed ? 'pass' : 'FAIL'} (known now) ${c.name}: expected ${c.expected}, measured ${c.measured ?? 'nothing'}`
+    ),
+    ...plan.wouldCheck.map((c) => `would check ${c}`)
+  ]
 }

@@ -96,6 +96,37 @@ export function effectiveJobs(source: BackupSource, jobs: number): number {
   return source.format === 'custom' || source.format === 'directory' ? jobs : 1
 }
 
+/** `pg_restore` into `database`; the connection (and its password) goes in the environment. */
+export function archiveRestoreArgs(
+  database: string,
+  source: BackupSource,
+  options: RestoreOptions
+): string[] {
+  const jobs = effectiveJobs(source, options.jobs)
+  const argv = ['pg_restore', '-w', '-d', database]
+  if (jobs > 1) argv.push('-j', String(jobs))
+  if (options.noOwner) argv.push('--no-owner', '--no-acl')
+  argv.push(source.path)
+  return argv
+}
+
+/** `psql` reading the script on standard input; the database is PGDATABASE in its environment. */
+export function plainRestoreArgs(stopOnError: boolean): string[] {
+  return ['psql', '-X', '-q', '-w', '-v', `ON_ERROR_STOP=${stopOnError ? 1 : 0}`, '-f', '-']
+}
+
+/** The restore as a reader would type it (for a dry run's plan); never holds the password. */
+export function describeRestoreCommand(
+  database: string,
+  source: BackupSource,
+  options: RestoreOptions & { stopOnError: boolean }
+): string {
+  if (source.format !== 'plain') return formatCommand(archiveRestoreArgs(database, source, options))
+  const feed = source.gzip ? `gunzip -c ${formatCommand([source.path])} |` : ''
+  const psql = `PGDATABASE=${formatCommand([database])} ${formatCommand(plainRestoreArgs(options.stopOnError))}`
+  return source.gzip ? `${feed} ${psql}` : `${psql} < ${formatCommand([source.path])}`
+}
+
 async function restoreArchive(
   conn: Connection,
   database: string,
@@ -103,10 +134,7 @@ async function restoreArchive(
   options: RestoreOptions
 ): Promise<RestoreOutcome> {
   const jobs = effectiveJobs(source, options.jobs)
-  const argv = ['pg_restore', '-w', '-d', database]
-  if (jobs > 1) argv.push('-j', String(jobs))
-  if (options.noOwner) argv.push('--no-owner', '--no-acl')
-  argv.push(source.path)
+  const argv = archiveRestoreArgs(database, source, options)
   const result = await runCommand(argv, {
     env: envFor(conn, database),
     timeoutMs: options.timeoutMs
@@ -131,16 +159,7 @@ async function restorePlain(
   source: BackupSource,
   options: RestoreOptions & { stopOnError: boolean }
 ): Promise<RestoreOutcome> {
-  const argv = [
-    'psql',
-    '-X',
-    '-q',
-    '-w',
-    '-v',
-    `ON_ERROR_STOP=${options.stopOnError ? 1 : 0}`,
-    '-f',
-    '-'
-  ]
+  const argv = plainRestoreArgs(options.stopOnError)
   log.info(`$ ${formatCommand(argv)} < ${source.path}`)
   const started = Date.now()
   const child = spawn(argv[0], argv.slice(1), {

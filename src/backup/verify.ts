@@ -23,7 +23,7 @@ import {
 } from './checks.js'
 import { envFor, type Connection } from './connection.js'
 import type { BackupSource } from './format.js'
-import { restoreBackup } from './restore.js'
+import { restoreBackup, type RestoreOptions } from './restore.js'
 import { type ErrorPattern, type MinRowsRule, type SqlCheck, type TableName } from './spec.js'
 import { execute, query, queryRows, quoteIdent } from './sql.js'
 import { readToc, tablesWithData, type Toc } from './toc.js'
@@ -47,19 +47,21 @@ export interface VerifyRequest {
   keepDatabase: boolean
 }
 
+export interface BackupFacts {
+  path: string
+  format: string
+  gzip: boolean
+  sizeBytes: number
+  createdAt?: string
+  dumpedFrom?: string
+  dumpedBy?: string
+}
+
 export interface VerifyReport {
   passed: boolean
   database: string
   databaseKept: boolean
-  backup: {
-    path: string
-    format: string
-    gzip: boolean
-    sizeBytes: number
-    createdAt?: string
-    dumpedFrom?: string
-    dumpedBy?: string
-  }
+  backup: BackupFacts
   jobs: number
   restoreCommand?: string
   restoreSeconds?: number
@@ -147,11 +149,16 @@ async function countRows(
   return tables.map((t, i) => ({ ...t, rows: byIndex.get(i) ?? 0 }))
 }
 
+/** The tables that must come back: `expect-tables`, or every table with data in the TOC. */
+export function expectedTables(request: VerifyRequest, toc: Toc): TableName[] {
+  return request.expectTables ?? tablesWithData(toc)
+}
+
 const key = (t: TableName): string => `${t.schema}\u0000${t.name}`
 
 function tableChecks(request: VerifyRequest, toc: Toc, restored: RestoredTable[]): CheckResult[] {
   const rowsOf = new Map(restored.map((t) => [key(t), t.rows]))
-  const expected = request.expectTables ?? tablesWithData(toc)
+  const expected = expectedTables(request, toc)
   const checks =
     expected.length === 0
       ? [judgeNoTables()]
@@ -178,32 +185,40 @@ async function runSqlChecks(
   return results
 }
 
+export function amcheckArgs(program: string, jobs: number, database: string): string[] {
+  return [program, '-w', '--install-missing', '-j', String(jobs), database]
+}
+
 async function runAmcheck(
   conn: Connection,
   database: string,
   program: string,
   jobs: number
 ): Promise<CheckResult> {
-  const argv = [program, '-w', '--install-missing', '-j', String(jobs), database]
+  const argv = amcheckArgs(program, jobs, database)
   const result = await runCommand(argv, { env: envFor(conn, database), timeoutMs: 3_600_000 })
   return judgeAmcheck(result.code, `${result.stdout}\n${result.stderr}`)
 }
 
-function emptyReport(request: VerifyRequest, database: string, toc: Toc | undefined): VerifyReport {
+export function describeBackup(request: VerifyRequest, toc: Toc | undefined): BackupFacts {
   const { source } = request
+  return {
+    path: source.path,
+    format: source.format,
+    gzip: source.gzip,
+    sizeBytes: source.sizeBytes,
+    createdAt: (request.createdAt ?? toc?.createdAt)?.toISOString(),
+    dumpedFrom: toc?.dumpedFrom,
+    dumpedBy: toc?.dumpedBy
+  }
+}
+
+function emptyReport(request: VerifyRequest, database: string, toc: Toc | undefined): VerifyReport {
   return {
     passed: false,
     database,
     databaseKept: false,
-    backup: {
-      path: source.path,
-      format: source.format,
-      gzip: source.gzip,
-      sizeBytes: source.sizeBytes,
-      createdAt: (request.createdAt ?? toc?.createdAt)?.toISOString(),
-      dumpedFrom: toc?.dumpedFrom,
-      dumpedBy: toc?.dumpedBy
-    },
+    backup: describeBackup(request, toc),
     jobs: request.jobs,
     tables: 0,
     rows: 0,
@@ -213,11 +228,47 @@ function emptyReport(request: VerifyRequest, database: string, toc: Toc | undefi
   }
 }
 
-function backupAge(request: VerifyRequest, toc: Toc, now: Date, report: VerifyReport): void {
+/** Known from the TOC alone (or `created-at`): no restore is needed to judge the RPO. */
+export function backupAge(
+  request: VerifyRequest,
+  toc: Toc,
+  now: Date
+): { seconds?: number; check?: CheckResult } {
   const createdAt = request.createdAt ?? toc.createdAt
-  if (createdAt) report.backupAgeSeconds = Math.round((now.getTime() - createdAt.getTime()) / 1000)
-  const age = judgeBackupAge(createdAt, now, request.maxAgeMs)
-  if (age) report.checks.push(age)
+  return {
+    seconds: createdAt ? Math.round((now.getTime() - createdAt.getTime()) / 1000) : undefined,
+    check: judgeBackupAge(createdAt, now, request.maxAgeMs)
+  }
+}
+
+export type TocOutcome = { toc: Toc } | { failed: CheckResult }
+
+/** An unreadable TOC is a failed check (the backup is bad), not an error of the action. */
+export async function readTocChecked(request: VerifyRequest): Promise<TocOutcome> {
+  try {
+    return { toc: await readToc(request.source, request.conn.env) }
+  } catch (e) {
+    if (!(e instanceof GateError)) throw e
+    return {
+      failed: {
+        kind: 'toc',
+        name: 'table of contents',
+        passed: false,
+        expected: 'readable',
+        measured: null,
+        detail: e.message
+      }
+    }
+  }
+}
+
+export function restoreOptions(request: VerifyRequest): RestoreOptions & { stopOnError: boolean } {
+  return {
+    jobs: request.jobs,
+    noOwner: request.noOwner,
+    timeoutMs: request.maxRestoreMs,
+    stopOnError: request.allowErrors.length === 0
+  }
 }
 
 /** Restores into `database` (already created) and fills the report with what was measured. */
@@ -229,12 +280,7 @@ async function restoreAndMeasure(
 ): Promise<void> {
   const { conn } = request
   const outcome = await log.group(`restore into ${database}`, () =>
-    restoreBackup(conn, database, request.source, {
-      jobs: request.jobs,
-      noOwner: request.noOwner,
-      timeoutMs: request.maxRestoreMs,
-      stopOnError: request.allowErrors.length === 0
-    })
+    restoreBackup(conn, database, request.source, restoreOptions(request))
   )
   report.jobs = outcome.jobs
   report.restoreCommand = outcome.command
@@ -262,24 +308,17 @@ export async function verifyBackup(
   now = new Date()
 ): Promise<VerifyReport> {
   const database = scratchDatabaseName(now)
-  let toc: Toc
-  try {
-    toc = await readToc(request.source, request.conn.env)
-  } catch (e) {
-    if (!(e instanceof GateError)) throw e
+  const read = await readTocChecked(request)
+  if ('failed' in read) {
     const report = emptyReport(request, database, undefined)
-    report.checks.push({
-      kind: 'toc',
-      name: 'table of contents',
-      passed: false,
-      expected: 'readable',
-      measured: null,
-      detail: e.message
-    })
+    report.checks.push(read.failed)
     return report
   }
+  const { toc } = read
   const report = emptyReport(request, database, toc)
-  backupAge(request, toc, now, report)
+  const age = backupAge(request, toc, now)
+  report.backupAgeSeconds = age.seconds
+  if (age.check) report.checks.push(age.check)
 
   const { conn } = request
   await execute(
@@ -308,8 +347,8 @@ export async function verifyBackup(
 }
 
 /** One line naming every failed check, for the failure message. */
-export function failureReasons(report: VerifyReport): string {
-  return report.checks
+export function failureReasons(checks: CheckResult[]): string {
+  return checks
     .filter((c) => !c.passed)
     .map(
       (c) => c.detail ?? `${c.name}: expected ${c.expected}, measured ${c.measured ?? 'nothing'}`

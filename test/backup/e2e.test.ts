@@ -71,6 +71,30 @@ describe('backup-verify bundle', () => {
     expect(await scratchDatabases(pg)).toEqual([])
   })
 
+  it('dry-run: plans in the log and summary, creates no database, passed=dry-run', async () => {
+    const databases = (): Promise<string> => pg.psql('SELECT datname FROM pg_database ORDER BY 1')
+    const before = await databases()
+    const result = await runAction('backup-verify', {
+      backup: dumps.directory,
+      'database-url': pg.url,
+      'dry-run': 'true',
+      jobs: '3',
+      'max-age': '1h',
+      amcheck: 'true'
+    })
+    expect(result.exitCode).toBe(0)
+    expect(await databases()).toBe(before)
+    expect(result.outputs).toEqual({
+      passed: 'dry-run',
+      'backup-age-seconds': expect.stringMatching(/^\d+$/)
+    })
+    const command = new RegExp(`pg_restore -w -d backup_verify_\\w+ -j 3 ${dumps.directory}`)
+    expect(result.stdout).toMatch(command)
+    expect(result.summary).toMatch(command)
+    expect(result.summary).toContain('pg_amcheck')
+    expectNoPassword(result)
+  })
+
   it('exits 2 on a bad input before touching the server', async () => {
     const result = await runAction('backup-verify', {
       backup: dumps.custom,

@@ -295,3 +295,103 @@ describe('bad inputs fail before anything is created', () => {
     expect(error.message).toMatch(/input `checks` = .*: cannot read the checks file/)
   })
 })
+
+describe('dry-run: plans from the TOC, creates nothing', () => {
+  const databases = (): Promise<string> => pg.psql('SELECT datname FROM pg_database ORDER BY 1')
+
+  it('prints the restore command, tables and checks; outputs passed=dry-run', async () => {
+    const before = await databases()
+    const { outputs, summary } = await verify({
+      backup: dumps.custom,
+      'dry-run': 'true',
+      jobs: '2',
+      'max-age': '1h',
+      'min-rows': 'public.orders>=5000',
+      checks: 'customers exist: SELECT count(*) = 200 FROM customers',
+      'no-owner': 'true'
+    })
+    expect(await databases()).toBe(before)
+    expect(outputs).toEqual({
+      passed: 'dry-run',
+      'backup-age-seconds': expect.stringMatching(/^\d+$/)
+    })
+    expect(Number(outputs['backup-age-seconds'])).toBeLessThan(3600)
+    const text = summary.join('')
+    expect(text).toMatch(
+      new RegExp(
+        `pg_restore -w -d backup_verify_\\d{14}_[0-9a-f]{8} -j 2 --no-owner --no-acl ${dumps.custom}`
+      )
+    )
+    expect(text).toContain(
+      `| expected tables | ${Object.keys(SHOP_TABLES).length} (from table of contents) |`
+    )
+    expect(text).toContain('"Sales Dept"."Big Orders"')
+    expect(text).toContain('rows in public.orders: >= 5000')
+    expect(text).toContain(
+      'SQL check `customers exist` (read-only): SELECT count(*) = 200 FROM customers'
+    )
+    expect(text).toMatch(/\| backup age \(RPO\) \| <= 1h00m \| \d+(\.\d)?s \| pass \|/)
+    expect(text).not.toContain(pg.password)
+  })
+
+  it('plain SQL (gzip): the psql pipeline, expect-tables from the input', async () => {
+    const before = await databases()
+    const { outputs, summary } = await verify({
+      backup: dumps.plainGz,
+      'dry-run': 'true',
+      'expect-tables': 'orders, customers'
+    })
+    expect(await databases()).toBe(before)
+    expect(outputs).toEqual({ passed: 'dry-run', 'backup-age-seconds': '' })
+    const text = summary.join('')
+    expect(text).toMatch(
+      new RegExp(
+        `gunzip -c ${dumps.plainGz} \\| PGDATABASE=backup_verify_\\w+ psql -X -q -w -v ON_ERROR_STOP=1 -f -`
+      )
+    )
+    expect(text).toContain('| expected tables | 2 (from expect-tables) |')
+  })
+
+  it('a backup already past max-age fails the dry run (exit 1) without restoring', async () => {
+    const before = await databases()
+    const { error, fake } = await verifyFails({
+      backup: dumps.plain,
+      'dry-run': 'true',
+      'max-age': '26h',
+      'created-at': '2020-01-01T00:00:00Z'
+    })
+    expect(await databases()).toBe(before)
+    expect(error).toBeInstanceOf(GateError)
+    expect(error.message).toContain(
+      '(dry run, nothing restored): backup made 2020-01-01T00:00:00.000Z is older than max-age 26h00m'
+    )
+    expect(fake.outputs.passed).toBe('false')
+    expect(Number(fake.outputs['backup-age-seconds'])).toBeGreaterThan(150_000_000)
+    expect(fake.summary.join('')).toContain('would fail verification')
+  })
+
+  it('a TOC with no table data fails the dry run as a real run would', async () => {
+    const file = lab.path('dumps', 'empty-dry.sql')
+    writeFileSync(file, '-- nothing here\nSELECT 1;\n')
+    const { error } = await verifyFails({ backup: file, 'dry-run': 'true' })
+    expect(error).toBeInstanceOf(GateError)
+    expect(error.message).toContain('could not verify: the backup lists no table data')
+  })
+
+  it('still checks the server: unreachable is exit 3, no output', async () => {
+    const port = await freePort()
+    const fake = fakeIO({
+      backup: dumps.custom,
+      'dry-run': 'true',
+      'database-url': `postgresql://postgres:secretpw@127.0.0.1:${port}/postgres`
+    })
+    await expect(run(fake.io)).rejects.toThrow(ToolError)
+    expect(fake.outputs).toEqual({})
+  })
+
+  it('validates dry-run itself like every input', async () => {
+    const { error } = await verifyFails({ backup: dumps.custom, 'dry-run': 'yes' })
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect(error.message).toBe('input `dry-run` = `yes`: expected `true` or `false`')
+  })
+})

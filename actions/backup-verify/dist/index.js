@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1306);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1205);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9161);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -28385,7 +28385,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1205:
+/***/ 9161:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28404,161 +28404,8 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var core_errors = __nccwpck_require__(4296);
 // EXTERNAL MODULE: ./src/core/log.ts
 var log = __nccwpck_require__(4325);
-;// CONCATENATED MODULE: ./src/core/summary.ts
-/** Builds a job summary in Markdown; the same text is printed by the CLI. */
-/** GitHub rejects a step summary over 1 MiB; stay well below it. */
-const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
-function escapeCell(value) {
-    return String(value ?? '')
-        .replace(/\\/g, '\\\\')
-        .replace(/\|/g, '\\|')
-        .replace(/\r?\n/g, '<br>');
-}
-class Summary {
-    parts = [];
-    heading(text, level = 2) {
-        this.parts.push(`${'#'.repeat(level)} ${text}\n`);
-        return this;
-    }
-    paragraph(text) {
-        this.parts.push(`${text}\n`);
-        return this;
-    }
-    table(header, rows) {
-        if (rows.length === 0)
-            return this;
-        const lines = [
-            `| ${header.map(escapeCell).join(' | ')} |`,
-            `| ${header.map(() => '---').join(' | ')} |`,
-            ...rows.map((r) => `| ${r.map(escapeCell).join(' | ')} |`)
-        ];
-        this.parts.push(`${lines.join('\n')}\n`);
-        return this;
-    }
-    /** A key/value table, the usual shape for "what was decided". */
-    facts(entries) {
-        return this.table(['', ''], entries);
-    }
-    list(items) {
-        if (items.length > 0)
-            this.parts.push(`${items.map((i) => `- ${i}`).join('\n')}\n`);
-        return this;
-    }
-    details(title, body) {
-        this.parts.push(`<details><summary>${title}</summary>\n\n${body}\n\n</details>\n`);
-        return this;
-    }
-    code(text, lang = '') {
-        this.parts.push(`\`\`\`${lang}\n${text}\n\`\`\`\n`);
-        return this;
-    }
-    toMarkdown(limitBytes = SUMMARY_LIMIT_BYTES) {
-        return truncateUtf8(this.parts.join('\n'), limitBytes);
-    }
-}
-/** Cuts Markdown to at most `limit` bytes at a line boundary, saying that it did. */
-function truncateUtf8(text, limit) {
-    if (Buffer.byteLength(text) <= limit)
-        return text;
-    const note = '\n\n_… summary truncated to stay under GitHub’s 1 MiB limit; see the full report file._\n';
-    let cut = Buffer.from(text)
-        .subarray(0, limit - Buffer.byteLength(note))
-        .toString('utf8');
-    cut = cut.replace(/\uFFFD$/, '');
-    const lastNewline = cut.lastIndexOf('\n');
-    if (lastNewline > 0)
-        cut = cut.slice(0, lastNewline);
-    return cut + note;
-}
-
-;// CONCATENATED MODULE: ./src/backup/report.ts
-/** The verification as a job summary (Markdown) and as a JSON report file. */
-
-
-function bytes(n) {
-    if (n < 1024)
-        return `${n} B`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = n;
-    let unit = -1;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(1)} ${units[unit]}`;
-}
-/** Table checks can number in the thousands: passing ones are folded into one line. */
-function visibleChecks(report) {
-    const passedTables = report.checks.filter((c) => c.kind === 'table' && c.passed);
-    const rest = report.checks.filter((c) => !(c.kind === 'table' && c.passed));
-    if (passedTables.length <= 20)
-        return report.checks;
-    return [
-        ...rest,
-        {
-            kind: 'table',
-            name: `${passedTables.length} tables`,
-            passed: true,
-            expected: 'restored',
-            measured: 'all present (each listed in the report file)'
-        }
-    ];
-}
-function summarize(report, reportFile) {
-    const verdict = report.passed
-        ? '✅ backup restores and passes every check'
-        : '❌ backup verification failed';
-    const summary = new Summary()
-        .heading('Backup verification')
-        .paragraph(verdict)
-        .facts([
-        [
-            'backup',
-            `${report.backup.path} (${report.backup.format}${report.backup.gzip ? ', gzip' : ''}, ${bytes(report.backup.sizeBytes)})`
-        ],
-        ['created at', report.backup.createdAt ?? 'unknown'],
-        [
-            'backup age',
-            report.backupAgeSeconds === undefined ? 'unknown' : `${report.backupAgeSeconds} s`
-        ],
-        [
-            'restore',
-            report.restoreSeconds === undefined
-                ? 'not run'
-                : `${report.restoreSeconds} s with ${report.jobs} job(s)`
-        ],
-        ['tables / rows', `${report.tables} / ${report.rows}`],
-        ['restored size', bytes(report.sizeBytes)],
-        ['scratch database', `${report.database}${report.databaseKept ? ' (kept)' : ' (dropped)'}`],
-        ['report file', reportFile]
-    ])
-        .table(['check', 'expected', 'measured', 'result'], visibleChecks(report).map((c) => [
-        c.name,
-        c.expected,
-        c.measured ?? '—',
-        c.passed ? 'pass' : `FAIL: ${c.detail ?? ''}`
-    ]));
-    const refused = report.restoreErrors.filter((e) => !e.allowed);
-    if (refused.length) {
-        summary.details(`Restore errors (${refused.length})`, refused
-            .slice(0, 50)
-            .map((e) => `- ${e.message}${e.command ? ` — \`${e.command.slice(0, 200)}\`` : ''}`)
-            .join('\n'));
-    }
-    return summary.toMarkdown();
-}
-async function writeReportFile(report, path) {
-    await (0,promises_namespaceObject.writeFile)(path, `${JSON.stringify(report, null, 2)}\n`);
-}
-
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/core/exec.ts
 
 
@@ -28644,256 +28491,6 @@ async function runChecked(argv, options = {}) {
         throw new ToolError(`\`${formatCommand([argv[0]])}\` ${why}${detail ? `: ${detail}` : ''}`);
     }
     return result;
-}
-
-;// CONCATENATED MODULE: ./src/backup/connection.ts
-/**
- * The admin connection, turned into libpq environment variables so the password never appears
- * on a command line (visible in `ps`) nor in a log line: programs get PGPASSWORD in their env.
- */
-
-
-/** URL query parameters libpq knows, and the environment variable each maps to. */
-const PARAMETER_ENV = {
-    host: 'PGHOST',
-    port: 'PGPORT',
-    user: 'PGUSER',
-    sslmode: 'PGSSLMODE',
-    sslrootcert: 'PGSSLROOTCERT',
-    sslcert: 'PGSSLCERT',
-    sslkey: 'PGSSLKEY',
-    connect_timeout: 'PGCONNECT_TIMEOUT',
-    application_name: 'PGAPPNAME',
-    target_session_attrs: 'PGTARGETSESSIONATTRS'
-};
-const HELP = 'expected postgresql://user:password@host:port/database (the value is not shown: it may contain a password)';
-function invalid(input, why) {
-    throw new core_errors/* ConfigurationError */.j1(`input \`${input}\`: ${why}; ${HELP}`, input);
-}
-/** Parses the URL without ever echoing it; registers the password as a secret first. */
-function parseDatabaseUrl(input, raw) {
-    const text = raw.trim();
-    log/* log */.Rm.secret(text);
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        return invalid(input, 'not a URL');
-    }
-    if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:')
-        invalid(input, 'wrong scheme');
-    const password = decodeURIComponent(url.password);
-    log/* log */.Rm.secret(password);
-    log/* log */.Rm.secret(url.password);
-    const env = { PGCONNECT_TIMEOUT: '10' };
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (host)
-        env.PGHOST = decodeURIComponent(host);
-    if (url.port)
-        env.PGPORT = url.port;
-    if (url.username)
-        env.PGUSER = decodeURIComponent(url.username);
-    if (password)
-        env.PGPASSWORD = password;
-    for (const [key, value] of url.searchParams) {
-        if (key === 'password')
-            invalid(input, 'give the password in the user-info part, not as ?password=');
-        const name = PARAMETER_ENV[key];
-        if (!name)
-            invalid(input, `unsupported parameter \`${key}\` (known: ${Object.keys(PARAMETER_ENV).join(', ')})`);
-        env[name] = value;
-    }
-    const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
-    const display = `${env.PGUSER ?? '(default user)'}@${env.PGHOST ?? '(local socket)'}:${env.PGPORT ?? '5432'}`;
-    return { env, adminDatabase: database, display };
-}
-/** Environment for a libpq program talking to `database`. */
-function envFor(conn, database) {
-    return { ...conn.env, PGDATABASE: database };
-}
-
-;// CONCATENATED MODULE: ./src/backup/restore.ts
-/**
- * Restores a backup into a scratch database and keeps every error: pg_restore continues past
- * SQL errors and exits 1 at the end, psql stops at the first one with ON_ERROR_STOP; neither
- * outcome is ever read as success here.
- */
-
-
-
-
-
-
-
-
-/** Pure: the errors in pg_restore's stderr, with the statement each one was running. */
-function parsePgRestoreErrors(stderr) {
-    const errors = [];
-    let last;
-    for (const line of stderr.split('\n')) {
-        // `error: ` since PostgreSQL 12, `[archiver (db)] ` before; TOC-position lines are context.
-        const error = /^pg_restore: (?:error: |\[[^\]]*\] )(.*)$/.exec(line);
-        if (error && !/PROCESSING TOC|TOC entry/.test(line)) {
-            const message = error[1].trim();
-            last = { message, sqlError: /could not execute query/.test(message) };
-            errors.push(last);
-            continue;
-        }
-        if (line.startsWith('pg_restore: ')) {
-            last = undefined;
-            continue;
-        }
-        const command = /^Command was: (.*)$/.exec(line);
-        if (command && last)
-            last.command = command[1].trim();
-        else if (last && line.trim() && !last.command)
-            last.message += ` ${line.trim()}`;
-    }
-    return errors;
-}
-/** Pure: the errors in psql's stderr (`psql:<file>:<line>: ERROR:  …`). */
-function parsePsqlErrors(stderr) {
-    const errors = [];
-    for (const line of stderr.split('\n')) {
-        const sql = /^psql:[^:]*:(\d+): (ERROR|FATAL|PANIC): +(.*)$/.exec(line);
-        if (sql) {
-            errors.push({
-                message: `${sql[2]}: ${sql[3]} (script line ${sql[1]})`,
-                sqlError: sql[2] === 'ERROR'
-            });
-            continue;
-        }
-        const other = /^psql: error: (.*)$/.exec(line);
-        if (other)
-            errors.push({ message: other[1], sqlError: false });
-    }
-    return errors;
-}
-/** A non-zero exit that left no error line is still a failed restore, never a pass. */
-function withUnexplainedExit(errors, exitCode, stderr) {
-    if (exitCode === 0 || errors.length > 0)
-        return errors;
-    const tail = stderr.trim().split('\n').slice(-3).join(' ') || 'no message';
-    return [{ message: `exited with ${exitCode}: ${tail}`, sqlError: false }];
-}
-/** `-j` needs a seekable custom or directory archive; tar and plain SQL restore serially. */
-function effectiveJobs(source, jobs) {
-    return source.format === 'custom' || source.format === 'directory' ? jobs : 1;
-}
-async function restoreArchive(conn, database, source, options) {
-    const jobs = effectiveJobs(source, options.jobs);
-    const argv = ['pg_restore', '-w', '-d', database];
-    if (jobs > 1)
-        argv.push('-j', String(jobs));
-    if (options.noOwner)
-        argv.push('--no-owner', '--no-acl');
-    argv.push(source.path);
-    const result = await runCommand(argv, {
-        env: envFor(conn, database),
-        timeoutMs: options.timeoutMs
-    });
-    return {
-        command: formatCommand(argv),
-        exitCode: result.code,
-        timedOut: result.timedOut,
-        durationMs: result.durationMs,
-        errors: withUnexplainedExit(parsePgRestoreErrors(result.stderr), result.code, result.stderr),
-        jobs
-    };
-}
-/**
- * Streams the script into psql's standard input (so `.sql.gz` needs no temporary file).
- * ON_ERROR_STOP unless some errors are allowed: then every error must be seen to be judged.
- */
-async function restorePlain(conn, database, source, options) {
-    const argv = [
-        'psql',
-        '-X',
-        '-q',
-        '-w',
-        '-v',
-        `ON_ERROR_STOP=${options.stopOnError ? 1 : 0}`,
-        '-f',
-        '-'
-    ];
-    log/* log */.Rm.info(`$ ${formatCommand(argv)} < ${source.path}`);
-    const started = Date.now();
-    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), {
-        env: { ...process.env, ...envFor(conn, database) },
-        stdio: ['pipe', 'ignore', 'pipe']
-    });
-    const stderr = [];
-    child.stderr.on('data', (d) => stderr.push(d));
-    let timedOut = false;
-    const timer = options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            child.kill('SIGTERM');
-        }, options.timeoutMs);
-    const exited = new Promise((resolve, reject) => {
-        child.on('error', (e) => reject(new core_errors/* ToolError */.v4(`could not start psql: ${e.message}`)));
-        child.on('close', (code) => resolve(code ?? 128));
-    });
-    const file = (0,external_node_fs_namespaceObject.createReadStream)(source.path);
-    const feeding = source.gzip
-        ? (0,external_node_stream_promises_namespaceObject.pipeline)(file, (0,external_node_zlib_.createGunzip)(), child.stdin)
-        : (0,external_node_stream_promises_namespaceObject.pipeline)(file, child.stdin);
-    // psql stopping early (ON_ERROR_STOP) closes its stdin: not a reading error.
-    const readError = await feeding.then(() => undefined, (e) => e.code === 'EPIPE' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' ? undefined : e);
-    const exitCode = await exited;
-    if (timer)
-        clearTimeout(timer);
-    const text = Buffer.concat(stderr).toString('utf8');
-    const errors = withUnexplainedExit(parsePsqlErrors(text), exitCode, text);
-    if (readError)
-        errors.push({
-            message: `the script cannot be read to the end: ${readError.message}`,
-            sqlError: false
-        });
-    return {
-        command: formatCommand(argv),
-        exitCode,
-        timedOut,
-        durationMs: Date.now() - started,
-        errors,
-        jobs: 1
-    };
-}
-function restoreBackup(conn, database, source, options) {
-    return source.format === 'plain'
-        ? restorePlain(conn, database, source, options)
-        : restoreArchive(conn, database, source, options);
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/core/cancel.ts
-
-/**
- * Runs `cleanup` once if the job is cancelled (the runner sends SIGINT, then SIGTERM) while
- * `work` is in progress, then exits. Used to put traffic back to a safe state on cancel.
- */
-async function withCancelCleanup(cleanup, work) {
-    let running;
-    const handler = (signal) => {
-        if (running)
-            return;
-        log/* log */.Rm.warning(`received ${signal}: cleaning up before exit`);
-        running = cleanup(signal)
-            .catch((e) => log/* log */.Rm.error(`cleanup after ${signal} failed: ${String(e)}`))
-            .finally(() => process.exit(130));
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-    try {
-        return await work();
-    }
-    finally {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
-    }
 }
 
 // EXTERNAL MODULE: ./src/core/duration.ts
@@ -29174,6 +28771,271 @@ function judgeAmcheck(exitCode, output) {
     };
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/backup/connection.ts
+/**
+ * The admin connection, turned into libpq environment variables so the password never appears
+ * on a command line (visible in `ps`) nor in a log line: programs get PGPASSWORD in their env.
+ */
+
+
+/** URL query parameters libpq knows, and the environment variable each maps to. */
+const PARAMETER_ENV = {
+    host: 'PGHOST',
+    port: 'PGPORT',
+    user: 'PGUSER',
+    sslmode: 'PGSSLMODE',
+    sslrootcert: 'PGSSLROOTCERT',
+    sslcert: 'PGSSLCERT',
+    sslkey: 'PGSSLKEY',
+    connect_timeout: 'PGCONNECT_TIMEOUT',
+    application_name: 'PGAPPNAME',
+    target_session_attrs: 'PGTARGETSESSIONATTRS'
+};
+const HELP = 'expected postgresql://user:password@host:port/database (the value is not shown: it may contain a password)';
+function invalid(input, why) {
+    throw new core_errors/* ConfigurationError */.j1(`input \`${input}\`: ${why}; ${HELP}`, input);
+}
+/** Parses the URL without ever echoing it; registers the password as a secret first. */
+function parseDatabaseUrl(input, raw) {
+    const text = raw.trim();
+    log/* log */.Rm.secret(text);
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        return invalid(input, 'not a URL');
+    }
+    if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:')
+        invalid(input, 'wrong scheme');
+    const password = decodeURIComponent(url.password);
+    log/* log */.Rm.secret(password);
+    log/* log */.Rm.secret(url.password);
+    const env = { PGCONNECT_TIMEOUT: '10' };
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (host)
+        env.PGHOST = decodeURIComponent(host);
+    if (url.port)
+        env.PGPORT = url.port;
+    if (url.username)
+        env.PGUSER = decodeURIComponent(url.username);
+    if (password)
+        env.PGPASSWORD = password;
+    for (const [key, value] of url.searchParams) {
+        if (key === 'password')
+            invalid(input, 'give the password in the user-info part, not as ?password=');
+        const name = PARAMETER_ENV[key];
+        if (!name)
+            invalid(input, `unsupported parameter \`${key}\` (known: ${Object.keys(PARAMETER_ENV).join(', ')})`);
+        env[name] = value;
+    }
+    const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
+    const display = `${env.PGUSER ?? '(default user)'}@${env.PGHOST ?? '(local socket)'}:${env.PGPORT ?? '5432'}`;
+    return { env, adminDatabase: database, display };
+}
+/** Environment for a libpq program talking to `database`. */
+function envFor(conn, database) {
+    return { ...conn.env, PGDATABASE: database };
+}
+
+;// CONCATENATED MODULE: ./src/backup/restore.ts
+/**
+ * Restores a backup into a scratch database and keeps every error: pg_restore continues past
+ * SQL errors and exits 1 at the end, psql stops at the first one with ON_ERROR_STOP; neither
+ * outcome is ever read as success here.
+ */
+
+
+
+
+
+
+
+
+/** Pure: the errors in pg_restore's stderr, with the statement each one was running. */
+function parsePgRestoreErrors(stderr) {
+    const errors = [];
+    let last;
+    for (const line of stderr.split('\n')) {
+        // `error: ` since PostgreSQL 12, `[archiver (db)] ` before; TOC-position lines are context.
+        const error = /^pg_restore: (?:error: |\[[^\]]*\] )(.*)$/.exec(line);
+        if (error && !/PROCESSING TOC|TOC entry/.test(line)) {
+            const message = error[1].trim();
+            last = { message, sqlError: /could not execute query/.test(message) };
+            errors.push(last);
+            continue;
+        }
+        if (line.startsWith('pg_restore: ')) {
+            last = undefined;
+            continue;
+        }
+        const command = /^Command was: (.*)$/.exec(line);
+        if (command && last)
+            last.command = command[1].trim();
+        else if (last && line.trim() && !last.command)
+            last.message += ` ${line.trim()}`;
+    }
+    return errors;
+}
+/** Pure: the errors in psql's stderr (`psql:<file>:<line>: ERROR:  …`). */
+function parsePsqlErrors(stderr) {
+    const errors = [];
+    for (const line of stderr.split('\n')) {
+        const sql = /^psql:[^:]*:(\d+): (ERROR|FATAL|PANIC): +(.*)$/.exec(line);
+        if (sql) {
+            errors.push({
+                message: `${sql[2]}: ${sql[3]} (script line ${sql[1]})`,
+                sqlError: sql[2] === 'ERROR'
+            });
+            continue;
+        }
+        const other = /^psql: error: (.*)$/.exec(line);
+        if (other)
+            errors.push({ message: other[1], sqlError: false });
+    }
+    return errors;
+}
+/** A non-zero exit that left no error line is still a failed restore, never a pass. */
+function withUnexplainedExit(errors, exitCode, stderr) {
+    if (exitCode === 0 || errors.length > 0)
+        return errors;
+    const tail = stderr.trim().split('\n').slice(-3).join(' ') || 'no message';
+    return [{ message: `exited with ${exitCode}: ${tail}`, sqlError: false }];
+}
+/** `-j` needs a seekable custom or directory archive; tar and plain SQL restore serially. */
+function effectiveJobs(source, jobs) {
+    return source.format === 'custom' || source.format === 'directory' ? jobs : 1;
+}
+/** `pg_restore` into `database`; the connection (and its password) goes in the environment. */
+function archiveRestoreArgs(database, source, options) {
+    const jobs = effectiveJobs(source, options.jobs);
+    const argv = ['pg_restore', '-w', '-d', database];
+    if (jobs > 1)
+        argv.push('-j', String(jobs));
+    if (options.noOwner)
+        argv.push('--no-owner', '--no-acl');
+    argv.push(source.path);
+    return argv;
+}
+/** `psql` reading the script on standard input; the database is PGDATABASE in its environment. */
+function plainRestoreArgs(stopOnError) {
+    return ['psql', '-X', '-q', '-w', '-v', `ON_ERROR_STOP=${stopOnError ? 1 : 0}`, '-f', '-'];
+}
+/** The restore as a reader would type it (for a dry run's plan); never holds the password. */
+function describeRestoreCommand(database, source, options) {
+    if (source.format !== 'plain')
+        return formatCommand(archiveRestoreArgs(database, source, options));
+    const feed = source.gzip ? `gunzip -c ${formatCommand([source.path])} |` : '';
+    const psql = `PGDATABASE=${formatCommand([database])} ${formatCommand(plainRestoreArgs(options.stopOnError))}`;
+    return source.gzip ? `${feed} ${psql}` : `${psql} < ${formatCommand([source.path])}`;
+}
+async function restoreArchive(conn, database, source, options) {
+    const jobs = effectiveJobs(source, options.jobs);
+    const argv = archiveRestoreArgs(database, source, options);
+    const result = await runCommand(argv, {
+        env: envFor(conn, database),
+        timeoutMs: options.timeoutMs
+    });
+    return {
+        command: formatCommand(argv),
+        exitCode: result.code,
+        timedOut: result.timedOut,
+        durationMs: result.durationMs,
+        errors: withUnexplainedExit(parsePgRestoreErrors(result.stderr), result.code, result.stderr),
+        jobs
+    };
+}
+/**
+ * Streams the script into psql's standard input (so `.sql.gz` needs no temporary file).
+ * ON_ERROR_STOP unless some errors are allowed: then every error must be seen to be judged.
+ */
+async function restorePlain(conn, database, source, options) {
+    const argv = plainRestoreArgs(options.stopOnError);
+    log/* log */.Rm.info(`$ ${formatCommand(argv)} < ${source.path}`);
+    const started = Date.now();
+    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), {
+        env: { ...process.env, ...envFor(conn, database) },
+        stdio: ['pipe', 'ignore', 'pipe']
+    });
+    const stderr = [];
+    child.stderr.on('data', (d) => stderr.push(d));
+    let timedOut = false;
+    const timer = options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+        }, options.timeoutMs);
+    const exited = new Promise((resolve, reject) => {
+        child.on('error', (e) => reject(new core_errors/* ToolError */.v4(`could not start psql: ${e.message}`)));
+        child.on('close', (code) => resolve(code ?? 128));
+    });
+    const file = (0,external_node_fs_namespaceObject.createReadStream)(source.path);
+    const feeding = source.gzip
+        ? (0,external_node_stream_promises_namespaceObject.pipeline)(file, (0,external_node_zlib_.createGunzip)(), child.stdin)
+        : (0,external_node_stream_promises_namespaceObject.pipeline)(file, child.stdin);
+    // psql stopping early (ON_ERROR_STOP) closes its stdin: not a reading error.
+    const readError = await feeding.then(() => undefined, (e) => e.code === 'EPIPE' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' ? undefined : e);
+    const exitCode = await exited;
+    if (timer)
+        clearTimeout(timer);
+    const text = Buffer.concat(stderr).toString('utf8');
+    const errors = withUnexplainedExit(parsePsqlErrors(text), exitCode, text);
+    if (readError)
+        errors.push({
+            message: `the script cannot be read to the end: ${readError.message}`,
+            sqlError: false
+        });
+    return {
+        command: formatCommand(argv),
+        exitCode,
+        timedOut,
+        durationMs: Date.now() - started,
+        errors,
+        jobs: 1
+    };
+}
+function restoreBackup(conn, database, source, options) {
+    return source.format === 'plain'
+        ? restorePlain(conn, database, source, options)
+        : restoreArchive(conn, database, source, options);
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/core/cancel.ts
+
+/**
+ * Runs `cleanup` once if the job is cancelled (the runner sends SIGINT, then SIGTERM) while
+ * `work` is in progress, then exits. Used to put traffic back to a safe state on cancel.
+ */
+async function withCancelCleanup(cleanup, work) {
+    let running;
+    const handler = (signal) => {
+        if (running)
+            return;
+        log/* log */.Rm.warning(`received ${signal}: cleaning up before exit`);
+        running = cleanup(signal)
+            .catch((e) => log/* log */.Rm.error(`cleanup after ${signal} failed: ${String(e)}`))
+            .finally(() => process.exit(130));
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    try {
+        return await work();
+    }
+    finally {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/backup/sql.ts
 /** Runs SQL through psql (no driver dependency: the client programs are needed anyway). */
 
@@ -29421,10 +29283,14 @@ async function countRows(conn, database, jobs) {
     const byIndex = new Map(results.flat().map((r) => [r.i, Number(r.n)]));
     return tables.map((t, i) => ({ ...t, rows: byIndex.get(i) ?? 0 }));
 }
+/** The tables that must come back: `expect-tables`, or every table with data in the TOC. */
+function expectedTables(request, toc) {
+    return request.expectTables ?? tablesWithData(toc);
+}
 const key = (t) => `${t.schema}\u0000${t.name}`;
 function tableChecks(request, toc, restored) {
     const rowsOf = new Map(restored.map((t) => [key(t), t.rows]));
-    const expected = request.expectTables ?? tablesWithData(toc);
+    const expected = expectedTables(request, toc);
     const checks = expected.length === 0
         ? [judgeNoTables()]
         : expected.map((t) => judgeTable(t, rowsOf.get(key(t))));
@@ -29444,26 +29310,32 @@ async function runSqlChecks(conn, database, checks) {
     }
     return results;
 }
+function amcheckArgs(program, jobs, database) {
+    return [program, '-w', '--install-missing', '-j', String(jobs), database];
+}
 async function runAmcheck(conn, database, program, jobs) {
-    const argv = [program, '-w', '--install-missing', '-j', String(jobs), database];
+    const argv = amcheckArgs(program, jobs, database);
     const result = await runCommand(argv, { env: envFor(conn, database), timeoutMs: 3_600_000 });
     return judgeAmcheck(result.code, `${result.stdout}\n${result.stderr}`);
 }
-function emptyReport(request, database, toc) {
+function describeBackup(request, toc) {
     const { source } = request;
+    return {
+        path: source.path,
+        format: source.format,
+        gzip: source.gzip,
+        sizeBytes: source.sizeBytes,
+        createdAt: (request.createdAt ?? toc?.createdAt)?.toISOString(),
+        dumpedFrom: toc?.dumpedFrom,
+        dumpedBy: toc?.dumpedBy
+    };
+}
+function emptyReport(request, database, toc) {
     return {
         passed: false,
         database,
         databaseKept: false,
-        backup: {
-            path: source.path,
-            format: source.format,
-            gzip: source.gzip,
-            sizeBytes: source.sizeBytes,
-            createdAt: (request.createdAt ?? toc?.createdAt)?.toISOString(),
-            dumpedFrom: toc?.dumpedFrom,
-            dumpedBy: toc?.dumpedBy
-        },
+        backup: describeBackup(request, toc),
         jobs: request.jobs,
         tables: 0,
         rows: 0,
@@ -29472,23 +29344,46 @@ function emptyReport(request, database, toc) {
         restoreErrors: []
     };
 }
-function backupAge(request, toc, now, report) {
+/** Known from the TOC alone (or `created-at`): no restore is needed to judge the RPO. */
+function backupAge(request, toc, now) {
     const createdAt = request.createdAt ?? toc.createdAt;
-    if (createdAt)
-        report.backupAgeSeconds = Math.round((now.getTime() - createdAt.getTime()) / 1000);
-    const age = judgeBackupAge(createdAt, now, request.maxAgeMs);
-    if (age)
-        report.checks.push(age);
+    return {
+        seconds: createdAt ? Math.round((now.getTime() - createdAt.getTime()) / 1000) : undefined,
+        check: judgeBackupAge(createdAt, now, request.maxAgeMs)
+    };
 }
-/** Restores into `database` (already created) and fills the report with what was measured. */
-async function restoreAndMeasure(request, toc, database, report) {
-    const { conn } = request;
-    const outcome = await log/* log */.Rm.group(`restore into ${database}`, () => restoreBackup(conn, database, request.source, {
+/** An unreadable TOC is a failed check (the backup is bad), not an error of the action. */
+async function readTocChecked(request) {
+    try {
+        return { toc: await readToc(request.source, request.conn.env) };
+    }
+    catch (e) {
+        if (!(e instanceof core_errors/* GateError */.ue))
+            throw e;
+        return {
+            failed: {
+                kind: 'toc',
+                name: 'table of contents',
+                passed: false,
+                expected: 'readable',
+                measured: null,
+                detail: e.message
+            }
+        };
+    }
+}
+function restoreOptions(request) {
+    return {
         jobs: request.jobs,
         noOwner: request.noOwner,
         timeoutMs: request.maxRestoreMs,
         stopOnError: request.allowErrors.length === 0
-    }));
+    };
+}
+/** Restores into `database` (already created) and fills the report with what was measured. */
+async function restoreAndMeasure(request, toc, database, report) {
+    const { conn } = request;
+    const outcome = await log/* log */.Rm.group(`restore into ${database}`, () => restoreBackup(conn, database, request.source, restoreOptions(request)));
     report.jobs = outcome.jobs;
     report.restoreCommand = outcome.command;
     report.restoreSeconds = Math.round(outcome.durationMs / 10) / 100;
@@ -29510,26 +29405,18 @@ async function restoreAndMeasure(request, toc, database, report) {
 }
 async function verifyBackup(request, now = new Date()) {
     const database = scratchDatabaseName(now);
-    let toc;
-    try {
-        toc = await readToc(request.source, request.conn.env);
-    }
-    catch (e) {
-        if (!(e instanceof core_errors/* GateError */.ue))
-            throw e;
+    const read = await readTocChecked(request);
+    if ('failed' in read) {
         const report = emptyReport(request, database, undefined);
-        report.checks.push({
-            kind: 'toc',
-            name: 'table of contents',
-            passed: false,
-            expected: 'readable',
-            measured: null,
-            detail: e.message
-        });
+        report.checks.push(read.failed);
         return report;
     }
+    const { toc } = read;
     const report = emptyReport(request, database, toc);
-    backupAge(request, toc, now, report);
+    const age = backupAge(request, toc, now);
+    report.backupAgeSeconds = age.seconds;
+    if (age.check)
+        report.checks.push(age.check);
     const { conn } = request;
     await execute(conn, conn.adminDatabase, `CREATE DATABASE ${quoteIdent(database)} TEMPLATE template0`);
     log/* log */.Rm.info(`created scratch database ${database} on ${conn.display}`);
@@ -29551,11 +29438,276 @@ async function verifyBackup(request, now = new Date()) {
     return report;
 }
 /** One line naming every failed check, for the failure message. */
-function failureReasons(report) {
-    return report.checks
+function failureReasons(checks) {
+    return checks
         .filter((c) => !c.passed)
         .map((c) => c.detail ?? `${c.name}: expected ${c.expected}, measured ${c.measured ?? 'nothing'}`)
         .join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/backup/plan.ts
+/**
+ * The dry run: what a verification would do, from the inputs and the backup's table of contents
+ * alone. Nothing is created. Checks whose outcome is already known without a restore (a TOC that
+ * cannot be read, a backup past max-age, no table to check) are judged here and fail the plan,
+ * because a real run would fail them too.
+ */
+
+
+
+
+
+function afterRestoreChecks(request, database, tables, tablesFrom) {
+    const lines = [`restore: no error${request.allowErrors.length ? ' other than allow-errors' : ''}`];
+    if (request.maxRestoreMs !== undefined)
+        lines.push(`restore time (RTO): <= ${formatDuration(request.maxRestoreMs)}, stopped past it`);
+    if (tables.length)
+        lines.push(`${tables.length} table(s) restored (from ${tablesFrom})`);
+    lines.push(...request.minRows.map((r) => `rows in ${formatTableName(r.table)}: >= ${r.min}`));
+    lines.push(...request.checks.map((c) => `SQL check \`${c.name}\` (read-only): ${c.sql.replace(/\s+/g, ' ')}`));
+    if (request.amcheck)
+        lines.push(`pg_amcheck: ${formatCommand(amcheckArgs(request.amcheck, request.jobs, database))}`);
+    return lines;
+}
+/** Pure: the plan from a TOC that was read (or the failed TOC check when it was not). */
+function planVerification(request, read, now) {
+    const database = scratchDatabaseName(now);
+    const jobs = effectiveJobs(request.source, request.jobs);
+    const tablesFrom = request.expectTables ? 'expect-tables' : 'table of contents';
+    const base = { database, jobs, tablesFrom };
+    if ('failed' in read) {
+        return {
+            ...base,
+            expectedTables: [],
+            wouldCheck: [],
+            passed: false,
+            backup: describeBackup(request, undefined),
+            decided: [read.failed]
+        };
+    }
+    const tables = expectedTables(request, read.toc);
+    const age = backupAge(request, read.toc, now);
+    const decided = [
+        ...(age.check ? [age.check] : []),
+        ...(tables.length === 0 ? [judgeNoTables()] : [])
+    ];
+    return {
+        ...base,
+        passed: decided.every((c) => c.passed),
+        backup: describeBackup(request, read.toc),
+        restoreCommand: describeRestoreCommand(database, request.source, restoreOptions(request)),
+        backupAgeSeconds: age.seconds,
+        expectedTables: tables,
+        wouldCheck: afterRestoreChecks(request, database, tables, tablesFrom),
+        decided
+    };
+}
+/** Reads the TOC (read-only: `pg_restore --list` or the script's comments) and plans. */
+async function planBackupVerify(request, now = new Date()) {
+    return planVerification(request, await readTocChecked(request), now);
+}
+
+;// CONCATENATED MODULE: ./src/core/summary.ts
+/** Builds a job summary in Markdown; the same text is printed by the CLI. */
+/** GitHub rejects a step summary over 1 MiB; stay well below it. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
+function escapeCell(value) {
+    return String(value ?? '')
+        .replace(/\\/g, '\\\\')
+        .replace(/\|/g, '\\|')
+        .replace(/\r?\n/g, '<br>');
+}
+class Summary {
+    parts = [];
+    heading(text, level = 2) {
+        this.parts.push(`${'#'.repeat(level)} ${text}\n`);
+        return this;
+    }
+    paragraph(text) {
+        this.parts.push(`${text}\n`);
+        return this;
+    }
+    table(header, rows) {
+        if (rows.length === 0)
+            return this;
+        const lines = [
+            `| ${header.map(escapeCell).join(' | ')} |`,
+            `| ${header.map(() => '---').join(' | ')} |`,
+            ...rows.map((r) => `| ${r.map(escapeCell).join(' | ')} |`)
+        ];
+        this.parts.push(`${lines.join('\n')}\n`);
+        return this;
+    }
+    /** A key/value table, the usual shape for "what was decided". */
+    facts(entries) {
+        return this.table(['', ''], entries);
+    }
+    list(items) {
+        if (items.length > 0)
+            this.parts.push(`${items.map((i) => `- ${i}`).join('\n')}\n`);
+        return this;
+    }
+    details(title, body) {
+        this.parts.push(`<details><summary>${title}</summary>\n\n${body}\n\n</details>\n`);
+        return this;
+    }
+    code(text, lang = '') {
+        this.parts.push(`\`\`\`${lang}\n${text}\n\`\`\`\n`);
+        return this;
+    }
+    toMarkdown(limitBytes = SUMMARY_LIMIT_BYTES) {
+        return truncateUtf8(this.parts.join('\n'), limitBytes);
+    }
+}
+/** Cuts Markdown to at most `limit` bytes at a line boundary, saying that it did. */
+function truncateUtf8(text, limit) {
+    if (Buffer.byteLength(text) <= limit)
+        return text;
+    const note = '\n\n_… summary truncated to stay under GitHub’s 1 MiB limit; see the full report file._\n';
+    let cut = Buffer.from(text)
+        .subarray(0, limit - Buffer.byteLength(note))
+        .toString('utf8');
+    cut = cut.replace(/\uFFFD$/, '');
+    const lastNewline = cut.lastIndexOf('\n');
+    if (lastNewline > 0)
+        cut = cut.slice(0, lastNewline);
+    return cut + note;
+}
+
+;// CONCATENATED MODULE: ./src/backup/report.ts
+/** The verification as a job summary (Markdown) and as a JSON report file. */
+
+
+
+function bytes(n) {
+    if (n < 1024)
+        return `${n} B`;
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = n;
+    let unit = -1;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(1)} ${units[unit]}`;
+}
+/** Table checks can number in the thousands: passing ones are folded into one line. */
+function visibleChecks(report) {
+    const passedTables = report.checks.filter((c) => c.kind === 'table' && c.passed);
+    const rest = report.checks.filter((c) => !(c.kind === 'table' && c.passed));
+    if (passedTables.length <= 20)
+        return report.checks;
+    return [
+        ...rest,
+        {
+            kind: 'table',
+            name: `${passedTables.length} tables`,
+            passed: true,
+            expected: 'restored',
+            measured: 'all present (each listed in the report file)'
+        }
+    ];
+}
+function summarize(report, reportFile) {
+    const verdict = report.passed
+        ? '✅ backup restores and passes every check'
+        : '❌ backup verification failed';
+    const summary = new Summary()
+        .heading('Backup verification')
+        .paragraph(verdict)
+        .facts([
+        [
+            'backup',
+            `${report.backup.path} (${report.backup.format}${report.backup.gzip ? ', gzip' : ''}, ${bytes(report.backup.sizeBytes)})`
+        ],
+        ['created at', report.backup.createdAt ?? 'unknown'],
+        [
+            'backup age',
+            report.backupAgeSeconds === undefined ? 'unknown' : `${report.backupAgeSeconds} s`
+        ],
+        [
+            'restore',
+            report.restoreSeconds === undefined
+                ? 'not run'
+                : `${report.restoreSeconds} s with ${report.jobs} job(s)`
+        ],
+        ['tables / rows', `${report.tables} / ${report.rows}`],
+        ['restored size', bytes(report.sizeBytes)],
+        ['scratch database', `${report.database}${report.databaseKept ? ' (kept)' : ' (dropped)'}`],
+        ['report file', reportFile]
+    ])
+        .table(['check', 'expected', 'measured', 'result'], visibleChecks(report).map((c) => [
+        c.name,
+        c.expected,
+        c.measured ?? '—',
+        c.passed ? 'pass' : `FAIL: ${c.detail ?? ''}`
+    ]));
+    const refused = report.restoreErrors.filter((e) => !e.allowed);
+    if (refused.length) {
+        summary.details(`Restore errors (${refused.length})`, refused
+            .slice(0, 50)
+            .map((e) => `- ${e.message}${e.command ? ` — \`${e.command.slice(0, 200)}\`` : ''}`)
+            .join('\n'));
+    }
+    return summary.toMarkdown();
+}
+async function writeReportFile(report, path) {
+    await (0,promises_namespaceObject.writeFile)(path, `${JSON.stringify(report, null, 2)}\n`);
+}
+/** Expected tables can number in the thousands: the summary names the first ones. */
+const PLAN_TABLE_NAMES = 500;
+/** The dry run's plan: what a verification would do, and what is already known to fail. */
+function summarizePlan(plan, conn) {
+    const verdict = plan.passed
+        ? '🔎 dry run: nothing was created or restored'
+        : '❌ dry run: this backup would fail verification (known without restoring)';
+    const tables = plan.expectedTables.map(formatTableName);
+    const summary = new Summary()
+        .heading('Backup verification: dry run')
+        .paragraph(verdict)
+        .facts([
+        [
+            'backup',
+            `${plan.backup.path} (${plan.backup.format}${plan.backup.gzip ? ', gzip' : ''}, ${bytes(plan.backup.sizeBytes)})`
+        ],
+        ['created at', plan.backup.createdAt ?? 'unknown'],
+        [
+            'backup age',
+            plan.backupAgeSeconds === undefined ? 'unknown' : `${plan.backupAgeSeconds} s`
+        ],
+        ['server', `${conn.display} (PostgreSQL ${conn.version}), may create databases`],
+        ['would create', `scratch database ${plan.database} (TEMPLATE template0), then drop it`],
+        ['jobs', String(plan.jobs)],
+        ['expected tables', `${tables.length} (from ${plan.tablesFrom})`]
+    ]);
+    if (plan.restoreCommand)
+        summary.paragraph('Restore command:').code(plan.restoreCommand);
+    summary.table(['decided without a restore', 'expected', 'measured', 'result'], plan.decided.map((c) => [
+        c.name,
+        c.expected,
+        c.measured ?? '—',
+        c.passed ? 'pass' : `FAIL: ${c.detail ?? ''}`
+    ]));
+    if (plan.wouldCheck.length)
+        summary.paragraph('After the restore it would check:').list(plan.wouldCheck);
+    if (tables.length) {
+        const shown = tables.slice(0, PLAN_TABLE_NAMES).join(', ');
+        const more = tables.length > PLAN_TABLE_NAMES ? `, … and ${tables.length - PLAN_TABLE_NAMES} more` : '';
+        summary.details(`Expected tables (${tables.length})`, shown + more);
+    }
+    return summary.toMarkdown();
+}
+/** The plan for the log, a line per decision. */
+function planLines(plan) {
+    return [
+        `would create scratch database ${plan.database} (TEMPLATE template0) and drop it afterwards`,
+        plan.restoreCommand
+            ? `would restore with: ${plan.restoreCommand}`
+            : 'would not restore: the table of contents cannot be read',
+        `expected tables: ${plan.expectedTables.length} (from ${plan.tablesFrom})`,
+        ...plan.decided.map((c) => `${c.passed ? 'pass' : 'FAIL'} (known now) ${c.name}: expected ${c.expected}, measured ${c.measured ?? 'nothing'}`),
+        ...plan.wouldCheck.map((c) => `would check ${c}`)
+    ];
 }
 
 ;// CONCATENATED MODULE: ./src/backup/format.ts
@@ -29728,7 +29880,8 @@ function readVerifyInputs(inputs) {
         amcheck: inputs.boolean('amcheck', false),
         allowErrors: parseErrorPatterns('allow-errors', inputs.lines('allow-errors')),
         noOwner: inputs.boolean('no-owner', false),
-        keepDatabase: inputs.boolean('keep-database', false)
+        keepDatabase: inputs.boolean('keep-database', false),
+        dryRun: inputs.boolean('dry-run', false)
     };
 }
 /** Inline `name: SQL` lines, or the file they are kept in. */
@@ -29771,6 +29924,7 @@ async function prepareBackup(inputs) {
 
 
 
+
 function setOutputs(io, report, reportFile) {
     io.setOutput('passed', report.passed);
     io.setOutput('restore-seconds', report.restoreSeconds ?? '');
@@ -29779,6 +29933,25 @@ function setOutputs(io, report, reportFile) {
     io.setOutput('rows', report.rows);
     io.setOutput('size-bytes', report.sizeBytes);
     io.setOutput('report-file', reportFile);
+}
+/**
+ * Plan only: the server checks and the TOC were read, nothing is created. Outputs: `passed` is
+ * `dry-run` (or `false` when a check known without a restore fails) and `backup-age-seconds`
+ * when known; the others stay empty.
+ */
+async function dryRun(io, request, server) {
+    const plan = await planBackupVerify(request);
+    await log/* log */.Rm.group('Dry run: what a verification would do', async () => {
+        for (const line of planLines(plan))
+            log/* log */.Rm.info(line);
+    });
+    io.setOutput('passed', plan.passed ? 'dry-run' : 'false');
+    io.setOutput('backup-age-seconds', plan.backupAgeSeconds ?? '');
+    await io.writeSummary(summarizePlan(plan, { display: request.conn.display, version: server.version }));
+    if (!plan.passed) {
+        throw new core_errors/* GateError */.ue(`backup ${request.source.path} (dry run, nothing restored): ${failureReasons(plan.decided)}`);
+    }
+    log/* log */.Rm.info('dry run: nothing was created or restored');
 }
 async function run(io) {
     const inputs = readVerifyInputs(io.inputs);
@@ -29789,12 +29962,15 @@ async function run(io) {
     log/* log */.Rm.info(`backup ${source.path}: ${source.format}${source.gzip ? ' (gzip)' : ''}, ${source.sizeBytes} bytes; ` +
         `server ${inputs.conn.display} (PostgreSQL ${server.version}); restore with ${jobs} job(s)` +
         (jobs < inputs.jobs ? ` (the ${source.format} format restores serially)` : ''));
-    const report = await verifyBackup({
+    const request = {
         ...inputs,
         source,
         checks: prepared.checks,
         amcheck: prepared.amcheckProgram
-    });
+    };
+    if (inputs.dryRun)
+        return dryRun(io, request, server);
+    const report = await verifyBackup(request);
     const dir = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
     await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
     const reportFile = (0,external_node_path_namespaceObject.join)(dir, `${report.database}.json`);
@@ -29802,7 +29978,7 @@ async function run(io) {
     setOutputs(io, report, reportFile);
     await io.writeSummary(summarize(report, reportFile));
     if (!report.passed)
-        throw new core_errors/* GateError */.ue(`backup ${source.path}: ${failureReasons(report)}`);
+        throw new core_errors/* GateError */.ue(`backup ${source.path}: ${failureReasons(report.checks)}`);
     log/* log */.Rm.info(`backup ${source.path} restored in ${report.restoreSeconds} s and passed ${report.checks.length} checks`);
 }
 

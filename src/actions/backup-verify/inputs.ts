@@ -40,6 +40,8 @@ export interface VerifyInputs {
   allowErrors: ErrorPattern[]
   noOwner: boolean
   keepDatabase: boolean
+  /** Plan only: read-only checks and the TOC, nothing created. */
+  dryRun: boolean
 }
 
 /** Pure parsing of every input; the first mistake stops the run with a message naming it. */
@@ -60,7 +62,8 @@ export function readVerifyInputs(inputs: Inputs): VerifyInputs {
     amcheck: inputs.boolean('amcheck', false),
     allowErrors: parseErrorPatterns('allow-errors', inputs.lines('allow-errors')),
     noOwner: inputs.boolean('no-owner', false),
-    keepDatabase: inputs.boolean('keep-database', false)
+    keepDatabase: inputs.boolean('keep-database', false),
+    dryRun: inputs.boolean('dry-run', false)
   }
 }
 

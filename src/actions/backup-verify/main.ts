@@ -4,13 +4,16 @@ import { join } from 'node:path'
 import type { ActionIO } from '../../core/action.js'
 import { GateError } from '../../core/errors.js'
 import { log } from '../../core/log.js'
-import { summarize, writeReportFile } from '../../backup/report.js'
+import { planBackupVerify } from '../../backup/plan.js'
+import { planLines, summarize, summarizePlan, writeReportFile } from '../../backup/report.js'
 import { effectiveJobs } from '../../backup/restore.js'
 import {
   checkServer,
   failureReasons,
   verifyBackup,
-  type VerifyReport
+  type ServerInfo,
+  type VerifyReport,
+  type VerifyRequest
 } from '../../backup/verify.js'
 import { prepareBackup, readVerifyInputs } from './inputs.js'
 
@@ -24,6 +27,29 @@ function setOutputs(io: ActionIO, report: VerifyReport, reportFile: string): voi
   io.setOutput('report-file', reportFile)
 }
 
+/**
+ * Plan only: the server checks and the TOC were read, nothing is created. Outputs: `passed` is
+ * `dry-run` (or `false` when a check known without a restore fails) and `backup-age-seconds`
+ * when known; the others stay empty.
+ */
+async function dryRun(io: ActionIO, request: VerifyRequest, server: ServerInfo): Promise<void> {
+  const plan = await planBackupVerify(request)
+  await log.group('Dry run: what a verification would do', async () => {
+    for (const line of planLines(plan)) log.info(line)
+  })
+  io.setOutput('passed', plan.passed ? 'dry-run' : 'false')
+  io.setOutput('backup-age-seconds', plan.backupAgeSeconds ?? '')
+  await io.writeSummary(
+    summarizePlan(plan, { display: request.conn.display, version: server.version })
+  )
+  if (!plan.passed) {
+    throw new GateError(
+      `backup ${request.source.path} (dry run, nothing restored): ${failureReasons(plan.decided)}`
+    )
+  }
+  log.info('dry run: nothing was created or restored')
+}
+
 export async function run(io: ActionIO): Promise<void> {
   const inputs = readVerifyInputs(io.inputs)
   const prepared = await prepareBackup(inputs)
@@ -35,13 +61,15 @@ export async function run(io: ActionIO): Promise<void> {
       `server ${inputs.conn.display} (PostgreSQL ${server.version}); restore with ${jobs} job(s)` +
       (jobs < inputs.jobs ? ` (the ${source.format} format restores serially)` : '')
   )
-
-  const report = await verifyBackup({
+  const request: VerifyRequest = {
     ...inputs,
     source,
     checks: prepared.checks,
     amcheck: prepared.amcheckProgram
-  })
+  }
+  if (inputs.dryRun) return dryRun(io, request, server)
+
+  const report = await verifyBackup(request)
 
   const dir = process.env.RUNNER_TEMP || tmpdir()
   await mkdir(dir, { recursive: true })
@@ -49,7 +77,7 @@ export async function run(io: ActionIO): Promise<void> {
   await writeReportFile(report, reportFile)
   setOutputs(io, report, reportFile)
   await io.writeSummary(summarize(report, reportFile))
-  if (!report.passed) throw new GateError(`backup ${source.path}: ${failureReasons(report)}`)
+  if (!report.passed) throw new GateError(`backup ${source.path}: ${failureReasons(report.checks)}`)
   log.info(
     `backup ${source.path} restored in ${report.restoreSeconds} s and passed ${report.checks.length} checks`
   )
