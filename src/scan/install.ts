@@ -90,20 +90,44 @@ async function downloadHashed(url: string, file: string): Promise<string> {
  * Installs a pinned Trivy release into the tool cache, or reuses the cached one. The archive's
  * SHA-256 must match the release's checksums file, as Trivy's own install.sh checks it.
  */
-export async function installTrivy(options: InstallOptions): Promise<InstalledTrivy> {
+export interface InstallPlan {
+  asset: string
+  /** The tool-cache folder the binary is (or would be) in. */
+  dir: string
+  binary: string
+  /** Already installed: nothing would be downloaded. */
+  cached: boolean
+  archiveUrl: string
+  checksumsUrl: string
+}
+
+/** Where the release comes from and goes to; only looks at the tool cache, downloads nothing. */
+export function planInstall(options: InstallOptions): InstallPlan {
   const { version } = options
   refuseCompromised(version)
   const arch = options.arch ?? osArch()
   const asset = releaseAssetName(version, options.platform ?? osPlatform(), arch)
   const dir = join(options.toolCacheDir, 'trivy', version, arch)
   const binary = join(dir, 'trivy')
-  if (existsSync(`${dir}.complete`) && existsSync(binary)) {
+  const base = `${options.baseUrl ?? TRIVY_RELEASES_URL}/v${version}`
+  return {
+    asset,
+    dir,
+    binary,
+    cached: existsSync(`${dir}.complete`) && existsSync(binary),
+    archiveUrl: `${base}/${asset}`,
+    checksumsUrl: `${base}/${checksumsAssetName(version)}`
+  }
+}
+
+export async function installTrivy(options: InstallOptions): Promise<InstalledTrivy> {
+  const { version } = options
+  const { asset, dir, binary, cached, archiveUrl, checksumsUrl } = planInstall(options)
+  if (cached) {
     log.info(`Trivy ${version} found in the tool cache: ${binary}`)
     return { path: binary, fromCache: true }
   }
-  const base = `${options.baseUrl ?? TRIVY_RELEASES_URL}/v${version}`
   const delays = options.retryDelaysMs ?? [2000, 6000]
-  const checksumsUrl = `${base}/${checksumsAssetName(version)}`
   const sums = await withRetries(`download of ${checksumsUrl}`, delays, async () =>
     parseChecksums(await (await get(checksumsUrl)).text())
   )
@@ -114,8 +138,8 @@ export async function installTrivy(options: InstallOptions): Promise<InstalledTr
   await mkdir(options.tempDir, { recursive: true })
   const archive = join(options.tempDir, `${asset}.${process.pid}`)
   try {
-    const actual = await withRetries(`download of ${base}/${asset}`, delays, () =>
-      downloadHashed(`${base}/${asset}`, archive)
+    const actual = await withRetries(`download of ${archiveUrl}`, delays, () =>
+      downloadHashed(archiveUrl, archive)
     )
     if (actual !== expected) {
       throw new ToolError(

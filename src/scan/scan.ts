@@ -1,9 +1,10 @@
 import { join } from 'node:path'
 import { log } from '../core/log.js'
-import { prepareDb, type CacheStore, type DbState } from './db.js'
-import { installTrivy } from './install.js'
+import { dbCacheKeys, prepareDb, type CacheStore, type DbState } from './db.js'
+import { installTrivy, planInstall } from './install.js'
 import type { TrivyReport } from './report.js'
 import {
+  buildDbDownloadArgs,
   buildScanArgs,
   needsVulnDb,
   runScan,
@@ -61,18 +62,68 @@ export async function scanWithTrivy(options: ScanOptions): Promise<ScanOutcome> 
       })
     )
   }
-  const argv = buildScanArgs(binary, {
+  const argv = scanArgs(binary, options, db !== undefined)
+  const report = await log.group(`Scan ${options.scanType} ${options.target}`, () =>
+    runScan(argv, options.outputFile, options.timeoutMs ?? 3_600_000)
+  )
+  return { report, trivyVersion: version, binary, db }
+}
+
+function scanArgs(
+  binary: string,
+  options: Omit<ScanOptions, 'store'>,
+  skipDbUpdate: boolean
+): string[] {
+  return buildScanArgs(binary, {
     scanType: options.scanType,
     target: options.target,
     scanners: options.scanners,
     cacheDir: options.cacheDir,
     outputFile: options.outputFile,
-    skipDbUpdate: db !== undefined
+    skipDbUpdate
   })
-  const report = await log.group(`Scan ${options.scanType} ${options.target}`, () =>
-    runScan(argv, options.outputFile, options.timeoutMs ?? 3_600_000)
-  )
-  return { report, trivyVersion: version, binary, db }
+}
+
+export interface ScanPlan {
+  binary: string
+  /** How the binary would be obtained, for the log and summary. */
+  trivy: string
+  /** The DB step, when the scan needs the vulnerability DB. */
+  db?: { argv: string[]; cacheKey?: string }
+  argv: string[]
+}
+
+/**
+ * What scanWithTrivy would run, without running it: no download, no install, no DB, no cache.
+ * A `trivyPath` binary is asked its version (read-only; refuses a compromised build).
+ */
+export async function planScan(
+  options: Omit<ScanOptions, 'store'> & { cache: boolean }
+): Promise<ScanPlan> {
+  let binary: string
+  let trivy: string
+  if (options.trivyPath) {
+    binary = options.trivyPath
+    trivy = `${binary} (trivy-path), Trivy ${await trivyVersion(binary)}`
+  } else {
+    const install = planInstall({
+      version: options.version,
+      toolCacheDir: options.toolCacheDir,
+      tempDir: options.tempDir
+    })
+    binary = install.binary
+    trivy = install.cached
+      ? `Trivy ${options.version} from the tool cache: ${binary}`
+      : `Trivy ${options.version}: would download ${install.archiveUrl}, check its SHA-256 against ${install.checksumsUrl} and install it as ${binary}`
+  }
+  const needsDb = needsVulnDb(options.scanType, options.scanners)
+  const db = needsDb
+    ? {
+        argv: buildDbDownloadArgs(binary, options.cacheDir),
+        cacheKey: options.cache ? dbCacheKeys(options.now).key : undefined
+      }
+    : undefined
+  return { binary, trivy, db, argv: scanArgs(binary, options, needsDb) }
 }
 
 export function defaultCacheDir(home: string): string {

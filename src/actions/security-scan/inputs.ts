@@ -21,6 +21,8 @@ export interface ScanInputs {
   sarifFile?: string
   issue: boolean
   githubToken?: string
+  /** Plan only: nothing downloaded, scanned, gated or written. */
+  dryRun: boolean
 }
 
 /** Without `ignore-file`, the files Trivy users already keep at the root are picked up. */
@@ -81,6 +83,7 @@ export function readScanInputs(inputs: Inputs): ScanInputs {
     reportFile,
     sarifFile: inputs.optional('sarif-file'),
     issue,
-    githubToken: inputs.optional('github-token')
+    githubToken: inputs.optional('github-token'),
+    dryRun: inputs.boolean('dry-run', false)
   }
 }

@@ -12,9 +12,15 @@ import { describeBySeverity } from '../../scan/gate.js'
 import { parseIgnoreFile, type IgnoreRule } from '../../scan/ignore.js'
 import { parseReport, type TrivyReport } from '../../scan/report.js'
 import { buildSarif } from '../../scan/sarif.js'
-import { defaultCacheDir, scanWithTrivy, type ScanOutcome } from '../../scan/scan.js'
+import {
+  defaultCacheDir,
+  scanWithTrivy,
+  type ScanOptions,
+  type ScanOutcome
+} from '../../scan/scan.js'
 import { SEVERITIES } from '../../scan/severity.js'
 import { buildScanSummary } from '../../scan/summary.js'
+import { dryRun } from './dry-run.js'
 import { readScanInputs, type ScanInputs } from './inputs.js'
 
 const JSON_REPORT = 'trivy-results.json'
@@ -26,16 +32,9 @@ async function loadIgnoreRules(file: string | undefined): Promise<IgnoreRule[]> 
   return rules
 }
 
-async function obtainReport(
-  inputs: ScanInputs,
-  now: Date
-): Promise<{ report: TrivyReport; jsonFile: string; scan?: ScanOutcome }> {
-  if (inputs.reportFile) {
-    const report = parseReport(await readFile(inputs.reportFile), inputs.reportFile)
-    return { report, jsonFile: inputs.reportFile }
-  }
-  const jsonFile = resolve(JSON_REPORT)
-  const scan = await scanWithTrivy({
+/** Where a scan installs, caches and writes: the same for a run and a dry run's plan. */
+function scanOptions(inputs: ScanInputs, now: Date): Omit<ScanOptions, 'store'> {
+  return {
     scanType: inputs.scanType,
     target: inputs.target!,
     scanners: inputs.scanners,
@@ -45,11 +44,25 @@ async function obtainReport(
       process.env.RUNNER_TOOL_CACHE || join(homedir(), '.cache', 'ops-actions', 'tools'),
     tempDir: process.env.RUNNER_TEMP || tmpdir(),
     cacheDir: defaultCacheDir(homedir()),
-    store: inputs.cache ? actionsCacheStore() : undefined,
-    outputFile: jsonFile,
+    outputFile: resolve(JSON_REPORT),
     now
+  }
+}
+
+async function obtainReport(
+  inputs: ScanInputs,
+  now: Date
+): Promise<{ report: TrivyReport; jsonFile: string; scan?: ScanOutcome }> {
+  if (inputs.reportFile) {
+    const report = parseReport(await readFile(inputs.reportFile), inputs.reportFile)
+    return { report, jsonFile: inputs.reportFile }
+  }
+  const options = scanOptions(inputs, now)
+  const scan = await scanWithTrivy({
+    ...options,
+    store: inputs.cache ? actionsCacheStore() : undefined
   })
-  return { report: scan.report, jsonFile, scan }
+  return { report: scan.report, jsonFile: options.outputFile, scan }
 }
 
 function warnExpired(analysis: Analysis): void {
@@ -112,6 +125,7 @@ export async function run(io: ActionIO): Promise<void> {
   log.secret(process.env.TRIVY_PASSWORD)
   const now = new Date()
   const ignoreRules = await loadIgnoreRules(inputs.ignoreFile)
+  if (inputs.dryRun) return dryRun(io, inputs, ignoreRules, scanOptions(inputs, now))
   const { report, jsonFile, scan } = await obtainReport(inputs, now)
   const analysis = analyseReport(report, {
     severities: inputs.severities,

@@ -1,0 +1,83 @@
+/**
+ * security-scan's dry run: the inputs are validated and the ignore file read; then the plan is
+ * printed and nothing else happens: no download, no install, no DB, no cache, no scan, no gate,
+ * no SARIF, no issue. Only `passed` is set, to `dry-run`.
+ */
+import { resolve } from 'node:path'
+import type { ActionIO } from '../../core/action.js'
+import { formatCommand } from '../../core/exec.js'
+import { log } from '../../core/log.js'
+import { Summary } from '../../core/summary.js'
+import type { IgnoreRule } from '../../scan/ignore.js'
+import { planScan, type ScanOptions } from '../../scan/scan.js'
+import { SEVERITIES } from '../../scan/severity.js'
+import type { ScanInputs } from './inputs.js'
+
+/** The steps of a run, in order, each as one line of plain text. */
+async function planSteps(
+  inputs: ScanInputs,
+  options: Omit<ScanOptions, 'store'>
+): Promise<{ steps: string[]; argv?: string[] }> {
+  if (inputs.reportFile) {
+    return {
+      steps: [`would gate the existing report ${inputs.reportFile} (Trivy not installed nor run)`]
+    }
+  }
+  const plan = await planScan({ ...options, cache: inputs.cache })
+  const steps = [plan.trivy]
+  if (plan.db) {
+    const update = formatCommand(plan.db.argv)
+    steps.push(
+      plan.db.cacheKey
+        ? `would restore the Trivy DB from the Actions cache (key ${plan.db.cacheKey}, else the newest older day), update it with \`${update}\` and save it`
+        : `would update the Trivy DB with \`${update}\` (cache: false)`
+    )
+  }
+  return { steps, argv: plan.argv }
+}
+
+function gateFacts(inputs: ScanInputs, ignoreRules: IgnoreRule[]): [string, string][] {
+  const severities = SEVERITIES.filter((s) => inputs.severities.has(s)).join(', ')
+  return [
+    [
+      'Gate',
+      `${severities}${inputs.failOnFindings ? '' : ' (report only: fail-on-findings false)'}`
+    ],
+    ['Ignore unfixed', String(inputs.ignoreUnfixed)],
+    [
+      'Ignore file',
+      inputs.ignoreFile ? `${inputs.ignoreFile} (${ignoreRules.length} entries)` : 'none'
+    ],
+    ['SARIF', inputs.sarifFile ? `would write ${resolve(inputs.sarifFile)}` : 'none'],
+    [
+      'Issue',
+      inputs.issue
+        ? `would open, update or close the issue for ${inputs.scanType}:${inputs.target ?? '(the report’s artifact)'}`
+        : 'no'
+    ]
+  ]
+}
+
+export async function dryRun(
+  io: ActionIO,
+  inputs: ScanInputs,
+  ignoreRules: IgnoreRule[],
+  options: Omit<ScanOptions, 'store'>
+): Promise<void> {
+  const { steps, argv } = await planSteps(inputs, options)
+  const facts = gateFacts(inputs, ignoreRules)
+  await log.group('Dry run: what a scan would do', async () => {
+    for (const step of steps) log.info(step)
+    if (argv) log.info(`would scan with: ${formatCommand(argv)}`)
+    for (const [name, value] of facts) log.info(`${name}: ${value}`)
+    log.info('dry run: nothing was downloaded, scanned, gated or written')
+  })
+  io.setOutput('passed', 'dry-run')
+  const target = inputs.target ?? inputs.reportFile ?? ''
+  const summary = new Summary()
+    .heading(`Security scan: dry run (${inputs.scanType} ${target})`)
+    .paragraph('🔎 dry run: nothing was downloaded, scanned, gated or written')
+    .list(steps)
+  if (argv) summary.paragraph('It would scan with:').code(formatCommand(argv))
+  await io.writeSummary(summary.facts(facts).toMarkdown())
+}

@@ -1,0 +1,159 @@
+/**
+ * security-scan `dry-run: true` through the bundle: the plan is printed, and nothing is
+ * downloaded, installed, cached, scanned or written. Outbound connections are refused and
+ * recorded by a preload (no-network.mjs), so "no request was needed" is measured, not assumed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { runAction } from '../../lab/runner.js'
+import {
+  DEFAULT_TRIVY_VERSION,
+  releaseAssetName,
+  TRIVY_RELEASES_URL
+} from '../../src/scan/trivy-release.js'
+import { FAKE_TRIVY, fixturePath } from './helpers.js'
+
+const NO_NETWORK = fileURLToPath(new URL('./no-network.mjs', import.meta.url))
+let dir: string
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'scan-dry-run-'))
+})
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** A fresh HOME, tool cache and connection log for one run. */
+function sandbox(name: string): { env: Record<string, string>; toolCache: string; net: string } {
+  const home = join(dir, name)
+  const toolCache = join(home, 'tool-cache')
+  mkdirSync(toolCache, { recursive: true })
+  const net = join(home, 'connections.log')
+  return {
+    toolCache,
+    net,
+    env: {
+      HOME: home,
+      RUNNER_TOOL_CACHE: toolCache,
+      NODE_OPTIONS: `--import=${NO_NETWORK}`,
+      NO_NETWORK_LOG: net,
+      // what the Actions cache service needs, so a cache call would be attempted if made
+      ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/',
+      ACTIONS_RUNTIME_TOKEN: 'dry-run-test-token'
+    }
+  }
+}
+
+const connections = (file: string): string[] =>
+  existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []
+
+describe('security-scan dry-run bundle', () => {
+  it('without trivy-path: says what it would download and run, downloads nothing, exit 0', async () => {
+    const box = sandbox('install')
+    const sarif = join(dir, 'install.sarif')
+    const r = await runAction(
+      'security-scan',
+      { target: 'registry.local/app:1', 'dry-run': 'true', 'sarif-file': sarif, issue: 'true' },
+      { env: box.env }
+    )
+    expect(r.exitCode).toBe(0)
+    expect(connections(box.net)).toEqual([])
+    expect(readdirSync(box.toolCache)).toEqual([])
+    expect(existsSync(sarif)).toBe(false)
+    expect(r.outputs).toEqual({ passed: 'dry-run' })
+    const binary = join(box.toolCache, 'trivy', DEFAULT_TRIVY_VERSION, process.arch, 'trivy')
+    const asset = `${TRIVY_RELEASES_URL}/v${DEFAULT_TRIVY_VERSION}/${releaseAssetName(DEFAULT_TRIVY_VERSION, 'linux', process.arch)}`
+    expect(r.summary).toContain(`would download ${asset}`)
+    const argv = `${binary} image --format json --output `
+    expect(r.summary).toContain(argv)
+    expect(r.summary).toContain(
+      `--cache-dir ${join(box.env.HOME, '.cache', 'trivy')} --scanners vuln,secret --no-progress --skip-db-update -- registry.local/app:1`
+    )
+    expect(r.summary).toMatch(/Actions cache \(key trivy-db-linux-\d{4}-\d\d-\d\d/)
+    expect(r.summary).toContain('| Gate | CRITICAL, HIGH |')
+    expect(r.summary).toContain(`| SARIF | would write ${sarif} |`)
+    expect(r.summary).toContain(
+      'would open, update or close the issue for image:registry.local/app:1'
+    )
+    expect(r.stdout).toContain(argv)
+  })
+
+  it('the guard is not vacuous: the same run without dry-run tries the release server', async () => {
+    const box = sandbox('control')
+    const r = await runAction(
+      'security-scan',
+      { target: 'registry.local/app:1', 'sarif-file': '' },
+      { env: box.env }
+    )
+    expect(r.exitCode).toBe(3)
+    expect(connections(box.net)[0]).toBe('github.com:443')
+    expect(r.outputs.passed).toBeUndefined()
+  })
+
+  it('with trivy-path: only asks the binary its version; prints the exact argv and gate settings', async () => {
+    const box = sandbox('path')
+    const calls = join(dir, 'path-calls.log')
+    const r = await runAction(
+      'security-scan',
+      {
+        'scan-type': 'fs',
+        target: '.',
+        'trivy-path': FAKE_TRIVY,
+        severity: 'CRITICAL',
+        'fail-on-findings': 'false',
+        cache: 'false',
+        'sarif-file': '',
+        'dry-run': 'true'
+      },
+      { env: { ...box.env, FAKE_TRIVY_LOG: calls, FAKE_TRIVY_STATE: dir } }
+    )
+    expect(r.exitCode).toBe(0)
+    const argvs = readFileSync(calls, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(argvs).toEqual([['version', '--format', 'json']])
+    expect(connections(box.net)).toEqual([])
+    expect(r.summary).toContain(`${FAKE_TRIVY} (trivy-path), Trivy 0.72.0`)
+    expect(r.summary).toContain(
+      `would update the Trivy DB with \`${FAKE_TRIVY} image --download-db-only`
+    )
+    expect(r.summary).toMatch(
+      new RegExp(
+        `${FAKE_TRIVY} fs --format json --output \\S+/trivy-results.json --exit-code 0 --cache-dir \\S+ --scanners vuln,secret --no-progress --skip-db-update -- \\.`
+      )
+    )
+    expect(r.summary).toContain('| Gate | CRITICAL (report only: fail-on-findings false) |')
+    expect(r.outputs).toEqual({ passed: 'dry-run' })
+  })
+
+  it('with report-file: does not gate the report, only says it would (exit 0 despite findings)', async () => {
+    const box = sandbox('report')
+    const sarif = join(dir, 'report.sarif')
+    const report = fixturePath('trivy-sbom-fluentd-critical-high-low-unfixed.json')
+    const r = await runAction(
+      'security-scan',
+      { 'report-file': report, 'sarif-file': sarif, 'dry-run': 'true' },
+      { env: box.env }
+    )
+    expect(r.exitCode).toBe(0)
+    expect(r.outputs).toEqual({ passed: 'dry-run' })
+    expect(existsSync(sarif)).toBe(false)
+    expect(r.summary).toContain(`would gate the existing report ${report}`)
+    expect(r.summary).not.toContain('CVE-')
+    expect(connections(box.net)).toEqual([])
+  })
+
+  it('bad input is still exit 2', async () => {
+    const r = await runAction('security-scan', {
+      target: 'x',
+      severity: 'SEVERE',
+      'dry-run': 'true'
+    })
+    expect(r.exitCode).toBe(2)
+    expect(r.outputs).toEqual({})
+  })
+})
