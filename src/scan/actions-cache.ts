@@ -15,3 +15,8 @@ export function actionsCacheStore(): CacheStore | undefined {
     }
   }
 }
+
+/** Whether this runner offers the Actions cache (reads environment variables only). */
+export function actionsCacheAvailable(): boolean {
+  return cache.isFeatureAvailable()
+}

@@ -40,7 +40,8 @@ function sandbox(name: string): { env: Record<string, string>; toolCache: string
       RUNNER_TOOL_CACHE: toolCache,
       NODE_OPTIONS: `--import=${NO_NETWORK}`,
       NO_NETWORK_LOG: net,
-      // what the Actions cache service needs, so a cache call would be attempted if made
+      // the Actions cache service as a runner announces it (a call to it would be recorded)
+      ACTIONS_CACHE_URL: 'http://127.0.0.1:9/',
       ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/',
       ACTIONS_RUNTIME_TOKEN: 'dry-run-test-token'
     }
@@ -128,6 +129,15 @@ describe('security-scan dry-run bundle', () => {
     )
     expect(r.summary).toContain('| Gate | CRITICAL (report only: fail-on-findings false) |')
     expect(r.outputs).toEqual({ passed: 'dry-run' })
+  })
+
+  it('without the Actions cache service (CLI, local runs) promises no cache', async () => {
+    const box = sandbox('no-cache-service')
+    const { ACTIONS_CACHE_URL: _v1, ACTIONS_RESULTS_URL: _v2, ...env } = box.env
+    const r = await runAction('security-scan', { target: 'app:1', 'dry-run': 'true' }, { env })
+    expect(r.exitCode).toBe(0)
+    expect(r.summary).toContain('(no Actions cache on this runner)')
+    expect(r.summary).not.toContain('from the Actions cache')
   })
 
   it('with report-file: does not gate the report, only says it would (exit 0 despite findings)', async () => {

@@ -8,6 +8,7 @@ import type { ActionIO } from '../../core/action.js'
 import { formatCommand } from '../../core/exec.js'
 import { log } from '../../core/log.js'
 import { Summary } from '../../core/summary.js'
+import { actionsCacheAvailable } from '../../scan/actions-cache.js'
 import type { IgnoreRule } from '../../scan/ignore.js'
 import { planScan, type ScanOptions } from '../../scan/scan.js'
 import { SEVERITIES } from '../../scan/severity.js'
@@ -23,14 +24,14 @@ async function planSteps(
       steps: [`would gate the existing report ${inputs.reportFile} (Trivy not installed nor run)`]
     }
   }
-  const plan = await planScan({ ...options, cache: inputs.cache })
+  const plan = await planScan({ ...options, cache: inputs.cache && actionsCacheAvailable() })
   const steps = [plan.trivy]
   if (plan.db) {
     const update = formatCommand(plan.db.argv)
     steps.push(
       plan.db.cacheKey
         ? `would restore the Trivy DB from the Actions cache (key ${plan.db.cacheKey}, else the newest older day), update it with \`${update}\` and save it`
-        : `would update the Trivy DB with \`${update}\` (cache: false)`
+        : `would update the Trivy DB with \`${update}\` (${inputs.cache ? 'no Actions cache on this runner' : 'cache: false'})`
     )
   }
   return { steps, argv: plan.argv }
