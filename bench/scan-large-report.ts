@@ -5,12 +5,12 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { analyseReport } from '../src/scan/analyse.js'
 import { parseIgnoreFile } from '../src/scan/ignore.js'
-import { parseReport } from '../src/scan/report.js'
+import { readReportFile } from '../src/scan/report.js'
 import { buildSarif } from '../src/scan/sarif.js'
 import { buildScanSummary } from '../src/scan/summary.js'
 import { syntheticReport } from '../test/fixtures/scan/synthetic-report.js'
@@ -49,9 +49,7 @@ async function phase<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
 }
 
 const started = performance.now()
-const report = await phase('read + parse', async () =>
-  parseReport(await readFile(reportFile), reportFile)
-)
+const report = await phase('read + parse', async () => readReportFile(reportFile, reportFile))
 global.gc?.()
 // RSS never shrinks after the parse, so the later phases are measured as heap growth.
 const afterParse = { heap: process.memoryUsage().heapUsed, at: performance.now() }

@@ -1,14 +1,5 @@
 import { ToolError } from '../core/errors.js'
-import {
-  BYTES,
-  eachElement,
-  eachMember,
-  JsonSyntaxError,
-  parseSlice,
-  skipSpace,
-  startsWith,
-  valueEnd
-} from './json-scan.js'
+import { BYTES, JsonReader, JsonSyntaxError } from './json-scan.js'
 import { toSeverity, type Severity } from './severity.js'
 
 /**
@@ -155,61 +146,46 @@ function pick(value: unknown, fields: string[]): unknown {
   return kept
 }
 
-function readResult(buf: Buffer, at: number, results: unknown[]): number {
-  if (!startsWith(buf, at, BYTES.OPEN_OBJECT)) {
-    const end = valueEnd(buf, at)
-    results.push(parseSlice(buf, at, end))
-    return end
+function readResult(reader: JsonReader, results: unknown[]): void {
+  if (reader.peek() !== BYTES.OPEN_OBJECT) {
+    results.push(reader.parseValue())
+    return
   }
   const result: Record<string, unknown> = {}
   results.push(result)
-  return eachMember(buf, at, (key, valueAt) => {
+  reader.eachMember((key) => {
     const fields = FINDING_FIELDS[key]
-    if (fields && startsWith(buf, valueAt, BYTES.OPEN_ARRAY)) {
+    if (fields && reader.peek() === BYTES.OPEN_ARRAY) {
       const list: unknown[] = []
       result[key] = list
-      return eachElement(buf, valueAt, (elementAt) => {
-        const end = valueEnd(buf, elementAt)
-        list.push(pick(parseSlice(buf, elementAt, end), fields))
-        return end
-      })
-    }
-    const end = valueEnd(buf, valueAt)
-    if (RESULT_FIELDS.has(key)) result[key] = parseSlice(buf, valueAt, end)
-    return end
+      reader.eachElement(() => list.push(pick(reader.parseValue(), fields)))
+    } else if (RESULT_FIELDS.has(key)) result[key] = reader.parseValue()
+    else reader.skipValue()
   })
 }
 
 /** Reads the document one finding at a time, so the full object tree is never built. */
-function readDocument(buf: Buffer): Record<string, unknown> {
+function readDocument(reader: JsonReader): Record<string, unknown> {
   const doc: Record<string, unknown> = {}
-  const end = eachMember(buf, 0, (key, valueAt) => {
-    if (key === 'Results' && startsWith(buf, valueAt, BYTES.OPEN_ARRAY)) {
+  reader.eachMember((key) => {
+    if (key === 'Results' && reader.peek() === BYTES.OPEN_ARRAY) {
       const results: unknown[] = []
       doc.Results = results
-      return eachElement(buf, valueAt, (elementAt) => readResult(buf, elementAt, results))
-    }
-    const valueEndAt = valueEnd(buf, valueAt)
-    doc[key] = parseSlice(buf, valueAt, valueEndAt)
-    return valueEndAt
+      reader.eachElement(() => readResult(reader, results))
+    } else doc[key] = reader.parseValue()
   })
-  if (skipSpace(buf, end) !== buf.length)
-    throw new JsonSyntaxError(`unexpected data after the report at byte ${end}`)
+  const end = reader.offset()
+  if (!reader.atEnd()) throw new JsonSyntaxError(`unexpected data after the report at byte ${end}`)
   return doc
 }
 
-/**
- * Parses Trivy JSON output, keeping what the gate, summary and SARIF read; anything else
- * (SARIF, a table, truncated JSON) is a ToolError.
- */
-export function parseReport(input: string | Buffer, source: string): TrivyReport {
-  const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input
+function readChecked(reader: JsonReader, source: string): TrivyReport {
   const notReport = (why: string) => new ToolError(`${source} is not a Trivy JSON report: ${why}`)
-  if (skipSpace(buf, 0) >= buf.length) throw notReport('the file is empty')
-  if (!startsWith(buf, 0, BYTES.OPEN_OBJECT)) throw notReport('expected a JSON object')
+  if (reader.atEnd()) throw notReport('the file is empty')
+  if (reader.peek() !== BYTES.OPEN_OBJECT) throw notReport('expected a JSON object')
   let report: Record<string, unknown>
   try {
-    report = readDocument(buf)
+    report = readDocument(reader)
   } catch (error) {
     if (error instanceof JsonSyntaxError) throw notReport(error.message)
     throw error
@@ -235,6 +211,23 @@ export function parseReport(input: string | Buffer, source: string): TrivyReport
     }
   }
   return report as unknown as TrivyReport
+}
+
+/**
+ * Parses Trivy JSON output, keeping what the gate, summary and SARIF read; anything else
+ * (SARIF, a table, truncated JSON) is a ToolError.
+ */
+export function parseReport(input: string | Buffer, source: string): TrivyReport {
+  const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input
+  return readChecked(JsonReader.fromBuffer(buf), source)
+}
+
+/**
+ * parseReport of the file at `path`, read a chunk at a time: the file is never held whole, so
+ * a 100 MB report costs little more than the findings kept. A missing file throws the fs error.
+ */
+export function readReportFile(path: string, source: string, chunkBytes?: number): TrivyReport {
+  return JsonReader.withFile(path, (reader) => readChecked(reader, source), chunkBytes)
 }
 
 function cvssScore(v: TrivyVulnerability): number | undefined {

@@ -31,6 +31,9 @@ const FALLBACK_SCORE: Record<Severity, number> = {
   UNKNOWN: 0.0
 }
 
+const SARIF_SCHEMA =
+  'https://raw.githubusercontent.com/oasis-tcs/sarif-spec/main/sarif-2.1/schema/sarif-schema-2.1.0.json'
+
 const MAX_TEXT = 1000
 
 function clip(text: string | undefined, max = MAX_TEXT): string {
@@ -128,40 +131,40 @@ function selectWithinCounts(sorted: Finding[], limits: SarifLimits, max: number)
   return chosen
 }
 
-function render(findings: Finding[], report: TrivyReport): string {
+/** Exactly JSON.stringify of the SARIF document, emitted a rule and a result at a time. */
+function emitSarif(findings: Finding[], report: TrivyReport, emit: (text: string) => void): void {
   const ruleIndex = new Map<string, number>()
-  const rules: object[] = []
-  const results: object[] = []
+  const ordered: Finding[] = []
   for (const f of findings) {
-    let index = ruleIndex.get(f.id)
-    if (index === undefined) {
-      index = rules.length
-      ruleIndex.set(f.id, index)
-      rules.push(rule(f))
-    }
-    results.push(result(f, index, report))
+    if (ruleIndex.has(f.id)) continue
+    ruleIndex.set(f.id, ordered.length)
+    ordered.push(f)
   }
-  return JSON.stringify({
-    version: '2.1.0',
-    $schema:
-      'https://raw.githubusercontent.com/oasis-tcs/sarif-spec/main/sarif-2.1/schema/sarif-schema-2.1.0.json',
-    runs: [
-      {
-        tool: {
-          driver: {
-            fullName: 'Trivy Vulnerability Scanner',
-            informationUri: 'https://github.com/aquasecurity/trivy',
-            name: 'Trivy',
-            rules,
-            version: report.Trivy?.Version ?? 'unknown'
-          }
-        },
-        results,
-        columnKind: 'utf16CodeUnits',
-        properties: { artifactName: report.ArtifactName, artifactType: report.ArtifactType }
-      }
-    ]
-  })
+  emit(
+    `{"version":"2.1.0","$schema":${JSON.stringify(SARIF_SCHEMA)},"runs":[{"tool":{"driver":{` +
+      `"fullName":"Trivy Vulnerability Scanner","informationUri":"https://github.com/aquasecurity/trivy",` +
+      `"name":"Trivy","rules":[`
+  )
+  ordered.forEach((f, i) => emit((i ? ',' : '') + JSON.stringify(rule(f))))
+  emit(`],"version":${JSON.stringify(report.Trivy?.Version ?? 'unknown')}}},"results":[`)
+  findings.forEach((f, i) =>
+    emit((i ? ',' : '') + JSON.stringify(result(f, ruleIndex.get(f.id) as number, report)))
+  )
+  const properties = { artifactName: report.ArtifactName, artifactType: report.ArtifactType }
+  emit(`],"columnKind":"utf16CodeUnits","properties":${JSON.stringify(properties)}}]}`)
+}
+
+/**
+ * The SARIF as UTF-8 bytes, gzip-measured as is. Emitted twice, to size the buffer and then to
+ * fill it: no object tree per result, no growing buffer's discarded copies, no copy for gzip.
+ */
+function render(findings: Finding[], report: TrivyReport): Buffer {
+  let size = 0
+  emitSarif(findings, report, (text) => (size += Buffer.byteLength(text)))
+  const bytes = Buffer.allocUnsafe(size)
+  let at = 0
+  emitSarif(findings, report, (text) => (at += bytes.write(text, at)))
+  return bytes
 }
 
 export interface SarifOutput {
@@ -184,13 +187,23 @@ export function buildSarif(
   let max = sorted.length
   for (let attempt = 0; attempt < 8; attempt++) {
     const chosen = selectWithinCounts(sorted, limits, max)
-    const text = render(chosen, report)
-    const gzipBytes = gzipSync(text, { level: 1 }).length
+    const bytes = render(chosen, report)
+    const gzipBytes = gzipSync(bytes, { level: 1 }).length
     if (gzipBytes <= limits.gzipBytes || chosen.length === 0) {
-      return { text, included: chosen.length, omitted: findings.length - chosen.length, gzipBytes }
+      return {
+        text: bytes.toString('utf8'),
+        included: chosen.length,
+        omitted: findings.length - chosen.length,
+        gzipBytes
+      }
     }
     max = Math.floor((chosen.length * limits.gzipBytes * 0.9) / gzipBytes)
   }
-  const text = render([], report)
-  return { text, included: 0, omitted: findings.length, gzipBytes: gzipSync(text).length }
+  const bytes = render([], report)
+  return {
+    text: bytes.toString('utf8'),
+    included: 0,
+    omitted: findings.length,
+    gzipBytes: gzipSync(bytes).length
+  }
 }

@@ -1,7 +1,7 @@
-import { readFile, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { ToolError } from '../core/errors.js'
 import { formatCommand, runCommand } from '../core/exec.js'
-import { parseReport, type TrivyReport } from './report.js'
+import { readReportFile, type TrivyReport } from './report.js'
 import { refuseCompromised } from './trivy-release.js'
 
 export const SCAN_TYPES = ['image', 'fs', 'repo', 'config', 'sbom', 'rootfs'] as const
@@ -101,13 +101,13 @@ export async function runScan(
       `Trivy ${why}, so the target was NOT scanned: ${formatCommand(argv)}\n${tail(result.stderr)}`
     )
   }
-  let text: Buffer
   try {
-    text = await readFile(outputFile)
-  } catch {
+    return readReportFile(outputFile, `Trivy's report ${outputFile}`)
+  } catch (error) {
+    if (error instanceof ToolError) throw error
+    // Only reading the file throws anything else (missing, a directory, unreadable).
     throw new ToolError(
       `Trivy exited 0 but wrote no report to ${outputFile}; treating the scan as failed`
     )
   }
-  return parseReport(text, `Trivy's report ${outputFile}`)
 }

@@ -1,12 +1,20 @@
 import { describe, expect, it } from '@jest/globals'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ToolError } from '../../src/core/errors.js'
 import { analyseReport } from '../../src/scan/analyse.js'
 import { countFindings } from '../../src/scan/gate.js'
-import { collectFindings, parseReport, type TrivyReport } from '../../src/scan/report.js'
+import {
+  collectFindings,
+  parseReport,
+  readReportFile,
+  type TrivyReport
+} from '../../src/scan/report.js'
 import { buildSarif } from '../../src/scan/sarif.js'
 import { SEVERITIES, type Severity } from '../../src/scan/severity.js'
 import { buildScanSummary } from '../../src/scan/summary.js'
-import { jsonReportFixtures, readFixture } from './helpers.js'
+import { fixturePath, jsonReportFixtures, readFixture } from './helpers.js'
 
 const GATE = new Set<Severity>(['CRITICAL', 'HIGH'])
 
@@ -144,6 +152,31 @@ describe('parseReport reads findings one at a time', () => {
     expect(collectFindings(parseReport(Buffer.from(text), file))).toEqual(
       collectFindings(JSON.parse(text) as TrivyReport)
     )
+  })
+
+  it.each(jsonReportFixtures())(
+    '%s: read from the file in chunks of 1 to 4096 bytes, the same report',
+    (file) => {
+      const whole = parseReport(readFixture(file), file)
+      for (const chunk of [1, 7, 64, 4096])
+        expect(readReportFile(fixturePath(file), file, chunk)).toEqual(whole)
+    }
+  )
+
+  it('reads a file that ends inside a string or value as not a report', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'report-'))
+    try {
+      for (const [text, message] of [
+        ['{"SchemaVersion": 2, "ArtifactName": "abc', /inside a string/],
+        ['{"SchemaVersion": 2, "Results": [{"Target": "a"', /expected `,`|end of JSON/],
+        ['', /empty/]
+      ] as const) {
+        writeFileSync(join(dir, 'r.json'), text)
+        expect(() => readReportFile(join(dir, 'r.json'), 'r.json', 3)).toThrow(message)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('copes with braces, brackets, quotes, escapes and non-ASCII inside strings', () => {
