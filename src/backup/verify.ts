@@ -116,9 +116,23 @@ interface RestoredTable {
   partitioned: boolean
 }
 
-function countSql(t: { schema: string; name: string; partitioned: boolean }, i: number): string {
-  const only = t.partitioned ? '' : 'ONLY '
-  return `SELECT ${i} AS i, count(*) AS n FROM ${only}${quoteIdent(t.schema)}.${quoteIdent(t.name)}`
+const key = (t: TableName): string => `${t.schema}\u0000${t.name}`
+
+/**
+ * Lists the user tables and counts this group's share (every `jobs`-th table, largest first so
+ * the groups get similar work) in one statement: no separate round trip for the list.
+ */
+export function countRowsSql(jobs: number, group: number): string {
+  return `WITH t AS (
+    SELECT n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned,
+           row_number() OVER (ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname) - 1 AS k
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+       AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%')
+  SELECT schema, name, partitioned,
+         (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s%I.%I',
+           CASE WHEN partitioned THEN '' ELSE 'ONLY ' END, schema, name), false, true, '')))[1]::text AS rows
+    FROM t WHERE k % ${jobs} = ${group}`
 }
 
 /** Exact row counts (reltuples is only an estimate until ANALYZE) for every restored table. */
@@ -127,34 +141,26 @@ async function countRows(
   database: string,
   jobs: number
 ): Promise<RestoredTable[]> {
-  const tables = await queryRows<{ schema: string; name: string; partitioned: boolean }>(
-    conn,
-    database,
-    `SELECT n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned FROM pg_class c
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
-      ORDER BY 1, 2`
-  )
-  // One query per job, run side by side: counting is a full scan of every table.
-  const groups = Array.from({ length: Math.min(jobs, tables.length) }, (_, g) =>
-    tables.flatMap((t, i) => (i % jobs === g ? [countSql(t, i)] : []))
-  )
-  const results = await Promise.all(
-    groups.map((group) =>
-      queryRows<{ i: number; n: number }>(conn, database, group.join('\nUNION ALL\n'))
+  // One session per job, side by side: counting is a full scan of every table.
+  const groups = await Promise.all(
+    Array.from({ length: jobs }, (_, g) =>
+      queryRows<{ schema: string; name: string; partitioned: boolean; rows: string }>(
+        conn,
+        database,
+        countRowsSql(jobs, g)
+      )
     )
   )
-  const byIndex = new Map(results.flat().map((r) => [r.i, Number(r.n)]))
-  return tables.map((t, i) => ({ ...t, rows: byIndex.get(i) ?? 0 }))
+  return groups
+    .flat()
+    .map((t) => ({ ...t, rows: Number(t.rows) }))
+    .sort((a, b) => key(a).localeCompare(key(b)))
 }
 
 /** The tables that must come back: `expect-tables`, or every table with data in the TOC. */
 export function expectedTables(request: VerifyRequest, toc: Toc): TableName[] {
   return request.expectTables ?? tablesWithData(toc)
 }
-
-const key = (t: TableName): string => `${t.schema}\u0000${t.name}`
 
 function tableChecks(request: VerifyRequest, toc: Toc, restored: RestoredTable[]): CheckResult[] {
   const rowsOf = new Map(restored.map((t) => [key(t), t.rows]))
@@ -291,12 +297,14 @@ async function restoreAndMeasure(
   if (time) report.checks.push(time)
   if (outcome.timedOut) return
 
-  const restored = await countRows(conn, database, request.jobs)
+  // The size query is cheap: it runs alongside the counts instead of after them.
+  const [restored, size] = await Promise.all([
+    countRows(conn, database, request.jobs),
+    execute(conn, database, 'SELECT pg_database_size(current_database())')
+  ])
   report.tables = restored.length
   report.rows = restored.reduce((sum, t) => sum + (t.partitioned ? 0 : t.rows), 0)
-  report.sizeBytes = Number(
-    await execute(conn, database, 'SELECT pg_database_size(current_database())')
-  )
+  report.sizeBytes = Number(size)
   report.checks.push(...tableChecks(request, toc, restored))
   report.checks.push(...(await runSqlChecks(conn, database, request.checks)))
   if (request.amcheck)
