@@ -122,7 +122,7 @@ const key = (t: TableName): string => `${t.schema}\u0000${t.name}`
  * Lists the user tables and counts this group's share (every `jobs`-th table, largest first so
  * the groups get similar work) in one statement: no separate round trip for the list.
  */
-export function countRowsSql(jobs: number, group: number): string {
+function countRowsSql(jobs: number, group: number): string {
   return `WITH t AS (
     SELECT n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned,
            row_number() OVER (ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname) - 1 AS k
@@ -299,7 +299,8 @@ async function restoreAndMeasure(
 
   // The size query is cheap: it runs alongside the counts instead of after them.
   const [restored, size] = await Promise.all([
-    countRows(conn, database, request.jobs),
+    // No more sessions than the TOC has tables to count (any number still counts every table).
+    countRows(conn, database, Math.max(1, Math.min(request.jobs, tablesWithData(toc).length))),
     execute(conn, database, 'SELECT pg_database_size(current_database())')
   ])
   report.tables = restored.length

@@ -93,6 +93,16 @@ describe('a good backup in every format passes', () => {
     expect(summary.join('')).toContain('| rows in public.orders | >= 5000 | 5000 | pass |')
   })
 
+  it.each(['1', '3', '16'])(
+    'counts every table exactly once whatever the number of counting sessions (jobs %s)',
+    async (jobs) => {
+      const { outputs } = await verify({ backup: dumps.custom, jobs })
+      expect(outputs.passed).toBe('true')
+      expect(Number(outputs.tables)).toBe(SHOP_TABLE_COUNT)
+      expect(Number(outputs.rows)).toBe(totalRows)
+    }
+  )
+
   it('reads the creation time from the archive TOC and checks max-age and max-restore-time', async () => {
     const { outputs } = await verify({
       backup: dumps.custom,

@@ -29404,7 +29404,8 @@ async function restoreAndMeasure(request, toc, database, report) {
         return;
     // The size query is cheap: it runs alongside the counts instead of after them.
     const [restored, size] = await Promise.all([
-        countRows(conn, database, request.jobs),
+        // No more sessions than the TOC has tables to count (any number still counts every table).
+        countRows(conn, database, Math.max(1, Math.min(request.jobs, tablesWithData(toc).length))),
         execute(conn, database, 'SELECT pg_database_size(current_database())')
     ]);
     report.tables = restored.length;
