@@ -10,7 +10,7 @@ import { actionsCacheStore } from '../../scan/actions-cache.js'
 import { analyseReport, type Analysis } from '../../scan/analyse.js'
 import { describeBySeverity } from '../../scan/gate.js'
 import { parseIgnoreFile, type IgnoreRule } from '../../scan/ignore.js'
-import { parseReport, type TrivyReport } from '../../scan/report.js'
+import { readReportFile, type TrivyReport } from '../../scan/report.js'
 import { buildSarif } from '../../scan/sarif.js'
 import {
   defaultCacheDir,
@@ -54,7 +54,8 @@ async function obtainReport(
   now: Date
 ): Promise<{ report: TrivyReport; jsonFile: string; scan?: ScanOutcome }> {
   if (inputs.reportFile) {
-    const report = parseReport(await readFile(inputs.reportFile), inputs.reportFile)
+    // Read in chunks: a large report is never held whole next to its parsed findings.
+    const report = readReportFile(inputs.reportFile, inputs.reportFile)
     return { report, jsonFile: inputs.reportFile }
   }
   const options = scanOptions(inputs, now)
