@@ -24,6 +24,11 @@ export interface SloThresholds {
   maxErrorRateIncreasePoints: number
   /** How much slower than the stable slot the canary's P95 may be (relative, percent). */
   maxP95IncreasePercent: number
+  /**
+   * P95 differences below this many ms are never a regression: histogram buckets and low
+   * traffic make a 5 ms vs 9 ms P95 noise, though it is "80 % slower".
+   */
+  p95NoiseFloorMs: number
 }
 
 /** What was read from Prometheus for one slot; `error` when the query could not be answered. */
@@ -193,12 +198,15 @@ function compareWithStable(
       check: 'p95 vs stable',
       value: null,
       shown: 'skipped: too little traffic on one of the slots',
-      bound: `<= stable + ${t.maxP95IncreasePercent}%`,
+      bound: `<= stable + ${t.maxP95IncreasePercent}% (min ${t.p95NoiseFloorMs} ms)`,
       verdict: 'pass',
       note: 'not judged'
     })
   } else {
-    const allowed = sP95 * (1 + t.maxP95IncreasePercent / 100)
+    const allowed = Math.max(
+      sP95 * (1 + t.maxP95IncreasePercent / 100),
+      sP95 + t.p95NoiseFloorMs / 1000
+    )
     out.push({
       check: 'p95 vs stable',
       value: cP95 * 1000,

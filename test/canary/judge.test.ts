@@ -21,7 +21,8 @@ const T = {
   maxP95Ms: 500,
   minRequests: 50,
   maxErrorRateIncreasePoints: 0.5,
-  maxP95IncreasePercent: 50
+  maxP95IncreasePercent: 50,
+  p95NoiseFloorMs: 50
 }
 
 describe('judgeAnalysis: fixed bounds', () => {
@@ -94,6 +95,13 @@ describe('judgeAnalysis: against the stable slot', () => {
     expect(r.measurements.find((m) => m.check === 'p95 vs stable')).toMatchObject({
       verdict: 'fail',
       shown: 'canary 310 ms vs stable 200 ms'
+    })
+  })
+  it('a few ms of P95 difference is noise, not a regression (5 ms vs 9 ms)', () => {
+    const r = judgeAnalysis(slot(v(1000), v(0), v(0.009)), slot(v(1000), v(0), v(0.005)), [], T)
+    expect(r.measurements.find((m) => m.check === 'p95 vs stable')).toMatchObject({
+      verdict: 'pass',
+      bound: '<= 55 ms'
     })
   })
   it('is skipped, not failed, when the stable slot has too little traffic', () => {

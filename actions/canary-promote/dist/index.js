@@ -35046,13 +35046,13 @@ function compareWithStable(canary, stable, t, canaryEnough) {
             check: 'p95 vs stable',
             value: null,
             shown: 'skipped: too little traffic on one of the slots',
-            bound: `<= stable + ${t.maxP95IncreasePercent}%`,
+            bound: `<= stable + ${t.maxP95IncreasePercent}% (min ${t.p95NoiseFloorMs} ms)`,
             verdict: 'pass',
             note: 'not judged'
         });
     }
     else {
-        const allowed = sP95 * (1 + t.maxP95IncreasePercent / 100);
+        const allowed = Math.max(sP95 * (1 + t.maxP95IncreasePercent / 100), sP95 + t.p95NoiseFloorMs / 1000);
         out.push({
             check: 'p95 vs stable',
             value: cP95 * 1000,
@@ -37119,7 +37119,8 @@ function readCanaryInputs(inputs) {
                 maxP95Ms: inputs.duration('max-p95-latency', '500ms'),
                 minRequests: inputs.integer('min-requests', 1, 1_000_000_000, 50),
                 maxErrorRateIncreasePoints: inputs.percent('max-error-rate-increase', '0.5%'),
-                maxP95IncreasePercent: inputs.integer('max-p95-increase', 0, 10_000, 50)
+                maxP95IncreasePercent: inputs.integer('max-p95-increase', 0, 10_000, 50),
+                p95NoiseFloorMs: inputs.duration('p95-noise-floor', '50ms')
             },
             queries: {
                 requests: inputs.optional('request-count-query') ?? DEFAULT_QUERIES.requests,

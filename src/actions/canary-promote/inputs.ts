@@ -114,7 +114,8 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
         maxP95Ms: inputs.duration('max-p95-latency', '500ms'),
         minRequests: inputs.integer('min-requests', 1, 1_000_000_000, 50),
         maxErrorRateIncreasePoints: inputs.percent('max-error-rate-increase', '0.5%'),
-        maxP95IncreasePercent: inputs.integer('max-p95-increase', 0, 10_000, 50)
+        maxP95IncreasePercent: inputs.integer('max-p95-increase', 0, 10_000, 50),
+        p95NoiseFloorMs: inputs.duration('p95-noise-floor', '50ms')
       },
       queries: {
         requests: inputs.optional('request-count-query') ?? DEFAULT_QUERIES.requests,
