@@ -12,11 +12,9 @@ import { fileURLToPath } from 'node:url'
 import { Lab } from './lab.js'
 import { startLoad } from './load.js'
 import { runAction, type ActionResult } from './runner.js'
-import { startApp } from './services/app.js'
-import { startHaproxy } from './services/haproxy.js'
 import { startPostgres, pgProgram } from './services/postgres.js'
-import { startPrometheus } from './services/prometheus.js'
 import { startRegistry } from './services/registry.js'
+import { startServiceStack } from './stacks.js'
 import { pushImage } from '../test/image-push/upload.js'
 
 const data = fileURLToPath(new URL('./demo-data/', import.meta.url))
@@ -51,24 +49,11 @@ process.on('SIGINT', () => void stopAll().then(() => process.exit(130)))
 
 try {
   const services = await step('Start the lab (real servers on 127.0.0.1)', async () => {
-    const app = await startApp(lab)
-    const [lb, prometheus, pg, registry] = await Promise.all([
-      startHaproxy(lab, {
-        servers: [
-          { name: 'blue', address: `127.0.0.1:${app.blue.port}`, weight: 100 },
-          { name: 'green', address: `127.0.0.1:${app.green.port}`, weight: 0 }
-        ]
-      }),
-      startPrometheus(lab, {
-        targets: [
-          { address: `127.0.0.1:${app.blue.port}` },
-          { address: `127.0.0.1:${app.green.port}` }
-        ]
-      }),
+    const [{ app, lb, prometheus }, pg, registry] = await Promise.all([
+      startServiceStack(lab),
       startPostgres(lab),
       startRegistry(lab)
     ])
-    await prometheus.waitForTargets()
     return [
       { app, lb, prometheus, pg, registry },
       'up',
