@@ -3,11 +3,8 @@
  * SQL errors and exits 1 at the end, psql stops at the first one with ON_ERROR_STOP; neither
  * outcome is ever read as success here.
  */
-import { spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
-import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
-import { ToolError } from '../core/errors.js'
 import { runCommand, formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
 import { envFor, type Connection } from './connection.js'
@@ -161,49 +158,29 @@ async function restorePlain(
 ): Promise<RestoreOutcome> {
   const argv = plainRestoreArgs(options.stopOnError)
   log.info(`$ ${formatCommand(argv)} < ${source.path}`)
-  const started = Date.now()
-  const child = spawn(argv[0], argv.slice(1), {
-    env: { ...process.env, ...envFor(conn, database) },
-    stdio: ['pipe', 'ignore', 'pipe']
-  })
-  const stderr: Buffer[] = []
-  child.stderr.on('data', (d: Buffer) => stderr.push(d))
-  let timedOut = false
-  const timer =
-    options.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true
-          child.kill('SIGTERM')
-        }, options.timeoutMs)
-  const exited = new Promise<number>((resolve, reject) => {
-    child.on('error', (e) => reject(new ToolError(`could not start psql: ${e.message}`)))
-    child.on('close', (code) => resolve(code ?? 128))
-  })
   const file = createReadStream(source.path)
-  const feeding = source.gzip
-    ? pipeline(file, createGunzip(), child.stdin)
-    : pipeline(file, child.stdin)
-  // psql stopping early (ON_ERROR_STOP) closes its stdin: not a reading error.
-  const readError = await feeding.then(
-    () => undefined,
-    (e: NodeJS.ErrnoException) =>
-      e.code === 'EPIPE' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' ? undefined : e
-  )
-  const exitCode = await exited
-  if (timer) clearTimeout(timer)
-  const text = Buffer.concat(stderr).toString('utf8')
-  const errors = withUnexplainedExit(parsePsqlErrors(text), exitCode, text)
-  if (readError)
+  // A read error of the file must reach the stream psql is fed from, gzip or not.
+  const gunzip = source.gzip ? createGunzip() : undefined
+  if (gunzip) file.on('error', (e) => gunzip.destroy(e))
+  const result = await runCommand(argv, {
+    env: envFor(conn, database),
+    input: gunzip ? file.pipe(gunzip) : file,
+    timeoutMs: options.timeoutMs,
+    echo: false
+  })
+  const exitCode = result.code
+  const timedOut = result.timedOut
+  const errors = withUnexplainedExit(parsePsqlErrors(result.stderr), exitCode, result.stderr)
+  if (result.inputError)
     errors.push({
-      message: `the script cannot be read to the end: ${readError.message}`,
+      message: `the script cannot be read to the end: ${result.inputError.message}`,
       sqlError: false
     })
   return {
     command: formatCommand(argv),
     exitCode,
     timedOut,
-    durationMs: Date.now() - started,
+    durationMs: result.durationMs,
     errors,
     jobs: 1
   }

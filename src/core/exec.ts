@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { ToolError } from './errors.js'
 import { log, redact } from './log.js'
 
 export interface CommandOptions {
   env?: Record<string, string | undefined>
   cwd?: string
-  /** Written to the command's standard input, then closed. */
-  input?: string | Buffer
+  /** Written to the command's standard input, then closed; a stream is piped (large input). */
+  input?: string | Buffer | Readable
   timeoutMs?: number
   /** Values to mask in anything logged or returned (passwords, keys). */
   secrets?: string[]
@@ -21,6 +23,8 @@ export interface CommandResult {
   stderr: string
   timedOut: boolean
   durationMs: number
+  /** A streamed input that could not be read to the end (the command saw a cut input). */
+  inputError?: Error
 }
 
 function scrub(text: string, secrets: string[]): string {
@@ -71,20 +75,32 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
       const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : ''
       reject(new ToolError(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }))
     })
-    child.on('close', (code, signal) => {
+    let feeding: Promise<Error | undefined> = Promise.resolve(undefined)
+    child.stdin.on('error', () => undefined)
+    if (options.input === undefined) child.stdin.end()
+    else if (typeof options.input === 'string' || Buffer.isBuffer(options.input))
+      child.stdin.end(options.input)
+    else {
+      // A command that stops early (psql ON_ERROR_STOP) closes its stdin: not a reading error.
+      feeding = pipeline(options.input, child.stdin).then(
+        () => undefined,
+        (e: NodeJS.ErrnoException) =>
+          e.code === 'EPIPE' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' ? undefined : e
+      )
+    }
+    child.on('close', async (code, signal) => {
       if (timer) clearTimeout(timer)
+      const inputError = await feeding
       resolve({
         code: code ?? 128,
         signal,
         stdout: scrub(Buffer.concat(out).toString('utf8'), secrets),
         stderr: scrub(Buffer.concat(err).toString('utf8'), secrets),
         timedOut,
-        durationMs: Date.now() - started
+        durationMs: Date.now() - started,
+        inputError
       })
     })
-    child.stdin.on('error', () => undefined)
-    if (options.input !== undefined) child.stdin.end(options.input)
-    else child.stdin.end()
   })
 }
 

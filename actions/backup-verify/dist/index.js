@@ -28401,12 +28401,15 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: ./src/core/errors.ts
-var core_errors = __nccwpck_require__(4296);
+var errors = __nccwpck_require__(4296);
 // EXTERNAL MODULE: ./src/core/log.ts
 var log = __nccwpck_require__(4325);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/core/exec.ts
+
 
 
 
@@ -28429,7 +28432,7 @@ function formatCommand(argv) {
  */
 function runCommand(argv, options = {}) {
     if (argv.length === 0)
-        throw new core_errors/* ToolError */.v4('runCommand: empty argument list');
+        throw new errors/* ToolError */.v4('runCommand: empty argument list');
     const secrets = options.secrets ?? [];
     for (const s of secrets)
         log/* log */.Rm.secret(s);
@@ -28459,25 +28462,32 @@ function runCommand(argv, options = {}) {
             if (timer)
                 clearTimeout(timer);
             const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : '';
-            reject(new core_errors/* ToolError */.v4(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }));
+            reject(new errors/* ToolError */.v4(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }));
         });
-        child.on('close', (code, signal) => {
+        let feeding = Promise.resolve(undefined);
+        child.stdin.on('error', () => undefined);
+        if (options.input === undefined)
+            child.stdin.end();
+        else if (typeof options.input === 'string' || Buffer.isBuffer(options.input))
+            child.stdin.end(options.input);
+        else {
+            // A command that stops early (psql ON_ERROR_STOP) closes its stdin: not a reading error.
+            feeding = (0,external_node_stream_promises_namespaceObject.pipeline)(options.input, child.stdin).then(() => undefined, (e) => e.code === 'EPIPE' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' ? undefined : e);
+        }
+        child.on('close', async (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            const inputError = await feeding;
             resolve({
                 code: code ?? 128,
                 signal,
                 stdout: scrub(Buffer.concat(out).toString('utf8'), secrets),
                 stderr: scrub(Buffer.concat(err).toString('utf8'), secrets),
                 timedOut,
-                durationMs: Date.now() - started
+                durationMs: Date.now() - started,
+                inputError
             });
         });
-        child.stdin.on('error', () => undefined);
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
     });
 }
 /** Like runCommand, but a non-zero exit becomes a ToolError carrying the command's stderr. */
@@ -28505,10 +28515,10 @@ var duration = __nccwpck_require__(8571);
 const shorten = (text) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
 /** For inputs of several lines: names the line at fault. */
 function reject(input, line, accepted) {
-    throw new core_errors/* ConfigurationError */.j1(`input \`${input}\` line \`${shorten(line)}\`: ${accepted}`, input);
+    throw new errors/* ConfigurationError */.j1(`input \`${input}\` line \`${shorten(line)}\`: ${accepted}`, input);
 }
 function rejectValue(input, value, accepted) {
-    throw new core_errors/* ConfigurationError */.j1(`input \`${input}\` = \`${shorten(value)}\`: ${accepted}`, input);
+    throw new errors/* ConfigurationError */.j1(`input \`${input}\` = \`${shorten(value)}\`: ${accepted}`, input);
 }
 /** `schema.table`, `table` (schema public) or quoted `"My Schema"."Orders"`; unquoted names fold to lower case as in SQL. */
 const IDENT = String.raw `"(?:[^"]|"")+"|[^."\s]+`;
@@ -28773,8 +28783,6 @@ function judgeAmcheck(exitCode, output) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/backup/connection.ts
@@ -28799,7 +28807,7 @@ const PARAMETER_ENV = {
 };
 const HELP = 'expected postgresql://user:password@host:port/database (the value is not shown: it may contain a password)';
 function invalid(input, why) {
-    throw new core_errors/* ConfigurationError */.j1(`input \`${input}\`: ${why}; ${HELP}`, input);
+    throw new errors/* ConfigurationError */.j1(`input \`${input}\`: ${why}; ${HELP}`, input);
 }
 /** Parses the URL without ever echoing it; registers the password as a secret first. */
 function parseDatabaseUrl(input, raw) {
@@ -28850,9 +28858,6 @@ function envFor(conn, database) {
  * SQL errors and exits 1 at the end, psql stops at the first one with ON_ERROR_STOP; neither
  * outcome is ever read as success here.
  */
-
-
-
 
 
 
@@ -28958,45 +28963,30 @@ async function restoreArchive(conn, database, source, options) {
 async function restorePlain(conn, database, source, options) {
     const argv = plainRestoreArgs(options.stopOnError);
     log/* log */.Rm.info(`$ ${formatCommand(argv)} < ${source.path}`);
-    const started = Date.now();
-    const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), {
-        env: { ...process.env, ...envFor(conn, database) },
-        stdio: ['pipe', 'ignore', 'pipe']
-    });
-    const stderr = [];
-    child.stderr.on('data', (d) => stderr.push(d));
-    let timedOut = false;
-    const timer = options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            child.kill('SIGTERM');
-        }, options.timeoutMs);
-    const exited = new Promise((resolve, reject) => {
-        child.on('error', (e) => reject(new core_errors/* ToolError */.v4(`could not start psql: ${e.message}`)));
-        child.on('close', (code) => resolve(code ?? 128));
-    });
     const file = (0,external_node_fs_namespaceObject.createReadStream)(source.path);
-    const feeding = source.gzip
-        ? (0,external_node_stream_promises_namespaceObject.pipeline)(file, (0,external_node_zlib_.createGunzip)(), child.stdin)
-        : (0,external_node_stream_promises_namespaceObject.pipeline)(file, child.stdin);
-    // psql stopping early (ON_ERROR_STOP) closes its stdin: not a reading error.
-    const readError = await feeding.then(() => undefined, (e) => e.code === 'EPIPE' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' ? undefined : e);
-    const exitCode = await exited;
-    if (timer)
-        clearTimeout(timer);
-    const text = Buffer.concat(stderr).toString('utf8');
-    const errors = withUnexplainedExit(parsePsqlErrors(text), exitCode, text);
-    if (readError)
+    // A read error of the file must reach the stream psql is fed from, gzip or not.
+    const gunzip = source.gzip ? (0,external_node_zlib_.createGunzip)() : undefined;
+    if (gunzip)
+        file.on('error', (e) => gunzip.destroy(e));
+    const result = await runCommand(argv, {
+        env: envFor(conn, database),
+        input: gunzip ? file.pipe(gunzip) : file,
+        timeoutMs: options.timeoutMs,
+        echo: false
+    });
+    const exitCode = result.code;
+    const timedOut = result.timedOut;
+    const errors = withUnexplainedExit(parsePsqlErrors(result.stderr), exitCode, result.stderr);
+    if (result.inputError)
         errors.push({
-            message: `the script cannot be read to the end: ${readError.message}`,
+            message: `the script cannot be read to the end: ${result.inputError.message}`,
             sqlError: false
         });
     return {
         command: formatCommand(argv),
         exitCode,
         timedOut,
-        durationMs: Date.now() - started,
+        durationMs: result.durationMs,
         errors,
         jobs: 1
     };
@@ -29072,13 +29062,13 @@ async function query(conn, database, sql, options = {}) {
         return { ok: false, error: `timed out after ${options.timeoutMs} ms` };
     if (result.code === SQL_ERROR_EXIT)
         return { ok: false, error: errorText(result.stderr) };
-    throw new core_errors/* ToolError */.v4(`psql could not run SQL in database ${database}: ${errorText(result.stderr)}`);
+    throw new errors/* ToolError */.v4(`psql could not run SQL in database ${database}: ${errorText(result.stderr)}`);
 }
 /** Like query, but an SQL error is a ToolError: for the action's own statements. */
 async function execute(conn, database, sql) {
     const result = await query(conn, database, sql);
     if (!result.ok)
-        throw new core_errors/* ToolError */.v4(`SQL in database ${database} failed: ${result.error}`);
+        throw new errors/* ToolError */.v4(`SQL in database ${database} failed: ${result.error}`);
     return result.value;
 }
 /** Rows of a query as objects (the query is wrapped in json_agg, so any text survives). */
@@ -29208,7 +29198,7 @@ async function readArchiveToc(source, env) {
     });
     if (result.code !== 0 || result.timedOut) {
         const why = result.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${result.code}`;
-        throw new core_errors/* GateError */.ue(`the archive's table of contents cannot be read: ${why}`);
+        throw new errors/* GateError */.ue(`the archive's table of contents cannot be read: ${why}`);
     }
     return parseTocListing(result.stdout);
 }
@@ -29222,7 +29212,7 @@ async function readPlainToc(source) {
             readPlainLine(toc, line);
     }
     catch (e) {
-        throw new core_errors/* GateError */.ue(`the SQL script cannot be read to the end: ${e.message}`);
+        throw new errors/* GateError */.ue(`the SQL script cannot be read to the end: ${e.message}`);
     }
     finally {
         file.destroy();
@@ -29253,7 +29243,7 @@ async function checkServer(conn) {
     const [info] = await queryRows(conn, conn.adminDatabase, `SELECT current_setting('server_version') AS version,
             (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create`);
     if (!info.can_create) {
-        throw new core_errors/* ToolError */.v4(`role ${conn.env.PGUSER ?? '(default)'} may not create databases on ${conn.display}`);
+        throw new errors/* ToolError */.v4(`role ${conn.env.PGUSER ?? '(default)'} may not create databases on ${conn.display}`);
     }
     return { version: info.version };
 }
@@ -29366,7 +29356,7 @@ async function readTocChecked(request) {
         return { toc: await readToc(request.source, request.conn.env) };
     }
     catch (e) {
-        if (!(e instanceof core_errors/* GateError */.ue))
+        if (!(e instanceof errors/* GateError */.ue))
             throw e;
         return {
             failed: {
@@ -29445,7 +29435,7 @@ async function verifyBackup(request, now = new Date()) {
         await withCancelCleanup(drop, () => restoreAndMeasure(request, toc, database, report));
     }
     finally {
-        await drop().catch((e) => log/* log */.Rm.error(`could not drop scratch database ${database}: ${(0,core_errors/* errorMessage */.gJ)(e)}`));
+        await drop().catch((e) => log/* log */.Rm.error(`could not drop scratch database ${database}: ${(0,errors/* errorMessage */.gJ)(e)}`));
     }
     report.passed = report.checks.length > 0 && report.checks.every((c) => c.passed);
     return report;
@@ -29777,7 +29767,7 @@ async function directorySize(dir) {
     return total;
 }
 function unreadable(path, why) {
-    throw new core_errors/* ConfigurationError */.j1(`input \`backup\` = \`${path}\`: ${why}`, 'backup');
+    throw new errors/* ConfigurationError */.j1(`input \`backup\` = \`${path}\`: ${why}`, 'backup');
 }
 /**
  * Finds the backup's format (or checks the one given against the content). Reads only the
@@ -29789,7 +29779,7 @@ async function inspectBackup(path, given) {
         info = await (0,promises_namespaceObject.stat)(path);
     }
     catch (e) {
-        return unreadable(path, `cannot read it (${(0,core_errors/* errorMessage */.gJ)(e)})`);
+        return unreadable(path, `cannot read it (${(0,errors/* errorMessage */.gJ)(e)})`);
     }
     if (info.isDirectory()) {
         const toc = (0,external_node_path_namespaceObject.join)(path, 'toc.dat');
@@ -29797,7 +29787,7 @@ async function inspectBackup(path, given) {
             await readHead(toc);
         }
         catch (e) {
-            return unreadable(path, `a directory-format archive needs a readable toc.dat (${(0,core_errors/* errorMessage */.gJ)(e)})`);
+            return unreadable(path, `a directory-format archive needs a readable toc.dat (${(0,errors/* errorMessage */.gJ)(e)})`);
         }
         if (given !== 'auto' && given !== 'directory') {
             unreadable(path, `input \`format\` says ${given}, but this is a directory-format archive`);
@@ -29809,7 +29799,7 @@ async function inspectBackup(path, given) {
         head = await readHead(path);
     }
     catch (e) {
-        return unreadable(path, `cannot read it (${(0,core_errors/* errorMessage */.gJ)(e)})`);
+        return unreadable(path, `cannot read it (${(0,errors/* errorMessage */.gJ)(e)})`);
     }
     // A UTF-8 character cut at the end of the window is not binary content.
     const found = formatFromHead(trimPartialUtf8(head));
@@ -29863,7 +29853,7 @@ function findPgProgram(name) {
     const dirs = [...(process.env.PATH ?? '').split(external_node_path_namespaceObject.delimiter).filter(Boolean), ...versionedBinDirs()];
     const found = dirs.map((d) => (0,external_node_path_namespaceObject.join)(d, name)).find(executable);
     if (!found)
-        throw new core_errors/* ToolError */.v4(`\`${name}\` not found on PATH nor in /usr/lib/postgresql/*/bin`);
+        throw new errors/* ToolError */.v4(`\`${name}\` not found on PATH nor in /usr/lib/postgresql/*/bin`);
     return found;
 }
 
@@ -29906,7 +29896,7 @@ async function loadSqlChecks(raw) {
         text = await (0,promises_namespaceObject.readFile)(raw.trim(), 'utf8');
     }
     catch (e) {
-        throw new core_errors/* ConfigurationError */.j1(`input \`checks\` = \`${raw.trim()}\`: cannot read the checks file (${(0,core_errors/* errorMessage */.gJ)(e)}); give a file of \`name: SQL\` lines or such lines inline`, 'checks');
+        throw new errors/* ConfigurationError */.j1(`input \`checks\` = \`${raw.trim()}\`: cannot read the checks file (${(0,errors/* errorMessage */.gJ)(e)}); give a file of \`name: SQL\` lines or such lines inline`, 'checks');
     }
     return parseSqlChecks('checks', text);
 }
@@ -29915,10 +29905,10 @@ async function prepareBackup(inputs) {
     const source = await inspectBackup(inputs.backupPath, inputs.format);
     const checks = await loadSqlChecks(inputs.checksRaw);
     if (source.format === 'plain' && inputs.maxAgeMs !== undefined && !inputs.createdAt) {
-        throw new core_errors/* ConfigurationError */.j1('input `max-age` needs `created-at` for a plain SQL backup: a script does not record when it was made (example: `created-at: 2024-05-01T03:00:00Z`)', 'created-at');
+        throw new errors/* ConfigurationError */.j1('input `max-age` needs `created-at` for a plain SQL backup: a script does not record when it was made (example: `created-at: 2024-05-01T03:00:00Z`)', 'created-at');
     }
     if (source.format === 'plain' && inputs.noOwner) {
-        throw new core_errors/* ConfigurationError */.j1('input `no-owner` works with pg_dump archives only: a plain SQL script sets owners itself (dump it with `pg_dump --no-owner`)', 'no-owner');
+        throw new errors/* ConfigurationError */.j1('input `no-owner` works with pg_dump archives only: a plain SQL script sets owners itself (dump it with `pg_dump --no-owner`)', 'no-owner');
     }
     return {
         source,
@@ -29962,7 +29952,7 @@ async function dryRun(io, request, server) {
     io.setOutput('backup-age-seconds', plan.backupAgeSeconds ?? '');
     await io.writeSummary(summarizePlan(plan, { display: request.conn.display, version: server.version }));
     if (!plan.passed) {
-        throw new core_errors/* GateError */.ue(`backup ${request.source.path} (dry run, nothing restored): ${failureReasons(plan.decided)}`);
+        throw new errors/* GateError */.ue(`backup ${request.source.path} (dry run, nothing restored): ${failureReasons(plan.decided)}`);
     }
     log/* log */.Rm.info('dry run: nothing was created or restored');
 }
@@ -29991,7 +29981,7 @@ async function run(io) {
     setOutputs(io, report, reportFile);
     await io.writeSummary(summarize(report, reportFile));
     if (!report.passed)
-        throw new core_errors/* GateError */.ue(`backup ${source.path}: ${failureReasons(report.checks)}`);
+        throw new errors/* GateError */.ue(`backup ${source.path}: ${failureReasons(report.checks)}`);
     log/* log */.Rm.info(`backup ${source.path} restored in ${report.restoreSeconds} s and passed ${report.checks.length} checks`);
 }
 

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5605);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6234);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7244);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -28385,7 +28385,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6234:
+/***/ 7244:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28402,9 +28402,12 @@ var duration = __nccwpck_require__(8571);
 var errors = __nccwpck_require__(4296);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: ./src/core/log.ts
 var core_log = __nccwpck_require__(4325);
 ;// CONCATENATED MODULE: ./src/core/exec.ts
+
 
 
 
@@ -28459,23 +28462,30 @@ function runCommand(argv, options = {}) {
             const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : '';
             reject(new ToolError(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }));
         });
-        child.on('close', (code, signal) => {
+        let feeding = Promise.resolve(undefined);
+        child.stdin.on('error', () => undefined);
+        if (options.input === undefined)
+            child.stdin.end();
+        else if (typeof options.input === 'string' || Buffer.isBuffer(options.input))
+            child.stdin.end(options.input);
+        else {
+            // A command that stops early (psql ON_ERROR_STOP) closes its stdin: not a reading error.
+            feeding = pipeline(options.input, child.stdin).then(() => undefined, (e) => e.code === 'EPIPE' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' ? undefined : e);
+        }
+        child.on('close', async (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            const inputError = await feeding;
             resolve({
                 code: code ?? 128,
                 signal,
                 stdout: scrub(Buffer.concat(out).toString('utf8'), secrets),
                 stderr: scrub(Buffer.concat(err).toString('utf8'), secrets),
                 timedOut,
-                durationMs: Date.now() - started
+                durationMs: Date.now() - started,
+                inputError
             });
         });
-        child.stdin.on('error', () => undefined);
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
     });
 }
 /** Like runCommand, but a non-zero exit becomes a ToolError carrying the command's stderr. */

@@ -31614,7 +31614,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(28);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4903);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1027);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -31624,7 +31624,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4903:
+/***/ 1027:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31637,9 +31637,12 @@ __nccwpck_require__.d(__webpack_exports__, {
 var errors = __nccwpck_require__(4296);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: ./src/core/log.ts
 var log = __nccwpck_require__(4325);
 ;// CONCATENATED MODULE: ./src/core/exec.ts
+
 
 
 
@@ -31694,23 +31697,30 @@ function runCommand(argv, options = {}) {
             const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : '';
             reject(new errors/* ToolError */.v4(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }));
         });
-        child.on('close', (code, signal) => {
+        let feeding = Promise.resolve(undefined);
+        child.stdin.on('error', () => undefined);
+        if (options.input === undefined)
+            child.stdin.end();
+        else if (typeof options.input === 'string' || Buffer.isBuffer(options.input))
+            child.stdin.end(options.input);
+        else {
+            // A command that stops early (psql ON_ERROR_STOP) closes its stdin: not a reading error.
+            feeding = (0,promises_namespaceObject.pipeline)(options.input, child.stdin).then(() => undefined, (e) => e.code === 'EPIPE' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' ? undefined : e);
+        }
+        child.on('close', async (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            const inputError = await feeding;
             resolve({
                 code: code ?? 128,
                 signal,
                 stdout: scrub(Buffer.concat(out).toString('utf8'), secrets),
                 stderr: scrub(Buffer.concat(err).toString('utf8'), secrets),
                 timedOut,
-                durationMs: Date.now() - started
+                durationMs: Date.now() - started,
+                inputError
             });
         });
-        child.stdin.on('error', () => undefined);
-        if (options.input !== undefined)
-            child.stdin.end(options.input);
-        else
-            child.stdin.end();
     });
 }
 /** Like runCommand, but a non-zero exit becomes a ToolError carrying the command's stderr. */
@@ -32486,17 +32496,18 @@ async function run(io) {
     const labels = { ...ociLabels(ctx, tags, new Date()), ...cfg.labels };
     const refs = tags.map((t) => `${name}:${t}`);
     const summary = new Summary();
+    const buildOptions = {
+        name,
+        tags,
+        labels,
+        context: cfg.context,
+        file: cfg.file,
+        platforms: cfg.platforms,
+        buildArgs: cfg.buildArgs
+    };
     if (cfg.dryRun) {
         const plan = cfg.mode === 'build'
-            ? formatCommand(buildxArgv({
-                name,
-                tags,
-                labels,
-                context: cfg.context,
-                file: cfg.file,
-                platforms: cfg.platforms,
-                buildArgs: cfg.buildArgs
-            }, '<metadata-file>'))
+            ? formatCommand(buildxArgv(buildOptions, '<metadata-file>'))
             : `copy ${imageName(cfg.source)}@${cfg.source.digest ?? cfg.source.tag} to ${refs.join(', ') || `${name} (by digest)`}`;
         io.setOutput('tags', refs.join('\n'));
         await io.writeSummary(summary.heading('Image push: dry run (nothing pushed)').code(plan).toMarkdown());
@@ -32507,15 +32518,7 @@ async function run(io) {
     if (cfg.mode === 'build') {
         if (cfg.credentials)
             await dockerLogin(cfg.image.registry, cfg.credentials.username, cfg.credentials.password);
-        digest = await buildAndPush({
-            name,
-            tags,
-            labels,
-            context: cfg.context,
-            file: cfg.file,
-            platforms: cfg.platforms,
-            buildArgs: cfg.buildArgs
-        });
+        digest = await buildAndPush(buildOptions);
     }
     else {
         const result = await promote(cfg, tags);

@@ -48,23 +48,19 @@ export async function run(io: ActionIO): Promise<void> {
   const labels = { ...ociLabels(ctx, tags, new Date()), ...cfg.labels }
   const refs = tags.map((t) => `${name}:${t}`)
   const summary = new Summary()
+  const buildOptions = {
+    name,
+    tags,
+    labels,
+    context: cfg.context,
+    file: cfg.file,
+    platforms: cfg.platforms,
+    buildArgs: cfg.buildArgs
+  }
   if (cfg.dryRun) {
     const plan =
       cfg.mode === 'build'
-        ? formatCommand(
-            buildxArgv(
-              {
-                name,
-                tags,
-                labels,
-                context: cfg.context,
-                file: cfg.file,
-                platforms: cfg.platforms,
-                buildArgs: cfg.buildArgs
-              },
-              '<metadata-file>'
-            )
-          )
+        ? formatCommand(buildxArgv(buildOptions, '<metadata-file>'))
         : `copy ${imageName(cfg.source!)}@${cfg.source!.digest ?? cfg.source!.tag} to ${refs.join(', ') || `${name} (by digest)`}`
     io.setOutput('tags', refs.join('\n'))
     await io.writeSummary(
@@ -77,15 +73,7 @@ export async function run(io: ActionIO): Promise<void> {
   if (cfg.mode === 'build') {
     if (cfg.credentials)
       await dockerLogin(cfg.image.registry, cfg.credentials.username, cfg.credentials.password)
-    digest = await buildAndPush({
-      name,
-      tags,
-      labels,
-      context: cfg.context,
-      file: cfg.file,
-      platforms: cfg.platforms,
-      buildArgs: cfg.buildArgs
-    })
+    digest = await buildAndPush(buildOptions)
   } else {
     const result = await promote(cfg, tags)
     digest = result.digest
