@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 bash scripts/setup.sh
+echo "== engines"; bash scripts/engines/build.sh
 export PATH="$PATH:/usr/sbin:/usr/lib/postgresql/15/bin"
 echo "== type check"; npx tsc --noEmit -p tsconfig.json
 echo "== lint"; npx eslint . && npx prettier --check . >/dev/null
