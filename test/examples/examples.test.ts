@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
 import { repoRoot } from '../../lab/action-yml.js'
 import { freePort } from '../../lab/ports.js'
@@ -20,9 +20,13 @@ const ruleFiles = [
 ]
 
 /** Runs a checker; returns its exit status and all it printed (for the failure message). */
-function check(argv: string[]): { status: number | null; output: string } {
+function check(
+  argv: string[],
+  options: { cwd?: string } = {}
+): { status: number | null; output: string } {
   const r = spawnSync(argv[0], argv.slice(1), {
     encoding: 'utf8',
+    cwd: options.cwd,
     env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` }
   })
   return { status: r.status, output: `${r.stdout}${r.stderr}` }
@@ -216,7 +220,15 @@ describe('examples/prometheus and examples/grafana', () => {
 
   it('passes promtool check rules', () => {
     const r = check(['promtool', 'check', 'rules', ...ruleFiles])
-    expect(r.output).toMatch(/SUCCESS: 4 rules found[\s\S]*SUCCESS: 4 rules found/)
+    expect(r.output).toMatch(/SUCCESS: 23 rules found[\s\S]*SUCCESS: 10 rules found/)
+    expect(r.status).toBe(0)
+  })
+
+  it('passes promtool test rules: each alert fires on its traffic, and on no data', () => {
+    const r = check(['promtool', 'test', 'rules', 'slo-alert-rules.test.yml'], {
+      cwd: dirname(ruleFiles[0])
+    })
+    expect(r.output).toContain('SUCCESS')
     expect(r.status).toBe(0)
   })
 
@@ -275,12 +287,12 @@ describe('examples/prometheus and examples/grafana', () => {
     expect(ratio.green).toBeCloseTo(0.5, 1)
   })
 
-  it('puts SloErrorRateCritical in pending for the slot that fails, not for the other', async () => {
-    const pending = await until('SloErrorRateCritical pending', async () => {
+  it('puts SloErrorBudgetBurnFast in pending for the slot that fails, not for the other', async () => {
+    const pending = await until('SloErrorBudgetBurnFast pending', async () => {
       const body = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as {
         data: { alerts: { labels: Record<string, string>; state: string }[] }
       }
-      const found = body.data.alerts.filter((a) => a.labels.alertname === 'SloErrorRateCritical')
+      const found = body.data.alerts.filter((a) => a.labels.alertname === 'SloErrorBudgetBurnFast')
       return found.length ? found : undefined
     })
     expect(pending.map((a) => [a.labels.slot, a.labels.level, a.state])).toEqual([
@@ -304,7 +316,13 @@ describe('examples/prometheus and examples/grafana', () => {
         unknown: metrics.filter((m) => !recorded.includes(m) && !base.includes(m))
       }).toEqual({ panel, unknown: [] })
       expect({ panel, uses: metrics.length > 0 }).toEqual({ panel, uses: true })
-      expect({ panel, series: (await vector(expr)).length > 0 }).toEqual({ panel, series: true })
+      // One service at a time: two services scraped by one Prometheus are never merged.
+      expect({ panel, scoped: expr.includes('job="$job"') }).toEqual({ panel, scoped: true })
+      const forLabApp = expr.replaceAll('$job', 'app')
+      expect({ panel, series: (await vector(forLabApp)).length > 0 }).toEqual({
+        panel,
+        series: true
+      })
     }
   })
 })
