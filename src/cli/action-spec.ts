@@ -30,6 +30,12 @@ export function findRepoRoot(from = dirname(fileURLToPath(import.meta.url))): st
   }
 }
 
+/** The release of the checkout the CLI runs from (package.json `version`). */
+export function readVersion(root: string): string {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string }
+  return pkg.version ?? 'unknown'
+}
+
 /** Actions present in the repository (folders of actions/ with an action.yml), sorted. */
 export function listActionDirs(root: string): string[] {
   return readdirSync(join(root, 'actions'))

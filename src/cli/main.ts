@@ -1,6 +1,12 @@
 import { ConfigurationError, describeFailure, EXIT, exitCodeFor } from '../core/errors.js'
 import { log } from '../core/log.js'
-import { findRepoRoot, isSecretInput, listActionDirs, readActionSpec } from './action-spec.js'
+import {
+  findRepoRoot,
+  isSecretInput,
+  listActionDirs,
+  readActionSpec,
+  readVersion
+} from './action-spec.js'
 import { closeMatches, parseArgs } from './args.js'
 import { actionHelp, generalHelp } from './help.js'
 import { cliIO, formatOutputs } from './io.js'
@@ -37,6 +43,10 @@ export async function runCli(
     streams.out(text)
     return EXIT.ok
   }
+  if (action === '--version' || action === '-V') {
+    streams.out(`ops-actions ${readVersion(root)}\n`)
+    return EXIT.ok
+  }
   if (!available.includes(action)) {
     const close = closeMatches(action, available)
     streams.err(
@@ -61,7 +71,7 @@ export async function runCli(
     }
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error
-    streams.err(`error: ${describeFailure(error)}\n`)
+    streams.err(`${describeFailure(error)}\n`)
     return EXIT.configuration
   }
 
@@ -84,7 +94,8 @@ export async function runCli(
     }
   }
   for (const markdown of record.summaries) streams.out(`\n${markdown.trimEnd()}\n`)
-  if (failure) streams.err(`error: ${failure}\n`)
+  // describeFailure already says which kind of failure it is: no second "error:" before it.
+  if (failure) streams.err(`${failure}\n`)
   if (record.outputs.size) streams.out(`\n${formatOutputs(record.outputs)}\n`)
   return code
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { mkdtempSync, readdirSync, existsSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
@@ -46,6 +46,30 @@ describe('ops-actions --help', () => {
       for (const output of Object.keys(spec.outputs)) expect(r.stdout).toContain(`  ${output}: `)
     }
   )
+
+  it('--version prints the release of package.json', async () => {
+    const r = await runCli(['--version'])
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string
+    }
+    expect([r.code, r.stdout]).toEqual([0, `ops-actions ${pkg.version}\n`])
+  })
+
+  it.each([[], ...actions.map((a) => [a])])(
+    'help %s fits a 100-column terminal',
+    async (...name: string[]) => {
+      const r = await runCli([...name, '--help'])
+      const wide = r.stdout.split('\n').filter((l) => l.length > 100)
+      expect(wide).toEqual([])
+    }
+  )
+
+  it('says what failed once: no "error:" before "Configuration error:"', async () => {
+    const r = await runCli(['deploy-bluegreen', '--router', 'haproxy', '--health-checks', 'x'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).not.toMatch(/error: Configuration error/)
+    expect(r.stderr).toMatch(/^Configuration error: input `/m)
+  })
 
   it('names an unknown action and the close matches, exit 2', async () => {
     const r = await runCli(['deploy-bluegren', '--router', 'haproxy'])
