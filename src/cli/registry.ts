@@ -5,6 +5,7 @@ import { post as canaryPost, run as canaryPromote } from '../actions/canary-prom
 import { run as deployBlueGreen } from '../actions/deploy-bluegreen/main.js'
 import { run as imagePush } from '../actions/image-push/main.js'
 import { run as securityScan } from '../actions/security-scan/main.js'
+import { run as sloReport } from '../actions/slo-report/main.js'
 
 /** The same entry points as the bundles' index.ts (main, and post where action.yml has one). */
 export const ACTIONS: Record<string, { run: ActionStep; post?: ActionStep }> = {
@@ -13,5 +14,6 @@ export const ACTIONS: Record<string, { run: ActionStep; post?: ActionStep }> = {
   'canary-promote': { run: canaryPromote, post: canaryPost },
   'deploy-bluegreen': { run: deployBlueGreen },
   'image-push': { run: imagePush },
-  'security-scan': { run: securityScan }
+  'security-scan': { run: securityScan },
+  'slo-report': { run: sloReport }
 }

@@ -1,0 +1,155 @@
+// Reads one period's counts and per-step series from Prometheus for the weekly review. Every
+// query is evaluated at the period's end with a range of the period's length, so the report is
+// the same whenever it is re-run for that period.
+import { ToolError } from '../core/errors.js'
+import { log } from '../core/log.js'
+import type { Point } from './chart.js'
+import type { ServiceCounts } from './figures.js'
+
+export interface PeriodQuery {
+  url: string
+  token?: string
+  timeoutMs: number
+  /** Label matchers without braces, e.g. `job="api"`; '' for every series. */
+  selector: string
+  statusLabel: string
+  requestsMetric: string
+  latencyMetric: string
+  /** The latency bound, seconds: the bucket `le` at it gives the exact share under it. */
+  latencyBoundSeconds: number
+  end: Date
+  periodSeconds: number
+}
+
+interface ApiBody {
+  status: string
+  error?: string
+  warnings?: string[]
+  data?: { resultType: string; result: { value?: [number, string]; values?: [number, string][] }[] }
+}
+
+export interface PeriodData {
+  counts: ServiceCounts
+  errorRate: Point[]
+  p95Seconds: Point[]
+  /** Prometheus warnings (partial answers): the figures may be short. */
+  warnings: string[]
+}
+
+const join = (...parts: string[]): string => parts.filter(Boolean).join(', ')
+
+/** One bucket of the charts: a dozen points over the period, at least one second each. */
+export function chartStepSeconds(periodSeconds: number): number {
+  return Math.max(1, Math.round(periodSeconds / 12))
+}
+
+/** The PromQL of every figure, built from validated names only. */
+export function periodQueries(q: PeriodQuery): Record<string, string> {
+  const m = q.requestsMetric
+  const l = q.latencyMetric
+  const p = `${q.periodSeconds}s`
+  const sel = q.selector
+  const errors = join(sel, `${q.statusLabel}=~"5.."`)
+  const le = String(q.latencyBoundSeconds)
+  const step = `${chartStepSeconds(q.periodSeconds)}s`
+  return {
+    requests: `sum(increase(${m}{${sel}}[${p}]))`,
+    errors: `sum(increase(${m}{${errors}}[${p}]))`,
+    labelled: `count(${m}{${join(sel, `${q.statusLabel}!=""`)}})`,
+    p95: `histogram_quantile(0.95, sum by (le) (increase(${l}_bucket{${sel}}[${p}])))`,
+    fast: `sum(increase(${l}_bucket{${join(sel, `le="${le}"`)}}[${p}])) / sum(increase(${l}_count{${sel}}[${p}]))`,
+    peak: `max_over_time(sum(rate(${m}{${sel}}[5m]))[${p}:1m])`,
+    errorRateSeries: `(sum(increase(${m}{${errors}}[${step}])) or sum(increase(${m}{${sel}}[${step}])) * 0) / sum(increase(${m}{${sel}}[${step}]))`,
+    p95Series: `histogram_quantile(0.95, sum by (le) (increase(${l}_bucket{${sel}}[${step}])))`
+  }
+}
+
+async function call(
+  q: PeriodQuery,
+  path: string,
+  params: Record<string, string>
+): Promise<ApiBody> {
+  const url = new URL(path, q.url.endsWith('/') ? q.url : `${q.url}/`)
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' }
+  if (q.token) headers.authorization = `Bearer ${q.token}`
+  let res: Response
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: new URLSearchParams(params),
+      signal: AbortSignal.timeout(q.timeoutMs)
+    })
+  } catch (error) {
+    throw new ToolError(`Prometheus at ${q.url} unreachable: ${(error as Error).message}`)
+  }
+  const text = await res.text()
+  let body: ApiBody
+  try {
+    body = JSON.parse(text) as ApiBody
+  } catch {
+    throw new ToolError(
+      `Prometheus answered HTTP ${res.status}, not its API: ${text.slice(0, 200)}`
+    )
+  }
+  if (body.status !== 'success' || !body.data)
+    throw new ToolError(`Prometheus rejected ${params.query}: ${body.error ?? text.slice(0, 200)}`)
+  return body
+}
+
+function single(body: ApiBody): number | undefined {
+  const result = body.data?.result ?? []
+  if (result.length === 0) return undefined
+  const v = Number(result[0].value?.[1])
+  return Number.isNaN(v) ? undefined : v
+}
+
+function series(body: ApiBody): Point[] {
+  const values = body.data?.result[0]?.values ?? []
+  return values.map(([t, v]) => ({ at: new Date(t * 1000), value: Number(v) }))
+}
+
+export async function readPeriod(q: PeriodQuery): Promise<PeriodData> {
+  log.secret(q.token)
+  const queries = periodQueries(q)
+  const time = String(q.end.getTime() / 1000)
+  const warnings: string[] = []
+  const instant = async (query: string): Promise<number | undefined> => {
+    const body = await call(q, 'api/v1/query', { query, time })
+    warnings.push(...(body.warnings ?? []))
+    return single(body)
+  }
+  const range = async (query: string): Promise<Point[]> => {
+    const step = chartStepSeconds(q.periodSeconds)
+    const body = await call(q, 'api/v1/query_range', {
+      query,
+      start: String(q.end.getTime() / 1000 - q.periodSeconds + step),
+      end: time,
+      step: String(step)
+    })
+    warnings.push(...(body.warnings ?? []))
+    return series(body)
+  }
+  const requests = await instant(queries.requests)
+  const labelled = await instant(queries.labelled)
+  // No series with the status label: 5xx cannot be counted, so "0 errors" would be a lie.
+  if (requests !== undefined && requests > 0 && !(labelled && labelled > 0)) {
+    throw new ToolError(
+      `no series of ${q.requestsMetric}{${q.selector}} has the label \`${q.statusLabel}\`: errors cannot be counted; set status-label to the label that holds the HTTP status (often \`code\`)`
+    )
+  }
+  const errors = requests === undefined ? undefined : ((await instant(queries.errors)) ?? 0)
+  return {
+    counts: {
+      requests,
+      errors,
+      p95Seconds: await instant(queries.p95),
+      fastShare: await instant(queries.fast),
+      peakRps: await instant(queries.peak),
+      periodSeconds: q.periodSeconds
+    },
+    errorRate: await range(queries.errorRateSeries),
+    p95Seconds: await range(queries.p95Series),
+    warnings: [...new Set(warnings)]
+  }
+}
