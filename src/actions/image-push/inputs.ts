@@ -5,8 +5,10 @@ import type { Credentials } from '../../image/auth.js'
 import { parseImageRef, type ImageRef } from '../../image/reference.js'
 import { validateTagRules } from '../../image/tags.js'
 
+export const MODES = ['build', 'promote', 'oci-layout'] as const
+
 export interface ImagePushInputs {
-  mode: 'build' | 'promote'
+  mode: (typeof MODES)[number]
   image: ImageRef
   tagRules: string[]
   latest: boolean
@@ -16,6 +18,11 @@ export interface ImagePushInputs {
   platforms: string[]
   buildArgs: string[]
   source?: ImageRef
+  /** mode oci-layout: the layout directory, and which of its images (by ref name or digest). */
+  ociLayout?: string
+  ociLayoutRef?: string
+  copyReferrers: boolean
+  idleTimeoutMs: number
   credentials?: Credentials
   sourceCredentials?: Credentials
   dryRun: boolean
@@ -50,7 +57,7 @@ function keyValues(inputs: Inputs, name: string): string[] {
 export function readInputs(inputs: Inputs): ImagePushInputs {
   const creds = credentials(inputs, 'username', 'password')
   const sourceCreds = credentials(inputs, 'source-username', 'source-password')
-  const mode = inputs.enum('mode', ['build', 'promote'] as const, 'build')
+  const mode = inputs.enum('mode', MODES, 'build')
   const image = parseImageRef('image', inputs.required('image'))
   if (image.tag || image.digest) {
     throw new ConfigurationError(
@@ -74,8 +81,29 @@ export function readInputs(inputs: Inputs): ImagePushInputs {
       )
     }
   }
-  if (mode === 'build' && source)
+  if (mode !== 'promote' && source)
     throw new ConfigurationError('input `source` is only for `mode: promote`', 'source')
+  const ociLayout = inputs.optional('oci-layout')
+  const ociLayoutRef = inputs.optional('oci-layout-ref')
+  if (mode === 'oci-layout' && !ociLayout) {
+    throw new ConfigurationError(
+      'input `oci-layout` is required when `mode` is `oci-layout`: the directory written by e.g. `docker buildx build --output type=oci,dest=out,tar=false`',
+      'oci-layout'
+    )
+  }
+  if (mode !== 'oci-layout' && (ociLayout || ociLayoutRef)) {
+    throw new ConfigurationError(
+      `input \`${ociLayout ? 'oci-layout' : 'oci-layout-ref'}\` is only for \`mode: oci-layout\``,
+      ociLayout ? 'oci-layout' : 'oci-layout-ref'
+    )
+  }
+  const idleTimeoutMs = inputs.duration('idle-timeout', '60s')
+  if (idleTimeoutMs < 1000 || idleTimeoutMs > 3_600_000) {
+    throw new ConfigurationError(
+      `input \`idle-timeout\` = \`${inputs.raw('idle-timeout')}\`: expected a duration from 1s to 1h`,
+      'idle-timeout'
+    )
+  }
   return {
     mode,
     image,
@@ -87,6 +115,10 @@ export function readInputs(inputs: Inputs): ImagePushInputs {
     platforms: inputs.list('platforms'),
     buildArgs: keyValues(inputs, 'build-args'),
     source,
+    ...(ociLayout && { ociLayout }),
+    ...(ociLayoutRef && { ociLayoutRef }),
+    copyReferrers: inputs.boolean('copy-referrers', true),
+    idleTimeoutMs,
     credentials: creds,
     // Same registry, no separate account given: the target's account reads the source too.
     sourceCredentials: sourceCreds ?? (source?.registry === image.registry ? creds : undefined),
