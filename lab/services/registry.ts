@@ -85,18 +85,12 @@ export async function startRegistry(
 }
 
 /**
- * go-containerregistry's registry (`crane registry serve`, built by scripts/engines) on
+ * go-containerregistry's registry (pkg/registry, built by scripts/engines/ggcr-registry.sh) on
  * 127.0.0.1:<free port>: in memory, with the OCI 1.1 referrers API that distribution 2.8 lacks.
  */
-export async function startCraneRegistry(lab: Lab, name = 'crane-registry'): Promise<Registry> {
+export async function startReferrersRegistry(lab: Lab, name = 'ggcr-registry'): Promise<Registry> {
   const port = await freePort()
-  const proc = lab.spawn(name, [
-    enginePath('crane'),
-    'registry',
-    'serve',
-    '--address',
-    `127.0.0.1:${port}`
-  ])
+  const proc = lab.spawn(name, [enginePath('ggcr-registry'), '--address', `127.0.0.1:${port}`])
   const url = `http://127.0.0.1:${port}`
   await proc.waitReady(async () => {
     const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) })

@@ -35,13 +35,24 @@ export function mergeFallbackIndex(existing: Descriptor[], added: Descriptor[]):
   return [...existing, ...added.filter((d) => !seen.has(d.digest) && seen.add(d.digest))]
 }
 
-function descriptorOf(manifest: Manifest, listed: Descriptor): Descriptor {
+/**
+ * The fallback-index entry for a referrer, from the manifest itself as the spec defines it
+ * (`artifactType`, else the config's media type; the manifest's annotations), not from what a
+ * source registry's referrers API reported (go-containerregistry's ignores `artifactType`).
+ */
+export function descriptorOf(manifest: Manifest): Descriptor {
+  const doc = JSON.parse(manifest.bytes.toString('utf8')) as {
+    artifactType?: string
+    config?: { mediaType?: string }
+    annotations?: Record<string, string>
+  }
+  const artifactType = doc.artifactType ?? doc.config?.mediaType
   return {
     mediaType: manifest.mediaType,
     digest: manifest.digest,
     size: manifest.bytes.length,
-    ...(listed.artifactType && { artifactType: listed.artifactType }),
-    ...(listed.annotations && { annotations: listed.annotations })
+    ...(artifactType && { artifactType }),
+    ...(doc.annotations && { annotations: doc.annotations })
   }
 }
 
@@ -92,15 +103,15 @@ export async function copyReferrers(
       const manifest = await source.getManifest(listed.digest)
       await copier.copyContent(manifest)
       const { subjectIndexed } = await copier.put(listed.digest, manifest)
+      const entry = descriptorOf(manifest)
       copied.push({
         kind: 'subject',
         reference: listed.digest,
         digest: listed.digest,
         subject,
-        ...(listed.artifactType && { artifactType: listed.artifactType })
+        ...(entry.artifactType && { artifactType: entry.artifactType })
       })
-      if (!subjectIndexed)
-        unindexed.set(subject, [...(unindexed.get(subject) ?? []), descriptorOf(manifest, listed)])
+      if (!subjectIndexed) unindexed.set(subject, [...(unindexed.get(subject) ?? []), entry])
       follow([listed.digest])
     }
   }
