@@ -139,9 +139,11 @@ export async function run(io: ActionIO): Promise<void> {
       ['verified', 'each tag read back resolves to the source digest'],
       [
         'referrers',
-        cfg.copyReferrers
-          ? `${result.referrers.length} copied (signatures, SBOMs, attestations)`
-          : 'not copied (`copy-referrers: false`)'
+        cfg.mode === 'oci-layout'
+          ? 'none looked for (a layout has no registry tags; attestations inside the index were copied with it)'
+          : cfg.copyReferrers
+            ? `${result.referrers.length} copied (signatures, SBOMs, attestations)`
+            : 'not copied (`copy-referrers: false`)'
       ]
     )
   }
@@ -149,7 +151,7 @@ export async function run(io: ActionIO): Promise<void> {
   io.setOutput('digest', digest)
   io.setOutput('tags', refs.join('\n'))
   io.setOutput('image', image)
-  io.setOutput('referrers', referrers.join('\n'))
+  if (plan) io.setOutput('referrers', referrers.join('\n'))
   const title = {
     build: 'built and pushed',
     promote: 'promoted',
