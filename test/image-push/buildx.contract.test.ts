@@ -55,7 +55,7 @@ describe('image-push build mode (contract with docker buildx)', () => {
       argv: ['login', 'ghcr.io', '--username', 'bot', '--password-stdin'],
       stdin: 's3cret-registry-token'
     })
-    const created = build.argv[build.argv.indexOf('--label') + 5]
+    const created = build.argv[build.argv.indexOf('--label') + 9]
     expect(build.argv).toEqual([
       'buildx',
       'build',
@@ -67,6 +67,10 @@ describe('image-push build mode (contract with docker buildx)', () => {
       'NODE_VERSION=20',
       '--build-arg',
       'GIT_SHA=abc',
+      '--label',
+      'org.opencontainers.image.title=example-service',
+      '--label',
+      'org.opencontainers.image.url=https://github.com/example-org/example-service',
       '--label',
       'org.opencontainers.image.source=https://github.com/example-org/example-service',
       '--label',

@@ -3,7 +3,7 @@ import type { Inputs } from '../../core/inputs.js'
 import { log } from '../../core/log.js'
 import type { Credentials } from '../../image/auth.js'
 import { parseImageRef, type ImageRef } from '../../image/reference.js'
-import { validateTagRules } from '../../image/tags.js'
+import { validateTagRules, type Latest } from '../../image/tags.js'
 
 export const MODES = ['build', 'promote', 'oci-layout'] as const
 
@@ -11,7 +11,7 @@ export interface ImagePushInputs {
   mode: (typeof MODES)[number]
   image: ImageRef
   tagRules: string[]
-  latest: boolean
+  latest: Latest
   labels: Record<string, string>
   context: string
   file?: string
@@ -52,6 +52,16 @@ function keyValues(inputs: Inputs, name: string): string[] {
       )
   }
   return lines
+}
+
+/** `latest`: true / false as before, or `auto` (metadata-action's spelling of the same rule). */
+function latestInput(inputs: Inputs): Latest {
+  const value = inputs.enum(
+    'latest',
+    ['true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'auto'] as const,
+    'false'
+  )
+  return value === 'auto' ? 'auto' : value.toLowerCase() === 'true'
 }
 
 export function readInputs(inputs: Inputs): ImagePushInputs {
@@ -108,7 +118,7 @@ export function readInputs(inputs: Inputs): ImagePushInputs {
     mode,
     image,
     tagRules,
-    latest: inputs.boolean('latest'),
+    latest: latestInput(inputs),
     labels,
     context: inputs.optional('context') ?? '.',
     file: inputs.optional('file'),
