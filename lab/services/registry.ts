@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { enginePath } from '../engines.js'
 import type { Lab } from '../lab.js'
 import { freePort } from '../ports.js'
 import type { ManagedProcess } from '../process.js'
@@ -81,4 +82,20 @@ export async function startRegistry(
     return credentials ? res.status === 401 : res.status === 200
   }, 15_000)
   return { host: `127.0.0.1:${port}`, url, process: proc, ...(credentials && { credentials }) }
+}
+
+/**
+ * go-containerregistry's registry (pkg/registry, built by scripts/engines/ggcr-registry.sh) on
+ * 127.0.0.1:<free port>: in memory, with the OCI 1.1 referrers API that distribution 2.8 lacks.
+ */
+export async function startReferrersRegistry(lab: Lab, name = 'ggcr-registry'): Promise<Registry> {
+  const port = await freePort()
+  const proc = lab.spawn(name, [enginePath('ggcr-registry'), '--address', `127.0.0.1:${port}`])
+  const url = `http://127.0.0.1:${port}`
+  await proc.waitReady(async () => {
+    const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) })
+    await res.arrayBuffer()
+    return res.status === 200
+  }, 15_000)
+  return { host: `127.0.0.1:${port}`, url, process: proc }
 }

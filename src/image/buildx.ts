@@ -47,6 +47,15 @@ export async function dockerLogin(
   await runChecked(dockerLoginArgv(registry, username), { input: password, secrets: [password] })
 }
 
+export function dockerLogoutArgv(registry: string): string[] {
+  return ['docker', 'logout', registry]
+}
+
+/** Removes the credentials `docker login` stored in the runner's Docker config. */
+export async function dockerLogout(registry: string): Promise<void> {
+  await runChecked(dockerLogoutArgv(registry))
+}
+
 /** Builds and pushes with buildx; returns the pushed image's digest from the metadata file. */
 export async function buildAndPush(req: BuildRequest): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'image-push-'))

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+
 /** What the tags and labels are made from: the GitHub runner's context variables. */
 export interface GitContext {
   ref: string
@@ -5,14 +7,42 @@ export interface GitContext {
   repository: string
   serverUrl: string
   runNumber: string
+  /** From the event payload's `repository`: for {{is_default_branch}} and the OCI labels. */
+  defaultBranch?: string
+  description?: string
+  licenses?: string
 }
 
+/** The `repository` object of the event that started the run (absent on a CLI run). */
+function eventRepository(path: string | undefined): Record<string, unknown> {
+  if (!path) return {}
+  try {
+    const event = JSON.parse(readFileSync(path, 'utf8')) as { repository?: unknown }
+    return typeof event.repository === 'object' && event.repository !== null
+      ? (event.repository as Record<string, unknown>)
+      : {}
+  } catch {
+    return {}
+  }
+}
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
+
 export function gitContextFromEnv(env: NodeJS.ProcessEnv = process.env): GitContext {
+  const repo = eventRepository(env.GITHUB_EVENT_PATH)
+  const license = repo.license as { spdx_id?: unknown } | null | undefined
+  const spdx = text(license?.spdx_id)
+  const defaultBranch = text(repo.default_branch)
+  const description = text(repo.description)
   return {
     ref: env.GITHUB_REF ?? '',
     sha: env.GITHUB_SHA ?? '',
     repository: env.GITHUB_REPOSITORY ?? '',
     serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
-    runNumber: env.GITHUB_RUN_NUMBER ?? ''
+    runNumber: env.GITHUB_RUN_NUMBER ?? '',
+    ...(defaultBranch && { defaultBranch }),
+    ...(description && { description }),
+    // GitHub says NOASSERTION when it cannot tell the license: no label then.
+    ...(spdx && spdx !== 'NOASSERTION' && { licenses: spdx })
   }
 }

@@ -9,8 +9,12 @@ export function ociLabels(ctx: GitContext, tags: string[], created: Date): Recor
   const version = releaseVersion(ctx)?.version ?? tags[0]
   return {
     ...(ctx.repository && {
+      'org.opencontainers.image.title': ctx.repository.split('/').pop()!,
+      'org.opencontainers.image.url': `${ctx.serverUrl}/${ctx.repository}`,
       'org.opencontainers.image.source': `${ctx.serverUrl}/${ctx.repository}`
     }),
+    ...(ctx.description && { 'org.opencontainers.image.description': ctx.description }),
+    ...(ctx.licenses && { 'org.opencontainers.image.licenses': ctx.licenses }),
     ...(ctx.sha && { 'org.opencontainers.image.revision': ctx.sha }),
     'org.opencontainers.image.created': created.toISOString(),
     ...(version && { 'org.opencontainers.image.version': version })

@@ -12,9 +12,28 @@ export function isIndex(mediaType: string): boolean {
   return mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList
 }
 
+export function isManifestType(mediaType: string): boolean {
+  return (Object.values(MEDIA) as string[]).includes(mediaType)
+}
+
+/**
+ * Layers that live at their `urls` and are never pushed: Docker's `foreign` (Windows base
+ * layers) and OCI's `nondistributable` types (image-spec layer.md, deprecated but still built).
+ */
+export function isNonDistributable(mediaType: string): boolean {
+  return (
+    /^application\/vnd\.docker\.image\.rootfs\.foreign\.diff\.tar(\.gzip)?$/.test(mediaType) ||
+    /^application\/vnd\.oci\.image\.layer\.nondistributable\.v1\.tar(\+gzip|\+zstd)?$/.test(
+      mediaType
+    )
+  )
+}
+
 export interface Descriptor {
   mediaType: string
   digest: string
   size: number
   urls?: string[]
+  annotations?: Record<string, string>
+  artifactType?: string
 }

@@ -1,6 +1,8 @@
 import { ToolError } from '../core/errors.js'
 import { log } from '../core/log.js'
-import { isIndex, type Descriptor } from './media-types.js'
+import { RegistrySource, type ImageSource } from './image-source.js'
+import { isIndex, isNonDistributable, type Descriptor } from './media-types.js'
+import { copyReferrers, type CopiedReferrer } from './referrers.js'
 import type { Manifest, RegistryClient } from './registry-client.js'
 
 export interface RepoOn {
@@ -8,60 +10,83 @@ export interface RepoOn {
   repository: string
 }
 
+export interface BlobStats {
+  mounted: number
+  copied: number
+  present: number
+  bytesCopied: number
+  /** Non-distributable layers left at their URLs. */
+  skipped: number
+}
+
 export interface PromoteResult {
   digest: string
   mediaType: string
   manifests: number
-  blobs: { mounted: number; copied: number; present: number; bytesCopied: number }
+  blobs: BlobStats
+  referrers: CopiedReferrer[]
 }
 
-// Non-distributable (Windows base) layers live at their `urls` and are never pushed.
-const FOREIGN = /\.foreign\./
+export interface CopyOptions {
+  /** Copy signatures, SBOMs and attestations of the image too (default true). */
+  referrers?: boolean
+}
 
-function parseJson(manifest: Manifest): {
+export function parseManifest(manifest: Manifest): {
   manifests?: Descriptor[]
   config?: Descriptor
   layers?: Descriptor[]
+  subject?: Descriptor
 } {
   try {
-    return JSON.parse(manifest.bytes.toString('utf8'))
+    const doc: unknown = JSON.parse(manifest.bytes.toString('utf8'))
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+      throw new Error('not an object')
+    return doc
   } catch {
-    throw new ToolError(`manifest ${manifest.digest} is not valid JSON`)
+    throw new ToolError(`manifest ${manifest.digest} is not a JSON object`)
   }
 }
 
 /** Copies every blob an image manifest references that the target does not have yet. */
 class BlobCopier {
-  readonly stats = { mounted: 0, copied: 0, present: 0, bytesCopied: 0 }
+  readonly stats: BlobStats = { mounted: 0, copied: 0, present: 0, bytesCopied: 0, skipped: 0 }
   private readonly done = new Set<string>()
 
   constructor(
-    private readonly source: RepoOn,
+    private readonly source: ImageSource,
     private readonly target: RepoOn
   ) {}
 
-  private get sameRegistry(): boolean {
-    return this.source.client.baseUrl === this.target.client.baseUrl
+  private get mountFrom(): string | undefined {
+    const m = this.source.mountable
+    return m && m.baseUrl === this.target.client.baseUrl ? m.repository : undefined
   }
 
   async copy(blob: Descriptor): Promise<void> {
-    if (this.done.has(blob.digest) || FOREIGN.test(blob.mediaType)) return
+    if (this.done.has(blob.digest)) return
     this.done.add(blob.digest)
+    if (isNonDistributable(blob.mediaType)) {
+      this.stats.skipped++
+      return
+    }
     const { client, repository } = this.target
     if (await client.hasBlob(repository, blob.digest)) {
       this.stats.present++
       return
     }
     let uploadUrl: string | undefined
-    if (this.sameRegistry) {
-      uploadUrl = await client.mountBlob(repository, blob.digest, this.source.repository)
+    const from = this.mountFrom
+    if (from !== undefined) {
+      uploadUrl = await client.mountBlob(repository, blob.digest, from)
       if (uploadUrl === undefined) {
         this.stats.mounted++
         return
       }
     }
+    // Open the source first: a layout checks the blob's digest before anything is uploaded.
+    const body = await this.source.openBlob(blob)
     uploadUrl ??= await client.startUpload(repository)
-    const body = await this.source.client.getBlob(this.source.repository, blob.digest)
     await client.finishUpload(repository, uploadUrl, blob.digest, body, blob.size)
     this.stats.copied++
     this.stats.bytesCopied += blob.size
@@ -77,36 +102,66 @@ class BlobCopier {
   }
 }
 
-/**
- * Copies an image (a manifest, or an index and each manifest in it) from one repository to
- * another, on the same registry or across registries, byte for byte: blobs first (mounted when
- * both are on one registry), then child manifests by digest, then the top manifest under each
- * tag. Nothing is rebuilt, so the digest tested in staging is the digest that ships.
- */
-export async function promoteImage(
-  source: RepoOn & { reference: string },
-  target: RepoOn,
-  tags: string[]
-): Promise<PromoteResult> {
-  const top = await source.client.getManifest(source.repository, source.reference)
-  const copier = new BlobCopier(source, target)
-  let manifests = 1
-  const copyManifest = async (manifest: Manifest, depth: number): Promise<void> => {
-    const doc = parseJson(manifest)
+/** Copies manifests (and what they reference) from one source into one target repository. */
+export class ManifestCopier {
+  readonly blobs: BlobCopier
+  manifests = 0
+
+  constructor(
+    readonly source: ImageSource,
+    readonly target: RepoOn
+  ) {
+    this.blobs = new BlobCopier(source, target)
+  }
+
+  /** Blobs first, then child manifests by digest, so the registry never sees a dangling reference. */
+  async copyContent(manifest: Manifest, depth = 0): Promise<void> {
+    const doc = parseManifest(manifest)
     if (isIndex(manifest.mediaType)) {
       if (depth > 2) throw new ToolError(`index ${manifest.digest} nests indexes too deep`)
       for (const child of doc.manifests ?? []) {
-        const childManifest = await source.client.getManifest(source.repository, child.digest)
-        await copyManifest(childManifest, depth + 1)
-        await putVerified(target, child.digest, childManifest)
-        manifests++
+        const childManifest = await this.source.getManifest(child.digest)
+        await this.copyContent(childManifest, depth + 1)
+        await this.put(child.digest, childManifest)
       }
       return
     }
-    await copier.copyAll([...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])])
+    await this.blobs.copyAll([...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])])
   }
-  await copyManifest(top, 0)
-  for (const ref of tags.length > 0 ? tags : [top.digest]) await putVerified(target, ref, top)
+
+  /** Stores a manifest and checks the registry computed the same digest. */
+  async put(reference: string, manifest: Manifest): Promise<{ subjectIndexed: boolean }> {
+    const { client, repository } = this.target
+    const stored = await client.putManifest(repository, reference, manifest)
+    if (stored.digest && stored.digest !== manifest.digest) {
+      throw new ToolError(
+        `${repository}:${reference}: registry stored ${stored.digest}, expected ${manifest.digest}`
+      )
+    }
+    this.manifests++
+    return stored
+  }
+}
+
+/**
+ * Copies an image (a manifest, or an index and each manifest in it) into a repository, byte
+ * for byte: blobs first (mounted when source and target share a registry), then child
+ * manifests by digest, then the top manifest under each tag, each tag read back; then its
+ * referrers (cosign tags, the referrers-fallback tag, OCI 1.1 `subject` referrers). Nothing
+ * is rebuilt, so the digest tested in staging is the digest that ships.
+ */
+export async function copyImage(
+  source: ImageSource,
+  reference: string,
+  target: RepoOn,
+  tags: string[],
+  options: CopyOptions = {}
+): Promise<PromoteResult> {
+  const top = await source.getManifest(reference)
+  const copier = new ManifestCopier(source, target)
+  await copier.copyContent(top)
+  const manifests = copier.manifests + 1
+  for (const ref of tags.length > 0 ? tags : [top.digest]) await copier.put(ref, top)
   for (const tag of tags) {
     // Read back what the tag now points at: the promise is the same bytes, not a rebuild.
     const stored = await target.client.getManifest(target.repository, tag)
@@ -116,18 +171,34 @@ export async function promoteImage(
       )
     }
   }
+  const referrers = options.referrers === false ? [] : await copyReferrers(copier, top)
+  const s = copier.blobs.stats
   log.info(
-    `promoted ${top.digest}: ${manifests} manifest(s), blobs ${copier.stats.mounted} mounted, ` +
-      `${copier.stats.copied} copied (${copier.stats.bytesCopied} bytes), ${copier.stats.present} already present`
+    `copied ${top.digest} from ${source.name}: ${manifests} manifest(s), blobs ${s.mounted} mounted, ` +
+      `${s.copied} copied (${s.bytesCopied} bytes), ${s.present} already present` +
+      `${s.skipped ? `, ${s.skipped} non-distributable left at their URLs` : ''}; ${referrers.length} referrer(s)`
   )
-  return { digest: top.digest, mediaType: top.mediaType, manifests, blobs: copier.stats }
+  return {
+    digest: top.digest,
+    mediaType: top.mediaType,
+    manifests,
+    blobs: s,
+    referrers
+  }
 }
 
-async function putVerified(target: RepoOn, reference: string, manifest: Manifest): Promise<void> {
-  const stored = await target.client.putManifest(target.repository, reference, manifest)
-  if (stored && stored !== manifest.digest) {
-    throw new ToolError(
-      `${target.repository}:${reference}: registry stored ${stored}, expected ${manifest.digest}`
-    )
-  }
+/** Promotion between registries (or repositories): `copyImage` from a registry source. */
+export function promoteImage(
+  source: RepoOn & { reference: string },
+  target: RepoOn,
+  tags: string[],
+  options: CopyOptions = {}
+): Promise<PromoteResult> {
+  return copyImage(
+    new RegistrySource(source.client, source.repository),
+    source.reference,
+    target,
+    tags,
+    options
+  )
 }

@@ -41,6 +41,9 @@ export function parseImageRef(input: string, raw: string): ImageRef {
     rest = rest.slice(0, colon)
     if (!TAG.test(tag)) bad(`\`${tag}\` is not a valid tag`)
   }
+  // `ghcr.io/${{ github.repository }}` is often mixed case; registries want lower case
+  // (metadata-action lower-cases image names the same way). Tags keep their case.
+  rest = rest.toLowerCase()
   const first = rest.split('/')[0]
   const hasRegistry =
     rest.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')

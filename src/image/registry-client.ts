@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto'
 import { ToolError } from '../core/errors.js'
 import { log } from '../core/log.js'
 import { basicHeader, parseChallenge, type Credentials } from './auth.js'
-import { MANIFEST_ACCEPT } from './media-types.js'
-import { registryBaseUrl } from './reference.js'
+import { IdleWatchdog, idleReason } from './idle.js'
+import { MANIFEST_ACCEPT, MEDIA, type Descriptor } from './media-types.js'
+import { DIGEST, registryBaseUrl } from './reference.js'
 
 export interface Manifest {
   bytes: Buffer
@@ -18,9 +19,18 @@ interface RequestOptions {
   body?: Buffer | ReadableStream<Uint8Array>
   /** Expected statuses; anything else becomes a ToolError. */
   ok: number[]
+  /** For blob transfers: abort only when no byte has moved for the idle timeout. */
+  watchdog?: IdleWatchdog
 }
 
-const TIMEOUT_MS = 120_000
+/** Bound on small requests (manifests, HEAD, upload start): they carry no bulk data. */
+const REQUEST_TIMEOUT_MS = 60_000
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
+
+export interface ClientOptions {
+  /** Blob transfers fail after this long without a byte moving (default 60 s). */
+  idleTimeoutMs?: number
+}
 
 export function sha256Digest(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
@@ -40,7 +50,8 @@ export class RegistryClient {
   constructor(
     readonly registry: string,
     private readonly creds?: Credentials,
-    baseUrl?: string
+    baseUrl?: string,
+    private readonly options: ClientOptions = {}
   ) {
     this.baseUrl = baseUrl ?? registryBaseUrl(registry)
     if (creds) log.secret(creds.password)
@@ -107,13 +118,25 @@ export class RegistryClient {
     const attempts = options.body instanceof Buffer || options.body === undefined ? 2 : 1
     for (let attempt = 1; ; attempt++) {
       const auth = this.authFor(options.scopes)
-      const res = await fetch(url, {
-        method,
-        headers: { ...options.headers, ...(auth && { authorization: auth }) },
-        body: options.body,
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-        ...(options.body && !(options.body instanceof Buffer) && { duplex: 'half' })
-      } as RequestInit)
+      const signal = options.watchdog?.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+      let res: Response
+      try {
+        res = await fetch(url, {
+          method,
+          headers: { ...options.headers, ...(auth && { authorization: auth }) },
+          body: options.body,
+          signal,
+          ...(options.body && !(options.body instanceof Buffer) && { duplex: 'half' })
+        } as RequestInit)
+      } catch (error) {
+        const reason = idleReason(error, signal)
+        if (reason instanceof ToolError) throw reason
+        const cause = (error as { cause?: { message?: string } }).cause?.message
+        throw new ToolError(
+          `${method} ${url.host}${url.pathname}: ${(error as Error).message}${cause ? ` (${cause})` : ''}`,
+          { cause: error }
+        )
+      }
       // A concurrent request may have learnt the way in meanwhile: then just try again with it.
       const learnt = () => auth !== this.authFor(options.scopes)
       if (
@@ -163,8 +186,16 @@ export class RegistryClient {
     return { bytes, mediaType, digest }
   }
 
-  /** Stores a manifest under a tag or its digest; returns the digest the registry computed. */
-  async putManifest(repository: string, reference: string, manifest: Manifest): Promise<string> {
+  /**
+   * Stores a manifest under a tag or its digest; returns the digest the registry computed and
+   * whether it indexed the manifest's `subject` (the `OCI-Subject` header of registries with
+   * the referrers API, OCI distribution-spec 1.1).
+   */
+  async putManifest(
+    repository: string,
+    reference: string,
+    manifest: Manifest
+  ): Promise<{ digest: string; subjectIndexed: boolean }> {
     const res = await this.request('PUT', `/v2/${repository}/manifests/${reference}`, {
       scopes: [`repository:${repository}:pull,push`],
       headers: { 'content-type': manifest.mediaType },
@@ -172,7 +203,66 @@ export class RegistryClient {
       ok: [201]
     })
     await res.arrayBuffer()
-    return res.headers.get('docker-content-digest') ?? ''
+    return {
+      digest: res.headers.get('docker-content-digest') ?? '',
+      subjectIndexed: res.headers.has('oci-subject')
+    }
+  }
+
+  /** The manifest under a tag, or undefined when the tag does not exist. */
+  async findManifest(repository: string, tag: string): Promise<Manifest | undefined> {
+    const res = await this.request('HEAD', `/v2/${repository}/manifests/${tag}`, {
+      scopes: [`repository:${repository}:pull`],
+      headers: { accept: MANIFEST_ACCEPT },
+      ok: [200, 404]
+    })
+    return res.status === 404 ? undefined : this.getManifest(repository, tag)
+  }
+
+  /** Every tag of a repository, following `Link: <…>; rel="next"` pages (at most 100 pages). */
+  async listTags(repository: string): Promise<string[]> {
+    const tags: string[] = []
+    let next: string | undefined = `/v2/${repository}/tags/list?n=1000`
+    for (let page = 0; next && page < 100; page++) {
+      const res = await this.request('GET', next, {
+        scopes: [`repository:${repository}:pull`],
+        ok: [200, 404]
+      })
+      if (res.status === 404) {
+        await res.arrayBuffer()
+        return tags
+      }
+      const body = (await res.json()) as { tags?: string[] | null }
+      tags.push(...(body.tags ?? []))
+      next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1]
+    }
+    return tags
+  }
+
+  /**
+   * OCI 1.1 referrers of a digest (signatures, SBOMs, attestations whose `subject` it is), or
+   * undefined when the registry has no referrers API (it answers 404 for the route).
+   */
+  async referrers(repository: string, digest: string): Promise<Descriptor[] | undefined> {
+    const res = await this.request('GET', `/v2/${repository}/referrers/${digest}`, {
+      scopes: [`repository:${repository}:pull`],
+      headers: { accept: MEDIA.ociIndex },
+      ok: [200, 404]
+    })
+    if (res.status === 404) {
+      await res.arrayBuffer()
+      return undefined
+    }
+    const type = res.headers.get('content-type')?.split(';')[0].trim()
+    const text = await res.text()
+    if (type !== MEDIA.ociIndex) return undefined
+    try {
+      return ((JSON.parse(text) as { manifests?: Descriptor[] }).manifests ?? []).filter(
+        (d) => typeof d.digest === 'string' && DIGEST.test(d.digest)
+      )
+    } catch {
+      throw new ToolError(`${this.registry}/${repository}: referrers of ${digest} are not JSON`)
+    }
   }
 
   async hasBlob(repository: string, digest: string): Promise<boolean> {
@@ -206,7 +296,14 @@ export class RegistryClient {
     return this.location(res)
   }
 
-  /** Monolithic upload: the whole blob in one PUT, checked by the registry against `digest`. */
+  private get idleMs(): number {
+    return this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
+  }
+
+  /**
+   * Monolithic upload: the whole blob streamed in one PUT, checked by the registry against
+   * `digest`; it fails only when the upload stops moving for the idle timeout.
+   */
   async finishUpload(
     repository: string,
     uploadUrl: string,
@@ -216,22 +313,40 @@ export class RegistryClient {
   ): Promise<void> {
     const url = new URL(uploadUrl, this.baseUrl)
     url.searchParams.set('digest', digest)
-    const res = await this.request('PUT', url.toString(), {
-      scopes: [`repository:${repository}:pull,push`],
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-      body,
-      ok: [201]
-    })
-    await res.arrayBuffer()
+    const watchdog = new IdleWatchdog(this.idleMs, `upload of ${digest} to ${this.registry}`)
+    try {
+      const res = await this.request('PUT', url.toString(), {
+        scopes: [`repository:${repository}:pull,push`],
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+        body: watchdog.watch(body),
+        ok: [201],
+        watchdog
+      })
+      await res.arrayBuffer()
+    } finally {
+      watchdog.stop()
+    }
   }
 
+  /** The blob as a stream that fails when no byte arrives for the idle timeout. */
   async getBlob(repository: string, digest: string): Promise<ReadableStream<Uint8Array>> {
-    const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, {
-      scopes: [`repository:${repository}:pull`],
-      ok: [200]
-    })
-    if (!res.body) throw new ToolError(`${this.registry}/${repository}: blob ${digest} has no body`)
-    return res.body
+    const watchdog = new IdleWatchdog(this.idleMs, `download of ${digest} from ${this.registry}`)
+    let res: Response
+    try {
+      res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, {
+        scopes: [`repository:${repository}:pull`],
+        ok: [200],
+        watchdog
+      })
+    } catch (error) {
+      watchdog.stop()
+      throw error
+    }
+    if (!res.body) {
+      watchdog.stop()
+      throw new ToolError(`${this.registry}/${repository}: blob ${digest} has no body`)
+    }
+    return watchdog.watch(res.body)
   }
 
   private location(res: Response): string {

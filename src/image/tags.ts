@@ -1,6 +1,10 @@
 import semver from 'semver'
 import { ConfigurationError } from '../core/errors.js'
 import type { GitContext } from './git-context.js'
+import { applyTypedRule, isTypedRule, parseTypedRule } from './tag-rules.js'
+
+/** `true` and `auto` tag `latest` on a release version; `false` never. */
+export type Latest = boolean | 'auto'
 
 /** Placeholders a custom tag template may use; each is undefined where the ref has no value. */
 export const PLACEHOLDERS = [
@@ -28,6 +32,10 @@ export function sanitizeTag(raw: string): string {
 export function validateTagRules(input: string, rules: string[]): void {
   for (const rule of rules) {
     if ((RULES as readonly string[]).includes(rule)) continue
+    if (isTypedRule(rule)) {
+      parseTypedRule(input, rule)
+      continue
+    }
     for (const m of rule.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
       if (!(PLACEHOLDERS as readonly string[]).includes(m[1])) {
         throw new ConfigurationError(
@@ -76,7 +84,13 @@ function semverTags(ctx: GitContext, latest: boolean): string[] {
   if (!v) return []
   // A pre-release must never move `1`, `1.2` or `latest`, which users pull as "the newest stable".
   if (v.prerelease.length > 0) return [v.version]
-  return [v.version, `${v.major}.${v.minor}`, `${v.major}`, ...(latest ? ['latest'] : [])]
+  // No `0` for 0.x (metadata-action's rule): 0.x promises no compatibility between minors.
+  return [
+    v.version,
+    `${v.major}.${v.minor}`,
+    ...(v.major > 0 ? [`${v.major}`] : []),
+    ...(latest ? ['latest'] : [])
+  ]
 }
 
 function render(
@@ -94,27 +108,33 @@ function render(
 
 /**
  * Tags for the Git context, in rule order, without duplicates:
- * `semver` gives 1.2.3, 1.2, 1 (+ latest) for a release tag and only 1.2.3-rc.1 for a
- * pre-release; `sha` gives sha-<7 hex>; `branch` the sanitised branch name or pr-<n>; anything
- * else is a template, skipped when a placeholder it uses has no value for this ref.
+ * `semver` gives 1.2.3, 1.2, 1 (+ latest) for a release tag (no `0` on 0.x) and only
+ * 1.2.3-rc.1 for a pre-release; `sha` gives sha-<7 hex>; `branch` the sanitised branch name or
+ * pr-<n>; `type=…` lines follow docker/metadata-action (tag-rules.ts); anything else is a
+ * template, skipped when a placeholder it uses has no value for this ref.
  */
 export function computeTags(
   rules: string[],
   ctx: GitContext,
-  options: { latest: boolean; now?: Date }
+  options: { latest: Latest; now?: Date }
 ): string[] {
   const values = contextValues(ctx, options.now ?? new Date())
   const tags: string[] = []
+  let release = false
   for (const rule of rules) {
-    if (rule === 'semver') tags.push(...semverTags(ctx, options.latest))
+    if (rule === 'semver') tags.push(...semverTags(ctx, options.latest !== false))
     else if (rule === 'sha') tags.push(...(values.sha ? [`sha-${values.sha}`] : []))
     else if (rule === 'branch') tags.push(...(values.branch ? [values.branch] : []))
-    else {
+    else if (isTypedRule(rule)) {
+      const out = applyTypedRule(parseTypedRule('tags', rule), ctx)
+      tags.push(...out.tags)
+      release ||= out.release
+    } else {
       const rendered = render(rule, values)
       if (rendered !== undefined) tags.push(rendered)
     }
   }
-  if (options.latest && !rules.includes('semver'))
-    tags.push(...semverTags(ctx, true).filter((t) => t === 'latest'))
+  const v = releaseVersion(ctx)
+  if (options.latest !== false && (release || (v && v.prerelease.length === 0))) tags.push('latest')
   return [...new Set(tags.map(sanitizeTag).filter((t) => t !== ''))]
 }

@@ -47,7 +47,7 @@ describe('image-push build mode (contract with docker buildx)', () => {
       { env }
     )
     expect(result.exitCode).toBe(0)
-    const [login, build] = readFileSync(calls, 'utf8')
+    const [login, build, logout] = readFileSync(calls, 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { argv: string[]; stdin: string })
@@ -55,7 +55,7 @@ describe('image-push build mode (contract with docker buildx)', () => {
       argv: ['login', 'ghcr.io', '--username', 'bot', '--password-stdin'],
       stdin: 's3cret-registry-token'
     })
-    const created = build.argv[build.argv.indexOf('--label') + 5]
+    const created = build.argv[build.argv.indexOf('--label') + 9]
     expect(build.argv).toEqual([
       'buildx',
       'build',
@@ -67,6 +67,10 @@ describe('image-push build mode (contract with docker buildx)', () => {
       'NODE_VERSION=20',
       '--build-arg',
       'GIT_SHA=abc',
+      '--label',
+      'org.opencontainers.image.title=example-service',
+      '--label',
+      'org.opencontainers.image.url=https://github.com/example-org/example-service',
       '--label',
       'org.opencontainers.image.source=https://github.com/example-org/example-service',
       '--label',
@@ -92,6 +96,9 @@ describe('image-push build mode (contract with docker buildx)', () => {
       '--push',
       '.'
     ])
+    // The post step: no registry credential stays in the runner's Docker config.
+    expect(logout).toEqual({ argv: ['logout', 'ghcr.io'], stdin: '' })
+    expect(result.post?.exitCode).toBe(0)
     expect(created).toMatch(/^org\.opencontainers\.image\.created=\d{4}-\d\d-\d\dT/)
     expect(result.outputs).toEqual({
       digest,
@@ -103,6 +110,17 @@ describe('image-push build mode (contract with docker buildx)', () => {
     expect(result.masks).toContain('s3cret-registry-token')
     const printed = result.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'))
     expect(printed.join('\n') + result.summary).not.toContain('s3cret-registry-token')
+  })
+
+  it('without credentials there is nothing to log out of', async () => {
+    writeFileSync(calls, '')
+    const result = await runAction('image-push', { image: 'ghcr.io/example-org/service' }, { env })
+    expect(result.exitCode).toBe(0)
+    const argvs = readFileSync(calls, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { argv: string[] }).argv[0])
+    expect(argvs).toEqual(['buildx'])
   })
 
   it('a buildx failure is "could not run" (exit 3) with its message', async () => {

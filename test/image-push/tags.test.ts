@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
-import type { GitContext } from '../../src/image/git-context.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gitContextFromEnv, type GitContext } from '../../src/image/git-context.js'
 import { ociLabels } from '../../src/image/labels.js'
 import { parseImageRef } from '../../src/image/reference.js'
 import { computeTags, sanitizeTag, validateTagRules } from '../../src/image/tags.js'
@@ -74,6 +77,190 @@ describe('computeTags', () => {
   })
 })
 
+describe('computeTags with metadata-action rules (type=…)', () => {
+  const main = { ...ctx('refs/heads/main'), defaultBranch: 'main' }
+  it.each([
+    [
+      'v0.3.1: no `0` tag from the semver rule',
+      'refs/tags/v0.3.1',
+      ['semver'],
+      false,
+      ['0.3.1', '0.3']
+    ],
+    [
+      'v0.3.1: no `0` from pattern={{major}}',
+      'refs/tags/v0.3.1',
+      [
+        'type=semver,pattern={{version}}',
+        'type=semver,pattern={{major}}.{{minor}}',
+        'type=semver,pattern={{major}}'
+      ],
+      false,
+      ['0.3.1', '0.3']
+    ],
+    [
+      'v1.2.3 with patterns, prefix and suffix',
+      'refs/tags/v1.2.3',
+      [
+        'type=semver,pattern={{major}}',
+        'type=semver,pattern=v{{major}}.{{minor}},suffix=-alpine',
+        'type=semver,pattern={{raw}},prefix=r'
+      ],
+      false,
+      ['1', 'v1.2-alpine', 'rv1.2.3']
+    ],
+    [
+      'pre-release only fills {{version}}',
+      'refs/tags/v2.0.0-rc.1',
+      ['type=semver,pattern={{version}}', 'type=semver,pattern={{major}}.{{minor}}'],
+      true,
+      ['2.0.0-rc.1']
+    ],
+    [
+      'type=ref,event=tag',
+      'refs/tags/v1.0.0',
+      ['type=ref,event=tag', 'type=ref,event=branch'],
+      false,
+      ['v1.0.0']
+    ],
+    [
+      'type=ref,event=branch',
+      'refs/heads/feat/x',
+      ['type=ref,event=tag', 'type=ref,event=branch'],
+      false,
+      ['feat-x']
+    ],
+    [
+      'type=ref,event=pr',
+      'refs/pull/7/merge',
+      ['type=ref,event=pr', 'type=ref,event=branch'],
+      false,
+      ['pr-7']
+    ],
+    [
+      'monorepo tag app/v1.2.3 through semver match=',
+      'refs/tags/app/v1.2.3',
+      [
+        'type=semver,pattern={{version}},match=app/',
+        'type=semver,pattern={{major}}.{{minor}},match=app/',
+        'type=semver,pattern={{version}},match=web/'
+      ],
+      'auto',
+      ['1.2.3', '1.2', 'latest']
+    ],
+    [
+      'monorepo tag through type=match (group)',
+      'refs/tags/app/v1.2.3',
+      [
+        'type=match,pattern=app/v(\\d+\\.\\d+\\.\\d+),group=1',
+        'type=match,pattern=web/v(.*),group=1'
+      ],
+      'auto',
+      ['1.2.3', 'latest']
+    ],
+    [
+      'latest=auto: not for a pre-release',
+      'refs/tags/app/v1.3.0-rc.1',
+      ['type=semver,pattern={{version}},match=app/'],
+      'auto',
+      ['1.3.0-rc.1']
+    ],
+    [
+      'latest=auto: not on a branch',
+      'refs/heads/main',
+      ['type=ref,event=branch'],
+      'auto',
+      ['main']
+    ],
+    [
+      'type=sha long, custom prefix',
+      'refs/heads/main',
+      ['type=sha,format=long,prefix='],
+      false,
+      ['0123abcdef0123abcdef0123abcdef0123abcdef']
+    ],
+    ['type=sha default prefix', 'refs/heads/main', ['type=sha'], false, ['sha-0123abc']],
+    [
+      'type=raw',
+      'refs/heads/main',
+      ['type=raw,value=edge', 'type=raw,value=off,enable=false'],
+      false,
+      ['edge']
+    ]
+  ])('%s', (_name, ref, rules, latest, expected) => {
+    expect(computeTags(rules, ctx(ref), { latest: latest as boolean | 'auto', now })).toEqual(
+      expected
+    )
+  })
+
+  it.each([
+    ['on the default branch', main, ['edge']],
+    ['on another branch', { ...main, ref: 'refs/heads/dev' }, []],
+    ['when the default branch is unknown', { ...main, defaultBranch: undefined }, []]
+  ])('enable={{is_default_branch}} %s', (_name, context, expected) => {
+    expect(
+      computeTags(['type=raw,value=edge,enable={{is_default_branch}}'], context, {
+        latest: false,
+        now
+      })
+    ).toEqual(expected)
+  })
+
+  it.each([
+    ['type=semvar', /unknown type `semvar`/],
+    ['type=ref', /needs event=tag, event=branch or event=pr/],
+    ['type=ref,event=push', /needs event=tag/],
+    ['type=raw', /needs value=/],
+    ['type=semver,pattern={{mayor}}', /unknown placeholder \{\{mayor\}\}/],
+    ['type=match,pattern=(', /pattern is not a regular expression/],
+    ['type=sha,event=tag', /`event` is not an attribute of type=sha/],
+    ['type=raw,value=a,enable=yes', /`enable` is true, false or \{\{is_default_branch\}\}/],
+    ['type=raw,value=a,value=b', /`value` is given twice/]
+  ])('rejects %s before anything runs', (rule, message) => {
+    expect(() => validateTagRules('tags', [rule])).toThrow(message)
+  })
+})
+
+describe('gitContextFromEnv', () => {
+  it.each([
+    [
+      {
+        repository: {
+          default_branch: 'trunk',
+          description: 'Shop',
+          license: { spdx_id: 'Apache-2.0' }
+        }
+      },
+      { defaultBranch: 'trunk', description: 'Shop', licenses: 'Apache-2.0' }
+    ],
+    [
+      {
+        repository: {
+          default_branch: 'main',
+          description: null,
+          license: { spdx_id: 'NOASSERTION' }
+        }
+      },
+      { defaultBranch: 'main' }
+    ],
+    ['not json', {}]
+  ])('reads the event payload %j', (event, expected) => {
+    const dir = mkdtempSync(join(tmpdir(), 'event-'))
+    const path = join(dir, 'event.json')
+    writeFileSync(path, typeof event === 'string' ? event : JSON.stringify(event))
+    const got = gitContextFromEnv({ GITHUB_EVENT_PATH: path, GITHUB_REF: 'refs/heads/main' })
+    rmSync(dir, { recursive: true })
+    expect(got).toEqual({
+      ref: 'refs/heads/main',
+      sha: '',
+      repository: '',
+      serverUrl: 'https://github.com',
+      runNumber: '',
+      ...expected
+    })
+  })
+})
+
 describe('tag rules and names', () => {
   it.each([
     ['{{verison}}', /unknown placeholder \{\{verison\}\}/],
@@ -103,15 +290,33 @@ describe('tag rules and names', () => {
     expect(parseImageRef('image', raw)).toEqual(expected)
   })
 
-  it.each([['ghcr.io/Org/App'], ['ghcr.io/org/app@sha256:123'], ['ghcr.io/org/app:bad tag']])(
+  it.each([
+    [
+      'ghcr.io/Example-Org/My.Service:V1',
+      { registry: 'ghcr.io', repository: 'example-org/my.service', tag: 'V1' }
+    ],
+    [
+      'Registry.Example.com:5000/Team/App',
+      { registry: 'registry.example.com:5000', repository: 'team/app' }
+    ]
+  ])('lower-cases the name of %s as metadata-action does, never the tag', (raw, expected) => {
+    expect(parseImageRef('image', raw)).toEqual(expected)
+  })
+
+  it.each([['ghcr.io/org/app@sha256:123'], ['ghcr.io/org/app:bad tag'], ['ghcr.io/org/ app']])(
     'rejects %s',
     (raw) => {
       expect(() => parseImageRef('image', raw)).toThrow(/^input `image` = /)
     }
   )
 
-  it('labels the image with source, revision, created and version', () => {
-    expect(ociLabels(ctx('refs/tags/v1.2.3'), ['1.2.3', '1.2'], now)).toEqual({
+  it('labels the image with title, description, licenses, source, revision, created and version', () => {
+    const described = { ...ctx('refs/tags/v1.2.3'), description: 'The shop', licenses: 'MIT' }
+    expect(ociLabels(described, ['1.2.3', '1.2'], now)).toEqual({
+      'org.opencontainers.image.title': 'service',
+      'org.opencontainers.image.description': 'The shop',
+      'org.opencontainers.image.licenses': 'MIT',
+      'org.opencontainers.image.url': 'https://github.com/example-org/service',
       'org.opencontainers.image.source': 'https://github.com/example-org/service',
       'org.opencontainers.image.revision': '0123abcdef0123abcdef0123abcdef0123abcdef',
       'org.opencontainers.image.created': '2025-03-04T05:06:07.000Z',

@@ -143,3 +143,34 @@ export async function fetchRaw(
   const bytes = Buffer.from(await res.arrayBuffer())
   return { status: res.status, bytes, digest: res.headers.get('docker-content-digest') }
 }
+
+/**
+ * An artifact about `subject` the way cosign and oras store them: an OCI manifest with one
+ * layer (a signature, an SBOM, an attestation), `artifactType` and, when `withSubject`, the
+ * OCI 1.1 `subject` field that registries with the referrers API index.
+ */
+export async function pushArtifact(
+  t: Target,
+  repo: string,
+  ref: string | undefined,
+  subject: { digest: string; size: number; mediaType: string },
+  options: { layerType: string; artifactType: string; withSubject: boolean }
+) {
+  const empty = await pushBlob(t, repo, Buffer.from('{}'), 'application/vnd.oci.empty.v1+json')
+  const layer = await pushBlob(t, repo, randomBytes(300), options.layerType)
+  const doc = {
+    schemaVersion: 2,
+    mediaType: MEDIA.ociManifest,
+    artifactType: options.artifactType,
+    config: empty,
+    layers: [layer],
+    ...(options.withSubject && {
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size }
+    }),
+    annotations: { 'org.opencontainers.image.created': '2025-01-01T00:00:00Z' }
+  }
+  // pushManifest's own serialisation, so a push by digest names the bytes it sends.
+  const reference = ref ?? digestOf(Buffer.from(JSON.stringify(doc, null, 3)))
+  const stored = await pushManifest(t, repo, reference, doc, MEDIA.ociManifest)
+  return { ...stored, artifactType: options.artifactType }
+}

@@ -3,19 +3,26 @@ import type { Inputs } from '../../core/inputs.js'
 import { log } from '../../core/log.js'
 import type { Credentials } from '../../image/auth.js'
 import { parseImageRef, type ImageRef } from '../../image/reference.js'
-import { validateTagRules } from '../../image/tags.js'
+import { validateTagRules, type Latest } from '../../image/tags.js'
+
+export const MODES = ['build', 'promote', 'oci-layout'] as const
 
 export interface ImagePushInputs {
-  mode: 'build' | 'promote'
+  mode: (typeof MODES)[number]
   image: ImageRef
   tagRules: string[]
-  latest: boolean
+  latest: Latest
   labels: Record<string, string>
   context: string
   file?: string
   platforms: string[]
   buildArgs: string[]
   source?: ImageRef
+  /** mode oci-layout: the layout directory, and which of its images (by ref name or digest). */
+  ociLayout?: string
+  ociLayoutRef?: string
+  copyReferrers: boolean
+  idleTimeoutMs: number
   credentials?: Credentials
   sourceCredentials?: Credentials
   dryRun: boolean
@@ -47,10 +54,20 @@ function keyValues(inputs: Inputs, name: string): string[] {
   return lines
 }
 
+/** `latest`: true / false as before, or `auto` (metadata-action's spelling of the same rule). */
+function latestInput(inputs: Inputs): Latest {
+  const value = inputs.enum(
+    'latest',
+    ['true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'auto'] as const,
+    'false'
+  )
+  return value === 'auto' ? 'auto' : value.toLowerCase() === 'true'
+}
+
 export function readInputs(inputs: Inputs): ImagePushInputs {
   const creds = credentials(inputs, 'username', 'password')
   const sourceCreds = credentials(inputs, 'source-username', 'source-password')
-  const mode = inputs.enum('mode', ['build', 'promote'] as const, 'build')
+  const mode = inputs.enum('mode', MODES, 'build')
   const image = parseImageRef('image', inputs.required('image'))
   if (image.tag || image.digest) {
     throw new ConfigurationError(
@@ -74,19 +91,44 @@ export function readInputs(inputs: Inputs): ImagePushInputs {
       )
     }
   }
-  if (mode === 'build' && source)
+  if (mode !== 'promote' && source)
     throw new ConfigurationError('input `source` is only for `mode: promote`', 'source')
+  const ociLayout = inputs.optional('oci-layout')
+  const ociLayoutRef = inputs.optional('oci-layout-ref')
+  if (mode === 'oci-layout' && !ociLayout) {
+    throw new ConfigurationError(
+      'input `oci-layout` is required when `mode` is `oci-layout`: the directory written by e.g. `docker buildx build --output type=oci,dest=out,tar=false`',
+      'oci-layout'
+    )
+  }
+  if (mode !== 'oci-layout' && (ociLayout || ociLayoutRef)) {
+    throw new ConfigurationError(
+      `input \`${ociLayout ? 'oci-layout' : 'oci-layout-ref'}\` is only for \`mode: oci-layout\``,
+      ociLayout ? 'oci-layout' : 'oci-layout-ref'
+    )
+  }
+  const idleTimeoutMs = inputs.duration('idle-timeout', '60s')
+  if (idleTimeoutMs < 1000 || idleTimeoutMs > 3_600_000) {
+    throw new ConfigurationError(
+      `input \`idle-timeout\` = \`${inputs.raw('idle-timeout')}\`: expected a duration from 1s to 1h`,
+      'idle-timeout'
+    )
+  }
   return {
     mode,
     image,
     tagRules,
-    latest: inputs.boolean('latest'),
+    latest: latestInput(inputs),
     labels,
     context: inputs.optional('context') ?? '.',
     file: inputs.optional('file'),
     platforms: inputs.list('platforms'),
     buildArgs: keyValues(inputs, 'build-args'),
     source,
+    ...(ociLayout && { ociLayout }),
+    ...(ociLayoutRef && { ociLayoutRef }),
+    copyReferrers: inputs.boolean('copy-referrers', true),
+    idleTimeoutMs,
     credentials: creds,
     // Same registry, no separate account given: the target's account reads the source too.
     sourceCredentials: sourceCreds ?? (source?.registry === image.registry ? creds : undefined),

@@ -3,34 +3,75 @@ import { ConfigurationError } from '../../core/errors.js'
 import { formatCommand } from '../../core/exec.js'
 import { log } from '../../core/log.js'
 import { Summary } from '../../core/summary.js'
-import { buildAndPush, buildxArgv, dockerLogin } from '../../image/buildx.js'
+import { buildAndPush, buildxArgv, dockerLogin, dockerLogout } from '../../image/buildx.js'
 import { gitContextFromEnv } from '../../image/git-context.js'
+import { RegistrySource, type ImageSource } from '../../image/image-source.js'
 import { ociLabels } from '../../image/labels.js'
-import { promoteImage, type PromoteResult } from '../../image/promote.js'
+import { OciLayoutSource } from '../../image/oci-layout.js'
+import { copyImage, type PromoteResult } from '../../image/promote.js'
 import { imageName } from '../../image/reference.js'
 import { RegistryClient } from '../../image/registry-client.js'
 import { computeTags } from '../../image/tags.js'
 import { readInputs, type ImagePushInputs } from './inputs.js'
 
-async function promote(cfg: ImagePushInputs, tags: string[]): Promise<PromoteResult> {
+/** State key of the post step: registries `docker login` was run for, one per line. */
+export const STATE_LOGGED_IN = 'logged-in-registries'
+
+interface CopyPlan {
+  source: ImageSource
+  reference: string
+  /** How the source is shown: `host/repo@sha256:…` or `oci-layout ./out (sha256:…)`. */
+  shown: string
+  facts: [string, unknown][]
+}
+
+async function planCopy(cfg: ImagePushInputs): Promise<CopyPlan> {
+  if (cfg.mode === 'oci-layout') {
+    // Everything is read and hashed before any request: a corrupt layout pushes nothing.
+    const layout = OciLayoutSource.open(cfg.ociLayout!)
+    const top = layout.select(cfg.ociLayoutRef)
+    const check = await log.group(`check ${layout.name}`, () => layout.verify(top))
+    return {
+      source: layout,
+      reference: top.digest,
+      shown: `${layout.name} (${top.digest})`,
+      facts: [
+        [
+          'layout checked',
+          `${check.manifests} manifest(s), ${check.blobs} blob(s), ${check.bytes} bytes: sizes and sha256 match`
+        ]
+      ]
+    }
+  }
   const source = cfg.source!
-  const sourceClient = new RegistryClient(source.registry, cfg.sourceCredentials)
-  const targetClient =
-    source.registry === cfg.image.registry && cfg.sourceCredentials === cfg.credentials
-      ? sourceClient
-      : new RegistryClient(cfg.image.registry, cfg.credentials)
-  return log.group(
-    `promote ${imageName(source)}@${source.digest ?? source.tag} to ${imageName(cfg.image)}`,
-    () =>
-      promoteImage(
-        {
-          client: sourceClient,
-          repository: source.repository,
-          reference: source.digest ?? source.tag!
-        },
-        { client: targetClient, repository: cfg.image.repository },
-        tags
-      )
+  const client = new RegistryClient(source.registry, cfg.sourceCredentials, undefined, {
+    idleTimeoutMs: cfg.idleTimeoutMs
+  })
+  const reference = source.digest ?? source.tag!
+  return {
+    source: new RegistrySource(client, source.repository),
+    reference,
+    shown: `${imageName(source)}@${reference}`,
+    facts: []
+  }
+}
+
+function targetClient(cfg: ImagePushInputs, plan: CopyPlan): RegistryClient {
+  // One registry, one account: share the client, and with it the token cache.
+  if (
+    plan.source instanceof RegistrySource &&
+    cfg.source?.registry === cfg.image.registry &&
+    cfg.sourceCredentials === cfg.credentials
+  )
+    return plan.source.client
+  return new RegistryClient(cfg.image.registry, cfg.credentials, undefined, {
+    idleTimeoutMs: cfg.idleTimeoutMs
+  })
+}
+
+function referrerLines(name: string, result: PromoteResult): string[] {
+  return result.referrers.map((r) =>
+    r.kind === 'tag' ? `${name}:${r.reference}` : `${name}@${r.reference}`
   )
 }
 
@@ -57,45 +98,78 @@ export async function run(io: ActionIO): Promise<void> {
     platforms: cfg.platforms,
     buildArgs: cfg.buildArgs
   }
+  const plan = cfg.mode === 'build' ? undefined : await planCopy(cfg)
   if (cfg.dryRun) {
-    const plan =
-      cfg.mode === 'build'
-        ? formatCommand(buildxArgv(buildOptions, '<metadata-file>'))
-        : `copy ${imageName(cfg.source!)}@${cfg.source!.digest ?? cfg.source!.tag} to ${refs.join(', ') || `${name} (by digest)`}`
+    const text = plan
+      ? `copy ${plan.shown} to ${refs.join(', ') || `${name} (by digest)`}`
+      : formatCommand(buildxArgv(buildOptions, '<metadata-file>'))
     io.setOutput('tags', refs.join('\n'))
-    await io.writeSummary(
-      summary.heading('Image push: dry run (nothing pushed)').code(plan).toMarkdown()
-    )
+    summary.heading('Image push: dry run (nothing pushed)').code(text)
+    if (plan?.facts.length) summary.facts(plan.facts)
+    await io.writeSummary(summary.toMarkdown())
     return
   }
   let digest: string
   const facts: [string, unknown][] = [['mode', cfg.mode]]
-  if (cfg.mode === 'build') {
-    if (cfg.credentials)
+  let referrers: string[] = []
+  if (!plan) {
+    if (cfg.credentials) {
       await dockerLogin(cfg.image.registry, cfg.credentials.username, cfg.credentials.password)
+      // The post step logs out again: no credential stays on a self-hosted runner.
+      io.saveState(STATE_LOGGED_IN, cfg.image.registry)
+    }
     digest = await buildAndPush(buildOptions)
   } else {
-    const result = await promote(cfg, tags)
+    const target = { client: targetClient(cfg, plan), repository: cfg.image.repository }
+    const result = await log.group(`copy ${plan.shown} to ${name}`, () =>
+      copyImage(plan.source, plan.reference, target, tags, { referrers: cfg.copyReferrers })
+    )
     digest = result.digest
+    referrers = referrerLines(name, result)
+    const b = result.blobs
     facts.push(
-      ['source', `${imageName(cfg.source!)}@${result.digest}`],
+      ['source', plan.shown],
+      ...plan.facts,
       ['manifests', result.manifests],
       [
         'blobs',
-        `${result.blobs.mounted} mounted, ${result.blobs.copied} copied (${result.blobs.bytesCopied} bytes), ${result.blobs.present} already there`
+        `${b.mounted} mounted, ${b.copied} copied (${b.bytesCopied} bytes), ${b.present} already there` +
+          (b.skipped ? `, ${b.skipped} non-distributable left at their URLs` : '')
       ],
-      ['verified', 'each tag read back resolves to the source digest']
+      ['verified', 'each tag read back resolves to the source digest'],
+      [
+        'referrers',
+        cfg.mode === 'oci-layout'
+          ? 'none looked for (a layout has no registry tags; attestations inside the index were copied with it)'
+          : cfg.copyReferrers
+            ? `${result.referrers.length} copied (signatures, SBOMs, attestations)`
+            : 'not copied (`copy-referrers: false`)'
+      ]
     )
   }
   const image = `${name}@${digest}`
   io.setOutput('digest', digest)
   io.setOutput('tags', refs.join('\n'))
   io.setOutput('image', image)
-  summary
-    .heading(`Image ${cfg.mode === 'build' ? 'built and pushed' : 'promoted'}`)
-    .facts([['image', `\`${image}\``], ...facts])
-  summary.heading('Tags', 3).list(refs.map((r) => `\`${r}\``))
+  if (plan) io.setOutput('referrers', referrers.join('\n'))
+  const title = {
+    build: 'built and pushed',
+    promote: 'promoted',
+    'oci-layout': 'pushed from an OCI layout'
+  }
+  summary.heading(`Image ${title[cfg.mode]}`).facts([['image', `\`${image}\``], ...facts])
+  summary.heading('Tags', 3).list(refs.length ? refs.map((r) => `\`${r}\``) : ['(by digest only)'])
+  if (referrers.length > 0)
+    summary.heading('Referrers copied', 3).list(referrers.map((r) => `\`${r}\``))
   if (cfg.mode === 'build')
     summary.heading('Labels', 3).table(['label', 'value'], Object.entries(labels))
   await io.writeSummary(summary.toMarkdown())
+}
+
+/** Post step: `docker logout` of what the main step logged into (a post step only warns). */
+export async function post(io: ActionIO): Promise<void> {
+  for (const registry of io.getState(STATE_LOGGED_IN).split('\n').filter(Boolean)) {
+    await dockerLogout(registry)
+    log.info(`logged out of ${registry}`)
+  }
 }

@@ -1,0 +1,226 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { Lab } from '../../lab/lab.js'
+import {
+  startReferrersRegistry,
+  startRegistry,
+  type Registry
+} from '../../lab/services/registry.js'
+import { MANIFEST_ACCEPT, MEDIA } from '../../src/image/media-types.js'
+import { promoteImage } from '../../src/image/promote.js'
+import { mergeFallbackIndex, referrerTagsFor } from '../../src/image/referrers.js'
+import { RegistryClient } from '../../src/image/registry-client.js'
+import { crane, craneLogin } from './crane.js'
+import { fetchRaw, pushArtifact, pushImage, pushManifest } from './upload.js'
+
+const hex = 'ab'.repeat(32)
+const d = `sha256:${hex}`
+
+describe('referrerTagsFor', () => {
+  it.each([
+    [[`sha256-${hex}.sig`, `sha256-${hex}.att`, `sha256-${hex}.sbom`], 3],
+    [[`sha256-${hex}`], 1],
+    [[`sha256-${hex}.`, `sha256-${hex}x`, `sha256-${'cd'.repeat(32)}.sig`, 'latest', hex], 0]
+  ])('%j: %i referrer tag(s)', (tags, count) => {
+    expect(referrerTagsFor(d, tags)).toHaveLength(count)
+  })
+
+  it('merges a fallback index without duplicates, existing entries first', () => {
+    const a = { mediaType: MEDIA.ociManifest, digest: `sha256:${'1'.repeat(64)}`, size: 1 }
+    const b = { ...a, digest: `sha256:${'2'.repeat(64)}` }
+    expect(mergeFallbackIndex([a], [b, a, b])).toEqual([a, b])
+  })
+})
+
+describe('promotion copies signatures, SBOMs and attestations (real registries)', () => {
+  let lab: Lab
+  let staging: Registry
+  let production: Registry
+  let withApi: Registry
+  const prod = (): RegistryClient => new RegistryClient(production.host, production.credentials)
+
+  beforeAll(async () => {
+    lab = Lab.create()
+    staging = await startRegistry(lab, 'staging')
+    production = await startRegistry(lab, 'production', { auth: true })
+    withApi = await startReferrersRegistry(lab)
+    const { username, password } = production.credentials!
+    craneLogin(lab.dir, production.host, username, password)
+  })
+  afterAll(() => lab.stop())
+
+  it('copies cosign .sig/.att tags and the referrers-fallback tag, and nothing about other digests', async () => {
+    const image = await pushImage(staging, 'team/signed', 'candidate', {
+      layers: 1,
+      layerBytes: 2000,
+      oci: true
+    })
+    const other = await pushImage(staging, 'team/signed', 'other', {
+      layers: 1,
+      layerBytes: 10,
+      oci: true
+    })
+    const tag = image.digest.replace(':', '-')
+    const sig = await pushArtifact(staging, 'team/signed', `${tag}.sig`, image, {
+      layerType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+      artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+      withSubject: false
+    })
+    const att = await pushArtifact(staging, 'team/signed', `${tag}.att`, image, {
+      layerType: 'application/vnd.dsse.envelope.v1+json',
+      artifactType: 'application/vnd.dsse.envelope.v1+json',
+      withSubject: false
+    })
+    await pushArtifact(staging, 'team/signed', `${other.digest.replace(':', '-')}.sig`, other, {
+      layerType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+      artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+      withSubject: false
+    })
+    // What oras/cosign 2 write on a registry without the referrers API: the artifact by digest
+    // with `subject`, and the fallback tag listing it.
+    const sbom = await pushArtifact(staging, 'team/signed', undefined, image, {
+      layerType: 'application/spdx+json',
+      artifactType: 'application/spdx+json',
+      withSubject: true
+    })
+    await pushManifest(
+      staging,
+      'team/signed',
+      tag,
+      {
+        schemaVersion: 2,
+        mediaType: MEDIA.ociIndex,
+        manifests: [
+          {
+            mediaType: sbom.mediaType,
+            digest: sbom.digest,
+            size: sbom.size,
+            artifactType: sbom.artifactType
+          }
+        ]
+      },
+      MEDIA.ociIndex
+    )
+
+    const result = await promoteImage(
+      {
+        client: new RegistryClient(staging.host),
+        repository: 'team/signed',
+        reference: image.digest
+      },
+      { client: prod(), repository: 'prod/signed' },
+      ['1.0.0']
+    )
+    expect(result.referrers.map((r) => [r.kind, r.reference]).sort()).toEqual(
+      [
+        ['tag', tag],
+        ['tag', `${tag}.att`],
+        ['tag', `${tag}.sig`]
+      ].sort()
+    )
+    // Cross-check with crane: the same tags, each at the source's digest, and the SBOM by digest.
+    const listed = crane('ls', `${production.host}/prod/signed`).split('\n').sort()
+    expect(listed).toEqual(['1.0.0', tag, `${tag}.att`, `${tag}.sig`].sort())
+    expect(crane('digest', `${production.host}/prod/signed:${tag}.sig`)).toBe(sig.digest)
+    expect(crane('digest', `${production.host}/prod/signed:${tag}.att`)).toBe(att.digest)
+    expect(crane('digest', `${production.host}/prod/signed:1.0.0`)).toBe(image.digest)
+    expect(crane('digest', `${production.host}/prod/signed@${sbom.digest}`)).toBe(sbom.digest)
+  })
+
+  it('copies OCI 1.1 referrers found through the referrers API, listing them in the fallback tag of a target without it', async () => {
+    const image = await pushImage(withApi, 'team/app', 'candidate', {
+      layers: 1,
+      layerBytes: 1000,
+      oci: true
+    })
+    const sbom = await pushArtifact(withApi, 'team/app', undefined, image, {
+      layerType: 'application/spdx+json',
+      artifactType: 'application/spdx+json',
+      withSubject: true
+    })
+    // The source registry really has the API and lists the SBOM.
+    const api = await fetchRaw(withApi, `/v2/team/app/referrers/${image.digest}`)
+    expect(
+      JSON.parse(api.bytes.toString()).manifests.map((m: { digest: string }) => m.digest)
+    ).toEqual([sbom.digest])
+
+    const result = await promoteImage(
+      { client: new RegistryClient(withApi.host), repository: 'team/app', reference: image.digest },
+      { client: prod(), repository: 'prod/app' },
+      ['1']
+    )
+    expect(result.referrers).toEqual([
+      expect.objectContaining({ kind: 'subject', digest: sbom.digest, subject: image.digest })
+    ])
+    expect(crane('digest', `${production.host}/prod/app@${sbom.digest}`)).toBe(sbom.digest)
+    const fallback = JSON.parse(
+      crane('manifest', `${production.host}/prod/app:${image.digest.replace(':', '-')}`)
+    )
+    expect(fallback.manifests).toEqual([
+      expect.objectContaining({
+        digest: sbom.digest,
+        mediaType: MEDIA.ociManifest,
+        artifactType: 'application/spdx+json'
+      })
+    ])
+    // Promoting again adds nothing twice to the fallback index.
+    await promoteImage(
+      { client: new RegistryClient(withApi.host), repository: 'team/app', reference: image.digest },
+      { client: prod(), repository: 'prod/app' },
+      ['1']
+    )
+    const again = await fetchRaw(
+      production,
+      `/v2/prod/app/manifests/${image.digest.replace(':', '-')}`,
+      MANIFEST_ACCEPT
+    )
+    expect(JSON.parse(again.bytes.toString()).manifests).toHaveLength(1)
+  })
+
+  it('between two registries with the API, the target lists the referrer for the promoted digest', async () => {
+    const image = await pushImage(withApi, 'team/api', 'candidate', {
+      layers: 1,
+      layerBytes: 500,
+      oci: true
+    })
+    const sig = await pushArtifact(withApi, 'team/api', undefined, image, {
+      layerType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      withSubject: true
+    })
+    const client = new RegistryClient(withApi.host)
+    await promoteImage(
+      { client, repository: 'team/api', reference: image.digest },
+      { client, repository: 'release/api' },
+      ['2']
+    )
+    const listed = await fetchRaw(withApi, `/v2/release/api/referrers/${image.digest}`)
+    expect(
+      JSON.parse(listed.bytes.toString()).manifests.map((m: { digest: string }) => m.digest)
+    ).toEqual([sig.digest])
+  })
+
+  it('copy-referrers off copies the image only', async () => {
+    const image = await pushImage(staging, 'team/plain', 'candidate', {
+      layers: 1,
+      layerBytes: 100,
+      oci: true
+    })
+    await pushArtifact(staging, 'team/plain', `${image.digest.replace(':', '-')}.sig`, image, {
+      layerType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+      artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+      withSubject: false
+    })
+    const result = await promoteImage(
+      {
+        client: new RegistryClient(staging.host),
+        repository: 'team/plain',
+        reference: image.digest
+      },
+      { client: prod(), repository: 'prod/plain' },
+      ['1'],
+      { referrers: false }
+    )
+    expect(result.referrers).toEqual([])
+    expect(crane('ls', `${production.host}/prod/plain`)).toBe('1')
+  })
+})
