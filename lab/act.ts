@@ -46,6 +46,12 @@ export interface ActJob {
   result: 'success' | 'failure'
 }
 
+export interface ActOutput {
+  job: string
+  name: string
+  value: string
+}
+
 export interface ActRun {
   exitCode: number | null
   timedOut: boolean
@@ -53,6 +59,8 @@ export interface ActRun {
   jobs: ActJob[]
   /** The steps' own output lines (raw_output), in order. */
   output: string
+  /** Step outputs as act saw them set (GITHUB_OUTPUT / set-output), in order. */
+  outputs: ActOutput[]
   /** Every log line as act wrote it (JSON), for failure messages. */
   log: string
   durationMs: number
@@ -156,10 +164,18 @@ interface LogLine {
   jobResult?: string
   raw_output?: boolean
   msg?: string
+  command?: string
+  name?: string
+  arg?: string
 }
 
-export function parseActLog(text: string): { jobs: ActJob[]; output: string } {
+export function parseActLog(text: string): {
+  jobs: ActJob[]
+  output: string
+  outputs: ActOutput[]
+} {
   const jobs: ActJob[] = []
+  const outputs: ActOutput[] = []
   let output = ''
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue
@@ -172,10 +188,13 @@ export function parseActLog(text: string): { jobs: ActJob[]; output: string } {
     if (entry.jobResult === 'success' || entry.jobResult === 'failure') {
       jobs.push({ name: (entry.job ?? '').trim(), result: entry.jobResult })
     }
+    if (entry.command === 'set-output' && entry.name !== undefined) {
+      outputs.push({ job: (entry.job ?? '').trim(), name: entry.name, value: entry.arg ?? '' })
+    }
     if (entry.raw_output && entry.msg)
       output += entry.msg.endsWith('\n') ? entry.msg : `${entry.msg}\n`
   }
-  return { jobs, output }
+  return { jobs, output, outputs }
 }
 
 export async function runAct(options: ActOptions): Promise<ActRun> {
@@ -239,9 +258,25 @@ export async function runAct(options: ActOptions): Promise<ActRun> {
     child.on('error', () => resolve(127))
   })
   clearTimeout(timer)
-  const { jobs, output } = parseActLog(log)
+  const { jobs, output, outputs } = parseActLog(log)
   if (!process.env.OPS_LAB_KEEP) rmSync(work, { recursive: true, force: true })
-  return { exitCode, timedOut, jobs, output, log, durationMs: Date.now() - started, callerDir }
+  return {
+    exitCode,
+    timedOut,
+    jobs,
+    output,
+    outputs,
+    log,
+    durationMs: Date.now() - started,
+    callerDir
+  }
+}
+
+/** The last value a job (label ending with `/<job>`) set for a step output `name`. */
+export function stepOutput(run: ActRun, job: string, name: string): string | undefined {
+  return run.outputs
+    .filter((o) => (o.job === job || o.job.endsWith(`/${job}`)) && o.name === name)
+    .at(-1)?.value
 }
 
 /** The result of the job whose act label ends with `/<id>` (or is `<id>`), if it ran. */
