@@ -89,6 +89,10 @@ export interface ActOptions {
   timeoutMs?: number
   /** Print act's log live (debugging). */
   echo?: boolean
+  /** A caller repository made beforehand with makeCallerRepo (callerFiles is then ignored). */
+  callerDir?: string
+  /** Called with the runner's tool cache before act starts (e.g. to place a pinned tool). */
+  prepareToolCache?: (toolCacheDir: string) => void
 }
 
 function git(cwd: string, ...args: string[]): string {
@@ -142,6 +146,11 @@ export function actArgs(o: {
     '--action-offline-mode',
     '--container-daemon-socket',
     '-',
+    // act's own cache and artifact servers default to 192.0.2.2: keep them on loopback.
+    '--cache-server-addr',
+    '127.0.0.1',
+    '--artifact-server-addr',
+    '127.0.0.1',
     '-P',
     'ubuntu-latest=-self-hosted',
     '-P',
@@ -199,8 +208,13 @@ export function parseActLog(text: string): {
 
 export async function runAct(options: ActOptions): Promise<ActRun> {
   const act = enginePath('act')
-  const callerDir = makeCallerRepo(options.callerFiles, options.branch ?? 'main')
+  const callerDir =
+    options.callerDir ?? makeCallerRepo(options.callerFiles, options.branch ?? 'main')
   const work = mkdtempSync(join(tmpdir(), 'ops-act-run-'))
+  // act's host mode puts RUNNER_TOOL_CACHE at $XDG_CACHE_HOME/act/tool_cache.
+  const toolCache = join(work, 'cache', 'act', 'tool_cache')
+  mkdirSync(toolCache, { recursive: true })
+  options.prepareToolCache?.(toolCache)
   const eventFile = join(work, 'event.json')
   const branch = options.branch ?? 'main'
   writeFileSync(
