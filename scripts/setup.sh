@@ -18,7 +18,10 @@ declare -A NEED=(
   [pytest-3]=python3-pytest
   [socat]=socat
 )
-PATH="$PATH:/usr/sbin:/usr/lib/postgresql/15/bin"
+# The newest PostgreSQL major installed (Debian: /usr/lib/postgresql/<major>/bin); hosted runners
+# and other machines ship another major than 15.
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+PATH="$PATH:/usr/sbin:${pg_bin:-/usr/lib/postgresql/15/bin}"
 missing=()
 for prog in "${!NEED[@]}"; do
   command -v "$prog" >/dev/null 2>&1 || missing+=("${NEED[$prog]}")

@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 started=$(date +%s)
 bash scripts/setup.sh
 echo "== engines"; bash scripts/engines/build.sh
-export PATH="$PATH:/usr/sbin:/usr/lib/postgresql/15/bin"
+# The newest PostgreSQL major installed (Debian: /usr/lib/postgresql/<major>/bin); hosted runners
+# and other machines ship another major than 15.
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+export PATH="$PATH:/usr/sbin:${pg_bin:-/usr/lib/postgresql/15/bin}"
 echo "== type check"; npx tsc --noEmit -p tsconfig.json
 echo "== lint"; npx eslint . && npx prettier --check . >/dev/null
 echo "== dist check"; bash scripts/check-dist.sh

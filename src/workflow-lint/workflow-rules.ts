@@ -4,7 +4,7 @@
  */
 import { isMap, type Node } from 'yaml'
 import type { Finding } from './finding.js'
-import { isFirstParty } from './first-party.js'
+import { firstPartyWorkflow, isFirstParty } from './first-party.js'
 import { unsafeExpressions } from './expressions.js'
 import {
   callsDeployingWorkflow,
@@ -13,12 +13,21 @@ import {
   type JobView,
   type StepView
 } from './workflow-model.js'
+import { secretNames, skippedAncestor } from './needs-rules.js'
 import { asSeq, child, entries, text, type YamlFile } from './yaml-doc.js'
 
 type Rule = (y: YamlFile, jobs: JobView[]) => Finding[]
 
-/** Minutes a job may hold its environment: the design's deploy budget, and a faster rollback. */
-export const TIMEOUT_BUDGET = { deploy: 10, rollback: 5 } as const
+/**
+ * Minutes a release job may hold its environment. The floor is the actions' own worst case with
+ * their default limits (lock-timeout 2m + rollout-timeout 5m + health-timeout 2m + verify 30s,
+ * canary steps on top): a job timeout below it kills a switch the action would have finished or
+ * undone. The ceiling keeps a stuck job from holding the environment for hours.
+ */
+export const TIMEOUT_RANGE = {
+  deploy: { min: 10, max: 30 },
+  rollback: { min: 10, max: 15 }
+} as const
 
 const FULL_SHA = /^[0-9a-f]{40}$/
 const VERSION_COMMENT = /^\s*v?\d+(\.\d+){0,2}\b/
@@ -52,13 +61,31 @@ const permissions: Rule = (y, jobs) => {
   return findings
 }
 
-/** `id-token: write` only where the deploy happens (or is passed down to a deploying workflow). */
+/** Actions that exchange the job's OIDC token for short-lived cloud credentials. */
+const CLOUD_LOGIN = [
+  'aws-actions/configure-aws-credentials@',
+  'google-github-actions/auth@',
+  'azure/login@'
+]
+
+/**
+ * `id-token: write` only where the deploy happens, where a cloud login step uses it, or passed
+ * down to a workflow that does one of those.
+ */
 const oidc: Rule = (y, jobs) =>
   jobs.flatMap((job) => {
     const node = child(child(job.node, 'permissions'), 'id-token')
     if (text(node) !== 'write') return []
     if (jobReleaseKind(job) !== undefined || callsDeployingWorkflow(job)) return []
-    return [y.at(node, 'oidc', `job \`${job.id}\` does not deploy: remove \`id-token: write\``)]
+    if (job.uses !== undefined && firstPartyWorkflow(job.uses) === 'backup.yml') return []
+    if (job.steps.some((s) => CLOUD_LOGIN.some((p) => s.uses?.startsWith(p)))) return []
+    return [
+      y.at(
+        node,
+        'oidc',
+        `job \`${job.id}\` neither deploys nor logs in to a cloud: remove \`id-token: write\``
+      )
+    ]
   })
 
 export function usesFinding(
@@ -208,6 +235,29 @@ const deployConcurrency: Rule = (y, jobs) =>
         )
       )
     }
+    if (
+      group.includes('${{') &&
+      !group.replace(/\$\{\{\s*inputs\.environment\s*\}\}/gi, '').includes('${{')
+    ) {
+      findings.push(
+        y.at(
+          concurrency,
+          'deploy-concurrency',
+          `${where}: concurrency group \`${group}\` is per environment only; add the service (e.g. \`\${{ inputs.image }}\`) so services release independently`
+        )
+      )
+    }
+    // In a shared group a deploy entering it replaces a queued rollback, and a deploy waiting
+    // for approval holds the group: rollbacks get a group of their own.
+    if (jobReleaseKind(job) === 'rollback' && !/rollback/i.test(group)) {
+      findings.push(
+        y.at(
+          concurrency,
+          'deploy-concurrency',
+          `${where}: a rollback needs its own group (\`rollback-...\`), not the deploys' \`${group}\`: a queued deploy would cancel it`
+        )
+      )
+    }
     if (text(child(concurrency, 'cancel-in-progress')) !== 'false') {
       findings.push(
         y.at(
@@ -237,12 +287,23 @@ const timeouts: Rule = (y, jobs) =>
         ]
       }
       const kind = jobReleaseKind(job)
-      if (kind !== undefined && minutes > TIMEOUT_BUDGET[kind]) {
+      if (kind === undefined) return []
+      const { min, max } = TIMEOUT_RANGE[kind]
+      if (minutes < min) {
         return [
           y.at(
             node,
             'timeout',
-            `job \`${job.id}\` (${kind}): timeout-minutes ${minutes} exceeds the ${TIMEOUT_BUDGET[kind]}-minute budget`
+            `job \`${job.id}\` (${kind}): timeout-minutes ${minutes} is below the action's own limits (${min} minutes with its defaults)`
+          )
+        ]
+      }
+      if (minutes > max) {
+        return [
+          y.at(
+            node,
+            'timeout',
+            `job \`${job.id}\` (${kind}): timeout-minutes ${minutes} exceeds the ${max}-minute ceiling`
           )
         ]
       }
@@ -250,6 +311,8 @@ const timeouts: Rule = (y, jobs) =>
     })
 
 export const WORKFLOW_RULES: Record<string, Rule> = {
+  'skipped-ancestor': skippedAncestor,
+  'secret-name': secretNames,
   permissions,
   oidc,
   'unpinned-uses': pinnedUses,

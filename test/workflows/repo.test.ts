@@ -96,14 +96,23 @@ describe('this repository', () => {
     }
   })
 
-  it('puts deploys and rollbacks of an environment in one concurrency group', () => {
-    const group = (file: string, job: string) =>
+  // GitHub keeps one pending job per group and a newcomer replaces it: in a shared group a
+  // deploy would cancel a queued rollback. The router lock keeps the two from switching at once.
+  it('gives rollbacks a group of their own, per environment and service, never cancelled', () => {
+    const concurrency = (file: string, job: string) =>
       (
         parse(readFileSync(join(root, '.github/workflows', file), 'utf8')) as {
-          jobs: Record<string, { concurrency: { group: string } }>
+          jobs: Record<string, { concurrency: { group: string; 'cancel-in-progress': boolean } }>
         }
-      ).jobs[job].concurrency.group
-    expect(group('rollback.yml', 'rollback')).toBe(group('deploy.yml', 'release'))
+      ).jobs[job].concurrency
+    const rollback = concurrency('rollback.yml', 'rollback')
+    const release = concurrency('deploy.yml', 'release')
+    expect(rollback.group).not.toBe(release.group)
+    for (const c of [rollback, release]) {
+      expect(c.group).toContain('${{ inputs.environment }}')
+      expect(c.group).toContain('${{ inputs.image }}')
+      expect(c['cancel-in-progress']).toBe(false)
+    }
   })
 })
 

@@ -31,7 +31,7 @@ jobs:
     timeout-minutes: 10
     environment: \${{ inputs.environment }}
     concurrency:
-      group: deploy-\${{ inputs.environment }}
+      group: deploy-\${{ inputs.environment }}-\${{ inputs.image }}
       cancel-in-progress: false
     permissions:
       deployments: write
@@ -109,14 +109,45 @@ describe('workflow rules', () => {
       'deploy-concurrency',
       'a release without concurrency',
       breakGood(
-        '    concurrency:\n      group: deploy-${{ inputs.environment }}\n      cancel-in-progress: false\n',
+        '    concurrency:\n      group: deploy-${{ inputs.environment }}-${{ inputs.image }}\n      cancel-in-progress: false\n',
         ''
       )
     ],
     [
       'deploy-concurrency',
       'a group shared by all environments',
-      breakGood('group: deploy-${{ inputs.environment }}', 'group: deploy')
+      breakGood('group: deploy-${{ inputs.environment }}-${{ inputs.image }}', 'group: deploy')
+    ],
+    [
+      'deploy-concurrency',
+      'a group per environment, shared by every service',
+      breakGood('-${{ inputs.image }}', '')
+    ],
+    [
+      'deploy-concurrency',
+      "a rollback in the deploys' group (a queued deploy cancels it)",
+      breakGood('mode: deploy', 'mode: rollback')
+    ],
+    [
+      'skipped-ancestor',
+      'a job below an optional job, without a status function',
+      breakGood('    needs: build\n', '    needs: build\n').replace(
+        '  build:\n    runs-on',
+        '  optional:\n    if: inputs.environment == \'x\'\n    runs-on: ubuntu-latest\n    timeout-minutes: 1\n    steps:\n      - run: "true"\n  build:\n    needs: optional\n    if: ${{ !cancelled() }}\n    runs-on'
+      )
+    ],
+    [
+      'secret-name',
+      'a workflow_call secret with a dash',
+      breakGood(
+        '      environment: {type: string, required: true}\n',
+        '      environment: {type: string, required: true}\n    secrets:\n      ssh-key: {required: false}\n'
+      )
+    ],
+    [
+      'secret-name',
+      'a secret passed to a called workflow under a name GitHub rejects',
+      `${GOOD}  call:\n    uses: example-org/ops-actions/.github/workflows/backup.yml@v1\n    secrets:\n      database-url: x\n`
     ],
     [
       'deploy-concurrency',
@@ -131,10 +162,21 @@ describe('workflow rules', () => {
     ['timeout', 'a job without timeout', breakGood('    timeout-minutes: 20\n', '')],
     [
       'timeout',
-      'a release over 10 minutes',
-      breakGood('timeout-minutes: 10', 'timeout-minutes: 30')
+      'a release over 30 minutes',
+      breakGood('timeout-minutes: 10', 'timeout-minutes: 40')
     ],
-    ['timeout', 'a rollback over 5 minutes', breakGood('mode: deploy', 'mode: rollback')]
+    [
+      'timeout',
+      "a release below the action's own limits",
+      breakGood('timeout-minutes: 10', 'timeout-minutes: 5')
+    ],
+    [
+      'timeout',
+      "rollback.yml's old 5 minutes: below lock + health + rollout",
+      breakGood('timeout-minutes: 10', 'timeout-minutes: 5')
+        .replace('mode: deploy', 'mode: rollback')
+        .replace('group: deploy-', 'group: rollback-')
+    ]
   ])('%s: %s', (rule, _what, source) => {
     expect(rulesFound(source)).toContain(rule)
   })

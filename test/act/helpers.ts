@@ -1,0 +1,83 @@
+/**
+ * Callers for the act scenarios: the starter templates themselves, read from workflow-templates/,
+ * with only the `with:` values the lab needs changed (a HAProxy on loopback instead of the
+ * template's Kubernetes cluster, fast health checks). The trigger, permissions, secrets and every
+ * other input stay as the template has them.
+ */
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseDocument } from 'yaml'
+import { REPO_ROOT, type ActRun } from '../../lab/act.js'
+
+export function templateCaller(
+  name: string,
+  withValues: Record<string, string | number | boolean | undefined>,
+  secrets?: Record<string, string>
+): string {
+  const doc = parseDocument(
+    readFileSync(join(REPO_ROOT, 'workflow-templates', `${name}.yml`), 'utf8')
+  )
+  const jobs = doc.get('jobs') as { items: { key: { value: string } }[] }
+  const job = jobs.items[0].key.value
+  for (const [key, value] of Object.entries(withValues)) {
+    if (value === undefined) doc.deleteIn(['jobs', job, 'with', key])
+    else doc.setIn(['jobs', job, 'with', key], value)
+  }
+  if (secrets)
+    for (const [k, v] of Object.entries(secrets)) doc.setIn(['jobs', job, 'secrets', k], v)
+  return doc.toString()
+}
+
+/** Fast health checks for the lab's sample app slots. */
+export function haproxyWith(
+  socket: string,
+  app: { blue: { url: string }; green: { url: string } }
+): Record<string, string> {
+  return {
+    router: 'haproxy',
+    'haproxy-socket': socket,
+    'health-url-blue': `${app.blue.url}/healthz`,
+    'health-url-green': `${app.green.url}/healthz`
+  }
+}
+
+/** A readable failure: the jobs act ran and the tail of the steps' output. */
+export function explain(run: ActRun): string {
+  return `act exit ${run.exitCode}${run.timedOut ? ' (timed out)' : ''} in ${run.durationMs} ms; jobs: ${JSON.stringify(run.jobs)}\n${run.output.split('\n').slice(-60).join('\n')}`
+}
+
+/**
+ * Puts the scan tests' fake trivy (test/fixtures/scan/fake-trivy.mjs: the real binary cannot
+ * download its vulnerability DB here) into the runner's tool cache as the pinned Trivy, so
+ * security-scan finds it "installed" and never downloads. FAKE_TRIVY_REPORT picks the report.
+ */
+export function installFakeTrivy(toolCache: string, version = '0.72.0'): void {
+  const dir = join(toolCache, 'trivy', version, process.arch)
+  mkdirSync(dir, { recursive: true })
+  const script = join(REPO_ROOT, 'test', 'fixtures', 'scan', 'fake-trivy.mjs')
+  writeFileSync(
+    join(dir, 'trivy'),
+    `#!/bin/sh\nFAKE_TRIVY_VERSION=${version} exec "${process.execPath}" "${script}" "$@"\n`
+  )
+  chmodSync(join(dir, 'trivy'), 0o755)
+  writeFileSync(`${dir}.complete`, '')
+}
+
+export const TRIVY_REPORTS = join(REPO_ROOT, '..', 'shared', 'fixtures', 'trivy')
+
+/** The caller repository's HEAD commit (what act reports as github.sha). */
+export function headSha(dir: string): string {
+  return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim()
+}
+
+/** Environment for the fake trivy: its report, a state dir, and a HOME of its own (the DB cache). */
+export function fakeTrivyEnv(report: string): Record<string, string> {
+  const state = mkdtempSync(join(tmpdir(), 'ops-act-trivy-'))
+  return {
+    FAKE_TRIVY_REPORT: join(TRIVY_REPORTS, report),
+    FAKE_TRIVY_STATE: state,
+    HOME: state
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Scenario 1: push to develop -> staging, the staging template under act, blue-green on a real
+ * HAProxy. The image of this commit (sha-<commit>) is pushed to the lab registry by the test
+ * setup and the caller sets `promote-from: ci`: the template's own build (image-push `mode:
+ * build`) needs Docker, which this machine does not have, so that job is NOT reached here (it
+ * waits for image-push's oci-layout source). Everything after it runs: promote of this commit's
+ * digest, the scan gate (fake trivy: no vulnerability DB offline), the release on HAProxy with
+ * its Deployment record, and mark-released tagging the digest `staging`.
+ * Stand-ins: none reached on this path (no checkout in promote/scan/release).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { jobResult, makeCallerRepo, runAct, stepOutput } from '../../lab/act.js'
+import { Lab } from '../../lab/lab.js'
+import { startApp } from '../../lab/services/app.js'
+import { startHaproxy, type HaproxyInstance } from '../../lab/services/haproxy.js'
+import { startRegistry, type Registry } from '../../lab/services/registry.js'
+import { slotCounts } from '../deploy-bluegreen/helpers.js'
+import { startFakeGitHubApi, type FakeGitHubApi } from '../fakes/github-api.js'
+import { pushImage } from '../image-push/upload.js'
+import {
+  explain,
+  haproxyWith,
+  headSha,
+  fakeTrivyEnv,
+  installFakeTrivy,
+  templateCaller
+} from './helpers.js'
+
+describe('staging template under act (host mode): promote, scan gate, blue-green on HAProxy', () => {
+  const lab = Lab.create()
+  let lb: HaproxyInstance
+  let api: FakeGitHubApi
+  let registry: Registry
+  let app: Awaited<ReturnType<typeof startApp>>
+
+  beforeAll(async () => {
+    app = await startApp(lab)
+    lb = await startHaproxy(lab, {
+      servers: [
+        { name: 'blue', address: `127.0.0.1:${app.blue.port}`, weight: 100 },
+        { name: 'green', address: `127.0.0.1:${app.green.port}`, weight: 0 }
+      ]
+    })
+    ;[api, registry] = await Promise.all([startFakeGitHubApi(), startRegistry(lab)])
+  })
+  afterAll(async () => {
+    await api.close()
+    await lab.stop()
+  })
+
+  it('releases the digest of this commit to the idle slot; the Deployment is success', async () => {
+    const image = `${registry.host}/shop`
+    const installs = join(mkdtempSync(join(tmpdir(), 'ops-act-install-')), 'installs.log')
+    const deployCommand = join(lab.mkdir('bin'), 'install-slot')
+    writeFileSync(deployCommand, `#!/bin/sh\necho "$OPS_SLOT $OPS_IMAGE" >> "${installs}"\n`)
+    chmodSync(deployCommand, 0o755)
+    const caller = templateCaller('deploy-staging', {
+      ...haproxyWith(lb.socket, app),
+      'promote-from': 'ci',
+      'deploy-command': deployCommand,
+      'verify-url': lb.url,
+      namespace: undefined,
+      service: undefined,
+      app: undefined,
+      'eks-cluster': undefined,
+      'aws-role-to-assume': undefined
+    })
+    const dir = makeCallerRepo({ '.github/workflows/deploy-staging.yml': caller }, 'develop')
+    const sha = headSha(dir)
+    const pushed = await pushImage({ url: registry.url }, 'shop', `sha-${sha}`, {
+      layers: 1,
+      layerBytes: 2048
+    })
+    const run = await runAct({
+      callerFiles: {},
+      callerDir: dir,
+      branch: 'develop',
+      workflow: '.github/workflows/deploy-staging.yml',
+      event: 'push',
+      vars: { IMAGE: image },
+      apiUrl: api.url,
+      token: api.token,
+      env: fakeTrivyEnv('trivy-image-slmicro-clean-zero-vulns.json'),
+      prepareToolCache: (cache) => installFakeTrivy(cache),
+      timeoutMs: 300_000
+    })
+    const jobs = Object.fromEntries(
+      ['check-inputs', 'gate', 'build', 'promote', 'scan', 'release', 'mark-released'].map((j) => [
+        j,
+        jobResult(run, j)
+      ])
+    )
+    if (jobs.release !== 'success' || jobs['mark-released'] !== 'success')
+      throw new Error(explain(run))
+    expect(jobs).toEqual({
+      'check-inputs': 'success',
+      gate: undefined,
+      build: undefined,
+      promote: 'success',
+      scan: 'success',
+      release: 'success',
+      'mark-released': 'success'
+    })
+    expect(run.exitCode).toBe(0)
+    // Traffic on the new slot, which got exactly this commit's digest.
+    expect(await slotCounts(lb.url, 20)).toEqual({ green: 20 })
+    expect(readFileSync(installs, 'utf8').trim()).toBe(`green ${image}@${pushed.digest}`)
+    expect(stepOutput(run, 'release', 'live-slot')).toBe('green')
+    // One Deployment for staging, on this commit, success.
+    const recorded = api.deployments.filter((d) => d.environment === 'staging')
+    expect(recorded.map((d) => [d.ref, api.lastState(d)])).toEqual([[sha, 'success']])
+    // mark-released tagged the released digest `staging`.
+    const res = await fetch(`${registry.url}/v2/shop/manifests/staging`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
+    })
+    expect(res.headers.get('docker-content-digest')).toBe(pushed.digest)
+  })
+})
