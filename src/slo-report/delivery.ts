@@ -135,6 +135,7 @@ export function judgeDelivery(
 ): import('./figures.js').Figure[] {
   const within = (v: number | undefined, max: number): 'met' | 'missed' | 'no data' =>
     v === undefined ? 'no data' : v <= max ? 'met' : 'missed'
+  // No rollback or incident in the period is a known zero, not missing data.
   const worstRestore = r.restoreMs.length ? Math.max(...r.restoreMs) : undefined
   return [
     {
@@ -187,7 +188,7 @@ export function judgeDelivery(
       goal: `<= ${format(goals.maxRollbackMs)}`,
       verdict:
         r.rollbacks === 0
-          ? 'no data'
+          ? 'none'
           : r.rollbackMsMax === undefined
             ? 'missed'
             : within(r.rollbackMsMax, goals.maxRollbackMs),
@@ -200,7 +201,7 @@ export function judgeDelivery(
           ? 'no incident'
           : `mean ${format(r.restoreMs.reduce((a, b) => a + b, 0) / r.restoreMs.length)}, worst ${format(worstRestore!)}`,
       goal: `<= ${format(goals.maxRestoreMs)}`,
-      verdict: r.restoreMs.length === 0 ? 'no data' : within(worstRestore, goals.maxRestoreMs),
+      verdict: r.restoreMs.length === 0 ? 'none' : within(worstRestore, goals.maxRestoreMs),
       basis: 'failed deploy or rollback start -> next successful deployment'
     }
   ]

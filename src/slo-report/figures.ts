@@ -23,7 +23,8 @@ export interface ServiceGoals {
   minThroughputRps: number
 }
 
-export type Verdict = 'met' | 'missed' | 'no data'
+/** `none`: nothing happened to judge (no rollback this week), which is neither met nor missing. */
+export type Verdict = 'met' | 'missed' | 'no data' | 'none'
 
 export interface Figure {
   name: string

@@ -43,6 +43,11 @@ export function chartStepSeconds(periodSeconds: number): number {
   return Math.max(1, Math.round(periodSeconds / 12))
 }
 
+/** Steps of the peak-rate subquery: about 2,000 over the period, from 15 s to 5 min. */
+export function peakResolutionSeconds(periodSeconds: number): number {
+  return Math.min(300, Math.max(15, Math.round(periodSeconds / 2000)))
+}
+
 /** The PromQL of every figure, built from validated names only. */
 export function periodQueries(q: PeriodQuery): Record<string, string> {
   const m = q.requestsMetric
@@ -58,7 +63,10 @@ export function periodQueries(q: PeriodQuery): Record<string, string> {
     labelled: `count(${m}{${join(sel, `${q.statusLabel}!=""`)}})`,
     p95: `histogram_quantile(0.95, sum by (le) (increase(${l}_bucket{${sel}}[${p}])))`,
     fast: `sum(increase(${l}_bucket{${join(sel, `le="${le}"`)}}[${p}])) / sum(increase(${l}_count{${sel}}[${p}]))`,
-    peak: `max_over_time(sum(rate(${m}{${sel}}[5m]))[${p}:1m])`,
+    peak: `max_over_time(sum(rate(${m}{${sel}}[5m]))[${p}:${peakResolutionSeconds(q.periodSeconds)}s])`,
+    // The subquery's steps are aligned to its resolution: the rate at the period's end is read
+    // too, so traffic in the last few minutes is never missed.
+    rateAtEnd: `sum(rate(${m}{${sel}}[5m]))`,
     errorRateSeries: `(sum(increase(${m}{${errors}}[${step}])) or sum(increase(${m}{${sel}}[${step}])) * 0) / sum(increase(${m}{${sel}}[${step}]))`,
     p95Series: `histogram_quantile(0.95, sum by (le) (increase(${l}_bucket{${sel}}[${step}])))`
   }
@@ -109,6 +117,11 @@ function series(body: ApiBody): Point[] {
   return values.map(([t, v]) => ({ at: new Date(t * 1000), value: Number(v) }))
 }
 
+function highest(...values: (number | undefined)[]): number | undefined {
+  const known = values.filter((v): v is number => v !== undefined)
+  return known.length ? Math.max(...known) : undefined
+}
+
 export async function readPeriod(q: PeriodQuery): Promise<PeriodData> {
   log.secret(q.token)
   const queries = periodQueries(q)
@@ -145,7 +158,7 @@ export async function readPeriod(q: PeriodQuery): Promise<PeriodData> {
       errors,
       p95Seconds: await instant(queries.p95),
       fastShare: await instant(queries.fast),
-      peakRps: await instant(queries.peak),
+      peakRps: highest(await instant(queries.peak), await instant(queries.rateAtEnd)),
       periodSeconds: q.periodSeconds
     },
     errorRate: await range(queries.errorRateSeries),

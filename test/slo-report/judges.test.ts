@@ -126,7 +126,7 @@ describe('delivery figures', () => {
     expect(restoreTimes(history)).toEqual([14 * 60_000, 60_000])
   })
 
-  it('judges against the goals; no rollback and no incident are "no data", not met', () => {
+  it('judges against the goals; no rollback and no incident are "none", neither met nor missing', () => {
     const figures = judgeDelivery(
       deliveryFigures([history[0]]),
       {
@@ -142,8 +142,8 @@ describe('delivery figures', () => {
       ['Deploy success rate', 'met'],
       ['Deploy time', 'met'],
       ['Lead time (commit -> live)', 'met'],
-      ['Rollback time', 'no data'],
-      ['Time to restore (MTTR)', 'no data']
+      ['Rollback time', 'none'],
+      ['Time to restore (MTTR)', 'none']
     ])
   })
 

@@ -34380,6 +34380,7 @@ function deliveryFigures(history) {
 /** Verdicts on the delivery figures; a figure with no event to measure is "no data". */
 function judgeDelivery(r, goals, format) {
     const within = (v, max) => v === undefined ? 'no data' : v <= max ? 'met' : 'missed';
+    // No rollback or incident in the period is a known zero, not missing data.
     const worstRestore = r.restoreMs.length ? Math.max(...r.restoreMs) : undefined;
     return [
         {
@@ -34427,7 +34428,7 @@ function judgeDelivery(r, goals, format) {
                     : `max ${format(r.rollbackMsMax)} over ${r.rollbacks}`,
             goal: `<= ${format(goals.maxRollbackMs)}`,
             verdict: r.rollbacks === 0
-                ? 'no data'
+                ? 'none'
                 : r.rollbackMsMax === undefined
                     ? 'missed'
                     : within(r.rollbackMsMax, goals.maxRollbackMs),
@@ -34439,7 +34440,7 @@ function judgeDelivery(r, goals, format) {
                 ? 'no incident'
                 : `mean ${format(r.restoreMs.reduce((a, b) => a + b, 0) / r.restoreMs.length)}, worst ${format(worstRestore)}`,
             goal: `<= ${format(goals.maxRestoreMs)}`,
-            verdict: r.restoreMs.length === 0 ? 'no data' : within(worstRestore, goals.maxRestoreMs),
+            verdict: r.restoreMs.length === 0 ? 'none' : within(worstRestore, goals.maxRestoreMs),
             basis: 'failed deploy or rollback start -> next successful deployment'
         }
     ];
@@ -34610,6 +34611,10 @@ const join = (...parts) => parts.filter(Boolean).join(', ');
 function chartStepSeconds(periodSeconds) {
     return Math.max(1, Math.round(periodSeconds / 12));
 }
+/** Steps of the peak-rate subquery: about 2,000 over the period, from 15 s to 5 min. */
+function peakResolutionSeconds(periodSeconds) {
+    return Math.min(300, Math.max(15, Math.round(periodSeconds / 2000)));
+}
 /** The PromQL of every figure, built from validated names only. */
 function periodQueries(q) {
     const m = q.requestsMetric;
@@ -34625,7 +34630,10 @@ function periodQueries(q) {
         labelled: `count(${m}{${join(sel, `${q.statusLabel}!=""`)}})`,
         p95: `histogram_quantile(0.95, sum by (le) (increase(${l}_bucket{${sel}}[${p}])))`,
         fast: `sum(increase(${l}_bucket{${join(sel, `le="${le}"`)}}[${p}])) / sum(increase(${l}_count{${sel}}[${p}]))`,
-        peak: `max_over_time(sum(rate(${m}{${sel}}[5m]))[${p}:1m])`,
+        peak: `max_over_time(sum(rate(${m}{${sel}}[5m]))[${p}:${peakResolutionSeconds(q.periodSeconds)}s])`,
+        // The subquery's steps are aligned to its resolution: the rate at the period's end is read
+        // too, so traffic in the last few minutes is never missed.
+        rateAtEnd: `sum(rate(${m}{${sel}}[5m]))`,
         errorRateSeries: `(sum(increase(${m}{${errors}}[${step}])) or sum(increase(${m}{${sel}}[${step}])) * 0) / sum(increase(${m}{${sel}}[${step}]))`,
         p95Series: `histogram_quantile(0.95, sum by (le) (increase(${l}_bucket{${sel}}[${step}])))`
     };
@@ -34670,6 +34678,10 @@ function series(body) {
     const values = body.data?.result[0]?.values ?? [];
     return values.map(([t, v]) => ({ at: new Date(t * 1000), value: Number(v) }));
 }
+function highest(...values) {
+    const known = values.filter((v) => v !== undefined);
+    return known.length ? Math.max(...known) : undefined;
+}
 async function readPeriod(q) {
     log/* log */.Rm.secret(q.token);
     const queries = periodQueries(q);
@@ -34704,7 +34716,7 @@ async function readPeriod(q) {
             errors,
             p95Seconds: await instant(queries.p95),
             fastShare: await instant(queries.fast),
-            peakRps: await instant(queries.peak),
+            peakRps: highest(await instant(queries.peak), await instant(queries.rateAtEnd)),
             periodSeconds: q.periodSeconds
         },
         errorRate: await range(queries.errorRateSeries),
@@ -34895,7 +34907,8 @@ function xyChart(title, unit, points, bound) {
 const MARK = {
     met: '✅ met',
     missed: '❌ missed',
-    'no data': '⚠️ no data'
+    'no data': '⚠️ no data',
+    none: '— none in the period'
 };
 function reviewSummary(v) {
     const s = new Summary();

@@ -21,7 +21,8 @@ export interface ReviewView {
 const MARK: Record<Figure['verdict'], string> = {
   met: '✅ met',
   missed: '❌ missed',
-  'no data': '⚠️ no data'
+  'no data': '⚠️ no data',
+  none: '— none in the period'
 }
 
 export function reviewSummary(v: ReviewView): string {
