@@ -57,7 +57,13 @@ export async function startRegistry(
     '    enabled: true',
     'http:',
     `  addr: 127.0.0.1:${port}`,
-    `  secret: ${randomBytes(16).toString('hex')}`
+    `  secret: ${randomBytes(16).toString('hex')}`,
+    // As Docker Hub: manifests may reference non-distributable layers by URL (Windows bases).
+    'validation:',
+    '  manifests:',
+    '    urls:',
+    '      allow:',
+    "        - '^https?://'"
   ]
   if (credentials) {
     writeFileSync(

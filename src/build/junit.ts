@@ -15,6 +15,8 @@ export interface TestCase {
   details?: string
   file?: string
   line?: number
+  /** Passed on a retry after failing (Surefire/Gradle `flakyFailure`/`flakyError`): counted apart. */
+  flaky?: boolean
 }
 
 type XmlNode = Record<string, unknown>
@@ -50,6 +52,7 @@ function toCase(raw: XmlNode, suite: string): TestCase {
   const details = outcome ? text(outcome.node['#text'])?.trim() : undefined
   const message = outcome ? (text(outcome.node.message) ?? details?.split('\n')[0]) : undefined
   const line = Number(raw.line)
+  const flaky = status === 'passed' && firstOf(raw, ['flakyFailure', 'flakyError']) !== undefined
   return {
     suite,
     classname: text(raw.classname)?.trim() ?? '',
@@ -59,7 +62,8 @@ function toCase(raw: XmlNode, suite: string): TestCase {
     ...(message !== undefined && { message }),
     ...(details !== undefined && { details }),
     ...(text(raw.file) !== undefined && { file: text(raw.file) }),
-    ...(Number.isInteger(line) && line > 0 && { line })
+    ...(Number.isInteger(line) && line > 0 && { line }),
+    ...(flaky && { flaky })
   }
 }
 
@@ -79,7 +83,15 @@ function collectSuite(suite: XmlNode, out: TestCase[]): void {
  * Gradle), and suites nested in suites. A document of any other shape is an error.
  */
 export function parseJUnit(xml: string, file: string): TestCase[] {
-  const doc = parseXml(xml, file, ['testsuite', 'testcase', 'failure', 'error', 'skipped'])
+  const doc = parseXml(xml, file, [
+    'testsuite',
+    'testcase',
+    'failure',
+    'error',
+    'skipped',
+    'flakyFailure',
+    'flakyError'
+  ])
   const cases: TestCase[] = []
   if ('testsuites' in doc) {
     collectSuite(asNode(doc.testsuites), cases)
@@ -100,6 +112,8 @@ export interface TestTotals {
   failed: number
   errors: number
   skipped: number
+  /** Passed, but only on a retry: part of `passed`, shown apart. */
+  flaky: number
 }
 
 export function countTests(cases: TestCase[]): TestTotals {
@@ -109,6 +123,7 @@ export function countTests(cases: TestCase[]): TestTotals {
     passed: count('passed'),
     failed: count('failed'),
     errors: count('error'),
-    skipped: count('skipped')
+    skipped: count('skipped'),
+    flaky: cases.filter((c) => c.flaky).length
   }
 }

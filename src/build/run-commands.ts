@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { ToolError } from '../core/errors.js'
 import { formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
+import { newScan, scanLine } from './unreported.js'
 
 export interface CommandRun {
   argv: string[]
@@ -9,6 +10,8 @@ export interface CommandRun {
   code: number | null
   timedOut: boolean
   durationMs: number
+  /** Failures the command printed that test reports never hold (unreported.ts). */
+  unreported: string[]
 }
 
 export interface StreamOptions {
@@ -35,21 +38,37 @@ function killGroup(pid: number | undefined): void {
 }
 
 /**
- * Runs one command from an argument list (never a shell) with its output going straight to the
- * job log as it is written, so a long build is visible live. Exit status is returned, not thrown.
+ * Runs one command from an argument list (never a shell) with its output passed on to the job
+ * log as it is written, so a long build is visible live, and read line by line for failures
+ * its reports will not show. Exit status is returned, not thrown.
  */
 export function runStreaming(
   argv: string[],
   options: StreamOptions
-): Promise<{ code: number | null; timedOut: boolean; durationMs: number }> {
+): Promise<{ code: number | null; timedOut: boolean; durationMs: number; unreported: string[] }> {
   const started = Date.now()
+  const scan = newScan()
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), {
       cwd: options.cwd,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
       shell: false,
       detached: true
     })
+    for (const [from, to] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr]
+    ] as const) {
+      let partial = ''
+      from.on('data', (chunk: Buffer) => {
+        to.write(chunk)
+        const lines = (partial + chunk.toString('utf8')).split('\n')
+        // A line longer than 64 KB is not a runner's status line: do not keep growing it.
+        partial = (lines.pop() ?? '').slice(-65536)
+        for (const line of lines) scanLine(scan, line)
+      })
+      from.on('end', () => partial && scanLine(scan, partial))
+    }
     const onExit = (): void => killGroup(child.pid)
     process.once('exit', onExit)
     let timedOut = false
@@ -66,7 +85,7 @@ export function runStreaming(
     child.on('close', (code) => {
       clearTimeout(timer)
       process.off('exit', onExit)
-      resolve({ code, timedOut, durationMs: Date.now() - started })
+      resolve({ code, timedOut, durationMs: Date.now() - started, unreported: scan.found })
     })
   })
 }

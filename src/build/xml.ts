@@ -18,6 +18,8 @@ export function parseXml(text: string, file: string, arrays: string[]): Record<s
     parseAttributeValue: false,
     parseTagValue: false,
     ignoreDeclaration: true,
+    // Numeric references (&#10; &#x27;) are common in JUnit messages; decode them as XML does.
+    htmlEntities: true,
     isArray: (name) => arrays.includes(name)
   })
   return parser.parse(text) as Record<string, unknown>

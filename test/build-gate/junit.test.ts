@@ -34,19 +34,43 @@ const nested = `<testsuites><testsuite name="outer"><testsuite name="inner">
   <testcase name="a" file="spec/a_spec.rb" line="12"><failure>bad</failure></testcase>
   <testcase name="b"/></testsuite><testcase name="c"/></testsuite></testsuites>`
 
+// What Surefire writes with -Dsurefire.rerunFailingTestsCount=2.
+const flaky = `<testsuite name="com.example.NetTest" tests="3" failures="1" errors="0" skipped="0" flakes="2">
+  <testcase name="connects" classname="com.example.NetTest" time="0.2">
+    <flakyFailure message="timeout" type="java.net.SocketTimeoutException">java.net.SocketTimeoutException: timeout</flakyFailure>
+  </testcase>
+  <testcase name="resolves" classname="com.example.NetTest" time="0.2">
+    <flakyError message="boom" type="java.lang.IllegalStateException">boom</flakyError>
+    <flakyError message="boom" type="java.lang.IllegalStateException">boom</flakyError>
+  </testcase>
+  <testcase name="reads" classname="com.example.NetTest" time="0.3">
+    <failure message="expected &#60;1&#62; but was &#x3C;2&#x3E;&#10;at line 3" type="AssertionError">AssertionError</failure>
+    <rerunFailure message="expected 1" type="AssertionError">again</rerunFailure>
+  </testcase>
+</testsuite>`
+
 describe('parseJUnit', () => {
   it.each([
     [
       'Maven Surefire (bare <testsuite>)',
       surefire,
-      { tests: 3, passed: 1, failed: 1, errors: 1, skipped: 0 }
+      { tests: 3, passed: 1, failed: 1, errors: 1, skipped: 0, flaky: 0 }
     ],
-    ['go-junit-report', goJunitReport, { tests: 3, passed: 1, failed: 1, errors: 0, skipped: 1 }],
-    ['nested suites', nested, { tests: 3, passed: 2, failed: 1, errors: 0, skipped: 0 }],
+    [
+      'go-junit-report',
+      goJunitReport,
+      { tests: 3, passed: 1, failed: 1, errors: 0, skipped: 1, flaky: 0 }
+    ],
+    ['nested suites', nested, { tests: 3, passed: 2, failed: 1, errors: 0, skipped: 0, flaky: 0 }],
     [
       'an empty <testsuites/>',
       '<testsuites/>',
-      { tests: 0, passed: 0, failed: 0, errors: 0, skipped: 0 }
+      { tests: 0, passed: 0, failed: 0, errors: 0, skipped: 0, flaky: 0 }
+    ],
+    [
+      'Surefire reruns (rerunFailingTestsCount): flaky passes apart, reruns that never passed as failures',
+      flaky,
+      { tests: 3, passed: 2, failed: 1, errors: 0, skipped: 0, flaky: 2 }
     ]
   ])('counts %s', (_name, xml, totals) => {
     expect(countTests(parseJUnit(xml, 'r.xml'))).toEqual(totals)
@@ -63,6 +87,15 @@ describe('parseJUnit', () => {
       file: 'spec/a_spec.rb',
       line: 12,
       message: 'bad'
+    })
+  })
+
+  it('marks flaky tests and decodes numeric character references in messages', () => {
+    const cases = parseJUnit(flaky, 'r.xml')
+    expect(cases.filter((c) => c.flaky).map((c) => c.name)).toEqual(['connects', 'resolves'])
+    expect(cases.find((c) => c.name === 'reads')).toMatchObject({
+      status: 'failed',
+      message: 'expected <1> but was <2>\nat line 3'
     })
   })
 

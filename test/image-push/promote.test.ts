@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { Lab } from '../../lab/lab.js'
 import { startRegistry, type Registry } from '../../lab/services/registry.js'
-import { MANIFEST_ACCEPT } from '../../src/image/media-types.js'
+import { isNonDistributable, MANIFEST_ACCEPT, MEDIA } from '../../src/image/media-types.js'
 import { promoteImage } from '../../src/image/promote.js'
 import { RegistryClient } from '../../src/image/registry-client.js'
-import { fetchRaw, pushImage, pushIndex, type Target } from './upload.js'
+import { crane, craneLogin } from './crane.js'
+import { fetchRaw, pushBlob, pushImage, pushIndex, pushManifest, type Target } from './upload.js'
 
 describe('promoteImage against real registries', () => {
   let lab: Lab
@@ -59,6 +60,9 @@ describe('promoteImage against real registries', () => {
       blobs: { mounted: 0, copied: 6, present: 0, bytesCopied: expect.any(Number) }
     })
     const prod: Target = production
+    const { username, password } = production.credentials!
+    craneLogin(lab.dir, production.host, username, password)
+    expect(crane('digest', `${production.host}/prod/multi:2.0.0`)).toBe(index.digest)
     const top = await fetchRaw(prod, '/v2/prod/multi/manifests/2.0.0', MANIFEST_ACCEPT)
     expect(top.bytes.equals(index.bytes)).toBe(true)
     for (const child of index.children) {
@@ -88,6 +92,54 @@ describe('promoteImage against real registries', () => {
       'latest'
     ])
     expect(second.blobs).toMatchObject({ copied: 0, present: 2 })
+  })
+
+  it.each([
+    ['application/vnd.oci.image.layer.nondistributable.v1.tar+gzip', true],
+    ['application/vnd.oci.image.layer.nondistributable.v1.tar+zstd', true],
+    ['application/vnd.oci.image.layer.nondistributable.v1.tar', true],
+    ['application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', true],
+    ['application/vnd.oci.image.layer.v1.tar+gzip', false],
+    ['application/vnd.docker.image.rootfs.diff.tar.gzip', false]
+  ])('%s is non-distributable: %s', (mediaType, expected) => {
+    expect(isNonDistributable(mediaType)).toBe(expected)
+  })
+
+  it('leaves non-distributable layers at their URLs (the source does not have them) and copies the rest', async () => {
+    const config = await pushBlob(
+      staging,
+      'team/win',
+      Buffer.from('{"os":"windows"}'),
+      'application/vnd.oci.image.config.v1+json'
+    )
+    const layer = await pushBlob(
+      staging,
+      'team/win',
+      Buffer.from('app layer'),
+      'application/vnd.oci.image.layer.v1.tar+gzip'
+    )
+    const foreign = {
+      mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+      digest: `sha256:${'f'.repeat(64)}`,
+      size: 1234,
+      urls: ['https://mcr.microsoft.com/v2/windows/base/blobs/sha256:' + 'f'.repeat(64)]
+    }
+    const image = await pushManifest(
+      staging,
+      'team/win',
+      'candidate',
+      { schemaVersion: 2, mediaType: MEDIA.ociManifest, config, layers: [foreign, layer] },
+      MEDIA.ociManifest
+    )
+    const result = await promoteImage(
+      { client: stagingClient(), repository: 'team/win', reference: image.digest },
+      { client: prodClient(), repository: 'prod/win' },
+      ['1']
+    )
+    expect(result.blobs).toMatchObject({ copied: 2, skipped: 1 })
+    const { username, password } = production.credentials!
+    craneLogin(lab.dir, production.host, username, password)
+    expect(crane('digest', `${production.host}/prod/win:1`)).toBe(image.digest)
   })
 
   it('fails clearly with wrong credentials, and never shows the password', async () => {

@@ -88,7 +88,7 @@ function summarize(
   const t = results.totals
   if (t)
     summary.paragraph(
-      `**${t.tests}** tests: ${t.passed} passed, ${t.failed} failed, ${t.errors} errors, ${t.skipped} skipped`
+      `**${t.tests}** tests: ${t.passed} passed${t.flaky ? ` (${t.flaky} flaky: passed on a retry)` : ''}, ${t.failed} failed, ${t.errors} errors, ${t.skipped} skipped`
     )
   if (results.coveragePercent !== undefined)
     summary.paragraph(`Line coverage: **${results.coveragePercent.toFixed(2)}%**`)
@@ -155,6 +155,7 @@ export async function run(io: ActionIO): Promise<void> {
   io.setOutput('tests', t ? t.tests : '')
   io.setOutput('failures', t ? t.failed + t.errors : '')
   io.setOutput('skipped', t ? t.skipped : '')
+  io.setOutput('flaky', t ? t.flaky : '')
   io.setOutput(
     'coverage',
     results.coveragePercent === undefined ? '' : results.coveragePercent.toFixed(2)
