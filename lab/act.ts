@@ -232,13 +232,14 @@ export async function runAct(options: ActOptions): Promise<ActRun> {
     OPS_ACT_ARTIFACTS: join(work, 'artifacts'),
     ...options.env
   }
+  const opsCheckout = options.opsCheckout ?? prepareOpsCheckout()
   const args = actArgs({
     event: options.event,
     workflow: options.workflow,
     eventFile,
     org: options.org ?? 'example-org',
     ref: options.ref ?? 'v1',
-    opsCheckout: options.opsCheckout ?? prepareOpsCheckout(),
+    opsCheckout,
     env,
     secrets: { GITHUB_TOKEN: token, ...options.secrets },
     vars: options.vars ?? {}
@@ -273,7 +274,16 @@ export async function runAct(options: ActOptions): Promise<ActRun> {
   })
   clearTimeout(timer)
   const { jobs, output, outputs } = parseActLog(log)
-  if (!process.env.OPS_LAB_KEEP) rmSync(work, { recursive: true, force: true })
+  if (!process.env.OPS_LAB_KEEP) {
+    // Only what this run made: a caller repository or ops copy passed in belongs to the test.
+    for (const dir of [
+      work,
+      options.opsCheckout ? undefined : opsCheckout,
+      options.callerDir ? undefined : callerDir
+    ]) {
+      if (dir) rmSync(dir, { recursive: true, force: true })
+    }
+  }
   return {
     exitCode,
     timedOut,

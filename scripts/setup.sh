@@ -46,3 +46,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# zizmor (PyPI), the workflow security linter the workflow tests run; pinned.
+ZIZMOR_VERSION=1.32.0
+if [ "$(zizmor --version 2>/dev/null)" != "zizmor $ZIZMOR_VERSION" ]; then
+  echo "setup: pip install zizmor==$ZIZMOR_VERSION"
+  python3 -m pip install -q --disable-pip-version-check "zizmor==$ZIZMOR_VERSION"
+fi

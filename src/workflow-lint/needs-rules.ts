@@ -4,6 +4,7 @@
  */
 import type { Node } from 'yaml'
 import type { Finding } from './finding.js'
+import { isFirstParty } from './first-party.js'
 import type { JobView } from './workflow-model.js'
 import { asSeq, child, entries, text, type YamlFile } from './yaml-doc.js'
 
@@ -101,4 +102,32 @@ export const secretNames = (y: YamlFile, jobs: JobView[]): Finding[] => {
         ]
       : []
   })
+}
+
+/**
+ * Every first-party reference in one workflow uses the same ref: a workflow pinned to one
+ * release must not run actions of another (GitHub gives a reusable workflow no context for its
+ * own commit, actions/runner#2417, so the refs are written, and moved, together).
+ */
+export const firstPartyRef = (y: YamlFile, jobs: JobView[]): Finding[] => {
+  const refs: Array<[Node | undefined, string]> = []
+  for (const job of jobs) {
+    if (job.uses && isFirstParty(job.uses) && job.uses.includes('@'))
+      refs.push([job.usesNode, job.uses])
+    for (const step of job.steps) {
+      if (step.uses && isFirstParty(step.uses) && step.uses.includes('@'))
+        refs.push([step.usesNode, step.uses])
+    }
+  }
+  if (refs.length === 0) return []
+  const first = refs[0][1].split('@')[1]
+  return refs
+    .filter(([, uses]) => uses.split('@')[1] !== first)
+    .map(([node, uses]) =>
+      y.at(
+        node,
+        'first-party-ref',
+        `\`${uses}\`: every ops-actions reference in a workflow uses one ref (here \`${first}\`), so one pin means one release`
+      )
+    )
 }

@@ -13,7 +13,7 @@ import {
   type JobView,
   type StepView
 } from './workflow-model.js'
-import { secretNames, skippedAncestor } from './needs-rules.js'
+import { firstPartyRef, secretNames, skippedAncestor } from './needs-rules.js'
 import { asSeq, child, entries, text, type YamlFile } from './yaml-doc.js'
 
 type Rule = (y: YamlFile, jobs: JobView[]) => Finding[]
@@ -313,6 +313,7 @@ const timeouts: Rule = (y, jobs) =>
 export const WORKFLOW_RULES: Record<string, Rule> = {
   'skipped-ancestor': skippedAncestor,
   'secret-name': secretNames,
+  'first-party-ref': firstPartyRef,
   permissions,
   oidc,
   'unpinned-uses': pinnedUses,

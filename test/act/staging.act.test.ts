@@ -119,4 +119,39 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
     })
     expect(res.headers.get('docker-content-digest')).toBe(pushed.digest)
   })
+
+  it.each([
+    ['a strategy typo', { strategy: 'blue-green' }, 'check-inputs'],
+    ['a commit staging never built (no sha-<commit> tag)', {}, 'promote']
+  ])('releases nothing on %s', async (_what, extra, failing) => {
+    await lb.command('set weight app/blue 100; set weight app/green 0')
+    const before = api.deployments.length
+    const caller = templateCaller('deploy-staging', {
+      ...haproxyWith(lb.socket, app),
+      'promote-from': 'ci',
+      namespace: undefined,
+      service: undefined,
+      app: undefined,
+      'eks-cluster': undefined,
+      'aws-role-to-assume': undefined,
+      ...extra
+    })
+    const run = await runAct({
+      callerFiles: { '.github/workflows/deploy-staging.yml': caller },
+      branch: 'develop',
+      workflow: '.github/workflows/deploy-staging.yml',
+      event: 'push',
+      vars: { IMAGE: `${registry.host}/shop` },
+      apiUrl: api.url,
+      token: api.token,
+      env: fakeTrivyEnv('trivy-image-slmicro-clean-zero-vulns.json'),
+      prepareToolCache: (cache) => installFakeTrivy(cache)
+    })
+    expect(run.exitCode).not.toBe(0)
+    expect(jobResult(run, failing)).toBe('failure')
+    expect(jobResult(run, 'release')).toBeUndefined()
+    expect(jobResult(run, 'mark-released')).toBeUndefined()
+    expect(await slotCounts(lb.url, 10)).toEqual({ blue: 10 })
+    expect(api.deployments.length).toBe(before)
+  })
 })

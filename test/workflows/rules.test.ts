@@ -137,6 +137,11 @@ describe('workflow rules', () => {
       )
     ],
     [
+      'first-party-ref',
+      'two releases of ops-actions in one workflow',
+      `${GOOD}      - uses: example-org/ops-actions/actions/deploy-bluegreen@v2\n        with:\n          mode: deploy\n`
+    ],
+    [
       'secret-name',
       'a workflow_call secret with a dash',
       breakGood(
