@@ -4,11 +4,12 @@
  * Archives: `pg_restore --list`. Plain SQL: the `-- Name: …; Type: …` comments pg_dump writes.
  */
 import { createReadStream } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { createGunzip } from 'node:zlib'
 import { GateError } from '../core/errors.js'
 import { runCommand } from '../core/exec.js'
 import type { BackupSource } from './format.js'
+import { scriptLines } from './script-lines.js'
+import { ScriptScanner, type ScriptScan } from './script-scan.js'
 import type { TableName } from './spec.js'
 
 export interface TocEntry {
@@ -23,6 +24,8 @@ export interface Toc {
   dumpedFrom?: string
   dumpedBy?: string
   entries: TocEntry[]
+  /** Plain SQL only: the safety pre-scan and where the script ends. */
+  script?: ScriptScan
 }
 
 /** Entry kinds of more than one word, longest first, so `TABLE DATA` is not read as `TABLE`. */
@@ -146,9 +149,13 @@ async function readPlainToc(source: BackupSource): Promise<Toc> {
   const toc: Toc = { entries: [] }
   const file = createReadStream(source.path)
   const input = source.gzip ? file.pipe(createGunzip()) : file
-  const lines = createInterface({ input, crlfDelay: Infinity })
+  const scanner = new ScriptScanner()
   try {
-    for await (const line of lines) readPlainLine(toc, line)
+    for await (const line of scriptLines(input)) {
+      readPlainLine(toc, line)
+      scanner.line(line.endsWith('\r') ? line.slice(0, -1) : line)
+    }
+    toc.script = scanner.finish()
   } catch (e) {
     throw new GateError(`the SQL script cannot be read to the end: ${(e as Error).message}`)
   } finally {

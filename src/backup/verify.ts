@@ -15,17 +15,20 @@ import {
   judgeRestore,
   judgeRestoreErrors,
   judgeRestoreTime,
+  judgeScriptComplete,
+  judgeScriptSafety,
   judgeSqlCheck,
+  BLOCKING_KINDS,
   judgeTable,
-  wrapSqlCheck,
   type CheckResult,
   type JudgedRestoreError
 } from './checks.js'
 import { envFor, type Connection } from './connection.js'
 import type { BackupSource } from './format.js'
+import { clientConfig, createReader, dropReader, runAsReader } from './reader.js'
 import { restoreBackup, type RestoreOptions } from './restore.js'
 import { type ErrorPattern, type MinRowsRule, type SqlCheck, type TableName } from './spec.js'
-import { execute, query, queryRows, quoteIdent } from './sql.js'
+import { execute, queryRows, quoteIdent } from './sql.js'
 import { readToc, tablesWithData, type Toc } from './toc.js'
 
 export interface VerifyRequest {
@@ -144,10 +147,12 @@ async function countRows(
   // One session per job, side by side: counting is a full scan of every table.
   const groups = await Promise.all(
     Array.from({ length: jobs }, (_, g) =>
+      // A count is a full scan: no time limit but the job's own (max-restore-time is the restore's).
       queryRows<{ schema: string; name: string; partitioned: boolean; rows: string }>(
         conn,
         database,
-        countRowsSql(jobs, g)
+        countRowsSql(jobs, g),
+        { timeoutMs: 0 }
       )
     )
   )
@@ -175,21 +180,30 @@ function tableChecks(request: VerifyRequest, toc: Toc, restored: RestoredTable[]
   ]
 }
 
+/** Each check as the throwaway read-only role, never as the admin (see reader.ts). */
 async function runSqlChecks(
   conn: Connection,
   database: string,
   checks: SqlCheck[]
 ): Promise<CheckResult[]> {
-  const results: CheckResult[] = []
-  for (const check of checks) {
-    const result = await query(conn, database, wrapSqlCheck(check), {
-      readOnly: true,
-      timeoutMs: 300_000
-    })
-    results.push(judgeSqlCheck(check, result))
+  if (checks.length === 0) return []
+  const reader = await createReader(conn)
+  try {
+    const config = clientConfig(conn, database, reader)
+    const results = await runAsReader(
+      config,
+      checks.map((c) => c.sql),
+      CHECK_TIMEOUT_MS
+    )
+    return checks.map((check, i) => judgeSqlCheck(check, results[i]))
+  } finally {
+    await dropReader(conn, reader).catch((e: unknown) =>
+      log.error(`could not drop the checks role ${reader.role}: ${errorMessage(e)}`)
+    )
   }
-  return results
 }
+
+const CHECK_TIMEOUT_MS = 300_000
 
 export function amcheckArgs(program: string, jobs: number, database: string): string[] {
   return [program, '-w', '--install-missing', '-j', String(jobs), database]
@@ -234,6 +248,21 @@ function emptyReport(request: VerifyRequest, database: string, toc: Toc | undefi
   }
 }
 
+/**
+ * What is known before anything is created: the RPO, and for plain SQL the pre-scan and the end
+ * marker. A failed blocking check means nothing is restored.
+ */
+export function decidedBeforeRestore(request: VerifyRequest, toc: Toc, now: Date): CheckResult[] {
+  const checks: CheckResult[] = []
+  const age = backupAge(request, toc, now)
+  if (age.check) checks.push(age.check)
+  if (toc.script) checks.push(judgeScriptSafety(toc.script), judgeScriptComplete(toc.script))
+  return checks
+}
+
+export const blocks = (checks: CheckResult[]): boolean =>
+  checks.some((c) => !c.passed && BLOCKING_KINDS.has(c.kind))
+
 /** Known from the TOC alone (or `created-at`): no restore is needed to judge the RPO. */
 export function backupAge(
   request: VerifyRequest,
@@ -277,6 +306,10 @@ export function restoreOptions(request: VerifyRequest): RestoreOptions & { stopO
   }
 }
 
+function restoreOptionsFor(request: VerifyRequest, toc: Toc): ReturnType<typeof restoreOptions> {
+  return { ...restoreOptions(request), blankLines: toc.script?.restrictLines }
+}
+
 /** Restores into `database` (already created) and fills the report with what was measured. */
 async function restoreAndMeasure(
   request: VerifyRequest,
@@ -286,7 +319,7 @@ async function restoreAndMeasure(
 ): Promise<void> {
   const { conn } = request
   const outcome = await log.group(`restore into ${database}`, () =>
-    restoreBackup(conn, database, request.source, restoreOptions(request))
+    restoreBackup(conn, database, request.source, restoreOptionsFor(request, toc))
   )
   report.jobs = outcome.jobs
   report.restoreCommand = outcome.command
@@ -325,9 +358,9 @@ export async function verifyBackup(
   }
   const { toc } = read
   const report = emptyReport(request, database, toc)
-  const age = backupAge(request, toc, now)
-  report.backupAgeSeconds = age.seconds
-  if (age.check) report.checks.push(age.check)
+  report.backupAgeSeconds = backupAge(request, toc, now).seconds
+  report.checks.push(...decidedBeforeRestore(request, toc, now))
+  if (blocks(report.checks)) return report
 
   const { conn } = request
   await execute(

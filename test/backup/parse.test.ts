@@ -298,15 +298,17 @@ describe('judges', () => {
   })
 
   it.each([
-    ['[{"ok":true}]', true],
-    ['[{"ok":false}]', false],
-    ['[{"ok":null}]', false],
-    ['[]', false],
-    ['[{"ok":true},{"ok":true}]', false],
-    ['[{"a":true,"b":true}]', false],
-    ['[{"n":1}]', false]
-  ])('sql check %s -> %p', (value, passed) => {
-    expect(judgeSqlCheck({ name: 'c', sql: 'SELECT' }, { ok: true, value }).passed).toBe(passed)
+    [[[true]], 1, true],
+    [[[false]], 1, false],
+    [[[null]], 1, false],
+    [[['true']], 1, false],
+    [[], 1, false],
+    [[[true], [true]], 1, false],
+    [[[true, true]], 2, false],
+    [[[1]], 1, false]
+  ])('sql check %j (%i columns) -> %p', (rows, columns, passed) => {
+    const result = { ok: true as const, rows, columns }
+    expect(judgeSqlCheck({ name: 'c', sql: 'SELECT' }, result).passed).toBe(passed)
   })
 })
 
