@@ -108,34 +108,75 @@ export function judgeRestoreTime(
   }
 }
 
-export function judgeBackupAge(
-  createdAt: Date | undefined,
-  now: Date,
-  maxMs: number | undefined
-): CheckResult | undefined {
-  if (maxMs === undefined) return undefined
-  if (!createdAt) {
-    return {
-      kind: 'backup-age',
-      name: 'backup age (RPO)',
-      passed: false,
-      expected: `<= ${formatDuration(maxMs)}`,
-      measured: null,
-      detail: 'could not verify: the backup does not say when it was made (give `created-at`)'
-    }
-  }
-  const ageMs = now.getTime() - createdAt.getTime()
-  const passed = ageMs <= maxMs
+/** When the backup was made: an instant, or the window a zone-less wall time allows. */
+export type CreatedAt = { at: Date } | { wall: string; earliest: Date; latest: Date }
+
+/** Clocks of two machines disagree a little; beyond this a creation time "in the future" fails. */
+export const CLOCK_SKEW_MS = 5 * 60_000
+
+function ageCheck(
+  passed: boolean,
+  maxMs: number | undefined,
+  measured: string | null,
+  detail?: string
+): CheckResult {
   return {
     kind: 'backup-age',
     name: 'backup age (RPO)',
     passed,
-    expected: `<= ${formatDuration(maxMs)}`,
-    measured: formatDuration(Math.max(0, ageMs)),
-    detail: passed
-      ? undefined
-      : `backup made ${createdAt.toISOString()} is older than max-age ${formatDuration(maxMs)}`
+    expected: maxMs === undefined ? 'not in the future' : `<= ${formatDuration(maxMs)}`,
+    measured,
+    detail: passed ? undefined : detail
   }
+}
+
+/**
+ * Passes only when every instant the creation time may name is within max-age; a time past
+ * the clock skew in the future fails (a wrong zone or clock, never a fresh backup).
+ */
+export function judgeBackupAge(
+  created: CreatedAt | undefined,
+  now: Date,
+  maxMs: number | undefined
+): CheckResult | undefined {
+  if (!created) {
+    if (maxMs === undefined) return undefined
+    return ageCheck(
+      false,
+      maxMs,
+      null,
+      'could not verify: the backup does not say when it was made (give `created-at`)'
+    )
+  }
+  const earliest = 'at' in created ? created.at : created.earliest
+  const latest = 'at' in created ? created.at : created.latest
+  const oldest = now.getTime() - earliest.getTime()
+  const newest = now.getTime() - latest.getTime()
+  if (-oldest > CLOCK_SKEW_MS) {
+    return ageCheck(
+      false,
+      maxMs,
+      `${formatDuration(-oldest)} in the future`,
+      `backup creation time ${earliest.toISOString()} is in the future (beyond ${formatDuration(CLOCK_SKEW_MS)} of clock skew): a wrong \`dump-timezone\`, \`created-at\` or clock`
+    )
+  }
+  if (maxMs === undefined)
+    return 'at' in created ? ageCheck(true, maxMs, formatDuration(Math.max(0, oldest))) : undefined
+  if (oldest <= maxMs) return ageCheck(true, maxMs, formatDuration(Math.max(0, oldest)))
+  if ('at' in created || newest > maxMs) {
+    return ageCheck(
+      false,
+      maxMs,
+      formatDuration(Math.max(0, newest)),
+      `backup made ${'at' in created ? created.at.toISOString() : `${created.wall} (local time of the dump machine, at the latest ${created.latest.toISOString()})`} is older than max-age ${formatDuration(maxMs)}`
+    )
+  }
+  return ageCheck(
+    false,
+    maxMs,
+    `${formatDuration(Math.max(0, newest))} to ${formatDuration(oldest)}`,
+    `could not verify: the archive says it was made at ${created.wall} local time without a zone, so its age is between ${formatDuration(Math.max(0, newest))} and ${formatDuration(oldest)}; give \`dump-timezone\` (the zone of the machine that ran pg_dump) or \`created-at\``
+  )
 }
 
 export function judgeNoTables(): CheckResult {

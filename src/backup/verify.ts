@@ -21,6 +21,7 @@ import {
   BLOCKING_KINDS,
   judgeTable,
   type CheckResult,
+  type CreatedAt,
   type JudgedRestoreError
 } from './checks.js'
 import { envFor, type Connection } from './connection.js'
@@ -30,6 +31,7 @@ import { restoreBackup, type RestoreOptions } from './restore.js'
 import { type ErrorPattern, type MinRowsRule, type SqlCheck, type TableName } from './spec.js'
 import { execute, queryRows, quoteIdent } from './sql.js'
 import { readToc, tablesWithData, type Toc } from './toc.js'
+import { wallTimeToInstant, wallTimeWindow, type TimeZone } from './wall-time.js'
 
 export interface VerifyRequest {
   source: BackupSource
@@ -42,12 +44,16 @@ export interface VerifyRequest {
   maxAgeMs?: number
   /** Overrides the TOC's creation time (required for plain SQL with max-age). */
   createdAt?: Date
+  /** The zone of the machine that ran pg_dump: turns the archive's wall time into an instant. */
+  dumpTimeZone?: TimeZone
   maxRestoreMs?: number
   /** Path of pg_amcheck when the amcheck check is on. */
   amcheck?: string
   allowErrors: ErrorPattern[]
   noOwner: boolean
   keepDatabase: boolean
+  /** `server_version` of the scratch server (from checkServer). */
+  serverVersion?: string
 }
 
 export interface BackupFacts {
@@ -130,7 +136,7 @@ function countRowsSql(jobs: number, group: number): string {
     SELECT n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned,
            row_number() OVER (ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname) - 1 AS k
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+     WHERE c.relkind IN ('r', 'p', 'm') AND (c.relkind <> 'm' OR c.relispopulated) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
        AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%')
   SELECT schema, name, partitioned,
          (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s%I.%I',
@@ -227,7 +233,7 @@ export function describeBackup(request: VerifyRequest, toc: Toc | undefined): Ba
     format: source.format,
     gzip: source.gzip,
     sizeBytes: source.sizeBytes,
-    createdAt: (request.createdAt ?? toc?.createdAt)?.toISOString(),
+    createdAt: describeCreatedAt(toc ? createdAtOf(request, toc) : undefined),
     dumpedFrom: toc?.dumpedFrom,
     dumpedBy: toc?.dumpedBy
   }
@@ -263,25 +269,67 @@ export function decidedBeforeRestore(request: VerifyRequest, toc: Toc, now: Date
 export const blocks = (checks: CheckResult[]): boolean =>
   checks.some((c) => !c.passed && BLOCKING_KINDS.has(c.kind))
 
+/** `created-at`, else the archive's wall time in `dump-timezone`, else the window it allows. */
+export function createdAtOf(request: VerifyRequest, toc: Toc): CreatedAt | undefined {
+  if (request.createdAt) return { at: request.createdAt }
+  if (!toc.createdWall) return undefined
+  if (request.dumpTimeZone) return { at: wallTimeToInstant(toc.createdWall, request.dumpTimeZone) }
+  return { wall: toc.createdWall, ...wallTimeWindow(toc.createdWall) }
+}
+
+function describeCreatedAt(created: CreatedAt | undefined): string | undefined {
+  if (!created) return undefined
+  if ('at' in created) return created.at.toISOString()
+  return `${created.wall} (dump machine's local time, zone unknown)`
+}
+
 /** Known from the TOC alone (or `created-at`): no restore is needed to judge the RPO. */
 export function backupAge(
   request: VerifyRequest,
   toc: Toc,
   now: Date
 ): { seconds?: number; check?: CheckResult } {
-  const createdAt = request.createdAt ?? toc.createdAt
+  const created = createdAtOf(request, toc)
   return {
-    seconds: createdAt ? Math.round((now.getTime() - createdAt.getTime()) / 1000) : undefined,
-    check: judgeBackupAge(createdAt, now, request.maxAgeMs)
+    seconds:
+      created && 'at' in created
+        ? Math.round((now.getTime() - created.at.getTime()) / 1000)
+        : undefined,
+    check: judgeBackupAge(created, now, request.maxAgeMs)
   }
 }
 
 export type TocOutcome = { toc: Toc } | { failed: CheckResult }
 
+/** Pure: `15.18 (Debian 15.18-0+deb12u1)` -> 15, `9.6.24` -> 9.6 as 9. */
+export function majorVersion(version: string | undefined): number | undefined {
+  const m = /^(\d+)(?:\.(\d+))?/.exec(version?.trim() ?? '')
+  if (!m) return undefined
+  return Number(m[1]) >= 10 ? Number(m[1]) : Number(`${m[1]}.${m[2] ?? 0}`)
+}
+
+/**
+ * A dump from a newer major cannot be restored into an older server (nor read by an older
+ * pg_restore): the tool cannot verify it here, which is exit 3, not a bad backup.
+ */
+export function checkVersions(toc: Toc, serverVersion: string | undefined): void {
+  const server = majorVersion(serverVersion)
+  const from = majorVersion(toc.dumpedFrom)
+  const by = majorVersion(toc.dumpedBy)
+  const newest = Math.max(from ?? 0, by ?? 0)
+  if (server !== undefined && newest > server) {
+    throw new ToolError(
+      `the backup was made by PostgreSQL ${newest} (dumped from ${toc.dumpedFrom ?? '?'} by pg_dump ${toc.dumpedBy ?? '?'}) and cannot be restored into this PostgreSQL ${server} server; verify it on a server (and with client programs) of major version ${newest} or newer`
+    )
+  }
+}
+
 /** An unreadable TOC is a failed check (the backup is bad), not an error of the action. */
 export async function readTocChecked(request: VerifyRequest): Promise<TocOutcome> {
   try {
-    return { toc: await readToc(request.source, request.conn.env) }
+    const toc = await readToc(request.source, request.conn.env)
+    checkVersions(toc, request.serverVersion)
+    return { toc }
   } catch (e) {
     if (!(e instanceof GateError)) throw e
     return {

@@ -107,6 +107,7 @@ describe('a good backup in every format passes', () => {
     const { outputs } = await verify({
       backup: dumps.custom,
       'max-age': '1h',
+      'dump-timezone': 'UTC',
       'max-restore-time': '5m'
     })
     const age = Number(outputs['backup-age-seconds'])
@@ -182,7 +183,11 @@ describe('a bad backup fails, naming the cause', () => {
   it('stale archive past max-age', async () => {
     const wait = dumpedAt + 2100 - Date.now()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    const { error, fake } = await verifyFails({ backup: dumps.custom, 'max-age': '1s' })
+    const { error, fake } = await verifyFails({
+      backup: dumps.custom,
+      'max-age': '1s',
+      'dump-timezone': 'UTC'
+    })
     expect(error.message).toMatch(/older than max-age 1\.0s/)
     expect(Number(fake.outputs['backup-age-seconds'])).toBeGreaterThanOrEqual(1)
   })
@@ -319,6 +324,7 @@ describe('dry-run: plans from the TOC, creates nothing', () => {
       'dry-run': 'true',
       jobs: '2',
       'max-age': '1h',
+      'dump-timezone': 'UTC',
       'min-rows': 'public.orders>=5000',
       checks: 'customers exist: SELECT count(*) = 200 FROM customers',
       'no-owner': 'true'

@@ -65,7 +65,8 @@ export async function run(io: ActionIO): Promise<void> {
     ...inputs,
     source,
     checks: prepared.checks,
-    amcheck: prepared.amcheckProgram
+    amcheck: prepared.amcheckProgram,
+    serverVersion: server.version
   }
   if (inputs.dryRun) return dryRun(io, request, server)
 
