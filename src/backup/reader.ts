@@ -24,8 +24,9 @@ export type ReaderResult =
   { ok: true; columns: number; rows: unknown[][] } | { ok: false; error: string }
 
 /** The scratch database keeps PUBLIC's CONNECT (the pre-scan refuses database grants): no grant to undo. */
-export async function createReader(conn: Connection): Promise<Reader> {
-  const role = `${READER_PREFIX}${randomBytes(6).toString('hex')}`
+export async function createReader(conn: Connection, now = new Date()): Promise<Reader> {
+  const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14)
+  const role = `${READER_PREFIX}${stamp}_${randomBytes(4).toString('hex')}`
   const password = randomBytes(24).toString('hex')
   log.secret(password)
   await execute(

@@ -24,6 +24,7 @@ import {
   type CreatedAt,
   type JudgedRestoreError
 } from './checks.js'
+import { dropScratchDatabase, sweepStale } from './cleanup.js'
 import { envFor, type Connection } from './connection.js'
 import type { BackupSource } from './format.js'
 import { clientConfig, createReader, dropReader, runAsReader } from './reader.js'
@@ -54,6 +55,8 @@ export interface VerifyRequest {
   keepDatabase: boolean
   /** `server_version` of the scratch server (from checkServer). */
   serverVersion?: string
+  /** Told each object as it is created (scratch database, checks role), for the post step. */
+  track?: (kind: 'database' | 'role', name: string) => void
 }
 
 export interface BackupFacts {
@@ -105,16 +108,6 @@ export async function checkServer(conn: Connection): Promise<ServerInfo> {
 export function scratchDatabaseName(now = new Date()): string {
   const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14)
   return `backup_verify_${stamp}_${randomBytes(4).toString('hex')}`
-}
-
-async function dropDatabase(conn: Connection, database: string): Promise<void> {
-  // WITH (FORCE) (PostgreSQL 13+) ends sessions a killed restore may have left behind.
-  await execute(
-    conn,
-    conn.adminDatabase,
-    `DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`
-  )
-  log.info(`dropped scratch database ${database}`)
 }
 
 interface RestoredTable {
@@ -190,10 +183,12 @@ function tableChecks(request: VerifyRequest, toc: Toc, restored: RestoredTable[]
 async function runSqlChecks(
   conn: Connection,
   database: string,
-  checks: SqlCheck[]
+  checks: SqlCheck[],
+  track: VerifyRequest['track']
 ): Promise<CheckResult[]> {
   if (checks.length === 0) return []
   const reader = await createReader(conn)
+  track?.('role', reader.role)
   try {
     const config = clientConfig(conn, database, reader)
     const results = await runAsReader(
@@ -388,7 +383,7 @@ async function restoreAndMeasure(
   report.rows = restored.reduce((sum, t) => sum + (t.partitioned ? 0 : t.rows), 0)
   report.sizeBytes = Number(size)
   report.checks.push(...tableChecks(request, toc, restored))
-  report.checks.push(...(await runSqlChecks(conn, database, request.checks)))
+  report.checks.push(...(await runSqlChecks(conn, database, request.checks, request.track)))
   if (request.amcheck)
     report.checks.push(await runAmcheck(conn, database, request.amcheck, request.jobs))
 }
@@ -411,6 +406,10 @@ export async function verifyBackup(
   if (blocks(report.checks)) return report
 
   const { conn } = request
+  await sweepStale(conn, now).catch((e: unknown) =>
+    log.warning(`could not sweep stale scratch databases: ${errorMessage(e)}`)
+  )
+  request.track?.('database', database)
   await execute(
     conn,
     conn.adminDatabase,
@@ -423,7 +422,7 @@ export async function verifyBackup(
       log.notice(`keep-database: scratch database ${database} was kept on ${conn.display}`)
       return
     }
-    await dropDatabase(conn, database)
+    await dropScratchDatabase(conn, database)
   }
   try {
     await withCancelCleanup(drop, () => restoreAndMeasure(request, toc, database, report))

@@ -31,6 +31,7 @@ import {
 import { parseTocListing, readPlainLine, tablesWithData, type Toc } from '../../src/backup/toc.js'
 import { ConfigurationError } from '../../src/core/errors.js'
 import { parseDurationMs } from '../../src/core/duration.js'
+import { staleNames } from '../../src/backup/cleanup.js'
 
 const sample = (name: string): string =>
   readFileSync(new URL(`samples/${name}`, import.meta.url), 'utf8')
@@ -419,5 +420,19 @@ describe('durations in messages', () => {
     [50 * 3_600_000 + 7 * 60_000, '50h07m']
   ])('%p ms -> %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text)
+  })
+})
+
+describe('stale scratch objects', () => {
+  const now = new Date('2024-05-02T12:00:00Z')
+  it.each([
+    ['backup_verify_20240501115959_deadbeef', true],
+    ['backup_verify_20240501120001_deadbeef', false],
+    ['backup_verify_reader_20240420000000_00ff00ff', true],
+    ['backup_verify_keep_me', false],
+    ['backup_verify_20240101000000_x; DROP', false],
+    ['prod', false]
+  ])('%s stale: %p', (name, stale) => {
+    expect(staleNames([name], now)).toEqual(stale ? [name] : [])
   })
 })

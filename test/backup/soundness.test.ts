@@ -1,11 +1,15 @@
 /** Backups that passed while short or misjudged, against a real PostgreSQL and real pg_dump. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { promisify } from 'node:util'
 import { Lab } from '../../lab/lab.js'
 import { startPostgres, type Postgres } from '../../lab/services/postgres.js'
-import { run } from '../../src/actions/backup-verify/main.js'
+import { post, run } from '../../src/actions/backup-verify/main.js'
 import { GateError, ToolError } from '../../src/core/errors.js'
 import { createShop, fakeIO, pgDump, scratchDatabases, type FakeRun } from './fixtures.js'
+
+const execFileAsync = promisify(execFile)
 
 let lab: Lab
 let pg: Postgres
@@ -158,3 +162,53 @@ describe('names and row security', () => {
     expect(fake.outputs.passed).not.toBe('true')
   })
 })
+
+describe('nothing is left behind', () => {
+  it('each run sweeps scratch databases and checks roles older than a day, and only those', async () => {
+    const fresh = `backup_verify_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_0f0f0f0f`
+    await pg.psql('CREATE DATABASE backup_verify_20200101000000_deadbeef')
+    await pg.psql(`CREATE DATABASE ${fresh}`)
+    await pg.psql('CREATE DATABASE backup_verify_keep_me')
+    await pg.psql('CREATE ROLE backup_verify_reader_20200101000000_deadbeef')
+    const file = lab.path('sweep.dump')
+    await pgDump(pg, 'shop', ['-Fc', '-f', file])
+    const { error } = await outcome({ backup: file })
+    expect(error).toBeUndefined()
+    expect((await scratchDatabases(pg)).sort()).toEqual([fresh, 'backup_verify_keep_me'].sort())
+    expect(
+      await pg.psql(`SELECT count(*) FROM pg_roles WHERE rolname LIKE 'backup_verify_%'`)
+    ).toBe('0')
+    await pg.psql(`DROP DATABASE ${fresh}`)
+    await pg.psql('DROP DATABASE backup_verify_keep_me')
+  })
+
+  it('the post step drops what a killed main step left, ending its sessions', async () => {
+    const database = 'backup_verify_20260101000000_abcdef01'
+    const role = 'backup_verify_reader_20260101000000_abcdef01'
+    await pg.psql(`CREATE DATABASE ${database}`)
+    await pg.psql(`CREATE ROLE ${role}`)
+    // A session of an orphaned restore, still connected to the scratch database.
+    const orphan = execFileAsync('psql', ['-X', '-d', database, '-c', 'SELECT pg_sleep(600)'], {
+      env: { ...process.env, ...pg.env }
+    }).catch((e: Error) => e)
+    await waitFor(
+      async () =>
+        (await pg.psql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${database}'`)) ===
+        '1'
+    )
+    const state: Record<string, string> = { 'scratch-database': database, 'checks-role': role }
+    const { io } = fakeIO({ 'database-url': pg.url })
+    await post({ ...io, getState: (name) => state[name] ?? '' })
+    expect(await scratchDatabases(pg)).toEqual([])
+    expect(await pg.psql(`SELECT count(*) FROM pg_roles WHERE rolname = '${role}'`)).toBe('0')
+    expect(String(await orphan)).toMatch(/terminat/)
+  })
+})
+
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await condition()) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error('condition not met in 10 s')
+}
