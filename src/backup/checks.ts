@@ -12,7 +12,8 @@ import {
   type SqlCheck,
   type TableName
 } from './spec.js'
-import type { QueryResult } from './sql.js'
+import type { ScriptScan } from './script-scan.js'
+import type { ReaderResult } from './reader.js'
 
 /** core's formatDuration stops at minutes; backup ages run to hours and days. */
 export function formatDuration(ms: number): string {
@@ -23,7 +24,28 @@ export function formatDuration(ms: number): string {
 }
 
 export type CheckKind =
-  'toc' | 'restore' | 'restore-time' | 'backup-age' | 'table' | 'min-rows' | 'sql' | 'amcheck'
+  | 'toc'
+  | 'script'
+  | 'complete'
+  | 'integrity'
+  | 'version'
+  | 'manifest'
+  | 'restore'
+  | 'restore-time'
+  | 'backup-age'
+  | 'table'
+  | 'min-rows'
+  | 'sql'
+  | 'amcheck'
+
+/** Failing one of these means nothing is restored: the backup is unsafe, cut or altered. */
+export const BLOCKING_KINDS: ReadonlySet<CheckKind> = new Set([
+  'toc',
+  'script',
+  'complete',
+  'integrity',
+  'version'
+])
 
 export interface CheckResult {
   kind: CheckKind
@@ -86,34 +108,75 @@ export function judgeRestoreTime(
   }
 }
 
-export function judgeBackupAge(
-  createdAt: Date | undefined,
-  now: Date,
-  maxMs: number | undefined
-): CheckResult | undefined {
-  if (maxMs === undefined) return undefined
-  if (!createdAt) {
-    return {
-      kind: 'backup-age',
-      name: 'backup age (RPO)',
-      passed: false,
-      expected: `<= ${formatDuration(maxMs)}`,
-      measured: null,
-      detail: 'could not verify: the backup does not say when it was made (give `created-at`)'
-    }
-  }
-  const ageMs = now.getTime() - createdAt.getTime()
-  const passed = ageMs <= maxMs
+/** When the backup was made: an instant, or the window a zone-less wall time allows. */
+export type CreatedAt = { at: Date } | { wall: string; earliest: Date; latest: Date }
+
+/** Clocks of two machines disagree a little; beyond this a creation time "in the future" fails. */
+export const CLOCK_SKEW_MS = 5 * 60_000
+
+function ageCheck(
+  passed: boolean,
+  maxMs: number | undefined,
+  measured: string | null,
+  detail?: string
+): CheckResult {
   return {
     kind: 'backup-age',
     name: 'backup age (RPO)',
     passed,
-    expected: `<= ${formatDuration(maxMs)}`,
-    measured: formatDuration(Math.max(0, ageMs)),
-    detail: passed
-      ? undefined
-      : `backup made ${createdAt.toISOString()} is older than max-age ${formatDuration(maxMs)}`
+    expected: maxMs === undefined ? 'not in the future' : `<= ${formatDuration(maxMs)}`,
+    measured,
+    detail: passed ? undefined : detail
   }
+}
+
+/**
+ * Passes only when every instant the creation time may name is within max-age; a time past
+ * the clock skew in the future fails (a wrong zone or clock, never a fresh backup).
+ */
+export function judgeBackupAge(
+  created: CreatedAt | undefined,
+  now: Date,
+  maxMs: number | undefined
+): CheckResult | undefined {
+  if (!created) {
+    if (maxMs === undefined) return undefined
+    return ageCheck(
+      false,
+      maxMs,
+      null,
+      'could not verify: the backup does not say when it was made (give `created-at`)'
+    )
+  }
+  const earliest = 'at' in created ? created.at : created.earliest
+  const latest = 'at' in created ? created.at : created.latest
+  const oldest = now.getTime() - earliest.getTime()
+  const newest = now.getTime() - latest.getTime()
+  if (-oldest > CLOCK_SKEW_MS) {
+    return ageCheck(
+      false,
+      maxMs,
+      `${formatDuration(-oldest)} in the future`,
+      `backup creation time ${earliest.toISOString()} is in the future (beyond ${formatDuration(CLOCK_SKEW_MS)} of clock skew): a wrong \`dump-timezone\`, \`created-at\` or clock`
+    )
+  }
+  if (maxMs === undefined)
+    return 'at' in created ? ageCheck(true, maxMs, formatDuration(Math.max(0, oldest))) : undefined
+  if (oldest <= maxMs) return ageCheck(true, maxMs, formatDuration(Math.max(0, oldest)))
+  if ('at' in created || newest > maxMs) {
+    return ageCheck(
+      false,
+      maxMs,
+      formatDuration(Math.max(0, newest)),
+      `backup made ${'at' in created ? created.at.toISOString() : `${created.wall} (local time of the dump machine, at the latest ${created.latest.toISOString()})`} is older than max-age ${formatDuration(maxMs)}`
+    )
+  }
+  return ageCheck(
+    false,
+    maxMs,
+    `${formatDuration(Math.max(0, newest))} to ${formatDuration(oldest)}`,
+    `could not verify: the archive says it was made at ${created.wall} local time without a zone, so its age is between ${formatDuration(Math.max(0, newest))} and ${formatDuration(oldest)}; give \`dump-timezone\` (the zone of the machine that ran pg_dump) or \`created-at\``
+  )
 }
 
 export function judgeNoTables(): CheckResult {
@@ -157,13 +220,8 @@ export function judgeMinRows(rule: MinRowsRule, rows: number | undefined): Check
   }
 }
 
-/** The check's query, wrapped so the rows come back as JSON whatever the column types. */
-export function wrapSqlCheck(check: SqlCheck): string {
-  return `SELECT coalesce(json_agg(q), '[]') FROM (\n${check.sql}\n) q`
-}
-
 /** Passes only on exactly one row with one column that is `true`. */
-export function judgeSqlCheck(check: SqlCheck, result: QueryResult): CheckResult {
+export function judgeSqlCheck(check: SqlCheck, result: ReaderResult): CheckResult {
   const base = { kind: 'sql' as const, name: check.name, expected: 'one row, one column, true' }
   if (!result.ok) {
     return {
@@ -173,13 +231,12 @@ export function judgeSqlCheck(check: SqlCheck, result: QueryResult): CheckResult
       detail: `check \`${check.name}\` failed to run: ${result.error}`
     }
   }
-  const rows = JSON.parse(result.value) as Record<string, unknown>[]
-  const values = rows.length === 1 ? Object.values(rows[0]) : []
+  const { rows, columns } = result
   const measured =
-    rows.length === 1 && values.length === 1
-      ? JSON.stringify(values[0])
-      : JSON.stringify(rows).slice(0, 200)
-  const passed = values.length === 1 && values[0] === true
+    rows.length === 1 && columns === 1
+      ? JSON.stringify(rows[0][0])
+      : `${rows.length} row(s) of ${columns} column(s)`
+  const passed = rows.length === 1 && columns === 1 && rows[0][0] === true
   return {
     ...base,
     passed,
@@ -200,5 +257,35 @@ export function judgeAmcheck(exitCode: number, output: string): CheckResult {
       exitCode === 0
         ? undefined
         : `pg_amcheck: ${lines.slice(0, 5).join('; ') || `exit ${exitCode}`}`
+  }
+}
+
+/** The plain-SQL pre-scan: refused lines are named, and nothing of the script runs. */
+export function judgeScriptSafety(scan: ScriptScan): CheckResult {
+  const shown = scan.findings.slice(0, 5).map((f) => `line ${f.line}: ${f.what}`)
+  if (scan.findings.length > 5) shown.push(`… and ${scan.findings.length - 5} more`)
+  return {
+    kind: 'script',
+    name: 'script safety',
+    passed: scan.findings.length === 0,
+    expected: 'no psql meta-command, no statement acting outside the scratch database',
+    measured: `${scan.findings.length} refused line(s)`,
+    detail: scan.findings.length ? `refused to run the SQL script: ${shown.join('; ')}` : undefined
+  }
+}
+
+/** pg_dump ends every plain dump with a marker: a script without it was cut short. */
+export function judgeScriptComplete(scan: ScriptScan): CheckResult {
+  const passed = scan.completeAt !== undefined && !scan.endsInside
+  const why = scan.endsInside
+    ? `the script ends inside ${scan.endsInside} at line ${scan.lines}`
+    : "the script does not end with pg_dump's `-- PostgreSQL database dump complete`"
+  return {
+    kind: 'complete',
+    name: 'script complete',
+    passed,
+    expected: 'ends with `-- PostgreSQL database dump complete`',
+    measured: passed ? `marker at line ${scan.completeAt}` : 'no end marker',
+    detail: passed ? undefined : `backup is cut short or not a pg_dump script: ${why}`
   }
 }

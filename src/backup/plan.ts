@@ -12,6 +12,7 @@ import type { Toc } from './toc.js'
 import {
   amcheckArgs,
   backupAge,
+  decidedBeforeRestore,
   describeBackup,
   expectedTables,
   readTocChecked,
@@ -82,7 +83,7 @@ export function planVerification(
   const tables = expectedTables(request, read.toc)
   const age = backupAge(request, read.toc, now)
   const decided = [
-    ...(age.check ? [age.check] : []),
+    ...decidedBeforeRestore(request, read.toc, now),
     ...(tables.length === 0 ? [judgeNoTables()] : [])
   ]
   return {

@@ -3,12 +3,14 @@
  * SQL errors and exits 1 at the end, psql stops at the first one with ON_ERROR_STOP; neither
  * outcome is ever read as success here.
  */
+import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { createGunzip } from 'node:zlib'
 import { runCommand, formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
 import { envFor, type Connection } from './connection.js'
 import type { BackupSource } from './format.js'
+import { BlankLines } from './script-lines.js'
 
 export interface RestoreError {
   message: string
@@ -33,6 +35,29 @@ export interface RestoreOptions {
   /** `--no-owner --no-acl`: the archive's roles need not exist on the scratch server. */
   noOwner: boolean
   timeoutMs?: number
+  /** Plain SQL: lines to feed as empty lines (the script's own `\restrict`, `\unrestrict`). */
+  blankLines?: number[]
+}
+
+/** Where the server quotes table data in an error, and what stands in for it. */
+const DATA_IN_ERRORS: [RegExp, string][] = [
+  [
+    /(invalid input (?:syntax|value) for (?:type )?[^:]*): ".*?"(?=$|\s|\sCONTEXT)/g,
+    '$1: (value hidden)'
+  ],
+  [/(COPY [^,]+, line \d+, column [^:]+): ".*?"(?=$|\s)/g, '$1: (value hidden)'],
+  [/(COPY [^,]+, line \d+): ".*"$/g, '$1: (row hidden)'],
+  [/(Failing row contains )\(.*\)\./g, '$1(values hidden).'],
+  [
+    /(Key \([^)]*\))=\(.*?\)( already exists| is not present| is duplicated| conflicts)/g,
+    '$1=(…)$2'
+  ],
+  [/^(INSERT INTO \S+(?: \([^)]*\))?) VALUES .*$/g, '$1 VALUES (values hidden)']
+]
+
+/** Pure: an error message or statement with the table data it quotes cut out (logs are public). */
+export function maskData(text: string): string {
+  return DATA_IN_ERRORS.reduce((out, [pattern, by]) => out.replace(pattern, by), text)
 }
 
 /** Pure: the errors in pg_restore's stderr, with the statement each one was running. */
@@ -53,10 +78,10 @@ export function parsePgRestoreErrors(stderr: string): RestoreError[] {
       continue
     }
     const command = /^Command was: (.*)$/.exec(line)
-    if (command && last) last.command = command[1].trim()
-    else if (last && line.trim() && !last.command) last.message += ` ${line.trim()}`
+    if (command && last) last.command = maskData(command[1].trim())
+    else if (last && line.trim() && !last.command) last.message += ` ${maskData(line.trim())}`
   }
-  return errors
+  return errors.map((e) => ({ ...e, message: maskData(e.message) }))
 }
 
 /** Pure: the errors in psql's stderr (`psql:<file>:<line>: ERROR:  …`). */
@@ -66,9 +91,15 @@ export function parsePsqlErrors(stderr: string): RestoreError[] {
     const sql = /^psql:[^:]*:(\d+): (ERROR|FATAL|PANIC): +(.*)$/.exec(line)
     if (sql) {
       errors.push({
-        message: `${sql[2]}: ${sql[3]} (script line ${sql[1]})`,
+        message: `${sql[2]}: ${maskData(sql[3])} (script line ${sql[1]})`,
         sqlError: sql[2] === 'ERROR'
       })
+      continue
+    }
+    // psql's own errors (a refused or failed meta-command) are never SQL errors to allow.
+    const meta = /^psql:[^:]*:(\d+): error: +(.*)$/.exec(line)
+    if (meta) {
+      errors.push({ message: `psql: ${meta[2]} (script line ${meta[1]})`, sqlError: false })
       continue
     }
     const other = /^psql: error: (.*)$/.exec(line)
@@ -84,7 +115,7 @@ function withUnexplainedExit(
   stderr: string
 ): RestoreError[] {
   if (exitCode === 0 || errors.length > 0) return errors
-  const tail = stderr.trim().split('\n').slice(-3).join(' ') || 'no message'
+  const tail = stderr.trim().split('\n').slice(-3).map(maskData).join(' ') || 'no message'
   return [{ message: `exited with ${exitCode}: ${tail}`, sqlError: false }]
 }
 
@@ -107,9 +138,25 @@ export function archiveRestoreArgs(
   return argv
 }
 
-/** `psql` reading the script on standard input; the database is PGDATABASE in its environment. */
-export function plainRestoreArgs(stopOnError: boolean): string[] {
-  return ['psql', '-X', '-q', '-w', '-v', `ON_ERROR_STOP=${stopOnError ? 1 : 0}`, '-f', '-']
+/**
+ * `psql` reading the script on standard input; the database is PGDATABASE in its environment.
+ * `\restrict` with a key the script cannot know runs first in the same session, so psql refuses
+ * every meta-command of the script (`\!`, `\connect`, `\copy … program`, …) whatever the
+ * pre-scan missed.
+ */
+export function plainRestoreArgs(stopOnError: boolean, restrictKey = '<random key>'): string[] {
+  return [
+    'psql',
+    '-X',
+    '-q',
+    '-w',
+    '-v',
+    `ON_ERROR_STOP=${stopOnError ? 1 : 0}`,
+    '-c',
+    `\\restrict ${restrictKey}`,
+    '-f',
+    '-'
+  ]
 }
 
 /** The restore as a reader would type it (for a dry run's plan); never holds the password. */
@@ -156,15 +203,20 @@ async function restorePlain(
   source: BackupSource,
   options: RestoreOptions & { stopOnError: boolean }
 ): Promise<RestoreOutcome> {
-  const argv = plainRestoreArgs(options.stopOnError)
-  log.info(`$ ${formatCommand(argv)} < ${source.path}`)
+  const key = randomBytes(24).toString('hex')
+  const argv = plainRestoreArgs(options.stopOnError, key)
+  log.info(`$ ${formatCommand(plainRestoreArgs(options.stopOnError))} < ${source.path}`)
   const file = createReadStream(source.path)
   // A read error of the file must reach the stream psql is fed from, gzip or not.
   const gunzip = source.gzip ? createGunzip() : undefined
   if (gunzip) file.on('error', (e) => gunzip.destroy(e))
+  // The dump's own `\restrict` lines would fail inside ours: they become empty lines.
+  const blank = new BlankLines(options.blankLines ?? [])
+  const decoded = gunzip ? file.pipe(gunzip) : file
+  decoded.on('error', (e: Error) => blank.destroy(e))
   const result = await runCommand(argv, {
     env: envFor(conn, database),
-    input: gunzip ? file.pipe(gunzip) : file,
+    input: decoded.pipe(blank),
     timeoutMs: options.timeoutMs,
     echo: false
   })

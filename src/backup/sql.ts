@@ -1,4 +1,4 @@
-/** Runs SQL through psql (no driver dependency: the client programs are needed anyway). */
+/** The action's own SQL, as the admin role, through psql (user checks go through reader.ts). */
 import { ToolError } from '../core/errors.js'
 import { runCommand } from '../core/exec.js'
 import { envFor, type Connection } from './connection.js'
@@ -9,6 +9,7 @@ export const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`
 export interface QueryOptions {
   /** Run in a read-only transaction (user checks must not change what they check). */
   readOnly?: boolean
+  /** Default 10 minutes; 0: no limit. */
   timeoutMs?: number
 }
 
@@ -37,13 +38,14 @@ export async function query(
   options: QueryOptions = {}
 ): Promise<QueryResult> {
   const env = envFor(conn, database)
-  if (options.readOnly) env.PGOPTIONS = '-c default_transaction_read_only=on'
+  // Row security off: a policy makes a count fail instead of silently filtering rows out.
+  env.PGOPTIONS = `-c row_security=off${options.readOnly ? ' -c default_transaction_read_only=on' : ''}`
   const result = await runCommand(
     ['psql', '-X', '-q', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-f', '-'],
     {
       env,
       input: sql,
-      timeoutMs: options.timeoutMs ?? 600_000,
+      timeoutMs: options.timeoutMs === 0 ? undefined : (options.timeoutMs ?? 600_000),
       echo: false
     }
   )
@@ -55,14 +57,29 @@ export async function query(
 }
 
 /** Like query, but an SQL error is a ToolError: for the action's own statements. */
-export async function execute(conn: Connection, database: string, sql: string): Promise<string> {
-  const result = await query(conn, database, sql)
+export async function execute(
+  conn: Connection,
+  database: string,
+  sql: string,
+  options: QueryOptions = {}
+): Promise<string> {
+  const result = await query(conn, database, sql, options)
   if (!result.ok) throw new ToolError(`SQL in database ${database} failed: ${result.error}`)
   return result.value
 }
 
 /** Rows of a query as objects (the query is wrapped in json_agg, so any text survives). */
-export async function queryRows<T>(conn: Connection, database: string, sql: string): Promise<T[]> {
-  const text = await execute(conn, database, `SELECT coalesce(json_agg(q), '[]') FROM (${sql}) q`)
+export async function queryRows<T>(
+  conn: Connection,
+  database: string,
+  sql: string,
+  options: QueryOptions = {}
+): Promise<T[]> {
+  const text = await execute(
+    conn,
+    database,
+    `SELECT coalesce(json_agg(q), '[]') FROM (${sql}) q`,
+    options
+  )
   return JSON.parse(text) as T[]
 }

@@ -4,11 +4,12 @@
  * Archives: `pg_restore --list`. Plain SQL: the `-- Name: …; Type: …` comments pg_dump writes.
  */
 import { createReadStream } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { createGunzip } from 'node:zlib'
-import { GateError } from '../core/errors.js'
+import { GateError, ToolError } from '../core/errors.js'
 import { runCommand } from '../core/exec.js'
 import type { BackupSource } from './format.js'
+import { scriptLines } from './script-lines.js'
+import { ScriptScanner, type ScriptScan } from './script-scan.js'
 import type { TableName } from './spec.js'
 
 export interface TocEntry {
@@ -18,11 +19,14 @@ export interface TocEntry {
 }
 
 export interface Toc {
-  createdAt?: Date
+  /** `YYYY-MM-DD HH:MM:SS`: the dump machine's local time, no zone (see wall-time.ts). */
+  createdWall?: string
   dbname?: string
   dumpedFrom?: string
   dumpedBy?: string
   entries: TocEntry[]
+  /** Plain SQL only: the safety pre-scan and where the script ends. */
+  script?: ScriptScan
 }
 
 /** Entry kinds of more than one word, longest first, so `TABLE DATA` is not read as `TABLE`. */
@@ -82,24 +86,40 @@ const withoutOwner = (text: string): string =>
  * is ambiguous; the SCHEMA entries (`SCHEMA - <name> <owner>`) say which schemas exist, and the
  * longest one that prefixes the entry wins.
  */
-function resolveEntries(raw: RawEntry[]): TocEntry[] {
+function resolveEntries(raw: RawEntry[], exact: Map<string, TableName>): TocEntry[] {
   const schemas = new Set(['public', 'pg_catalog'])
   for (const e of raw)
     if (e.desc === 'SCHEMA' && e.rest.startsWith('- ')) schemas.add(withoutOwner(e.rest.slice(2)))
   const known = [...schemas].sort((a, b) => b.length - a.length)
   return raw.map(({ desc, rest }) => {
+    const named = exact.get(rest)
+    if (named) return { desc, ...named }
     const schema = known.find((s) => rest.startsWith(`${s} `)) ?? rest.split(' ')[0]
     return { desc, schema, name: withoutOwner(rest.slice(schema.length + 1)) }
   })
 }
 
-/** Pure: reads `pg_restore --list` output, produced with TZ=UTC. */
-export function parseTocListing(text: string): Toc {
+/**
+ * Pure: `schema name owner` -> its parts, from the `-- Name: …; Type: …; Schema: …; Owner: …`
+ * comments of `pg_restore --schema-only`, where the parts are delimited: an owner or a name
+ * with spaces cannot be misread there.
+ */
+export function delimitedNames(script: string): Map<string, TableName> {
+  const names = new Map<string, TableName>()
+  for (const m of script.matchAll(
+    /^-- Name: (.*); Type: (?:TABLE|MATERIALIZED VIEW|FOREIGN TABLE); Schema: (.*); Owner: (.*)$/gm
+  ))
+    names.set(`${m[2]} ${m[1]} ${m[3]}`, { schema: m[2], name: m[1] })
+  return names
+}
+
+/** Pure: reads `pg_restore --list` output (and the delimited names, when read). */
+export function parseTocListing(text: string, exact = new Map<string, TableName>()): Toc {
   const toc: Toc = { entries: [] }
   const raw: RawEntry[] = []
   for (const line of text.split('\n')) {
     const created = /^; Archive created at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)/.exec(line)
-    if (created) toc.createdAt = new Date(`${created[1].replace(' ', 'T')}Z`)
+    if (created) toc.createdWall = created[1]
     const header =
       /^;\s+(dbname|Dumped from database version|Dumped by pg_dump version): (.*)$/.exec(line)
     if (header?.[1] === 'dbname') toc.dbname = header[2].trim()
@@ -108,7 +128,7 @@ export function parseTocListing(text: string): Toc {
     const entry = line.startsWith(';') ? undefined : parseRawEntry(line)
     if (entry) raw.push(entry)
   }
-  toc.entries = resolveEntries(raw)
+  toc.entries = resolveEntries(raw, exact)
   return toc
 }
 
@@ -123,10 +143,10 @@ export function readPlainLine(toc: Toc, line: string): void {
   if (by) toc.dumpedBy = by[1].trim()
 }
 
-/** Tables whose data the backup carries: the default list of tables that must be restored. */
+/** Tables (and materialized views) whose data the backup carries: the default expected list. */
 export function tablesWithData(toc: Toc): TableName[] {
   return toc.entries
-    .filter((e) => e.desc === 'TABLE DATA')
+    .filter((e) => e.desc === 'TABLE DATA' || e.desc === 'MATERIALIZED VIEW DATA')
     .map((e) => ({ schema: e.schema, name: e.name }))
 }
 
@@ -135,20 +155,36 @@ async function readArchiveToc(source: BackupSource, env: Record<string, string>)
     env: { ...env, TZ: 'UTC' },
     timeoutMs: 120_000
   })
+  const newer = /unsupported version \((\d+\.\d+)\) in file header/.exec(result.stderr)
+  if (newer) {
+    throw new ToolError(
+      `the archive (format ${newer[1]}) was made by a newer pg_dump than this pg_restore can read; verify it with the client programs and server of the dump's major version or newer`
+    )
+  }
   if (result.code !== 0 || result.timedOut) {
     const why = result.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${result.code}`
     throw new GateError(`the archive's table of contents cannot be read: ${why}`)
   }
-  return parseTocListing(result.stdout)
+  // Names only (no data): where the listing is ambiguous, the DDL comments are delimited.
+  const ddl = await runCommand(['pg_restore', '--schema-only', '-f', '-', source.path], {
+    env,
+    timeoutMs: 300_000,
+    echo: false
+  })
+  return parseTocListing(result.stdout, ddl.code === 0 ? delimitedNames(ddl.stdout) : undefined)
 }
 
 async function readPlainToc(source: BackupSource): Promise<Toc> {
   const toc: Toc = { entries: [] }
   const file = createReadStream(source.path)
   const input = source.gzip ? file.pipe(createGunzip()) : file
-  const lines = createInterface({ input, crlfDelay: Infinity })
+  const scanner = new ScriptScanner()
   try {
-    for await (const line of lines) readPlainLine(toc, line)
+    for await (const line of scriptLines(input)) {
+      readPlainLine(toc, line)
+      scanner.line(line.endsWith('\r') ? line.slice(0, -1) : line)
+    }
+    toc.script = scanner.finish()
   } catch (e) {
     throw new GateError(`the SQL script cannot be read to the end: ${(e as Error).message}`)
   } finally {

@@ -15,18 +15,24 @@ import {
   judgeRestore,
   judgeRestoreErrors,
   judgeRestoreTime,
+  judgeScriptComplete,
+  judgeScriptSafety,
   judgeSqlCheck,
+  BLOCKING_KINDS,
   judgeTable,
-  wrapSqlCheck,
   type CheckResult,
+  type CreatedAt,
   type JudgedRestoreError
 } from './checks.js'
+import { dropScratchDatabase, sweepStale } from './cleanup.js'
 import { envFor, type Connection } from './connection.js'
 import type { BackupSource } from './format.js'
+import { clientConfig, createReader, dropReader, runAsReader } from './reader.js'
 import { restoreBackup, type RestoreOptions } from './restore.js'
 import { type ErrorPattern, type MinRowsRule, type SqlCheck, type TableName } from './spec.js'
-import { execute, query, queryRows, quoteIdent } from './sql.js'
+import { execute, queryRows, quoteIdent } from './sql.js'
 import { readToc, tablesWithData, type Toc } from './toc.js'
+import { wallTimeToInstant, wallTimeWindow, type TimeZone } from './wall-time.js'
 
 export interface VerifyRequest {
   source: BackupSource
@@ -39,12 +45,18 @@ export interface VerifyRequest {
   maxAgeMs?: number
   /** Overrides the TOC's creation time (required for plain SQL with max-age). */
   createdAt?: Date
+  /** The zone of the machine that ran pg_dump: turns the archive's wall time into an instant. */
+  dumpTimeZone?: TimeZone
   maxRestoreMs?: number
   /** Path of pg_amcheck when the amcheck check is on. */
   amcheck?: string
   allowErrors: ErrorPattern[]
   noOwner: boolean
   keepDatabase: boolean
+  /** `server_version` of the scratch server (from checkServer). */
+  serverVersion?: string
+  /** Told each object as it is created (scratch database, checks role), for the post step. */
+  track?: (kind: 'database' | 'role', name: string) => void
 }
 
 export interface BackupFacts {
@@ -98,16 +110,6 @@ export function scratchDatabaseName(now = new Date()): string {
   return `backup_verify_${stamp}_${randomBytes(4).toString('hex')}`
 }
 
-async function dropDatabase(conn: Connection, database: string): Promise<void> {
-  // WITH (FORCE) (PostgreSQL 13+) ends sessions a killed restore may have left behind.
-  await execute(
-    conn,
-    conn.adminDatabase,
-    `DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`
-  )
-  log.info(`dropped scratch database ${database}`)
-}
-
 interface RestoredTable {
   schema: string
   name: string
@@ -127,7 +129,7 @@ function countRowsSql(jobs: number, group: number): string {
     SELECT n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned,
            row_number() OVER (ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname) - 1 AS k
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+     WHERE c.relkind IN ('r', 'p', 'm') AND (c.relkind <> 'm' OR c.relispopulated) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
        AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%')
   SELECT schema, name, partitioned,
          (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s%I.%I',
@@ -144,10 +146,12 @@ async function countRows(
   // One session per job, side by side: counting is a full scan of every table.
   const groups = await Promise.all(
     Array.from({ length: jobs }, (_, g) =>
+      // A count is a full scan: no time limit but the job's own (max-restore-time is the restore's).
       queryRows<{ schema: string; name: string; partitioned: boolean; rows: string }>(
         conn,
         database,
-        countRowsSql(jobs, g)
+        countRowsSql(jobs, g),
+        { timeoutMs: 0 }
       )
     )
   )
@@ -175,21 +179,32 @@ function tableChecks(request: VerifyRequest, toc: Toc, restored: RestoredTable[]
   ]
 }
 
+/** Each check as the throwaway read-only role, never as the admin (see reader.ts). */
 async function runSqlChecks(
   conn: Connection,
   database: string,
-  checks: SqlCheck[]
+  checks: SqlCheck[],
+  track: VerifyRequest['track']
 ): Promise<CheckResult[]> {
-  const results: CheckResult[] = []
-  for (const check of checks) {
-    const result = await query(conn, database, wrapSqlCheck(check), {
-      readOnly: true,
-      timeoutMs: 300_000
-    })
-    results.push(judgeSqlCheck(check, result))
+  if (checks.length === 0) return []
+  const reader = await createReader(conn)
+  track?.('role', reader.role)
+  try {
+    const config = clientConfig(conn, database, reader)
+    const results = await runAsReader(
+      config,
+      checks.map((c) => c.sql),
+      CHECK_TIMEOUT_MS
+    )
+    return checks.map((check, i) => judgeSqlCheck(check, results[i]))
+  } finally {
+    await dropReader(conn, reader).catch((e: unknown) =>
+      log.error(`could not drop the checks role ${reader.role}: ${errorMessage(e)}`)
+    )
   }
-  return results
 }
+
+const CHECK_TIMEOUT_MS = 300_000
 
 export function amcheckArgs(program: string, jobs: number, database: string): string[] {
   return [program, '-w', '--install-missing', '-j', String(jobs), database]
@@ -213,7 +228,7 @@ export function describeBackup(request: VerifyRequest, toc: Toc | undefined): Ba
     format: source.format,
     gzip: source.gzip,
     sizeBytes: source.sizeBytes,
-    createdAt: (request.createdAt ?? toc?.createdAt)?.toISOString(),
+    createdAt: describeCreatedAt(toc ? createdAtOf(request, toc) : undefined),
     dumpedFrom: toc?.dumpedFrom,
     dumpedBy: toc?.dumpedBy
   }
@@ -234,25 +249,82 @@ function emptyReport(request: VerifyRequest, database: string, toc: Toc | undefi
   }
 }
 
+/**
+ * What is known before anything is created: the RPO, and for plain SQL the pre-scan and the end
+ * marker. A failed blocking check means nothing is restored.
+ */
+export function decidedBeforeRestore(request: VerifyRequest, toc: Toc, now: Date): CheckResult[] {
+  const checks: CheckResult[] = []
+  const age = backupAge(request, toc, now)
+  if (age.check) checks.push(age.check)
+  if (toc.script) checks.push(judgeScriptSafety(toc.script), judgeScriptComplete(toc.script))
+  return checks
+}
+
+export const blocks = (checks: CheckResult[]): boolean =>
+  checks.some((c) => !c.passed && BLOCKING_KINDS.has(c.kind))
+
+/** `created-at`, else the archive's wall time in `dump-timezone`, else the window it allows. */
+export function createdAtOf(request: VerifyRequest, toc: Toc): CreatedAt | undefined {
+  if (request.createdAt) return { at: request.createdAt }
+  if (!toc.createdWall) return undefined
+  if (request.dumpTimeZone) return { at: wallTimeToInstant(toc.createdWall, request.dumpTimeZone) }
+  return { wall: toc.createdWall, ...wallTimeWindow(toc.createdWall) }
+}
+
+function describeCreatedAt(created: CreatedAt | undefined): string | undefined {
+  if (!created) return undefined
+  if ('at' in created) return created.at.toISOString()
+  return `${created.wall} (dump machine's local time, zone unknown)`
+}
+
 /** Known from the TOC alone (or `created-at`): no restore is needed to judge the RPO. */
 export function backupAge(
   request: VerifyRequest,
   toc: Toc,
   now: Date
 ): { seconds?: number; check?: CheckResult } {
-  const createdAt = request.createdAt ?? toc.createdAt
+  const created = createdAtOf(request, toc)
   return {
-    seconds: createdAt ? Math.round((now.getTime() - createdAt.getTime()) / 1000) : undefined,
-    check: judgeBackupAge(createdAt, now, request.maxAgeMs)
+    seconds:
+      created && 'at' in created
+        ? Math.round((now.getTime() - created.at.getTime()) / 1000)
+        : undefined,
+    check: judgeBackupAge(created, now, request.maxAgeMs)
   }
 }
 
 export type TocOutcome = { toc: Toc } | { failed: CheckResult }
 
+/** Pure: `15.18 (Debian 15.18-0+deb12u1)` -> 15, `9.6.24` -> 9.6 as 9. */
+export function majorVersion(version: string | undefined): number | undefined {
+  const m = /^(\d+)(?:\.(\d+))?/.exec(version?.trim() ?? '')
+  if (!m) return undefined
+  return Number(m[1]) >= 10 ? Number(m[1]) : Number(`${m[1]}.${m[2] ?? 0}`)
+}
+
+/**
+ * A dump from a newer major cannot be restored into an older server (nor read by an older
+ * pg_restore): the tool cannot verify it here, which is exit 3, not a bad backup.
+ */
+export function checkVersions(toc: Toc, serverVersion: string | undefined): void {
+  const server = majorVersion(serverVersion)
+  const from = majorVersion(toc.dumpedFrom)
+  const by = majorVersion(toc.dumpedBy)
+  const newest = Math.max(from ?? 0, by ?? 0)
+  if (server !== undefined && newest > server) {
+    throw new ToolError(
+      `the backup was made by PostgreSQL ${newest} (dumped from ${toc.dumpedFrom ?? '?'} by pg_dump ${toc.dumpedBy ?? '?'}) and cannot be restored into this PostgreSQL ${server} server; verify it on a server (and with client programs) of major version ${newest} or newer`
+    )
+  }
+}
+
 /** An unreadable TOC is a failed check (the backup is bad), not an error of the action. */
 export async function readTocChecked(request: VerifyRequest): Promise<TocOutcome> {
   try {
-    return { toc: await readToc(request.source, request.conn.env) }
+    const toc = await readToc(request.source, request.conn.env)
+    checkVersions(toc, request.serverVersion)
+    return { toc }
   } catch (e) {
     if (!(e instanceof GateError)) throw e
     return {
@@ -277,6 +349,10 @@ export function restoreOptions(request: VerifyRequest): RestoreOptions & { stopO
   }
 }
 
+function restoreOptionsFor(request: VerifyRequest, toc: Toc): ReturnType<typeof restoreOptions> {
+  return { ...restoreOptions(request), blankLines: toc.script?.restrictLines }
+}
+
 /** Restores into `database` (already created) and fills the report with what was measured. */
 async function restoreAndMeasure(
   request: VerifyRequest,
@@ -286,7 +362,7 @@ async function restoreAndMeasure(
 ): Promise<void> {
   const { conn } = request
   const outcome = await log.group(`restore into ${database}`, () =>
-    restoreBackup(conn, database, request.source, restoreOptions(request))
+    restoreBackup(conn, database, request.source, restoreOptionsFor(request, toc))
   )
   report.jobs = outcome.jobs
   report.restoreCommand = outcome.command
@@ -307,7 +383,7 @@ async function restoreAndMeasure(
   report.rows = restored.reduce((sum, t) => sum + (t.partitioned ? 0 : t.rows), 0)
   report.sizeBytes = Number(size)
   report.checks.push(...tableChecks(request, toc, restored))
-  report.checks.push(...(await runSqlChecks(conn, database, request.checks)))
+  report.checks.push(...(await runSqlChecks(conn, database, request.checks, request.track)))
   if (request.amcheck)
     report.checks.push(await runAmcheck(conn, database, request.amcheck, request.jobs))
 }
@@ -325,11 +401,15 @@ export async function verifyBackup(
   }
   const { toc } = read
   const report = emptyReport(request, database, toc)
-  const age = backupAge(request, toc, now)
-  report.backupAgeSeconds = age.seconds
-  if (age.check) report.checks.push(age.check)
+  report.backupAgeSeconds = backupAge(request, toc, now).seconds
+  report.checks.push(...decidedBeforeRestore(request, toc, now))
+  if (blocks(report.checks)) return report
 
   const { conn } = request
+  await sweepStale(conn, now).catch((e: unknown) =>
+    log.warning(`could not sweep stale scratch databases: ${errorMessage(e)}`)
+  )
+  request.track?.('database', database)
   await execute(
     conn,
     conn.adminDatabase,
@@ -342,7 +422,7 @@ export async function verifyBackup(
       log.notice(`keep-database: scratch database ${database} was kept on ${conn.display}`)
       return
     }
-    await dropDatabase(conn, database)
+    await dropScratchDatabase(conn, database)
   }
   try {
     await withCancelCleanup(drop, () => restoreAndMeasure(request, toc, database, report))

@@ -43,6 +43,7 @@ describe('backup-verify bundle', () => {
       'database-url': pg.url,
       'min-rows': 'public.orders>=5000',
       'max-age': '1h',
+      'dump-timezone': 'UTC',
       checks: 'customers exist: SELECT count(*) = 200 FROM customers'
     })
     expect(result.exitCode).toBe(0)
@@ -80,6 +81,7 @@ describe('backup-verify bundle', () => {
       'dry-run': 'true',
       jobs: '3',
       'max-age': '1h',
+      'dump-timezone': 'UTC',
       amcheck: 'true'
     })
     expect(result.exitCode).toBe(0)

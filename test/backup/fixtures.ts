@@ -61,8 +61,16 @@ export async function dumpWithMissingOwner(pg: Postgres, dir: string): Promise<s
   return file
 }
 
-export async function pgDump(pg: Postgres, database: string, args: string[]): Promise<void> {
-  await execFileAsync('pg_dump', [...args, database], { env: { ...process.env, ...pg.env } })
+/** pg_dump writes its local wall time into archives: `tz` is the zone the dump is made in. */
+export async function pgDump(
+  pg: Postgres,
+  database: string,
+  args: string[],
+  tz = 'UTC'
+): Promise<void> {
+  await execFileAsync('pg_dump', [...args, database], {
+    env: { ...process.env, ...pg.env, TZ: tz }
+  })
 }
 
 export interface Dumps {

@@ -7,8 +7,10 @@ import {
   judgeBackupAge,
   judgeRestore,
   judgeRestoreErrors,
-  judgeSqlCheck
+  judgeSqlCheck,
+  type CreatedAt
 } from '../../src/backup/checks.js'
+import { parseTimeZone, wallTimeToInstant, wallTimeWindow } from '../../src/backup/wall-time.js'
 import { parseDatabaseUrl } from '../../src/backup/connection.js'
 import { formatFromHead } from '../../src/backup/format.js'
 import {
@@ -28,6 +30,8 @@ import {
 } from '../../src/backup/spec.js'
 import { parseTocListing, readPlainLine, tablesWithData, type Toc } from '../../src/backup/toc.js'
 import { ConfigurationError } from '../../src/core/errors.js'
+import { parseDurationMs } from '../../src/core/duration.js'
+import { staleNames } from '../../src/backup/cleanup.js'
 
 const sample = (name: string): string =>
   readFileSync(new URL(`samples/${name}`, import.meta.url), 'utf8')
@@ -187,7 +191,7 @@ describe('TOC listing', () => {
   const toc = parseTocListing(sample('shop.list'))
 
   it('reads the header', () => {
-    expect(toc.createdAt?.toISOString()).toBe('2026-11-28T22:59:49.000Z')
+    expect(toc.createdWall).toBe('2026-11-28 22:59:49')
     expect(toc.dbname).toBe('shop')
     expect(toc.dumpedFrom).toMatch(/^15\.\d+/)
     expect(toc.dumpedBy).toMatch(/^15\.\d+/)
@@ -292,21 +296,102 @@ describe('judges', () => {
   it('backup age: unknown creation time is never a pass', () => {
     const now = new Date('2024-05-02T00:00:00Z')
     expect(judgeBackupAge(undefined, now, 3_600_000)?.passed).toBe(false)
-    expect(judgeBackupAge(new Date('2024-05-01T23:30:00Z'), now, 3_600_000)?.passed).toBe(true)
-    expect(judgeBackupAge(new Date('2024-05-01T22:30:00Z'), now, 3_600_000)?.passed).toBe(false)
+    expect(judgeBackupAge({ at: new Date('2024-05-01T23:30:00Z') }, now, 3_600_000)?.passed).toBe(
+      true
+    )
+    expect(judgeBackupAge({ at: new Date('2024-05-01T22:30:00Z') }, now, 3_600_000)?.passed).toBe(
+      false
+    )
     expect(judgeBackupAge(undefined, now, undefined)).toBeUndefined()
   })
 
+  const now = new Date('2024-05-02T00:00:00Z')
+  const wall = (w: string): CreatedAt => ({ wall: w, ...wallTimeWindow(w) })
   it.each([
-    ['[{"ok":true}]', true],
-    ['[{"ok":false}]', false],
-    ['[{"ok":null}]', false],
-    ['[]', false],
-    ['[{"ok":true},{"ok":true}]', false],
-    ['[{"a":true,"b":true}]', false],
-    ['[{"n":1}]', false]
-  ])('sql check %s -> %p', (value, passed) => {
-    expect(judgeSqlCheck({ name: 'c', sql: 'SELECT' }, { ok: true, value }).passed).toBe(passed)
+    // Tokyo dump made 10 min ago: its wall time is 9 h ahead; only the zone tells its age.
+    [
+      'Tokyo, zone given',
+      { at: wallTimeToInstant('2024-05-02 08:50:00', { iana: 'Asia/Tokyo' }) },
+      '1h',
+      true,
+      '10m'
+    ],
+    ['Tokyo, no zone', wall('2024-05-02 08:50:00'), '1h', false, 'give `dump-timezone`'],
+    [
+      'Los Angeles, zone given',
+      { at: wallTimeToInstant('2024-05-01 16:50:00', { iana: 'America/Los_Angeles' }) },
+      '1h',
+      true,
+      '10m'
+    ],
+    [
+      'no zone, old for any zone',
+      wall('2024-04-20 00:00:00'),
+      '26h',
+      false,
+      'is older than max-age'
+    ],
+    ['no zone, fresh for any zone', wall('2024-05-01 22:00:00'), '26h', true, ''],
+    ['in the future', { at: new Date('2024-05-02T00:10:00Z') }, '1h', false, 'is in the future'],
+    [
+      'in the future, no max-age',
+      { at: new Date('2024-05-02T03:00:00Z') },
+      '',
+      false,
+      'is in the future'
+    ],
+    ['within the clock skew', { at: new Date('2024-05-02T00:02:00Z') }, '1h', true, ''],
+    [
+      'no zone, in the future for any zone',
+      wall('2024-05-02 20:00:00'),
+      '1h',
+      false,
+      'is in the future'
+    ]
+  ] as [string, CreatedAt, string, boolean, string][])(
+    'backup age: %s',
+    (_, created, max, passed, text) => {
+      const maxMs = max ? parseDurationMs(max) : undefined
+      const check = judgeBackupAge(created, now, maxMs)
+      expect(check?.passed).toBe(passed)
+      if (text) expect(`${check?.measured} ${check?.detail}`).toContain(text)
+    }
+  )
+
+  it.each([
+    ['UTC', { offsetMinutes: 0 }],
+    ['+09:00', { offsetMinutes: 540 }],
+    ['-0530', { offsetMinutes: -330 }],
+    ['Europe/Berlin', { iana: 'Europe/Berlin' }]
+  ])('dump-timezone %s', (raw, zone) => {
+    expect(parseTimeZone('dump-timezone', raw)).toEqual(zone)
+  })
+
+  it.each(['Mars/Olympus', '+15:00', 'JST; DROP', ''])('dump-timezone %p is refused', (raw) => {
+    expect(() => parseTimeZone('dump-timezone', raw)).toThrow(/input `dump-timezone`/)
+  })
+
+  it('a DST wall time resolves with the zone of that date', () => {
+    expect(wallTimeToInstant('2024-07-01 12:00:00', { iana: 'Europe/Berlin' }).toISOString()).toBe(
+      '2024-07-01T10:00:00.000Z'
+    )
+    expect(wallTimeToInstant('2024-01-01 12:00:00', { iana: 'Europe/Berlin' }).toISOString()).toBe(
+      '2024-01-01T11:00:00.000Z'
+    )
+  })
+
+  it.each([
+    [[[true]], 1, true],
+    [[[false]], 1, false],
+    [[[null]], 1, false],
+    [[['true']], 1, false],
+    [[], 1, false],
+    [[[true], [true]], 1, false],
+    [[[true, true]], 2, false],
+    [[[1]], 1, false]
+  ])('sql check %j (%i columns) -> %p', (rows, columns, passed) => {
+    const result = { ok: true as const, rows, columns }
+    expect(judgeSqlCheck({ name: 'c', sql: 'SELECT' }, result).passed).toBe(passed)
   })
 })
 
@@ -335,5 +420,19 @@ describe('durations in messages', () => {
     [50 * 3_600_000 + 7 * 60_000, '50h07m']
   ])('%p ms -> %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text)
+  })
+})
+
+describe('stale scratch objects', () => {
+  const now = new Date('2024-05-02T12:00:00Z')
+  it.each([
+    ['backup_verify_20240501115959_deadbeef', true],
+    ['backup_verify_20240501120001_deadbeef', false],
+    ['backup_verify_reader_20240420000000_00ff00ff', true],
+    ['backup_verify_keep_me', false],
+    ['backup_verify_20240101000000_x; DROP', false],
+    ['prod', false]
+  ])('%s stale: %p', (name, stale) => {
+    expect(staleNames([name], now)).toEqual(stale ? [name] : [])
   })
 })

@@ -1,3 +1,3 @@
 import { runAsGitHubAction } from '../../core/action.js'
-import { run } from './main.js'
-await runAsGitHubAction(run)
+import { post, run } from './main.js'
+await runAsGitHubAction(run, post)

@@ -23,6 +23,7 @@ import {
   type SqlCheck,
   type TableName
 } from '../../backup/spec.js'
+import { parseTimeZone, type TimeZone } from '../../backup/wall-time.js'
 
 /** Everything backup-verify needs, validated; reading it touches no database. */
 export interface VerifyInputs {
@@ -35,6 +36,7 @@ export interface VerifyInputs {
   checksRaw: string
   maxAgeMs?: number
   createdAt?: Date
+  dumpTimeZone?: TimeZone
   maxRestoreMs?: number
   amcheck: boolean
   allowErrors: ErrorPattern[]
@@ -48,6 +50,7 @@ export interface VerifyInputs {
 export function readVerifyInputs(inputs: Inputs): VerifyInputs {
   const expect = inputs.list('expect-tables')
   const createdAt = inputs.optional('created-at')
+  const dumpZone = inputs.optional('dump-timezone')
   return {
     backupPath: inputs.required('backup'),
     format: inputs.enum('format', ['auto', ...BACKUP_FORMATS], 'auto'),
@@ -58,6 +61,7 @@ export function readVerifyInputs(inputs: Inputs): VerifyInputs {
     checksRaw: inputs.raw('checks'),
     maxAgeMs: inputs.optionalDuration('max-age'),
     createdAt: createdAt === undefined ? undefined : parseCreatedAt('created-at', createdAt),
+    dumpTimeZone: dumpZone === undefined ? undefined : parseTimeZone('dump-timezone', dumpZone),
     maxRestoreMs: inputs.optionalDuration('max-restore-time'),
     amcheck: inputs.boolean('amcheck', false),
     allowErrors: parseErrorPatterns('allow-errors', inputs.lines('allow-errors')),

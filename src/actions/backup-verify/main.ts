@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import type { ActionIO } from '../../core/action.js'
 import { GateError } from '../../core/errors.js'
 import { log } from '../../core/log.js'
+import { dropRole, dropScratchDatabase } from '../../backup/cleanup.js'
+import { parseDatabaseUrl } from '../../backup/connection.js'
 import { planBackupVerify } from '../../backup/plan.js'
 import { planLines, summarize, summarizePlan, writeReportFile } from '../../backup/report.js'
 import { effectiveJobs } from '../../backup/restore.js'
@@ -16,6 +18,23 @@ import {
   type VerifyRequest
 } from '../../backup/verify.js'
 import { prepareBackup, readVerifyInputs } from './inputs.js'
+
+const STATE = { database: 'scratch-database', role: 'checks-role' } as const
+
+/**
+ * Post step (always runs, never fails the job): drops the scratch database and the checks role
+ * the main step created, in case it was cancelled or killed before its own cleanup. On a run
+ * that cleaned up, both are already gone (IF EXISTS).
+ */
+export async function post(io: ActionIO): Promise<void> {
+  const database = io.getState(STATE.database)
+  const role = io.getState(STATE.role)
+  if (!database && !role) return
+  const conn = parseDatabaseUrl('database-url', io.inputs.required('database-url'))
+  if (database && !io.inputs.boolean('keep-database', false))
+    await dropScratchDatabase(conn, database)
+  if (role) await dropRole(conn, role)
+}
 
 function setOutputs(io: ActionIO, report: VerifyReport, reportFile: string): void {
   io.setOutput('passed', report.passed)
@@ -65,7 +84,10 @@ export async function run(io: ActionIO): Promise<void> {
     ...inputs,
     source,
     checks: prepared.checks,
-    amcheck: prepared.amcheckProgram
+    amcheck: prepared.amcheckProgram,
+    serverVersion: server.version,
+    // The post step drops what these name if this step never gets to (cancel, kill).
+    track: (kind, name) => io.saveState(STATE[kind], name)
   }
   if (inputs.dryRun) return dryRun(io, request, server)
 
