@@ -26,7 +26,14 @@ describe('reports written by real test runners', () => {
   it('pytest --junitxml: counts, message and the failing line', () => {
     const file = join(pytest.project, 'reports', 'pytest.xml')
     const cases = parseJUnit(readFileSync(file, 'utf8'), file)
-    expect(countTests(cases)).toEqual({ tests: 4, passed: 2, failed: 1, errors: 0, skipped: 1, flaky: 0 })
+    expect(countTests(cases)).toEqual({
+      tests: 4,
+      passed: 2,
+      failed: 1,
+      errors: 0,
+      skipped: 1,
+      flaky: 0
+    })
     const failed = cases.find((c) => c.status === 'failed')!
     expect(failed).toMatchObject({ classname: 'test_calc', name: 'test_add_is_wrong_on_purpose' })
     expect(failed.message).toMatch(/^assert 2 == 3/)
@@ -39,7 +46,14 @@ describe('reports written by real test runners', () => {
   it('jest-junit: counts and the failing line in the test file, not in jest itself', () => {
     const file = join(jest.project, 'reports', 'junit.xml')
     const cases = parseJUnit(readFileSync(file, 'utf8'), file)
-    expect(countTests(cases)).toEqual({ tests: 3, passed: 1, failed: 1, errors: 0, skipped: 1, flaky: 0 })
+    expect(countTests(cases)).toEqual({
+      tests: 3,
+      passed: 1,
+      failed: 1,
+      errors: 0,
+      skipped: 1,
+      flaky: 0
+    })
     const failed = cases.find((c) => c.status === 'failed')!
     expect(failed.name).toBe('is wrong on purpose')
     expect(locateFailure(failed, jest.project, jest.workspace)).toEqual({
