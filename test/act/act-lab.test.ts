@@ -78,3 +78,29 @@ describe('withoutDeploymentKey', () => {
     expect(withoutDeploymentKey(input)).toBe(output)
   })
 })
+
+describe('runAct', () => {
+  it('kills a run that outlives its time limit, with the steps it started', async () => {
+    const { runAct } = await import('../../lab/act.js')
+    const marker = `ops-act-sleep-${process.pid}`
+    const started = Date.now()
+    const run = await runAct({
+      callerFiles: {
+        '.github/workflows/slow.yml': `on: push\njobs:\n  slow:\n    runs-on: ubuntu-latest\n    steps:\n      - run: exec -a ${marker} sleep 60\n`
+      },
+      workflow: '.github/workflows/slow.yml',
+      event: 'push',
+      timeoutMs: 3000
+    })
+    expect(run.timedOut).toBe(true)
+    expect(run.exitCode).not.toBe(0)
+    expect(Date.now() - started).toBeLessThan(30_000)
+    // The step's process went with act (own process group).
+    const { execFileSync } = await import('node:child_process')
+    await new Promise((r) => setTimeout(r, 300))
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.startsWith(marker))
+    expect(left).toEqual([])
+  })
+})

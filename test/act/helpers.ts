@@ -5,7 +5,7 @@
  * other input stay as the template has them.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseDocument } from 'yaml'
@@ -74,10 +74,30 @@ export function headSha(dir: string): string {
 
 /** Environment for the fake trivy: its report, a state dir, and a HOME of its own (the DB cache). */
 export function fakeTrivyEnv(report: string): Record<string, string> {
-  const state = mkdtempSync(join(tmpdir(), 'ops-act-trivy-'))
+  const state = tempDir('ops-act-trivy-')
   return {
     FAKE_TRIVY_REPORT: join(TRIVY_REPORTS, report),
     FAKE_TRIVY_STATE: state,
     HOME: state
   }
+}
+
+const made: string[] = []
+
+/** A temp dir removed by removeTempDirs() (call it in afterAll). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  made.push(dir)
+  return dir
+}
+
+/** Registers a dir made elsewhere (e.g. makeCallerRepo) for removeTempDirs(). */
+export function removeLater(dir: string): string {
+  made.push(dir)
+  return dir
+}
+
+export function removeTempDirs(): void {
+  if (process.env.OPS_LAB_KEEP) return
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
 }

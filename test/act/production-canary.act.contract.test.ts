@@ -16,7 +16,15 @@ import { startRegistry, type Registry } from '../../lab/services/registry.js'
 import { startServiceStack, type ServiceStack } from '../../lab/stacks.js'
 import { startFakeGitHubApi, type FakeGitHubApi } from '../fakes/github-api.js'
 import { pushImage } from '../image-push/upload.js'
-import { explain, fakeTrivyEnv, headSha, installFakeTrivy, templateCaller } from './helpers.js'
+import {
+  explain,
+  fakeTrivyEnv,
+  headSha,
+  installFakeTrivy,
+  templateCaller,
+  removeLater,
+  removeTempDirs
+} from './helpers.js'
 
 describe('production template under act (host mode): canary on HAProxy with Prometheus', () => {
   const lab = Lab.create()
@@ -35,6 +43,7 @@ describe('production template under act (host mode): canary on HAProxy with Prom
   afterAll(async () => {
     await api.close()
     await lab.stop()
+    removeTempDirs()
   })
   beforeEach(async () => {
     await stack.lb.command('set weight app/blue 100; set weight app/green 0')
@@ -64,7 +73,9 @@ describe('production template under act (host mode): canary on HAProxy with Prom
       'aws-region': undefined,
       'eks-cluster': undefined
     })
-    const dir = makeCallerRepo({ '.github/workflows/deploy-production.yml': caller }, 'main')
+    const dir = removeLater(
+      makeCallerRepo({ '.github/workflows/deploy-production.yml': caller }, 'main')
+    )
     const sha = headSha(dir)
     await pushImage({ url: registry.url }, 'shop', `sha-${sha}`, { layers: 1, layerBytes: 1024 })
     const run = await runAct({

@@ -9,8 +9,7 @@
  * Stand-ins: none reached on this path (no checkout in promote/scan/release).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { jobResult, makeCallerRepo, runAct, stepOutput } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
@@ -26,6 +25,8 @@ import {
   headSha,
   fakeTrivyEnv,
   installFakeTrivy,
+  removeLater,
+  removeTempDirs,
   templateCaller
 } from './helpers.js'
 
@@ -49,11 +50,12 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
   afterAll(async () => {
     await api.close()
     await lab.stop()
+    removeTempDirs()
   })
 
   it('releases the digest of this commit to the idle slot; the Deployment is success', async () => {
     const image = `${registry.host}/shop`
-    const installs = join(mkdtempSync(join(tmpdir(), 'ops-act-install-')), 'installs.log')
+    const installs = lab.path('installs.log')
     const deployCommand = join(lab.mkdir('bin'), 'install-slot')
     writeFileSync(deployCommand, `#!/bin/sh\necho "$OPS_SLOT $OPS_IMAGE" >> "${installs}"\n`)
     chmodSync(deployCommand, 0o755)
@@ -68,7 +70,9 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
       'eks-cluster': undefined,
       'aws-role-to-assume': undefined
     })
-    const dir = makeCallerRepo({ '.github/workflows/deploy-staging.yml': caller }, 'develop')
+    const dir = removeLater(
+      makeCallerRepo({ '.github/workflows/deploy-staging.yml': caller }, 'develop')
+    )
     const sha = headSha(dir)
     const pushed = await pushImage({ url: registry.url }, 'shop', `sha-${sha}`, {
       layers: 1,

@@ -9,14 +9,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { jobResult, runAct } from '../../lab/act.js'
 import { startFakeGitHubApi, type FakeGitHubApi } from '../fakes/github-api.js'
-import { explain, fakeTrivyEnv, installFakeTrivy, templateCaller } from './helpers.js'
+import {
+  explain,
+  fakeTrivyEnv,
+  installFakeTrivy,
+  removeTempDirs,
+  templateCaller
+} from './helpers.js'
 
 describe('weekly scan template under act (host mode)', () => {
   let api: FakeGitHubApi
   beforeAll(async () => {
     api = await startFakeGitHubApi()
   })
-  afterAll(() => api.close())
+  afterAll(async () => {
+    await api.close()
+    removeTempDirs()
+  })
 
   const run = (report: string) =>
     runAct({
