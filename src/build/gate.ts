@@ -6,6 +6,8 @@ import type { CommandRun } from './run-commands.js'
 export interface GateLimits {
   maxFailures: number
   minCoverage?: number
+  /** Branch coverage threshold (coverage.py --cov-branch, JaCoCo, lcov BRDA), percent. */
+  minBranchCoverage?: number
   maxDurationMs: number
 }
 
@@ -15,6 +17,8 @@ export interface GateEvidence {
   totals?: TestTotals
   /** Undefined when no coverage report was read or the reports count no line. */
   coveragePercent?: number
+  /** Undefined when the reports count no branch. */
+  branchPercent?: number
 }
 
 /** One decision, with what was measured, so the summary shows why the gate said what it said. */
@@ -98,6 +102,18 @@ export function judgeBuild(evidence: GateEvidence, limits: GateLimits): Check[] 
           : `${pct.toFixed(2)}% of lines`,
       condition: `≥ ${limits.minCoverage}%`,
       passed: pct !== undefined && pct >= limits.minCoverage
+    })
+  }
+  if (limits.minBranchCoverage !== undefined) {
+    const pct = evidence.branchPercent
+    checks.push({
+      name: 'min-branch-coverage',
+      measured:
+        pct === undefined
+          ? 'no branch counted in the coverage reports (was branch coverage on?)'
+          : `${pct.toFixed(2)}% of branches`,
+      condition: `≥ ${limits.minBranchCoverage}%`,
+      passed: pct !== undefined && pct >= limits.minBranchCoverage
     })
   }
   return checks

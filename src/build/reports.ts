@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { isAbsolute, join, relative } from 'node:path'
 import * as glob from '@actions/glob'
 import { ToolError } from '../core/errors.js'
-import { parseCoverage, type LineCoverage } from './coverage.js'
+import { parseCoverage, type CoverageReport } from './coverage.js'
 import { parseJUnit, type TestCase } from './junit.js'
 
 /** Patterns are relative to the working directory; `!pattern` excludes, as in @actions/glob. */
@@ -55,6 +55,12 @@ export function readJUnitReports(files: string[]): ReportFile<TestCase[]>[] {
   return files.map((file) => ({ file, content: parseJUnit(readFileSync(file, 'utf8'), file) }))
 }
 
-export function readCoverageReports(files: string[]): ReportFile<LineCoverage>[] {
-  return files.map((file) => ({ file, content: parseCoverage(readFileSync(file, 'utf8'), file) }))
+export function readCoverageReports(
+  files: string[],
+  workDir?: string
+): ReportFile<CoverageReport>[] {
+  return files.map((file) => ({
+    file,
+    content: parseCoverage(readFileSync(file, 'utf8'), file, workDir)
+  }))
 }

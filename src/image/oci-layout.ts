@@ -205,17 +205,22 @@ export class OciLayoutSource implements ImageSource {
         return
       }
       if (!doc.config) this.bad(`manifest ${d.digest} has no config`)
+      const pending: Descriptor[] = []
       for (const blob of [doc.config, ...(doc.layers ?? [])]) {
         if (seen.has(blob.digest)) continue
         seen.add(blob.digest)
-        if (isNonDistributable(blob.mediaType)) {
-          check.skipped++
-          continue
-        }
-        await this.checkBlob(blob)
-        check.blobs++
-        check.bytes += blob.size
+        if (isNonDistributable(blob.mediaType)) check.skipped++
+        else pending.push(blob)
       }
+      // A few hashes at a time: the disk and the cores overlap, as the uploads do later.
+      const worker = async (): Promise<void> => {
+        for (let blob = pending.shift(); blob; blob = pending.shift()) {
+          await this.checkBlob(blob)
+          check.blobs++
+          check.bytes += blob.size
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(4, pending.length) }, worker))
     }
     await walk(top, 0)
     return check

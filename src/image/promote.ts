@@ -161,7 +161,11 @@ export async function copyImage(
   const copier = new ManifestCopier(source, target)
   await copier.copyContent(top)
   const manifests = copier.manifests + 1
-  for (const ref of tags.length > 0 ? tags : [top.digest]) await copier.put(ref, top)
+  // By digest first, then what refers to it, and the tags last: a failure on the way leaves
+  // every tag where it was, never pointing at an image whose signatures did not follow.
+  await copier.put(top.digest, top)
+  const referrers = options.referrers === false ? [] : await copyReferrers(copier, top)
+  for (const tag of tags) await copier.put(tag, top)
   for (const tag of tags) {
     // Read back what the tag now points at: the promise is the same bytes, not a rebuild.
     const stored = await target.client.getManifest(target.repository, tag)
@@ -171,7 +175,6 @@ export async function copyImage(
       )
     }
   }
-  const referrers = options.referrers === false ? [] : await copyReferrers(copier, top)
   const s = copier.blobs.stats
   log.info(
     `copied ${top.digest} from ${source.name}: ${manifests} manifest(s), blobs ${s.mounted} mounted, ` +

@@ -247,9 +247,10 @@ export class RegistryClient {
     const res = await this.request('GET', `/v2/${repository}/referrers/${digest}`, {
       scopes: [`repository:${repository}:pull`],
       headers: { accept: MEDIA.ociIndex },
-      ok: [200, 404]
+      // Registries without the API answer for an unknown route: 404, or 400/405 on some.
+      ok: [200, 400, 404, 405]
     })
-    if (res.status === 404) {
+    if (res.status !== 200) {
       await res.arrayBuffer()
       return undefined
     }

@@ -33,4 +33,53 @@ describe('locateFailure', () => {
   ])('%s', (_name, test, workDir, expected) => {
     expect(locateFailure({ ...base, ...test }, workDir, '/ws')).toEqual(expected)
   })
+
+  // What Gradle and Surefire write for a JUnit 5 assertion: no file attribute, and the first
+  // frames are inside opentest4j / junit-jupiter.
+  const junit5 = [
+    'org.opentest4j.AssertionFailedError: expected: <2> but was: <3>',
+    '\tat app//org.junit.jupiter.api.AssertionFailureBuilder.build(AssertionFailureBuilder.java:151)',
+    '\tat app//org.junit.jupiter.api.AssertEquals.assertEquals(AssertEquals.java:150)',
+    '\tat app//org.junit.jupiter.api.Assertions.assertEquals(Assertions.java:560)',
+    '\tat app//com.example.calc.CalcTest.divides(CalcTest.java:17)',
+    '\tat java.base/java.lang.reflect.Method.invoke(Method.java:580)'
+  ].join('\n')
+  const sources = new Set([
+    '/ws/svc/app/src/test/java/com/example/calc/CalcTest.java',
+    '/ws/lib/src/test/kotlin/com/example/util/StrTest.kt'
+  ])
+  it.each([
+    [
+      'JUnit 5 in a Gradle module: the first project frame',
+      junit5,
+      '/ws/svc',
+      ['app'],
+      { file: 'svc/app/src/test/java/com/example/calc/CalcTest.java', line: 17 }
+    ],
+    [
+      'Kotlin at the project root',
+      'java.lang.AssertionError\n\tat kotlin.test.AssertionsKt.fail(Assertions.kt:5)\n\tat com.example.util.StrTest.trims(StrTest.kt:9)',
+      '/ws/lib',
+      [],
+      { file: 'lib/src/test/kotlin/com/example/util/StrTest.kt', line: 9 }
+    ],
+    [
+      'library frames only',
+      '\tat org.junit.jupiter.api.Assertions.fail(Assertions.java:1)',
+      '/ws/svc',
+      ['app'],
+      {}
+    ],
+    [
+      'project code whose source is not found: no guess',
+      junit5.replace('calc.CalcTest', 'other.CalcTest'),
+      '/ws/svc',
+      ['app'],
+      {}
+    ]
+  ])('%s', (_name, details, workDir, modules, expected) => {
+    expect(
+      locateFailure({ ...base, details }, workDir, '/ws', (p) => sources.has(p), modules)
+    ).toEqual(expected)
+  })
 })

@@ -35,5 +35,6 @@ export const jestCommand = [
   '--coverage',
   '--coverageReporters=lcov',
   '--coverageReporters=json-summary',
-  '--coverageReporters=cobertura'
+  '--coverageReporters=cobertura',
+  '--coverageReporters=clover'
 ]

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCommand } from '../../src/core/exec.js'
-import { parseCoverage } from '../../src/build/coverage.js'
+import { mergeCoverage, parseCoverage } from '../../src/build/coverage.js'
 import { countTests, parseJUnit } from '../../src/build/junit.js'
 import { locateFailure } from '../../src/build/locate.js'
 import { copyProject, jestCommand, pytestCommand } from './projects.js'
@@ -62,16 +62,28 @@ describe('reports written by real test runners', () => {
     })
   })
 
-  it.each([['lcov.info'], ['cobertura-coverage.xml'], ['coverage-summary.json']])(
-    'jest coverage as %s: 2 of 5 lines',
+  it.each([['lcov.info'], ['cobertura-coverage.xml'], ['coverage-summary.json'], ['clover.xml']])(
+    'jest coverage as %s: 2 of 5 lines, and the same branches in every format',
     (name) => {
       const file = join(jest.project, 'coverage', name)
-      expect(parseCoverage(readFileSync(file, 'utf8'), file)).toMatchObject({
-        covered: 2,
-        total: 5
-      })
+      const report = parseCoverage(readFileSync(file, 'utf8'), file, jest.project)
+      expect(report.lines).toEqual({ covered: 2, total: 5 })
+      const lcov = parseCoverage(
+        readFileSync(join(jest.project, 'coverage', 'lcov.info'), 'utf8'),
+        'lcov.info',
+        jest.project
+      )
+      expect(report.branches).toEqual(lcov.branches)
     }
   )
+
+  it('the same jest run in four formats merges to the same counts, not four times them', () => {
+    const reports = ['lcov.info', 'cobertura-coverage.xml', 'clover.xml'].map((name) => {
+      const file = join(jest.project, 'coverage', name)
+      return parseCoverage(readFileSync(file, 'utf8'), file, jest.project)
+    })
+    expect(mergeCoverage(reports).lines).toEqual({ covered: 2, total: 5 })
+  })
 
   it('a real report cut short is an error, not an empty result', () => {
     const file = join(pytest.project, 'reports', 'pytest.xml')

@@ -16,6 +16,8 @@ const fs = require('node:fs')
 const argv = process.argv.slice(2)
 const stdin = argv.includes('--password-stdin') ? fs.readFileSync(0, 'utf8') : ''
 fs.appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ argv, stdin }) + '\\n')
+const secret = argv.find((a) => a.startsWith('id=') && a.includes(',src='))
+if (secret) fs.appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ secretFile: fs.readFileSync(secret.split(',src=')[1], 'utf8'), mode: (fs.statSync(secret.split(',src=')[1]).mode & 0o777).toString(8) }) + '\\n')
 const i = argv.indexOf('--metadata-file')
 if (i >= 0) fs.writeFileSync(argv[i + 1], JSON.stringify({ 'containerimage.digest': ${JSON.stringify(digest)} }))
 `
@@ -121,6 +123,68 @@ describe('image-push build mode (contract with docker buildx)', () => {
       .split('\n')
       .map((l) => (JSON.parse(l) as { argv: string[] }).argv[0])
     expect(argvs).toEqual(['buildx'])
+  })
+
+  it('passes build-push-action inputs to buildx: cache, attestations, target, annotations, secrets as files', async () => {
+    writeFileSync(calls, '')
+    const result = await runAction(
+      'image-push',
+      {
+        image: 'ghcr.io/example-org/service',
+        tags: 'sha',
+        'cache-from': 'type=gha\ntype=registry,ref=ghcr.io/example-org/service:cache',
+        'cache-to': 'type=gha,mode=max',
+        provenance: 'mode=max',
+        sbom: 'true',
+        target: 'runtime',
+        annotations: 'index:org.opencontainers.image.description=Shop API',
+        secrets: 'npm_token=s3cret-npm-value'
+      },
+      { env }
+    )
+    expect(result.exitCode).toBe(0)
+    const [build, secretSeen] = readFileSync(calls, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { argv: string[]; secretFile?: string; mode?: string })
+    const argv = build.argv
+    const pairs = (flag: string) => argv.flatMap((a, i) => (a === flag ? [argv[i + 1]] : []))
+    expect(pairs('--target')).toEqual(['runtime'])
+    expect(pairs('--cache-from')).toEqual([
+      'type=gha',
+      'type=registry,ref=ghcr.io/example-org/service:cache'
+    ])
+    expect(pairs('--cache-to')).toEqual(['type=gha,mode=max'])
+    expect(argv).toContain('--provenance=mode=max')
+    expect(argv).toContain('--sbom=true')
+    expect(pairs('--annotation')).toEqual(['index:org.opencontainers.image.description=Shop API'])
+    expect(pairs('--secret')).toEqual([expect.stringMatching(/^id=npm_token,src=\/.+/)])
+    // The value reached buildx through a private file, never its command line or the log.
+    expect(secretSeen).toEqual({ secretFile: 's3cret-npm-value', mode: '600' })
+    expect(argv.join(' ')).not.toContain('s3cret-npm-value')
+    expect(result.masks).toContain('s3cret-npm-value')
+  })
+
+  it.each([
+    [{ provenance: 'yes please' }, 'input `provenance` = `yes please`'],
+    [{ 'cache-from': 'gha' }, 'input `cache-from` = `gha`: expected buildx cache options'],
+    [{ target: '--push' }, 'input `target` = `--push`'],
+    [{ secrets: '=nothing' }, 'input `secrets`: each line is id=value'],
+    [{ annotations: 'everything:a=b' }, 'input `annotations` = `everything:a=b`'],
+    [
+      { mode: 'promote', source: 'ghcr.io/o/a:1', 'cache-from': 'type=gha' },
+      'input `cache-from` is only for `mode: build`'
+    ]
+  ])('rejects %j before running docker', async (inputs, message) => {
+    writeFileSync(calls, '')
+    const result = await runAction(
+      'image-push',
+      { image: 'ghcr.io/example-org/service', ...inputs },
+      { env }
+    )
+    expect(result.exitCode).toBe(2)
+    expect(result.stdout).toContain(message)
+    expect(readFileSync(calls, 'utf8')).toBe('')
   })
 
   it('a buildx failure is "could not run" (exit 3) with its message', async () => {

@@ -199,6 +199,45 @@ describe('promotion copies signatures, SBOMs and attestations (real registries)'
     ).toEqual([sig.digest])
   })
 
+  it('a signature that cannot be copied fails the promotion before any tag moves', async () => {
+    const image = await pushImage(staging, 'team/halfsigned', 'candidate', {
+      layers: 1,
+      layerBytes: 100,
+      oci: true
+    })
+    const sig = await pushArtifact(
+      staging,
+      'team/halfsigned',
+      `${image.digest.replace(':', '-')}.sig`,
+      image,
+      {
+        layerType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+        artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+        withSubject: false
+      }
+    )
+    // The signature's layer goes missing from the source (deleted, garbage-collected).
+    const doc = JSON.parse(sig.bytes.toString()) as { layers: { digest: string }[] }
+    const del = await fetch(`${staging.url}/v2/team/halfsigned/blobs/${doc.layers[0].digest}`, {
+      method: 'DELETE'
+    })
+    expect(del.status).toBe(202)
+    await expect(
+      promoteImage(
+        {
+          client: new RegistryClient(staging.host),
+          repository: 'team/halfsigned',
+          reference: image.digest
+        },
+        { client: prod(), repository: 'prod/halfsigned' },
+        ['1.0.0']
+      )
+    ).rejects.toThrow(/HTTP 404/)
+    expect(
+      (await fetchRaw(production, '/v2/prod/halfsigned/manifests/1.0.0', MANIFEST_ACCEPT)).status
+    ).toBe(404)
+  })
+
   it('copy-referrers off copies the image only', async () => {
     const image = await pushImage(staging, 'team/plain', 'candidate', {
       layers: 1,

@@ -34,6 +34,9 @@ export function readInputs(inputs: Inputs, env: NodeJS.ProcessEnv = process.env)
       minCoverage: inputs.has('min-coverage')
         ? parsePercent('min-coverage', inputs.raw('min-coverage'))
         : undefined,
+      minBranchCoverage: inputs.has('min-branch-coverage')
+        ? parsePercent('min-branch-coverage', inputs.raw('min-branch-coverage'))
+        : undefined,
       maxDurationMs: inputs.duration('max-duration', '30m')
     },
     dryRun: inputs.boolean('dry-run')
@@ -42,6 +45,12 @@ export function readInputs(inputs: Inputs, env: NodeJS.ProcessEnv = process.env)
     throw new ConfigurationError(
       'input `min-coverage` needs `coverage-reports` (where the coverage report is written)',
       'min-coverage'
+    )
+  }
+  if (parsed.limits.minBranchCoverage !== undefined && parsed.coverageReports.length === 0) {
+    throw new ConfigurationError(
+      'input `min-branch-coverage` needs `coverage-reports` (where the coverage report is written)',
+      'min-branch-coverage'
     )
   }
   if (parsed.limits.maxDurationMs <= 0) {

@@ -5,7 +5,7 @@ import { GateError } from '../../core/errors.js'
 import { formatCommand } from '../../core/exec.js'
 import { log } from '../../core/log.js'
 import { Summary } from '../../core/summary.js'
-import { combinedPercent, type LineCoverage } from '../../build/coverage.js'
+import { mergeCoverage, percent, type CoverageReport } from '../../build/coverage.js'
 import { judgeBuild, type Check } from '../../build/gate.js'
 import { countTests, type TestCase, type TestTotals } from '../../build/junit.js'
 import { locateFailure } from '../../build/locate.js'
@@ -26,8 +26,9 @@ interface Results {
   runs: CommandRun[]
   cases?: TestCase[]
   totals?: TestTotals
-  coverage: ReportFile<LineCoverage>[]
+  coverage: ReportFile<CoverageReport>[]
   coveragePercent?: number
+  branchPercent?: number
 }
 
 async function gatherResults(cfg: BuildGateInputs): Promise<Results> {
@@ -47,15 +48,19 @@ async function gatherResults(cfg: BuildGateInputs): Promise<Results> {
   const coverage =
     cfg.coverageReports.length > 0
       ? readCoverageReports(
-          await findReports('coverage-reports', cfg.coverageReports, cfg.workDir, ranCommands)
+          await findReports('coverage-reports', cfg.coverageReports, cfg.workDir, ranCommands),
+          cfg.workDir
         )
       : []
+  // Merged by file and line: two reports of disjoint halves of a file give 100%, not 50%.
+  const merged = mergeCoverage(coverage.map((c) => c.content))
   return {
     runs,
     cases,
     totals: cases ? countTests(cases) : undefined,
     coverage,
-    coveragePercent: combinedPercent(coverage.map((c) => c.content))
+    coveragePercent: percent(merged.lines),
+    branchPercent: percent(merged.branches)
   }
 }
 
@@ -91,7 +96,15 @@ function summarize(
       `**${t.tests}** tests: ${t.passed} passed${t.flaky ? ` (${t.flaky} flaky: passed on a retry)` : ''}, ${t.failed} failed, ${t.errors} errors, ${t.skipped} skipped`
     )
   if (results.coveragePercent !== undefined)
-    summary.paragraph(`Line coverage: **${results.coveragePercent.toFixed(2)}%**`)
+    summary.paragraph(
+      `Line coverage: **${results.coveragePercent.toFixed(2)}%**` +
+        (results.branchPercent !== undefined
+          ? `, branch coverage: **${results.branchPercent.toFixed(2)}%**`
+          : '') +
+        (results.coverage.length > 1
+          ? ` (${results.coverage.length} reports merged by file and line)`
+          : '')
+    )
   summary.table(
     ['check', 'measured', 'condition', 'verdict'],
     checks.map((c) => [c.name, c.measured, c.condition, c.passed ? 'pass' : 'FAIL'])
@@ -123,11 +136,12 @@ function summarize(
   }
   if (results.coverage.length > 0) {
     summary.heading('Coverage reports', 3).table(
-      ['report', 'format', 'lines covered'],
+      ['report', 'format', 'lines covered', 'branches covered'],
       results.coverage.map((c) => [
         relative(cfg.workDir, c.file),
         c.content.format,
-        `${c.content.covered} / ${c.content.total}`
+        `${c.content.lines.covered} / ${c.content.lines.total}`,
+        `${c.content.branches.covered} / ${c.content.branches.total}`
       ])
     )
   }
@@ -159,6 +173,10 @@ export async function run(io: ActionIO): Promise<void> {
   io.setOutput(
     'coverage',
     results.coveragePercent === undefined ? '' : results.coveragePercent.toFixed(2)
+  )
+  io.setOutput(
+    'branch-coverage',
+    results.branchPercent === undefined ? '' : results.branchPercent.toFixed(2)
   )
   io.setOutput('passed', passed)
   await io.writeSummary(summarize(cfg, results, checks, passed))

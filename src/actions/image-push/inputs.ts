@@ -17,6 +17,16 @@ export interface ImagePushInputs {
   file?: string
   platforms: string[]
   buildArgs: string[]
+  /** build-push-action's inputs, build mode only. */
+  build: {
+    cacheFrom: string[]
+    cacheTo: string[]
+    provenance?: string
+    sbom?: string
+    target?: string
+    annotations: string[]
+    secrets: Record<string, string>
+  }
   source?: ImageRef
   /** mode oci-layout: the layout directory, and which of its images (by ref name or digest). */
   ociLayout?: string
@@ -52,6 +62,81 @@ function keyValues(inputs: Inputs, name: string): string[] {
       )
   }
   return lines
+}
+
+const BUILD_ONLY = [
+  'cache-from',
+  'cache-to',
+  'provenance',
+  'sbom',
+  'target',
+  'annotations',
+  'secrets'
+]
+
+function checked(inputs: Inputs, name: string, pattern: RegExp, accepted: string): string[] {
+  const lines = inputs.lines(name)
+  for (const line of lines)
+    if (!pattern.test(line))
+      throw new ConfigurationError(`input \`${name}\` = \`${line}\`: ${accepted}`, name)
+  return lines
+}
+
+/** build-push-action's build inputs, each checked before buildx sees it. */
+function buildInputs(inputs: Inputs): ImagePushInputs['build'] {
+  const attestation = (name: string): string | undefined => {
+    const value = inputs.optional(name)
+    if (value === undefined) return undefined
+    if (!/^(true|false|[a-z-]+=[^,\s]+(,[a-z-]+=[^,\s]+)*)$/.test(value))
+      throw new ConfigurationError(
+        `input \`${name}\` = \`${value}\`: expected true, false or buildx attestation options such as mode=max`,
+        name
+      )
+    return value
+  }
+  const target = inputs.optional('target')
+  if (target !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(target))
+    throw new ConfigurationError(
+      `input \`target\` = \`${target}\`: expected a Dockerfile stage name (letters, digits, _ . -)`,
+      'target'
+    )
+  const secrets: Record<string, string> = {}
+  for (const line of inputs.lines('secrets')) {
+    const eq = line.indexOf('=')
+    const id = line.slice(0, eq)
+    if (eq <= 0 || !/^[A-Za-z0-9_.-]+$/.test(id))
+      throw new ConfigurationError(
+        `input \`secrets\`: each line is id=value with an id of letters, digits, _ . - (line ${Object.keys(secrets).length + 1})`,
+        'secrets'
+      )
+    secrets[id] = line.slice(eq + 1)
+    log.secret(secrets[id])
+  }
+  const cache = /^type=[a-z0-9-]+(,[a-z0-9_-]+=[^,\s]*)*$/
+  return {
+    cacheFrom: checked(
+      inputs,
+      'cache-from',
+      cache,
+      'expected buildx cache options such as type=gha or type=registry,ref=ghcr.io/org/app:cache'
+    ),
+    cacheTo: checked(
+      inputs,
+      'cache-to',
+      cache,
+      'expected buildx cache options such as type=gha,mode=max'
+    ),
+    provenance: attestation('provenance'),
+    sbom: attestation('sbom'),
+    target,
+    annotations: checked(
+      inputs,
+      'annotations',
+      /^((index|manifest|index-descriptor|manifest-descriptor)(\[[a-z0-9/,-]+\])?:)?[A-Za-z0-9][A-Za-z0-9._-]*=/,
+      'expected [index:|manifest:]key=value, e.g. index:org.opencontainers.image.description=My app'
+    ),
+    secrets
+  }
 }
 
 /** `latest`: true / false as before, or `auto` (metadata-action's spelling of the same rule). */
@@ -93,6 +178,10 @@ export function readInputs(inputs: Inputs): ImagePushInputs {
   }
   if (mode !== 'promote' && source)
     throw new ConfigurationError('input `source` is only for `mode: promote`', 'source')
+  if (mode !== 'build')
+    for (const name of BUILD_ONLY)
+      if (inputs.has(name))
+        throw new ConfigurationError(`input \`${name}\` is only for \`mode: build\``, name)
   const ociLayout = inputs.optional('oci-layout')
   const ociLayoutRef = inputs.optional('oci-layout-ref')
   if (mode === 'oci-layout' && !ociLayout) {
@@ -124,6 +213,7 @@ export function readInputs(inputs: Inputs): ImagePushInputs {
     file: inputs.optional('file'),
     platforms: inputs.list('platforms'),
     buildArgs: keyValues(inputs, 'build-args'),
+    build: buildInputs(inputs),
     source,
     ...(ociLayout && { ociLayout }),
     ...(ociLayoutRef && { ociLayoutRef }),

@@ -96,13 +96,20 @@ export async function run(io: ActionIO): Promise<void> {
     context: cfg.context,
     file: cfg.file,
     platforms: cfg.platforms,
-    buildArgs: cfg.buildArgs
+    buildArgs: cfg.buildArgs,
+    ...cfg.build
   }
   const plan = cfg.mode === 'build' ? undefined : await planCopy(cfg)
   if (cfg.dryRun) {
     const text = plan
       ? `copy ${plan.shown} to ${refs.join(', ') || `${name} (by digest)`}`
-      : formatCommand(buildxArgv(buildOptions, '<metadata-file>'))
+      : formatCommand(
+          buildxArgv(
+            buildOptions,
+            '<metadata-file>',
+            Object.fromEntries(Object.keys(cfg.build.secrets).map((id) => [id, '<secret-file>']))
+          )
+        )
     io.setOutput('tags', refs.join('\n'))
     summary.heading('Image push: dry run (nothing pushed)').code(text)
     if (plan?.facts.length) summary.facts(plan.facts)
