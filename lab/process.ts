@@ -45,8 +45,11 @@ export class ManagedProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true
     })
-    this.child.stdout?.pipe(log)
-    this.child.stderr?.pipe(log)
+    // Two pipes share the log: neither may end it (the other would then write after its end,
+    // ERR_STREAM_WRITE_AFTER_END); it ends once the child's streams are all closed.
+    this.child.stdout?.pipe(log, { end: false })
+    this.child.stderr?.pipe(log, { end: false })
+    this.child.on('close', () => log.end())
     alive.add(this.child)
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
