@@ -3,16 +3,21 @@
 # their Go modules into a cache outside the repository, keyed by name and version:
 #   $OPS_ENGINES (default ~/.cache/ops-actions/engines)/<name>-<version>/bin/<program>
 # Usage: build.sh [NAME ...]   (no names: every engine in engines.list)
-# Each build is bounded by ENGINE_BUILD_TIMEOUT seconds (default 1500) and prints progress;
+# Each build is bounded by ENGINE_BUILD_TIMEOUT seconds (default: the engine's `timeout=N` in
+# engines.list, else 1500) and prints progress;
 # a finished build is marked by a .ok file, so a killed build is redone, never half-used.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${OPS_ENGINES:-$HOME/.cache/ops-actions/engines}"
-limit="${ENGINE_BUILD_TIMEOUT:-1500}"
+default_limit=1500
 mkdir -p "$cache"
 
 build_one() { # name version module-path [go build flags...]
   local name="$1" version="$2" pkg="$3"; shift 3
+  local limit="${ENGINE_BUILD_TIMEOUT:-$default_limit}"
+  # A leading `timeout=N` in the flags is this engine's own bound (kube-apiserver is big).
+  local first="${1:-}"
+  if [ "${first#timeout=}" != "$first" ]; then limit="${ENGINE_BUILD_TIMEOUT:-${first#timeout=}}"; shift; fi
   local dir="$cache/$name-$version"
   if [ -f "$dir/.ok" ]; then echo "engines: $name $version cached at $dir"; return 0; fi
   rm -rf "$dir"; mkdir -p "$dir/bin"
