@@ -24,7 +24,8 @@ export async function sha256File(path: string): Promise<string> {
 export async function digestBackup(source: BackupSource): Promise<Digests> {
   const digests: Digests = new Map()
   if (source.format !== 'directory') {
-    digests.set(basename(source.path), await sha256File(source.path))
+    const given = source.givenPath ?? source.path
+    digests.set(basename(given), await sha256File(given))
     return digests
   }
   const entries = await readdir(source.path, { withFileTypes: true })
@@ -67,7 +68,8 @@ export async function readSha256Input(
   source: BackupSource
 ): Promise<Digests> {
   const text = raw.trim()
-  const single = source.format === 'directory' ? undefined : basename(source.path)
+  const single =
+    source.format === 'directory' ? undefined : basename(source.givenPath ?? source.path)
   if (/^[0-9a-fA-F]{64}$/.test(text)) return parseSha256Sidecar(input, text, single)
   let content: string
   try {

@@ -160,3 +160,48 @@ describe('short or altered data that pg_restore reads without a word', () => {
     expect(error?.message).toMatch(/public\.orders (has 0 rows|is missing)/)
   })
 })
+
+describe('dumps compressed outside pg_dump', () => {
+  it.each([
+    ['gzip', ['gzip', '-k'], '.gz'],
+    ['zstd', ['zstd', '-q'], '.zst'],
+    ['lz4', ['lz4', '-q', '-m'], '.lz4']
+  ])(
+    'a custom archive compressed with %s restores and matches its manifest',
+    async (_, argv, ext) => {
+      const path = lab.path(`c-${ext.slice(1)}.dump`)
+      const manifest = await backup(path)
+      await execFileAsync(argv[0], [...argv.slice(1), path])
+      const compressed = `${path}${ext}`
+      const { stdout } = await execFileAsync('sha256sum', [compressed])
+      writeFileSync(`${compressed}.sha256`, stdout)
+      const file = lab.path(`c-${ext.slice(1)}.manifest.json`)
+      writeFileSync(file, JSON.stringify({ ...manifest, files: {} }))
+      const { error } = await action({
+        'database-url': pg.url,
+        backup: compressed,
+        sha256: `${compressed}.sha256`,
+        manifest: file
+      })
+      expect(error?.message).toMatch(/is not in the manifest/) // the manifest names the uncompressed dump
+      writeFileSync(
+        file,
+        JSON.stringify({
+          ...manifest,
+          files: { [`c-${ext.slice(1)}.dump${ext}`]: stdout.slice(0, 64) }
+        })
+      )
+      const second = await action({ 'database-url': pg.url, backup: compressed, manifest: file })
+      expect(second.error).toBeUndefined()
+      expect(second.fake.outputs.rows).toBe('5207')
+    }
+  )
+
+  it('a plain script compressed with zstd restores', async () => {
+    const path = lab.path('p.sql')
+    await pgDump(pg, 'shop', ['-Fp', '-f', path])
+    await execFileAsync('zstd', ['-q', path])
+    const { error } = await action({ 'database-url': pg.url, backup: `${path}.zst` })
+    expect(error).toBeUndefined()
+  })
+})

@@ -24,6 +24,8 @@ import {
   type TableName
 } from '../../backup/spec.js'
 import { parseTimeZone, type TimeZone } from '../../backup/wall-time.js'
+import { decompressIfNeeded } from '../../backup/decompress.js'
+import { log } from '../../core/log.js'
 import { readSha256Input, type Digests } from '../../backup/integrity.js'
 import { readManifest, type Manifest } from '../../backup/manifest.js'
 
@@ -128,6 +130,8 @@ export async function loadSqlChecks(raw: string): Promise<SqlCheck[]> {
 
 export interface PreparedBackup {
   source: BackupSource
+  /** Removes the decompressed copy, if one was made. */
+  cleanup(): Promise<void>
   checks: SqlCheck[]
   manifest?: Manifest
   sha256?: Digests
@@ -136,7 +140,14 @@ export interface PreparedBackup {
 
 /** Reads files only (backup header, checks file): still nothing is created. */
 export async function prepareBackup(inputs: VerifyInputs): Promise<PreparedBackup> {
-  const source = await inspectBackup(inputs.backupPath, inputs.format)
+  const decompressed = await decompressIfNeeded(inputs.backupPath)
+  const source = decompressed
+    ? { ...(await inspectBackup(decompressed.path, inputs.format)), givenPath: inputs.backupPath }
+    : await inspectBackup(inputs.backupPath, inputs.format)
+  if (decompressed)
+    log.info(
+      `${inputs.backupPath}: ${decompressed.compression}, decompressed to ${decompressed.path}`
+    )
   const checks = await loadSqlChecks(inputs.checksRaw)
   if (
     source.format === 'plain' &&
@@ -157,6 +168,7 @@ export async function prepareBackup(inputs: VerifyInputs): Promise<PreparedBacku
   }
   return {
     source,
+    cleanup: async () => decompressed?.cleanup(),
     checks,
     manifest: inputs.manifestPath ? await readManifest('manifest', inputs.manifestPath) : undefined,
     sha256: inputs.sha256Raw

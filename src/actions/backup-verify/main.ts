@@ -19,7 +19,14 @@ import {
 } from '../../backup/verify.js'
 import { makeBackup } from '../../backup/make-backup.js'
 import { Summary } from '../../core/summary.js'
-import { prepareBackup, readBackupInputs, readMode, readVerifyInputs } from './inputs.js'
+import {
+  prepareBackup,
+  readBackupInputs,
+  readMode,
+  readVerifyInputs,
+  type PreparedBackup,
+  type VerifyInputs
+} from './inputs.js'
 
 const STATE = { database: 'scratch-database', role: 'checks-role' } as const
 
@@ -102,6 +109,18 @@ export async function run(io: ActionIO): Promise<void> {
   if (readMode(io.inputs) === 'backup') return backup(io)
   const inputs = readVerifyInputs(io.inputs)
   const prepared = await prepareBackup(inputs)
+  try {
+    await verifyPrepared(io, inputs, prepared)
+  } finally {
+    await prepared.cleanup()
+  }
+}
+
+async function verifyPrepared(
+  io: ActionIO,
+  inputs: VerifyInputs,
+  prepared: PreparedBackup
+): Promise<void> {
   const server = await checkServer(inputs.conn)
   const { source } = prepared
   const jobs = effectiveJobs(source, inputs.jobs)
@@ -131,7 +150,10 @@ export async function run(io: ActionIO): Promise<void> {
   await writeReportFile(report, reportFile)
   setOutputs(io, report, reportFile)
   await io.writeSummary(summarize(report, reportFile))
-  if (!report.passed) throw new GateError(`backup ${source.path}: ${failureReasons(report.checks)}`)
+  if (!report.passed)
+    throw new GateError(
+      `backup ${source.givenPath ?? source.path}: ${failureReasons(report.checks)}`
+    )
   log.info(
     `backup ${source.path} restored in ${report.restoreSeconds} s and passed ${report.checks.length} checks`
   )
