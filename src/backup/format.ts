@@ -13,6 +13,8 @@ export interface BackupSource {
   /** A gzip-compressed plain SQL script (`.sql.gz`). */
   gzip: boolean
   sizeBytes: number
+  /** The file as given when `path` is its decompressed copy (`.zst`, `.lz4`, a gzip archive). */
+  givenPath?: string
 }
 
 const HEAD_BYTES = 8192

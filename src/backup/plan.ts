@@ -13,6 +13,7 @@ import {
   amcheckArgs,
   backupAge,
   decidedBeforeRestore,
+  integrityChecks,
   describeBackup,
   expectedTables,
   readTocChecked,
@@ -64,7 +65,8 @@ function afterRestoreChecks(
 export function planVerification(
   request: VerifyRequest,
   read: { toc: Toc } | { failed: CheckResult },
-  now: Date
+  now: Date,
+  integrity: CheckResult[] = []
 ): VerifyPlan {
   const database = scratchDatabaseName(now)
   const jobs = effectiveJobs(request.source, request.jobs)
@@ -83,6 +85,7 @@ export function planVerification(
   const tables = expectedTables(request, read.toc)
   const age = backupAge(request, read.toc, now)
   const decided = [
+    ...integrity,
     ...decidedBeforeRestore(request, read.toc, now),
     ...(tables.length === 0 ? [judgeNoTables()] : [])
   ]
@@ -103,5 +106,10 @@ export async function planBackupVerify(
   request: VerifyRequest,
   now = new Date()
 ): Promise<VerifyPlan> {
-  return planVerification(request, await readTocChecked(request), now)
+  return planVerification(
+    request,
+    await readTocChecked(request),
+    now,
+    await integrityChecks(request)
+  )
 }

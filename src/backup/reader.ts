@@ -42,8 +42,8 @@ export async function dropReader(conn: Connection, reader: Reader): Promise<void
   await execute(conn, conn.adminDatabase, `DROP ROLE IF EXISTS ${quoteIdent(reader.role)}`)
 }
 
-/** libpq's environment (as parsed from `database-url`) as node-postgres settings. */
-export function clientConfig(conn: Connection, database: string, reader: Reader): pg.ClientConfig {
+/** libpq's environment (as parsed from a URL input) as node-postgres settings; `as` logs in as another role. */
+export function clientConfig(conn: Connection, database: string, as?: Reader): pg.ClientConfig {
   const env = conn.env
   const mode = env.PGSSLMODE
   const ssl =
@@ -57,11 +57,11 @@ export function clientConfig(conn: Connection, database: string, reader: Reader)
     host: env.PGHOST,
     port: env.PGPORT ? Number(env.PGPORT) : undefined,
     database,
-    user: reader.role,
-    password: reader.password,
+    user: as ? as.role : env.PGUSER,
+    password: as ? as.password : env.PGPASSWORD,
     ssl,
     connectionTimeoutMillis: Number(env.PGCONNECT_TIMEOUT ?? '10') * 1000,
-    application_name: 'backup-verify checks'
+    application_name: as ? 'backup-verify checks' : 'backup-verify'
   }
 }
 

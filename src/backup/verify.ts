@@ -25,6 +25,8 @@ import {
   type JudgedRestoreError
 } from './checks.js'
 import { dropScratchDatabase, sweepStale } from './cleanup.js'
+import { digestBackup, judgeIntegrity, type Digests } from './integrity.js'
+import { judgeManifest, type Manifest } from './manifest.js'
 import { envFor, type Connection } from './connection.js'
 import type { BackupSource } from './format.js'
 import { clientConfig, createReader, dropReader, runAsReader } from './reader.js'
@@ -55,6 +57,10 @@ export interface VerifyRequest {
   keepDatabase: boolean
   /** `server_version` of the scratch server (from checkServer). */
   serverVersion?: string
+  /** Made at dump time (mode: backup): exact row counts, file digests, UTC creation time. */
+  manifest?: Manifest
+  /** From the `sha256` input: expected digest per file. */
+  sha256?: Digests
   /** Told each object as it is created (scratch database, checks role), for the post step. */
   track?: (kind: 'database' | 'role', name: string) => void
 }
@@ -261,12 +267,24 @@ export function decidedBeforeRestore(request: VerifyRequest, toc: Toc, now: Date
   return checks
 }
 
+/** The backup's bytes against the sidecar and the manifest: read before anything is created. */
+export async function integrityChecks(request: VerifyRequest): Promise<CheckResult[]> {
+  if (!request.sha256 && !request.manifest) return []
+  const actual = await digestBackup(request.source)
+  const checks: CheckResult[] = []
+  if (request.sha256) checks.push(judgeIntegrity('sha256 sidecar', request.sha256, actual))
+  if (request.manifest)
+    checks.push(judgeIntegrity('manifest', new Map(Object.entries(request.manifest.files)), actual))
+  return checks
+}
+
 export const blocks = (checks: CheckResult[]): boolean =>
   checks.some((c) => !c.passed && BLOCKING_KINDS.has(c.kind))
 
 /** `created-at`, else the archive's wall time in `dump-timezone`, else the window it allows. */
 export function createdAtOf(request: VerifyRequest, toc: Toc): CreatedAt | undefined {
   if (request.createdAt) return { at: request.createdAt }
+  if (request.manifest) return { at: new Date(request.manifest.createdAt) }
   if (!toc.createdWall) return undefined
   if (request.dumpTimeZone) return { at: wallTimeToInstant(toc.createdWall, request.dumpTimeZone) }
   return { wall: toc.createdWall, ...wallTimeWindow(toc.createdWall) }
@@ -383,6 +401,10 @@ async function restoreAndMeasure(
   report.rows = restored.reduce((sum, t) => sum + (t.partitioned ? 0 : t.rows), 0)
   report.sizeBytes = Number(size)
   report.checks.push(...tableChecks(request, toc, restored))
+  if (request.manifest) {
+    const lo = await execute(conn, database, 'SELECT count(*) FROM pg_largeobject_metadata')
+    report.checks.push(...judgeManifest(request.manifest, restored, Number(lo)))
+  }
   report.checks.push(...(await runSqlChecks(conn, database, request.checks, request.track)))
   if (request.amcheck)
     report.checks.push(await runAmcheck(conn, database, request.amcheck, request.jobs))
@@ -402,6 +424,7 @@ export async function verifyBackup(
   const { toc } = read
   const report = emptyReport(request, database, toc)
   report.backupAgeSeconds = backupAge(request, toc, now).seconds
+  report.checks.push(...(await integrityChecks(request)))
   report.checks.push(...decidedBeforeRestore(request, toc, now))
   if (blocks(report.checks)) return report
 

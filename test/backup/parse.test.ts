@@ -31,6 +31,8 @@ import {
 import { parseTocListing, readPlainLine, tablesWithData, type Toc } from '../../src/backup/toc.js'
 import { ConfigurationError } from '../../src/core/errors.js'
 import { parseDurationMs } from '../../src/core/duration.js'
+import { judgeIntegrity, parseSha256Sidecar } from '../../src/backup/integrity.js'
+import { judgeManifest, parseManifest } from '../../src/backup/manifest.js'
 import { staleNames } from '../../src/backup/cleanup.js'
 
 const sample = (name: string): string =>
@@ -434,5 +436,94 @@ describe('stale scratch objects', () => {
     ['prod', false]
   ])('%s stale: %p', (name, stale) => {
     expect(staleNames([name], now)).toEqual(stale ? [name] : [])
+  })
+})
+
+describe('integrity inputs', () => {
+  const a = 'a'.repeat(64)
+  const b = 'b'.repeat(64)
+  it.each([
+    ['sha256sum output', `${a}  /backups/shop.dump\n`, 'shop.dump', [['shop.dump', a]]],
+    ['binary mode', `${a} *shop.dump\n`, 'shop.dump', [['shop.dump', a]]],
+    ['a bare digest', a.toUpperCase(), 'shop.dump', [['shop.dump', a]]],
+    [
+      'a directory',
+      `${a}  dir/toc.dat\n${b}  dir/3001.dat\n`,
+      undefined,
+      [
+        ['toc.dat', a],
+        ['3001.dat', b]
+      ]
+    ]
+  ])('%s', (_, text, single, expected) => {
+    expect([...parseSha256Sidecar('sha256', text, single)]).toEqual(expected)
+  })
+
+  it.each(['', 'not a digest', `${a.slice(1)}  x`])('refuses %p', (text) => {
+    expect(() => parseSha256Sidecar('sha256', text, 'x')).toThrow(/input `sha256`/)
+  })
+
+  it.each([
+    ['all match', [['x', a]], [['x', a]], true],
+    ['changed', [['x', a]], [['x', b]], false],
+    [
+      'missing file',
+      [
+        ['x', a],
+        ['y', b]
+      ],
+      [['x', a]],
+      false
+    ],
+    [
+      'extra file in the directory',
+      [['x', a]],
+      [
+        ['x', a],
+        ['y', b]
+      ],
+      false
+    ]
+  ] as [string, [string, string][], [string, string][], boolean][])(
+    'judge: %s',
+    (_, expected, actual, passed) => {
+      expect(judgeIntegrity('manifest', new Map(expected), new Map(actual)).passed).toBe(passed)
+    }
+  )
+})
+
+describe('manifest', () => {
+  const good = {
+    format: 'ops-actions/backup-manifest/1',
+    createdAt: '2024-05-01T03:00:00.000Z',
+    database: 'shop',
+    serverVersion: '15.18',
+    tables: [{ schema: 'public', name: 'orders', rows: 5 }],
+    largeObjects: 0,
+    files: { 'shop.dump': 'c'.repeat(64) }
+  }
+  it('reads a good one', () => {
+    expect(parseManifest('manifest', JSON.stringify(good))).toEqual(good)
+  })
+  it.each([
+    ['not JSON', '{'],
+    ['wrong format', JSON.stringify({ ...good, format: 'x' })],
+    [
+      'negative rows',
+      JSON.stringify({ ...good, tables: [{ schema: 'public', name: 'o', rows: -1 }] })
+    ],
+    ['file with a path', JSON.stringify({ ...good, files: { '../x': 'c'.repeat(64) } })],
+    ['bad time', JSON.stringify({ ...good, createdAt: 'yesterday' })]
+  ])('refuses %s', (_, text) => {
+    expect(() => parseManifest('manifest', text)).toThrow(/input `manifest`: not a backup manifest/)
+  })
+  it.each([
+    [[{ schema: 'public', name: 'orders', rows: 5 }], 0, [true, true]],
+    [[{ schema: 'public', name: 'orders', rows: 4 }], 0, [false, true]],
+    [[], 0, [false, true]],
+    [[{ schema: 'public', name: 'orders', rows: 5 }], 1, [true, false]]
+  ])('judge %j, %i large objects', (restored, lo, passed) => {
+    const manifest = parseManifest('manifest', JSON.stringify(good))
+    expect(judgeManifest(manifest, restored, lo).map((c) => c.passed)).toEqual(passed)
   })
 })

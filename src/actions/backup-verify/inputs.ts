@@ -24,6 +24,44 @@ import {
   type TableName
 } from '../../backup/spec.js'
 import { parseTimeZone, type TimeZone } from '../../backup/wall-time.js'
+import { decompressIfNeeded } from '../../backup/decompress.js'
+import { log } from '../../core/log.js'
+import { readSha256Input, type Digests } from '../../backup/integrity.js'
+import { readManifest, type Manifest } from '../../backup/manifest.js'
+
+/** `mode: backup`: dump a source database with a manifest from the same snapshot. */
+export interface BackupInputs {
+  source: Connection
+  path: string
+  format: 'custom' | 'directory'
+  jobs: number
+  compression?: number
+}
+
+export function readMode(inputs: Inputs): 'verify' | 'backup' {
+  return inputs.enum('mode', ['verify', 'backup'], 'verify')
+}
+
+export function readBackupInputs(inputs: Inputs): BackupInputs {
+  const format = inputs.enum('format', ['auto', 'custom', 'directory'], 'auto')
+  return {
+    source: parseDatabaseUrl('source-url', inputs.required('source-url')),
+    path: inputs.required('backup'),
+    format: format === 'directory' ? 'directory' : 'custom',
+    jobs: parseJobs('jobs', inputs.raw('jobs'), availableParallelism()),
+    compression: parseCompression(inputs.optional('dump-compression'))
+  }
+}
+
+function parseCompression(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined
+  if (!/^\d$/.test(raw.trim()))
+    throw new ConfigurationError(
+      `input \`dump-compression\` = \`${raw}\`: expected a pg_dump -Z level from 0 (none) to 9`,
+      'dump-compression'
+    )
+  return Number(raw.trim())
+}
 
 /** Everything backup-verify needs, validated; reading it touches no database. */
 export interface VerifyInputs {
@@ -37,6 +75,8 @@ export interface VerifyInputs {
   maxAgeMs?: number
   createdAt?: Date
   dumpTimeZone?: TimeZone
+  manifestPath?: string
+  sha256Raw?: string
   maxRestoreMs?: number
   amcheck: boolean
   allowErrors: ErrorPattern[]
@@ -61,6 +101,8 @@ export function readVerifyInputs(inputs: Inputs): VerifyInputs {
     checksRaw: inputs.raw('checks'),
     maxAgeMs: inputs.optionalDuration('max-age'),
     createdAt: createdAt === undefined ? undefined : parseCreatedAt('created-at', createdAt),
+    manifestPath: inputs.optional('manifest'),
+    sha256Raw: inputs.optional('sha256'),
     dumpTimeZone: dumpZone === undefined ? undefined : parseTimeZone('dump-timezone', dumpZone),
     maxRestoreMs: inputs.optionalDuration('max-restore-time'),
     amcheck: inputs.boolean('amcheck', false),
@@ -88,15 +130,31 @@ export async function loadSqlChecks(raw: string): Promise<SqlCheck[]> {
 
 export interface PreparedBackup {
   source: BackupSource
+  /** Removes the decompressed copy, if one was made. */
+  cleanup(): Promise<void>
   checks: SqlCheck[]
+  manifest?: Manifest
+  sha256?: Digests
   amcheckProgram?: string
 }
 
 /** Reads files only (backup header, checks file): still nothing is created. */
 export async function prepareBackup(inputs: VerifyInputs): Promise<PreparedBackup> {
-  const source = await inspectBackup(inputs.backupPath, inputs.format)
+  const decompressed = await decompressIfNeeded(inputs.backupPath)
+  const source = decompressed
+    ? { ...(await inspectBackup(decompressed.path, inputs.format)), givenPath: inputs.backupPath }
+    : await inspectBackup(inputs.backupPath, inputs.format)
+  if (decompressed)
+    log.info(
+      `${inputs.backupPath}: ${decompressed.compression}, decompressed to ${decompressed.path}`
+    )
   const checks = await loadSqlChecks(inputs.checksRaw)
-  if (source.format === 'plain' && inputs.maxAgeMs !== undefined && !inputs.createdAt) {
+  if (
+    source.format === 'plain' &&
+    inputs.maxAgeMs !== undefined &&
+    !inputs.createdAt &&
+    !inputs.manifestPath
+  ) {
     throw new ConfigurationError(
       'input `max-age` needs `created-at` for a plain SQL backup: a script does not record when it was made (example: `created-at: 2024-05-01T03:00:00Z`)',
       'created-at'
@@ -110,7 +168,12 @@ export async function prepareBackup(inputs: VerifyInputs): Promise<PreparedBacku
   }
   return {
     source,
+    cleanup: async () => decompressed?.cleanup(),
     checks,
+    manifest: inputs.manifestPath ? await readManifest('manifest', inputs.manifestPath) : undefined,
+    sha256: inputs.sha256Raw
+      ? await readSha256Input('sha256', inputs.sha256Raw, source)
+      : undefined,
     amcheckProgram: inputs.amcheck ? findPgProgram('pg_amcheck') : undefined
   }
 }

@@ -17,7 +17,16 @@ import {
   type VerifyReport,
   type VerifyRequest
 } from '../../backup/verify.js'
-import { prepareBackup, readVerifyInputs } from './inputs.js'
+import { makeBackup } from '../../backup/make-backup.js'
+import { Summary } from '../../core/summary.js'
+import {
+  prepareBackup,
+  readBackupInputs,
+  readMode,
+  readVerifyInputs,
+  type PreparedBackup,
+  type VerifyInputs
+} from './inputs.js'
 
 const STATE = { database: 'scratch-database', role: 'checks-role' } as const
 
@@ -69,9 +78,49 @@ async function dryRun(io: ActionIO, request: VerifyRequest, server: ServerInfo):
   log.info('dry run: nothing was created or restored')
 }
 
+/** `mode: backup`: the dump and its manifest; nothing is verified in this step. */
+async function backup(io: ActionIO): Promise<void> {
+  const inputs = readBackupInputs(io.inputs)
+  const result = await makeBackup(inputs)
+  const { manifest } = result
+  const rows = manifest.tables.reduce((sum, t) => sum + t.rows, 0)
+  io.setOutput('backup-file', inputs.path)
+  io.setOutput('manifest-file', result.manifestPath)
+  io.setOutput('tables', manifest.tables.length)
+  io.setOutput('rows', rows)
+  await io.writeSummary(
+    new Summary()
+      .heading('Backup made')
+      .facts([
+        ['backup', `${inputs.path} (${inputs.format})`],
+        ['snapshot time', manifest.createdAt],
+        ['tables / rows', `${manifest.tables.length} / ${rows}`],
+        ['large objects', String(manifest.largeObjects)],
+        ['manifest', result.manifestPath]
+      ])
+      .toMarkdown()
+  )
+  log.info(
+    `backup ${inputs.path} and manifest ${result.manifestPath} written in ${Math.round(result.durationMs / 100) / 10} s`
+  )
+}
+
 export async function run(io: ActionIO): Promise<void> {
+  if (readMode(io.inputs) === 'backup') return backup(io)
   const inputs = readVerifyInputs(io.inputs)
   const prepared = await prepareBackup(inputs)
+  try {
+    await verifyPrepared(io, inputs, prepared)
+  } finally {
+    await prepared.cleanup()
+  }
+}
+
+async function verifyPrepared(
+  io: ActionIO,
+  inputs: VerifyInputs,
+  prepared: PreparedBackup
+): Promise<void> {
   const server = await checkServer(inputs.conn)
   const { source } = prepared
   const jobs = effectiveJobs(source, inputs.jobs)
@@ -84,6 +133,8 @@ export async function run(io: ActionIO): Promise<void> {
     ...inputs,
     source,
     checks: prepared.checks,
+    manifest: prepared.manifest,
+    sha256: prepared.sha256,
     amcheck: prepared.amcheckProgram,
     serverVersion: server.version,
     // The post step drops what these name if this step never gets to (cancel, kill).
@@ -99,7 +150,10 @@ export async function run(io: ActionIO): Promise<void> {
   await writeReportFile(report, reportFile)
   setOutputs(io, report, reportFile)
   await io.writeSummary(summarize(report, reportFile))
-  if (!report.passed) throw new GateError(`backup ${source.path}: ${failureReasons(report.checks)}`)
+  if (!report.passed)
+    throw new GateError(
+      `backup ${source.givenPath ?? source.path}: ${failureReasons(report.checks)}`
+    )
   log.info(
     `backup ${source.path} restored in ${report.restoreSeconds} s and passed ${report.checks.length} checks`
   )
