@@ -6,6 +6,7 @@ import {
   readDeploymentRecord,
   readHealthGate,
   readHealthUrls,
+  positiveDuration,
   readSlotPreparation,
   runOwner
 } from '../../release/inputs.js'
@@ -46,15 +47,15 @@ export function readDeployInputs(inputs: Inputs): DeployInputs {
     ...readSlotPreparation(inputs, router.kind),
     healthUrls,
     health: readHealthGate(inputs),
-    healthOnRollback: inputs.boolean('health-check-on-rollback', false),
+    healthOnRollback: inputs.boolean('health-check-on-rollback', true),
     verify: verifyUrl
       ? {
           url: verifyUrl.toString(),
-          durationMs: inputs.duration('verify-duration', '30s'),
+          durationMs: positiveDuration(inputs, 'verify-duration', '30s'),
           ratePerSecond: inputs.integer('verify-rate', 1, 1000, 20),
           maxErrorRatePercent: inputs.percent('verify-max-error-rate', '0.1%'),
           maxP95Ms: inputs.duration('verify-max-p95', '500ms'),
-          timeoutMs: inputs.duration('verify-request-timeout', '5s')
+          timeoutMs: positiveDuration(inputs, 'verify-request-timeout', '5s')
         }
       : undefined
   }
