@@ -10,7 +10,13 @@ import {
   type Verdict
 } from '../slo/judge.js'
 import type { PrometheusClient } from '../slo/prometheus.js'
-import { promDuration, renderQuery, type ExtraCheck, type QueryTemplates } from '../slo/queries.js'
+import {
+  analysisWindow,
+  promDuration,
+  renderQuery,
+  type ExtraCheck,
+  type QueryTemplates
+} from '../slo/queries.js'
 import type { Router } from '../traffic/router.js'
 import { allOn, formatWeights, split, type Slot } from '../traffic/slots.js'
 import { chooseCanary, planCanaryAfterLock, type CanaryChoice } from './canary-plan.js'
@@ -141,7 +147,9 @@ export async function runCanary(
   const { canary, stable } = choice
   const base = { canary, stable, decisions: [] as Decision[], plannedMs }
   const tally = new AnalysisTally(o.failureLimit, o.maxInconclusive)
-  const interval = promDuration(o.intervalMs)
+  const window = analysisWindow(o.intervalMs, await prometheus.scrapeIntervalMs())
+  if (window.note) log.warning(window.note)
+  const interval = promDuration(window.windowMs)
   const fill = (sel: string): string =>
     sel.replace(/\{\{\s*canary\s*\}\}/g, canary).replace(/\{\{\s*stable\s*\}\}/g, stable)
   const canarySelector = fill(o.canarySelector)
