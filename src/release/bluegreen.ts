@@ -353,6 +353,11 @@ async function verify(v: VerifyOptions): Promise<SampleResult> {
     log.info(
       `${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`
     )
+    if (r.resetsRetried) {
+      log.warning(
+        `${r.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`
+      )
+    }
     return r
   })
 }
