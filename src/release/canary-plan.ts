@@ -50,9 +50,17 @@ export function planCanaryAfterLock(
   seen: Pick<RouterState, 'weights' | 'previous'>,
   now: Pick<RouterState, 'weights' | 'previous'>,
   steps: number[],
-  deploysItsOwnVersion: boolean
+  deploysItsOwnVersion: boolean,
+  waitedFor?: string
 ): CanaryChoice {
   const choice = chooseCanary(now, steps)
+  if (waitedFor && !deploysItsOwnVersion) {
+    // Even if the weights look as before, the other run may have finished a release meanwhile.
+    throw new GateError(
+      `another run (${waitedFor}) held the router lock when this run started, so slot ${choice.canary} may hold ` +
+        'what that run left there, not a version this run deployed (no deploy-command or image). This run changed nothing; run it again once that run has finished.'
+    )
+  }
   if (sameWeights(seen.weights, now.weights)) return choice
   const moved = `traffic moved while this run waited for the router lock (${formatWeights(seen.weights)} -> ${formatWeights(now.weights)}): another run was releasing`
   if (choice.resumed !== undefined) {

@@ -134,7 +134,13 @@ export async function runCanary(
   let choice: CanaryChoice
   try {
     // Plan from what is there now that this run holds the lock, never from the first read.
-    choice = planCanaryAfterLock(initial, await router.read(), o.steps, !!o.deploysItsOwnVersion)
+    choice = planCanaryAfterLock(
+      initial,
+      await router.read(),
+      o.steps,
+      !!o.deploysItsOwnVersion,
+      release.waitedFor
+    )
     if (choice.resumed !== undefined) {
       log.warning(
         `recognised an interrupted canary: ${choice.canary} at ${choice.resumed}%; resuming at step ${o.steps[choice.startStep]}%`

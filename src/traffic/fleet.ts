@@ -95,12 +95,14 @@ export class FleetRouter implements Router {
       for (const r of releases.reverse()) await r().catch(() => undefined)
       throw error
     }
-    return async () => {
+    const waitedFor = releases.find((r) => r.waitedFor)?.waitedFor
+    const release = async (): Promise<void> => {
       for (const r of releases.reverse()) {
         await r().catch((e: unknown) =>
           log.warning(`could not release a router lock: ${String(e)}`)
         )
       }
     }
+    return Object.assign(release, { waitedFor })
   }
 }

@@ -77,6 +77,7 @@ export async function takeDirectoryLock(
       token
     } satisfies Holder)
   let announced = false
+  let waitedFor: string | undefined
   for (;;) {
     if (await create(t, path, holder())) {
       let lost = false
@@ -96,7 +97,7 @@ export async function takeDirectoryLock(
       }
       const timer = setInterval(() => void renew().catch(() => undefined), renewMs)
       timer.unref()
-      return async () => {
+      const release = async (): Promise<void> => {
         clearInterval(timer)
         // A taker judging the lock holds its claim for a moment: try a few times.
         for (let i = 0; i < 10 && !lost; i++) {
@@ -106,6 +107,8 @@ export async function takeDirectoryLock(
           await sleep(200)
         }
       }
+      // Who held the lock while this run waited: its plan must not assume nothing happened.
+      return Object.assign(release, { waitedFor })
     }
     const seen = parseHolder((await t.run(['cat', holderFile])).stdout)
     if (seen && isStale(seen)) {
@@ -131,6 +134,7 @@ export async function takeDirectoryLock(
     if (!announced) {
       log.info(`waiting for the router lock ${path}, held by ${seen?.owner ?? 'another run'}`)
       announced = true
+      waitedFor = seen?.owner ?? 'another run'
     }
     await sleep(300)
   }

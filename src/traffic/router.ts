@@ -26,8 +26,8 @@ export interface ChangeMeta {
   reason: string
 }
 
-/** Releases a lock taken on a router. */
-export type Release = () => Promise<void>
+/** Releases a lock taken on a router; `waitedFor` names the run it had to wait for, if any. */
+export type Release = (() => Promise<void>) & { waitedFor?: string }
 
 /**
  * A traffic router: reads and sets the blue/green weights. Both operations are idempotent; a

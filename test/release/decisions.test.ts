@@ -75,6 +75,14 @@ describe('planCanaryAfterLock: a run acts only on what it finds once it holds th
   })
 })
 
+it('refuses after waiting for another run even when the weights look unchanged, unless it deploys', () => {
+  const at = { weights: w(0, 100), previous: 'blue' as const }
+  expect(() => planCanaryAfterLock(at, at, steps, false, 'run 7')).toThrow(
+    /another run \(run 7\) held the router lock/
+  )
+  expect(planCanaryAfterLock(at, at, steps, true, 'run 7')).toMatchObject({ canary: 'blue' })
+})
+
 describe('planManual', () => {
   test.each([
     ['abort', w(50, 50), 'blue', w(100, 0), true],
