@@ -9,6 +9,7 @@ import {
   type HealthGateResult
 } from '../probe/http.js'
 import { sampleTraffic, type SampleResult } from '../probe/sampler.js'
+import { waitForSlot } from '../probe/switched.js'
 import type { Router, RouterState } from '../traffic/router.js'
 import { RoutersDisagree } from '../traffic/fleet.js'
 import {
@@ -29,6 +30,8 @@ export interface VerifyOptions {
   maxErrorRatePercent: number
   maxP95Ms: number
   timeoutMs: number
+  /** Response header naming the slot that answered: the switch is done once it says the target. */
+  slotHeader?: string
 }
 
 export interface BlueGreenOptions {
@@ -137,8 +140,9 @@ export async function runBlueGreen(
     Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) })
 
     if (options.verify) {
-      result.verify = await verify(options.verify)
-      const breach = verifyBreach(result.verify, options.verify)
+      const notInEffect = await waitSwitched(options.verify, plan.to, options.health)
+      if (!notInEffect) result.verify = await verify(options.verify)
+      const breach = notInEffect ?? verifyBreach(result.verify!, options.verify)
       const next = afterVerification(options.mode, options.autoRollback, breach)
       if (next === 'roll back') {
         await router.setWeights(current.weights, {
@@ -214,9 +218,10 @@ export function afterVerification(
 }
 
 /**
- * The slot about to take traffic must be alive. The router's own health (HAProxy's check
- * state, nginx: connections to the slot's servers) is consulted for every mode; the HTTP health
- * gate runs for deploys and, unless turned off, for rollbacks.
+ * The slot about to take traffic must be alive. A rollback (nothing was just deployed, so the
+ * router's view is current) first asks the router (HAProxy's check state, nginx: connections to
+ * the slot's servers); right after a deploy command the router's checks may lag, so a deploy
+ * relies on the HTTP health gate, which also runs for rollbacks unless turned off.
  */
 async function gateSlot(
   router: Router,
@@ -225,7 +230,7 @@ async function gateSlot(
   result: BlueGreenResult,
   current: RouterState
 ): Promise<void> {
-  const known = await router.slotHealth?.(plan.to)
+  const known = options.mode === 'rollback' ? await router.slotHealth?.(plan.to) : undefined
   if (known && !known.up) {
     throw new GateError(
       `slot ${plan.to} is down according to the router (${known.detail}). No switch: traffic stays on ${formatWeights(current.weights)}.`
@@ -336,6 +341,29 @@ export async function healthGate(
     )
     return r
   })
+}
+
+/** Waits until the verify URL answers from the target slot; returns why not, if it never did. */
+async function waitSwitched(
+  v: VerifyOptions,
+  slot: Slot,
+  health: HealthGateOptions
+): Promise<string | undefined> {
+  if (!v.slotHeader) return undefined
+  const r = await waitForSlot(v.url, slot, {
+    header: v.slotHeader,
+    consecutive: health.consecutive,
+    intervalMs: Math.min(health.intervalMs, 200),
+    timeoutMs: health.timeoutMs,
+    requestTimeoutMs: v.timeoutMs
+  })
+  if (r.done) {
+    log.info(
+      `switch in effect: ${health.consecutive} answers in a row from ${slot} after ${r.requests} requests in ${formatDuration(r.elapsedMs)} (${r.notYet} not switched yet)`
+    )
+    return undefined
+  }
+  return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${formatDuration(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`
 }
 
 async function verify(v: VerifyOptions): Promise<SampleResult> {

@@ -1,5 +1,5 @@
 import { createConnection } from 'node:net'
-import { ToolError } from '../core/errors.js'
+import { ConfigurationError, ToolError } from '../core/errors.js'
 import { log } from '../core/log.js'
 import { takeDirectoryLock } from './lock.js'
 import type { ChangeMeta, Release, Router, RouterState, SlotHealth } from './router.js'
@@ -67,6 +67,14 @@ export class HaproxyRouter implements Router {
       if (result.code !== 0) throw new Error(result.stderr.trim() || `socat exited ${result.code}`)
       return result.stdout
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTSOCK') {
+        throw new ConfigurationError(
+          `input \`haproxy-socket\` = \`${socket}\`: no HAProxy runtime API socket there (${code}); ` +
+            'expected the path of a `stats socket ... level admin` line of the HAProxy configuration, or host:port',
+          'haproxy-socket'
+        )
+      }
       throw new ToolError(`${this.name}: runtime API unreachable: ${(error as Error).message}`)
     }
   }
@@ -219,7 +227,10 @@ export interface ServerRow {
 export function parseServersState(text: string, backend: string): Map<string, ServerRow> {
   const lines = text.split('\n').filter((l) => l.trim() !== '')
   if (/^No such backend|Can't find backend/i.test(lines[0] ?? '')) {
-    throw new ToolError(`HAProxy has no backend \`${backend}\``)
+    throw new ConfigurationError(
+      `input \`haproxy-backend\` = \`${backend}\`: HAProxy has no backend of that name (\`show backend\` lists them)`,
+      'haproxy-backend'
+    )
   }
   const header = lines.find((l) => l.startsWith('# be_id'))
   if (!header) throw new ToolError(`unexpected answer to show servers state: ${text.slice(0, 200)}`)
@@ -238,7 +249,10 @@ export function parseServersState(text: string, backend: string): Map<string, Se
     })
   }
   if (rows.size === 0 && /No such backend|Can't find/i.test(text)) {
-    throw new ToolError(`HAProxy has no backend \`${backend}\``)
+    throw new ConfigurationError(
+      `input \`haproxy-backend\` = \`${backend}\`: HAProxy has no backend of that name`,
+      'haproxy-backend'
+    )
   }
   return rows
 }

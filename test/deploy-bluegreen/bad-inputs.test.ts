@@ -115,6 +115,36 @@ describe('deploy-bluegreen rejects bad input before touching anything', () => {
       { 'verify-url': 'http://127.0.0.1:1/', 'verify-rate': '100000' },
       /input `verify-rate` = `100000`: expected a whole number from 1 to 1000/
     ],
+    [
+      'health-timeout',
+      { 'health-timeout': '0s' },
+      /input `health-timeout` = `0s`: must be more than 0/
+    ],
+    [
+      'health-timeout',
+      { 'health-checks': '5', 'health-interval': '1s', 'health-timeout': '2s' },
+      /input `health-timeout` = `2s`: shorter than health-checks x health-interval/
+    ],
+    [
+      'verify-request-timeout',
+      { 'verify-url': 'http://127.0.0.1:1/', 'verify-request-timeout': '0' },
+      /input `verify-request-timeout` = `0`: must be more than 0/
+    ],
+    [
+      'verify-slot-header',
+      { 'verify-url': 'http://127.0.0.1:1/', 'verify-slot-header': 'x slot' },
+      /input `verify-slot-header` = `x slot`: expected an HTTP header name/
+    ],
+    [
+      'haproxy-socket',
+      { 'haproxy-socket': '/nonexistent/admin.sock' },
+      /input `haproxy-socket` = `\/nonexistent\/admin.sock`: no HAProxy runtime API socket there \(ENOENT\)/
+    ],
+    [
+      'haproxy-backend',
+      { 'haproxy-backend': 'nope' },
+      /input `haproxy-backend` = `nope`: HAProxy has no backend of that name/
+    ],
     ['dry-run', { 'dry-run': 'yes' }, /input `dry-run` = `yes`: expected `true` or `false`/],
     [
       'auto-rollback',

@@ -205,4 +205,39 @@ describe('deploy-bluegreen on real nginx: the include file and the running confi
     expect(await liveSlots()).toEqual([inFile])
     expect([inFile]).toEqual(before)
   })
+
+  it('verification starts only once the reload is in effect: N answers in a row from the target slot', async () => {
+    const [live] = await liveSlots()
+    const target = live === 'blue' ? 'green' : 'blue'
+    // The old slot now fails every request: any verification request it answers is a failure.
+    await app[live as 'blue' | 'green'].control({ errorRate: 1 })
+    // A reload that returns before the new configuration serves (as `nginx -s reload` does).
+    const script = `${nginx.prefix}/late-reload.sh`
+    writeFileSync(
+      script,
+      `#!/bin/sh\n(sleep 1; exec ${nginx.reloadCommand.map((a) => `'${a}'`).join(' ')}) >/dev/null 2>&1 &\n`,
+      { mode: 0o755 }
+    )
+    try {
+      const r = await runAction(
+        'deploy-bluegreen',
+        inputs({
+          'nginx-reload-command': script,
+          'verify-url': nginx.url,
+          'verify-duration': '1s',
+          'verify-slot-header': 'x-slot'
+        })
+      )
+      expect(messages(r, 'error')).toBe('')
+      expect(r.exitCode).toBe(0)
+      expect(r.stdout).toMatch(
+        new RegExp(
+          `switch in effect: 2 answers in a row from ${target} after \\d+ requests .*\\((\\d+) not switched yet\\)`
+        )
+      )
+      expect(await liveSlots()).toEqual([target])
+    } finally {
+      await app[live as 'blue' | 'green'].control({ errorRate: 0 })
+    }
+  })
 })

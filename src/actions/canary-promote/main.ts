@@ -104,7 +104,9 @@ async function reportAfterFailure(io: ActionIO, router: Router): Promise<void> {
 /** Deploy command / image, then the health gate, before the canary gets any traffic. */
 async function prepareCanary(router: Router, canary: Slot, inputs: CanaryInputs): Promise<void> {
   await prepareSlot(router, canary, { ...inputs.prepare, mode: 'deploy' })
-  const known = await router.slotHealth?.(canary)
+  // The router's view only when nothing was just deployed (its checks may lag a deploy).
+  const deployed = !!(inputs.prepare.deployCommand || inputs.prepare.image)
+  const known = deployed ? undefined : await router.slotHealth?.(canary)
   if (known && !known.up) {
     throw new GateError(
       `slot ${canary} is down according to the router (${known.detail}); the canary did not start, traffic unchanged`

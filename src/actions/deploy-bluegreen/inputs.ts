@@ -20,6 +20,18 @@ export interface DeployInputs {
   github?: Omit<DeploymentOptions, 'description'>
 }
 
+/** An HTTP header name (RFC 9110 token). */
+function slotHeader(inputs: Inputs): string | undefined {
+  const value = inputs.optional('verify-slot-header')
+  if (value !== undefined && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(value)) {
+    throw new ConfigurationError(
+      `input \`verify-slot-header\` = \`${value}\`: expected an HTTP header name such as x-slot`,
+      'verify-slot-header'
+    )
+  }
+  return value?.toLowerCase()
+}
+
 export function readDeployInputs(inputs: Inputs): DeployInputs {
   const mode = inputs.enum('mode', ['deploy', 'rollback', 'status'] as const, 'deploy')
   const router = readRouterConfig(inputs)
@@ -55,7 +67,8 @@ export function readDeployInputs(inputs: Inputs): DeployInputs {
           ratePerSecond: inputs.integer('verify-rate', 1, 1000, 20),
           maxErrorRatePercent: inputs.percent('verify-max-error-rate', '0.1%'),
           maxP95Ms: inputs.duration('verify-max-p95', '500ms'),
-          timeoutMs: positiveDuration(inputs, 'verify-request-timeout', '5s')
+          timeoutMs: positiveDuration(inputs, 'verify-request-timeout', '5s'),
+          slotHeader: slotHeader(inputs)
         }
       : undefined
   }
