@@ -156,9 +156,10 @@ async function verifyRounds(
       spurious++
       why.push(
         r.annotations
-          .find((a) => a.level === 'error')
-          ?.message.split('\n')
-          .pop() ?? ''
+          .filter((a) => a.level === 'error')
+          .map((a) => a.message)
+          .join(' / ')
+          .slice(0, 400)
       )
     }
     // After a failed (rolled back) deploy the next round deploys again.
