@@ -22,7 +22,9 @@ describe('Prometheus warnings are no data, never a pass', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   })
-  afterAll(() => server.close())
+  afterAll(() => {
+    server.close()
+  })
 
   it('a zero error count from a partial answer is refused, with the warning', async () => {
     const client = new PrometheusClient({ url, timeoutMs: 2000 })
