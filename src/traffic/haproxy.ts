@@ -67,15 +67,10 @@ export class HaproxyRouter implements Router {
       if (result.code !== 0) throw new Error(result.stderr.trim() || `socat exited ${result.code}`)
       return result.stdout
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'ENOENT' || code === 'ENOTSOCK') {
-        throw new ConfigurationError(
-          `input \`haproxy-socket\` = \`${socket}\`: no HAProxy runtime API socket there (${code}); ` +
-            'expected the path of a `stats socket ... level admin` line of the HAProxy configuration, or host:port',
-          'haproxy-socket'
-        )
-      }
-      throw new ToolError(`${this.name}: runtime API unreachable: ${(error as Error).message}`)
+      // Unreachable is "could not run" (exit 3); the message names the input to check.
+      throw new ToolError(
+        `${this.name}: runtime API unreachable (input \`haproxy-socket\` = \`${socket}\`; expected a \`stats socket ... level admin\` path or host:port): ${(error as Error).message}`
+      )
     }
   }
 

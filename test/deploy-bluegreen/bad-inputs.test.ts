@@ -4,7 +4,7 @@ import { Lab } from '../../lab/lab.js'
 import type { HaproxyInstance } from '../../lab/services/haproxy.js'
 import { run } from '../../src/actions/deploy-bluegreen/main.js'
 import { Inputs } from '../../src/core/inputs.js'
-import { ConfigurationError } from '../../src/core/errors.js'
+import { ConfigurationError, ToolError } from '../../src/core/errors.js'
 import type { ActionIO } from '../../src/core/action.js'
 import { haproxyInputs, haproxyLab, type Slots } from './helpers.js'
 
@@ -136,11 +136,6 @@ describe('deploy-bluegreen rejects bad input before touching anything', () => {
       /input `verify-slot-header` = `x slot`: expected an HTTP header name/
     ],
     [
-      'haproxy-socket',
-      { 'haproxy-socket': '/nonexistent/admin.sock' },
-      /input `haproxy-socket` = `\/nonexistent\/admin.sock`: no HAProxy runtime API socket there \(ENOENT\)/
-    ],
-    [
       'haproxy-backend',
       { 'haproxy-backend': 'nope' },
       /input `haproxy-backend` = `nope`: HAProxy has no backend of that name/
@@ -215,6 +210,21 @@ describe('deploy-bluegreen rejects bad input before touching anything', () => {
     // Nothing touched: same weights, no lock taken.
     expect(await weights()).toBe(before)
     expect(existsSync(`${lb.socket}.ops-actions.lock`)).toBe(false)
+  })
+
+  it('an unreachable runtime API exits 3 ("could not run") and names the input', async () => {
+    const values = {
+      ...haproxyInputs(app, [lb.socket]),
+      'haproxy-socket': '/nonexistent/admin.sock'
+    }
+    const error = (await run(io(values)).then(
+      () => undefined,
+      (e: unknown) => e
+    )) as Error
+    expect(error).toBeInstanceOf(ToolError)
+    expect(error.message).toMatch(
+      /runtime API unreachable \(input `haproxy-socket` = `\/nonexistent\/admin.sock`; expected a `stats socket/
+    )
   })
 
   it('has at least 15 cases', () => expect(cases.length).toBeGreaterThanOrEqual(15))
