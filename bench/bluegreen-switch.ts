@@ -7,6 +7,11 @@
  * 2. Time from action start to "every new request lands on the new slot" (a 200 req/s probe
  *    sees the last old-slot answer), for deploy and rollback: median and max.
  * 3. Cold start of the bundle: node start to first log line, against `node -e` in the same run.
+ * 4. Verification under keep-alive load: 30 nginx switches (both slots healthy) with
+ *    verify-url; spurious verification failures (goal 0) with the switch confirmed by
+ *    verify-slot-header and keep-alive resets retried once, next to the failed requests the
+ *    plain reload caused for wrk's 32 keep-alive connections in the same rounds.
+ *    `npx tsx bench/bluegreen-switch.ts [switches] --verify-only` runs only this part.
  */
 import { spawn } from 'node:child_process'
 import { Lab } from '../lab/lab.js'
@@ -16,7 +21,7 @@ import { startHaproxy } from '../lab/services/haproxy.js'
 import { startNginx } from '../lab/services/nginx.js'
 import { actionDir } from '../lab/action-yml.js'
 
-const SWITCHES = Number(process.argv[2] ?? 20)
+const SWITCHES = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 20)
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const max = (xs: number[]): number => Math.max(...xs)
 
@@ -125,6 +130,50 @@ async function switchRounds(
   )
 }
 
+async function verifyRounds(
+  name: string,
+  url: string,
+  inputs: Record<string, string>,
+  n: number
+): Promise<void> {
+  const wrk = startWrk(url, Math.ceil(n * 4) + 5)
+  await new Promise((r) => setTimeout(r, 1000))
+  let spurious = 0
+  let resets = 0
+  const why: string[] = []
+  let mode: 'deploy' | 'rollback' = 'deploy'
+  for (let i = 0; i < n; i++) {
+    const r = await runAction('deploy-bluegreen', {
+      ...inputs,
+      mode,
+      'verify-url': url,
+      'verify-duration': '1s',
+      'verify-rate': '50'
+    })
+    const warned = /(\d+) requests met a reused keep-alive connection/.exec(r.stdout)
+    if (warned) resets += Number(warned[1])
+    if (r.exitCode !== 0) {
+      spurious++
+      why.push(
+        r.annotations
+          .filter((a) => a.level === 'error')
+          .map((a) => a.message)
+          .join(' / ')
+          .slice(0, 400)
+      )
+    }
+    // After a failed (rolled back) deploy the next round deploys again.
+    if (r.exitCode === 0) mode = mode === 'deploy' ? 'rollback' : 'deploy'
+  }
+  const w = await wrk
+  const failed = w.non2xx + w.connect + w.read + w.write + w.timeout
+  console.log(
+    `${name.padEnd(30)} ${n} switches with verification: spurious verification failures ${spurious} (goal 0), ` +
+      `${resets} verification requests retried after a keep-alive reset; plain reload, same rounds: ${failed} of ${w.requests} wrk requests failed` +
+      (why.length ? `\n${''.padEnd(30)} ${why.slice(0, 3).join(' | ')}` : '')
+  )
+}
+
 async function coldStart(runs = 10): Promise<void> {
   const firstLine = (argv: string[], env: Record<string, string>): Promise<number> =>
     new Promise((resolve) => {
@@ -175,6 +224,28 @@ try {
       { name: 'green', address: `127.0.0.1:${app.green.port}`, weight: 0 }
     ]
   })
+  if (process.argv.includes('--verify-only')) {
+    const upstream = `upstream app {\n  server 127.0.0.1:${app.blue.port};\n  keepalive 16;\n}\n`
+    const nginx = await startNginx(lab, { upstream })
+    const common = {
+      router: 'nginx',
+      'nginx-upstream-file': nginx.upstreamFile,
+      'blue-servers': `127.0.0.1:${app.blue.port}`,
+      'green-servers': `127.0.0.1:${app.green.port}`,
+      'nginx-upstream-options': 'keepalive 16;',
+      'nginx-test-command': JSON.stringify(nginx.testCommand),
+      'nginx-reload-command': JSON.stringify(nginx.reloadCommand),
+      ...health
+    }
+    await verifyRounds(
+      'nginx, verify-slot-header',
+      nginx.url,
+      { ...common, 'verify-slot-header': 'x-slot' },
+      SWITCHES
+    )
+    await verifyRounds('nginx, no slot header', nginx.url, common, SWITCHES)
+    process.exit(0)
+  }
   await switchRounds(
     'haproxy',
     lb.url,

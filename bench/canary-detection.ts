@@ -6,12 +6,85 @@
  *    meanwhile. Goal: abort within two analysis intervals.
  * 2. Promotion of a good canary versus the configured minimum (sum of step durations): the
  *    overhead of the action itself.
+ * 3. False aborts of good canaries over many simulated runs (no servers): today's point-estimate
+ *    judgement of the absolute error-rate check against the interval judgement
+ *    (src/slo/interval.ts, Bonferroni over the run's analyses). Goal: interval <= alpha (5 %).
+ *    `npx tsx bench/canary-detection.ts --simulate` runs only this part.
  */
 import { Lab } from '../lab/lab.js'
 import { startLoad } from '../lab/load.js'
 import { runAction } from '../lab/runner.js'
 import type { AppFaults } from '../lab/services/app.js'
 import { startServiceStack } from '../lab/stacks.js'
+import { judgeRate } from '../src/slo/interval.js'
+import { judgeAnalysis } from '../src/slo/judge.js'
+
+/** mulberry32: small, well mixed, seeded so a run is repeatable. */
+function generator(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function simulateFalseAborts(): void {
+  const random = generator(7)
+  const runs = 2000
+  const analyses = 8 // 4 steps x 2 analyses, the defaults' shape
+  const sloPercent = 0.1
+  for (const { rate, requests } of [
+    { rate: 0.0005, requests: 300 },
+    { rate: 0.0001, requests: 300 },
+    { rate: 0.001, requests: 3000 }
+  ]) {
+    let pointAborts = 0
+    let intervalAborts = 0
+    let intervalPasses = 0
+    for (let r = 0; r < runs; r++) {
+      let pointFailed = false
+      let intervalFailed = false
+      let allPassed = true
+      for (let a = 0; a < analyses; a++) {
+        let k = 0
+        for (let i = 0; i < requests; i++) if (random() < rate) k++
+        const point = judgeAnalysis(
+          { requests: v(requests), errors: v(k), p95Seconds: v(0.01) },
+          undefined,
+          [],
+          thresholds
+        )
+        if (point.measurements.find((m) => m.check === 'error rate')?.verdict === 'fail')
+          pointFailed = true
+        const j = judgeRate(k, requests, sloPercent, 0.95, analyses)
+        if (j.verdict === 'fail') intervalFailed = true
+        if (j.verdict !== 'pass') allPassed = false
+      }
+      if (pointFailed) pointAborts++
+      if (intervalFailed) intervalAborts++
+      if (allPassed) intervalPasses++
+    }
+    console.log(
+      `good canary at ${(rate * 100).toFixed(2)}% errors (SLO ${sloPercent}%), ${requests} canary requests per analysis, ${analyses} analyses, ${runs} runs: ` +
+        `false aborts point estimate ${((100 * pointAborts) / runs).toFixed(1)}% vs interval ${((100 * intervalAborts) / runs).toFixed(1)}% (goal <= 5%); ` +
+        `interval shown within the SLO at every analysis in ${((100 * intervalPasses) / runs).toFixed(1)}% (the rest inconclusive, never a pass)`
+    )
+  }
+}
+
+const v = (value: number): { kind: 'value'; value: number } => ({ kind: 'value', value })
+const thresholds = {
+  maxErrorRatePercent: 0.1,
+  maxP95Ms: 500,
+  minRequests: 50,
+  maxErrorRateIncreasePoints: 0.5,
+  maxP95IncreasePercent: 50,
+  p95NoiseFloorMs: 50
+}
+
+simulateFalseAborts()
+if (process.argv.includes('--simulate')) process.exit(0)
 
 const lab = Lab.create('ops-bench-')
 try {

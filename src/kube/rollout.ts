@@ -22,6 +22,11 @@ export function rolloutStatus(d: KubeObject): RolloutStatus {
   const total = status.replicas ?? 0
   const available = status.availableReplicas ?? 0
   const counts = `${updated}/${wanted} updated, ${available} available, ${total} total`
+  // As kubectl: a condition describes the last generation the controller saw, so a timeout of
+  // the previous rollout must not fail the new spec before the controller has looked at it.
+  if ((status.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) {
+    return { done: false, failed: false, detail: 'waiting for the controller to see the new spec' }
+  }
   const progressing = status.conditions?.find((c) => c.type === 'Progressing')
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
     return {
@@ -29,9 +34,6 @@ export function rolloutStatus(d: KubeObject): RolloutStatus {
       failed: true,
       detail: `progress deadline exceeded (${counts}): ${progressing.message ?? ''}`
     }
-  }
-  if ((status.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) {
-    return { done: false, failed: false, detail: 'waiting for the controller to see the new spec' }
   }
   if (updated < wanted) return { done: false, failed: false, detail: counts }
   if (total > updated)

@@ -5,10 +5,29 @@ export interface ProbeResult {
   status?: number
   ms: number
   error?: string
+  /**
+   * The first attempt hit a reused keep-alive connection that the server closed (an old nginx
+   * worker shutting down after a reload) and the GET was sent once more: what `error` was then.
+   */
+  resetRetried?: string
 }
 
-/** One GET; ok means a 2xx within the timeout. The body is read so timing covers it. */
+/** Errors of a reused connection closed under the request (not an answer from the service). */
+const CONNECTION_RESET = /^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|other side closed)$/
+
+/**
+ * One GET; ok means a 2xx within the timeout. A GET is idempotent, so a reset of a reused
+ * keep-alive connection is retried once and reported apart (`resetRetried`): it is real for
+ * clients that do not retry, but it says nothing about the new slot.
+ */
 export async function probe(url: string, timeoutMs: number): Promise<ProbeResult> {
+  const first = await probeOnce(url, timeoutMs)
+  if (first.ok || !first.error || !CONNECTION_RESET.test(first.error)) return first
+  const second = await probeOnce(url, timeoutMs)
+  return { ...second, ms: first.ms + second.ms, resetRetried: first.error }
+}
+
+async function probeOnce(url: string, timeoutMs: number): Promise<ProbeResult> {
   const started = performance.now()
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' })

@@ -19,6 +19,8 @@ export interface SampleResult {
   maxMs: number
   /** Status code (or error) -> count, for the summary. */
   outcomes: Record<string, number>
+  /** Requests whose reused connection was reset and that were sent once more (see probe). */
+  resetsRetried: number
   stoppedEarly: boolean
 }
 
@@ -40,6 +42,7 @@ export async function sampleTraffic(url: string, options: SampleOptions): Promis
   const latencies: number[] = []
   const outcomes: Record<string, number> = {}
   let failed = 0
+  let resetsRetried = 0
   let stoppedEarly = false
   const inflight = new Set<Promise<void>>()
   for (let i = 0; i < maxRequests; i++) {
@@ -51,6 +54,7 @@ export async function sampleTraffic(url: string, options: SampleOptions): Promis
       const key = r.error ?? String(r.status)
       outcomes[key] = (outcomes[key] ?? 0) + 1
       if (!r.ok) failed++
+      if (r.resetRetried) resetsRetried++
     })
     inflight.add(p)
     void p.finally(() => inflight.delete(p))
@@ -70,6 +74,7 @@ export async function sampleTraffic(url: string, options: SampleOptions): Promis
     p95Ms: percentile(latencies, 95),
     maxMs: latencies[total - 1] ?? NaN,
     outcomes,
+    resetsRetried,
     stoppedEarly
   }
 }

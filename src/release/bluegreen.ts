@@ -9,8 +9,18 @@ import {
   type HealthGateResult
 } from '../probe/http.js'
 import { sampleTraffic, type SampleResult } from '../probe/sampler.js'
+import { waitForSlot } from '../probe/switched.js'
 import type { Router, RouterState } from '../traffic/router.js'
-import { formatWeights, otherSlot, placement, type Slot, type Weights } from '../traffic/slots.js'
+import { RoutersDisagree } from '../traffic/fleet.js'
+import {
+  allOn,
+  formatWeights,
+  otherSlot,
+  placement,
+  sameWeights,
+  type Slot,
+  type Weights
+} from '../traffic/slots.js'
 import { planSwitch, type SwitchPlan } from './plan.js'
 
 export interface VerifyOptions {
@@ -20,6 +30,8 @@ export interface VerifyOptions {
   maxErrorRatePercent: number
   maxP95Ms: number
   timeoutMs: number
+  /** Response header naming the slot that answered: the switch is done once it says the target. */
+  slotHeader?: string
 }
 
 export interface BlueGreenOptions {
@@ -36,7 +48,7 @@ export interface BlueGreenOptions {
   rolloutTimeoutMs?: number
   healthUrls: Partial<Record<Slot, string>>
   health: HealthGateOptions
-  /** Health gate before a rollback too (default: skipped, a rollback must be fast). */
+  /** Health gate before a rollback too (default: on; a rollback into a dead slot is an outage). */
   healthOnRollback?: boolean
   verify?: VerifyOptions
 }
@@ -90,8 +102,8 @@ export async function runBlueGreen(
   options: BlueGreenOptions,
   onApplied: (before: Weights | undefined, movedTo?: Slot) => void = () => undefined
 ): Promise<BlueGreenResult> {
-  const first = await router.read()
-  let plan = planSwitch(options.mode, first, options.target)
+  const first = await readForPlan(router, options)
+  let plan = planFor(options, first)
   log.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`)
   if (plan.recovering)
     log.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`)
@@ -100,10 +112,12 @@ export async function runBlueGreen(
 
   const release = await router.lock(options.owner, options.lockTimeoutMs)
   const result: BlueGreenResult = { plan, outcome: 'failed', switched: false, rolledBack: false }
+  let before: Weights | undefined
   try {
     // Another run may have changed things while this one waited for the lock.
-    const current = await router.read()
-    plan = planSwitch(options.mode, current, options.target)
+    const current = await readForPlan(router, options)
+    before = current.weights
+    plan = planFor(options, current)
     result.plan = plan
     if (plan.noop) {
       Object.assign(result, { outcome: 'noop', ...slots(current) })
@@ -111,18 +125,10 @@ export async function runBlueGreen(
       return result
     }
     await prepareSlot(router, plan.to, options)
-    const gate = options.mode === 'deploy' || options.healthOnRollback
-    if (gate) {
-      result.health = await healthGate(plan.to, options)
-      if (!result.health.passed) {
-        result.trafficAfterFailure = `unchanged (${formatWeights(current.weights)})`
-        throw new GateError(
-          `slot ${plan.to} is not healthy: ${result.health.successes}/${options.health.consecutive} consecutive ` +
-            `successes after ${result.health.attempts} probes in ${formatDuration(result.health.elapsedMs)} ` +
-            `(last: ${describeProbe(result.health.last)}). No switch: traffic stays on ${plan.from ?? 'no slot'}.`
-        )
-      }
-    }
+    await gateSlot(router, plan, options, result, current)
+    // Armed before the change starts: a cancel during it (nginx: between the rename and the
+    // reload) puts the old weights back, so file and running config cannot disagree.
+    onApplied(current.weights, plan.to)
     const started = performance.now()
     await router.setWeights(plan.after, {
       previous: plan.from ?? otherSlot(plan.to),
@@ -130,30 +136,31 @@ export async function runBlueGreen(
     })
     result.switchMs = Math.round(performance.now() - started)
     result.switched = true
-    onApplied(current.weights, plan.to)
     log.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`)
     Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) })
 
     if (options.verify) {
-      result.verify = await verify(options.verify)
-      const breach = verifyBreach(result.verify, options.verify)
-      if (breach) {
-        if (options.autoRollback) {
-          await router.setWeights(current.weights, {
-            previous: plan.to,
-            reason: 'automatic rollback'
-          })
-          result.rolledBack = true
-          result.outcome = 'rolled-back'
-          Object.assign(result, slots({ ...current, previous: plan.to }))
-          result.trafficAfterFailure = `rolled back to ${formatWeights(current.weights)}`
-          throw new GateError(
-            `verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`
-          )
-        }
-        result.trafficAfterFailure = `left on ${plan.to} (auto-rollback is off)`
+      const notInEffect = await waitSwitched(options.verify, plan.to, options.health)
+      if (!notInEffect) result.verify = await verify(options.verify)
+      const breach = notInEffect ?? verifyBreach(result.verify!, options.verify)
+      const next = afterVerification(options.mode, options.autoRollback, breach)
+      if (next === 'roll back') {
+        await router.setWeights(current.weights, {
+          previous: plan.to,
+          reason: 'automatic rollback'
+        })
+        result.rolledBack = true
+        result.outcome = 'rolled-back'
         throw new GateError(
-          `verification failed after the switch to ${plan.to}: ${breach}. auto-rollback is false, so traffic stays on ${plan.to}.`
+          `verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`
+        )
+      }
+      if (next === 'leave') {
+        throw new GateError(
+          `verification failed after the switch to ${plan.to}: ${breach}. ` +
+            (options.mode === 'rollback'
+              ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
+              : `auto-rollback is false, so traffic stays on ${plan.to}.`)
         )
       }
     }
@@ -162,14 +169,125 @@ export async function runBlueGreen(
     return result
   } catch (error) {
     result.error = error as Error
-    if (!result.trafficAfterFailure) {
-      result.trafficAfterFailure = result.switched
-        ? `on ${plan.to} (failed after the switch)`
-        : 'unchanged'
-    }
+    await reportWhatIsThere(router, result, before)
     return result
   } finally {
     await release()
+  }
+}
+
+/**
+ * The one failure policy: whatever failed, read the router again and report what is there,
+ * never what this run believes it did.
+ */
+async function reportWhatIsThere(
+  router: Router,
+  result: BlueGreenResult,
+  before: Weights | undefined
+): Promise<void> {
+  try {
+    const now = await router.read()
+    Object.assign(result, slots(now))
+    result.trafficAfterFailure = describeTrafficNow(before, now.weights, result.rolledBack)
+    if (before && !sameWeights(before, now.weights) && !result.rolledBack) result.switched = true
+  } catch (readError) {
+    result.trafficAfterFailure = `unknown: the router could not be read after the failure (${(readError as Error).message})`
+  }
+}
+
+/** Pure: how the traffic found after a failure compares with the traffic before the run. */
+export function describeTrafficNow(
+  before: Weights | undefined,
+  now: Weights,
+  rolledBack: boolean
+): string {
+  if (!before) return `${formatWeights(now)} (read after the failure)`
+  if (sameWeights(before, now))
+    return rolledBack ? `rolled back to ${formatWeights(now)}` : `unchanged (${formatWeights(now)})`
+  return `moved: ${formatWeights(before)} -> ${formatWeights(now)} (read after the failure)`
+}
+
+/** Pure: what a failed (or passed) verification leads to. A rollback is never reversed. */
+export function afterVerification(
+  mode: 'deploy' | 'rollback',
+  autoRollback: boolean,
+  breach: string | undefined
+): 'done' | 'roll back' | 'leave' {
+  if (!breach) return 'done'
+  return mode === 'deploy' && autoRollback ? 'roll back' : 'leave'
+}
+
+/**
+ * The slot about to take traffic must be alive. A rollback (nothing was just deployed, so the
+ * router's view is current) first asks the router (HAProxy's check state, nginx: connections to
+ * the slot's servers); right after a deploy command the router's checks may lag, so a deploy
+ * relies on the HTTP health gate, which also runs for rollbacks unless turned off.
+ */
+async function gateSlot(
+  router: Router,
+  plan: SwitchPlan,
+  options: BlueGreenOptions,
+  result: BlueGreenResult,
+  current: RouterState
+): Promise<void> {
+  const known = options.mode === 'rollback' ? await router.slotHealth?.(plan.to) : undefined
+  if (known && !known.up) {
+    throw new GateError(
+      `slot ${plan.to} is down according to the router (${known.detail}). No switch: traffic stays on ${formatWeights(current.weights)}.`
+    )
+  }
+  const gate = options.mode === 'deploy' || options.healthOnRollback !== false
+  if (!gate) return
+  if (!options.healthUrls[plan.to]) {
+    if (options.mode === 'deploy') throw new ToolError(`no health URL for slot ${plan.to}`)
+    log.warning(
+      `no health-url-${plan.to}: the rollback target was checked only through the router (${known?.detail ?? 'which cannot tell'})`
+    )
+    return
+  }
+  result.health = await healthGate(plan.to, options)
+  if (!result.health.passed) {
+    throw new GateError(
+      `slot ${plan.to} is not healthy: ${result.health.successes}/${options.health.consecutive} consecutive ` +
+        `successes after ${result.health.attempts} probes in ${formatDuration(result.health.elapsedMs)} ` +
+        `(last: ${describeProbe(result.health.last)}). No switch: traffic stays on ${plan.from ?? 'no slot'}.`
+    )
+  }
+}
+
+/** A state that says the load balancers disagree (the weights are those of the first one). */
+interface FleetState extends RouterState {
+  disagreement?: string
+}
+
+/**
+ * Reads the router for planning. A fleet whose members disagree is an error, except for the
+ * remedy that error names: `mode: rollback` with `target-slot`, which brings all into line.
+ */
+async function readForPlan(router: Router, options: BlueGreenOptions): Promise<FleetState> {
+  try {
+    return await router.read()
+  } catch (error) {
+    if (!(error instanceof RoutersDisagree) || options.mode !== 'rollback' || !options.target)
+      throw error
+    const first = error.states[0]
+    const seen = error.states.map((s) => formatWeights(s.weights)).join(' | ')
+    return { ...first, previous: undefined, disagreement: seen }
+  }
+}
+
+function planFor(options: BlueGreenOptions, state: FleetState): SwitchPlan {
+  if (!state.disagreement) return planSwitch(options.mode, state, options.target)
+  const to = options.target!
+  return {
+    mode: options.mode,
+    before: state.weights,
+    after: allOn(to),
+    from: undefined,
+    to,
+    noop: false,
+    recovering: `the load balancers disagree (${state.disagreement})`,
+    explanation: `bring every load balancer to all traffic on ${to}`
   }
 }
 
@@ -225,6 +343,29 @@ export async function healthGate(
   })
 }
 
+/** Waits until the verify URL answers from the target slot; returns why not, if it never did. */
+async function waitSwitched(
+  v: VerifyOptions,
+  slot: Slot,
+  health: HealthGateOptions
+): Promise<string | undefined> {
+  if (!v.slotHeader) return undefined
+  const r = await waitForSlot(v.url, slot, {
+    header: v.slotHeader,
+    consecutive: health.consecutive,
+    intervalMs: Math.min(health.intervalMs, 200),
+    timeoutMs: health.timeoutMs,
+    requestTimeoutMs: v.timeoutMs
+  })
+  if (r.done) {
+    log.info(
+      `switch in effect: ${health.consecutive} answers in a row from ${slot} after ${r.requests} requests in ${formatDuration(r.elapsedMs)} (${r.notYet} not switched yet)`
+    )
+    return undefined
+  }
+  return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${formatDuration(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`
+}
+
 async function verify(v: VerifyOptions): Promise<SampleResult> {
   return log.group(`Verify through ${v.url} for ${formatDuration(v.durationMs)}`, async () => {
     const maxFailures = Math.floor(
@@ -240,6 +381,11 @@ async function verify(v: VerifyOptions): Promise<SampleResult> {
     log.info(
       `${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`
     )
+    if (r.resetsRetried) {
+      log.warning(
+        `${r.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`
+      )
+    }
     return r
   })
 }
@@ -253,5 +399,19 @@ export function verifyBreach(r: SampleResult, v: VerifyOptions): string | undefi
     )
   }
   if (r.p95Ms >= v.maxP95Ms) problems.push(`p95 ${Math.round(r.p95Ms)} ms >= ${v.maxP95Ms} ms`)
-  return problems.length ? problems.join('; ') : undefined
+  if (!problems.length) return undefined
+  const why = describeFailures(r.outcomes)
+  return problems.join('; ') + (why ? ` (failed requests: ${why})` : '')
+}
+
+/** Pure: `HTTP 503 x12, ECONNRESET x2`, most frequent first, at most `cap` kinds. */
+export function describeFailures(outcomes: Record<string, number>, cap = 5): string {
+  const failing = Object.entries(outcomes)
+    .filter(([k]) => !/^2\d\d$/.test(k))
+    .sort((a, b) => b[1] - a[1])
+  const shown = failing
+    .slice(0, cap)
+    .map(([k, n]) => `${/^\d{3}$/.test(k) ? `HTTP ${k}` : k} x${n}`)
+  if (failing.length > cap) shown.push(`${failing.length - cap} more kinds`)
+  return shown.join(', ')
 }

@@ -1,5 +1,4 @@
 import { formatDuration, sleep } from '../core/duration.js'
-import { GateError } from '../core/errors.js'
 import { log } from '../core/log.js'
 import {
   AnalysisTally,
@@ -11,9 +10,16 @@ import {
   type Verdict
 } from '../slo/judge.js'
 import type { PrometheusClient } from '../slo/prometheus.js'
-import { promDuration, renderQuery, type ExtraCheck, type QueryTemplates } from '../slo/queries.js'
+import {
+  analysisWindow,
+  promDuration,
+  renderQuery,
+  type ExtraCheck,
+  type QueryTemplates
+} from '../slo/queries.js'
 import type { Router } from '../traffic/router.js'
-import { allOn, formatWeights, otherSlot, placement, split, type Slot } from '../traffic/slots.js'
+import { allOn, formatWeights, split, type Slot } from '../traffic/slots.js'
+import { chooseCanary, planCanaryAfterLock, type CanaryChoice } from './canary-plan.js'
 
 export interface CanaryOptions {
   steps: number[]
@@ -30,6 +36,13 @@ export interface CanaryOptions {
   dryRun: boolean
   owner: string
   lockTimeoutMs: number
+  /**
+   * Puts this run's version into the canary slot and gates its health; runs after the lock
+   * and the re-plan, never for a resumed canary (it already serves).
+   */
+  prepare?: (canary: Slot) => Promise<void>
+  /** Whether `prepare` deploys a version (deploy-command / image), not only gates health. */
+  deploysItsOwnVersion?: boolean
 }
 
 /** One analysis, with every measured value behind its verdict (the `decisions` output). */
@@ -58,26 +71,6 @@ export interface CanaryResult {
 
 /** Called whenever the canary's weight changes, so a cancel knows what to undo. */
 export type WeightListener = (state: { canary: Slot; stable: Slot; weight: number }) => void
-
-/** Which slot is the canary: the idle one, or (resuming) the one already carrying a share. */
-export function chooseCanary(
-  router: Awaited<ReturnType<Router['read']>>,
-  steps: number[]
-): { canary: Slot; stable: Slot; startStep: number; resumed?: number } {
-  const where = placement(router.weights, router.previous)
-  if (where.kind === 'split') {
-    const startStep = Math.max(
-      0,
-      steps.findIndex((s) => s >= where.canaryWeight)
-    )
-    return { canary: where.canary, stable: where.stable, startStep, resumed: where.canaryWeight }
-  }
-  if (where.kind === 'single')
-    return { canary: otherSlot(where.live), stable: where.live, startStep: 0 }
-  throw new GateError(
-    'the router sends traffic to no slot (both weights 0); restore a live slot first'
-  )
-}
 
 async function read(p: PrometheusClient, q: string): Promise<Reading> {
   try {
@@ -122,28 +115,47 @@ export async function runCanary(
   const started = Date.now()
   const plannedMs = o.steps.length * o.stepDurationMs
   const initial = await router.read()
-  const choice = chooseCanary(initial, o.steps)
-  const { canary, stable } = choice
-  if (choice.resumed !== undefined) {
-    log.warning(
-      `recognised an interrupted canary: ${canary} at ${choice.resumed}%; resuming at step ${o.steps[choice.startStep]}%`
-    )
-  }
-  const base = { canary, stable, decisions: [] as Decision[], plannedMs }
   if (o.dryRun) {
+    const choice = chooseCanary(initial, o.steps)
     log.info(
-      `dry run: would move ${canary} through ${o.steps.join('% -> ')}% (stable ${stable}), ${formatDuration(plannedMs)} at least`
+      `dry run: would move ${choice.canary} through ${o.steps.join('% -> ')}% (stable ${choice.stable}), ${formatDuration(plannedMs)} at least`
     )
     return {
-      ...base,
+      canary: choice.canary,
+      stable: choice.stable,
+      decisions: [],
+      plannedMs,
       result: 'dry-run',
-      finalWeight: placement(initial.weights).kind === 'split' ? (choice.resumed ?? 0) : 0,
+      finalWeight: choice.resumed ?? 0,
       durationMs: Date.now() - started
     }
   }
   const release = await router.lock(o.owner, o.lockTimeoutMs)
+  let choice: CanaryChoice
+  try {
+    // Plan from what is there now that this run holds the lock, never from the first read.
+    choice = planCanaryAfterLock(
+      initial,
+      await router.read(),
+      o.steps,
+      !!o.deploysItsOwnVersion,
+      release.waitedFor
+    )
+    if (choice.resumed !== undefined) {
+      log.warning(
+        `recognised an interrupted canary: ${choice.canary} at ${choice.resumed}%; resuming at step ${o.steps[choice.startStep]}%`
+      )
+    } else if (o.prepare) await o.prepare(choice.canary)
+  } catch (error) {
+    await release()
+    throw error
+  }
+  const { canary, stable } = choice
+  const base = { canary, stable, decisions: [] as Decision[], plannedMs }
   const tally = new AnalysisTally(o.failureLimit, o.maxInconclusive)
-  const interval = promDuration(o.intervalMs)
+  const window = analysisWindow(o.intervalMs, await prometheus.scrapeIntervalMs())
+  if (window.note) log.warning(window.note)
+  const interval = promDuration(window.windowMs)
   const fill = (sel: string): string =>
     sel.replace(/\{\{\s*canary\s*\}\}/g, canary).replace(/\{\{\s*stable\s*\}\}/g, stable)
   const canarySelector = fill(o.canarySelector)
@@ -151,11 +163,12 @@ export async function runCanary(
   try {
     for (let i = choice.startStep; i < o.steps.length; i++) {
       const weight = o.steps[i]
+      // Announced before the change, so a cancel during it puts traffic back on stable.
+      onWeight({ canary, stable, weight })
       await router.setWeights(weight === 100 ? allOn(canary) : split(canary, weight), {
         previous: stable,
         reason: `canary step ${weight}%`
       })
-      onWeight({ canary, stable, weight })
       log.info(
         `step ${i + 1}/${o.steps.length}: ${canary} at ${weight}% (${formatWeights(weight === 100 ? allOn(canary) : split(canary, weight))})`
       )

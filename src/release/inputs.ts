@@ -26,17 +26,32 @@ export function readHealthUrls(inputs: Inputs): Partial<Record<Slot, string>> {
   return urls
 }
 
+/** A duration that must be more than 0 (a 0 timeout fails every request, a 0 interval spins). */
+export function positiveDuration(inputs: Inputs, name: string, fallback: string): number {
+  const ms = inputs.duration(name, fallback)
+  if (ms <= 0) {
+    throw new ConfigurationError(
+      `input \`${name}\` = \`${inputs.raw(name)}\`: must be more than 0 (for example ${fallback})`,
+      name
+    )
+  }
+  return ms
+}
+
 export function readHealthGate(inputs: Inputs): HealthGateOptions {
   const gate = {
     consecutive: inputs.integer('health-checks', 1, 100, 3),
-    intervalMs: inputs.duration('health-interval', '2s'),
-    timeoutMs: inputs.duration('health-timeout', '2m'),
-    requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
+    intervalMs: positiveDuration(inputs, 'health-interval', '2s'),
+    timeoutMs: positiveDuration(inputs, 'health-timeout', '2m'),
+    requestTimeoutMs: positiveDuration(inputs, 'health-request-timeout', '2s')
   }
-  if (gate.intervalMs <= 0) {
+  // N successes in a row need (N - 1) intervals at least: a shorter timeout can never pass.
+  const needed = (gate.consecutive - 1) * gate.intervalMs
+  if (gate.timeoutMs < needed) {
     throw new ConfigurationError(
-      `input \`health-interval\` = \`${inputs.raw('health-interval')}\`: must be more than 0`,
-      'health-interval'
+      `input \`health-timeout\` = \`${inputs.raw('health-timeout') || '2m'}\`: shorter than health-checks x health-interval ` +
+        `(${gate.consecutive} checks ${gate.intervalMs} ms apart need ${needed} ms at least), so the gate could never pass`,
+      'health-timeout'
     )
   }
   return gate

@@ -1,3 +1,5 @@
+import { parse as parseYaml } from 'yaml'
+import { parseDurationMs } from '../core/duration.js'
 import { ToolError } from '../core/errors.js'
 import { log } from '../core/log.js'
 
@@ -18,6 +20,7 @@ interface ApiResponse {
   status: 'success' | 'error'
   errorType?: string
   error?: string
+  warnings?: string[]
   data?: { resultType: string; result: unknown }
 }
 
@@ -27,12 +30,36 @@ export class PrometheusClient {
     for (const v of Object.values(options.headers ?? {})) log.secret(v)
   }
 
+  /**
+   * The longest scrape interval in Prometheus' loaded configuration (global and per job), or
+   * undefined when the server does not expose it (some managed services do not).
+   */
+  async scrapeIntervalMs(): Promise<number | undefined> {
+    try {
+      const res = await fetch(this.endpoint('api/v1/status/config'), {
+        headers: this.headers(),
+        signal: AbortSignal.timeout(this.options.timeoutMs)
+      })
+      const body = (await res.json()) as { data?: { yaml?: string } }
+      return body.data?.yaml ? longestScrapeInterval(body.data.yaml) : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  private endpoint(path: string): URL {
+    return new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`)
+  }
+
+  private headers(): Record<string, string> {
+    const headers: Record<string, string> = { ...this.options.headers }
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
+    return headers
+  }
+
   /** Instant query. Throws ToolError when Prometheus is unreachable or answers with an error. */
   async query(promql: string): Promise<QueryValue> {
-    const url = new URL(
-      'api/v1/query',
-      this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`
-    )
+    const url = this.endpoint('api/v1/query')
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
       ...this.options.headers
@@ -68,8 +95,33 @@ export class PrometheusClient {
         `Prometheus rejected the query (${body.errorType ?? res.status}): ${body.error ?? text.slice(0, 200)}`
       )
     }
+    // A partial answer (a store or shard missing) is not the data: never a pass.
+    if (body.warnings?.length) {
+      throw new ToolError(
+        `Prometheus answered with warnings (a partial result): ${body.warnings.join('; ')}`
+      )
+    }
     return reduce(body.data.resultType, body.data.result)
   }
+}
+
+/** Pure: the longest `scrape_interval` in a Prometheus configuration (default 1m). */
+export function longestScrapeInterval(yaml: string): number | undefined {
+  let config: {
+    global?: { scrape_interval?: string }
+    scrape_configs?: { scrape_interval?: string }[]
+  }
+  try {
+    config = parseYaml(yaml) as typeof config
+  } catch {
+    return undefined
+  }
+  const global = parseDurationMs(config?.global?.scrape_interval ?? '1m')
+  const jobs = (config?.scrape_configs ?? []).map((j) =>
+    j.scrape_interval ? parseDurationMs(j.scrape_interval) : global
+  )
+  const all = [global, ...jobs].filter((v): v is number => typeof v === 'number')
+  return all.length ? Math.max(...all) : undefined
 }
 
 /** A scalar, or a vector of exactly one sample; several series are an error in the query. */

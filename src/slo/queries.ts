@@ -5,12 +5,43 @@ import { ConfigurationError } from '../core/errors.js'
  * `http_requests_total{status}` and the `http_request_duration_seconds` histogram. Placeholders:
  * `{{selector}}` (the label matchers of the slot judged) and `{{interval}}` (the window).
  */
+/**
+ * 5xx requests of the slot in the window, for a status label named `label`. Series present at
+ * the window's start count by increase(); a series born inside the window (a client library
+ * that creates the 5xx series at the first error) counts with its whole value, which increase()
+ * would miss. Zero is reported only while the slot has series carrying that label at all, so a
+ * wrong label name is "no data", never "no errors".
+ */
+function errorsBy(label: string): string {
+  const m = `http_requests_total{ {{selector}}, ${label}=~"5.." }`
+  return (
+    `((sum(increase(${m}[{{interval}}]) and ${m} offset {{interval}}) or vector(0))` +
+    ` + (sum(${m} unless ${m} offset {{interval}}) or vector(0)))` +
+    ` and on() (count(http_requests_total{ {{selector}}, ${label}=~".+" }) > 0)`
+  )
+}
+
 export const DEFAULT_QUERIES = {
   requests: 'sum(increase(http_requests_total{ {{selector}} }[{{interval}}]))',
-  errors:
-    'sum(increase(http_requests_total{ {{selector}}, status=~"5.." }[{{interval}}])) or vector(0)',
+  // The status code in `status` (this project's sample app) or `code` (Prometheus' client_golang).
+  errors: `(${errorsBy('status')}) or (${errorsBy('code')})`,
   p95: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{ {{selector}} }[{{interval}}])))'
 } as const
+
+/**
+ * The PromQL window: at least two scrapes, or a rate over it may hold one sample (no answer)
+ * and a counter's first increment is lost. Returns the window and, when widened, why.
+ */
+export function analysisWindow(
+  intervalMs: number,
+  scrapeMs: number | undefined
+): { windowMs: number; note?: string } {
+  if (scrapeMs === undefined || intervalMs >= 2 * scrapeMs) return { windowMs: intervalMs }
+  return {
+    windowMs: 2 * scrapeMs,
+    note: `analysis-interval ${Math.round(intervalMs / 1000)}s is shorter than two scrapes (scrape interval ${Math.round(scrapeMs / 1000)}s): queries use a ${Math.round((2 * scrapeMs) / 1000)}s window`
+  }
+}
 
 export interface QueryTemplates {
   requests: string

@@ -1,7 +1,17 @@
 import { ToolError } from '../core/errors.js'
 import { log } from '../core/log.js'
-import type { ChangeMeta, Release, Router, RouterState } from './router.js'
-import { formatWeights, sameWeights, type Weights } from './slots.js'
+import type { ChangeMeta, Release, Router, RouterState, SlotHealth } from './router.js'
+import { formatWeights, sameWeights, type Slot, type Weights } from './slots.js'
+
+/** The members of a fleet report different weights; `states` is what each reported. */
+export class RoutersDisagree extends ToolError {
+  constructor(
+    message: string,
+    readonly states: RouterState[]
+  ) {
+    super(message)
+  }
+}
 
 /**
  * Several load balancers (an HA pair, a fleet) driven as one: they must agree before anything
@@ -24,9 +34,10 @@ export class FleetRouter implements Router {
     const disagree = states.some((s) => !sameWeights(s.weights, first.weights))
     if (disagree) {
       const lines = states.map((s, i) => `${this.members[i].name}: ${formatWeights(s.weights)}`)
-      throw new ToolError(
+      throw new RoutersDisagree(
         `the load balancers disagree about where traffic goes, so nothing was changed:\n  ${lines.join('\n  ')}\n` +
-          'Bring them into line first (deploy-bluegreen mode: rollback with target-slot, or fix by hand).'
+          'Bring them into line first (deploy-bluegreen mode: rollback with target-slot, or fix by hand).',
+        states
       )
     }
     const previous = states.find((s) => s.previous)?.previous
@@ -62,6 +73,20 @@ export class FleetRouter implements Router {
     }
   }
 
+  /** Down if any load balancer that can tell says so (each one must be able to serve it). */
+  async slotHealth(slot: Slot): Promise<SlotHealth | undefined> {
+    const known: SlotHealth[] = []
+    for (const m of this.members) {
+      const h = await m.slotHealth?.(slot)
+      if (h) known.push({ up: h.up, detail: `${m.name}: ${h.detail}` })
+    }
+    if (known.length === 0) return undefined
+    const down = known.filter((h) => !h.up)
+    return down.length
+      ? { up: false, detail: down.map((h) => h.detail).join('; ') }
+      : { up: true, detail: known.map((h) => h.detail).join('; ') }
+  }
+
   async lock(owner: string, waitMs: number): Promise<Release> {
     const releases: Release[] = []
     try {
@@ -70,12 +95,14 @@ export class FleetRouter implements Router {
       for (const r of releases.reverse()) await r().catch(() => undefined)
       throw error
     }
-    return async () => {
+    const waitedFor = releases.find((r) => r.waitedFor)?.waitedFor
+    const release = async (): Promise<void> => {
       for (const r of releases.reverse()) {
         await r().catch((e: unknown) =>
           log.warning(`could not release a router lock: ${String(e)}`)
         )
       }
     }
+    return Object.assign(release, { waitedFor })
   }
 }

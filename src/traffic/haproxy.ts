@@ -1,10 +1,10 @@
 import { createConnection } from 'node:net'
-import { ToolError } from '../core/errors.js'
+import { ConfigurationError, ToolError } from '../core/errors.js'
 import { log } from '../core/log.js'
 import { takeDirectoryLock } from './lock.js'
-import type { ChangeMeta, Release, Router, RouterState } from './router.js'
+import type { ChangeMeta, Release, Router, RouterState, SlotHealth } from './router.js'
 import { SLOTS, type Slot, type Weights } from './slots.js'
-import { writeFileAtomic, type Transport } from './transport.js'
+import { readFile, writeFileAtomic, type Transport } from './transport.js'
 
 export interface HaproxyRouterOptions {
   /** Unix socket path (reached through the transport) or host:port of a TCP runtime API. */
@@ -67,7 +67,10 @@ export class HaproxyRouter implements Router {
       if (result.code !== 0) throw new Error(result.stderr.trim() || `socat exited ${result.code}`)
       return result.stdout
     } catch (error) {
-      throw new ToolError(`${this.name}: runtime API unreachable: ${(error as Error).message}`)
+      // Unreachable is "could not run" (exit 3); the message names the input to check.
+      throw new ToolError(
+        `${this.name}: runtime API unreachable (input \`haproxy-socket\` = \`${socket}\`; expected a \`stats socket ... level admin\` path or host:port): ${(error as Error).message}`
+      )
     }
   }
 
@@ -75,6 +78,7 @@ export class HaproxyRouter implements Router {
     const { backend, servers } = this.options
     const table = parseServersState(await this.api(`show servers state ${backend}`), backend)
     const weights = {} as Weights
+    const health: Partial<Record<Slot, SlotHealth>> = {}
     for (const slot of SLOTS) {
       const row = table.get(servers[slot])
       if (!row) {
@@ -85,11 +89,39 @@ export class HaproxyRouter implements Router {
       }
       // A server in maintenance (admin state bit 0x01/0x04) takes no traffic whatever its weight.
       weights[slot] = row.adminState & 0x05 ? 0 : row.weight
+      // srv_op_state 0 = stopped: HAProxy's checks (or an operator) marked it down.
+      health[slot] = {
+        up: row.opState !== 0,
+        detail: `${servers[slot]} ${row.opState === 0 ? 'down' : 'up'} (srv_op_state ${row.opState})`
+      }
     }
     const vars = await this.api(`get var ${VAR_PREVIOUS}`)
-    const prev = /value=<(blue|green)>/.exec(vars)?.[1] as Slot | undefined
-    const changed = /value=<([^>]*)>/.exec(await this.api(`get var ${VAR_CHANGED}`))?.[1]
-    return { weights, previous: prev, changedAt: changed, detail: this.name }
+    let prev = /value=<(blue|green)>/.exec(vars)?.[1] as Slot | undefined
+    let changed = /value=<([^>]*)>/.exec(await this.api(`get var ${VAR_CHANGED}`))?.[1]
+    if (!prev) {
+      // Variables are lost on reload; the side record survives it (when it matches the weights).
+      const record = await this.readSideRecord()
+      if (
+        record &&
+        record.weights.blue === weights.blue &&
+        record.weights.green === weights.green
+      ) {
+        prev = record.previous
+        changed = record.changed
+      }
+    }
+    return { weights, previous: prev, changedAt: changed, health, detail: this.name }
+  }
+
+  /** `<state file>.ops-actions.json`: the previous slot next to the weights a reload restores. */
+  private get sideRecordPath(): string | undefined {
+    return this.options.stateFile ? `${this.options.stateFile}.ops-actions.json` : undefined
+  }
+
+  private async readSideRecord(): Promise<SideRecord | undefined> {
+    if (!this.sideRecordPath) return undefined
+    const text = await readFile(this.options.transport, this.sideRecordPath).catch(() => undefined)
+    return text === undefined ? undefined : parseSideRecord(text)
   }
 
   async setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
@@ -118,13 +150,32 @@ export class HaproxyRouter implements Router {
           `blue ${after.weights.blue} / green ${after.weights.green}${answer ? ` (${answer})` : ''}`
       )
     }
-    if (this.options.stateFile) await this.saveStateFile()
+    if (this.options.stateFile) {
+      // The weights are live now: failing to persist them is a warning about the next reload,
+      // never a reason to report the change as not made.
+      try {
+        await this.saveStateFile({ weights, previous: meta.previous, changed: now })
+      } catch (error) {
+        log.warning(
+          `${this.name}: traffic moved (blue ${weights.blue} / green ${weights.green}), but the state file ` +
+            `could not be written, so a reload of HAProxy would return to the weights in its configuration: ${(error as Error).message}`
+        )
+      }
+    }
   }
 
-  /** Writes `show servers state` where `server-state-file` points, so a reload keeps the weights. */
-  async saveStateFile(): Promise<void> {
+  /**
+   * Writes `show servers state` where `server-state-file` points, so a reload keeps the weights,
+   * and the side record next to it, so a reload keeps the previous slot too.
+   */
+  async saveStateFile(record: SideRecord): Promise<void> {
     const state = await this.api('show servers state')
     await writeFileAtomic(this.options.transport, this.options.stateFile!, state)
+    await writeFileAtomic(this.options.transport, this.sideRecordPath!, JSON.stringify(record))
+  }
+
+  async slotHealth(slot: Slot): Promise<SlotHealth | undefined> {
+    return (await this.read()).health?.[slot]
   }
 
   lock(owner: string, waitMs: number): Promise<Release> {
@@ -143,6 +194,23 @@ export class HaproxyRouter implements Router {
   }
 }
 
+export interface SideRecord {
+  weights: Weights
+  previous: Slot
+  changed: string
+}
+
+export function parseSideRecord(text: string): SideRecord | undefined {
+  try {
+    const r = JSON.parse(text) as Partial<SideRecord>
+    const okSlot = r.previous === 'blue' || r.previous === 'green'
+    const okWeights = typeof r.weights?.blue === 'number' && typeof r.weights?.green === 'number'
+    return okSlot && okWeights ? (r as SideRecord) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export interface ServerRow {
   name: string
   weight: number
@@ -154,7 +222,10 @@ export interface ServerRow {
 export function parseServersState(text: string, backend: string): Map<string, ServerRow> {
   const lines = text.split('\n').filter((l) => l.trim() !== '')
   if (/^No such backend|Can't find backend/i.test(lines[0] ?? '')) {
-    throw new ToolError(`HAProxy has no backend \`${backend}\``)
+    throw new ConfigurationError(
+      `input \`haproxy-backend\` = \`${backend}\`: HAProxy has no backend of that name (\`show backend\` lists them)`,
+      'haproxy-backend'
+    )
   }
   const header = lines.find((l) => l.startsWith('# be_id'))
   if (!header) throw new ToolError(`unexpected answer to show servers state: ${text.slice(0, 200)}`)
@@ -173,7 +244,10 @@ export function parseServersState(text: string, backend: string): Map<string, Se
     })
   }
   if (rows.size === 0 && /No such backend|Can't find/i.test(text)) {
-    throw new ToolError(`HAProxy has no backend \`${backend}\``)
+    throw new ConfigurationError(
+      `input \`haproxy-backend\` = \`${backend}\`: HAProxy has no backend of that name`,
+      'haproxy-backend'
+    )
   }
   return rows
 }

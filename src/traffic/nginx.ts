@@ -1,8 +1,9 @@
+import { createConnection } from 'node:net'
 import { ToolError } from '../core/errors.js'
 import { formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
 import { takeDirectoryLock } from './lock.js'
-import type { ChangeMeta, Release, Router, RouterState } from './router.js'
+import type { ChangeMeta, Release, Router, RouterState, SlotHealth } from './router.js'
 import { SLOTS, type Slot, type Weights } from './slots.js'
 import { readFile, writeFileAtomic, type Transport } from './transport.js'
 
@@ -104,11 +105,23 @@ export class NginxRouter implements Router {
     return { ...parseUpstream(text, this.options.servers), detail: this.name }
   }
 
-  async setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
+  /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
+  private inFlight: Promise<void> = Promise.resolve()
+
+  setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
+    const next = this.inFlight.then(
+      () => this.change(weights, meta),
+      () => this.change(weights, meta)
+    )
+    this.inFlight = next.catch(() => undefined)
+    return next
+  }
+
+  private async change(weights: Weights, meta: ChangeMeta): Promise<void> {
     const { transport, upstreamFile, testCommand, reloadCommand } = this.options
     const old = await readFile(transport, upstreamFile)
     const next = renderUpstream(this.options, weights, meta.previous, new Date().toISOString())
-    await writeFileAtomic(transport, upstreamFile, next)
+    await writeFileAtomic(transport, upstreamFile, next, { keepOwnerAndMode: true })
     const test = await transport.run(testCommand)
     if (test.code !== 0) {
       await this.restore(old)
@@ -130,7 +143,26 @@ export class NginxRouter implements Router {
 
   private async restore(old: string | undefined): Promise<void> {
     if (old !== undefined)
-      await writeFileAtomic(this.options.transport, this.options.upstreamFile, old)
+      await writeFileAtomic(this.options.transport, this.options.upstreamFile, old, {
+        keepOwnerAndMode: true
+      })
+  }
+
+  /**
+   * nginx keeps no health state: a slot is down when none of its servers accepts a connection.
+   * Only from the runner itself (local transport); over SSH the servers may be unreachable from
+   * here, so the answer is "cannot tell".
+   */
+  async slotHealth(slot: Slot): Promise<SlotHealth | undefined> {
+    if (this.options.transport.name !== 'local') return undefined
+    const results = await Promise.all(this.options.servers[slot].map((s) => tcpReachable(s)))
+    const up = results.filter((r) => r.ok).length
+    return {
+      up: up > 0,
+      detail: `${up}/${results.length} servers of ${slot} accept connections${
+        up ? '' : ` (${results.map((r) => r.why).join(', ')})`
+      }`
+    }
   }
 
   lock(owner: string, waitMs: number): Promise<Release> {
@@ -141,6 +173,22 @@ export class NginxRouter implements Router {
       waitMs
     )
   }
+}
+
+function tcpReachable(hostPort: string): Promise<{ ok: boolean; why?: string }> {
+  const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(hostPort)
+  if (!m) return Promise.resolve({ ok: false, why: `${hostPort}: not host:port` })
+  return new Promise((resolve) => {
+    const conn = createConnection({ host: m[1], port: Number(m[2]) })
+    conn.setTimeout(2000, () => conn.destroy(new Error('no answer within 2s')))
+    conn.on('connect', () => {
+      conn.destroy()
+      resolve({ ok: true })
+    })
+    conn.on('error', (e: NodeJS.ErrnoException) =>
+      resolve({ ok: false, why: `${hostPort} ${e.code ?? e.message}` })
+    )
+  })
 }
 
 function lastLines(text: string): string {

@@ -6,7 +6,17 @@ export interface RouterState {
   /** The slot that was live before the last change, where the router records it. */
   previous?: Slot
   changedAt?: string
+  /**
+   * What the router itself knows of each slot's health (HAProxy's check state; nginx: whether
+   * its servers accept connections). Absent when the router cannot tell.
+   */
+  health?: Partial<Record<Slot, SlotHealth>>
   /** One line for logs: where this state was read from. */
+  detail: string
+}
+
+export interface SlotHealth {
+  up: boolean
   detail: string
 }
 
@@ -16,8 +26,8 @@ export interface ChangeMeta {
   reason: string
 }
 
-/** Releases a lock taken on a router. */
-export type Release = () => Promise<void>
+/** Releases a lock taken on a router; `waitedFor` names the run it had to wait for, if any. */
+export type Release = (() => Promise<void>) & { waitedFor?: string }
 
 /**
  * A traffic router: reads and sets the blue/green weights. Both operations are idempotent; a
@@ -29,4 +39,6 @@ export interface Router {
   setWeights(weights: Weights, meta: ChangeMeta): Promise<void>
   /** Takes the router's lock (so two runs never interleave); waits up to `waitMs`. */
   lock(owner: string, waitMs: number): Promise<Release>
+  /** What the router can tell of a slot's health; undefined when it cannot tell. */
+  slotHealth?(slot: Slot): Promise<SlotHealth | undefined>
 }

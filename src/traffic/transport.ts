@@ -159,12 +159,31 @@ export function parseSshHost(name: string, raw: string): { host: string; port: n
   return { host: m[1].replace(/^\[|\]$/g, ''), port }
 }
 
-/** Writes a file on the transport's host atomically: temp file in the same folder, then rename. */
-export async function writeFileAtomic(t: Transport, path: string, content: string): Promise<void> {
+/**
+ * Writes a file on the transport's host atomically: temp file in the same folder, then rename.
+ * `keepOwnerAndMode`: the new file gets the old one's owner, group and mode (a rename would
+ * otherwise leave the runner's user and umask on a file nginx or an operator relies on).
+ */
+export async function writeFileAtomic(
+  t: Transport,
+  path: string,
+  content: string,
+  options: { keepOwnerAndMode?: boolean } = {}
+): Promise<void> {
   const tmp = `${path}.ops-actions.tmp`
   const write = await t.run(['tee', tmp], { input: content })
   if (write.code !== 0)
     throw new ToolError(`${t.name}: cannot write ${tmp}: ${write.stderr.trim()}`)
+  if (options.keepOwnerAndMode && (await t.run(['test', '-e', path])).code === 0) {
+    for (const tool of ['chown', 'chmod']) {
+      const r = await t.run([tool, `--reference=${path}`, tmp])
+      if (r.code !== 0) {
+        log.warning(
+          `${t.name}: ${tool} --reference=${path} failed (${r.stderr.trim()}); the new file keeps the runner's`
+        )
+      }
+    }
+  }
   const move = await t.run(['mv', '-f', tmp, path])
   if (move.code !== 0)
     throw new ToolError(`${t.name}: cannot rename ${tmp} to ${path}: ${move.stderr.trim()}`)

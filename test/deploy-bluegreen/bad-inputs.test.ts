@@ -4,7 +4,7 @@ import { Lab } from '../../lab/lab.js'
 import type { HaproxyInstance } from '../../lab/services/haproxy.js'
 import { run } from '../../src/actions/deploy-bluegreen/main.js'
 import { Inputs } from '../../src/core/inputs.js'
-import { ConfigurationError } from '../../src/core/errors.js'
+import { ConfigurationError, ToolError } from '../../src/core/errors.js'
 import type { ActionIO } from '../../src/core/action.js'
 import { haproxyInputs, haproxyLab, type Slots } from './helpers.js'
 
@@ -115,6 +115,31 @@ describe('deploy-bluegreen rejects bad input before touching anything', () => {
       { 'verify-url': 'http://127.0.0.1:1/', 'verify-rate': '100000' },
       /input `verify-rate` = `100000`: expected a whole number from 1 to 1000/
     ],
+    [
+      'health-timeout',
+      { 'health-timeout': '0s' },
+      /input `health-timeout` = `0s`: must be more than 0/
+    ],
+    [
+      'health-timeout',
+      { 'health-checks': '5', 'health-interval': '1s', 'health-timeout': '2s' },
+      /input `health-timeout` = `2s`: shorter than health-checks x health-interval/
+    ],
+    [
+      'verify-request-timeout',
+      { 'verify-url': 'http://127.0.0.1:1/', 'verify-request-timeout': '0' },
+      /input `verify-request-timeout` = `0`: must be more than 0/
+    ],
+    [
+      'verify-slot-header',
+      { 'verify-url': 'http://127.0.0.1:1/', 'verify-slot-header': 'x slot' },
+      /input `verify-slot-header` = `x slot`: expected an HTTP header name/
+    ],
+    [
+      'haproxy-backend',
+      { 'haproxy-backend': 'nope' },
+      /input `haproxy-backend` = `nope`: HAProxy has no backend of that name/
+    ],
     ['dry-run', { 'dry-run': 'yes' }, /input `dry-run` = `yes`: expected `true` or `false`/],
     [
       'auto-rollback',
@@ -185,6 +210,21 @@ describe('deploy-bluegreen rejects bad input before touching anything', () => {
     // Nothing touched: same weights, no lock taken.
     expect(await weights()).toBe(before)
     expect(existsSync(`${lb.socket}.ops-actions.lock`)).toBe(false)
+  })
+
+  it('an unreachable runtime API exits 3 ("could not run") and names the input', async () => {
+    const values = {
+      ...haproxyInputs(app, [lb.socket]),
+      'haproxy-socket': '/nonexistent/admin.sock'
+    }
+    const error = (await run(io(values)).then(
+      () => undefined,
+      (e: unknown) => e
+    )) as Error
+    expect(error).toBeInstanceOf(ToolError)
+    expect(error.message).toMatch(
+      /runtime API unreachable \(input `haproxy-socket` = `\/nonexistent\/admin.sock`; expected a `stats socket/
+    )
   })
 
   it('has at least 15 cases', () => expect(cases.length).toBeGreaterThanOrEqual(15))

@@ -87,7 +87,7 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
     )
     expect(r.exitCode).toBe(1)
     expect(errorOf(r)).toMatch(
-      /verification failed after the switch to green: error rate \d+\.\d+% .* > 0\.1%\. Rolled back: blue 100% \/ green 0%/
+      /verification failed after the switch to green: error rate \d+\.\d+% .* > 0\.1% \(failed requests: HTTP 500 x\d+\)\. Rolled back: blue 100% \/ green 0%/
     )
     expect(r.outputs).toMatchObject({
       'live-slot': 'blue',
@@ -208,7 +208,7 @@ describe('deploy-bluegreen on real HAProxy (bundle, runner protocol)', () => {
       'lock-timeout': '10s'
     })
     expect(rollback.exitCode).toBe(0)
-    expect(rollback.stdout).toMatch(/taking over the lock .* left by a run that is gone/)
+    expect(rollback.stdout).toMatch(/took over the lock .* left by a run that is gone/)
     expect(Date.now() - started).toBeLessThan(10_000)
     expect(await slotCounts(lb.url)).toEqual({ blue: 20 })
   })

@@ -10,6 +10,7 @@ import {
   readDeploymentRecord,
   readHealthGate,
   readHealthUrls,
+  positiveDuration,
   readSlotPreparation,
   runOwner
 } from '../../release/inputs.js'
@@ -102,7 +103,7 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
           url: prometheusUrl.toString(),
           token,
           headers: parseHeaders(inputs.lines('prometheus-headers')),
-          timeoutMs: inputs.duration('prometheus-timeout', '10s')
+          timeoutMs: positiveDuration(inputs, 'prometheus-timeout', '10s')
         }
       : undefined,
     canary: {

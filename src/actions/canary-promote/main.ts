@@ -4,8 +4,8 @@ import { describeFailure, GateError } from '../../core/errors.js'
 import { log } from '../../core/log.js'
 import { DeploymentRecord } from '../../github/deployments.js'
 import { healthGate, prepareSlot } from '../../release/bluegreen.js'
-import { chooseCanary, runCanary, type CanaryResult } from '../../release/canary.js'
-import { planSwitch } from '../../release/plan.js'
+import { runCanary, type CanaryResult } from '../../release/canary.js'
+import { planManual } from '../../release/canary-plan.js'
 import { PrometheusClient } from '../../slo/prometheus.js'
 import { openRouter } from '../../traffic/config.js'
 import type { Router } from '../../traffic/router.js'
@@ -31,30 +31,43 @@ export async function run(io: ActionIO): Promise<void> {
         : undefined
     await record?.start()
     const prometheus = new PrometheusClient(inputs.prometheus!)
-    if (!inputs.canary.dryRun) await prepareCanary(router, inputs)
+    const options = {
+      ...inputs.canary,
+      prepare: (canary: Slot) => prepareCanary(router, canary, inputs),
+      deploysItsOwnVersion: !!(inputs.prepare.deployCommand || inputs.prepare.image)
+    }
 
     let live: { stable: Slot; weight: number } | undefined
+    let cancelling: Promise<void> | undefined
     const result: CanaryResult = await withCancelCleanup(
-      async (signal) => {
-        if (live && live.weight > 0) {
-          await router.setWeights(allOn(live.stable), {
-            previous: live.stable === 'blue' ? 'green' : 'blue',
-            reason: `cancelled (${signal})`
-          })
-          io.saveState(STATE_ACTIVE, 'false')
-          log.warning(
-            `cancelled (${signal}): canary weight set to 0, all traffic on ${live.stable}`
-          )
-        }
-        await record?.finish(false, `cancelled (${signal})`)
-      },
+      (signal) => (cancelling = cancelCleanup(signal)),
       () =>
-        runCanary(router, prometheus, inputs.canary, (s) => {
+        runCanary(router, prometheus, options, (s) => {
           live = { stable: s.stable, weight: s.weight }
           io.saveState(STATE_STABLE, s.stable)
           io.saveState(STATE_ACTIVE, s.weight > 0 ? 'true' : 'false')
         })
-    )
+    ).catch(async (error: unknown) => {
+      if (cancelling) await new Promise(() => undefined)
+      await reportAfterFailure(io, router)
+      throw error
+    })
+    if (cancelling) {
+      // The cancel handler restores stable and exits; this run's result is no longer the truth.
+      await cancelling
+      await new Promise(() => undefined)
+    }
+    async function cancelCleanup(signal: string): Promise<void> {
+      if (live && live.weight > 0) {
+        await router.setWeights(allOn(live.stable), {
+          previous: live.stable === 'blue' ? 'green' : 'blue',
+          reason: `cancelled (${signal})`
+        })
+        io.saveState(STATE_ACTIVE, 'false')
+        log.warning(`cancelled (${signal}): canary weight set to 0, all traffic on ${live.stable}`)
+      }
+      await record?.finish(false, `cancelled (${signal})`)
+    }
     io.saveState(STATE_ACTIVE, 'false')
     io.setOutput('result', result.result)
     io.setOutput('final-weight', result.finalWeight)
@@ -76,12 +89,29 @@ export async function run(io: ActionIO): Promise<void> {
   }
 }
 
+/** The one failure policy: read the router again and report what is there. */
+async function reportAfterFailure(io: ActionIO, router: Router): Promise<void> {
+  try {
+    const now = await router.read()
+    const where = placement(now.weights, now.previous)
+    if (where.kind === 'split') io.setOutput('final-weight', where.canaryWeight)
+    log.error(`traffic now (read after the failure): ${formatWeights(now.weights)}`)
+  } catch (readError) {
+    log.error(`traffic now: unknown, the router could not be read (${describeFailure(readError)})`)
+  }
+}
+
 /** Deploy command / image, then the health gate, before the canary gets any traffic. */
-async function prepareCanary(router: Router, inputs: CanaryInputs): Promise<void> {
-  const state = await router.read()
-  const { canary } = chooseCanary(state, inputs.canary.steps)
-  if (placement(state.weights, state.previous).kind === 'split') return // resuming: already serving
+async function prepareCanary(router: Router, canary: Slot, inputs: CanaryInputs): Promise<void> {
   await prepareSlot(router, canary, { ...inputs.prepare, mode: 'deploy' })
+  // The router's view only when nothing was just deployed (its checks may lag a deploy).
+  const deployed = !!(inputs.prepare.deployCommand || inputs.prepare.image)
+  const known = deployed ? undefined : await router.slotHealth?.(canary)
+  if (known && !known.up) {
+    throw new GateError(
+      `slot ${canary} is down according to the router (${known.detail}); the canary did not start, traffic unchanged`
+    )
+  }
   if (inputs.prepare.healthUrls[canary]) {
     const gate = await healthGate(canary, inputs.prepare)
     if (!gate.passed) {
@@ -92,50 +122,32 @@ async function prepareCanary(router: Router, inputs: CanaryInputs): Promise<void
   }
 }
 
-/** abort / promote / status: one immediate change (or none), no analysis. */
+/** abort / promote / status: one immediate change (or none), planned under the lock. */
 async function manual(io: ActionIO, inputs: CanaryInputs, router: Router): Promise<void> {
-  const state = await router.read()
-  const where = placement(state.weights, state.previous)
-  let after = state.weights
-  let explanation: string
-  if (inputs.mode === 'status') {
-    explanation =
-      where.kind === 'split'
-        ? `canary ${where.canary} at ${where.canaryWeight}%`
-        : where.kind === 'single'
-          ? `${where.live} live, no canary`
-          : 'no slot live'
-  } else if (inputs.mode === 'abort') {
-    const plan = planSwitch('rollback', state)
-    after = plan.after
-    explanation = plan.noop ? plan.explanation : `abort: ${plan.explanation}`
-  } else {
-    if (where.kind !== 'split') {
-      explanation = 'no canary in progress; nothing to promote'
-    } else {
-      after = allOn(where.canary)
-      explanation = `promote ${where.canary} to 100% without further analysis`
-    }
-  }
-  const changed = after.blue !== state.weights.blue || after.green !== state.weights.green
-  if (changed && !inputs.canary.dryRun) {
+  const mode = inputs.mode as 'abort' | 'promote' | 'status'
+  const dry = inputs.canary.dryRun || mode === 'status'
+  let state = await router.read()
+  let plan = planManual(mode, state)
+  if (plan.changed && !dry) {
     const release = await router.lock(inputs.canary.owner, inputs.canary.lockTimeoutMs)
     try {
-      const live = placement(state.weights, state.previous)
-      const previous =
-        live.kind === 'single' ? live.live : live.kind === 'split' ? live.stable : 'blue'
-      await router.setWeights(after, { previous, reason: inputs.mode })
+      state = await router.read()
+      plan = planManual(mode, state)
+      if (plan.changed) {
+        await router.setWeights(plan.after, { previous: plan.previous, reason: mode })
+      }
     } finally {
       await release()
     }
   }
+  const after = dry ? state.weights : plan.after
   log.info(
-    `${router.name}: ${formatWeights(state.weights)} -> ${formatWeights(after)}: ${explanation}`
+    `${router.name}: ${formatWeights(state.weights)} -> ${formatWeights(after)}: ${plan.explanation}`
   )
   const now = placement(after)
   io.setOutput(
     'result',
-    inputs.mode === 'abort' ? 'aborted' : inputs.mode === 'promote' && changed ? 'promoted' : ''
+    mode === 'abort' ? 'aborted' : mode === 'promote' && plan.changed ? 'promoted' : ''
   )
   io.setOutput(
     'final-weight',
@@ -145,7 +157,7 @@ async function manual(io: ActionIO, inputs: CanaryInputs, router: Router): Promi
   io.setOutput('decisions', '[]')
   io.setOutput('duration-s', '0')
   await io.writeSummary(
-    manualSummary(inputs.mode, router.name, state.weights, after, explanation, inputs.canary.dryRun)
+    manualSummary(mode, router.name, state.weights, plan.after, plan.explanation, dry)
   )
 }
 

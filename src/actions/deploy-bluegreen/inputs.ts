@@ -6,6 +6,7 @@ import {
   readDeploymentRecord,
   readHealthGate,
   readHealthUrls,
+  positiveDuration,
   readSlotPreparation,
   runOwner
 } from '../../release/inputs.js'
@@ -17,6 +18,18 @@ export interface DeployInputs {
   router: RouterConfig
   release: BlueGreenOptions
   github?: Omit<DeploymentOptions, 'description'>
+}
+
+/** An HTTP header name (RFC 9110 token). */
+function slotHeader(inputs: Inputs): string | undefined {
+  const value = inputs.optional('verify-slot-header')
+  if (value !== undefined && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(value)) {
+    throw new ConfigurationError(
+      `input \`verify-slot-header\` = \`${value}\`: expected an HTTP header name such as x-slot`,
+      'verify-slot-header'
+    )
+  }
+  return value?.toLowerCase()
 }
 
 export function readDeployInputs(inputs: Inputs): DeployInputs {
@@ -46,15 +59,16 @@ export function readDeployInputs(inputs: Inputs): DeployInputs {
     ...readSlotPreparation(inputs, router.kind),
     healthUrls,
     health: readHealthGate(inputs),
-    healthOnRollback: inputs.boolean('health-check-on-rollback', false),
+    healthOnRollback: inputs.boolean('health-check-on-rollback', true),
     verify: verifyUrl
       ? {
           url: verifyUrl.toString(),
-          durationMs: inputs.duration('verify-duration', '30s'),
+          durationMs: positiveDuration(inputs, 'verify-duration', '30s'),
           ratePerSecond: inputs.integer('verify-rate', 1, 1000, 20),
           maxErrorRatePercent: inputs.percent('verify-max-error-rate', '0.1%'),
           maxP95Ms: inputs.duration('verify-max-p95', '500ms'),
-          timeoutMs: inputs.duration('verify-request-timeout', '5s')
+          timeoutMs: positiveDuration(inputs, 'verify-request-timeout', '5s'),
+          slotHeader: slotHeader(inputs)
         }
       : undefined
   }

@@ -37,22 +37,30 @@ export async function run(io: ActionIO): Promise<void> {
 
     // If the job is cancelled after traffic moved but before it was verified, put it back.
     let restoreOnCancel: { weights: Weights; movedTo: Slot } | undefined
+    let cancelling: Promise<void> | undefined
     const result: BlueGreenResult = await withCancelCleanup(
-      async (signal) => {
-        if (restoreOnCancel) {
-          const { weights, movedTo } = restoreOnCancel
-          await router.setWeights(weights, { previous: movedTo, reason: `cancelled (${signal})` })
-          log.warning(
-            `cancelled before verification finished: traffic restored to ${formatWeights(weights)}`
-          )
-        }
-        await record?.finish(false, `cancelled (${signal})`)
-      },
+      (signal) => (cancelling = cancelCleanup(signal)),
       () =>
         runBlueGreen(router, inputs.release, (before, movedTo) => {
           restoreOnCancel = before && movedTo ? { weights: before, movedTo } : undefined
         })
     )
+    if (cancelling) {
+      // The change in progress finished after the signal: the restore queued behind it decides,
+      // and the cancel handler exits when it is done. Report nothing from this stale result.
+      await cancelling
+      await new Promise(() => undefined)
+    }
+    async function cancelCleanup(signal: string): Promise<void> {
+      if (restoreOnCancel) {
+        const { weights, movedTo } = restoreOnCancel
+        await router.setWeights(weights, { previous: movedTo, reason: `cancelled (${signal})` })
+        log.warning(
+          `cancelled before verification finished: traffic restored to ${formatWeights(weights)}`
+        )
+      }
+      await record?.finish(false, `cancelled (${signal})`)
+    }
 
     io.setOutput('live-slot', result.liveSlot ?? '')
     io.setOutput('previous-slot', result.previousSlot ?? '')

@@ -1,0 +1,110 @@
+import { describe, expect, it } from '@jest/globals'
+import { runBlueGreen, type BlueGreenOptions } from '../../src/release/bluegreen.js'
+import { runCanary, type CanaryOptions } from '../../src/release/canary.js'
+import type { PrometheusClient } from '../../src/slo/prometheus.js'
+import { DEFAULT_QUERIES } from '../../src/slo/queries.js'
+import { MemoryRouter } from './memory-router.js'
+
+const rollback: BlueGreenOptions = {
+  mode: 'rollback',
+  dryRun: false,
+  autoRollback: true,
+  owner: 'test',
+  lockTimeoutMs: 1000,
+  healthUrls: {},
+  health: { consecutive: 1, intervalMs: 10, timeoutMs: 100 },
+  healthOnRollback: false
+}
+
+describe('blue-green flow on an in-memory router', () => {
+  it('a change that applied and then failed is reported from a fresh read: moved, switched', async () => {
+    const router = new MemoryRouter({ blue: 100, green: 0 }, 'green')
+    router.afterApply = () => {
+      throw new Error('ssh connection lost after the command')
+    }
+    const r = await runBlueGreen(router, rollback)
+    expect(r.error?.message).toMatch(/ssh connection lost/)
+    expect(r.switched).toBe(true)
+    expect(r.liveSlot).toBe('green')
+    expect(r.trafficAfterFailure).toMatch(/^moved: blue 100% \/ green 0% -> blue 0% \/ green 100%/)
+  })
+
+  it('a rollback into a slot the router reports down changes nothing', async () => {
+    const router = new MemoryRouter({ blue: 100, green: 0 }, 'green')
+    router.health.green = { up: false, detail: 'green down (srv_op_state 0)' }
+    const r = await runBlueGreen(router, rollback)
+    expect(r.error?.message).toMatch(/slot green is down according to the router/)
+    expect(router.changes).toEqual([])
+    expect(r.trafficAfterFailure).toMatch(/^unchanged/)
+  })
+
+  it('plans from the read made under the lock: another run already rolled back -> nothing to do', async () => {
+    const router = new MemoryRouter({ blue: 100, green: 0 }, 'green')
+    router.whileWaiting = (me) => {
+      me.weights = { blue: 0, green: 100 }
+      me.previous = 'blue'
+    }
+    const r = await runBlueGreen(router, { ...rollback, target: 'green' })
+    expect(r.outcome).toBe('noop')
+    expect(router.changes).toEqual([])
+  })
+})
+
+describe('canary flow on an in-memory router', () => {
+  const prometheus = {
+    query: async () => ({ kind: 'value', value: 0 }),
+    scrapeIntervalMs: async () => undefined
+  } as unknown as PrometheusClient
+  const options: CanaryOptions = {
+    steps: [50, 100],
+    stepDurationMs: 10,
+    intervalMs: 10,
+    thresholds: {
+      maxErrorRatePercent: 0.1,
+      maxP95Ms: 500,
+      minRequests: 0,
+      maxErrorRateIncreasePoints: 0.5,
+      maxP95IncreasePercent: 50,
+      p95NoiseFloorMs: 50
+    },
+    queries: DEFAULT_QUERIES,
+    canarySelector: 'slot="{{canary}}"',
+    stableSelector: 'slot="{{stable}}"',
+    extraChecks: [],
+    failureLimit: 0,
+    maxInconclusive: 2,
+    compareWithStable: false,
+    dryRun: false,
+    owner: 'test',
+    lockTimeoutMs: 1000
+  }
+
+  it('a run that waited while another promoted does not touch traffic', async () => {
+    const router = new MemoryRouter({ blue: 50, green: 50 }, 'blue')
+    router.whileWaiting = (me) => {
+      me.weights = { blue: 0, green: 100 }
+    }
+    router.waitedFor = 'run 1'
+    await expect(runCanary(router, prometheus, options)).rejects.toThrow(/held the router lock/)
+    expect(router.changes).toEqual([])
+  })
+
+  it('prepares the slot chosen under the lock, not the one seen before it', async () => {
+    const router = new MemoryRouter({ blue: 100, green: 0 })
+    router.whileWaiting = (me) => {
+      me.weights = { blue: 0, green: 100 }
+      me.previous = 'blue'
+    }
+    const prepared: string[] = []
+    const r = await runCanary(router, prometheus, {
+      ...options,
+      deploysItsOwnVersion: true,
+      prepare: async (slot) => {
+        prepared.push(slot)
+      }
+    })
+    expect(prepared).toEqual(['blue'])
+    expect(r.canary).toBe('blue')
+    expect(router.weights).toEqual({ blue: 100, green: 0 })
+  })
+})
