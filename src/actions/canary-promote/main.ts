@@ -6,6 +6,7 @@ import { DeploymentRecord } from '../../github/deployments.js'
 import { healthGate, prepareSlot } from '../../release/bluegreen.js'
 import { chooseCanary, runCanary, type CanaryResult } from '../../release/canary.js'
 import { planSwitch } from '../../release/plan.js'
+import { runSequentialCanary, sequentialSettings } from '../../release/canary-sequential.js'
 import { PrometheusClient } from '../../slo/prometheus.js'
 import { openRouter } from '../../traffic/config.js'
 import type { Router } from '../../traffic/router.js'
@@ -48,12 +49,17 @@ export async function run(io: ActionIO): Promise<void> {
         }
         await record?.finish(false, `cancelled (${signal})`)
       },
-      () =>
-        runCanary(router, prometheus, inputs.canary, (s) => {
+      async () => {
+        const listener = (s: { stable: Slot; weight: number }): void => {
           live = { stable: s.stable, weight: s.weight }
           io.saveState(STATE_STABLE, s.stable)
           io.saveState(STATE_ACTIVE, s.weight > 0 ? 'true' : 'false')
-        })
+        }
+        if (inputs.analysis !== 'sequential')
+          return runCanary(router, prometheus, inputs.canary, listener)
+        const settings = await sequentialSettings(inputs.sequential, inputs.prometheus!)
+        return runSequentialCanary(router, prometheus, inputs.canary, settings, listener)
+      }
     )
     io.saveState(STATE_ACTIVE, 'false')
     io.setOutput('result', result.result)
