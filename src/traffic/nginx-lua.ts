@@ -223,7 +223,24 @@ export class NginxLuaRouter implements Router {
       )
     }
     const file = parseUpstream(text, this.options.servers)
-    const live = await this.admin('GET')
+    let live: { code: number; text: string }
+    try {
+      live = await this.admin('GET')
+    } catch (error) {
+      const exit = (error as { curlExit?: number }).curlExit
+      // A plain upstream file (before the first change in lua mode): nginx obeys the file.
+      if (
+        !text.includes('balancer_by_lua_block') &&
+        exit !== undefined &&
+        NOT_LISTENING.has(exit)
+      ) {
+        return {
+          ...file,
+          detail: `${this.name} (plain upstream file; the next change installs the Lua balancer)`
+        }
+      }
+      throw error
+    }
     if (live.code !== 200) {
       throw new ToolError(`${this.name}: admin endpoint answered HTTP ${live.code}: ${live.text}`)
     }
