@@ -3,7 +3,13 @@ import { ConfigurationError } from '../core/errors.js'
 import { log } from '../core/log.js'
 import type { Measurement, Reading } from '../slo/judge.js'
 import type { PrometheusClient, PrometheusOptions } from '../slo/prometheus.js'
-import { bucketBounds, chooseBucket, scrapeIntervalMs } from '../slo/prometheus-meta.js'
+import {
+  bucketBounds,
+  chooseBucket,
+  readTagged,
+  scrapeIntervalMs,
+  taggedSums
+} from '../slo/prometheus-meta.js'
 import { compare, renderQuery } from '../slo/queries.js'
 import { SequentialAnalysis, type Batch, type SequentialState } from '../slo/sequential.js'
 import type { Router } from '../traffic/router.js'
@@ -118,29 +124,35 @@ export async function runSequentialCanary(
     )
   }
 
-  const readCounters = async (selector: string): Promise<Counters | string> => {
-    const vars = { selector, le }
-    const names = ['requests', 'errors', 'count', 'fast'] as const
-    const readings = await Promise.all(
-      names.map(async (n) => {
-        const q = renderQuery('canary-selector', COUNTER_QUERIES[n], vars)
-        try {
-          return await prometheus.query(q)
-        } catch (e) {
-          return { kind: 'error', message: (e as Error).message } as Reading
-        }
-      })
-    )
-    const out: Partial<Counters> = {}
-    for (let i = 0; i < names.length; i++) {
-      const v = value(readings[i])
-      if (v === undefined) {
-        const r = readings[i]
-        return `${names[i]}: ${r.kind === 'error' ? r.message : `no data (${r.kind})`}`
+  /** Both slots' counters from one query, so they come from one consistent view. */
+  const readAll = async (
+    withStable: boolean
+  ): Promise<{ canary: Counters; stable?: Counters } | string> => {
+    const sums: Record<string, string> = {}
+    const slots = withStable ? (['canary', 'stable'] as const) : (['canary'] as const)
+    for (const slot of slots) {
+      for (const n of ['requests', 'errors', 'count', 'fast'] as const) {
+        sums[`${slot}_${n}`] = renderQuery('canary-selector', COUNTER_QUERIES[n], {
+          selector: selectors[slot],
+          le
+        })
       }
-      out[names[i]] = v
     }
-    return out as Counters
+    let got: Record<string, number>
+    try {
+      got = await readTagged(s.prometheus, taggedSums(sums))
+    } catch (e) {
+      return (e as Error).message
+    }
+    const missing = Object.keys(sums).filter((k) => got[k] === undefined)
+    if (missing.length) return `no data for ${missing.join(', ')}`
+    const pick = (slot: string): Counters => ({
+      requests: got[`${slot}_requests`],
+      errors: got[`${slot}_errors`],
+      count: got[`${slot}_count`],
+      fast: got[`${slot}_fast`]
+    })
+    return { canary: pick('canary'), stable: withStable ? pick('stable') : undefined }
   }
 
   const analysis = new SequentialAnalysis({
@@ -156,11 +168,8 @@ export async function runSequentialCanary(
   let noData = 0
   try {
     // The baseline before the canary gets traffic, so the first step's first requests count.
-    const [c0, s0] = await Promise.all([
-      readCounters(selectors.canary),
-      o.compareWithStable ? readCounters(selectors.stable) : undefined
-    ])
-    if (typeof c0 !== 'string' && typeof s0 !== 'string') previous = { canary: c0, stable: s0 }
+    const first = await readAll(o.compareWithStable)
+    if (typeof first !== 'string') previous = first
     for (let i = choice.startStep; i < o.steps.length; i++) {
       const weight = o.steps[i]
       const weights = weight === 100 ? allOn(canary) : split(canary, weight)
@@ -178,22 +187,20 @@ export async function runSequentialCanary(
       for (let poll = 1; ; poll++) {
         const pollStart = Date.now()
         await sleep(Math.max(0, stepStart + poll * s.pollIntervalMs - Date.now()))
-        const [c, st] = await Promise.all([
-          readCounters(selectors.canary),
-          withStable ? readCounters(selectors.stable) : undefined
-        ])
-        if (typeof c === 'string' || typeof st === 'string') {
+        const read = await readAll(withStable)
+        if (typeof read === 'string') {
           noData++
-          const why = typeof c === 'string' ? `canary ${c}` : `stable ${st as string}`
           if (noData >= maxNoData) {
             return await abort(
-              `${noData} polls in a row without data (${why})`,
+              `${noData} polls in a row without data (${read})`,
               'requests',
               pollStart
             )
           }
           continue
         }
+        const c = read.canary
+        const st = read.stable
         noData = 0
         if (!previous) {
           previous = { canary: c, stable: st }
@@ -205,6 +212,7 @@ export async function runSequentialCanary(
           count: delta(c.count, previous.canary.count),
           fast: delta(c.fast, previous.canary.fast)
         }
+        // a stable baseline from the 100 % step is stale; without one this batch has no stable side
         const sd =
           st && previous.stable
             ? {
@@ -212,7 +220,7 @@ export async function runSequentialCanary(
                 errors: delta(st.errors, previous.stable.errors)
               }
             : { requests: 0, errors: 0 }
-        previous = { canary: c, stable: st }
+        previous = { canary: c, stable: st ?? previous.stable }
         const batch: Batch = {
           canaryRequests: Math.round(cd.requests),
           canaryErrors: Math.round(cd.errors),

@@ -59,3 +59,31 @@ export async function bucketBounds(o: PrometheusOptions, series: string): Promis
   }
   return (data.result ?? []).map((r) => r.metric.le).filter((le): le is string => !!le)
 }
+
+/**
+ * Several sums in ONE instant query, each tagged by label `m`: Prometheus answers a query from
+ * one consistent view (a scrape is seen whole or not at all), so the counters can be subtracted
+ * from each other. Separate queries can straddle a scrape: `count - fast` then counts a whole
+ * second of new requests as slow. Missing sums are simply absent from the answer.
+ */
+export function taggedSums(sums: Record<string, string>): string {
+  return Object.entries(sums)
+    .map(([tag, expr]) => `label_replace(${expr}, "m", "${tag}", "", "")`)
+    .join(' or ')
+}
+
+export async function readTagged(
+  o: PrometheusOptions,
+  query: string
+): Promise<Record<string, number>> {
+  const data = (await api(o, 'api/v1/query', { query })) as {
+    resultType?: string
+    result?: { metric: { m?: string }; value: [number, string] }[]
+  }
+  const out: Record<string, number> = {}
+  for (const r of data.result ?? []) {
+    const v = Number(r.value[1])
+    if (r.metric.m && Number.isFinite(v)) out[r.metric.m] = v
+  }
+  return out
+}
