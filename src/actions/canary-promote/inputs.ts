@@ -150,7 +150,7 @@ function readAnalysis(inputs: Inputs): Pick<CanaryInputs, 'analysis' | 'sequenti
   const analysis = inputs.enum('analysis', ['sequential', 'interval'] as const, 'interval')
   const alphaRaw = inputs.optional('alpha') ?? '0.01'
   const alpha = Number(alphaRaw)
-  if (!/^0?\.\d+$/.test(alphaRaw) || !(alpha > 0 && alpha <= 0.2)) {
+  if (!/^0?\.\d+$/.test(alphaRaw) || !(alpha >= 0.0001 && alpha <= 0.2)) {
     throw new ConfigurationError(
       `input \`alpha\` = \`${alphaRaw}\`: expected a probability from 0.0001 to 0.2 (default 0.01: at most 1 good canary in 100 aborted)`,
       'alpha'
