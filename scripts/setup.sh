@@ -29,6 +29,8 @@ done
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
+# nginx-mode lua (src/traffic/nginx-lua.ts): a module, not a program, so checked by its file.
+[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || missing+=(libnginx-mod-http-lua)
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "setup: installing Debian packages: ${pkgs[*]}"

@@ -14,7 +14,16 @@ export interface NginxOptions {
   httpExtra?: string
   /** nginx's keepalive_timeout for client connections (0 turns client keep-alive off). */
   keepaliveTimeout?: string
+  /** Load Debian's libnginx-mod-http-lua (and the NDK it needs), for nginx-mode lua. */
+  lua?: boolean
 }
+
+/** Where Debian's nginx packages put dynamic modules. */
+export const NGINX_MODULES = '/usr/lib/nginx/modules'
+export const LUA_MODULES = [
+  `load_module ${NGINX_MODULES}/ndk_http_module.so;`,
+  `load_module ${NGINX_MODULES}/ngx_http_lua_module.so;`
+]
 
 export interface NginxInstance {
   port: number
@@ -37,7 +46,8 @@ export async function startNginx(lab: Lab, options: NginxOptions): Promise<Nginx
   const upstreamFile = `${prefix}/upstream.conf`
   writeFileSync(upstreamFile, options.upstream)
   const user = process.getuid?.() === 0 ? 'user root;' : ''
-  const config = `${user}
+  const config = `${options.lua ? LUA_MODULES.join('\n') : ''}
+${user}
 worker_processes 1;
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/logs/error.log warn;

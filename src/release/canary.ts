@@ -17,7 +17,7 @@ import {
   type ExtraCheck,
   type QueryTemplates
 } from '../slo/queries.js'
-import type { Router } from '../traffic/router.js'
+import type { Release, Router, RouterState } from '../traffic/router.js'
 import { allOn, formatWeights, split, type Slot } from '../traffic/slots.js'
 import { chooseCanary, planCanaryAfterLock, type CanaryChoice } from './canary-plan.js'
 
@@ -101,6 +101,37 @@ async function readSlot(
 }
 
 /**
+ * Takes the router's lock, then plans from what is there now, never from a read made before
+ * (a run that waited for another must not act on the other's canary), and prepares the canary
+ * slot. Both analysis loops (interval and sequential) start here. On error the lock is released.
+ */
+export async function lockAndPlan(
+  router: Router,
+  o: CanaryOptions,
+  initial: RouterState
+): Promise<{ choice: CanaryChoice; release: Release }> {
+  const release = await router.lock(o.owner, o.lockTimeoutMs)
+  try {
+    const choice = planCanaryAfterLock(
+      initial,
+      await router.read(),
+      o.steps,
+      !!o.deploysItsOwnVersion,
+      release.waitedFor
+    )
+    if (choice.resumed !== undefined) {
+      log.warning(
+        `recognised an interrupted canary: ${choice.canary} at ${choice.resumed}%; resuming at step ${o.steps[choice.startStep]}%`
+      )
+    } else if (o.prepare) await o.prepare(choice.canary)
+    return { choice, release }
+  } catch (error) {
+    await release()
+    throw error
+  }
+}
+
+/**
  * Steps the canary's weight up, holding each step for `stepDurationMs` and analysing every
  * `intervalMs`; a step is passed when its last analysis passed. A failure beyond the limit, or
  * too many inconclusive analyses in a row, puts all traffic back on the stable slot at once.
@@ -130,26 +161,7 @@ export async function runCanary(
       durationMs: Date.now() - started
     }
   }
-  const release = await router.lock(o.owner, o.lockTimeoutMs)
-  let choice: CanaryChoice
-  try {
-    // Plan from what is there now that this run holds the lock, never from the first read.
-    choice = planCanaryAfterLock(
-      initial,
-      await router.read(),
-      o.steps,
-      !!o.deploysItsOwnVersion,
-      release.waitedFor
-    )
-    if (choice.resumed !== undefined) {
-      log.warning(
-        `recognised an interrupted canary: ${choice.canary} at ${choice.resumed}%; resuming at step ${o.steps[choice.startStep]}%`
-      )
-    } else if (o.prepare) await o.prepare(choice.canary)
-  } catch (error) {
-    await release()
-    throw error
-  }
+  const { choice, release } = await lockAndPlan(router, o, initial)
   const { canary, stable } = choice
   const base = { canary, stable, decisions: [] as Decision[], plannedMs }
   const tally = new AnalysisTally(o.failureLimit, o.maxInconclusive)

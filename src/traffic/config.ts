@@ -4,6 +4,7 @@ import { log } from '../core/log.js'
 import { FleetRouter } from './fleet.js'
 import { HaproxyRouter } from './haproxy.js'
 import { NginxRouter } from './nginx.js'
+import { luaPeer, NginxLuaRouter, parseAdminAddress } from './nginx-lua.js'
 import type { Router } from './router.js'
 import type { Slot } from './slots.js'
 import { LocalTransport, parseSshHost, SshTransport, type Transport } from './transport.js'
@@ -30,6 +31,9 @@ export interface RouterConfig {
     upstreamOptions: string[]
     testCommand: string[]
     reloadCommand: string[]
+    /** `reload`: rewrite + reload; `lua`: balancer_by_lua weights set over `admin`, no reload. */
+    mode: 'reload' | 'lua'
+    admin?: string
   }
   kubernetes?: KubernetesConfig
 }
@@ -151,7 +155,23 @@ export function readRouterConfig(inputs: Inputs): RouterConfig {
         )
       }
     }
+    // nginx-mode lua (src/traffic/nginx-lua.ts): peers must be IP:port, admin local only.
+    const mode = inputs.enum('nginx-mode', ['reload', 'lua'] as const, 'reload')
+    if (mode === 'lua') {
+      for (const slot of ['blue', 'green'] as const)
+        for (const s of servers[slot]) luaPeer(`${slot}-servers`, s)
+    }
+    const admin = inputs.optional('nginx-admin')
+    if (mode === 'lua' && !admin) {
+      throw new ConfigurationError(
+        'input `nginx-admin` is required when nginx-mode is `lua`: a unix socket path (/run/ops-actions/nginx-admin.sock) or 127.0.0.1:port',
+        'nginx-admin'
+      )
+    }
+    if (admin) parseAdminAddress('nginx-admin', admin)
     config.nginx = {
+      mode,
+      admin,
       upstreamFile: absolutePath(inputs, 'nginx-upstream-file'),
       upstreamName,
       servers,
@@ -190,7 +210,9 @@ export function openRouter(config: RouterConfig): OpenRouter {
         members.push(new HaproxyRouter({ ...config.haproxy, socket, transport }))
       }
     }
-    if (config.nginx) members.push(new NginxRouter({ ...config.nginx, transport }))
+    if (config.nginx?.mode === 'lua') {
+      members.push(new NginxLuaRouter({ ...config.nginx, admin: config.nginx.admin!, transport }))
+    } else if (config.nginx) members.push(new NginxRouter({ ...config.nginx, transport }))
   }
   if (config.kubernetes) members.push(new KubernetesRouter(config.kubernetes))
   return {

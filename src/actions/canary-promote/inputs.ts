@@ -31,6 +31,9 @@ export interface CanaryInputs {
     health: HealthGateOptions
   }
   github?: Omit<DeploymentOptions, 'description'>
+  /** `sequential`: src/release/canary-sequential.ts; `interval`: the fixed-interval judge. */
+  analysis: 'sequential' | 'interval'
+  sequential: { alpha: number; pollIntervalMs?: number }
 }
 
 /** `5,25,50,100`: ascending whole percentages from 1 to 100, ending at 100. */
@@ -138,6 +141,41 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
       healthUrls: readHealthUrls(inputs),
       health: readHealthGate(inputs)
     },
-    github: readDeploymentRecord(inputs)
+    github: readDeploymentRecord(inputs),
+    ...readAnalysis(inputs)
   }
+}
+
+/** analysis, alpha, poll-interval (issue 15). */
+function readAnalysis(inputs: Inputs): Pick<CanaryInputs, 'analysis' | 'sequential'> {
+  const analysis = inputs.enum('analysis', ['sequential', 'interval'] as const, 'interval')
+  const alphaRaw = inputs.optional('alpha') ?? '0.01'
+  const alpha = Number(alphaRaw)
+  if (!/^0?\.\d+$/.test(alphaRaw) || !(alpha >= 0.0001 && alpha <= 0.2)) {
+    throw new ConfigurationError(
+      `input \`alpha\` = \`${alphaRaw}\`: expected a probability from 0.0001 to 0.2 (default 0.01: at most 1 good canary in 100 aborted)`,
+      'alpha'
+    )
+  }
+  const custom = ['request-count-query', 'error-rate-query', 'latency-query'].filter((n) =>
+    inputs.has(n)
+  )
+  if (analysis === 'sequential' && custom.length > 0) {
+    throw new ConfigurationError(
+      `input \`analysis\` = \`sequential\` reads the counters http_requests_total and http_request_duration_seconds_bucket, not ${custom.map((n) => `\`${n}\``).join(', ')}; use analysis: interval with custom queries`,
+      'analysis'
+    )
+  }
+  const poll = inputs.optional('poll-interval')
+  let pollIntervalMs: number | undefined
+  if (poll !== undefined) {
+    pollIntervalMs = inputs.duration('poll-interval')
+    if (pollIntervalMs < 1000 || pollIntervalMs > 600_000) {
+      throw new ConfigurationError(
+        `input \`poll-interval\` = \`${poll}\`: expected 1s to 10m (default: the Prometheus scrape interval)`,
+        'poll-interval'
+      )
+    }
+  }
+  return { analysis, sequential: { alpha, pollIntervalMs } }
 }

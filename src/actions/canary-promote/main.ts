@@ -6,6 +6,7 @@ import { DeploymentRecord } from '../../github/deployments.js'
 import { healthGate, prepareSlot } from '../../release/bluegreen.js'
 import { runCanary, type CanaryResult } from '../../release/canary.js'
 import { planManual } from '../../release/canary-plan.js'
+import { runSequentialCanary, sequentialSettings } from '../../release/canary-sequential.js'
 import { PrometheusClient } from '../../slo/prometheus.js'
 import { openRouter } from '../../traffic/config.js'
 import type { Router } from '../../traffic/router.js'
@@ -37,16 +38,24 @@ export async function run(io: ActionIO): Promise<void> {
       deploysItsOwnVersion: !!(inputs.prepare.deployCommand || inputs.prepare.image)
     }
 
+    const sequential =
+      inputs.analysis === 'sequential'
+        ? await sequentialSettings(inputs.sequential, inputs.prometheus!)
+        : undefined
     let live: { stable: Slot; weight: number } | undefined
     let cancelling: Promise<void> | undefined
     const result: CanaryResult = await withCancelCleanup(
       (signal) => (cancelling = cancelCleanup(signal)),
-      () =>
-        runCanary(router, prometheus, options, (s) => {
+      () => {
+        const listener = (s: { stable: Slot; weight: number }): void => {
           live = { stable: s.stable, weight: s.weight }
           io.saveState(STATE_STABLE, s.stable)
           io.saveState(STATE_ACTIVE, s.weight > 0 ? 'true' : 'false')
-        })
+        }
+        return sequential
+          ? runSequentialCanary(router, prometheus, options, sequential, listener)
+          : runCanary(router, prometheus, options, listener)
+      }
     ).catch(async (error: unknown) => {
       if (cancelling) await new Promise(() => undefined)
       await reportAfterFailure(io, router)

@@ -1,0 +1,89 @@
+import { parseDurationMs } from '../core/duration.js'
+import { ToolError } from '../core/errors.js'
+import type { PrometheusOptions } from './prometheus.js'
+
+/**
+ * What sequential analysis needs to know about the Prometheus server beyond instant values:
+ * its scrape interval (the natural poll interval: polling faster only re-reads the same
+ * samples) and the histogram's bucket bounds (to count requests above the latency SLO).
+ */
+async function api(o: PrometheusOptions, path: string, params: Record<string, string> = {}) {
+  const url = new URL(path, o.url.endsWith('/') ? o.url : `${o.url}/`)
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
+  const headers: Record<string, string> = { ...o.headers }
+  if (o.token) headers.authorization = `Bearer ${o.token}`
+  let res: Response
+  try {
+    res = await fetch(url, { headers, signal: AbortSignal.timeout(o.timeoutMs) })
+  } catch (error) {
+    throw new ToolError(`Prometheus at ${o.url} unreachable: ${(error as Error).message}`)
+  }
+  const body = (await res.json().catch(() => ({}))) as { status?: string; data?: unknown }
+  if (body.status !== 'success') {
+    throw new ToolError(`Prometheus ${path} answered HTTP ${res.status} without data`)
+  }
+  return body.data
+}
+
+/** `global.scrape_interval` from the running configuration (Prometheus's default is 1m). */
+export function parseScrapeInterval(yaml: string): number {
+  const global = /^global:\s*\n((?:[ \t]+.*\n?)*)/m.exec(yaml)?.[1] ?? ''
+  const raw = /^\s+scrape_interval:\s*['"]?([0-9a-z]+)/m.exec(global)?.[1]
+  const ms = raw === undefined ? 60_000 : parseDurationMs(raw)
+  if (ms === undefined || ms <= 0)
+    throw new ToolError(`Prometheus scrape_interval \`${raw}\` not understood`)
+  return ms
+}
+
+export async function scrapeIntervalMs(o: PrometheusOptions): Promise<number> {
+  const data = (await api(o, 'api/v1/status/config')) as { yaml?: string }
+  return parseScrapeInterval(data.yaml ?? '')
+}
+
+/**
+ * The bucket to count "fast" requests with: the smallest `le` at or above the bound, so a
+ * request is counted slow only when it surely exceeded the bound (a coarser bucket makes the
+ * test more lenient, never stricter). undefined when the histogram has no such bucket.
+ */
+export function chooseBucket(les: string[], boundSeconds: number): string | undefined {
+  const finite = les
+    .map((le) => ({ le, v: Number(le) }))
+    .filter((b) => Number.isFinite(b.v) && b.v >= boundSeconds - 1e-12)
+    .sort((a, b) => a.v - b.v)
+  return finite[0]?.le
+}
+
+export async function bucketBounds(o: PrometheusOptions, series: string): Promise<string[]> {
+  const data = (await api(o, 'api/v1/query', { query: `count by (le) (${series})` })) as {
+    result?: { metric: { le?: string } }[]
+  }
+  return (data.result ?? []).map((r) => r.metric.le).filter((le): le is string => !!le)
+}
+
+/**
+ * Several sums in ONE instant query, each tagged by label `m`: Prometheus answers a query from
+ * one consistent view (a scrape is seen whole or not at all), so the counters can be subtracted
+ * from each other. Separate queries can straddle a scrape: `count - fast` then counts a whole
+ * second of new requests as slow. Missing sums are simply absent from the answer.
+ */
+export function taggedSums(sums: Record<string, string>): string {
+  return Object.entries(sums)
+    .map(([tag, expr]) => `label_replace(${expr}, "m", "${tag}", "", "")`)
+    .join(' or ')
+}
+
+export async function readTagged(
+  o: PrometheusOptions,
+  query: string
+): Promise<Record<string, number>> {
+  const data = (await api(o, 'api/v1/query', { query })) as {
+    resultType?: string
+    result?: { metric: { m?: string }; value: [number, string] }[]
+  }
+  const out: Record<string, number> = {}
+  for (const r of data.result ?? []) {
+    const v = Number(r.value[1])
+    if (r.metric.m && Number.isFinite(v)) out[r.metric.m] = v
+  }
+  return out
+}
