@@ -17,6 +17,8 @@ declare -A NEED=(
   [pg_restore]=postgresql-client
   [pytest-3]=python3-pytest
   [socat]=socat
+  [zstd]=zstd
+  [lz4]=lz4
 )
 PATH="$PATH:/usr/sbin:/usr/lib/postgresql/15/bin"
 missing=()
