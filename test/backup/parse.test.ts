@@ -7,6 +7,7 @@ import {
   judgeBackupAge,
   judgeRestore,
   judgeRestoreErrors,
+  judgeAmcheck,
   judgeSqlCheck,
   type CreatedAt
 } from '../../src/backup/checks.js'
@@ -525,5 +526,27 @@ describe('manifest', () => {
   ])('judge %j, %i large objects', (restored, lo, passed) => {
     const manifest = parseManifest('manifest', JSON.stringify(good))
     expect(judgeManifest(manifest, restored, lo).map((c) => c.passed)).toEqual(passed)
+  })
+})
+
+describe('pg_amcheck outcome', () => {
+  it.each([
+    [0, '', true, 'exit 0, 0 line(s) of findings'],
+    [
+      2,
+      'heap table "public.t", block 0, offset 1:\n    xmin 1 precedes relation freeze threshold',
+      false,
+      'exit 2, 2 line(s) of findings'
+    ],
+    [
+      1,
+      'pg_amcheck: error: query failed: ERROR:  permission denied for function bt_index_check\nDETAIL: x\nCONTEXT: y',
+      false,
+      'could not run (exit 1)'
+    ]
+  ])('exit %i', (code, output, passed, measured) => {
+    const check = judgeAmcheck(code, output)
+    expect(check.passed).toBe(passed)
+    expect(check.measured).toBe(measured)
   })
 })
