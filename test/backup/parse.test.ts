@@ -32,6 +32,7 @@ import {
 import { parseTocListing, readPlainLine, tablesWithData, type Toc } from '../../src/backup/toc.js'
 import { ConfigurationError } from '../../src/core/errors.js'
 import { parseDurationMs } from '../../src/core/duration.js'
+import { refuseServiceEnv } from '../../src/actions/backup-verify/inputs.js'
 import { judgeIntegrity, parseSha256Sidecar } from '../../src/backup/integrity.js'
 import { judgeManifest, parseManifest } from '../../src/backup/manifest.js'
 import { staleNames } from '../../src/backup/cleanup.js'
@@ -548,5 +549,18 @@ describe('pg_amcheck outcome', () => {
     const check = judgeAmcheck(code, output)
     expect(check.passed).toBe(passed)
     expect(check.measured).toBe(measured)
+  })
+})
+
+describe('PGSERVICE in the environment', () => {
+  it.each([
+    [{}, false],
+    [{ PGSERVICE: 'prod' }, true],
+    [{ PGSERVICEFILE: '/etc/pg_service.conf' }, true],
+    [{ PGSERVICE: '' }, false]
+  ])('%j refused: %p', (env, refused) => {
+    const call = (): void => refuseServiceEnv(env)
+    if (refused) expect(call).toThrow(/unset PGSERVICE|unset PGSERVICEFILE/)
+    else expect(call).not.toThrow()
   })
 })
