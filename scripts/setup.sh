@@ -17,6 +17,8 @@ declare -A NEED=(
   [pg_restore]=postgresql-client
   [pytest-3]=python3-pytest
   [socat]=socat
+  [zstd]=zstd
+  [lz4]=lz4
 )
 # The newest PostgreSQL major installed (Debian: /usr/lib/postgresql/<major>/bin); hosted runners
 # and other machines ship another major than 15.

@@ -245,18 +245,27 @@ export function judgeSqlCheck(check: SqlCheck, result: ReaderResult): CheckResul
   }
 }
 
+/** pg_amcheck's own lines that mean it could not check, not that it found corruption. */
+const AMCHECK_CANNOT_RUN =
+  /permission denied|must be superuser|must be owner|could not connect|extension "amcheck" is not available/i
+
 export function judgeAmcheck(exitCode: number, output: string): CheckResult {
   const lines = output.trim().split('\n').filter(Boolean)
+  const cannot = exitCode !== 0 ? lines.find((l) => AMCHECK_CANNOT_RUN.test(l)) : undefined
   return {
     kind: 'amcheck',
     name: 'pg_amcheck',
     passed: exitCode === 0,
     expected: 'exit 0, no corruption reported',
-    measured: `exit ${exitCode}, ${lines.length} line(s) of findings`,
+    measured: cannot
+      ? `could not run (exit ${exitCode})`
+      : `exit ${exitCode}, ${lines.length} line(s) of findings`,
     detail:
       exitCode === 0
         ? undefined
-        : `pg_amcheck: ${lines.slice(0, 5).join('; ') || `exit ${exitCode}`}`
+        : cannot
+          ? `could not verify: pg_amcheck could not check the database (${cannot.trim()}); it needs a superuser or a role granted EXECUTE on the amcheck functions`
+          : `pg_amcheck: ${lines.slice(0, 5).join('; ') || `exit ${exitCode}`}`
   }
 }
 

@@ -27,6 +27,8 @@ export interface Toc {
   entries: TocEntry[]
   /** Plain SQL only: the safety pre-scan and where the script ends. */
   script?: ScriptScan
+  /** Archives: the same pre-scan over the DDL pg_restore would run (a crafted TOC is SQL too). */
+  ddlScan?: ScriptScan
 }
 
 /** Entry kinds of more than one word, longest first, so `TABLE DATA` is not read as `TABLE`. */
@@ -171,7 +173,16 @@ async function readArchiveToc(source: BackupSource, env: Record<string, string>)
     timeoutMs: 300_000,
     echo: false
   })
-  return parseTocListing(result.stdout, ddl.code === 0 ? delimitedNames(ddl.stdout) : undefined)
+  const toc = parseTocListing(
+    result.stdout,
+    ddl.code === 0 ? delimitedNames(ddl.stdout) : undefined
+  )
+  if (ddl.code === 0) {
+    const scanner = new ScriptScanner()
+    for (const line of ddl.stdout.split('\n')) scanner.line(line)
+    toc.ddlScan = scanner.finish()
+  }
+  return toc
 }
 
 async function readPlainToc(source: BackupSource): Promise<Toc> {

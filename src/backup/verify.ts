@@ -264,6 +264,7 @@ export function decidedBeforeRestore(request: VerifyRequest, toc: Toc, now: Date
   const age = backupAge(request, toc, now)
   if (age.check) checks.push(age.check)
   if (toc.script) checks.push(judgeScriptSafety(toc.script), judgeScriptComplete(toc.script))
+  if (toc.ddlScan?.findings.length) checks.push(judgeScriptSafety(toc.ddlScan))
   return checks
 }
 

@@ -131,6 +131,30 @@ describe('plain SQL that reaches outside the scratch database is refused before 
   })
 })
 
+describe('archives: the DDL pg_restore would run gets the same pre-scan', () => {
+  it('an archive that installs dblink (connections out of the server) is refused', async () => {
+    await pg.psql('CREATE DATABASE linked')
+    await pg.psql(
+      'CREATE EXTENSION dblink; CREATE TABLE t (id int); INSERT INTO t VALUES (1)',
+      'linked'
+    )
+    const file = lab.path('linked.dump')
+    await pgDump(pg, 'linked', ['-Fc', '-f', file])
+    const { error } = await verifyFails({ backup: file })
+    expect(error.message).toMatch(
+      /`CREATE EXTENSION IF NOT EXISTS DBLINK .*`: installs an extension/
+    )
+  })
+
+  it('a normal archive passes the scan', async () => {
+    const file = lab.path('shop.dump')
+    await pgDump(pg, 'shop', ['-Fc', '-f', file])
+    const fake = fakeIO({ 'database-url': pg.url, backup: file })
+    await run(fake.io)
+    expect(fake.outputs.passed).toBe('true')
+  })
+})
+
 describe('a plain dump cut short never passes', () => {
   it('cut after the first COPY block: no end marker', async () => {
     const text = readFileSync(plain, 'utf8')

@@ -7,6 +7,7 @@ import {
   judgeBackupAge,
   judgeRestore,
   judgeRestoreErrors,
+  judgeAmcheck,
   judgeSqlCheck,
   type CreatedAt
 } from '../../src/backup/checks.js'
@@ -31,6 +32,7 @@ import {
 import { parseTocListing, readPlainLine, tablesWithData, type Toc } from '../../src/backup/toc.js'
 import { ConfigurationError } from '../../src/core/errors.js'
 import { parseDurationMs } from '../../src/core/duration.js'
+import { refuseServiceEnv } from '../../src/actions/backup-verify/inputs.js'
 import { judgeIntegrity, parseSha256Sidecar } from '../../src/backup/integrity.js'
 import { judgeManifest, parseManifest } from '../../src/backup/manifest.js'
 import { staleNames } from '../../src/backup/cleanup.js'
@@ -525,5 +527,40 @@ describe('manifest', () => {
   ])('judge %j, %i large objects', (restored, lo, passed) => {
     const manifest = parseManifest('manifest', JSON.stringify(good))
     expect(judgeManifest(manifest, restored, lo).map((c) => c.passed)).toEqual(passed)
+  })
+})
+
+describe('pg_amcheck outcome', () => {
+  it.each([
+    [0, '', true, 'exit 0, 0 line(s) of findings'],
+    [
+      2,
+      'heap table "public.t", block 0, offset 1:\n    xmin 1 precedes relation freeze threshold',
+      false,
+      'exit 2, 2 line(s) of findings'
+    ],
+    [
+      1,
+      'pg_amcheck: error: query failed: ERROR:  permission denied for function bt_index_check\nDETAIL: x\nCONTEXT: y',
+      false,
+      'could not run (exit 1)'
+    ]
+  ])('exit %i', (code, output, passed, measured) => {
+    const check = judgeAmcheck(code, output)
+    expect(check.passed).toBe(passed)
+    expect(check.measured).toBe(measured)
+  })
+})
+
+describe('PGSERVICE in the environment', () => {
+  it.each([
+    [{}, false],
+    [{ PGSERVICE: 'prod' }, true],
+    [{ PGSERVICEFILE: '/etc/pg_service.conf' }, true],
+    [{ PGSERVICE: '' }, false]
+  ])('%j refused: %p', (env, refused) => {
+    const call = (): void => refuseServiceEnv(env)
+    if (refused) expect(call).toThrow(/unset PGSERVICE|unset PGSERVICEFILE/)
+    else expect(call).not.toThrow()
   })
 })

@@ -86,6 +86,21 @@ export interface VerifyInputs {
   dryRun: boolean
 }
 
+/**
+ * libpq programs would read a service from PGSERVICE and mix it with `database-url` (host from
+ * one, user from the other), while node-postgres ignores it: refuse instead of half-working.
+ */
+export function refuseServiceEnv(env: NodeJS.ProcessEnv = process.env): void {
+  for (const name of ['PGSERVICE', 'PGSERVICEFILE']) {
+    if (env[name]) {
+      throw new ConfigurationError(
+        `environment variable ${name} is set: backup-verify connects only through \`database-url\` (and \`source-url\`), and a service would change what some of its programs connect to; unset ${name} and put host, port, user and options in the URL`,
+        'database-url'
+      )
+    }
+  }
+}
+
 /** Pure parsing of every input; the first mistake stops the run with a message naming it. */
 export function readVerifyInputs(inputs: Inputs): VerifyInputs {
   const expect = inputs.list('expect-tables')

@@ -24,6 +24,7 @@ import {
   readBackupInputs,
   readMode,
   readVerifyInputs,
+  refuseServiceEnv,
   type PreparedBackup,
   type VerifyInputs
 } from './inputs.js'
@@ -106,6 +107,7 @@ async function backup(io: ActionIO): Promise<void> {
 }
 
 export async function run(io: ActionIO): Promise<void> {
+  refuseServiceEnv()
   if (readMode(io.inputs) === 'backup') return backup(io)
   const inputs = readVerifyInputs(io.inputs)
   const prepared = await prepareBackup(inputs)
