@@ -1,3 +1,4 @@
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 /**
  * What a scan target *is*, apart from the version scanned: an image without its tag or digest,
  * a path as given. SARIF locations, the SARIF category and the tracking issue are keyed on it,
@@ -79,4 +80,21 @@ export function normaliseTargetKey(key: string): string {
   const colon = key.indexOf(':')
   if (colon < 0) return key
   return scanTargetKey(key.slice(0, colon), key.slice(colon + 1))
+}
+
+/**
+ * Where a scanned directory sits in the repository, for SARIF paths and annotations: Trivy
+ * writes paths relative to what it scanned. Empty at the root, outside the workspace, or for
+ * targets that are not local paths.
+ */
+export function repoPathPrefix(
+  workspace: string,
+  scanned: string | undefined,
+  isDirectory: boolean
+): string {
+  if (!scanned) return ''
+  const rel = relative(resolve(workspace), resolve(scanned))
+  const dir = isDirectory ? rel : dirname(rel)
+  if (dir === '' || dir === '.' || dir.startsWith('..') || isAbsolute(dir)) return ''
+  return dir.split(sep).join('/')
 }

@@ -11,6 +11,7 @@ import {
   normaliseTargetKey,
   osPackagesPath,
   parseImageRef,
+  repoPathPrefix,
   scanLabel,
   scanTargetKey
 } from '../../src/scan/target.js'
@@ -212,5 +213,18 @@ describe('the identity of a scan target', () => {
     ['something-new', 'image']
   ])('a report of ArtifactType %s is labelled %s', (type, label) => {
     expect(scanLabel(type, 'image')).toBe(label)
+  })
+})
+
+describe('where a scanned directory sits in the repository', () => {
+  it.each([
+    ['/w', '/w/services/api', true, 'services/api'],
+    ['/w', '/w', true, ''],
+    ['/w', '/w/infra/main.tf', false, 'infra'],
+    ['/w', '/w/main.tf', false, ''],
+    ['/w', '/elsewhere/api', true, ''],
+    ['/w', undefined, true, '']
+  ])('workspace %s, scanned %s (directory %s) -> %j', (workspace, scanned, isDir, prefix) => {
+    expect(repoPathPrefix(workspace, scanned, isDir)).toBe(prefix)
   })
 })
