@@ -98,17 +98,26 @@ function regions(f: Finding): LineRange[] {
  * or IaC resource; never the line, the installed version or the image tag, which all move.
  * Findings that would still collide are numbered in line order.
  */
-function fingerprints(findings: Finding[], pathPrefix?: string): string[] {
+interface Placed {
+  uri: string
+  fingerprint: string
+}
+
+/** Path and fingerprint of every finding, once, in the stable order (not per SARIF attempt). */
+function place(sorted: Finding[], pathPrefix?: string): Map<Finding, Placed> {
   const seen = new Map<string, number>()
-  return findings.map((f) => {
-    const material = [f.kind, f.id, findingPath(f, pathPrefix), f.pkgName ?? '', f.resource ?? '']
-    const base = JSON.stringify(material)
+  const placed = new Map<Finding, Placed>()
+  for (const f of sorted) {
+    const uri = findingPath(f, pathPrefix)
+    const base = JSON.stringify([f.kind, f.id, uri, f.pkgName ?? '', f.resource ?? ''])
     const n = seen.get(base) ?? 0
     seen.set(base, n + 1)
-    return createHash('sha256')
+    const fingerprint = createHash('sha256')
       .update(n === 0 ? base : `${base}#${n}`)
       .digest('hex')
-  })
+    placed.set(f, { uri, fingerprint })
+  }
+  return placed
 }
 
 function describe(f: Finding): string {
@@ -149,8 +158,7 @@ function rule(f: Finding): object {
 /** The key GitHub reads our fingerprint under; bump the version if its material changes. */
 export const FINGERPRINT_KEY = 'trivyFinding/v1'
 
-function result(f: Finding, ruleIndex: number, fingerprint: string, pathPrefix?: string): object {
-  const uri = findingPath(f, pathPrefix)
+function result(f: Finding, ruleIndex: number, { uri, fingerprint }: Placed): object {
   const text = f.pkgName ? `${uri}: ${f.pkgName}@${f.installed ?? ''}` : uri
   return {
     ruleId: f.id,
@@ -188,6 +196,7 @@ function emitSarif(
   findings: Finding[],
   report: TrivyReport,
   options: SarifOptions,
+  placed: Map<Finding, Placed>,
   emit: (text: string) => void
 ): void {
   const ruleIndex = new Map<string, number>()
@@ -204,12 +213,8 @@ function emitSarif(
   )
   ordered.forEach((f, i) => emit((i ? ',' : '') + JSON.stringify(rule(f))))
   emit(`],"version":${JSON.stringify(report.Trivy?.Version ?? 'unknown')}}},"results":[`)
-  const prints = fingerprints(findings, options.pathPrefix)
   findings.forEach((f, i) =>
-    emit(
-      (i ? ',' : '') +
-        JSON.stringify(result(f, ruleIndex.get(f.id) as number, prints[i], options.pathPrefix))
-    )
+    emit((i ? ',' : '') + JSON.stringify(result(f, ruleIndex.get(f.id) as number, placed.get(f)!)))
   )
   const properties = { artifactName: report.ArtifactName, artifactType: report.ArtifactType }
   // The id's part before its last `/` is the category; code scanning keeps one set per category.
@@ -223,12 +228,17 @@ function emitSarif(
  * The SARIF as UTF-8 bytes, gzip-measured as is. Emitted twice, to size the buffer and then to
  * fill it: no object tree per result, no growing buffer's discarded copies, no copy for gzip.
  */
-function render(findings: Finding[], report: TrivyReport, options: SarifOptions): Buffer {
+function render(
+  findings: Finding[],
+  report: TrivyReport,
+  options: SarifOptions,
+  placed: Map<Finding, Placed>
+): Buffer {
   let size = 0
-  emitSarif(findings, report, options, (text) => (size += Buffer.byteLength(text)))
+  emitSarif(findings, report, options, placed, (text) => (size += Buffer.byteLength(text)))
   const bytes = Buffer.allocUnsafe(size)
   let at = 0
-  emitSarif(findings, report, options, (text) => (at += bytes.write(text, at)))
+  emitSarif(findings, report, options, placed, (text) => (at += bytes.write(text, at)))
   return bytes
 }
 
@@ -250,10 +260,11 @@ export function buildSarif(
 ): SarifOutput {
   const limits = options.limits ?? GITHUB_SARIF_LIMITS
   const sorted = [...findings].sort(compareFindings)
+  const placed = place(sorted, options.pathPrefix)
   let max = sorted.length
   for (let attempt = 0; attempt < 8; attempt++) {
     const chosen = selectWithinCounts(sorted, limits, max)
-    const bytes = render(chosen, report, options)
+    const bytes = render(chosen, report, options, placed)
     const gzipBytes = gzipSync(bytes, { level: 1 }).length
     if (gzipBytes <= limits.gzipBytes || chosen.length === 0) {
       return {
@@ -265,7 +276,7 @@ export function buildSarif(
     }
     max = Math.floor((chosen.length * limits.gzipBytes * 0.9) / gzipBytes)
   }
-  const bytes = render([], report, options)
+  const bytes = render([], report, options, placed)
   return {
     text: bytes.toString('utf8'),
     included: 0,
