@@ -108,15 +108,30 @@ export function buildScanArgs(binary: string, spec: ScanSpec): string[] {
     // The pinned version is the point; a notice to upgrade is noise in every job log.
     '--skip-version-check'
   ]
-  // `trivy config` has neither flag: it only checks misconfigurations and shows no progress bar.
-  if (spec.scanType !== 'config') argv.push('--scanners', spec.scanners.join(','), '--no-progress')
-  if (spec.skipDbUpdate || spec.offline) argv.push('--skip-db-update')
-  if (spec.scanType !== 'config' && spec.scanType !== 'sbom') {
-    if (spec.skipJavaDbUpdate || spec.offline) argv.push('--skip-java-db-update')
+  // What each subcommand accepts (checked against `trivy <sub> --help` of the real binary):
+  // `config` has no scanners, progress bar, DB or offline flags; `sbom` walks no files and
+  // runs no checks, so it has no skip-dirs/files or checks flags.
+  const config = spec.scanType === 'config'
+  const sbom = spec.scanType === 'sbom'
+  if (!config) argv.push('--scanners', spec.scanners.join(','), '--no-progress')
+  if (!config && (spec.skipDbUpdate || spec.offline)) argv.push('--skip-db-update')
+  if (!config && !sbom && (spec.skipJavaDbUpdate || spec.offline))
+    argv.push('--skip-java-db-update')
+  if (spec.offline && !sbom) argv.push('--skip-check-update')
+  if (spec.offline && !config) argv.push('--offline-scan')
+  if (!sbom) {
+    argv.push(
+      ...repeated('--skip-dirs', spec.skipDirs),
+      ...repeated('--skip-files', spec.skipFiles)
+    )
   }
-  if (spec.offline) argv.push('--skip-check-update', '--offline-scan')
-  argv.push(...repeated('--skip-dirs', spec.skipDirs), ...repeated('--skip-files', spec.skipFiles))
-  argv.push(...sourceArgs(spec))
+  argv.push(
+    ...sourceArgs({
+      dbRepositories: config ? undefined : spec.dbRepositories,
+      javaDbRepositories: config ? undefined : spec.javaDbRepositories,
+      checksBundleRepository: sbom ? undefined : spec.checksBundleRepository
+    })
+  )
   if (spec.input) {
     argv.push('--input', spec.input)
     return argv

@@ -276,8 +276,13 @@ describe('secrets and misconfigurations, with Trivy’s embedded checks', () => 
     )
     const ids = checks.map((c) => c.id)
     // root user in the Dockerfile; privileged container; SSH open to the world
-    expect(ids).toEqual(expect.arrayContaining(['DS-0002', 'KSV-0017']))
-    expect(checks.some((c) => c.target === 'infra/main.tf' && c.severity === 'CRITICAL')).toBe(true)
+    expect(ids).toEqual(expect.arrayContaining(['DS-0002', 'KSV-0017', 'AWS-0107']))
+    expect(checks.find((c) => c.id === 'AWS-0107')).toMatchObject({
+      target: 'infra/main.tf',
+      severity: 'HIGH',
+      resource: 'aws_security_group.web',
+      startLine: 12
+    })
   })
 
   it('trivy config: misconfigurations only, lines and resources kept', async () => {
