@@ -17,8 +17,13 @@ export function issueMarker(key: string): string {
 export interface ScanIssueRequest {
   owner: string
   repo: string
-  /** Identity of the scan target, e.g. `image:ghcr.io/acme/api:latest`. */
+  /** Identity of the scan target across versions, e.g. `image:ghcr.io/acme/api` (no tag). */
   key: string
+  /**
+   * Whether an issue's marker key names this target too: issues opened under older keys (with
+   * the tag, one per release) are found, updated or closed, instead of staying open forever.
+   */
+  sameTarget?: (markerKey: string) => boolean
   title: string
   /** Markdown of the current findings (the job summary). */
   body: string
@@ -43,15 +48,53 @@ function capBody(body: string, marker: string, runUrl?: string): string {
   return text + footer
 }
 
-async function findOpenIssue(octokit: Octokit, owner: string, repo: string, marker: string) {
+const MARKER_KEY = /<!-- ops-actions:security-scan target=(\S+) -->/
+
+/** The key in an issue body's marker, or undefined. */
+export function markerKey(body: string): string | undefined {
+  const m = MARKER_KEY.exec(body)
+  if (!m) return undefined
+  try {
+    return decodeURIComponent(m[1])
+  } catch {
+    return undefined
+  }
+}
+
+/** Open issues of this target, oldest first (the oldest keeps the history). */
+async function findOpenIssues(octokit: Octokit, request: ScanIssueRequest) {
   const issues = await octokit.paginate(octokit.rest.issues.listForRepo, {
-    owner,
-    repo,
+    owner: request.owner,
+    repo: request.repo,
     state: 'open',
     labels: SCAN_ISSUE_LABEL,
     per_page: 100
   })
-  return issues.find((i) => !i.pull_request && (i.body ?? '').includes(marker))
+  return issues
+    .filter((i) => {
+      if (i.pull_request) return false
+      const key = markerKey(i.body ?? '')
+      return key !== undefined && (key === request.key || (request.sameTarget?.(key) ?? false))
+    })
+    .sort((a, b) => a.number - b.number)
+}
+
+async function closeIssue(
+  octokit: Octokit,
+  request: ScanIssueRequest,
+  issueNumber: number,
+  comment: string,
+  reason: 'completed' | 'not_planned'
+): Promise<void> {
+  const { owner, repo } = request
+  await octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body: comment })
+  await octokit.rest.issues.update({
+    owner,
+    repo,
+    issue_number: issueNumber,
+    state: 'closed',
+    state_reason: reason
+  })
 }
 
 function explain(error: unknown): ToolError {
@@ -71,22 +114,27 @@ export async function syncScanIssue(
   const { owner, repo } = request
   const marker = issueMarker(request.key)
   try {
-    const existing = await findOpenIssue(octokit, owner, repo, marker)
+    const [existing, ...duplicates] = await findOpenIssues(octokit, request)
+    const run = request.runUrl ? ` (${request.runUrl})` : ''
+    // Older per-tag issues of the same target: one issue stays, the rest point to it.
+    for (const dup of duplicates) {
+      await closeIssue(
+        octokit,
+        request,
+        dup.number,
+        `Tracked in #${existing.number} from now on${run}: one issue per scan target, whatever its tag.`,
+        'not_planned'
+      )
+    }
     if (request.clean) {
       if (!existing) return { action: 'none' }
-      await octokit.rest.issues.createComment({
-        owner,
-        repo,
-        issue_number: existing.number,
-        body: `No findings at the gate any more${request.runUrl ? ` (${request.runUrl})` : ''}; closing.`
-      })
-      await octokit.rest.issues.update({
-        owner,
-        repo,
-        issue_number: existing.number,
-        state: 'closed',
-        state_reason: 'completed'
-      })
+      await closeIssue(
+        octokit,
+        request,
+        existing.number,
+        `No findings at the gate any more${run}; closing.`,
+        'completed'
+      )
       return { action: 'closed', number: existing.number, url: existing.html_url }
     }
     const body = capBody(request.body, marker, request.runUrl)

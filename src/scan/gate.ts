@@ -28,9 +28,19 @@ export interface GateResult {
   passed: boolean
 }
 
-/** `--ignore-unfixed` as Trivy means it: keep only vulnerabilities with a fixed version. */
+/**
+ * `--ignore-unfixed` as Trivy means it (pkg/flag/vulnerability_flags.go): every status but
+ * `fixed` is dropped, so `will_not_fix`, `end_of_life` or `affected` go even when the advisory
+ * names a version. Reports older than statuses (Trivy < 0.35, no `Status`) fall back to
+ * FixedVersion, which keeps more findings rather than silently passing a gate.
+ */
+export function isUnfixed(f: Finding): boolean {
+  if (f.kind !== 'vulnerability') return false
+  return f.status !== undefined ? f.status !== 'fixed' : f.fixed === undefined
+}
+
 export function dropUnfixed(findings: Finding[]): Finding[] {
-  return findings.filter((f) => f.kind !== 'vulnerability' || f.fixed !== undefined)
+  return findings.filter((f) => !isUnfixed(f))
 }
 
 export function countFindings(findings: Finding[]): FindingCounts {

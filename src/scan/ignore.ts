@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml'
 import { ConfigurationError } from '../core/errors.js'
+import { parsePurl, purlMatches, type PackageUrl } from './purl.js'
 import type { Finding, FindingKind } from './report.js'
 
 /**
@@ -13,6 +14,8 @@ export interface IgnoreRule {
   kind?: FindingKind
   paths?: string[]
   purls?: string[]
+  /** `purls`, parsed: a version-less purl matches every version of the package, as in Trivy. */
+  packages?: PackageUrl[]
   /** Midnight UTC of the expiry date: from then on the entry no longer ignores anything. */
   expiresAt?: Date
   /** Where it was written, for warnings: `.trivyignore:3`. */
@@ -94,12 +97,23 @@ export function parseYamlIgnoreFile(text: string, file: string): IgnoreRule[] {
         throw new ConfigurationError(`${origin}: every entry needs an \`id\``, 'ignore-file')
       }
       const expired = e.expired_at
+      const purls = stringList(e.purls, origin, 'purls')
       rules.push({
         id: e.id,
         kind,
         origin,
         paths: stringList(e.paths, origin, 'paths'),
-        purls: stringList(e.purls, origin, 'purls'),
+        purls,
+        packages: purls?.map((p) => {
+          const parsed = parsePurl(p)
+          if (!parsed) {
+            throw new ConfigurationError(
+              `${origin}: \`${p}\` is not a package URL; expected pkg:type/namespace/name[@version]`,
+              'ignore-file'
+            )
+          }
+          return parsed
+        }),
         // YAML turns an unquoted 2024-01-01 into a Date; quoted, it stays a string.
         expiresAt:
           expired instanceof Date
@@ -137,7 +151,11 @@ export function globToRegExp(glob: string): RegExp {
 function matches(rule: IgnoreRule, f: Finding): boolean {
   if (rule.id !== f.id) return false
   if (rule.kind && rule.kind !== f.kind) return false
-  if (rule.purls && !(f.purl && rule.purls.includes(f.purl))) return false
+  // Trivy applies the purls only to findings with a package (a secret has none).
+  if (rule.packages && rule.packages.length > 0 && f.purl) {
+    const target = parsePurl(f.purl)
+    if (!target || !rule.packages.some((p) => purlMatches(p, target))) return false
+  }
   if (rule.paths) {
     const candidates = [f.pkgPath, f.target].filter((p): p is string => Boolean(p))
     const globs = rule.paths.map(globToRegExp)

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
-import { createWriteStream, existsSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { createReadStream, createWriteStream, existsSync } from 'node:fs'
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { arch as osArch, platform as osPlatform } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { sleep } from '../core/duration.js'
@@ -10,8 +11,8 @@ import { ToolError } from '../core/errors.js'
 import { runChecked } from '../core/exec.js'
 import { log } from '../core/log.js'
 import {
-  checksumsAssetName,
-  parseChecksums,
+  KNOWN_GOOD_ARCHIVES,
+  knownGoodSha256,
   refuseCompromised,
   releaseAssetName,
   TRIVY_RELEASES_URL
@@ -27,6 +28,8 @@ export interface InstallOptions {
   platform?: NodeJS.Platform
   arch?: string
   retryDelaysMs?: number[]
+  /** `trivy-sha256`: the archive digest the user vouches for (versions not embedded). */
+  sha256?: string
 }
 
 export interface InstalledTrivy {
@@ -86,19 +89,20 @@ async function downloadHashed(url: string, file: string): Promise<string> {
   return hash.digest('hex')
 }
 
-/**
- * Installs a pinned Trivy release into the tool cache, or reuses the cached one. The archive's
- * SHA-256 must match the release's checksums file, as Trivy's own install.sh checks it.
- */
 export interface InstallPlan {
   asset: string
   /** The tool-cache folder the binary is (or would be) in. */
   dir: string
   binary: string
-  /** Already installed: nothing would be downloaded. */
+  /** The verified archive kept beside the binary, re-hashed before every use. */
+  archive: string
+  /** Already installed: nothing would be downloaded (the binary is still re-checked). */
   cached: boolean
   archiveUrl: string
-  checksumsUrl: string
+  /** The digest the archive must have, from the embedded table or `trivy-sha256`. */
+  expectedSha256?: string
+  /** Where that digest comes from, for the log and the dry run. */
+  trust: string
 }
 
 /** Where the release comes from and goes to; only looks at the tool cache, downloads nothing. */
@@ -109,50 +113,121 @@ export function planInstall(options: InstallOptions): InstallPlan {
   const asset = releaseAssetName(version, options.platform ?? osPlatform(), arch)
   const dir = join(options.toolCacheDir, 'trivy', version, arch)
   const binary = join(dir, 'trivy')
+  const archive = join(dir, asset)
+  const embedded = knownGoodSha256(version, asset)
+  const expectedSha256 = options.sha256 ?? embedded
   const base = `${options.baseUrl ?? TRIVY_RELEASES_URL}/v${version}`
   return {
     asset,
     dir,
     binary,
-    cached: existsSync(`${dir}.complete`) && existsSync(binary),
+    archive,
+    cached: existsSync(`${dir}.complete`) && existsSync(binary) && existsSync(archive),
     archiveUrl: `${base}/${asset}`,
-    checksumsUrl: `${base}/${checksumsAssetName(version)}`
+    expectedSha256,
+    trust: options.sha256
+      ? `against trivy-sha256 ${options.sha256}`
+      : embedded
+        ? `against the digest embedded in this action (${embedded})`
+        : 'against nothing: no embedded digest for this version and no trivy-sha256'
   }
 }
 
+function unverifiable(version: string, asset: string): ToolError {
+  return new ToolError(
+    `Trivy ${version}: this action embeds no SHA-256 for ${asset} (it does for ${Object.keys(KNOWN_GOOD_ARCHIVES).join(', ')}); give \`trivy-sha256\` with the digest from a source you trust, or use a supported version. A checksums file from the same release would vouch for nothing.`
+  )
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  await pipeline(createReadStream(path), hash)
+  return hash.digest('hex')
+}
+
+/** SHA-256 of the `trivy` member of a .tar.gz, streamed out of tar (never extracted to disk). */
+async function memberSha256(archive: string, member: string): Promise<string> {
+  const tar = spawn('tar', ['-xzOf', archive, member], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const hash = createHash('sha256')
+  let stderr = ''
+  tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number>((res) => tar.on('close', (code) => res(code ?? 1)))
+  await pipeline(tar.stdout, hash)
+  const code = await exited
+  if (code !== 0)
+    throw new ToolError(`tar could not read ${member} from ${archive}: ${stderr.trim()}`)
+  return hash.digest('hex')
+}
+
+async function extractBinary(archive: string, dir: string): Promise<void> {
+  const staging = `${dir}.partial-${process.pid}`
+  await rm(staging, { recursive: true, force: true })
+  await mkdir(staging, { recursive: true })
+  await runChecked(['tar', '-xzf', archive, '-C', staging, 'trivy'])
+  await chmod(join(staging, 'trivy'), 0o755)
+  await rename(archive, join(staging, basename(archive)))
+  await rm(dir, { recursive: true, force: true })
+  await rename(staging, dir)
+}
+
+/**
+ * A tool-cache hit is trusted only after proof: its archive must still hash to the expected
+ * digest and the binary must be byte for byte the archive's `trivy`. A planted or swapped
+ * binary is replaced from the verified archive; a swapped archive means a fresh download.
+ */
+async function verifyCached(plan: InstallPlan, version: string): Promise<boolean> {
+  const archiveSha = await sha256File(plan.archive)
+  if (archiveSha !== plan.expectedSha256) {
+    log.warning(
+      `the tool cache's ${plan.asset} hashes to ${archiveSha}, not ${plan.expectedSha256}: discarding it and downloading Trivy ${version} again`
+    )
+    return false
+  }
+  const [inArchive, onDisk] = await Promise.all([
+    memberSha256(plan.archive, 'trivy'),
+    sha256File(plan.binary)
+  ])
+  if (inArchive !== onDisk) {
+    log.warning(
+      `the tool cache's Trivy binary (${plan.binary}, sha256 ${onDisk}) is not the one in its verified archive (${inArchive}): replacing it from the archive`
+    )
+    const archive = `${plan.dir}.archive-${process.pid}`
+    await rename(plan.archive, archive)
+    await extractBinary(archive, plan.dir)
+    await rename(join(plan.dir, basename(archive)), plan.archive)
+  }
+  return true
+}
+
+/**
+ * Installs a pinned Trivy release into the tool cache, or reuses the cached one after
+ * re-hashing it. The archive must match a digest this action trusts (embedded, or the user's
+ * `trivy-sha256`), never only the checksums file served beside it.
+ */
 export async function installTrivy(options: InstallOptions): Promise<InstalledTrivy> {
   const { version } = options
-  const { asset, dir, binary, cached, archiveUrl, checksumsUrl } = planInstall(options)
-  if (cached) {
-    log.info(`Trivy ${version} found in the tool cache: ${binary}`)
-    return { path: binary, fromCache: true }
+  const plan = planInstall(options)
+  const { asset, dir, binary, archiveUrl, expectedSha256 } = plan
+  if (!expectedSha256) throw unverifiable(version, asset)
+  if (plan.cached && (await verifyCached(plan, version))) {
+    log.info(`Trivy ${version} found in the tool cache and re-verified: ${binary}`)
+    return { path: binary, fromCache: true, sha256: expectedSha256 }
   }
   const delays = options.retryDelaysMs ?? [2000, 6000]
-  const sums = await withRetries(`download of ${checksumsUrl}`, delays, async () =>
-    parseChecksums(await (await get(checksumsUrl)).text())
-  )
-  const expected = sums.get(asset)
-  if (!expected)
-    throw new ToolError(`${checksumsUrl} lists no checksum for ${asset}; refusing to install`)
-
   await mkdir(options.tempDir, { recursive: true })
   const archive = join(options.tempDir, `${asset}.${process.pid}`)
   try {
     const actual = await withRetries(`download of ${archiveUrl}`, delays, () =>
       downloadHashed(archiveUrl, archive)
     )
-    if (actual !== expected) {
+    if (actual !== expectedSha256) {
       throw new ToolError(
-        `SHA-256 of ${asset} is ${actual}, but the release checksums file says ${expected}; refusing to install a tampered or corrupt archive`
+        `SHA-256 of ${asset} is ${actual}, but ${plan.trust.replace(/^against /, '')} says ${expectedSha256}; refusing to install a tampered or corrupt archive`
       )
     }
-    const staging = `${dir}.partial-${process.pid}`
-    await rm(staging, { recursive: true, force: true })
-    await mkdir(staging, { recursive: true })
-    await runChecked(['tar', '-xzf', archive, '-C', staging, 'trivy'])
-    await chmod(join(staging, 'trivy'), 0o755)
-    await rm(dir, { recursive: true, force: true })
-    await rename(staging, dir)
+    await rm(`${dir}.complete`, { force: true })
+    await extractBinary(archive, dir)
+    await rename(join(dir, basename(archive)), plan.archive)
     await writeFile(`${dir}.complete`, '')
     log.info(`installed Trivy ${version} (${asset}, sha256 ${actual}) into ${dir}`)
     return { path: binary, fromCache: false, sha256: actual }

@@ -23,6 +23,14 @@ export interface TrivyResult {
   Misconfigurations?: TrivyMisconfiguration[]
   Secrets?: TrivySecret[]
   Licenses?: TrivyLicense[]
+  /** Installed packages (`--list-all-pkgs`, on by default for JSON): where a lockfile lists each. */
+  Packages?: TrivyPackage[]
+}
+
+export interface TrivyPackage {
+  Name?: string
+  Version?: string
+  Locations?: { StartLine?: number; EndLine?: number }[]
 }
 
 export interface TrivyVulnerability {
@@ -72,6 +80,11 @@ export interface TrivyLicense {
   Link?: string
 }
 
+export interface LineRange {
+  startLine: number
+  endLine: number
+}
+
 export type FindingKind = 'vulnerability' | 'misconfiguration' | 'secret' | 'license'
 
 /** One finding of any kind, flattened out of a Result: what the gate, summary and SARIF use. */
@@ -93,6 +106,10 @@ export interface Finding {
   status?: string
   startLine?: number
   endLine?: number
+  /** Every place a lockfile lists the vulnerable package (Packages[].Locations), first is primary. */
+  locations?: LineRange[]
+  /** The IaC resource a check failed on (`aws_s3_bucket.logs`): stable where lines move. */
+  resource?: string
   /** CVSS v3 (or v4) score from the source that set the severity, when the report has one. */
   score?: number
 }
@@ -127,7 +144,8 @@ const FINDING_FIELDS: Record<string, string[]> = {
     'CauseMetadata'
   ],
   Secrets: ['RuleID', 'Category', 'Severity', 'Title', 'StartLine', 'EndLine'],
-  Licenses: ['Name', 'Severity', 'Category', 'PkgName', 'FilePath', 'Link']
+  Licenses: ['Name', 'Severity', 'Category', 'PkgName', 'FilePath', 'Link'],
+  Packages: ['Name', 'Version', 'Locations']
 }
 const RESULT_FIELDS = new Set(['Target', 'Class', 'Type'])
 
@@ -230,6 +248,21 @@ export function readReportFile(path: string, source: string, chunkBytes?: number
   return JsonReader.withFile(path, (reader) => readChecked(reader, source), chunkBytes)
 }
 
+/** `name@version` -> the lines a lockfile lists it on, for the result's vulnerabilities. */
+function packageLines(packages: TrivyPackage[] | undefined): Map<string, LineRange[]> {
+  const lines = new Map<string, LineRange[]>()
+  for (const p of packages ?? []) {
+    const ranges = (p.Locations ?? [])
+      .filter((l) => Number.isInteger(l.StartLine) && (l.StartLine as number) > 0)
+      .map((l) => ({
+        startLine: l.StartLine as number,
+        endLine: Math.max(l.StartLine as number, l.EndLine ?? 0)
+      }))
+    if (ranges.length > 0) lines.set(`${p.Name}@${p.Version}`, ranges)
+  }
+  return lines
+}
+
 function cvssScore(v: TrivyVulnerability): number | undefined {
   const cvss = v.SeveritySource ? v.CVSS?.[v.SeveritySource] : undefined
   return cvss?.V3Score ?? cvss?.V40Score
@@ -242,7 +275,9 @@ export function collectFindings(report: TrivyReport): Finding[] {
     // Explicit fields, not `...base`: spreading into 50,000 literals is 10x slower in V8.
     const target = r.Target
     const resultClass = r.Class
+    const lines = r.Packages ? packageLines(r.Packages) : undefined
     for (const v of r.Vulnerabilities ?? []) {
+      const locations = lines?.get(`${v.PkgName}@${v.InstalledVersion}`)
       findings.push({
         target,
         resultClass,
@@ -258,7 +293,10 @@ export function collectFindings(report: TrivyReport): Finding[] {
         installed: v.InstalledVersion,
         fixed: v.FixedVersion || undefined,
         status: v.Status,
-        score: cvssScore(v)
+        score: cvssScore(v),
+        locations,
+        startLine: locations?.[0].startLine,
+        endLine: locations?.[0].endLine
       })
     }
     for (const m of r.Misconfigurations ?? []) {
@@ -273,7 +311,8 @@ export function collectFindings(report: TrivyReport): Finding[] {
         description: [m.Message, m.Resolution].filter(Boolean).join(' - ') || m.Description,
         url: m.PrimaryURL,
         startLine: m.CauseMetadata?.StartLine,
-        endLine: m.CauseMetadata?.EndLine
+        endLine: m.CauseMetadata?.EndLine,
+        resource: m.CauseMetadata?.Resource || undefined
       })
     }
     for (const s of r.Secrets ?? []) {

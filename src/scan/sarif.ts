@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto'
+import { posix } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { compareFindings } from './gate.js'
-import type { Finding, TrivyReport } from './report.js'
+import type { Finding, LineRange, TrivyReport } from './report.js'
 import type { Severity } from './severity.js'
+import { osPackagesPath } from './target.js'
 
 /** GitHub code scanning upload limits (docs: "SARIF results exceed one or more limits"). */
 export const GITHUB_SARIF_LIMITS = {
@@ -54,10 +57,67 @@ function ruleName(f: Finding): string {
       : 'License'
 }
 
-/** Code scanning wants a file path: the lockfile/IaC file, or the image name for OS packages. */
-function locationUri(f: Finding, report: TrivyReport): string {
-  if (f.resultClass === 'os-pkgs') return report.ArtifactName ?? f.target
-  return f.pkgPath ?? f.target
+export interface SarifOptions {
+  limits?: SarifLimits
+  /**
+   * Where the scanned directory sits in the repository (`services/api` for `trivy fs
+   * services/api`): Trivy writes paths relative to the scanned directory, code scanning wants
+   * them relative to the repository root. Empty for images and for the repository root.
+   */
+  pathPrefix?: string
+  /** `runAutomationDetails.id` category, so several scans in one workflow keep their alerts apart. */
+  category?: string
+}
+
+/** Trivy's `clearURI` for Windows separators, then the repository prefix where there is one. */
+function withPrefix(path: string, prefix: string | undefined): string {
+  const slashed = path.replace(/\\/g, '/')
+  if (!prefix || /^[a-z][a-z0-9+.-]*:/i.test(slashed) || slashed.startsWith('/')) return slashed
+  return posix.normalize(posix.join(prefix, slashed))
+}
+
+/**
+ * The repository path code scanning shows a finding at: the lockfile, IaC file or file holding
+ * a secret; for OS packages the image repository without its tag (Trivy's ToPathUri), so a new
+ * tag keeps the same alerts.
+ */
+export function findingPath(f: Finding, pathPrefix?: string): string {
+  if (f.resultClass === 'os-pkgs') return osPackagesPath(f.pkgPath ?? f.target)
+  return withPrefix(f.pkgPath ?? f.target, pathPrefix)
+}
+
+function regions(f: Finding): LineRange[] {
+  if (f.locations && f.locations.length > 0) return f.locations
+  const startLine = f.startLine && f.startLine > 0 ? f.startLine : 1
+  const endLine = f.endLine && f.endLine >= startLine ? f.endLine : startLine
+  return [{ startLine, endLine }]
+}
+
+/**
+ * A stable identity for code scanning to track an alert across commits: rule, path, package
+ * or IaC resource; never the line, the installed version or the image tag, which all move.
+ * Findings that would still collide are numbered in line order.
+ */
+interface Placed {
+  uri: string
+  fingerprint: string
+}
+
+/** Path and fingerprint of every finding, once, in the stable order (not per SARIF attempt). */
+function place(sorted: Finding[], pathPrefix?: string): Map<Finding, Placed> {
+  const seen = new Map<string, number>()
+  const placed = new Map<Finding, Placed>()
+  for (const f of sorted) {
+    const uri = findingPath(f, pathPrefix)
+    const base = JSON.stringify([f.kind, f.id, uri, f.pkgName ?? '', f.resource ?? ''])
+    const n = seen.get(base) ?? 0
+    seen.set(base, n + 1)
+    const fingerprint = createHash('sha256')
+      .update(n === 0 ? base : `${base}#${n}`)
+      .digest('hex')
+    placed.set(f, { uri, fingerprint })
+  }
+  return placed
 }
 
 function describe(f: Finding): string {
@@ -95,24 +155,24 @@ function rule(f: Finding): object {
   }
 }
 
-function result(f: Finding, ruleIndex: number, report: TrivyReport): object {
-  const startLine = f.startLine && f.startLine > 0 ? f.startLine : 1
-  const endLine = f.endLine && f.endLine >= startLine ? f.endLine : startLine
-  const uri = locationUri(f, report)
+/** The key GitHub reads our fingerprint under; bump the version if its material changes. */
+export const FINGERPRINT_KEY = 'trivyFinding/v1'
+
+function result(f: Finding, ruleIndex: number, { uri, fingerprint }: Placed): object {
+  const text = f.pkgName ? `${uri}: ${f.pkgName}@${f.installed ?? ''}` : uri
   return {
     ruleId: f.id,
     ruleIndex,
     level: LEVEL[f.severity],
     message: { text: describe(f) },
-    locations: [
-      {
-        physicalLocation: {
-          artifactLocation: { uri, uriBaseId: 'ROOTPATH' },
-          region: { startLine, startColumn: 1, endLine, endColumn: 1 }
-        },
-        message: { text: f.pkgName ? `${uri}: ${f.pkgName}@${f.installed ?? ''}` : uri }
-      }
-    ]
+    locations: regions(f).map(({ startLine, endLine }) => ({
+      physicalLocation: {
+        artifactLocation: { uri, uriBaseId: 'ROOTPATH' },
+        region: { startLine, startColumn: 1, endLine, endColumn: 1 }
+      },
+      message: { text }
+    })),
+    partialFingerprints: { [FINGERPRINT_KEY]: fingerprint }
   }
 }
 
@@ -132,7 +192,13 @@ function selectWithinCounts(sorted: Finding[], limits: SarifLimits, max: number)
 }
 
 /** Exactly JSON.stringify of the SARIF document, emitted a rule and a result at a time. */
-function emitSarif(findings: Finding[], report: TrivyReport, emit: (text: string) => void): void {
+function emitSarif(
+  findings: Finding[],
+  report: TrivyReport,
+  options: SarifOptions,
+  placed: Map<Finding, Placed>,
+  emit: (text: string) => void
+): void {
   const ruleIndex = new Map<string, number>()
   const ordered: Finding[] = []
   for (const f of findings) {
@@ -148,22 +214,31 @@ function emitSarif(findings: Finding[], report: TrivyReport, emit: (text: string
   ordered.forEach((f, i) => emit((i ? ',' : '') + JSON.stringify(rule(f))))
   emit(`],"version":${JSON.stringify(report.Trivy?.Version ?? 'unknown')}}},"results":[`)
   findings.forEach((f, i) =>
-    emit((i ? ',' : '') + JSON.stringify(result(f, ruleIndex.get(f.id) as number, report)))
+    emit((i ? ',' : '') + JSON.stringify(result(f, ruleIndex.get(f.id) as number, placed.get(f)!)))
   )
   const properties = { artifactName: report.ArtifactName, artifactType: report.ArtifactType }
-  emit(`],"columnKind":"utf16CodeUnits","properties":${JSON.stringify(properties)}}]}`)
+  // The id's part before its last `/` is the category; code scanning keeps one set per category.
+  const automation = options.category
+    ? `,"automationDetails":${JSON.stringify({ id: `${options.category}/` })}`
+    : ''
+  emit(`]${automation},"columnKind":"utf16CodeUnits","properties":${JSON.stringify(properties)}}]}`)
 }
 
 /**
  * The SARIF as UTF-8 bytes, gzip-measured as is. Emitted twice, to size the buffer and then to
  * fill it: no object tree per result, no growing buffer's discarded copies, no copy for gzip.
  */
-function render(findings: Finding[], report: TrivyReport): Buffer {
+function render(
+  findings: Finding[],
+  report: TrivyReport,
+  options: SarifOptions,
+  placed: Map<Finding, Placed>
+): Buffer {
   let size = 0
-  emitSarif(findings, report, (text) => (size += Buffer.byteLength(text)))
+  emitSarif(findings, report, options, placed, (text) => (size += Buffer.byteLength(text)))
   const bytes = Buffer.allocUnsafe(size)
   let at = 0
-  emitSarif(findings, report, (text) => (at += bytes.write(text, at)))
+  emitSarif(findings, report, options, placed, (text) => (at += bytes.write(text, at)))
   return bytes
 }
 
@@ -181,13 +256,15 @@ export interface SarifOutput {
 export function buildSarif(
   findings: Finding[],
   report: TrivyReport,
-  limits: SarifLimits = GITHUB_SARIF_LIMITS
+  options: SarifOptions = {}
 ): SarifOutput {
+  const limits = options.limits ?? GITHUB_SARIF_LIMITS
   const sorted = [...findings].sort(compareFindings)
+  const placed = place(sorted, options.pathPrefix)
   let max = sorted.length
   for (let attempt = 0; attempt < 8; attempt++) {
     const chosen = selectWithinCounts(sorted, limits, max)
-    const bytes = render(chosen, report)
+    const bytes = render(chosen, report, options, placed)
     const gzipBytes = gzipSync(bytes, { level: 1 }).length
     if (gzipBytes <= limits.gzipBytes || chosen.length === 0) {
       return {
@@ -199,7 +276,7 @@ export function buildSarif(
     }
     max = Math.floor((chosen.length * limits.gzipBytes * 0.9) / gzipBytes)
   }
-  const bytes = render([], report)
+  const bytes = render([], report, options, placed)
   return {
     text: bytes.toString('utf8'),
     included: 0,

@@ -1,25 +1,47 @@
 import { join } from 'node:path'
 import { log } from '../core/log.js'
-import { dbCacheKeys, prepareDb, type CacheStore, type DbState } from './db.js'
+import {
+  JAVA_DB,
+  dbCacheKeys,
+  prepareDb,
+  restoreDb,
+  saveDb,
+  type CacheStore,
+  type DbState
+} from './db.js'
 import { installTrivy, planInstall } from './install.js'
 import type { TrivyReport } from './report.js'
 import {
+  ScanFailed,
   buildDbDownloadArgs,
   buildScanArgs,
+  isJavaDbFailure,
+  mayNeedJavaDb,
   needsVulnDb,
   runScan,
   trivyVersion,
   type Scanner,
-  type ScanType
+  type ScanType,
+  type TrivySources
 } from './trivy.js'
 
-export interface ScanOptions {
+/** Trivy's `--timeout` when none is given: long enough for large images (Trivy's own is 5m). */
+export const DEFAULT_TIMEOUT_MS = 30 * 60_000
+/** Beyond Trivy's own timeout, the time it gets to write its error before it is killed. */
+const KILL_GRACE_MS = 60_000
+
+export interface ScanOptions extends TrivySources {
   scanType: ScanType
-  target: string
+  /** Image reference or path; undefined with `input`. */
+  target?: string
+  /** An image tar (`docker save`) for `trivy image --input`. */
+  input?: string
   scanners: Scanner[]
   /** An existing binary; otherwise `version` is installed into `toolCacheDir`. */
   trivyPath?: string
   version: string
+  /** `trivy-sha256`: the archive digest for a version the action embeds none for. */
+  sha256?: string
   toolCacheDir: string
   tempDir: string
   cacheDir: string
@@ -27,7 +49,13 @@ export interface ScanOptions {
   outputFile: string
   now: Date
   dbRetryDelaysMs?: number[]
+  /** Trivy's --timeout. */
   timeoutMs?: number
+  skipDirs?: string[]
+  skipFiles?: string[]
+  configFile?: string
+  /** No download of any kind: the DBs come from the cache or are already in cacheDir. */
+  offline?: boolean
 }
 
 export interface ScanOutcome {
@@ -35,6 +63,8 @@ export interface ScanOutcome {
   trivyVersion: string
   binary: string
   db?: DbState
+  /** Set when the Java DB was downloaded with retries after Trivy's own download failed. */
+  javaDb?: DbState
 }
 
 /** Install (or use) Trivy, prepare its DB, scan once to JSON. Every failure is a ToolError. */
@@ -44,12 +74,14 @@ export async function scanWithTrivy(options: ScanOptions): Promise<ScanOutcome> 
     (await log.group('Install Trivy', async () => {
       const installed = await installTrivy({
         version: options.version,
+        sha256: options.sha256,
         toolCacheDir: options.toolCacheDir,
         tempDir: options.tempDir
       })
       return installed.path
     }))
   const version = await trivyVersion(binary)
+  const retryDelaysMs = options.dbRetryDelaysMs ?? [10_000, 30_000, 60_000]
   let db: DbState | undefined
   if (needsVulnDb(options.scanType, options.scanners)) {
     db = await log.group('Trivy vulnerability DB', () =>
@@ -58,29 +90,75 @@ export async function scanWithTrivy(options: ScanOptions): Promise<ScanOutcome> 
         cacheDir: options.cacheDir,
         store: options.store,
         now: options.now,
-        retryDelaysMs: options.dbRetryDelaysMs ?? [10_000, 30_000, 60_000]
+        retryDelaysMs,
+        sources: options,
+        offline: options.offline
       })
     )
   }
-  const argv = scanArgs(binary, options, db !== undefined)
-  const report = await log.group(`Scan ${options.scanType} ${options.target}`, () =>
-    runScan(argv, options.outputFile, options.timeoutMs ?? 3_600_000)
-  )
-  return { report, trivyVersion: version, binary, db }
+  const timeoutMs = (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + KILL_GRACE_MS
+  const java = mayNeedJavaDb(options.scanType, options.scanners)
+  // The Java DB is only needed when a jar is found, and Trivy then downloads it itself: restore
+  // it from the cache first, so most scans download nothing; save it after if Trivy fetched it.
+  const javaRestored = java
+    ? await restoreDb(options.store, options.cacheDir, JAVA_DB, options.now)
+    : undefined
+  const scan = (skipJavaDbUpdate: boolean) =>
+    log.group(`Scan ${options.scanType} ${options.input ?? options.target}`, () =>
+      runScan(
+        scanArgs(binary, options, db !== undefined, skipJavaDbUpdate),
+        options.outputFile,
+        timeoutMs
+      )
+    )
+  let report: TrivyReport
+  let javaDb: DbState | undefined
+  try {
+    report = await scan(false)
+  } catch (error) {
+    if (!(java && !options.offline && error instanceof ScanFailed && isJavaDbFailure(error.stderr)))
+      throw error
+    log.warning(`Trivy could not download the Java DB during the scan; retrying it on its own`)
+    javaDb = await log.group('Trivy Java DB', () =>
+      prepareDb({
+        binary,
+        cacheDir: options.cacheDir,
+        store: undefined,
+        now: options.now,
+        retryDelaysMs,
+        database: JAVA_DB,
+        sources: options
+      })
+    )
+    report = await scan(true)
+  }
+  if (java) await saveDb(options.store, options.cacheDir, JAVA_DB, options.now, javaRestored)
+  return { report, trivyVersion: version, binary, db, javaDb }
 }
 
 function scanArgs(
   binary: string,
   options: Omit<ScanOptions, 'store'>,
-  skipDbUpdate: boolean
+  skipDbUpdate: boolean,
+  skipJavaDbUpdate = false
 ): string[] {
   return buildScanArgs(binary, {
     scanType: options.scanType,
     target: options.target,
+    input: options.input,
     scanners: options.scanners,
     cacheDir: options.cacheDir,
     outputFile: options.outputFile,
-    skipDbUpdate
+    skipDbUpdate,
+    skipJavaDbUpdate,
+    offline: options.offline,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    skipDirs: options.skipDirs,
+    skipFiles: options.skipFiles,
+    configFile: options.configFile,
+    dbRepositories: options.dbRepositories,
+    javaDbRepositories: options.javaDbRepositories,
+    checksBundleRepository: options.checksBundleRepository
   })
 }
 
@@ -89,7 +167,7 @@ export interface ScanPlan {
   /** How the binary would be obtained, for the log and summary. */
   trivy: string
   /** The DB step, when the scan needs the vulnerability DB. */
-  db?: { argv: string[]; cacheKey?: string }
+  db?: { argv: string[]; cacheKey?: string; offline?: boolean }
   argv: string[]
 }
 
@@ -108,19 +186,21 @@ export async function planScan(
   } else {
     const install = planInstall({
       version: options.version,
+      sha256: options.sha256,
       toolCacheDir: options.toolCacheDir,
       tempDir: options.tempDir
     })
     binary = install.binary
     trivy = install.cached
-      ? `Trivy ${options.version} from the tool cache: ${binary}`
-      : `Trivy ${options.version}: would download ${install.archiveUrl}, check its SHA-256 against ${install.checksumsUrl} and install it as ${binary}`
+      ? `Trivy ${options.version} from the tool cache: ${binary} (re-hashed before use)`
+      : `Trivy ${options.version}: would download ${install.archiveUrl}, check its SHA-256 ${install.trust} and install it as ${binary}`
   }
   const needsDb = needsVulnDb(options.scanType, options.scanners)
   const db = needsDb
     ? {
-        argv: buildDbDownloadArgs(binary, options.cacheDir),
-        cacheKey: options.cache ? dbCacheKeys(options.now).key : undefined
+        argv: buildDbDownloadArgs(binary, options.cacheDir, options),
+        cacheKey: options.cache ? dbCacheKeys(options.now).key : undefined,
+        offline: options.offline
       }
     : undefined
   return { binary, trivy, db, argv: scanArgs(binary, options, needsDb) }

@@ -21,19 +21,66 @@ export const SCANNERS_BY_TYPE: Record<ScanType, { allowed: Scanner[]; default: S
   config: { allowed: ['misconfig'], default: ['misconfig'] }
 }
 
-export interface ScanSpec {
+/**
+ * Given to `--config` and `--ignorefile` when the user named none: Trivy otherwise reads
+ * `./trivy.yaml` and `./.trivyignore` from the working directory, which would silently filter
+ * the report the gate, the counts and the SARIF are made from (the ignore file is applied by
+ * the action itself, with expiry warnings).
+ */
+export const NO_FILE = '/dev/null'
+
+/** Where Trivy gets its databases and checks from: mirrors for rate limits and air gaps. */
+export interface TrivySources {
+  dbRepositories?: string[]
+  javaDbRepositories?: string[]
+  checksBundleRepository?: string
+}
+
+export interface ScanSpec extends TrivySources {
   scanType: ScanType
-  target: string
+  /** Image reference or path; undefined with `input` (an image tar). */
+  target?: string
+  /** `trivy image --input image.tar`: an image saved by `docker save`, no registry. */
+  input?: string
   scanners: Scanner[]
   cacheDir: string
   outputFile: string
   /** The DB was prepared beforehand (downloaded or restored): never download during the scan. */
   skipDbUpdate: boolean
+  /** The Java DB is in the cache (restored or downloaded with retries): never download it. */
+  skipJavaDbUpdate?: boolean
+  /** Nothing from the network: no DB, Java DB, checks bundle or VEX download, no version check. */
+  offline?: boolean
+  /** Trivy's own `--timeout` (default 5m there); the process gets a grace period on top. */
+  timeoutMs: number
+  skipDirs?: string[]
+  skipFiles?: string[]
+  /** `trivy.yaml` the user chose; none: `NO_FILE`, so `./trivy.yaml` is not read by accident. */
+  configFile?: string
 }
 
 /** Whether this scan needs the vulnerability DB at all. */
 export function needsVulnDb(scanType: ScanType, scanners: Scanner[]): boolean {
   return scanType !== 'config' && scanners.includes('vuln')
+}
+
+function repeated(flag: string, values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => [flag, v])
+}
+
+function sourceArgs(spec: TrivySources): string[] {
+  return [
+    ...repeated('--db-repository', spec.dbRepositories),
+    ...repeated('--java-db-repository', spec.javaDbRepositories),
+    ...(spec.checksBundleRepository
+      ? ['--checks-bundle-repository', spec.checksBundleRepository]
+      : [])
+  ]
+}
+
+/** Trivy takes `--timeout` as a Go duration; whole seconds are enough. */
+export function trivyDuration(ms: number): string {
+  return `${Math.max(1, Math.ceil(ms / 1000))}s`
 }
 
 /**
@@ -49,19 +96,93 @@ export function buildScanArgs(binary: string, spec: ScanSpec): string[] {
     '--output',
     spec.outputFile,
     '--exit-code',
-    '0'
+    '0',
+    '--cache-dir',
+    spec.cacheDir,
+    '--timeout',
+    trivyDuration(spec.timeoutMs),
+    '--config',
+    spec.configFile ?? NO_FILE,
+    '--ignorefile',
+    NO_FILE,
+    // The pinned version is the point; a notice to upgrade is noise in every job log.
+    '--skip-version-check'
   ]
-  argv.push('--cache-dir', spec.cacheDir)
-  // `trivy config` has neither flag: it only checks misconfigurations and shows no progress bar.
-  if (spec.scanType !== 'config') argv.push('--scanners', spec.scanners.join(','), '--no-progress')
-  if (spec.skipDbUpdate) argv.push('--skip-db-update')
+  // What each subcommand accepts (checked against `trivy <sub> --help` of the real binary):
+  // `config` has no scanners, progress bar, DB or offline flags; `sbom` walks no files and
+  // runs no checks, so it has no skip-dirs/files or checks flags.
+  const config = spec.scanType === 'config'
+  const sbom = spec.scanType === 'sbom'
+  if (!config) argv.push('--scanners', spec.scanners.join(','), '--no-progress')
+  if (!config && (spec.skipDbUpdate || spec.offline)) argv.push('--skip-db-update')
+  if (!config && !sbom && (spec.skipJavaDbUpdate || spec.offline))
+    argv.push('--skip-java-db-update')
+  if (spec.offline && !sbom) argv.push('--skip-check-update')
+  if (spec.offline && !config) argv.push('--offline-scan')
+  if (!sbom) {
+    argv.push(
+      ...repeated('--skip-dirs', spec.skipDirs),
+      ...repeated('--skip-files', spec.skipFiles)
+    )
+  }
+  argv.push(
+    ...sourceArgs({
+      dbRepositories: config ? undefined : spec.dbRepositories,
+      javaDbRepositories: config ? undefined : spec.javaDbRepositories,
+      checksBundleRepository: sbom ? undefined : spec.checksBundleRepository
+    })
+  )
+  if (spec.input) {
+    argv.push('--input', spec.input)
+    return argv
+  }
   // `--` so a target that starts with a dash is never read as a flag.
-  argv.push('--', spec.target)
+  argv.push('--', spec.target ?? '')
   return argv
 }
 
-export function buildDbDownloadArgs(binary: string, cacheDir: string): string[] {
-  return [binary, 'image', '--download-db-only', '--cache-dir', cacheDir, '--no-progress']
+export function buildDbDownloadArgs(
+  binary: string,
+  cacheDir: string,
+  sources: TrivySources = {}
+): string[] {
+  return [
+    binary,
+    'image',
+    '--download-db-only',
+    '--cache-dir',
+    cacheDir,
+    '--no-progress',
+    '--skip-version-check',
+    ...repeated('--db-repository', sources.dbRepositories)
+  ]
+}
+
+export function buildJavaDbDownloadArgs(
+  binary: string,
+  cacheDir: string,
+  sources: TrivySources = {}
+): string[] {
+  return [
+    binary,
+    'image',
+    '--download-java-db-only',
+    '--cache-dir',
+    cacheDir,
+    '--no-progress',
+    '--skip-version-check',
+    ...repeated('--java-db-repository', sources.javaDbRepositories)
+  ]
+}
+
+/** Whether the scan looks inside artifacts for Java archives (the Java DB names their jars). */
+export function mayNeedJavaDb(scanType: ScanType, scanners: Scanner[]): boolean {
+  return ['image', 'fs', 'repo', 'rootfs'].includes(scanType) && scanners.includes('vuln')
+}
+
+/** Trivy's error when the lazy Java DB download fails mid-scan. */
+export function isJavaDbFailure(stderr: string): boolean {
+  return /java[ -]?db|trivy-java-db|java index database/i.test(stderr)
 }
 
 function tail(text: string, lines = 15): string {
@@ -86,6 +207,15 @@ export async function trivyVersion(binary: string): Promise<string> {
   return version.replace(/^v/, '')
 }
 
+export class ScanFailed extends ToolError {
+  constructor(
+    message: string,
+    readonly stderr: string
+  ) {
+    super(message)
+  }
+}
+
 /** Runs the scan; a non-zero exit, a timeout or a missing/invalid report is a ToolError. */
 export async function runScan(
   argv: string[],
@@ -97,8 +227,9 @@ export async function runScan(
   const result = await runCommand(argv, { timeoutMs })
   if (result.timedOut || result.code !== 0) {
     const why = result.timedOut ? `timed out after ${timeoutMs} ms` : `exited with ${result.code}`
-    throw new ToolError(
-      `Trivy ${why}, so the target was NOT scanned: ${formatCommand(argv)}\n${tail(result.stderr)}`
+    throw new ScanFailed(
+      `Trivy ${why}, so the target was NOT scanned: ${formatCommand(argv)}\n${tail(result.stderr)}`,
+      result.stderr
     )
   }
   try {

@@ -61,6 +61,35 @@ describe('security-scan bundle', () => {
     expect(r.summary).toContain('6.0.3.1, 5.2.4.3')
   })
 
+  it('a repository report is labelled repo, in the summary and in the SARIF category', async () => {
+    const sarif = join(dir, 'repo.sarif')
+    const r = await runAction('security-scan', {
+      'report-file': fixturePath('trivy-repo-secrets.json'),
+      'sarif-file': sarif
+    })
+    expect(r.exitCode).toBe(1)
+    expect(r.summary).toMatch(/\| Target \| repo /)
+    expect(r.summary).not.toMatch(/\| Target \| image /)
+    const run = JSON.parse(readFileSync(sarif, 'utf8')).runs[0]
+    expect(run.automationDetails.id).toMatch(/^trivy:repo:.*\/$/)
+  })
+
+  it('limit-severities-for-sarif keeps only the gate severities; sarif-category is used as given', async () => {
+    const sarif = join(dir, 'limited.sarif')
+    const r = await runAction('security-scan', {
+      'report-file': fixturePath('trivy-sbom-fluentd-critical-high-low-unfixed.json'),
+      'sarif-file': sarif,
+      severity: 'CRITICAL',
+      'limit-severities-for-sarif': 'true',
+      'sarif-category': 'nightly/fluentd'
+    })
+    expect(r.exitCode).toBe(1)
+    expect(r.outputs.total).toBe('3')
+    const run = JSON.parse(readFileSync(sarif, 'utf8')).runs[0]
+    expect(run.results.map((x: { ruleId: string }) => x.ruleId)).toEqual(['CVE-2019-18224'])
+    expect(run.automationDetails).toEqual({ id: 'nightly/fluentd/' })
+  })
+
   it('fail-on-findings false reports only; ignore-unfixed and severity apply', async () => {
     const r = await runAction('security-scan', {
       'report-file': fixturePath('trivy-image-debian-buster-critical-and-unfixed.json'),
@@ -161,6 +190,18 @@ describe('security-scan bundle', () => {
       /`secret` is not available for scan-type `sbom`/
     ],
     [{ 'scan-type': 'image' }, /input `target` is required/],
+    [{ target: 'x', timeout: '5 minutes' }, /input `timeout` = `5 minutes`/],
+    [{ target: 'x', timeout: '0' }, /expected a duration from 1s to 6h/],
+    [{ target: 'x', 'skip-dirs': 'a,--config=/tmp/x' }, /cannot start with `-`/],
+    [
+      { target: 'x', 'db-repository': 'https://mirror.local/trivy-db' },
+      /`https:\/\/mirror.local\/trivy-db` is not an OCI repository/
+    ],
+    [{ target: 'x', 'trivy-sha256': 'abc' }, /input `trivy-sha256` = `abc`: expected the SHA-256/],
+    [{ 'scan-type': 'fs', input: '/dev/null' }, /an image tar is scanned with scan-type `image`/],
+    [{ input: '/dev/null', target: 'x' }, /inputs `input` and `target` are both set/],
+    [{ input: '/nonexistent.tar' }, /input `input` = `\/nonexistent.tar`: no such file/],
+    [{ target: 'x', 'trivy-config': '/nonexistent/trivy.yaml' }, /input `trivy-config`/],
     [
       { 'report-file': '/dev/null', issue: 'true', 'github-token': '' },
       /input `github-token` is required when `issue` is true/
@@ -176,7 +217,8 @@ describe('security-scan bundle', () => {
   })
 
   it('issue: opens one issue for the target, then closes it when clean', async () => {
-    const key = 'image:registry.local/app:2'
+    // keyed without the tag: the next tag updates this issue instead of opening another
+    const key = 'image:registry.local/app'
     const common = {
       'scan-type': 'image',
       target: 'registry.local/app:2',

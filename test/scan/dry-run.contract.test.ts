@@ -71,13 +71,13 @@ describe('security-scan dry-run bundle', () => {
     const argv = `${binary} image --format json --output `
     expect(r.summary).toContain(argv)
     expect(r.summary).toContain(
-      `--cache-dir ${join(box.env.HOME, '.cache', 'trivy')} --scanners vuln,secret --no-progress --skip-db-update -- registry.local/app:1`
+      `--cache-dir ${join(box.env.HOME, '.cache', 'trivy')} --timeout 1800s --config /dev/null --ignorefile /dev/null --skip-version-check --scanners vuln,secret --no-progress --skip-db-update -- registry.local/app:1`
     )
     expect(r.summary).toMatch(/Actions cache \(key trivy-db-linux-\d{4}-\d\d-\d\d/)
     expect(r.summary).toContain('| Gate | CRITICAL, HIGH |')
     expect(r.summary).toContain(`| SARIF | would write ${sarif} |`)
     expect(r.summary).toContain(
-      'would open, update or close the issue for image:registry.local/app:1'
+      'would open, update or close the issue for image:registry.local/app'
     )
     expect(r.stdout).toContain(argv)
   })
@@ -124,7 +124,7 @@ describe('security-scan dry-run bundle', () => {
     )
     expect(r.summary).toMatch(
       new RegExp(
-        `${FAKE_TRIVY} fs --format json --output \\S+/trivy-results.json --exit-code 0 --cache-dir \\S+ --scanners vuln,secret --no-progress --skip-db-update -- \\.`
+        `${FAKE_TRIVY} fs --format json --output \\S+/trivy-results.json --exit-code 0 --cache-dir \\S+ --timeout 1800s --config /dev/null --ignorefile /dev/null --skip-version-check --scanners vuln,secret --no-progress --skip-db-update -- \\.`
       )
     )
     expect(r.summary).toContain('| Gate | CRITICAL (report only: fail-on-findings false) |')

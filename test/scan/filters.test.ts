@@ -77,6 +77,37 @@ describe('ignore-unfixed', () => {
     expect(a.gate.passed).toBe(true)
   })
 
+  /** The real buster report with CVE-2019-18224's status (and fixed version) replaced. */
+  function busterWith(status: string | undefined, fixed: string | undefined): TrivyReport {
+    const doc = JSON.parse(readFixture('trivy-image-debian-buster-critical-and-unfixed.json'))
+    const v = doc.Results[0].Vulnerabilities.find(
+      (x: { VulnerabilityID: string }) => x.VulnerabilityID === 'CVE-2019-18224'
+    )
+    if (status === undefined) delete v.Status
+    else v.Status = status
+    if (fixed === undefined) delete v.FixedVersion
+    else v.FixedVersion = fixed
+    return parseReport(JSON.stringify(doc), 'buster')
+  }
+
+  it.each([
+    ['fixed', '2.2.0-1', true],
+    ['will_not_fix', '2.2.0-1', false],
+    ['end_of_life', '2.2.0-1', false],
+    ['fix_deferred', undefined, false],
+    ['affected', undefined, false],
+    ['under_investigation', undefined, false],
+    [undefined, '2.2.0-1', true],
+    [undefined, undefined, false]
+  ])(
+    'status %s with fixed version %s is kept: %s (only `fixed` survives, as in Trivy)',
+    (status, fixed, kept) => {
+      const a = analyse(busterWith(status, fixed), { unfixed: true, severity: ['CRITICAL'] })
+      expect(a.findings.some((f) => f.id === 'CVE-2019-18224')).toBe(kept)
+      expect(a.gate.passed).toBe(!kept)
+    }
+  )
+
   it('keeps secrets and misconfigurations, which have no fixed version', () => {
     expect(analyse(secrets, { unfixed: true }).findings).toHaveLength(2)
     expect(analyse(terraform, { unfixed: true }).findings).toHaveLength(3)
@@ -173,6 +204,29 @@ secrets:
       'i.yaml'
     )
     expect(analyse(buster, { rules: other }).gate.passed).toBe(false)
+  })
+
+  it.each([
+    ['pkg:deb/debian/libidn2-0', true],
+    ['pkg:deb/debian/libidn2-0@2.0.5-1', true],
+    ['pkg:deb/debian/libidn2-0?distro=debian-10.1&arch=amd64', true],
+    ['pkg:deb/debian/libidn2-0?distro=debian-11', false],
+    ['pkg:deb/ubuntu/libidn2-0', false],
+    ['pkg:rpm/debian/libidn2-0', false],
+    ['pkg:deb/debian/libidn2', false],
+    ['pkg:DEB/debian/libidn2-0', true]
+  ])('purl %s ignores libidn2-0@2.0.5-1?arch=amd64&distro=debian-10.1: %s', (purl, ignored) => {
+    const rules = parseIgnoreFile(
+      `vulnerabilities:\n  - id: CVE-2019-18224\n    purls: ["${purl}"]\n`,
+      'i.yaml'
+    )
+    expect(analyse(buster, { rules, severity: ['CRITICAL'] }).gate.passed).toBe(ignored)
+  })
+
+  it('refuses a purl that is not one, naming the entry', () => {
+    expect(() =>
+      parseIgnoreFile('vulnerabilities:\n  - id: X\n    purls: ["libidn2-0"]\n', 'i.yaml')
+    ).toThrow(/i.yaml vulnerabilities\[0\]: `libidn2-0` is not a package URL/)
   })
 
   it('an entry of one kind does not hide another kind with the same ID', () => {

@@ -72,48 +72,82 @@ afterAll(async () => {
   await lab.stop()
 })
 
+/** SHA-256 of a file in a published release folder. */
+const digest = (root: string, version: string) =>
+  createHash('sha256')
+    .update(readFileSync(join(root, `v${version}`, ASSET(version))))
+    .digest('hex')
+
 describe('installTrivy against a local release server', () => {
-  it('installs a good archive into the tool cache, then reuses it without downloading', async () => {
-    const root = lab.mkdir('releases-good')
-    publish(root, '0.72.0')
-    const server = await startServer('release-good', root)
-    const toolCacheDir = lab.mkdir('tool-cache-good')
+  // 0.73.9 is a version this action embeds no digest for: the tests vouch with `sha256`.
+  const V = '0.73.9'
+
+  async function installed(name: string) {
+    const root = lab.mkdir(`releases-${name}`)
+    publish(root, V)
+    const server = await startServer(`release-${name}`, root)
     const options = {
-      version: '0.72.0',
-      toolCacheDir,
-      tempDir: lab.mkdir('tmp-good'),
+      version: V,
+      sha256: digest(root, V),
+      toolCacheDir: lab.mkdir(`tool-cache-${name}`),
+      tempDir: lab.mkdir(`tmp-${name}`),
       baseUrl: server.url,
       platform: 'linux' as const,
       arch: 'x64'
     }
+    return { root, server, options, first: await installTrivy(options) }
+  }
 
-    const first = await installTrivy(options)
+  it('installs a good archive into the tool cache, then reuses it without downloading', async () => {
+    const { root, server, options, first } = await installed('good')
     expect(first.fromCache).toBe(false)
-    expect(first.path).toBe(join(toolCacheDir, 'trivy', '0.72.0', 'x64', 'trivy'))
-    expect(existsSync(join(toolCacheDir, 'trivy', '0.72.0', 'x64.complete'))).toBe(true)
+    expect(first.path).toBe(join(options.toolCacheDir, 'trivy', V, 'x64', 'trivy'))
+    expect(existsSync(join(options.toolCacheDir, 'trivy', V, 'x64.complete'))).toBe(true)
     expect(statSync(first.path).mode & 0o111).not.toBe(0)
-    expect(first.sha256).toBe(
-      createHash('sha256')
-        .update(readFileSync(join(root, 'v0.72.0', ASSET('0.72.0'))))
-        .digest('hex')
-    )
-    // only the binary is taken out of the archive
-    expect(existsSync(join(toolCacheDir, 'trivy', '0.72.0', 'x64', 'README.md'))).toBe(false)
+    expect(first.sha256).toBe(digest(root, V))
+    // only the binary (and the verified archive, to re-check it) are kept
+    expect(existsSync(join(options.toolCacheDir, 'trivy', V, 'x64', 'README.md'))).toBe(false)
     expect(await trivyVersion(first.path)).toBe('0.72.0')
 
     const requestsBefore = (await server.log()).length
     const second = await installTrivy(options)
-    expect(second).toEqual({ path: first.path, fromCache: true })
+    expect(second).toEqual({ path: first.path, fromCache: true, sha256: digest(root, V) })
     expect((await server.log()).length).toBe(requestsBefore)
+  })
+
+  it('re-hashes a tool-cache hit: a planted binary is replaced from the verified archive', async () => {
+    const { server, options, first } = await installed('planted')
+    const genuine = readFileSync(first.path)
+    writeFileSync(first.path, '#!/bin/sh\necho \'{"Version":"0.72.0"}\'\n')
+    const requestsBefore = (await server.log()).length
+    const again = await installTrivy(options)
+    expect(again.fromCache).toBe(true)
+    expect(readFileSync(again.path)).toEqual(genuine)
+    expect(statSync(again.path).mode & 0o111).not.toBe(0)
+    expect((await server.log()).length).toBe(requestsBefore)
+  })
+
+  it('re-hashes a tool-cache hit: a swapped archive is discarded and downloaded again', async () => {
+    const { server, options, first } = await installed('swapped')
+    const kept = join(options.toolCacheDir, 'trivy', V, 'x64', ASSET(V))
+    writeFileSync(kept, 'not the archive')
+    writeFileSync(first.path, 'planted')
+    const again = await installTrivy(options)
+    expect(again.fromCache).toBe(false)
+    expect(await trivyVersion(again.path)).toBe('0.72.0')
+    expect((await server.log()).filter((p) => p.endsWith('.tar.gz')).length).toBe(4) // 302 + 200, twice
   })
 
   it('refuses a tampered archive and leaves nothing in the tool cache', async () => {
     const root = lab.mkdir('releases-tampered')
-    publish(root, '0.72.0', { tamper: true })
+    publish(root, V)
+    const sha256 = digest(root, V)
+    publish(root, V, { tamper: true })
     const server = await startServer('release-tampered', root)
     const toolCacheDir = lab.mkdir('tool-cache-tampered')
     const install = installTrivy({
-      version: '0.72.0',
+      version: V,
+      sha256,
       toolCacheDir,
       tempDir: lab.mkdir('tmp-t'),
       baseUrl: server.url,
@@ -122,27 +156,48 @@ describe('installTrivy against a local release server', () => {
     })
     await expect(install).rejects.toThrow(ToolError)
     await expect(install).rejects.toThrow(
-      /SHA-256 of trivy_0.72.0_Linux-64bit.tar.gz is [0-9a-f]{64}, but the release checksums file says/
+      /SHA-256 of trivy_0.73.9_Linux-64bit.tar.gz is [0-9a-f]{64}, but trivy-sha256 [0-9a-f]{64} says/
     )
-    expect(existsSync(join(toolCacheDir, 'trivy', '0.72.0', 'x64'))).toBe(false)
-    expect(existsSync(join(toolCacheDir, 'trivy', '0.72.0', 'x64.complete'))).toBe(false)
+    expect(existsSync(join(toolCacheDir, 'trivy', V, 'x64'))).toBe(false)
+    expect(existsSync(join(toolCacheDir, 'trivy', V, 'x64.complete'))).toBe(false)
   })
 
-  it('refuses an archive the checksums file does not list', async () => {
-    const root = lab.mkdir('releases-nosum')
-    publish(root, '0.72.0', { omitSum: true })
-    const server = await startServer('release-nosum', root)
+  it('trusts the embedded digest, not the checksums file served beside the archive', async () => {
+    // A re-published 0.74.0 whose checksums file matches its (fake) archive, as in March 2026.
+    const root = lab.mkdir('releases-republished')
+    publish(root, '0.74.0')
+    const server = await startServer('release-republished', root)
+    const toolCacheDir = lab.mkdir('tc-republished')
     await expect(
       installTrivy({
-        version: '0.72.0',
-        toolCacheDir: lab.mkdir('tc-nosum'),
-        tempDir: lab.mkdir('tmp-n'),
+        version: '0.74.0',
+        toolCacheDir,
+        tempDir: lab.mkdir('tmp-r'),
         baseUrl: server.url,
         platform: 'linux',
         arch: 'x64'
       })
-    ).rejects.toThrow(/lists no checksum for trivy_0.72.0_Linux-64bit.tar.gz; refusing to install/)
-    expect((await server.log()).some((p) => p.endsWith('.tar.gz'))).toBe(false)
+    ).rejects.toThrow(
+      /but the digest embedded in this action \(2ae6fe3ee734b7fdf11335663e18c75ea12dccc76062f09f164a3b0f8be4371a\) says 2ae6fe3e/
+    )
+    expect(existsSync(join(toolCacheDir, 'trivy', '0.74.0', 'x64'))).toBe(false)
+  })
+
+  it('refuses a version with no embedded digest and no trivy-sha256, before any download', async () => {
+    const root = lab.mkdir('releases-unknown')
+    publish(root, V)
+    const server = await startServer('release-unknown', root)
+    await expect(
+      installTrivy({
+        version: V,
+        toolCacheDir: lab.mkdir('tc-unknown'),
+        tempDir: lab.mkdir('tmp-u'),
+        baseUrl: server.url,
+        platform: 'linux',
+        arch: 'x64'
+      })
+    ).rejects.toThrow(/embeds no SHA-256 for trivy_0.73.9_Linux-64bit.tar.gz .*give `trivy-sha256`/)
+    expect(await server.log()).toEqual([])
   })
 
   it('refuses the compromised 0.69.4 before any download, as input and as a binary', async () => {
@@ -152,6 +207,7 @@ describe('installTrivy against a local release server', () => {
     await expect(
       installTrivy({
         version: '0.69.4',
+        sha256: digest(root, '0.69.4'),
         toolCacheDir: lab.mkdir('tc-bad'),
         tempDir: lab.mkdir('tmp-b'),
         baseUrl: server.url,
@@ -174,10 +230,11 @@ describe('installTrivy against a local release server', () => {
 
   it('retries a failing server, and does not retry a missing release', async () => {
     const root = lab.mkdir('releases-flaky')
-    publish(root, '0.72.0')
+    publish(root, V)
     const server = await startServer('release-flaky', root, 2)
-    const installed = await installTrivy({
-      version: '0.72.0',
+    const installedFlaky = await installTrivy({
+      version: V,
+      sha256: digest(root, V),
       toolCacheDir: lab.mkdir('tc-flaky'),
       tempDir: lab.mkdir('tmp-f'),
       baseUrl: server.url,
@@ -185,9 +242,10 @@ describe('installTrivy against a local release server', () => {
       arch: 'x64',
       retryDelaysMs: [10, 10]
     })
-    expect(installed.fromCache).toBe(false)
+    expect(installedFlaky.fromCache).toBe(false)
     const missing = installTrivy({
       version: '0.71.9',
+      sha256: 'a'.repeat(64),
       toolCacheDir: lab.mkdir('tc-missing'),
       tempDir: lab.mkdir('tmp-m'),
       baseUrl: server.url,

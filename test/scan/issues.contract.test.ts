@@ -4,6 +4,7 @@ import { getOctokit } from '@actions/github'
 import { Lab } from '../../lab/lab.js'
 import { ToolError } from '../../src/core/errors.js'
 import { issueMarker, SCAN_ISSUE_LABEL, syncScanIssue } from '../../src/github/issues.js'
+import { normaliseTargetKey } from '../../src/scan/target.js'
 import { startFakeGitHub, type FakeGitHub } from './fake-github.js'
 
 const TOKEN = 'ghs_fakeTokenForTests000000000000000000'
@@ -99,6 +100,45 @@ describe('one issue per scan target', () => {
     expect(
       state.issues.filter((i) => i.state === 'open' && i.body.includes('ops-actions'))
     ).toHaveLength(2)
+  })
+
+  it('takes over the issues older runs opened per tag: one stays (updated), the rest close', async () => {
+    await github.seed(
+      ['1.2.3', '1.2.4'].map((tag) => ({
+        state: 'open',
+        title: `Security scan: 3 finding(s) in ghcr.io/acme/web:${tag}`,
+        body: `old\n${issueMarker(`image:ghcr.io/acme/web:${tag}`)}`,
+        labels: [{ name: SCAN_ISSUE_LABEL }]
+      }))
+    )
+    const before = (await github.state()).issues.filter((i) =>
+      i.body.includes('ghcr.io%2Facme%2Fweb%3A1.2')
+    )
+    expect(before).toHaveLength(2)
+    const key = normaliseTargetKey('image:ghcr.io/acme/web:1.2.5')
+    expect(key).toBe('image:ghcr.io/acme/web')
+    const sameTarget = (k: string) => normaliseTargetKey(k) === key
+    const outcome = await syncScanIssue(
+      octokit(),
+      request({ key, sameTarget, title: 'Security scan: 1 finding(s) in ghcr.io/acme/web:1.2.5' })
+    )
+    expect(outcome).toMatchObject({ action: 'updated', number: before[0].number })
+    const state = await github.state()
+    const kept = state.issues.find((i) => i.number === before[0].number)!
+    expect(kept.state).toBe('open')
+    expect(kept.body).toContain(issueMarker('image:ghcr.io/acme/web'))
+    const dup = state.issues.find((i) => i.number === before[1].number)!
+    expect(dup.state).toBe('closed')
+    expect(dup.state_reason).toBe('not_planned')
+    expect(state.comments).toContainEqual({
+      issue: dup.number,
+      body: expect.stringContaining(`Tracked in #${kept.number}`)
+    })
+    // and the next tag's clean scan closes the one that stayed
+    const closed = await syncScanIssue(octokit(), request({ key, sameTarget, clean: true }))
+    expect(closed).toMatchObject({ action: 'closed', number: kept.number })
+    // another image of the same name elsewhere is another target
+    expect(sameTarget('image:docker.io/acme/web:1.2.3')).toBe(false)
   })
 
   it('cuts a huge body to fit GitHub and keeps the marker', async () => {

@@ -106,7 +106,8 @@ describe('the argv we give Trivy', () => {
         scanners,
         cacheDir: '/c',
         outputFile: '/o.json',
-        skipDbUpdate: false
+        skipDbUpdate: false,
+        timeoutMs: 90_000
       })
     ).toEqual([
       'trivy',
@@ -119,10 +120,57 @@ describe('the argv we give Trivy', () => {
       '0',
       '--cache-dir',
       '/c',
+      '--timeout',
+      '90s',
+      '--config',
+      '/dev/null',
+      '--ignorefile',
+      '/dev/null',
+      '--skip-version-check',
       ...extra,
       '--',
       '-weird target'
     ])
+  })
+
+  it('passes what a platform team sets: mirrors, skips, its trivy.yaml, an image tar, offline', () => {
+    const argv = buildScanArgs('trivy', {
+      scanType: 'image',
+      input: '/w/image.tar',
+      scanners: ['vuln'],
+      cacheDir: '/c',
+      outputFile: '/o.json',
+      skipDbUpdate: true,
+      offline: true,
+      timeoutMs: 1_800_000,
+      skipDirs: ['node_modules', 'a,b'],
+      skipFiles: ['**/*.pem'],
+      configFile: '/w/trivy.yaml',
+      dbRepositories: ['registry.local/trivy-db', 'ghcr.io/aquasecurity/trivy-db'],
+      javaDbRepositories: ['registry.local/trivy-java-db'],
+      checksBundleRepository: 'registry.local/trivy-checks'
+    })
+    const after = (flag: string) => argv.flatMap((a, i) => (a === flag ? [argv[i + 1]] : []))
+    expect(after('--timeout')).toEqual(['1800s'])
+    expect(after('--config')).toEqual(['/w/trivy.yaml'])
+    expect(after('--ignorefile')).toEqual(['/dev/null'])
+    expect(after('--skip-dirs')).toEqual(['node_modules', 'a,b'])
+    expect(after('--skip-files')).toEqual(['**/*.pem'])
+    expect(after('--db-repository')).toEqual([
+      'registry.local/trivy-db',
+      'ghcr.io/aquasecurity/trivy-db'
+    ])
+    expect(after('--java-db-repository')).toEqual(['registry.local/trivy-java-db'])
+    expect(after('--checks-bundle-repository')).toEqual(['registry.local/trivy-checks'])
+    for (const flag of [
+      '--skip-db-update',
+      '--skip-java-db-update',
+      '--skip-check-update',
+      '--offline-scan'
+    ])
+      expect(argv).toContain(flag)
+    expect(argv.slice(-2)).toEqual(['--input', '/w/image.tar'])
+    expect(argv).not.toContain('--')
   })
 })
 
@@ -150,6 +198,13 @@ describe('scanWithTrivy with a fake trivy', () => {
       '0',
       '--cache-dir',
       join(dir, 'trivy-cache'),
+      '--timeout',
+      '1800s',
+      '--config',
+      '/dev/null',
+      '--ignorefile',
+      '/dev/null',
+      '--skip-version-check',
       '--scanners',
       'vuln,secret',
       '--no-progress',
@@ -160,7 +215,64 @@ describe('scanWithTrivy with a fake trivy', () => {
     expect(calls[2]).not.toContain('--severity')
     expect(calls[2]).not.toContain('--ignore-unfixed')
     // saved after the DB download (2 calls) and before the scan: a failing gate still seeds the cache
-    expect(events).toEqual(['restore miss', 'save trivy-db-linux-2026-09-01 after 2 trivy calls'])
+    // then the Java DB is only looked for in the cache: Trivy fetches it itself if a jar needs it
+    expect(events).toEqual([
+      'restore miss',
+      'save trivy-db-linux-2026-09-01 after 2 trivy calls',
+      'restore miss'
+    ])
+  })
+
+  it('restores the Java DB from the cache and does not download it', async () => {
+    const store = folderStore(join(dir, 'store'))
+    const key = dbCacheKeys(NOW, process.platform, 'trivy-java-db').key
+    mkdirSync(join(dir, 'store', key), { recursive: true })
+    writeFileSync(join(dir, 'store', key, 'trivy-java.db'), 'cached java db')
+    process.env.FAKE_TRIVY_JAR = 'fetch'
+    await scanWithTrivy(options({ store }))
+    expect(events.filter((e) => e.includes('java'))).toEqual([`restore ${key}`])
+    expect(argvLog().some((c) => c.includes('--download-java-db-only'))).toBe(false)
+  })
+
+  it('saves a Java DB that Trivy fetched during the scan', async () => {
+    const store = folderStore(join(dir, 'store'))
+    process.env.FAKE_TRIVY_JAR = 'fetch'
+    await scanWithTrivy(options({ store }))
+    expect(store.saved).toEqual(['trivy-db-linux-2026-09-01', 'trivy-java-db-linux-2026-09-01'])
+    expect(
+      readFileSync(join(dir, 'store', 'trivy-java-db-linux-2026-09-01', 'trivy-java.db'), 'utf8')
+    ).toBe('fetched by the scan')
+  })
+
+  it("retries the Java DB on its own when Trivy's download fails mid-scan, then rescans", async () => {
+    process.env.FAKE_TRIVY_JAR = 'fail'
+    process.env.FAKE_TRIVY_JAVA_DB_FAILURES = '1'
+    const outcome = await scanWithTrivy(options())
+    expect(outcome.javaDb?.status).toBe('updated')
+    const calls = argvLog()
+    expect(calls.filter((c) => c.includes('--download-java-db-only'))).toHaveLength(2)
+    expect(calls.at(-1)).toContain('--skip-java-db-update')
+    expect(outcome.report.Results?.[0].Vulnerabilities).toHaveLength(2)
+  })
+
+  it('offline: no download at all, the DBs must be in the cache dir', async () => {
+    await expect(scanWithTrivy(options({ offline: true }))).rejects.toThrow(
+      /offline: no Trivy vulnerability DB in .*trivy-cache\/db/
+    )
+    mkdirSync(join(dir, 'trivy-cache', 'db'), { recursive: true })
+    writeFileSync(join(dir, 'trivy-cache', 'db', 'trivy.db'), 'seeded')
+    const outcome = await scanWithTrivy(options({ offline: true }))
+    expect(outcome.db?.status).toBe('cached')
+    expect(argvLog().some((c) => c.includes('--download-db-only'))).toBe(false)
+    expect(argvLog().at(-1)).toEqual(
+      expect.arrayContaining(['--skip-db-update', '--skip-java-db-update', '--offline-scan'])
+    )
+  })
+
+  it('gives Trivy the timeout and itself a minute more', async () => {
+    await scanWithTrivy(options({ timeoutMs: 120_000 }))
+    const scan = argvLog().at(-1)!
+    expect(scan[scan.indexOf('--timeout') + 1]).toBe('120s')
   })
 
   it("restores yesterday's DB by prefix and saves today's key", async () => {

@@ -12,6 +12,7 @@ import { actionsCacheAvailable } from '../../scan/actions-cache.js'
 import type { IgnoreRule } from '../../scan/ignore.js'
 import { planScan, type ScanOptions } from '../../scan/scan.js'
 import { SEVERITIES } from '../../scan/severity.js'
+import { scanTargetKey } from '../../scan/target.js'
 import type { ScanInputs } from './inputs.js'
 
 /** The steps of a run, in order, each as one line of plain text. */
@@ -53,7 +54,7 @@ function gateFacts(inputs: ScanInputs, ignoreRules: IgnoreRule[]): [string, stri
     [
       'Issue',
       inputs.issue
-        ? `would open, update or close the issue for ${inputs.scanType}:${inputs.target ?? '(the report’s artifact)'}`
+        ? `would open, update or close the issue for ${inputs.target || inputs.input ? scanTargetKey(inputs.scanType, (inputs.target ?? inputs.input)!) : `${inputs.scanType}:(the report’s artifact)`}`
         : 'no'
     ]
   ]

@@ -3,19 +3,37 @@ import { resolve } from 'node:path'
 import { ConfigurationError } from '../../core/errors.js'
 import { requireTogether, type Inputs } from '../../core/inputs.js'
 import { parseSeverityList, type Severity } from '../../scan/severity.js'
-import { DEFAULT_TRIVY_VERSION, parseTrivyVersion } from '../../scan/trivy-release.js'
+import { DEFAULT_TIMEOUT_MS } from '../../scan/scan.js'
+import { DEFAULT_TRIVY_VERSION, parseSha256, parseTrivyVersion } from '../../scan/trivy-release.js'
 import { SCAN_TYPES, SCANNERS_BY_TYPE, type Scanner, type ScanType } from '../../scan/trivy.js'
 
 export interface ScanInputs {
   scanType: ScanType
   target?: string
+  /** An image tar (`docker save`) for scan-type image, instead of a registry reference. */
+  input?: string
   severities: Set<Severity>
   ignoreUnfixed: boolean
   scanners: Scanner[]
   ignoreFile?: string
   failOnFindings: boolean
   trivyVersion: string
+  /** The archive digest the user vouches for, for a version the action embeds none for. */
+  trivySha256?: string
   trivyPath?: string
+  /** Trivy's own --timeout. */
+  timeoutMs: number
+  skipDirs: string[]
+  skipFiles: string[]
+  trivyConfig?: string
+  dbRepositories: string[]
+  javaDbRepositories: string[]
+  checksBundleRepository?: string
+  offline: boolean
+  cacheDir?: string
+  /** SARIF only of the gate's severities (trivy-action's limit-severities-for-sarif). */
+  limitSeveritiesForSarif: boolean
+  sarifCategory?: string
   cache: boolean
   reportFile?: string
   sarifFile?: string
@@ -56,17 +74,71 @@ function existingFile(inputs: Inputs, name: string): string | undefined {
   return path
 }
 
+/** An OCI repository for Trivy's DBs: `host[:port]/path`, no scheme, no spaces, no flag. */
+function repositories(inputs: Inputs, name: string): string[] {
+  const items = inputs.list(name)
+  for (const item of items) {
+    if (!/^[a-z0-9][a-z0-9.-]*(?::\d+)?(?:\/[a-z0-9._-]+)+(?::[\w][\w.-]*)?$/.test(item)) {
+      throw new ConfigurationError(
+        `input \`${name}\` = \`${items.join(',')}\`: \`${item}\` is not an OCI repository; expected host/path such as ghcr.io/aquasecurity/trivy-db (comma separated, in order of priority)`,
+        name
+      )
+    }
+  }
+  return items
+}
+
+/** skip-dirs / skip-files: globs; never a flag, never a line break. */
+function globs(inputs: Inputs, name: string): string[] {
+  const items = inputs.list(name)
+  for (const item of items) {
+    if (item.startsWith('-')) {
+      throw new ConfigurationError(
+        `input \`${name}\` = \`${item}\`: a path or glob cannot start with \`-\``,
+        name
+      )
+    }
+  }
+  return items
+}
+
+function timeout(inputs: Inputs): number {
+  const ms = inputs.duration('timeout', `${DEFAULT_TIMEOUT_MS / 60_000}m`)
+  if (ms < 1000 || ms > 6 * 3_600_000) {
+    throw new ConfigurationError(
+      `input \`timeout\` = \`${inputs.raw('timeout')}\`: expected a duration from 1s to 6h (a GitHub job's limit), such as 30m`,
+      'timeout'
+    )
+  }
+  return ms
+}
+
 /** Every input, validated, before anything is downloaded or run. */
 export function readScanInputs(inputs: Inputs): ScanInputs {
   const scanType = inputs.enum('scan-type', SCAN_TYPES, 'image')
   const reportFile = existingFile(inputs, 'report-file')
-  const target = reportFile ? inputs.optional('target') : inputs.required('target')
+  const input = existingFile(inputs, 'input')
+  if (input && scanType !== 'image') {
+    throw new ConfigurationError(
+      `input \`input\` = \`${inputs.raw('input')}\`: an image tar is scanned with scan-type \`image\`, not \`${scanType}\``,
+      'input'
+    )
+  }
+  const target = reportFile || input ? inputs.optional('target') : inputs.required('target')
+  if (input && target) {
+    throw new ConfigurationError(
+      `inputs \`input\` and \`target\` are both set: give the image tar or the image reference, not both`,
+      'input'
+    )
+  }
+  const sha = inputs.optional('trivy-sha256')
   const issue = inputs.boolean('issue', false)
   if (issue) requireTogether(inputs, '`issue` is true', ['github-token'])
   const severity = inputs.list('severity')
   return {
     scanType,
     target,
+    input,
     severities: parseSeverityList('severity', severity.length ? severity : ['CRITICAL', 'HIGH']),
     ignoreUnfixed: inputs.boolean('ignore-unfixed', false),
     scanners: parseScanners(inputs, scanType),
@@ -78,7 +150,19 @@ export function readScanInputs(inputs: Inputs): ScanInputs {
       'trivy-version',
       inputs.optional('trivy-version') ?? DEFAULT_TRIVY_VERSION
     ),
+    trivySha256: sha ? parseSha256('trivy-sha256', sha) : undefined,
     trivyPath: existingFile(inputs, 'trivy-path'),
+    timeoutMs: timeout(inputs),
+    skipDirs: globs(inputs, 'skip-dirs'),
+    skipFiles: globs(inputs, 'skip-files'),
+    trivyConfig: existingFile(inputs, 'trivy-config'),
+    dbRepositories: repositories(inputs, 'db-repository'),
+    javaDbRepositories: repositories(inputs, 'java-db-repository'),
+    checksBundleRepository: repositories(inputs, 'checks-bundle-repository')[0],
+    offline: inputs.boolean('offline', false),
+    cacheDir: inputs.optional('cache-dir') ? resolve(inputs.optional('cache-dir')!) : undefined,
+    limitSeveritiesForSarif: inputs.boolean('limit-severities-for-sarif', false),
+    sarifCategory: inputs.optional('sarif-category'),
     cache: inputs.boolean('cache', true),
     reportFile,
     sarifFile: inputs.optional('sarif-file'),

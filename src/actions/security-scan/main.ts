@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -11,7 +12,7 @@ import { analyseReport, type Analysis } from '../../scan/analyse.js'
 import { describeBySeverity } from '../../scan/gate.js'
 import { parseIgnoreFile, type IgnoreRule } from '../../scan/ignore.js'
 import { readReportFile, type TrivyReport } from '../../scan/report.js'
-import { buildSarif } from '../../scan/sarif.js'
+import { buildSarif, findingPath } from '../../scan/sarif.js'
 import {
   defaultCacheDir,
   scanWithTrivy,
@@ -20,6 +21,7 @@ import {
 } from '../../scan/scan.js'
 import { SEVERITIES } from '../../scan/severity.js'
 import { buildScanSummary } from '../../scan/summary.js'
+import { normaliseTargetKey, repoPathPrefix, scanLabel, scanTargetKey } from '../../scan/target.js'
 import { dryRun } from './dry-run.js'
 import { readScanInputs, type ScanInputs } from './inputs.js'
 
@@ -36,16 +38,26 @@ async function loadIgnoreRules(file: string | undefined): Promise<IgnoreRule[]> 
 function scanOptions(inputs: ScanInputs, now: Date): Omit<ScanOptions, 'store'> {
   return {
     scanType: inputs.scanType,
-    target: inputs.target!,
+    target: inputs.target,
+    input: inputs.input,
     scanners: inputs.scanners,
     trivyPath: inputs.trivyPath,
     version: inputs.trivyVersion,
+    sha256: inputs.trivySha256,
     toolCacheDir:
       process.env.RUNNER_TOOL_CACHE || join(homedir(), '.cache', 'ops-actions', 'tools'),
     tempDir: process.env.RUNNER_TEMP || tmpdir(),
-    cacheDir: defaultCacheDir(homedir()),
+    cacheDir: inputs.cacheDir ?? defaultCacheDir(homedir()),
     outputFile: resolve(JSON_REPORT),
-    now
+    now,
+    timeoutMs: inputs.timeoutMs,
+    skipDirs: inputs.skipDirs,
+    skipFiles: inputs.skipFiles,
+    configFile: inputs.trivyConfig,
+    dbRepositories: inputs.dbRepositories,
+    javaDbRepositories: inputs.javaDbRepositories,
+    checksBundleRepository: inputs.checksBundleRepository,
+    offline: inputs.offline
   }
 }
 
@@ -74,15 +86,42 @@ function warnExpired(analysis: Analysis): void {
   }
 }
 
+/** How the scan is named and placed: its kind, its identity across versions, its path prefix. */
+interface TargetFacts {
+  label: string
+  display: string
+  key: string
+  pathPrefix: string
+}
+
+function targetFacts(inputs: ScanInputs, report: TrivyReport, jsonFile: string): TargetFacts {
+  // A report file says what it scanned; the scan-type input only defaults to image.
+  const label = inputs.reportFile
+    ? scanLabel(report.ArtifactType, inputs.scanType)
+    : inputs.scanType
+  const display = inputs.target ?? inputs.input ?? report.ArtifactName ?? jsonFile
+  const local =
+    label !== 'image' && label !== 'sbom' && inputs.target && existsSync(resolve(inputs.target))
+      ? resolve(inputs.target)
+      : undefined
+  const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
+  return {
+    label,
+    display,
+    key: scanTargetKey(label, display),
+    pathPrefix: local ? repoPathPrefix(workspace, local, statSync(local).isDirectory()) : ''
+  }
+}
+
 /** File-located findings (IaC checks, secrets) as annotations on the file; GitHub shows 10. */
-function annotateFiles(analysis: Analysis): void {
+function annotateFiles(analysis: Analysis, pathPrefix: string): void {
   const located = analysis.gate.failing.filter(
     (f) => f.kind === 'misconfiguration' || f.kind === 'secret'
   )
   for (const f of located.slice(0, 10)) {
     log.warning(`${f.severity} ${f.id}: ${f.title}`, {
       title: `Trivy ${f.kind}`,
-      file: f.target,
+      file: findingPath(f, pathPrefix),
       startLine: f.startLine
     })
   }
@@ -92,10 +131,11 @@ function facts(
   inputs: ScanInputs,
   report: TrivyReport,
   analysis: Analysis,
+  target: TargetFacts,
   scan?: ScanOutcome
 ): [string, string][] {
   const rows: [string, string][] = [
-    ['Target', `${inputs.scanType} ${report.ArtifactName ?? inputs.target ?? ''}`],
+    ['Target', `${target.label} ${report.ArtifactName ?? target.display}`],
     [
       'Gate',
       `${SEVERITIES.filter((s) => inputs.severities.has(s)).join(', ')}${inputs.failOnFindings ? '' : ' (report only)'}`
@@ -111,8 +151,13 @@ function facts(
   if (scan?.db)
     rows.push([
       'Vulnerability DB',
-      scan.db.status === 'updated' ? 'up to date' : '⚠️ older cached DB (download failed)'
+      scan.db.status === 'updated'
+        ? 'up to date'
+        : inputs.offline
+          ? 'from the cache (offline)'
+          : '⚠️ older cached DB (download failed)'
     ])
+  if (scan?.javaDb) rows.push(['Java DB', 'downloaded again after Trivy’s own download failed'])
   if (analysis.ignore.ignored.length)
     rows.push(['Ignored (ignore file)', String(analysis.ignore.ignored.length)])
   if (inputs.ignoreUnfixed) rows.push(['Dropped as unfixed', String(analysis.unfixedDropped)])
@@ -135,15 +180,22 @@ export async function run(io: ActionIO): Promise<void> {
     now
   })
   warnExpired(analysis)
-  annotateFiles(analysis)
+  const target = targetFacts(inputs, report, jsonFile)
+  annotateFiles(analysis, target.pathPrefix)
   const notes: string[] = []
   let sarifFile = ''
   if (inputs.sarifFile) {
     sarifFile = resolve(inputs.sarifFile)
-    const sarif = buildSarif(analysis.findings, report)
+    const forSarif = inputs.limitSeveritiesForSarif
+      ? analysis.findings.filter((f) => inputs.severities.has(f.severity))
+      : analysis.findings
+    const sarif = buildSarif(forSarif, report, {
+      pathPrefix: target.pathPrefix,
+      category: inputs.sarifCategory ?? `trivy:${target.key}`
+    })
     await writeFile(sarifFile, sarif.text)
     if (sarif.omitted > 0) {
-      const note = `SARIF holds the ${sarif.included} most severe of ${analysis.findings.length} findings (GitHub's upload limits); the JSON report has all of them`
+      const note = `SARIF holds the ${sarif.included} most severe of ${forSarif.length} findings (GitHub's upload limits); the JSON report has all of them`
       log.warning(note)
       notes.push(note)
     }
@@ -165,10 +217,9 @@ export async function run(io: ActionIO): Promise<void> {
   })) {
     io.setOutput(name, value)
   }
-  const target = inputs.target ?? report.ArtifactName ?? jsonFile
   const markdown = buildScanSummary({
-    title: `Security scan: ${target}`,
-    facts: facts(inputs, report, analysis, scan),
+    title: `Security scan: ${target.display}`,
+    facts: facts(inputs, report, analysis, target, scan),
     findings: analysis.findings,
     gate: analysis.gate,
     gateSeverities: inputs.severities,
@@ -187,7 +238,7 @@ export async function run(io: ActionIO): Promise<void> {
     }
   }
   if (!passed) {
-    const message = `${failing.length} finding(s) at the gate (${describeBySeverity(failing)}) in ${target}: ${failing
+    const message = `${failing.length} finding(s) at the gate (${describeBySeverity(failing)}) in ${target.display}: ${failing
       .slice(0, 5)
       .map((f) => `${f.id}${f.pkgName ? ` in ${f.pkgName}` : ''}`)
       .join(', ')}${failing.length > 5 ? ', …' : ''}`
@@ -199,7 +250,7 @@ export async function run(io: ActionIO): Promise<void> {
 
 async function reportInIssue(
   inputs: ScanInputs,
-  target: string,
+  target: TargetFacts,
   body: string,
   failing: number
 ): Promise<void> {
@@ -213,8 +264,10 @@ async function reportInIssue(
   const outcome = await syncScanIssue(octokit, {
     owner,
     repo,
-    key: `${inputs.scanType}:${target}`,
-    title: `Security scan: ${failing} finding(s) in ${target}`,
+    // Without the tag: a new tag updates the issue the last one opened, and its clean scan closes it.
+    key: target.key,
+    sameTarget: (markerKey) => normaliseTargetKey(markerKey) === target.key,
+    title: `Security scan: ${failing} finding(s) in ${target.display}`,
     body,
     clean: failing === 0,
     runUrl

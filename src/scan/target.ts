@@ -1,0 +1,100 @@
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
+/**
+ * What a scan target *is*, apart from the version scanned: an image without its tag or digest,
+ * a path as given. SARIF locations, the SARIF category and the tracking issue are keyed on it,
+ * so a scan of `api:1.2.4` updates the alerts and the issue that `api:1.2.3` opened.
+ */
+
+export interface ImageRef {
+  /** `ghcr.io`, or `index.docker.io` for Docker Hub names. */
+  registry: string
+  /** `acme/api`; Docker Hub's one-part names get `library/` (`alpine` -> `library/alpine`). */
+  repository: string
+}
+
+const DOCKER_HUB = 'index.docker.io'
+
+/**
+ * go-containerregistry's `name.ParseReference` rules (what Trivy uses): the first part is a
+ * registry when it holds a `.` or `:` or is `localhost`; the tag follows the last `:` of the
+ * last part, the digest follows `@`. Undefined for what is not an image name (a path, a URL).
+ */
+export function parseImageRef(ref: string): ImageRef | undefined {
+  const text = ref.trim()
+  if (text === '' || /\s/.test(text) || text.startsWith('/') || text.includes('://'))
+    return undefined
+  const withoutDigest = text.split('@')[0]
+  const parts = withoutDigest.split('/')
+  const last = parts[parts.length - 1]
+  const colon = last.lastIndexOf(':')
+  parts[parts.length - 1] = colon >= 0 ? last.slice(0, colon) : last
+  let registry = DOCKER_HUB
+  if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0])) registry = parts.shift()!
+  if (registry === 'docker.io') registry = DOCKER_HUB
+  if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library')
+  // Repository parts are lowercase letters, digits and separators (the distribution spec).
+  if (!parts.every((p) => /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(p))) return undefined
+  return { registry, repository: parts.join('/') }
+}
+
+/** `ghcr.io/acme/api:1.2.3@sha256:…` -> `ghcr.io/acme/api`; not an image: unchanged. */
+export function imageWithoutVersion(ref: string): string {
+  const parsed = parseImageRef(ref)
+  if (!parsed) return ref
+  const hub = parsed.registry === DOCKER_HUB
+  return hub ? `docker.io/${parsed.repository}` : `${parsed.registry}/${parsed.repository}`
+}
+
+/**
+ * The SARIF path of an OS-package result, exactly as Trivy's `ToPathUri` makes it: the part of
+ * `Result.Target` before ` (alpine 3.19.1)`, and for an image its repository only (no registry,
+ * no tag: aquasecurity/trivy#2357), so alerts survive a new tag.
+ */
+export function osPackagesPath(resultTarget: string): string {
+  const path = /^(.+?)(?:\s*\(.*?\).*?)?$/.exec(resultTarget)?.[1] ?? resultTarget
+  return parseImageRef(path)?.repository ?? path.replace(/\\/g, '/')
+}
+
+/** What the report or the inputs call the scan: `image`, `repo`, `fs`, ... */
+export const SCAN_LABEL_BY_ARTIFACT_TYPE: Record<string, string> = {
+  container_image: 'image',
+  filesystem: 'fs',
+  repository: 'repo',
+  cyclonedx: 'sbom',
+  spdx: 'sbom',
+  vm: 'vm'
+}
+
+/** The scan's kind as the report says it (a report file knows better than the input default). */
+export function scanLabel(artifactType: string | undefined, fallback: string): string {
+  return (artifactType && SCAN_LABEL_BY_ARTIFACT_TYPE[artifactType]) || fallback
+}
+
+/** `image:ghcr.io/acme/api`: the identity of a scan target across versions (issue, category). */
+export function scanTargetKey(label: string, target: string): string {
+  return `${label}:${label === 'image' ? imageWithoutVersion(target) : target}`
+}
+
+/** An older marker key (`image:ghcr.io/acme/api:1.2.3`) read the way keys are made now. */
+export function normaliseTargetKey(key: string): string {
+  const colon = key.indexOf(':')
+  if (colon < 0) return key
+  return scanTargetKey(key.slice(0, colon), key.slice(colon + 1))
+}
+
+/**
+ * Where a scanned directory sits in the repository, for SARIF paths and annotations: Trivy
+ * writes paths relative to what it scanned. Empty at the root, outside the workspace, or for
+ * targets that are not local paths.
+ */
+export function repoPathPrefix(
+  workspace: string,
+  scanned: string | undefined,
+  isDirectory: boolean
+): string {
+  if (!scanned) return ''
+  const rel = relative(resolve(workspace), resolve(scanned))
+  const dir = isDirectory ? rel : dirname(rel)
+  if (dir === '' || dir === '.' || dir.startsWith('..') || isAbsolute(dir)) return ''
+  return dir.split(sep).join('/')
+}
