@@ -91,7 +91,9 @@ describe('notify', () => {
     ])
     const by = Object.fromEntries(received.map((r) => [r.path.split('/')[1], r]))
     const slack = JSON.parse(by.slack.body) as { text: string; blocks: { type: string }[] }
-    expect(slack.text).toBe('🚨 canary aborted at 25%: error rate 3.2% (16/500) &gt; 0.1% &lt;b&gt;')
+    expect(slack.text).toBe(
+      '🚨 canary aborted at 25%: error rate 3.2% (16/500) &gt; 0.1% &lt;b&gt;'
+    )
     expect(slack.blocks.map((b) => b.type)).toEqual(['section', 'section', 'context'])
     const teams = JSON.parse(by.teams.body) as {
       attachments: { contentType: string; content: { body: { facts?: unknown[] }[] } }[]

@@ -28375,7 +28375,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5605);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7244);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7544);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -28385,7 +28385,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7244:
+/***/ 7544:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35883,6 +35883,8 @@ function xml_parseXml(text, file, arrays) {
         parseAttributeValue: false,
         parseTagValue: false,
         ignoreDeclaration: true,
+        // Numeric references (&#10; &#x27;) are common in JUnit messages; decode them as XML does.
+        htmlEntities: true,
         isArray: (name) => arrays.includes(name)
     });
     return parser.parse(text);
@@ -35891,7 +35893,94 @@ function xml_parseXml(text, file, arrays) {
 ;// CONCATENATED MODULE: ./src/build/coverage.ts
 
 
-function parseIstanbulSummary(text, file) {
+
+const arr = (v) => Array.isArray(v) ? v : v && typeof v === 'object' ? [v] : [];
+const num = (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN);
+class Collector {
+    workDir;
+    files = new Map();
+    fileTotals = new Map();
+    constructor(workDir) {
+        this.workDir = workDir;
+    }
+    key(path) {
+        const p = (0,external_node_path_namespaceObject.normalize)(path).replace(/^\.\//, '');
+        if (this.workDir && (0,external_node_path_namespaceObject.isAbsolute)(p)) {
+            const rel = (0,external_node_path_namespaceObject.relative)(this.workDir, p);
+            if (!rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel))
+                return rel.split('\\').join('/');
+        }
+        return p.split('\\').join('/');
+    }
+    file(path) {
+        const k = this.key(path);
+        let f = this.files.get(k);
+        if (!f)
+            this.files.set(k, (f = { lines: new Map(), branches: new Map() }));
+        return f;
+    }
+    line(f, key, hits, weight = 1) {
+        if (!Number.isFinite(hits))
+            return;
+        const old = f.lines.get(key);
+        f.lines.set(key, {
+            hits: Math.max(old?.hits ?? 0, hits),
+            weight: Math.max(old?.weight ?? 0, weight)
+        });
+    }
+    branch(f, key, hits) {
+        f.branches.set(key, Math.max(f.branches.get(key) ?? 0, Number.isFinite(hits) ? hits : 0));
+    }
+    totals(path, lines, branches) {
+        const k = this.key(path);
+        const old = this.fileTotals.get(k);
+        // Without line detail the best merge is the better of the two counts for the file.
+        if (!old || lines.covered > old.lines.covered)
+            this.fileTotals.set(k, { lines, branches });
+    }
+    report(format) {
+        const summary = mergeCoverage([{ files: this.files, fileTotals: this.fileTotals }]);
+        return { format, files: this.files, fileTotals: this.fileTotals, ...summary };
+    }
+}
+/** lcov: SF, DA and BRDA records; a file named twice (several test runs) is merged. */
+function parseLcov(text, file, c) {
+    let current;
+    let path = '';
+    let record = { lf: NaN, lh: NaN, da: 0 };
+    let records = 0;
+    for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim();
+        if (line.startsWith('SF:')) {
+            path = line.slice(3);
+            current = c.file(path);
+        }
+        else if (line.startsWith('DA:') && current) {
+            const [n, hits] = line.slice(3).split(',');
+            c.line(current, n, Number(hits));
+            record.da++;
+        }
+        else if (line.startsWith('BRDA:') && current) {
+            const [n, block, branch, taken] = line.slice(5).split(',');
+            c.branch(current, `${n}:${block}:${branch}`, taken === '-' ? 0 : Number(taken));
+        }
+        else if (line.startsWith('LF:'))
+            record.lf = Number(line.slice(3));
+        else if (line.startsWith('LH:'))
+            record.lh = Number(line.slice(3));
+        else if (line === 'end_of_record') {
+            // A record with counts but no DA lines (some generators) counts by its LF/LH.
+            if (record.da === 0 && Number.isFinite(record.lf) && Number.isFinite(record.lh) && path)
+                c.totals(path, { covered: record.lh, total: record.lf }, { covered: 0, total: 0 });
+            records++;
+            current = undefined;
+            record = { lf: NaN, lh: NaN, da: 0 };
+        }
+    }
+    if (records === 0)
+        throw new errors/* ToolError */.v4(`coverage report ${file} has no lcov record (no end_of_record line)`);
+}
+function parseIstanbulSummary(text, file, c) {
     let doc;
     try {
         doc = JSON.parse(text);
@@ -35899,73 +35988,203 @@ function parseIstanbulSummary(text, file) {
     catch (e) {
         throw new errors/* ToolError */.v4(`coverage report ${file} is not valid JSON: ${e.message}`);
     }
-    const lines = doc?.total
-        ?.lines;
-    if (typeof lines?.total !== 'number' || typeof lines.covered !== 'number') {
+    const entries = Object.entries((doc ?? {}));
+    const counts = (v) => {
+        const o = v;
+        return typeof o?.total === 'number' && typeof o.covered === 'number'
+            ? { covered: o.covered, total: o.total }
+            : undefined;
+    };
+    const total = counts(doc?.total?.lines);
+    if (!total)
         throw new errors/* ToolError */.v4(`coverage report ${file} is JSON but not an Istanbul json-summary (no total.lines.total/covered)`);
+    const perFile = entries.filter(([k]) => k !== 'total');
+    // A summary written without per-file entries still counts, as one pseudo-file.
+    const rows = perFile.length > 0 ? perFile : [[`(${file})`, doc.total]];
+    for (const [path, v] of rows) {
+        const o = v;
+        const lines = counts(o.lines);
+        if (lines)
+            c.totals(path, lines, counts(o.branches) ?? { covered: 0, total: 0 });
     }
-    return { covered: lines.covered, total: lines.total, format: 'istanbul-json-summary' };
 }
-function parseCobertura(text, file) {
+/** Cobertura (coverage.py, jest, gcovr): per class file, line hits and condition coverage. */
+function parseCobertura(root, c, file) {
+    const before = c.files.size;
+    for (const pkg of arr(root.packages?.package))
+        for (const cls of arr(pkg.classes?.class)) {
+            const f = c.file(String(cls.filename ?? cls.name ?? ''));
+            for (const line of arr(cls.lines?.line)) {
+                const n = String(line.number);
+                c.line(f, n, num(line.hits));
+                const cond = /\((\d+)\/(\d+)\)/.exec(String(line['condition-coverage'] ?? ''));
+                if (line.branch === 'true' && cond)
+                    for (let i = 0; i < Number(cond[2]); i++)
+                        c.branch(f, `${n}:${i}`, i < Number(cond[1]) ? 1 : 0);
+            }
+        }
+    // Only the root's counts (a summary-style report): they count as one pseudo-file.
+    if (c.files.size === before && root['lines-valid'] !== undefined) {
+        const lines = { covered: num(root['lines-covered']), total: num(root['lines-valid']) };
+        if (!Number.isFinite(lines.covered) || !Number.isFinite(lines.total))
+            throw new errors/* ToolError */.v4(`Cobertura report ${file} has no lines-valid/lines-covered counts on <coverage>`);
+        const b = {
+            covered: num(root['branches-covered']) || 0,
+            total: num(root['branches-valid']) || 0
+        };
+        c.totals(`(${file})`, lines, b);
+    }
+}
+/** JaCoCo XML: per source file, `ci`/`mi` instructions and `cb`/`mb` branches of each line. */
+function parseJacoco(root, c) {
+    const packages = [...arr(root.package), ...arr(root.group).flatMap((g) => arr(g.package))];
+    for (const pkg of packages)
+        for (const src of arr(pkg.sourcefile)) {
+            const f = c.file(`${String(pkg.name ?? '')}/${String(src.name ?? '')}`.replace(/^\//, ''));
+            for (const line of arr(src.line)) {
+                const n = String(line.nr);
+                c.line(f, n, num(line.ci));
+                const cb = num(line.cb) || 0;
+                const mb = num(line.mb) || 0;
+                for (let i = 0; i < cb + mb; i++)
+                    c.branch(f, `${n}:${i}`, i < cb ? 1 : 0);
+            }
+        }
+}
+/** Clover XML (jest's default `clover` reporter): stmt and cond lines per file. */
+function parseClover(root, c) {
+    const project = arr(root.project)[0] ?? {};
+    const files = [...arr(project.file), ...arr(project.package).flatMap((p) => arr(p.file))];
+    for (const file of files) {
+        const f = c.file(String(file.path ?? file.name ?? ''));
+        for (const line of arr(file.line)) {
+            const n = String(line.num);
+            if (line.type !== 'stmt' && line.type !== 'cond')
+                continue;
+            c.line(f, n, num(line.count));
+            // istanbul writes a cond line's covered branches as truecount, the others as falsecount.
+            if (line.type === 'cond') {
+                const covered = num(line.truecount) || 0;
+                const all = covered + (num(line.falsecount) || 0);
+                for (let i = 0; i < all; i++)
+                    c.branch(f, `${n}:${i}`, i < covered ? 1 : 0);
+            }
+        }
+    }
+}
+/** `go test -coverprofile`: statement blocks `file:l.c,l.c stmts count`, as `go tool cover` counts. */
+function parseGoProfile(text, file, c) {
+    let blocks = 0;
+    for (const raw of text.split(/\r?\n/).slice(1)) {
+        const m = /^(.+):(\d+\.\d+,\d+\.\d+) (\d+) (\d+)$/.exec(raw.trim());
+        if (!m)
+            continue;
+        c.line(c.file(m[1]), m[2], Number(m[4]), Number(m[3]));
+        blocks++;
+    }
+    if (blocks === 0)
+        throw new errors/* ToolError */.v4(`Go coverage profile ${file} has no block`);
+}
+function parseXmlCoverage(text, file, c) {
     const doc = xml_parseXml(text, file, []);
+    if (doc.report && typeof doc.report === 'object') {
+        parseJacoco(doc.report, c);
+        return 'jacoco';
+    }
     const root = doc.coverage;
-    if (!root || typeof root !== 'object') {
-        throw new errors/* ToolError */.v4(`coverage report ${file} is XML but not Cobertura (root element is not <coverage>)`);
+    if (root && typeof root === 'object' && root.project) {
+        parseClover(root, c);
+        return 'clover';
     }
-    const total = Number(root['lines-valid']);
-    const covered = Number(root['lines-covered']);
-    if (!Number.isFinite(total) || !Number.isFinite(covered) || root['lines-valid'] === undefined) {
-        throw new errors/* ToolError */.v4(`Cobertura report ${file} has no lines-valid/lines-covered counts on <coverage>`);
+    if (root &&
+        typeof root === 'object' &&
+        (root.packages !== undefined || root['lines-valid'] !== undefined)) {
+        parseCobertura(root, c, file);
+        return 'cobertura';
     }
-    return { covered, total, format: 'cobertura' };
+    throw new errors/* ToolError */.v4(`coverage report ${file} is XML but not Cobertura, Clover or JaCoCo (root <${Object.keys(doc)[0] ?? 'none'}>)`);
 }
-/** lcov: LF/LH per record where present, otherwise counted from the DA lines. */
-function parseLcov(text, file) {
-    let covered = 0;
-    let total = 0;
-    let records = 0;
-    let record = { lf: NaN, lh: NaN, da: 0, daHit: 0 };
-    for (const raw of text.split(/\r?\n/)) {
-        const line = raw.trim();
-        if (line.startsWith('LF:'))
-            record.lf = Number(line.slice(3));
-        else if (line.startsWith('LH:'))
-            record.lh = Number(line.slice(3));
-        else if (line.startsWith('DA:')) {
-            record.da++;
-            if (Number(line.slice(3).split(',')[1]) > 0)
-                record.daHit++;
-        }
-        else if (line === 'end_of_record') {
-            const counted = Number.isFinite(record.lf) && Number.isFinite(record.lh);
-            total += counted ? record.lf : record.da;
-            covered += counted ? record.lh : record.daHit;
-            records++;
-            record = { lf: NaN, lh: NaN, da: 0, daHit: 0 };
-        }
-    }
-    if (records === 0)
-        throw new errors/* ToolError */.v4(`coverage report ${file} has no lcov record (no end_of_record line)`);
-    return { covered, total, format: 'lcov' };
-}
-/** Reads a coverage report, telling the format from its content rather than its name. */
-function parseCoverage(text, file) {
+/**
+ * Reads a coverage report, telling the format from its content rather than its name. Paths
+ * inside `workDir` are made relative to it, so reports naming a file differently still merge.
+ */
+function parseCoverage(text, file, workDir) {
     const start = text.trimStart();
     if (start === '')
         throw new errors/* ToolError */.v4(`coverage report ${file} is empty`);
-    if (start.startsWith('{'))
-        return parseIstanbulSummary(text, file);
-    if (start.startsWith('<'))
-        return parseCobertura(text, file);
-    if (/^(TN|SF):/m.test(text))
-        return parseLcov(text, file);
-    throw new errors/* ToolError */.v4(`coverage report ${file}: unknown format (expected lcov, Cobertura XML or Istanbul json-summary)`);
+    const c = new Collector(workDir);
+    if (start.startsWith('{')) {
+        parseIstanbulSummary(text, file, c);
+        return c.report('istanbul-json-summary');
+    }
+    if (start.startsWith('<')) {
+        const format = parseXmlCoverage(text, file, c);
+        if (c.files.size === 0 && c.fileTotals.size === 0)
+            throw new errors/* ToolError */.v4(`${format} coverage report ${file} covers no source file`);
+        return c.report(format);
+    }
+    if (/^mode: (set|count|atomic)\s*$/m.test(start.split('\n')[0])) {
+        parseGoProfile(text, file, c);
+        return c.report('go-coverprofile');
+    }
+    if (/^(TN|SF):/m.test(text)) {
+        parseLcov(text, file, c);
+        return c.report('lcov');
+    }
+    throw new errors/* ToolError */.v4(`coverage report ${file}: unknown format (expected lcov, Cobertura, Clover or JaCoCo XML, Istanbul json-summary or a Go coverprofile)`);
 }
-/** Percentage of covered lines over all reports, or undefined when they count no line at all. */
-function combinedPercent(reports) {
-    const total = reports.reduce((n, r) => n + r.total, 0);
-    const covered = reports.reduce((n, r) => n + r.covered, 0);
-    return total === 0 ? undefined : (covered / total) * 100;
+/** Lines and branches over all reports, merged by file and line (never added up). */
+function mergeCoverage(reports) {
+    const merged = new Map();
+    const totalsOnly = new Map();
+    for (const r of reports) {
+        for (const [path, f] of r.files) {
+            let m = merged.get(path);
+            if (!m)
+                merged.set(path, (m = { lines: new Map(), branches: new Map() }));
+            for (const [k, v] of f.lines) {
+                const old = m.lines.get(k);
+                m.lines.set(k, {
+                    hits: Math.max(old?.hits ?? 0, v.hits),
+                    weight: Math.max(old?.weight ?? 0, v.weight)
+                });
+            }
+            for (const [k, v] of f.branches)
+                m.branches.set(k, Math.max(m.branches.get(k) ?? 0, v));
+        }
+        for (const [path, t] of r.fileTotals) {
+            const old = totalsOnly.get(path);
+            if (!old || t.lines.covered > old.lines.covered)
+                totalsOnly.set(path, t);
+        }
+    }
+    const lines = { covered: 0, total: 0 };
+    const branches = { covered: 0, total: 0 };
+    for (const [path, f] of merged) {
+        // A file with line detail somewhere is counted from that detail only.
+        if (f.lines.size > 0)
+            totalsOnly.delete(path);
+        for (const v of f.lines.values()) {
+            lines.total += v.weight;
+            if (v.hits > 0)
+                lines.covered += v.weight;
+        }
+        for (const hits of f.branches.values()) {
+            branches.total++;
+            if (hits > 0)
+                branches.covered++;
+        }
+    }
+    for (const t of totalsOnly.values()) {
+        lines.total += t.lines.total;
+        lines.covered += t.lines.covered;
+        branches.total += t.branches.total;
+        branches.covered += t.branches.covered;
+    }
+    return { lines, branches };
+}
+function percent(c) {
+    return c.total === 0 ? undefined : (c.covered / c.total) * 100;
 }
 
 ;// CONCATENATED MODULE: ./src/build/gate.ts
@@ -35985,12 +36204,24 @@ function commandChecks(runs, totals, limits) {
         }
         else if (run.code !== 0) {
             const failedTests = totals ? totals.failed + totals.errors : 0;
-            // A test runner exits non-zero when tests fail; that is judged by max-failures below.
-            const explained = run.phase === 'test' && failedTests > 0;
+            const hidden = run.unreported ?? [];
+            // A runner exits non-zero when tests fail; that is judged by max-failures below. It is
+            // explained only when the report accounts for it: failed tests, and nothing the runner
+            // printed that no report holds (a suite that never ran, a package that did not build).
+            const explained = run.phase === 'test' && failedTests > 0 && hidden.length === 0;
+            const why = hidden.length > 0
+                ? ` and printed failures no report holds: ${hidden.join('; ')}`
+                : explained
+                    ? ` (${failedTests} failed tests)`
+                    : run.phase === 'test' && totals
+                        ? ' but the reports hold no failed test'
+                        : '';
             checks.push({
                 name: `${run.phase} command`,
-                measured: `${cmd} exited ${run.code ?? 'on a signal'}${explained ? ` (${failedTests} failed tests)` : ''}`,
-                condition: run.phase === 'test' && totals ? 'non-zero exit only with failed tests' : 'exit 0',
+                measured: `${cmd} exited ${run.code ?? 'on a signal'}${why}`,
+                condition: run.phase === 'test' && totals
+                    ? 'non-zero exit only with failed tests the reports account for'
+                    : 'exit 0',
                 passed: explained
             });
         }
@@ -36025,6 +36256,17 @@ function judgeBuild(evidence, limits) {
                 : `${pct.toFixed(2)}% of lines`,
             condition: `≥ ${limits.minCoverage}%`,
             passed: pct !== undefined && pct >= limits.minCoverage
+        });
+    }
+    if (limits.minBranchCoverage !== undefined) {
+        const pct = evidence.branchPercent;
+        checks.push({
+            name: 'min-branch-coverage',
+            measured: pct === undefined
+                ? 'no branch counted in the coverage reports (was branch coverage on?)'
+                : `${pct.toFixed(2)}% of branches`,
+            condition: `≥ ${limits.minBranchCoverage}%`,
+            passed: pct !== undefined && pct >= limits.minBranchCoverage
         });
     }
     return checks;
@@ -36062,6 +36304,7 @@ function toCase(raw, suite) {
     const details = outcome ? junit_text(outcome.node['#text'])?.trim() : undefined;
     const message = outcome ? (junit_text(outcome.node.message) ?? details?.split('\n')[0]) : undefined;
     const line = Number(raw.line);
+    const flaky = status === 'passed' && firstOf(raw, ['flakyFailure', 'flakyError']) !== undefined;
     return {
         suite,
         classname: junit_text(raw.classname)?.trim() ?? '',
@@ -36071,7 +36314,8 @@ function toCase(raw, suite) {
         ...(message !== undefined && { message }),
         ...(details !== undefined && { details }),
         ...(junit_text(raw.file) !== undefined && { file: junit_text(raw.file) }),
-        ...(Number.isInteger(line) && line > 0 && { line })
+        ...(Number.isInteger(line) && line > 0 && { line }),
+        ...(flaky && { flaky })
     };
 }
 /** Collects test cases from a suite and from suites nested in it (some tools nest them). */
@@ -36089,7 +36333,15 @@ function collectSuite(suite, out) {
  * Gradle), and suites nested in suites. A document of any other shape is an error.
  */
 function parseJUnit(xml, file) {
-    const doc = xml_parseXml(xml, file, ['testsuite', 'testcase', 'failure', 'error', 'skipped']);
+    const doc = xml_parseXml(xml, file, [
+        'testsuite',
+        'testcase',
+        'failure',
+        'error',
+        'skipped',
+        'flakyFailure',
+        'flakyError'
+    ]);
     const cases = [];
     if ('testsuites' in doc) {
         collectSuite(asNode(doc.testsuites), cases);
@@ -36111,11 +36363,15 @@ function countTests(cases) {
         passed: count('passed'),
         failed: count('failed'),
         errors: count('error'),
-        skipped: count('skipped')
+        skipped: count('skipped'),
+        flaky: cases.filter((c) => c.flaky).length
     };
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/build/locate.ts
+
 
 // `path/to/file.ext:12` or `(…/file.ext:12:5)`, as stack traces and pytest's tracebacks print it.
 const LOCATION = /(?:^|[\s("'])((?:[A-Za-z]:)?[^\s():"']+\.[A-Za-z]{1,6}):(\d+)/gm;
@@ -36136,12 +36392,63 @@ function toWorkspacePath(file, workDir, workspace) {
         return undefined;
     return rel.split('\\').join('/');
 }
+// `at com.example.CalcTest.divides(CalcTest.java:17)`: a JVM frame (Java, Kotlin, Groovy, Scala),
+// optionally after a module or class loader (`java.base/`, Gradle's `app//`).
+const JVM_FRAME = /\bat\s+(?:[\w.$@-]+\/+)*([\w$.]+)\.[\w$<>]+\(([\w$]+\.(?:java|kt|groovy|scala)):(\d+)\)/g;
+// Frames of the test framework, assertion libraries and the JDK: never where the user's test failed.
+const JVM_LIBRARY = /^(java|javax|jdk|sun|com\.sun|kotlin|kotlinx|scala|groovy|org\.codehaus\.groovy|org\.junit|junit|org\.opentest4j|org\.assertj|org\.hamcrest|org\.mockito|org\.spockframework|org\.gradle|org\.apache\.maven|worker\.org\.gradle|org\.testng)\./;
+// Where Maven and Gradle keep sources, in the working directory or one module below it.
+const JVM_ROOTS = [
+    'src/test/java',
+    'src/test/kotlin',
+    'src/test/groovy',
+    'src/main/java',
+    'src/main/kotlin'
+];
+/** Sub-projects of a multi-module build (Gradle `app/`, Maven modules): directories one level down. */
+function moduleDirs(workDir) {
+    try {
+        return (0,external_node_fs_namespaceObject.readdirSync)(workDir, { withFileTypes: true })
+            .filter((d) => d.isDirectory() && !d.name.startsWith('.') && d.name !== 'node_modules')
+            .map((d) => d.name)
+            .slice(0, 200);
+    }
+    catch {
+        return [];
+    }
+}
+/**
+ * The first JVM frame in project code (JUnit 5 / Gradle reports name no file, and their first
+ * frame is inside the assertion library), resolved to its source file by package path.
+ */
+function firstProjectFrame(details, workDir, exists = external_node_fs_namespaceObject.existsSync, modules = []) {
+    for (const m of details.matchAll(JVM_FRAME)) {
+        const [, qualified, fileName, line] = m;
+        if (JVM_LIBRARY.test(qualified))
+            continue;
+        const pkg = qualified.split('.').slice(0, -1).join('/');
+        for (const dir of ['', ...modules])
+            for (const root of JVM_ROOTS) {
+                const candidate = (0,external_node_path_namespaceObject.join)(workDir, dir, root, pkg, fileName);
+                if (exists(candidate))
+                    return { file: candidate, line: Number(line) };
+            }
+        // Project code whose source is not where Maven and Gradle keep it: no guess.
+        return undefined;
+    }
+    return undefined;
+}
 /**
  * Where a failed test failed, for the annotation: the report's file/line attributes when it has
  * them, refined by the first frame of the failure text that points into that file (or, when the
  * report names no file, into the user's code rather than a library).
  */
-function locateFailure(test, workDir, workspace) {
+function locateFailure(test, workDir, workspace, exists = external_node_fs_namespaceObject.existsSync, modules = moduleDirs(workDir)) {
+    if (!test.file && new RegExp(JVM_FRAME.source).test(test.details ?? '')) {
+        const frame = firstProjectFrame(test.details, workDir, exists, modules);
+        const path = frame && toWorkspacePath(frame.file, workDir, workspace);
+        return path ? { file: path, line: frame.line } : {};
+    }
     const frames = locationsIn(test.details ?? '');
     const sameFile = test.file
         ? frames.find((f) => (0,external_node_path_namespaceObject.basename)(f.file) === (0,external_node_path_namespaceObject.basename)(test.file))
@@ -36156,8 +36463,6 @@ function locateFailure(test, workDir, workspace) {
     return line ? { file: path, line } : { file: path };
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 16 modules
 var lib_core = __nccwpck_require__(8179);
 // EXTERNAL MODULE: external "fs"
@@ -39919,11 +40224,46 @@ async function findReports(input, patterns, workDir, notBefore) {
 function readJUnitReports(files) {
     return files.map((file) => ({ file, content: parseJUnit((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'), file) }));
 }
-function readCoverageReports(files) {
-    return files.map((file) => ({ file, content: parseCoverage((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'), file) }));
+function readCoverageReports(files, workDir) {
+    return files.map((file) => ({
+        file,
+        content: parseCoverage((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'), file, workDir)
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/build/unreported.ts
+const MAX_FOUND = 20;
+function newScan() {
+    return { found: [] };
+}
+// Colour codes some runners print even to a pipe (FORCE_COLOR, CI=true).
+// eslint-disable-next-line no-control-regex -- the escape character is what is matched
+const ANSI = /\x1b\[[0-9;]*m/g;
+/** Feeds one output line; pure, so the rules are table-tested without running anything. */
+function scanLine(scan, raw) {
+    const line = raw.replace(ANSI, '').trimEnd();
+    const add = (what) => {
+        if (scan.found.length < MAX_FOUND && !scan.found.includes(what))
+            scan.found.push(what);
+    };
+    let m;
+    if ((m = /^\s*FAIL\s+(\S+\.[cm]?[jt]sx?)\b/.exec(line)))
+        scan.lastJestFile = m[1].replace(/^\.\//, '');
+    else if (/^\s*●\s+Test suite failed to run/.test(line))
+        add(`jest: test suite failed to run${scan.lastJestFile ? `: ${scan.lastJestFile}` : ''}`);
+    else if ((m = /^_+ ERROR collecting (\S+) _+$/.exec(line)))
+        add(`pytest: collection error in ${m[1]}`);
+    else if ((m = /^(?:!+ )?Interrupted: (\d+) errors? during collection/.exec(line)))
+        add(`pytest: interrupted, ${m[1]} error(s) during collection`);
+    else if ((m = /^FAIL\s+(\S+)\s+\[(build|setup) failed\]/.exec(line)))
+        add(`go test: ${m[1]} ${m[2]} failed`);
+    else if ((m = /^(?:panic: .*|fatal error: .*)$/.exec(line)) &&
+        !/^panic: test timed out/.test(line))
+        add(`go test: ${m[0].slice(0, 120)}`);
 }
 
 ;// CONCATENATED MODULE: ./src/build/run-commands.ts
+
 
 
 
@@ -39947,18 +40287,35 @@ function killGroup(pid) {
     }
 }
 /**
- * Runs one command from an argument list (never a shell) with its output going straight to the
- * job log as it is written, so a long build is visible live. Exit status is returned, not thrown.
+ * Runs one command from an argument list (never a shell) with its output passed on to the job
+ * log as it is written, so a long build is visible live, and read line by line for failures
+ * its reports will not show. Exit status is returned, not thrown.
  */
 function runStreaming(argv, options) {
     const started = Date.now();
+    const scan = newScan();
     return new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), {
             cwd: options.cwd,
-            stdio: ['ignore', 'inherit', 'inherit'],
+            stdio: ['ignore', 'pipe', 'pipe'],
             shell: false,
             detached: true
         });
+        for (const [from, to] of [
+            [child.stdout, process.stdout],
+            [child.stderr, process.stderr]
+        ]) {
+            let partial = '';
+            from.on('data', (chunk) => {
+                to.write(chunk);
+                const lines = (partial + chunk.toString('utf8')).split('\n');
+                // A line longer than 64 KB is not a runner's status line: do not keep growing it.
+                partial = (lines.pop() ?? '').slice(-65536);
+                for (const line of lines)
+                    scanLine(scan, line);
+            });
+            from.on('end', () => partial && scanLine(scan, partial));
+        }
         const onExit = () => killGroup(child.pid);
         process.once('exit', onExit);
         let timedOut = false;
@@ -39975,7 +40332,7 @@ function runStreaming(argv, options) {
         child.on('close', (code) => {
             clearTimeout(timer);
             process.off('exit', onExit);
-            resolve({ code, timedOut, durationMs: Date.now() - started });
+            resolve({ code, timedOut, durationMs: Date.now() - started, unreported: scan.found });
         });
     });
 }
@@ -40027,12 +40384,18 @@ function readInputs(inputs, env = process.env) {
             minCoverage: inputs.has('min-coverage')
                 ? (0,core_inputs/* parsePercent */.lo)('min-coverage', inputs.raw('min-coverage'))
                 : undefined,
+            minBranchCoverage: inputs.has('min-branch-coverage')
+                ? (0,core_inputs/* parsePercent */.lo)('min-branch-coverage', inputs.raw('min-branch-coverage'))
+                : undefined,
             maxDurationMs: inputs.duration('max-duration', '30m')
         },
         dryRun: inputs.boolean('dry-run')
     };
     if (parsed.limits.minCoverage !== undefined && parsed.coverageReports.length === 0) {
         throw new errors/* ConfigurationError */.j1('input `min-coverage` needs `coverage-reports` (where the coverage report is written)', 'min-coverage');
+    }
+    if (parsed.limits.minBranchCoverage !== undefined && parsed.coverageReports.length === 0) {
+        throw new errors/* ConfigurationError */.j1('input `min-branch-coverage` needs `coverage-reports` (where the coverage report is written)', 'min-branch-coverage');
     }
     if (parsed.limits.maxDurationMs <= 0) {
         throw new errors/* ConfigurationError */.j1('input `max-duration` = `0`: expected a positive duration such as 20m', 'max-duration');
@@ -40077,14 +40440,17 @@ async function gatherResults(cfg) {
         cases = readJUnitReports(files).flatMap((r) => r.content);
     }
     const coverage = cfg.coverageReports.length > 0
-        ? readCoverageReports(await findReports('coverage-reports', cfg.coverageReports, cfg.workDir, ranCommands))
+        ? readCoverageReports(await findReports('coverage-reports', cfg.coverageReports, cfg.workDir, ranCommands), cfg.workDir)
         : [];
+    // Merged by file and line: two reports of disjoint halves of a file give 100%, not 50%.
+    const merged = mergeCoverage(coverage.map((c) => c.content));
     return {
         runs,
         cases,
         totals: cases ? countTests(cases) : undefined,
         coverage,
-        coveragePercent: combinedPercent(coverage.map((c) => c.content))
+        coveragePercent: percent(merged.lines),
+        branchPercent: percent(merged.branches)
     };
 }
 function testTitle(test) {
@@ -40108,9 +40474,15 @@ function summarize(cfg, results, checks, passed) {
     const summary = new Summary().heading(`Build gate: ${passed ? 'passed' : 'failed'}`);
     const t = results.totals;
     if (t)
-        summary.paragraph(`**${t.tests}** tests: ${t.passed} passed, ${t.failed} failed, ${t.errors} errors, ${t.skipped} skipped`);
+        summary.paragraph(`**${t.tests}** tests: ${t.passed} passed${t.flaky ? ` (${t.flaky} flaky: passed on a retry)` : ''}, ${t.failed} failed, ${t.errors} errors, ${t.skipped} skipped`);
     if (results.coveragePercent !== undefined)
-        summary.paragraph(`Line coverage: **${results.coveragePercent.toFixed(2)}%**`);
+        summary.paragraph(`Line coverage: **${results.coveragePercent.toFixed(2)}%**` +
+            (results.branchPercent !== undefined
+                ? `, branch coverage: **${results.branchPercent.toFixed(2)}%**`
+                : '') +
+            (results.coverage.length > 1
+                ? ` (${results.coverage.length} reports merged by file and line)`
+                : ''));
     summary.table(['check', 'measured', 'condition', 'verdict'], checks.map((c) => [c.name, c.measured, c.condition, c.passed ? 'pass' : 'FAIL']));
     summary.heading('Commands', 3).table(['phase', 'command', 'exit', 'duration'], results.runs.map((r) => [
         r.phase,
@@ -40132,10 +40504,11 @@ function summarize(cfg, results, checks, passed) {
             summary.paragraph(`… and ${failed.length - MAX_FAILURE_ROWS} more.`);
     }
     if (results.coverage.length > 0) {
-        summary.heading('Coverage reports', 3).table(['report', 'format', 'lines covered'], results.coverage.map((c) => [
+        summary.heading('Coverage reports', 3).table(['report', 'format', 'lines covered', 'branches covered'], results.coverage.map((c) => [
             (0,external_node_path_namespaceObject.relative)(cfg.workDir, c.file),
             c.content.format,
-            `${c.content.covered} / ${c.content.total}`
+            `${c.content.lines.covered} / ${c.content.lines.total}`,
+            `${c.content.branches.covered} / ${c.content.branches.total}`
         ]));
     }
     return summary.toMarkdown();
@@ -40159,7 +40532,9 @@ async function run(io) {
     io.setOutput('tests', t ? t.tests : '');
     io.setOutput('failures', t ? t.failed + t.errors : '');
     io.setOutput('skipped', t ? t.skipped : '');
+    io.setOutput('flaky', t ? t.flaky : '');
     io.setOutput('coverage', results.coveragePercent === undefined ? '' : results.coveragePercent.toFixed(2));
+    io.setOutput('branch-coverage', results.branchPercent === undefined ? '' : results.branchPercent.toFixed(2));
     io.setOutput('passed', passed);
     await io.writeSummary(summarize(cfg, results, checks, passed));
     if (!passed) {

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6867);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1901);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4888);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, _main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .b);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1901:
+/***/ 4888:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34475,8 +34475,21 @@ async function runChecked(argv, options = {}) {
 
 ;// CONCATENATED MODULE: ./src/probe/http.ts
 
-/** One GET; ok means a 2xx within the timeout. The body is read so timing covers it. */
+/** Errors of a reused connection closed under the request (not an answer from the service). */
+const CONNECTION_RESET = /^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|other side closed)$/;
+/**
+ * One GET; ok means a 2xx within the timeout. A GET is idempotent, so a reset of a reused
+ * keep-alive connection is retried once and reported apart (`resetRetried`): it is real for
+ * clients that do not retry, but it says nothing about the new slot.
+ */
 async function http_probe(url, timeoutMs) {
+    const first = await probeOnce(url, timeoutMs);
+    if (first.ok || !first.error || !CONNECTION_RESET.test(first.error))
+        return first;
+    const second = await probeOnce(url, timeoutMs);
+    return { ...second, ms: first.ms + second.ms, resetRetried: first.error };
+}
+async function probeOnce(url, timeoutMs) {
     const started = performance.now();
     try {
         const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
@@ -34542,6 +34555,7 @@ async function sampler_sampleTraffic(url, options) {
     const latencies = [];
     const outcomes = {};
     let failed = 0;
+    let resetsRetried = 0;
     let stoppedEarly = false;
     const inflight = new Set();
     for (let i = 0; i < maxRequests; i++) {
@@ -34555,6 +34569,8 @@ async function sampler_sampleTraffic(url, options) {
             outcomes[key] = (outcomes[key] ?? 0) + 1;
             if (!r.ok)
                 failed++;
+            if (r.resetRetried)
+                resetsRetried++;
         });
         inflight.add(p);
         void p.finally(() => inflight.delete(p));
@@ -34574,8 +34590,51 @@ async function sampler_sampleTraffic(url, options) {
         p95Ms: percentile(latencies, 95),
         maxMs: latencies[total - 1] ?? NaN,
         outcomes,
+        resetsRetried,
         stoppedEarly
     };
+}
+
+;// CONCATENATED MODULE: ./src/probe/switched.ts
+
+/**
+ * A reload can return before the new configuration serves (nginx starts new workers, the old
+ * ones finish their connections). The switch counts as done only once `consecutive` answers in
+ * a row come from the target slot; until then an answer from the old slot is "not yet".
+ */
+async function switched_waitForSlot(url, slot, o) {
+    const started = Date.now();
+    let streak = 0;
+    let requests = 0;
+    let notYet = 0;
+    let last;
+    for (;;) {
+        requests++;
+        try {
+            const res = await fetch(url, {
+                signal: AbortSignal.timeout(o.requestTimeoutMs),
+                redirect: 'manual'
+            });
+            await res.arrayBuffer();
+            last = res.headers.get(o.header) ?? `no ${o.header} header (HTTP ${res.status})`;
+        }
+        catch (error) {
+            const e = error;
+            last = e.cause?.code ?? e.message;
+        }
+        if (last === slot)
+            streak++;
+        else {
+            streak = 0;
+            notYet++;
+        }
+        const elapsedMs = Date.now() - started;
+        if (streak >= o.consecutive)
+            return { done: true, requests, notYet, elapsedMs, last };
+        if (elapsedMs + o.intervalMs > o.timeoutMs)
+            return { done: false, requests, notYet, elapsedMs, last };
+        await sleep(o.intervalMs);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/slots.ts
@@ -34584,7 +34643,7 @@ function slots_otherSlot(slot) {
     return slot === 'blue' ? 'green' : 'blue';
 }
 /** All traffic on one slot. */
-function allOn(slot) {
+function slots_allOn(slot) {
     return slot === 'blue' ? { blue: 100, green: 0 } : { blue: 0, green: 100 };
 }
 /** `canary` gets `percent`, the other slot the rest. */
@@ -34592,7 +34651,7 @@ function split(canary, percent) {
     const w = Math.max(0, Math.min(100, Math.round(percent)));
     return canary === 'blue' ? { blue: w, green: 100 - w } : { blue: 100 - w, green: w };
 }
-function sameWeights(a, b) {
+function slots_sameWeights(a, b) {
     return a.blue === b.blue && a.green === b.green;
 }
 function slots_formatWeights(w) {
@@ -34626,6 +34685,109 @@ function slots_placement(weights, previous) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/traffic/fleet.ts
+
+
+
+/** The members of a fleet report different weights; `states` is what each reported. */
+class fleet_RoutersDisagree extends errors/* ToolError */.v4 {
+    states;
+    constructor(message, states) {
+        super(message);
+        this.states = states;
+    }
+}
+/**
+ * Several load balancers (an HA pair, a fleet) driven as one: they must agree before anything
+ * changes, get the same change, and are all put back if any of them fails.
+ */
+class FleetRouter {
+    members;
+    name;
+    /** What each member reported at the last read: what an undo restores. */
+    lastRead;
+    constructor(members) {
+        this.members = members;
+        this.name = members.length === 1 ? members[0].name : `${members.length} load balancers`;
+    }
+    async read() {
+        const states = await Promise.all(this.members.map((m) => m.read()));
+        this.lastRead = states;
+        const first = states[0];
+        const disagree = states.some((s) => !slots_sameWeights(s.weights, first.weights));
+        if (disagree) {
+            const lines = states.map((s, i) => `${this.members[i].name}: ${slots_formatWeights(s.weights)}`);
+            throw new fleet_RoutersDisagree(`the load balancers disagree about where traffic goes, so nothing was changed:\n  ${lines.join('\n  ')}\n` +
+                'Bring them into line first (deploy-bluegreen mode: rollback with target-slot, or fix by hand).', states);
+        }
+        const previous = states.find((s) => s.previous)?.previous;
+        return { ...first, previous, detail: this.name };
+    }
+    async setWeights(weights, meta) {
+        if (this.members.length === 1)
+            return this.members[0].setWeights(weights, meta);
+        // Undo restores what the plan was made from; a member may already be unreachable now.
+        const before = this.lastRead ?? (await Promise.all(this.members.map((m) => m.read())));
+        const applied = [];
+        try {
+            for (const [i, member] of this.members.entries()) {
+                applied.push(i);
+                await member.setWeights(weights, meta);
+            }
+        }
+        catch (error) {
+            const undo = [];
+            for (const i of applied.reverse()) {
+                try {
+                    await this.members[i].setWeights(before[i].weights, {
+                        previous: meta.previous,
+                        reason: 'undo'
+                    });
+                    undo.push(`${this.members[i].name}: restored ${slots_formatWeights(before[i].weights)}`);
+                }
+                catch (undoError) {
+                    undo.push(`${this.members[i].name}: COULD NOT RESTORE (${undoError.message})`);
+                }
+            }
+            throw new errors/* ToolError */.v4(`${error.message}\nThe change was undone on every load balancer it reached:\n  ${undo.join('\n  ')}`);
+        }
+    }
+    /** Down if any load balancer that can tell says so (each one must be able to serve it). */
+    async slotHealth(slot) {
+        const known = [];
+        for (const m of this.members) {
+            const h = await m.slotHealth?.(slot);
+            if (h)
+                known.push({ up: h.up, detail: `${m.name}: ${h.detail}` });
+        }
+        if (known.length === 0)
+            return undefined;
+        const down = known.filter((h) => !h.up);
+        return down.length
+            ? { up: false, detail: down.map((h) => h.detail).join('; ') }
+            : { up: true, detail: known.map((h) => h.detail).join('; ') };
+    }
+    async lock(owner, waitMs) {
+        const releases = [];
+        try {
+            for (const m of this.members)
+                releases.push(await m.lock(owner, waitMs));
+        }
+        catch (error) {
+            for (const r of releases.reverse())
+                await r().catch(() => undefined);
+            throw error;
+        }
+        const waitedFor = releases.find((r) => r.waitedFor)?.waitedFor;
+        const release = async () => {
+            for (const r of releases.reverse()) {
+                await r().catch((e) => core_log/* log */.Rm.warning(`could not release a router lock: ${String(e)}`));
+            }
+        };
+        return Object.assign(release, { waitedFor });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/release/plan.ts
 
 
@@ -34635,7 +34797,7 @@ function plan_planSwitch(mode, state, target) {
     const plan = (from, to, explanation, recovering) => ({
         mode,
         before,
-        after: allOn(to),
+        after: slots_allOn(to),
         from,
         to,
         noop: where.kind === 'single' && where.live === to,
@@ -34682,6 +34844,8 @@ function plan_planSwitch(mode, state, target) {
 
 
 
+
+
 function canPrepare(router) {
     return typeof router.prepareSlot === 'function';
 }
@@ -34703,8 +34867,8 @@ function liveSlotOf(state) {
  * `onApplied` lets the caller know when traffic moved (so a cancel can put it back).
  */
 async function runBlueGreen(router, options, onApplied = () => undefined) {
-    const first = await router.read();
-    let plan = planSwitch(options.mode, first, options.target);
+    const first = await readForPlan(router, options);
+    let plan = planFor(options, first);
     log.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`);
     if (plan.recovering)
         log.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`);
@@ -34712,10 +34876,12 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false };
     const release = await router.lock(options.owner, options.lockTimeoutMs);
     const result = { plan, outcome: 'failed', switched: false, rolledBack: false };
+    let before;
     try {
         // Another run may have changed things while this one waited for the lock.
-        const current = await router.read();
-        plan = planSwitch(options.mode, current, options.target);
+        const current = await readForPlan(router, options);
+        before = current.weights;
+        plan = planFor(options, current);
         result.plan = plan;
         if (plan.noop) {
             Object.assign(result, { outcome: 'noop', ...slots(current) });
@@ -34723,16 +34889,10 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
             return result;
         }
         await prepareSlot(router, plan.to, options);
-        const gate = options.mode === 'deploy' || options.healthOnRollback;
-        if (gate) {
-            result.health = await healthGate(plan.to, options);
-            if (!result.health.passed) {
-                result.trafficAfterFailure = `unchanged (${formatWeights(current.weights)})`;
-                throw new GateError(`slot ${plan.to} is not healthy: ${result.health.successes}/${options.health.consecutive} consecutive ` +
-                    `successes after ${result.health.attempts} probes in ${formatDuration(result.health.elapsedMs)} ` +
-                    `(last: ${describeProbe(result.health.last)}). No switch: traffic stays on ${plan.from ?? 'no slot'}.`);
-            }
-        }
+        await gateSlot(router, plan, options, result, current);
+        // Armed before the change starts: a cancel during it (nginx: between the rename and the
+        // reload) puts the old weights back, so file and running config cannot disagree.
+        onApplied(current.weights, plan.to);
         const started = performance.now();
         await router.setWeights(plan.after, {
             previous: plan.from ?? otherSlot(plan.to),
@@ -34740,26 +34900,28 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         });
         result.switchMs = Math.round(performance.now() - started);
         result.switched = true;
-        onApplied(current.weights, plan.to);
         log.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`);
         Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) });
         if (options.verify) {
-            result.verify = await verify(options.verify);
-            const breach = verifyBreach(result.verify, options.verify);
-            if (breach) {
-                if (options.autoRollback) {
-                    await router.setWeights(current.weights, {
-                        previous: plan.to,
-                        reason: 'automatic rollback'
-                    });
-                    result.rolledBack = true;
-                    result.outcome = 'rolled-back';
-                    Object.assign(result, slots({ ...current, previous: plan.to }));
-                    result.trafficAfterFailure = `rolled back to ${formatWeights(current.weights)}`;
-                    throw new GateError(`verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
-                }
-                result.trafficAfterFailure = `left on ${plan.to} (auto-rollback is off)`;
-                throw new GateError(`verification failed after the switch to ${plan.to}: ${breach}. auto-rollback is false, so traffic stays on ${plan.to}.`);
+            const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
+            if (!notInEffect)
+                result.verify = await verify(options.verify);
+            const breach = notInEffect ?? verifyBreach(result.verify, options.verify);
+            const next = afterVerification(options.mode, options.autoRollback, breach);
+            if (next === 'roll back') {
+                await router.setWeights(current.weights, {
+                    previous: plan.to,
+                    reason: 'automatic rollback'
+                });
+                result.rolledBack = true;
+                result.outcome = 'rolled-back';
+                throw new GateError(`verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
+            }
+            if (next === 'leave') {
+                throw new GateError(`verification failed after the switch to ${plan.to}: ${breach}. ` +
+                    (options.mode === 'rollback'
+                        ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
+                        : `auto-rollback is false, so traffic stays on ${plan.to}.`));
             }
         }
         onApplied(undefined);
@@ -34768,16 +34930,100 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
     }
     catch (error) {
         result.error = error;
-        if (!result.trafficAfterFailure) {
-            result.trafficAfterFailure = result.switched
-                ? `on ${plan.to} (failed after the switch)`
-                : 'unchanged';
-        }
+        await reportWhatIsThere(router, result, before);
         return result;
     }
     finally {
         await release();
     }
+}
+/**
+ * The one failure policy: whatever failed, read the router again and report what is there,
+ * never what this run believes it did.
+ */
+async function reportWhatIsThere(router, result, before) {
+    try {
+        const now = await router.read();
+        Object.assign(result, slots(now));
+        result.trafficAfterFailure = describeTrafficNow(before, now.weights, result.rolledBack);
+        if (before && !sameWeights(before, now.weights) && !result.rolledBack)
+            result.switched = true;
+    }
+    catch (readError) {
+        result.trafficAfterFailure = `unknown: the router could not be read after the failure (${readError.message})`;
+    }
+}
+/** Pure: how the traffic found after a failure compares with the traffic before the run. */
+function describeTrafficNow(before, now, rolledBack) {
+    if (!before)
+        return `${formatWeights(now)} (read after the failure)`;
+    if (sameWeights(before, now))
+        return rolledBack ? `rolled back to ${formatWeights(now)}` : `unchanged (${formatWeights(now)})`;
+    return `moved: ${formatWeights(before)} -> ${formatWeights(now)} (read after the failure)`;
+}
+/** Pure: what a failed (or passed) verification leads to. A rollback is never reversed. */
+function afterVerification(mode, autoRollback, breach) {
+    if (!breach)
+        return 'done';
+    return mode === 'deploy' && autoRollback ? 'roll back' : 'leave';
+}
+/**
+ * The slot about to take traffic must be alive. A rollback (nothing was just deployed, so the
+ * router's view is current) first asks the router (HAProxy's check state, nginx: connections to
+ * the slot's servers); right after a deploy command the router's checks may lag, so a deploy
+ * relies on the HTTP health gate, which also runs for rollbacks unless turned off.
+ */
+async function gateSlot(router, plan, options, result, current) {
+    const known = options.mode === 'rollback' ? await router.slotHealth?.(plan.to) : undefined;
+    if (known && !known.up) {
+        throw new GateError(`slot ${plan.to} is down according to the router (${known.detail}). No switch: traffic stays on ${formatWeights(current.weights)}.`);
+    }
+    const gate = options.mode === 'deploy' || options.healthOnRollback !== false;
+    if (!gate)
+        return;
+    if (!options.healthUrls[plan.to]) {
+        if (options.mode === 'deploy')
+            throw new ToolError(`no health URL for slot ${plan.to}`);
+        log.warning(`no health-url-${plan.to}: the rollback target was checked only through the router (${known?.detail ?? 'which cannot tell'})`);
+        return;
+    }
+    result.health = await healthGate(plan.to, options);
+    if (!result.health.passed) {
+        throw new GateError(`slot ${plan.to} is not healthy: ${result.health.successes}/${options.health.consecutive} consecutive ` +
+            `successes after ${result.health.attempts} probes in ${formatDuration(result.health.elapsedMs)} ` +
+            `(last: ${describeProbe(result.health.last)}). No switch: traffic stays on ${plan.from ?? 'no slot'}.`);
+    }
+}
+/**
+ * Reads the router for planning. A fleet whose members disagree is an error, except for the
+ * remedy that error names: `mode: rollback` with `target-slot`, which brings all into line.
+ */
+async function readForPlan(router, options) {
+    try {
+        return await router.read();
+    }
+    catch (error) {
+        if (!(error instanceof RoutersDisagree) || options.mode !== 'rollback' || !options.target)
+            throw error;
+        const first = error.states[0];
+        const seen = error.states.map((s) => formatWeights(s.weights)).join(' | ');
+        return { ...first, previous: undefined, disagreement: seen };
+    }
+}
+function planFor(options, state) {
+    if (!state.disagreement)
+        return planSwitch(options.mode, state, options.target);
+    const to = options.target;
+    return {
+        mode: options.mode,
+        before: state.weights,
+        after: allOn(to),
+        from: undefined,
+        to,
+        noop: false,
+        recovering: `the load balancers disagree (${state.disagreement})`,
+        explanation: `bring every load balancer to all traffic on ${to}`
+    };
 }
 function slots(state) {
     const s = liveSlotOf(state);
@@ -34817,6 +35063,23 @@ async function healthGate(slot, options) {
         return r;
     });
 }
+/** Waits until the verify URL answers from the target slot; returns why not, if it never did. */
+async function waitSwitched(v, slot, health) {
+    if (!v.slotHeader)
+        return undefined;
+    const r = await waitForSlot(v.url, slot, {
+        header: v.slotHeader,
+        consecutive: health.consecutive,
+        intervalMs: Math.min(health.intervalMs, 200),
+        timeoutMs: health.timeoutMs,
+        requestTimeoutMs: v.timeoutMs
+    });
+    if (r.done) {
+        log.info(`switch in effect: ${health.consecutive} answers in a row from ${slot} after ${r.requests} requests in ${formatDuration(r.elapsedMs)} (${r.notYet} not switched yet)`);
+        return undefined;
+    }
+    return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${formatDuration(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`;
+}
 async function verify(v) {
     return log.group(`Verify through ${v.url} for ${formatDuration(v.durationMs)}`, async () => {
         const maxFailures = Math.floor((v.maxErrorRatePercent / 100) * (v.durationMs / 1000) * v.ratePerSecond);
@@ -34828,6 +35091,9 @@ async function verify(v) {
             stopAfterFailures: maxFailures + 1
         });
         log.info(`${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`);
+        if (r.resetsRetried) {
+            log.warning(`${r.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`);
+        }
         return r;
     });
 }
@@ -34840,7 +35106,22 @@ function verifyBreach(r, v) {
     }
     if (r.p95Ms >= v.maxP95Ms)
         problems.push(`p95 ${Math.round(r.p95Ms)} ms >= ${v.maxP95Ms} ms`);
-    return problems.length ? problems.join('; ') : undefined;
+    if (!problems.length)
+        return undefined;
+    const why = describeFailures(r.outcomes);
+    return problems.join('; ') + (why ? ` (failed requests: ${why})` : '');
+}
+/** Pure: `HTTP 503 x12, ECONNRESET x2`, most frequent first, at most `cap` kinds. */
+function describeFailures(outcomes, cap = 5) {
+    const failing = Object.entries(outcomes)
+        .filter(([k]) => !/^2\d\d$/.test(k))
+        .sort((a, b) => b[1] - a[1]);
+    const shown = failing
+        .slice(0, cap)
+        .map(([k, n]) => `${/^\d{3}$/.test(k) ? `HTTP ${k}` : k} x${n}`);
+    if (failing.length > cap)
+        shown.push(`${failing.length - cap} more kinds`);
+    return shown.join(', ');
 }
 
 ;// CONCATENATED MODULE: ./src/slo/queries.ts
@@ -34850,11 +35131,37 @@ function verifyBreach(r, v) {
  * `http_requests_total{status}` and the `http_request_duration_seconds` histogram. Placeholders:
  * `{{selector}}` (the label matchers of the slot judged) and `{{interval}}` (the window).
  */
+/**
+ * 5xx requests of the slot in the window, for a status label named `label`. Series present at
+ * the window's start count by increase(); a series born inside the window (a client library
+ * that creates the 5xx series at the first error) counts with its whole value, which increase()
+ * would miss. Zero is reported only while the slot has series carrying that label at all, so a
+ * wrong label name is "no data", never "no errors".
+ */
+function errorsBy(label) {
+    const m = `http_requests_total{ {{selector}}, ${label}=~"5.." }`;
+    return (`((sum(increase(${m}[{{interval}}]) and ${m} offset {{interval}}) or vector(0))` +
+        ` + (sum(${m} unless ${m} offset {{interval}}) or vector(0)))` +
+        ` and on() (count(http_requests_total{ {{selector}}, ${label}=~".+" }) > 0)`);
+}
 const DEFAULT_QUERIES = {
     requests: 'sum(increase(http_requests_total{ {{selector}} }[{{interval}}]))',
-    errors: 'sum(increase(http_requests_total{ {{selector}}, status=~"5.." }[{{interval}}])) or vector(0)',
+    // The status code in `status` (this project's sample app) or `code` (Prometheus' client_golang).
+    errors: `(${errorsBy('status')}) or (${errorsBy('code')})`,
     p95: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{ {{selector}} }[{{interval}}])))'
 };
+/**
+ * The PromQL window: at least two scrapes, or a rate over it may hold one sample (no answer)
+ * and a counter's first increment is lost. Returns the window and, when widened, why.
+ */
+function analysisWindow(intervalMs, scrapeMs) {
+    if (scrapeMs === undefined || intervalMs >= 2 * scrapeMs)
+        return { windowMs: intervalMs };
+    return {
+        windowMs: 2 * scrapeMs,
+        note: `analysis-interval ${Math.round(intervalMs / 1000)}s is shorter than two scrapes (scrape interval ${Math.round(scrapeMs / 1000)}s): queries use a ${Math.round((2 * scrapeMs) / 1000)}s window`
+    };
+}
 const PLACEHOLDER = /\{\{\s*([a-z-]+)\s*\}\}/g;
 /** Fills `{{name}}` placeholders; an unknown one is a configuration error, not a silent blank. */
 function renderQuery(input, template, values) {
@@ -35110,16 +35417,13 @@ class AnalysisTally {
     }
 }
 
-;// CONCATENATED MODULE: ./src/release/canary.ts
-
-
-
+;// CONCATENATED MODULE: ./src/release/canary-plan.ts
 
 
 
 /** Which slot is the canary: the idle one, or (resuming) the one already carrying a share. */
-function chooseCanary(router, steps) {
-    const where = slots_placement(router.weights, router.previous);
+function chooseCanary(state, steps) {
+    const where = slots_placement(state.weights, state.previous);
     if (where.kind === 'split') {
         const startStep = Math.max(0, steps.findIndex((s) => s >= where.canaryWeight));
         return { canary: where.canary, stable: where.stable, startStep, resumed: where.canaryWeight };
@@ -35128,6 +35432,77 @@ function chooseCanary(router, steps) {
         return { canary: slots_otherSlot(where.live), stable: where.live, startStep: 0 };
     throw new errors/* GateError */.ue('the router sends traffic to no slot (both weights 0); restore a live slot first');
 }
+/**
+ * The plan a run acts on, made from the state read after it holds the lock. `seen` is what it
+ * read when it started. If traffic moved while it waited, another run was releasing: resuming
+ * that canary or starting one on a slot this run did not fill would hijack the other run's
+ * release (observed: half of the traffic sent back to the old version, then "promoted").
+ * Only a run that puts its own version into the canary slot (deploy-command / image) may go on.
+ */
+function planCanaryAfterLock(seen, now, steps, deploysItsOwnVersion, waitedFor) {
+    const choice = chooseCanary(now, steps);
+    if (waitedFor && !deploysItsOwnVersion) {
+        // Even if the weights look as before, the other run may have finished a release meanwhile.
+        throw new errors/* GateError */.ue(`another run (${waitedFor}) held the router lock when this run started, so slot ${choice.canary} may hold ` +
+            'what that run left there, not a version this run deployed (no deploy-command or image). This run changed nothing; run it again once that run has finished.');
+    }
+    if (slots_sameWeights(seen.weights, now.weights))
+        return choice;
+    const moved = `traffic moved while this run waited for the router lock (${slots_formatWeights(seen.weights)} -> ${slots_formatWeights(now.weights)}): another run was releasing`;
+    if (choice.resumed !== undefined) {
+        throw new errors/* GateError */.ue(`${moved}, and its canary is still in progress. This run changed nothing; run it again once that run has finished.`);
+    }
+    if (!deploysItsOwnVersion) {
+        throw new errors/* GateError */.ue(`${moved}. Slot ${choice.canary} now holds what that run left there, not a version this run deployed ` +
+            '(no deploy-command or image), so this run changed nothing. Run it again to release from the new state.');
+    }
+    return choice;
+}
+/** abort / promote / status, planned from the state read under the lock (pure). */
+function planManual(mode, state) {
+    const where = slots_placement(state.weights, state.previous);
+    const previous = where.kind === 'single'
+        ? where.live
+        : where.kind === 'split'
+            ? where.stable
+            : (state.previous ?? 'blue');
+    const same = (explanation) => ({
+        after: state.weights,
+        previous,
+        changed: false,
+        explanation
+    });
+    if (mode === 'status') {
+        return same(where.kind === 'split'
+            ? `canary ${where.canary} at ${where.canaryWeight}%`
+            : where.kind === 'single'
+                ? `${where.live} live, no canary`
+                : 'no slot live');
+    }
+    if (mode === 'abort') {
+        const plan = plan_planSwitch('rollback', { ...state, detail: '' });
+        if (plan.noop)
+            return same(plan.explanation);
+        // Right after a promotion, abort is the undo: back to the recorded previous slot.
+        return { after: plan.after, previous, changed: true, explanation: `abort: ${plan.explanation}` };
+    }
+    if (where.kind !== 'split')
+        return same('no canary in progress; nothing to promote');
+    return {
+        after: slots_allOn(where.canary),
+        previous,
+        changed: true,
+        explanation: `promote ${where.canary} to 100% without further analysis`
+    };
+}
+
+;// CONCATENATED MODULE: ./src/release/canary.ts
+
+
+
+
+
+
 async function read(p, q) {
     try {
         return await p.query(q);
@@ -35151,6 +35526,27 @@ async function readSlot(p, q, selector, interval) {
     return { readings: { requests, errors, p95Seconds }, queries };
 }
 /**
+ * Takes the router's lock, then plans from what is there now, never from a read made before
+ * (a run that waited for another must not act on the other's canary), and prepares the canary
+ * slot. Both analysis loops (interval and sequential) start here. On error the lock is released.
+ */
+async function lockAndPlan(router, o, initial) {
+    const release = await router.lock(o.owner, o.lockTimeoutMs);
+    try {
+        const choice = planCanaryAfterLock(initial, await router.read(), o.steps, !!o.deploysItsOwnVersion, release.waitedFor);
+        if (choice.resumed !== undefined) {
+            core_log/* log */.Rm.warning(`recognised an interrupted canary: ${choice.canary} at ${choice.resumed}%; resuming at step ${o.steps[choice.startStep]}%`);
+        }
+        else if (o.prepare)
+            await o.prepare(choice.canary);
+        return { choice, release };
+    }
+    catch (error) {
+        await release();
+        throw error;
+    }
+}
+/**
  * Steps the canary's weight up, holding each step for `stepDurationMs` and analysing every
  * `intervalMs`; a step is passed when its last analysis passed. A failure beyond the limit, or
  * too many inconclusive analyses in a row, puts all traffic back on the stable slot at once.
@@ -35160,36 +35556,40 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
     const started = Date.now();
     const plannedMs = o.steps.length * o.stepDurationMs;
     const initial = await router.read();
-    const choice = chooseCanary(initial, o.steps);
-    const { canary, stable } = choice;
-    if (choice.resumed !== undefined) {
-        core_log/* log */.Rm.warning(`recognised an interrupted canary: ${canary} at ${choice.resumed}%; resuming at step ${o.steps[choice.startStep]}%`);
-    }
-    const base = { canary, stable, decisions: [], plannedMs };
     if (o.dryRun) {
-        core_log/* log */.Rm.info(`dry run: would move ${canary} through ${o.steps.join('% -> ')}% (stable ${stable}), ${(0,duration/* formatDuration */.a3)(plannedMs)} at least`);
+        const choice = chooseCanary(initial, o.steps);
+        core_log/* log */.Rm.info(`dry run: would move ${choice.canary} through ${o.steps.join('% -> ')}% (stable ${choice.stable}), ${(0,duration/* formatDuration */.a3)(plannedMs)} at least`);
         return {
-            ...base,
+            canary: choice.canary,
+            stable: choice.stable,
+            decisions: [],
+            plannedMs,
             result: 'dry-run',
-            finalWeight: slots_placement(initial.weights).kind === 'split' ? (choice.resumed ?? 0) : 0,
+            finalWeight: choice.resumed ?? 0,
             durationMs: Date.now() - started
         };
     }
-    const release = await router.lock(o.owner, o.lockTimeoutMs);
+    const { choice, release } = await lockAndPlan(router, o, initial);
+    const { canary, stable } = choice;
+    const base = { canary, stable, decisions: [], plannedMs };
     const tally = new AnalysisTally(o.failureLimit, o.maxInconclusive);
-    const interval = promDuration(o.intervalMs);
+    const window = analysisWindow(o.intervalMs, await prometheus.scrapeIntervalMs());
+    if (window.note)
+        core_log/* log */.Rm.warning(window.note);
+    const interval = promDuration(window.windowMs);
     const fill = (sel) => sel.replace(/\{\{\s*canary\s*\}\}/g, canary).replace(/\{\{\s*stable\s*\}\}/g, stable);
     const canarySelector = fill(o.canarySelector);
     const stableSelector = fill(o.stableSelector);
     try {
         for (let i = choice.startStep; i < o.steps.length; i++) {
             const weight = o.steps[i];
-            await router.setWeights(weight === 100 ? allOn(canary) : split(canary, weight), {
+            // Announced before the change, so a cancel during it puts traffic back on stable.
+            onWeight({ canary, stable, weight });
+            await router.setWeights(weight === 100 ? slots_allOn(canary) : split(canary, weight), {
                 previous: stable,
                 reason: `canary step ${weight}%`
             });
-            onWeight({ canary, stable, weight });
-            core_log/* log */.Rm.info(`step ${i + 1}/${o.steps.length}: ${canary} at ${weight}% (${slots_formatWeights(weight === 100 ? allOn(canary) : split(canary, weight))})`);
+            core_log/* log */.Rm.info(`step ${i + 1}/${o.steps.length}: ${canary} at ${weight}% (${slots_formatWeights(weight === 100 ? slots_allOn(canary) : split(canary, weight))})`);
             const stepStart = Date.now();
             const minAnalyses = Math.max(1, Math.floor(o.stepDurationMs / o.intervalMs));
             let analysis = 0;
@@ -35230,7 +35630,7 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
                 core_log/* log */.Rm.info(`  analysis ${analysis} at ${weight}%: ${judged.verdict.toUpperCase()} — ${judged.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`);
                 const abort = tally.record(judged.verdict);
                 if (abort) {
-                    await router.setWeights(allOn(stable), { previous: canary, reason: 'canary aborted' });
+                    await router.setWeights(slots_allOn(stable), { previous: canary, reason: 'canary aborted' });
                     onWeight({ canary, stable, weight: 0 });
                     const culprit = judged.measurements.find((m) => m.verdict === judged.verdict && m.verdict !== 'pass');
                     const reason = `${abort}; at ${weight}% ${culprit ? `${culprit.check}: ${culprit.shown} (bound ${culprit.bound})` : ''}`;
@@ -35253,7 +35653,7 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
     catch (error) {
         // Whatever broke (router, bug), the safe state is the stable slot.
         try {
-            await router.setWeights(allOn(stable), { previous: canary, reason: 'canary error' });
+            await router.setWeights(slots_allOn(stable), { previous: canary, reason: 'canary error' });
             onWeight({ canary, stable, weight: 0 });
             core_log/* log */.Rm.error(`canary stopped by an error; all traffic back on ${stable}`);
         }
@@ -35267,7 +35667,666 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/slo/prometheus-meta.ts
+
+
+/**
+ * What sequential analysis needs to know about the Prometheus server beyond instant values:
+ * its scrape interval (the natural poll interval: polling faster only re-reads the same
+ * samples) and the histogram's bucket bounds (to count requests above the latency SLO).
+ */
+async function api(o, path, params = {}) {
+    const url = new URL(path, o.url.endsWith('/') ? o.url : `${o.url}/`);
+    for (const [k, v] of Object.entries(params))
+        url.searchParams.set(k, v);
+    const headers = { ...o.headers };
+    if (o.token)
+        headers.authorization = `Bearer ${o.token}`;
+    let res;
+    try {
+        res = await fetch(url, { headers, signal: AbortSignal.timeout(o.timeoutMs) });
+    }
+    catch (error) {
+        throw new errors/* ToolError */.v4(`Prometheus at ${o.url} unreachable: ${error.message}`);
+    }
+    const body = (await res.json().catch(() => ({})));
+    if (body.status !== 'success') {
+        throw new errors/* ToolError */.v4(`Prometheus ${path} answered HTTP ${res.status} without data`);
+    }
+    return body.data;
+}
+/** `global.scrape_interval` from the running configuration (Prometheus's default is 1m). */
+function parseScrapeInterval(yaml) {
+    const global = /^global:\s*\n((?:[ \t]+.*\n?)*)/m.exec(yaml)?.[1] ?? '';
+    const raw = /^\s+scrape_interval:\s*['"]?([0-9a-z]+)/m.exec(global)?.[1];
+    const ms = raw === undefined ? 60_000 : (0,duration/* parseDurationMs */.yi)(raw);
+    if (ms === undefined || ms <= 0)
+        throw new errors/* ToolError */.v4(`Prometheus scrape_interval \`${raw}\` not understood`);
+    return ms;
+}
+async function scrapeIntervalMs(o) {
+    const data = (await api(o, 'api/v1/status/config'));
+    return parseScrapeInterval(data.yaml ?? '');
+}
+/**
+ * The bucket to count "fast" requests with: the smallest `le` at or above the bound, so a
+ * request is counted slow only when it surely exceeded the bound (a coarser bucket makes the
+ * test more lenient, never stricter). undefined when the histogram has no such bucket.
+ */
+function chooseBucket(les, boundSeconds) {
+    const finite = les
+        .map((le) => ({ le, v: Number(le) }))
+        .filter((b) => Number.isFinite(b.v) && b.v >= boundSeconds - 1e-12)
+        .sort((a, b) => a.v - b.v);
+    return finite[0]?.le;
+}
+async function bucketBounds(o, series) {
+    const data = (await api(o, 'api/v1/query', { query: `count by (le) (${series})` }));
+    return (data.result ?? []).map((r) => r.metric.le).filter((le) => !!le);
+}
+/**
+ * Several sums in ONE instant query, each tagged by label `m`: Prometheus answers a query from
+ * one consistent view (a scrape is seen whole or not at all), so the counters can be subtracted
+ * from each other. Separate queries can straddle a scrape: `count - fast` then counts a whole
+ * second of new requests as slow. Missing sums are simply absent from the answer.
+ */
+function taggedSums(sums) {
+    return Object.entries(sums)
+        .map(([tag, expr]) => `label_replace(${expr}, "m", "${tag}", "", "")`)
+        .join(' or ');
+}
+async function readTagged(o, query) {
+    const data = (await api(o, 'api/v1/query', { query }));
+    const out = {};
+    for (const r of data.result ?? []) {
+        const v = Number(r.value[1]);
+        if (r.metric.m && Number.isFinite(v))
+            out[r.metric.m] = v;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/slo/sequential.ts
+/**
+ * Anytime-valid sequential analysis of a canary (after Lindon, Sanden, Shirikian, KDD 2022 and
+ * NeurIPS 2022): the counts are looked at after every poll, as often as we like, and the chance
+ * that a canary which meets its null hypothesis is ever aborted stays below `alpha`.
+ *
+ * Each check is an e-process: a non-negative (super)martingale with expectation <= 1 under its
+ * null hypothesis, built as a mixture of likelihood ratios over a fixed grid of alternatives. By
+ * Ville's inequality P(sup_t E_t >= 1/alpha) <= alpha. The checks are combined by a fixed
+ * weighted average (itself an e-process), so the run as a whole keeps the bound, not each check.
+ *
+ * - errors vs stable: given the total number of errors in a batch, each error falls on the
+ *   canary with probability s = canary share of requests when the canary is no worse (rate
+ *   ratio theta <= 1); with theta > 1 it is theta*s / (theta*s + 1 - s). The share may change
+ *   between polls: the per-batch likelihood ratios simply multiply.
+ * - error rate: Bernoulli rate <= the SLO (0.1 %), one-sided; its lower confidence bound is the
+ *   largest rate still rejected, so "lower bound above the SLO" is the same event as rejection.
+ * - latency: requests slower than the P95 bound (from the histogram bucket at the bound) are a
+ *   Bernoulli rate <= 5 %, the same test.
+ */
+const LN = Math.log;
+function logSumExp(xs) {
+    let m = -Infinity;
+    for (const x of xs)
+        if (x > m)
+            m = x;
+    if (m === -Infinity)
+        return -Infinity;
+    let s = 0;
+    for (const x of xs)
+        s += Math.exp(x - m);
+    return m + LN(s);
+}
+/** Ratios of the alternatives to the null (rate or rate ratio); uniform weights. */
+const ERROR_RATIOS = [2, 4, 10, 25, 50, 100, 250];
+const SLOW_RATIOS = [1.5, 2, 3, 5, 10, 19];
+const THETAS = [2, 5, 10, 30, 100, 1000];
+/**
+ * One-sided test of "rate <= p0" against a mixture of rates r*p0 (r in a fixed grid, uniform
+ * weights; alternatives at or above 1 are dropped, which only lowers the e-value). Depends on
+ * the data only through (events, trials), so it is exact for any batching.
+ */
+function rateEValue(events, trials, p0, ratios = ERROR_RATIOS) {
+    return Math.exp(rateLogE(events, trials, p0, ratios));
+}
+function rateLogE(events, trials, p0, ratios) {
+    if (trials <= 0)
+        return 0;
+    const terms = [];
+    for (const r of ratios) {
+        const p = r * p0;
+        if (p >= 1) {
+            terms.push(-Infinity);
+            continue;
+        }
+        terms.push(events * LN(r) + (trials - events) * (LN(1 - p) - LN(1 - p0)));
+    }
+    return logSumExp(terms) - LN(ratios.length);
+}
+/** One-sided test of "rate >= p1" against rates p1/r: large when the rate is clearly below p1. */
+function rateBelowLogE(events, trials, p1, ratios) {
+    if (trials <= 0)
+        return 0;
+    const terms = ratios.map((r) => {
+        const p = p1 / r;
+        return events * -LN(r) + (trials - events) * (LN(1 - p) - LN(1 - p1));
+    });
+    return logSumExp(terms) - LN(ratios.length);
+}
+/** rateEValue for a fixed p0 with its logarithms computed once (it runs on every poll). */
+function rateTest(p0, ratios) {
+    const valid = ratios.filter((r) => r * p0 < 1);
+    const logR = valid.map((r) => LN(r));
+    const logQ = valid.map((r) => LN(1 - r * p0) - LN(1 - p0));
+    const terms = valid.map(() => 0);
+    return (events, trials) => {
+        if (trials <= 0)
+            return 1;
+        for (let i = 0; i < valid.length; i++)
+            terms[i] = events * logR[i] + (trials - events) * logQ[i];
+        return Math.exp(logSumExp(terms) - LN(ratios.length));
+    };
+}
+/**
+ * Anytime-valid bounds on a rate at level 1 - alpha each side: `low` is the largest p0 whose
+ * test rejects "rate <= p0" (e-value >= 1/alpha), `high` the smallest p1 whose test rejects
+ * "rate >= p1". Both e-values are monotone in p0, so bisection on a log scale finds them.
+ */
+function rateBounds(events, trials, alpha, ratios = ERROR_RATIOS) {
+    const threshold = LN(1 / alpha);
+    const tiny = 1e-9;
+    const top = 1 - 1e-9;
+    /** Last p in [lo, hi] where f holds, f monotone true -> false; geometric steps to 1e-4. */
+    const edge = (f) => {
+        let lo = tiny;
+        let hi = top;
+        if (!f(lo))
+            return 0;
+        if (f(hi))
+            return hi;
+        for (let i = 0; i < 80 && hi / lo > 1.0001; i++) {
+            const mid = Math.sqrt(lo * hi);
+            if (f(mid))
+                lo = mid;
+            else
+                hi = mid;
+        }
+        return lo;
+    };
+    const low = edge((p) => rateLogE(events, trials, p, ratios) >= threshold);
+    // "rate >= p1" is rejected for every p1 above the upper bound, not below it.
+    const notRejected = (p) => rateBelowLogE(events, trials, p, ratios) < threshold;
+    const high = trials > 0 ? Math.max(edge(notRejected), tiny) : 1;
+    return { low, high: Math.min(1, high) };
+}
+/** log likelihood ratio of one batch for the canary-vs-stable test at rate ratio theta. */
+function shareLogLR(canaryErrors, stableErrors, share, theta) {
+    const p = (theta * share) / (theta * share + 1 - share);
+    return canaryErrors * (LN(p) - LN(share)) + stableErrors * (LN(1 - p) - LN(1 - share));
+}
+const sequential_pct = (v) => `${(v * 100).toFixed(3)}%`;
+/** Validated once by the caller; kept here so a bad value cannot reach the arithmetic. */
+function checkOptions(o) {
+    const ok = (v, lo, hi) => Number.isFinite(v) && v > lo && v < hi;
+    if (!ok(o.alpha, 0, 0.5))
+        throw new RangeError(`alpha ${o.alpha}: expected 0 < alpha < 0.5`);
+    if (!ok(o.maxErrorRate, 0, 1))
+        throw new RangeError(`max error rate ${o.maxErrorRate}: expected a fraction in (0, 1)`);
+    if (!ok(o.maxSlowFraction, 0, 1))
+        throw new RangeError(`slow fraction ${o.maxSlowFraction}: expected a fraction in (0, 1)`);
+}
+/**
+ * The running analysis of one canary. Feed it every poll's batch with `update`; it says when
+ * to abort (`reject`) and whether the evidence already puts the canary within bounds.
+ */
+class SequentialAnalysis {
+    options;
+    weights;
+    shareLog = THETAS.map(() => 0);
+    canaryRequests = 0;
+    canaryErrors = 0;
+    stableRequests = 0;
+    stableErrors = 0;
+    latencyCount = 0;
+    slow = 0;
+    comparedErrors = 0;
+    errorTest;
+    slowTest;
+    constructor(options) {
+        this.options = options;
+        checkOptions(options);
+        this.errorTest = rateTest(options.maxErrorRate, ERROR_RATIOS);
+        this.slowTest = rateTest(options.maxSlowFraction, SLOW_RATIOS);
+        this.weights = options.compareWithStable
+            ? { 'errors vs stable': 0.45, 'error rate': 0.45, 'p95 latency': 0.1 }
+            : { 'errors vs stable': 0, 'error rate': 0.8, 'p95 latency': 0.2 };
+    }
+    /**
+     * Adds one poll's batch; returns whether the combined e-value now rejects. A batch with no
+     * error and no slow request can only lower every e-value, so it is not recomputed.
+     */
+    update(b) {
+        for (const k in b) {
+            const v = b[k];
+            if (!(v >= 0) || !Number.isFinite(v)) {
+                throw new RangeError(`batch ${k} = ${v}: expected a count`);
+            }
+        }
+        const cErr = Math.min(b.canaryErrors, b.canaryRequests);
+        const sErr = Math.min(b.stableErrors, b.stableRequests);
+        this.canaryRequests += b.canaryRequests;
+        this.canaryErrors += cErr;
+        this.stableRequests += b.stableRequests;
+        this.stableErrors += sErr;
+        const slow = Math.min(b.canarySlow, b.canaryLatencyCount);
+        this.latencyCount += b.canaryLatencyCount;
+        this.slow += slow;
+        // A batch where one slot had no requests says nothing about their relative error rates.
+        if (b.canaryRequests > 0 && b.stableRequests > 0 && cErr + sErr > 0) {
+            const share = b.canaryRequests / (b.canaryRequests + b.stableRequests);
+            THETAS.forEach((t, i) => (this.shareLog[i] += shareLogLR(cErr, sErr, share, t)));
+            this.comparedErrors += cErr + sErr;
+        }
+        if (cErr + sErr + slow === 0)
+            return false;
+        return this.combined() >= 1 / this.options.alpha;
+    }
+    combined() {
+        const e = this.eValues();
+        return (this.weights['errors vs stable'] * e.share +
+            this.weights['error rate'] * e.errors +
+            this.weights['p95 latency'] * e.slow);
+    }
+    eValues() {
+        return {
+            share: Math.exp(logSumExp(this.shareLog) - LN(THETAS.length)),
+            errors: this.errorTest(this.canaryErrors, this.canaryRequests),
+            slow: this.slowTest(this.slow, this.latencyCount)
+        };
+    }
+    /** Everything for the record: each check's e-value, counts and anytime-valid bounds. */
+    state() {
+        const { alpha, maxErrorRate, maxSlowFraction } = this.options;
+        const { share: shareE, errors: errE, slow: slowE } = this.eValues();
+        const err = rateBounds(this.canaryErrors, this.canaryRequests, alpha);
+        const slowB = rateBounds(this.slow, this.latencyCount, alpha, SLOW_RATIOS);
+        const stableRate = this.stableRequests > 0 ? this.stableErrors / this.stableRequests : 0;
+        const canaryRate = this.canaryRequests > 0 ? this.canaryErrors / this.canaryRequests : 0;
+        const slowRate = this.latencyCount > 0 ? this.slow / this.latencyCount : 0;
+        const checks = [
+            {
+                check: 'errors vs stable',
+                weight: this.weights['errors vs stable'],
+                eValue: shareE,
+                events: this.canaryErrors,
+                trials: this.comparedErrors,
+                shown: `canary ${sequential_pct(canaryRate)} vs stable ${sequential_pct(stableRate)}, e-value ${fmt(shareE)}`,
+                bound: `e-value < ${fmt(1 / alpha)}`
+            },
+            {
+                check: 'error rate',
+                weight: this.weights['error rate'],
+                eValue: errE,
+                events: this.canaryErrors,
+                trials: this.canaryRequests,
+                shown: `${sequential_pct(canaryRate)} (${this.canaryErrors}/${this.canaryRequests}), ${sequential_pct(err.low)}..${sequential_pct(err.high)} anytime-valid, e-value ${fmt(errE)}`,
+                bound: `lower bound <= ${sequential_pct(maxErrorRate)}`
+            },
+            {
+                check: 'p95 latency',
+                weight: this.weights['p95 latency'],
+                eValue: slowE,
+                events: this.slow,
+                trials: this.latencyCount,
+                shown: `${sequential_pct(slowRate)} above the bound (${this.slow}/${this.latencyCount}), ${sequential_pct(slowB.low)}..${sequential_pct(slowB.high)}, e-value ${fmt(slowE)}`,
+                bound: `slow fraction lower bound <= ${sequential_pct(maxSlowFraction)}`
+            }
+        ];
+        const eValue = checks.reduce((s, c) => s + c.weight * c.eValue, 0);
+        const culprit = checks.reduce((a, c) => c.weight * c.eValue > a.weight * a.eValue ? c : a).check;
+        return {
+            eValue,
+            threshold: 1 / alpha,
+            reject: eValue >= 1 / alpha,
+            culprit,
+            checks,
+            errorRate: { ...err, observed: canaryRate },
+            slowFraction: { ...slowB, observed: slowRate },
+            withinBounds: err.high <= maxErrorRate && slowB.high <= maxSlowFraction
+        };
+    }
+}
+function fmt(x) {
+    if (!Number.isFinite(x))
+        return String(x);
+    return x >= 1000 ? x.toExponential(2) : Number(x.toPrecision(3)).toString();
+}
+
+;// CONCATENATED MODULE: ./src/release/canary-sequential.ts
+
+
+
+
+
+
+
+
+
+/**
+ * Cumulative counters, read at every poll; batches are their differences. The metric names are
+ * those of the default queries (the sample app and most instrumentation libraries).
+ */
+const COUNTER_QUERIES = {
+    requests: 'sum(http_requests_total{ {{selector}} })',
+    // A 5xx count of 0 only while the slot has series with that status label at all (`status`,
+    // or `code` as client_golang names it): a wrong label name is no data, never no errors.
+    errors: '((sum(http_requests_total{ {{selector}}, status=~"5.." }) or vector(0)) and on() (count(http_requests_total{ {{selector}}, status=~".+" }) > 0))' +
+        ' or ((sum(http_requests_total{ {{selector}}, code=~"5.." }) or vector(0)) and on() (count(http_requests_total{ {{selector}}, code=~".+" }) > 0))',
+    count: 'sum(http_request_duration_seconds_count{ {{selector}} })',
+    fast: 'sum(http_request_duration_seconds_bucket{ {{selector}}, le="{{le}}" })',
+    buckets: 'http_request_duration_seconds_bucket{ {{selector}} }'
+};
+/** alpha and poll-interval, the poll interval defaulting to Prometheus's scrape interval. */
+async function sequentialSettings(raw, prometheus) {
+    let pollIntervalMs = raw.pollIntervalMs;
+    if (pollIntervalMs === undefined) {
+        try {
+            pollIntervalMs = await scrapeIntervalMs(prometheus);
+            core_log/* log */.Rm.info(`poll-interval: Prometheus scrapes every ${(0,duration/* formatDuration */.a3)(pollIntervalMs)}; polling as often`);
+        }
+        catch (e) {
+            pollIntervalMs = 15_000;
+            core_log/* log */.Rm.warning(`could not read the scrape interval (${e.message}); polling every 15s`);
+        }
+    }
+    return { alpha: raw.alpha, pollIntervalMs: Math.max(1000, pollIntervalMs), prometheus };
+}
+const value = (r) => (r.kind === 'value' ? r.value : undefined);
+/** A counter that went down was reset (a restart): what it shows now is all new. */
+const delta = (now, before) => (now >= before ? now - before : now);
+/**
+ * The canary under anytime-valid sequential analysis: the same steps as runCanary, but the
+ * counts are read every poll (the scrape interval) and the run aborts the moment the combined
+ * e-value crosses 1/alpha, whatever step it is in. A step advances once its minimum time has
+ * passed, the canary served min-requests in it, no test rejects and the observed rates are
+ * within the SLOs (the anytime-valid bounds are reported beside them).
+ */
+async function runSequentialCanary(router, prometheus, o, s, onWeight = () => undefined) {
+    const started = Date.now();
+    const plannedMs = o.steps.length * o.stepDurationMs;
+    const initial = await router.read();
+    if (o.dryRun) {
+        const choice = chooseCanary(initial, o.steps);
+        const { canary, stable } = choice;
+        const base = { canary, stable, decisions: [], plannedMs };
+        core_log/* log */.Rm.info(`dry run: would move ${canary} through ${o.steps.join('% -> ')}% (stable ${stable}) under sequential analysis (alpha ${s.alpha}, poll ${(0,duration/* formatDuration */.a3)(s.pollIntervalMs)})`);
+        return {
+            ...base,
+            result: 'dry-run',
+            finalWeight: slots_placement(initial.weights).kind === 'split' ? (choice.resumed ?? 0) : 0,
+            durationMs: Date.now() - started
+        };
+    }
+    // Lock first, then plan from what is there now (never from the read above).
+    const { choice, release } = await lockAndPlan(router, o, initial);
+    const { canary, stable } = choice;
+    const base = { canary, stable, decisions: [], plannedMs };
+    const fill = (sel) => sel.replace(/\{\{\s*canary\s*\}\}/g, canary).replace(/\{\{\s*stable\s*\}\}/g, stable);
+    const selectors = { canary: fill(o.canarySelector), stable: fill(o.stableSelector) };
+    const boundSeconds = o.thresholds.maxP95Ms / 1000;
+    let les;
+    try {
+        const bounds = (selector) => bucketBounds(s.prometheus, renderQuery('canary-selector', COUNTER_QUERIES.buckets, { selector }));
+        // A slot that never served has no histogram series yet; both slots run one build's metrics.
+        les = await bounds(selectors.canary);
+        if (!les.length)
+            les = await bounds(selectors.stable);
+    }
+    catch (error) {
+        await release();
+        throw error;
+    }
+    const le = chooseBucket(les, boundSeconds);
+    if (!le) {
+        await release();
+        throw new errors/* ConfigurationError */.j1(`analysis sequential: http_request_duration_seconds_bucket{${selectors.canary}} has no bucket at or above max-p95-latency (${o.thresholds.maxP95Ms} ms; buckets: ${les.join(', ') || 'none'}); use analysis: interval`, 'analysis');
+    }
+    if (Number(le) !== boundSeconds) {
+        core_log/* log */.Rm.warning(`no histogram bucket at ${boundSeconds}s: requests above le="${le}" count as slow (more lenient than max-p95-latency)`);
+    }
+    /** Both slots' counters from one query, so they come from one consistent view. */
+    const readAll = async (withStable) => {
+        const sums = {};
+        const slots = withStable ? ['canary', 'stable'] : ['canary'];
+        for (const slot of slots) {
+            for (const n of ['requests', 'errors', 'count', 'fast']) {
+                sums[`${slot}_${n}`] = renderQuery('canary-selector', COUNTER_QUERIES[n], {
+                    selector: selectors[slot],
+                    le
+                });
+            }
+        }
+        let got;
+        try {
+            got = await readTagged(s.prometheus, taggedSums(sums));
+        }
+        catch (e) {
+            return e.message;
+        }
+        const missing = Object.keys(sums).filter((k) => got[k] === undefined);
+        if (missing.length)
+            return `no data for ${missing.join(', ')}`;
+        const pick = (slot) => ({
+            requests: got[`${slot}_requests`],
+            errors: got[`${slot}_errors`],
+            count: got[`${slot}_count`],
+            fast: got[`${slot}_fast`]
+        });
+        return { canary: pick('canary'), stable: withStable ? pick('stable') : undefined };
+    };
+    const analysis = new SequentialAnalysis({
+        alpha: s.alpha,
+        maxErrorRate: o.thresholds.maxErrorRatePercent / 100,
+        maxSlowFraction: 0.05,
+        compareWithStable: o.compareWithStable
+    });
+    // Polls with no data in a row that abort: as many as fit in max-inconclusive intervals.
+    const maxNoData = o.maxInconclusive * Math.max(1, Math.ceil(o.intervalMs / s.pollIntervalMs));
+    let previous;
+    let noData = 0;
+    try {
+        // The baseline before the canary gets traffic, so the first step's first requests count.
+        const first = await readAll(o.compareWithStable);
+        if (typeof first !== 'string')
+            previous = first;
+        for (let i = choice.startStep; i < o.steps.length; i++) {
+            const weight = o.steps[i];
+            const weights = weight === 100 ? slots_allOn(canary) : split(canary, weight);
+            await router.setWeights(weights, { previous: stable, reason: `canary step ${weight}%` });
+            onWeight({ canary, stable, weight });
+            core_log/* log */.Rm.info(`step ${i + 1}/${o.steps.length}: ${canary} at ${weight}% (${slots_formatWeights(weights)})`);
+            const stepStart = Date.now();
+            const withStable = o.compareWithStable && weight < 100;
+            let stepRequests = 0;
+            let stepErrors = 0;
+            let stepSlow = 0;
+            let stepLatency = 0;
+            for (let poll = 1;; poll++) {
+                const pollStart = Date.now();
+                await (0,duration/* sleep */.yy)(Math.max(0, stepStart + poll * s.pollIntervalMs - Date.now()));
+                const read = await readAll(withStable);
+                if (typeof read === 'string') {
+                    noData++;
+                    if (noData >= maxNoData) {
+                        return await abort(`${noData} polls in a row without data (${read})`, 'requests', pollStart);
+                    }
+                    continue;
+                }
+                const c = read.canary;
+                const st = read.stable;
+                noData = 0;
+                if (!previous) {
+                    previous = { canary: c, stable: st };
+                    continue; // the first reading is the baseline the batches count from
+                }
+                const cd = {
+                    requests: delta(c.requests, previous.canary.requests),
+                    errors: delta(c.errors, previous.canary.errors),
+                    count: delta(c.count, previous.canary.count),
+                    fast: delta(c.fast, previous.canary.fast)
+                };
+                // a stable baseline from the 100 % step is stale; without one this batch has no stable side
+                const sd = st && previous.stable
+                    ? {
+                        requests: delta(st.requests, previous.stable.requests),
+                        errors: delta(st.errors, previous.stable.errors)
+                    }
+                    : { requests: 0, errors: 0 };
+                previous = { canary: c, stable: st ?? previous.stable };
+                const batch = {
+                    canaryRequests: Math.round(cd.requests),
+                    canaryErrors: Math.round(cd.errors),
+                    stableRequests: Math.round(sd.requests),
+                    stableErrors: Math.round(sd.errors),
+                    canaryLatencyCount: Math.round(cd.count),
+                    canarySlow: Math.max(0, Math.round(cd.count - cd.fast))
+                };
+                stepRequests += batch.canaryRequests;
+                stepErrors += batch.canaryErrors;
+                stepSlow += batch.canarySlow;
+                stepLatency += batch.canaryLatencyCount;
+                const reject = analysis.update(batch);
+                if (reject) {
+                    const state = analysis.state();
+                    record(i, weight, poll, state, 'fail');
+                    const culprit = state.checks.find((x) => x.check === state.culprit);
+                    return await abort(`sequential test rejected (e-value ${state.eValue.toPrecision(3)} >= ${state.threshold}); at ${weight}% ${culprit.check}: ${culprit.shown}`, culprit.check, pollStart);
+                }
+                const held = Date.now() - stepStart >= o.stepDurationMs;
+                const observedOk = stepRequests >= o.thresholds.minRequests &&
+                    stepErrors / stepRequests <= o.thresholds.maxErrorRatePercent / 100 + 1e-12 &&
+                    (stepLatency === 0 || stepSlow / stepLatency <= 0.05);
+                if (held && observedOk) {
+                    const extrasFailed = await extraChecks(i, weight, poll);
+                    if (extrasFailed)
+                        return await abort(extrasFailed.reason, extrasFailed.check, pollStart);
+                    record(i, weight, poll, analysis.state(), 'pass');
+                    core_log/* log */.Rm.info(`  step ${weight}% held ${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)}, ${poll} polls: within bounds`);
+                    break;
+                }
+                if (poll % 10 === 0) {
+                    const st8 = analysis.state();
+                    core_log/* log */.Rm.info(`  poll ${poll} at ${weight}%: e-value ${st8.eValue.toPrecision(3)} (abort at ${st8.threshold}); ${st8.checks.map((x) => `${x.check} ${x.shown}`).join('; ')}`);
+                }
+                if (Date.now() - stepStart > 10 * o.stepDurationMs + 10 * o.intervalMs) {
+                    record(i, weight, poll, analysis.state(), 'inconclusive');
+                    return await abort(`step ${weight}% did not come within bounds in ${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors)`, 'error rate', pollStart);
+                }
+            }
+        }
+        onWeight({ canary, stable, weight: 100 });
+        return { ...base, result: 'promoted', finalWeight: 100, durationMs: Date.now() - started };
+    }
+    catch (error) {
+        try {
+            await router.setWeights(slots_allOn(stable), { previous: canary, reason: 'canary error' });
+            onWeight({ canary, stable, weight: 0 });
+            core_log/* log */.Rm.error(`canary stopped by an error; all traffic back on ${stable}`);
+        }
+        catch (undo) {
+            core_log/* log */.Rm.error(`could not put traffic back on ${stable}: ${undo.message}`);
+        }
+        throw error;
+    }
+    finally {
+        await release();
+    }
+    function record(step, weight, poll, state, verdict) {
+        const measurements = state.checks.map((x) => ({
+            check: x.check,
+            value: x.eValue,
+            shown: x.shown,
+            bound: x.bound,
+            verdict: verdict === 'fail' && x.check === state.culprit
+                ? 'fail'
+                : verdict === 'fail'
+                    ? 'pass'
+                    : verdict,
+            note: `weight ${x.weight} in the combined e-value ${state.eValue.toPrecision(3)}`
+        }));
+        base.decisions.push({
+            step: step + 1,
+            weight,
+            analysis: poll,
+            at: new Date().toISOString(),
+            verdict,
+            measurements
+        });
+    }
+    async function abort(reason, check, pollStart) {
+        await router.setWeights(slots_allOn(stable), { previous: canary, reason: 'canary aborted' });
+        onWeight({ canary, stable, weight: 0 });
+        core_log/* log */.Rm.error(`canary aborted: ${reason}. All traffic back on ${stable}.`);
+        return {
+            ...base,
+            result: 'aborted',
+            finalWeight: 0,
+            failedCheck: check,
+            abortReason: reason,
+            durationMs: Date.now() - started,
+            detectionMs: Date.now() - pollStart
+        };
+    }
+    /** extra-checks are fixed thresholds: judged when a step is about to advance. */
+    async function extraChecks(step, weight, poll) {
+        for (const x of o.extraChecks) {
+            const query = renderQuery('extra-checks', x.query, {
+                selector: selectors.canary,
+                interval: `${Math.max(1, Math.round(o.intervalMs / 1000))}s`,
+                'stable-selector': selectors.stable
+            });
+            let v;
+            try {
+                v = value(await prometheus.query(query));
+            }
+            catch {
+                v = undefined;
+            }
+            if (v === undefined || !compare(v, x.op, x.bound)) {
+                base.decisions.push({
+                    step: step + 1,
+                    weight,
+                    analysis: poll,
+                    at: new Date().toISOString(),
+                    verdict: 'fail',
+                    measurements: [
+                        {
+                            check: x.name,
+                            query,
+                            value: v ?? null,
+                            shown: v === undefined ? 'no data' : String(v),
+                            bound: `${x.op} ${x.bound}`,
+                            verdict: 'fail'
+                        }
+                    ]
+                });
+                return {
+                    reason: `at ${weight}% ${x.name}: ${v ?? 'no data'} (bound ${x.op} ${x.bound})`,
+                    check: x.name
+                };
+            }
+        }
+        return undefined;
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/slo/prometheus.ts
+
+
 
 
 class PrometheusClient {
@@ -35278,9 +36337,35 @@ class PrometheusClient {
         for (const v of Object.values(options.headers ?? {}))
             core_log/* log */.Rm.secret(v);
     }
+    /**
+     * The longest scrape interval in Prometheus' loaded configuration (global and per job), or
+     * undefined when the server does not expose it (some managed services do not).
+     */
+    async scrapeIntervalMs() {
+        try {
+            const res = await fetch(this.endpoint('api/v1/status/config'), {
+                headers: this.headers(),
+                signal: AbortSignal.timeout(this.options.timeoutMs)
+            });
+            const body = (await res.json());
+            return body.data?.yaml ? longestScrapeInterval(body.data.yaml) : undefined;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    endpoint(path) {
+        return new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
+    }
+    headers() {
+        const headers = { ...this.options.headers };
+        if (this.options.token)
+            headers.authorization = `Bearer ${this.options.token}`;
+        return headers;
+    }
     /** Instant query. Throws ToolError when Prometheus is unreachable or answers with an error. */
     async query(promql) {
-        const url = new URL('api/v1/query', this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
+        const url = this.endpoint('api/v1/query');
         const headers = {
             'content-type': 'application/x-www-form-urlencoded',
             ...this.options.headers
@@ -35314,8 +36399,26 @@ class PrometheusClient {
         if (body.status !== 'success' || !body.data) {
             throw new errors/* ToolError */.v4(`Prometheus rejected the query (${body.errorType ?? res.status}): ${body.error ?? text.slice(0, 200)}`);
         }
+        // A partial answer (a store or shard missing) is not the data: never a pass.
+        if (body.warnings?.length) {
+            throw new errors/* ToolError */.v4(`Prometheus answered with warnings (a partial result): ${body.warnings.join('; ')}`);
+        }
         return reduce(body.data.resultType, body.data.result);
     }
+}
+/** Pure: the longest `scrape_interval` in a Prometheus configuration (default 1m). */
+function longestScrapeInterval(yaml) {
+    let config;
+    try {
+        config = (0,dist/* parse */.qg)(yaml);
+    }
+    catch {
+        return undefined;
+    }
+    const global = (0,duration/* parseDurationMs */.yi)(config?.global?.scrape_interval ?? '1m');
+    const jobs = (config?.scrape_configs ?? []).map((j) => j.scrape_interval ? (0,duration/* parseDurationMs */.yi)(j.scrape_interval) : global);
+    const all = [global, ...jobs].filter((v) => typeof v === 'number');
+    return all.length ? Math.max(...all) : undefined;
 }
 /** A scalar, or a vector of exactly one sample; several series are an error in the query. */
 function reduce(resultType, result) {
@@ -35341,89 +36444,14 @@ function reduce(resultType, result) {
 
 // EXTERNAL MODULE: ./src/core/inputs.ts
 var core_inputs = __nccwpck_require__(9114);
-;// CONCATENATED MODULE: ./src/traffic/fleet.ts
-
-
-
-/**
- * Several load balancers (an HA pair, a fleet) driven as one: they must agree before anything
- * changes, get the same change, and are all put back if any of them fails.
- */
-class FleetRouter {
-    members;
-    name;
-    /** What each member reported at the last read: what an undo restores. */
-    lastRead;
-    constructor(members) {
-        this.members = members;
-        this.name = members.length === 1 ? members[0].name : `${members.length} load balancers`;
-    }
-    async read() {
-        const states = await Promise.all(this.members.map((m) => m.read()));
-        this.lastRead = states;
-        const first = states[0];
-        const disagree = states.some((s) => !sameWeights(s.weights, first.weights));
-        if (disagree) {
-            const lines = states.map((s, i) => `${this.members[i].name}: ${slots_formatWeights(s.weights)}`);
-            throw new errors/* ToolError */.v4(`the load balancers disagree about where traffic goes, so nothing was changed:\n  ${lines.join('\n  ')}\n` +
-                'Bring them into line first (deploy-bluegreen mode: rollback with target-slot, or fix by hand).');
-        }
-        const previous = states.find((s) => s.previous)?.previous;
-        return { ...first, previous, detail: this.name };
-    }
-    async setWeights(weights, meta) {
-        if (this.members.length === 1)
-            return this.members[0].setWeights(weights, meta);
-        // Undo restores what the plan was made from; a member may already be unreachable now.
-        const before = this.lastRead ?? (await Promise.all(this.members.map((m) => m.read())));
-        const applied = [];
-        try {
-            for (const [i, member] of this.members.entries()) {
-                applied.push(i);
-                await member.setWeights(weights, meta);
-            }
-        }
-        catch (error) {
-            const undo = [];
-            for (const i of applied.reverse()) {
-                try {
-                    await this.members[i].setWeights(before[i].weights, {
-                        previous: meta.previous,
-                        reason: 'undo'
-                    });
-                    undo.push(`${this.members[i].name}: restored ${slots_formatWeights(before[i].weights)}`);
-                }
-                catch (undoError) {
-                    undo.push(`${this.members[i].name}: COULD NOT RESTORE (${undoError.message})`);
-                }
-            }
-            throw new errors/* ToolError */.v4(`${error.message}\nThe change was undone on every load balancer it reached:\n  ${undo.join('\n  ')}`);
-        }
-    }
-    async lock(owner, waitMs) {
-        const releases = [];
-        try {
-            for (const m of this.members)
-                releases.push(await m.lock(owner, waitMs));
-        }
-        catch (error) {
-            for (const r of releases.reverse())
-                await r().catch(() => undefined);
-            throw error;
-        }
-        return async () => {
-            for (const r of releases.reverse()) {
-                await r().catch((e) => core_log/* log */.Rm.warning(`could not release a router lock: ${String(e)}`));
-            }
-        };
-    }
-}
-
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/traffic/lock.ts
+
 
 
 
@@ -35433,17 +36461,18 @@ const LEASE_MS = 45_000;
 const RENEW_MS = 10_000;
 function parseHolder(text) {
     try {
-        return JSON.parse(text);
+        const h = JSON.parse(text);
+        return typeof h === 'object' && h !== null ? h : undefined;
     }
     catch {
         return undefined;
     }
 }
 /** Dead if it ran on this machine and its process is gone, or if its lease ran out. */
-function isStale(h) {
-    if (Date.now() > h.expires)
+function isStale(h, now = Date.now(), here = (0,external_node_os_namespaceObject.hostname)()) {
+    if (now > h.expires)
         return true;
-    if (h.host === (0,external_node_os_namespaceObject.hostname)()) {
+    if (h.host === here) {
         try {
             process.kill(h.pid, 0);
             return false;
@@ -35455,62 +36484,132 @@ function isStale(h) {
     return false;
 }
 /**
- * A lock directory next to what the router changes. `mkdir` is atomic on every POSIX file
- * system, locally and over SSH, so of two runs exactly one gets it; the other waits up to
- * `waitMs`, then fails saying who holds it. A run that was killed leaves its lock behind: it is
- * taken over at once when the killed process was on this machine, else when its lease expires.
+ * A lock directory next to what the router changes. The directory is born complete: built
+ * under a private name with its holder file, then renamed into place (`mv -T` onto an existing
+ * directory fails), so a lock never exists without a holder. Taking over a stale lock and
+ * releasing one both first win `mkdir <lock>/claim` (atomic, one winner per lock instance) and
+ * then check the holder's token in that same instance, so a run can never remove a lock it does
+ * not hold, even with slow SSH round trips between the steps. Renewal checks the token too and
+ * reports a lost lock instead of overwriting the new holder.
  */
-async function takeDirectoryLock(t, path, owner, waitMs) {
+async function takeDirectoryLock(t, path, owner, waitMs, timing = {}) {
+    const leaseMs = timing.leaseMs ?? LEASE_MS;
+    const renewMs = timing.renewMs ?? RENEW_MS;
     const deadline = Date.now() + waitMs;
+    const token = (0,external_node_crypto_.randomUUID)();
     const holderFile = `${path}/holder.json`;
-    const writeHolder = () => t.run(['tee', holderFile], {
-        input: JSON.stringify({
-            owner,
-            host: (0,external_node_os_namespaceObject.hostname)(),
-            pid: process.pid,
-            expires: Date.now() + LEASE_MS
-        })
+    const holder = () => JSON.stringify({
+        owner,
+        host: (0,external_node_os_namespaceObject.hostname)(),
+        pid: process.pid,
+        expires: Date.now() + leaseMs,
+        token
     });
     let announced = false;
+    let waitedFor;
     for (;;) {
-        const made = await t.run(['mkdir', path]);
-        if (made.code === 0) {
-            await writeHolder();
-            const timer = setInterval(() => void writeHolder().catch(() => undefined), RENEW_MS);
-            timer.unref();
-            return async () => {
-                clearInterval(timer);
-                await t.run(['rm', '-rf', path]);
+        if (await create(t, path, holder())) {
+            let lost = false;
+            const renew = async () => {
+                if (lost)
+                    return;
+                const now = parseHolder((await t.run(['cat', holderFile])).stdout);
+                if (now?.token !== token) {
+                    lost = true;
+                    core_log/* log */.Rm.error(`the router lock ${path} was taken over (now held by ${now?.owner ?? 'nobody'}); this run no longer holds it`);
+                    return;
+                }
+                // Someone is judging this lock right now; renew next round rather than race them.
+                if ((await t.run(['test', '-e', `${path}/claim`])).code === 0)
+                    return;
+                await writeInside(t, path, 'holder.json', holder());
             };
+            const timer = setInterval(() => void renew().catch(() => undefined), renewMs);
+            timer.unref();
+            const release = async () => {
+                clearInterval(timer);
+                // A taker judging the lock holds its claim for a moment: try a few times.
+                for (let i = 0; i < 10 && !lost; i++) {
+                    if (await removeIfHeld(t, path, (h) => h?.token === token))
+                        return;
+                    const h = parseHolder((await t.run(['cat', holderFile])).stdout);
+                    if (h?.token !== token)
+                        return;
+                    await (0,duration/* sleep */.yy)(200);
+                }
+            };
+            // Who held the lock while this run waited: its plan must not assume nothing happened.
+            return Object.assign(release, { waitedFor });
         }
-        if ((await t.run(['test', '-d', path])).code !== 0) {
-            throw new errors/* ToolError */.v4(`${t.name}: cannot create lock ${path}: ${made.stderr.trim()}`);
-        }
-        const holder = parseHolder((await t.run(['cat', holderFile])).stdout);
-        if (holder && isStale(holder)) {
-            core_log/* log */.Rm.warning(`taking over the lock ${path} left by a run that is gone (${holder.owner})`);
-            await t.run(['rm', '-rf', path]);
+        const seen = parseHolder((await t.run(['cat', holderFile])).stdout);
+        if (seen && isStale(seen)) {
+            if (await removeIfHeld(t, path, (h) => h?.token === seen.token && isStale(h))) {
+                core_log/* log */.Rm.warning(`took over the lock ${path} left by a run that is gone (${seen.owner})`);
+            }
             continue;
         }
-        if (!holder) {
-            // Created a moment ago and not yet written, or left empty by a run killed in between.
+        if (!seen && (await t.run(['test', '-d', path])).code === 0) {
+            // Only a lock written by an older version can lack a holder; clear it once it is old.
             const age = await t.run(['find', path, '-maxdepth', '0', '-mmin', '+1']);
-            if (age.stdout.trim()) {
-                core_log/* log */.Rm.warning(`taking over the empty lock ${path}`);
-                await t.run(['rm', '-rf', path]);
+            if (age.stdout.trim() && (await removeIfHeld(t, path, (h) => h === undefined))) {
+                core_log/* log */.Rm.warning(`took over the empty lock ${path}`);
                 continue;
             }
         }
         if (Date.now() >= deadline) {
-            throw new errors/* ToolError */.v4(`${t.name}: another run holds the router lock ${path} (${holder?.owner ?? 'unknown'}); ` +
+            throw new errors/* ToolError */.v4(`${t.name}: another run holds the router lock ${path} (${seen?.owner ?? 'unknown'}); ` +
                 `waited ${Math.round(waitMs / 1000)}s and changed nothing. Try again when it has finished.`);
         }
         if (!announced) {
-            core_log/* log */.Rm.info(`waiting for the router lock ${path}, held by ${holder?.owner ?? 'another run'}`);
+            core_log/* log */.Rm.info(`waiting for the router lock ${path}, held by ${seen?.owner ?? 'another run'}`);
             announced = true;
+            waitedFor = seen?.owner ?? 'another run';
         }
         await (0,duration/* sleep */.yy)(300);
     }
+}
+/** Builds the lock under a private name, then renames it into place; false if one exists. */
+async function create(t, path, holder) {
+    const draft = `${path}.new-${(0,external_node_crypto_.randomUUID)()}`;
+    const made = await t.run(['mkdir', draft]);
+    if (made.code !== 0) {
+        throw new errors/* ToolError */.v4(`${t.name}: cannot create lock ${draft}: ${made.stderr.trim()}`);
+    }
+    const write = await t.run(['tee', `${draft}/holder.json`], { input: holder });
+    if (write.code !== 0) {
+        await t.run(['rm', '-rf', draft]);
+        throw new errors/* ToolError */.v4(`${t.name}: cannot write ${draft}/holder.json: ${write.stderr.trim()}`);
+    }
+    const moved = await t.run(['mv', '-T', draft, path]);
+    if (moved.code === 0)
+        return true;
+    await t.run(['rm', '-rf', draft]);
+    return false;
+}
+/** Rewrites a file inside the lock with temp + rename, so a reader never sees half of it. */
+async function writeInside(t, dir, name, text) {
+    const tmp = `${dir}/.${name}.${(0,external_node_crypto_.randomUUID)()}`;
+    if ((await t.run(['tee', tmp], { input: text })).code === 0) {
+        await t.run(['mv', '-f', tmp, `${dir}/${name}`]);
+    }
+}
+/**
+ * Removes the lock only if `ok(holder)` holds for the instance this run claimed: win
+ * `mkdir <lock>/claim`, read the holder inside, then move the whole instance aside and delete it.
+ */
+async function removeIfHeld(t, path, ok) {
+    const claim = `${path}/claim`;
+    if ((await t.run(['mkdir', claim])).code !== 0)
+        return false;
+    const h = parseHolder((await t.run(['cat', `${path}/holder.json`])).stdout);
+    if (!ok(h)) {
+        await t.run(['rmdir', claim]);
+        return false;
+    }
+    const aside = `${path}.gone-${(0,external_node_crypto_.randomUUID)()}`;
+    const moved = await t.run(['mv', '-T', path, aside]);
+    await t.run(['rm', '-rf', moved.code === 0 ? aside : claim]);
+    return moved.code === 0;
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -35636,12 +36735,24 @@ function parseSshHost(name, raw) {
     }
     return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
-/** Writes a file on the transport's host atomically: temp file in the same folder, then rename. */
-async function writeFileAtomic(t, path, content) {
+/**
+ * Writes a file on the transport's host atomically: temp file in the same folder, then rename.
+ * `keepOwnerAndMode`: the new file gets the old one's owner, group and mode (a rename would
+ * otherwise leave the runner's user and umask on a file nginx or an operator relies on).
+ */
+async function writeFileAtomic(t, path, content, options = {}) {
     const tmp = `${path}.ops-actions.tmp`;
     const write = await t.run(['tee', tmp], { input: content });
     if (write.code !== 0)
         throw new errors/* ToolError */.v4(`${t.name}: cannot write ${tmp}: ${write.stderr.trim()}`);
+    if (options.keepOwnerAndMode && (await t.run(['test', '-e', path])).code === 0) {
+        for (const tool of ['chown', 'chmod']) {
+            const r = await t.run([tool, `--reference=${path}`, tmp]);
+            if (r.code !== 0) {
+                core_log/* log */.Rm.warning(`${t.name}: ${tool} --reference=${path} failed (${r.stderr.trim()}); the new file keeps the runner's`);
+            }
+        }
+    }
     const move = await t.run(['mv', '-f', tmp, path]);
     if (move.code !== 0)
         throw new errors/* ToolError */.v4(`${t.name}: cannot rename ${tmp} to ${path}: ${move.stderr.trim()}`);
@@ -35714,13 +36825,15 @@ class HaproxyRouter {
             return result.stdout;
         }
         catch (error) {
-            throw new errors/* ToolError */.v4(`${this.name}: runtime API unreachable: ${error.message}`);
+            // Unreachable is "could not run" (exit 3); the message names the input to check.
+            throw new errors/* ToolError */.v4(`${this.name}: runtime API unreachable (input \`haproxy-socket\` = \`${socket}\`; expected a \`stats socket ... level admin\` path or host:port): ${error.message}`);
         }
     }
     async read() {
         const { backend, servers } = this.options;
         const table = parseServersState(await this.api(`show servers state ${backend}`), backend);
         const weights = {};
+        const health = {};
         for (const slot of SLOTS) {
             const row = table.get(servers[slot]);
             if (!row) {
@@ -35729,11 +36842,36 @@ class HaproxyRouter {
             }
             // A server in maintenance (admin state bit 0x01/0x04) takes no traffic whatever its weight.
             weights[slot] = row.adminState & 0x05 ? 0 : row.weight;
+            // srv_op_state 0 = stopped: HAProxy's checks (or an operator) marked it down.
+            health[slot] = {
+                up: row.opState !== 0,
+                detail: `${servers[slot]} ${row.opState === 0 ? 'down' : 'up'} (srv_op_state ${row.opState})`
+            };
         }
         const vars = await this.api(`get var ${VAR_PREVIOUS}`);
-        const prev = /value=<(blue|green)>/.exec(vars)?.[1];
-        const changed = /value=<([^>]*)>/.exec(await this.api(`get var ${VAR_CHANGED}`))?.[1];
-        return { weights, previous: prev, changedAt: changed, detail: this.name };
+        let prev = /value=<(blue|green)>/.exec(vars)?.[1];
+        let changed = /value=<([^>]*)>/.exec(await this.api(`get var ${VAR_CHANGED}`))?.[1];
+        if (!prev) {
+            // Variables are lost on reload; the side record survives it (when it matches the weights).
+            const record = await this.readSideRecord();
+            if (record &&
+                record.weights.blue === weights.blue &&
+                record.weights.green === weights.green) {
+                prev = record.previous;
+                changed = record.changed;
+            }
+        }
+        return { weights, previous: prev, changedAt: changed, health, detail: this.name };
+    }
+    /** `<state file>.ops-actions.json`: the previous slot next to the weights a reload restores. */
+    get sideRecordPath() {
+        return this.options.stateFile ? `${this.options.stateFile}.ops-actions.json` : undefined;
+    }
+    async readSideRecord() {
+        if (!this.sideRecordPath)
+            return undefined;
+        const text = await readFile(this.options.transport, this.sideRecordPath).catch(() => undefined);
+        return text === undefined ? undefined : parseSideRecord(text);
     }
     async setWeights(weights, meta) {
         const { backend, servers } = this.options;
@@ -35759,13 +36897,29 @@ class HaproxyRouter {
             throw new errors/* ToolError */.v4(`${this.name}: asked for blue ${weights.blue} / green ${weights.green}, HAProxy reports ` +
                 `blue ${after.weights.blue} / green ${after.weights.green}${answer ? ` (${answer})` : ''}`);
         }
-        if (this.options.stateFile)
-            await this.saveStateFile();
+        if (this.options.stateFile) {
+            // The weights are live now: failing to persist them is a warning about the next reload,
+            // never a reason to report the change as not made.
+            try {
+                await this.saveStateFile({ weights, previous: meta.previous, changed: now });
+            }
+            catch (error) {
+                core_log/* log */.Rm.warning(`${this.name}: traffic moved (blue ${weights.blue} / green ${weights.green}), but the state file ` +
+                    `could not be written, so a reload of HAProxy would return to the weights in its configuration: ${error.message}`);
+            }
+        }
     }
-    /** Writes `show servers state` where `server-state-file` points, so a reload keeps the weights. */
-    async saveStateFile() {
+    /**
+     * Writes `show servers state` where `server-state-file` points, so a reload keeps the weights,
+     * and the side record next to it, so a reload keeps the previous slot too.
+     */
+    async saveStateFile(record) {
         const state = await this.api('show servers state');
         await writeFileAtomic(this.options.transport, this.options.stateFile, state);
+        await writeFileAtomic(this.options.transport, this.sideRecordPath, JSON.stringify(record));
+    }
+    async slotHealth(slot) {
+        return (await this.read()).health?.[slot];
     }
     lock(owner, waitMs) {
         if (this.isTcp) {
@@ -35775,11 +36929,22 @@ class HaproxyRouter {
         return takeDirectoryLock(this.options.transport, `${this.options.socket}.ops-actions.lock`, owner, waitMs);
     }
 }
+function parseSideRecord(text) {
+    try {
+        const r = JSON.parse(text);
+        const okSlot = r.previous === 'blue' || r.previous === 'green';
+        const okWeights = typeof r.weights?.blue === 'number' && typeof r.weights?.green === 'number';
+        return okSlot && okWeights ? r : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
 /** Parses `show servers state <backend>` (format version 1) into rows by server name. */
 function parseServersState(text, backend) {
     const lines = text.split('\n').filter((l) => l.trim() !== '');
     if (/^No such backend|Can't find backend/i.test(lines[0] ?? '')) {
-        throw new errors/* ToolError */.v4(`HAProxy has no backend \`${backend}\``);
+        throw new errors/* ConfigurationError */.j1(`input \`haproxy-backend\` = \`${backend}\`: HAProxy has no backend of that name (\`show backend\` lists them)`, 'haproxy-backend');
     }
     const header = lines.find((l) => l.startsWith('# be_id'));
     if (!header)
@@ -35801,12 +36966,13 @@ function parseServersState(text, backend) {
         });
     }
     if (rows.size === 0 && /No such backend|Can't find/i.test(text)) {
-        throw new errors/* ToolError */.v4(`HAProxy has no backend \`${backend}\``);
+        throw new errors/* ConfigurationError */.j1(`input \`haproxy-backend\` = \`${backend}\`: HAProxy has no backend of that name`, 'haproxy-backend');
     }
     return rows;
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/nginx.ts
+
 
 
 
@@ -35875,11 +37041,18 @@ class NginxRouter {
         }
         return { ...parseUpstream(text, this.options.servers), detail: this.name };
     }
-    async setWeights(weights, meta) {
+    /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
+    inFlight = Promise.resolve();
+    setWeights(weights, meta) {
+        const next = this.inFlight.then(() => this.change(weights, meta), () => this.change(weights, meta));
+        this.inFlight = next.catch(() => undefined);
+        return next;
+    }
+    async change(weights, meta) {
         const { transport, upstreamFile, testCommand, reloadCommand } = this.options;
         const old = await readFile(transport, upstreamFile);
         const next = renderUpstream(this.options, weights, meta.previous, new Date().toISOString());
-        await writeFileAtomic(transport, upstreamFile, next);
+        await writeFileAtomic(transport, upstreamFile, next, { keepOwnerAndMode: true });
         const test = await transport.run(testCommand);
         if (test.code !== 0) {
             await this.restore(old);
@@ -35896,18 +37069,321 @@ class NginxRouter {
     }
     async restore(old) {
         if (old !== undefined)
+            await writeFileAtomic(this.options.transport, this.options.upstreamFile, old, {
+                keepOwnerAndMode: true
+            });
+    }
+    /**
+     * nginx keeps no health state: a slot is down when none of its servers accepts a connection.
+     * Only from the runner itself (local transport); over SSH the servers may be unreachable from
+     * here, so the answer is "cannot tell".
+     */
+    async slotHealth(slot) {
+        if (this.options.transport.name !== 'local')
+            return undefined;
+        const results = await Promise.all(this.options.servers[slot].map((s) => tcpReachable(s)));
+        const up = results.filter((r) => r.ok).length;
+        return {
+            up: up > 0,
+            detail: `${up}/${results.length} servers of ${slot} accept connections${up ? '' : ` (${results.map((r) => r.why).join(', ')})`}`
+        };
+    }
+    lock(owner, waitMs) {
+        return takeDirectoryLock(this.options.transport, `${this.options.upstreamFile}.ops-actions.lock`, owner, waitMs);
+    }
+}
+function tcpReachable(hostPort) {
+    const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(hostPort);
+    if (!m)
+        return Promise.resolve({ ok: false, why: `${hostPort}: not host:port` });
+    return new Promise((resolve) => {
+        const conn = (0,external_node_net_.createConnection)({ host: m[1], port: Number(m[2]) });
+        conn.setTimeout(2000, () => conn.destroy(new Error('no answer within 2s')));
+        conn.on('connect', () => {
+            conn.destroy();
+            resolve({ ok: true });
+        });
+        conn.on('error', (e) => resolve({ ok: false, why: `${hostPort} ${e.code ?? e.message}` }));
+    });
+}
+function lastLines(text) {
+    return text.trim().split('\n').slice(-3).join(' | ');
+}
+
+;// CONCATENATED MODULE: ./src/traffic/nginx-lua.ts
+
+
+
+
+
+
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const STAMP = /^[0-9T:.Z-]+$/;
+/** The admin address, refused unless it is a unix socket path or a loopback host:port. */
+function parseAdminAddress(input, raw) {
+    const accepted = 'expected an absolute unix socket path (/run/nginx/ops-actions.sock) or 127.0.0.1:port; the admin endpoint is never exposed beyond this host';
+    const value = raw.trim();
+    if (value.startsWith('/')) {
+        if (!/^\/[A-Za-z0-9._/-]+$/.test(value) || value.includes('..')) {
+            throw new errors/* ConfigurationError */.j1(`input \`${input}\` = \`${raw}\`: ${accepted}`, input);
+        }
+        return { kind: 'unix', path: value };
+    }
+    const m = /^(127\.0\.0\.1|\[::1\]):(\d{1,5})$/.exec(value);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+        throw new errors/* ConfigurationError */.j1(`input \`${input}\` = \`${raw}\`: ${accepted}`, input);
+    }
+    return { kind: 'tcp', host: m[1], port: Number(m[2]) };
+}
+/** balancer_by_lua's set_current_peer takes IP addresses only: no DNS in the balancer. */
+function luaPeer(input, server) {
+    const m = /^(?:\[([0-9a-fA-F:]+)\]|([0-9.]+)):(\d{1,5})$/.exec(server);
+    const host = m?.[1] ?? m?.[2];
+    if (!m || !host || (m[2] && !IPV4.test(m[2])) || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+        throw new errors/* ConfigurationError */.j1(`input \`${input}\` entry \`${server}\`: nginx-mode \`lua\` needs IP:port (the Lua balancer does not resolve names), such as 10.0.0.5:8080`, input);
+    }
+    return { host, port: Number(m[3]) };
+}
+const luaString = (s) => JSON.stringify(s); // ASCII-only inputs: a valid Lua string
+/** Renders the include file: header, shared dict, upstream with the Lua balancer, admin server. */
+function renderLuaUpstream(o, weights, previous, changedAt) {
+    if (!STAMP.test(changedAt))
+        throw new Error(`bad change stamp ${changedAt}`);
+    const dict = `ops_actions_${o.upstreamName}`;
+    const admin = parseAdminAddress('nginx-admin', o.admin);
+    const peers = SLOTS.map((slot) => {
+        const list = o.servers[slot].map((s) => {
+            const p = luaPeer(`${slot}-servers`, s);
+            return `{ ${luaString(p.host)}, ${p.port} }`;
+        });
+        return `${slot} = { ${list.join(', ')} }`;
+    }).join(', ');
+    const listen = admin.kind === 'unix'
+        ? `listen unix:${admin.path};`
+        : `listen ${admin.host}:${admin.port};\n    allow 127.0.0.1;\n    allow ::1;\n    deny all;`;
+    return `# Managed by ops-actions (deploy-bluegreen / canary-promote, nginx-mode lua). Edits here are overwritten.
+# ops-actions: blue=${weights.blue} green=${weights.green} previous=${previous} changed=${changedAt}
+# Needs libnginx-mod-http-lua (load_module ndk_http_module.so and ngx_http_lua_module.so).
+lua_shared_dict ${dict} 64k;
+upstream ${o.upstreamName} {
+    server 0.0.0.1; # placeholder: the Lua balancer below picks every peer
+    balancer_by_lua_block {
+        local balancer = require "ngx.balancer"
+        local blue, green = ${weights.blue}, ${weights.green}
+        local v = ngx.shared.${dict}:get("weights")
+        if v then
+            local b, g, c = v:match("^(%d+) (%d+) (%S+)$")
+            -- the dict wins only when it is as recent as this file
+            if c and c >= ${luaString(changedAt)} then blue, green = tonumber(b), tonumber(g) end
+        end
+        local ctx = ngx.ctx
+        if not ctx.ops_slot then
+            if blue + green <= 0 then return ngx.exit(ngx.ERROR) end
+            if not package.loaded.ops_actions_seeded then
+                math.randomseed(ngx.now() * 1000 + ngx.worker.pid())
+                package.loaded.ops_actions_seeded = true
+            end
+            ctx.ops_slot = (math.random() * (blue + green) < blue) and "blue" or "green"
+            local peers = { ${peers} }
+            ctx.ops_peers = peers[ctx.ops_slot]
+            ctx.ops_i = math.random(#ctx.ops_peers)
+            -- a retry (proxy_next_upstream) stays in the chosen slot, on its next server
+            if #ctx.ops_peers > 1 then balancer.set_more_tries(#ctx.ops_peers - 1) end
+        else
+            ctx.ops_i = ctx.ops_i % #ctx.ops_peers + 1
+        end
+        local p = ctx.ops_peers[ctx.ops_i]
+        local ok, err = balancer.set_current_peer(p[1], p[2])
+        if not ok then
+            ngx.log(ngx.ERR, "ops-actions balancer: ", err)
+            return ngx.exit(ngx.ERROR)
+        end
+    }
+${o.upstreamOptions.map((d) => `    ${d.replace(/;?$/, ';')}\n`).join('')}}
+# The admin endpoint: GET reads the live weights, PUT blue=N&green=N&changed=STAMP sets them.
+server {
+    ${listen}
+    access_log off;
+    location = /ops-actions/weights {
+        content_by_lua_block {
+            local d = ngx.shared.${dict}
+            if ngx.req.get_method() == "PUT" then
+                ngx.req.read_body()
+                local body = ngx.req.get_body_data() or ""
+                local b, g, c = body:match("^blue=(%d+)&green=(%d+)&changed=([0-9T:.Z-]+)$")
+                if not b or tonumber(b) > 100 or tonumber(g) > 100 then
+                    ngx.status = 400
+                    ngx.say("expected blue=N&green=N&changed=STAMP with N from 0 to 100")
+                    return
+                end
+                local ok, err = d:set("weights", tonumber(b) .. " " .. tonumber(g) .. " " .. c)
+                if not ok then
+                    ngx.status = 500
+                    ngx.say("shared dict: ", err)
+                    return
+                end
+            elseif ngx.req.get_method() ~= "GET" then
+                ngx.status = 405
+                ngx.say("GET or PUT")
+                return
+            end
+            local blue, green, changed = ${weights.blue}, ${weights.green}, ${luaString(changedAt)}
+            local v = d:get("weights")
+            if v then
+                local b, g, c = v:match("^(%d+) (%d+) (%S+)$")
+                if c and c >= changed then blue, green, changed = tonumber(b), tonumber(g), c end
+            end
+            ngx.say("blue=" .. blue .. "&green=" .. green .. "&changed=" .. changed)
+        }
+    }
+    location / { return 404; }
+}
+`;
+}
+/** `blue=N&green=N&changed=STAMP`, as the admin endpoint answers. */
+function parseAdminAnswer(text) {
+    const m = /^blue=(\d+)&green=(\d+)&changed=([0-9T:.Z-]+)\s*$/.exec(text);
+    if (!m)
+        throw new errors/* ToolError */.v4(`the nginx admin endpoint answered \`${text.slice(0, 200)}\``);
+    return { weights: { blue: Number(m[1]), green: Number(m[2]) }, changed: m[3] };
+}
+/** curl exit codes that mean "nobody listens there" (not "it answered badly"). */
+const NOT_LISTENING = new Set([7, 28, 56]);
+class NginxLuaRouter {
+    options;
+    name;
+    constructor(options) {
+        this.options = options;
+        parseAdminAddress('nginx-admin', options.admin);
+        this.name = `nginx lua ${options.upstreamFile} (${options.transport.name})`;
+    }
+    /** curl through the transport: the admin endpoint is reachable from the nginx host only. */
+    async admin(method, body) {
+        const a = parseAdminAddress('nginx-admin', this.options.admin);
+        const argv = ['curl', '-sS', '--max-time', '5', '-w', '\\n%{http_code}', '-X', method];
+        if (a.kind === 'unix')
+            argv.push('--unix-socket', a.path);
+        if (body !== undefined)
+            argv.push('--data-binary', '@-');
+        argv.push(a.kind === 'unix'
+            ? 'http://localhost/ops-actions/weights'
+            : `http://${a.host}:${a.port}/ops-actions/weights`);
+        const r = await this.options.transport.run(argv, { input: body ?? '', timeoutMs: 10_000 });
+        if (r.code !== 0) {
+            const e = new errors/* ToolError */.v4(`${this.name}: admin endpoint ${this.options.admin} unreachable (curl exit ${r.code}): ${r.stderr.trim()}`);
+            Object.assign(e, { curlExit: r.code });
+            throw e;
+        }
+        const lines = r.stdout.trimEnd().split('\n');
+        const code = Number(lines.pop());
+        return { code, text: lines.join('\n') };
+    }
+    async read() {
+        const text = await readFile(this.options.transport, this.options.upstreamFile);
+        if (text === undefined) {
+            throw new errors/* ToolError */.v4(`${this.name}: upstream file does not exist; create it (see examples/nginx/lua) or point nginx-upstream-file at it`);
+        }
+        const file = parseUpstream(text, this.options.servers);
+        let live;
+        try {
+            live = await this.admin('GET');
+        }
+        catch (error) {
+            const exit = error.curlExit;
+            // A plain upstream file (before the first change in lua mode): nginx obeys the file.
+            if (!text.includes('balancer_by_lua_block') &&
+                exit !== undefined &&
+                NOT_LISTENING.has(exit)) {
+                return {
+                    ...file,
+                    detail: `${this.name} (plain upstream file; the next change installs the Lua balancer)`
+                };
+            }
+            throw error;
+        }
+        if (live.code !== 200) {
+            throw new errors/* ToolError */.v4(`${this.name}: admin endpoint answered HTTP ${live.code}: ${live.text}`);
+        }
+        const answer = parseAdminAnswer(live.text);
+        return { ...file, weights: answer.weights, changedAt: answer.changed, detail: this.name };
+    }
+    async setWeights(weights, meta) {
+        const { transport, upstreamFile } = this.options;
+        const old = await readFile(transport, upstreamFile);
+        const changed = new Date().toISOString();
+        // The file first: if nginx restarts right after the switch, it comes back to the new weights.
+        await writeFileAtomic(transport, upstreamFile, renderLuaUpstream(this.options, weights, meta.previous, changed));
+        let answer;
+        try {
+            answer = await this.admin('PUT', `blue=${weights.blue}&green=${weights.green}&changed=${changed}`);
+        }
+        catch (error) {
+            const exit = error.curlExit;
+            if (exit !== undefined && NOT_LISTENING.has(exit)) {
+                // No admin endpoint yet (nginx still runs a plain upstream file): one reload installs it.
+                core_log/* log */.Rm.warning(`${this.name}: no admin endpoint at ${this.options.admin}; reloading once to install it`);
+                await this.reloadOnce(old);
+                return this.awaitWeights(weights);
+            }
+            await this.restore(old);
+            throw error;
+        }
+        if (answer.code !== 200) {
+            await this.restore(old);
+            throw new errors/* ToolError */.v4(`${this.name}: admin endpoint refused the weights (HTTP ${answer.code}: ${answer.text}); file restored, traffic unchanged`);
+        }
+        const now = parseAdminAnswer(answer.text);
+        if (now.weights.blue !== weights.blue || now.weights.green !== weights.green) {
+            throw new errors/* ToolError */.v4(`${this.name}: admin endpoint reports ${JSON.stringify(now.weights)} after setting ${JSON.stringify(weights)}`);
+        }
+        core_log/* log */.Rm.debug(`${this.name}: weights ${JSON.stringify(weights)} set without a reload`);
+    }
+    /** After the installing reload: the signal returns before nginx listens on the new admin. */
+    async awaitWeights(weights, timeoutMs = 15_000) {
+        const deadline = Date.now() + timeoutMs;
+        let last;
+        for (;;) {
+            try {
+                const r = await this.admin('GET');
+                if (r.code === 200) {
+                    const now = parseAdminAnswer(r.text).weights;
+                    if (now.blue === weights.blue && now.green === weights.green)
+                        return;
+                }
+                last = `HTTP ${r.code}: ${r.text}`;
+            }
+            catch (error) {
+                last = error.message;
+            }
+            if (Date.now() > deadline) {
+                throw new errors/* ToolError */.v4(`${this.name}: nginx reloaded, but the admin endpoint does not report ${JSON.stringify(weights)} within ${timeoutMs / 1000} s (${last})`);
+            }
+            await new Promise((r) => setTimeout(r, 100));
+        }
+    }
+    async reloadOnce(old) {
+        const { transport, testCommand, reloadCommand } = this.options;
+        for (const [what, argv] of [
+            ['rejected the new upstream file', testCommand],
+            ['failed', reloadCommand]
+        ]) {
+            const r = await transport.run(argv);
+            if (r.code !== 0) {
+                await this.restore(old);
+                throw new errors/* ToolError */.v4(`${this.name}: \`${formatCommand(argv)}\` ${what}, so the old file was restored (traffic unchanged): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+            }
+        }
+    }
+    async restore(old) {
+        if (old !== undefined)
             await writeFileAtomic(this.options.transport, this.options.upstreamFile, old);
     }
     lock(owner, waitMs) {
         return takeDirectoryLock(this.options.transport, `${this.options.upstreamFile}.ops-actions.lock`, owner, waitMs);
     }
 }
-function lastLines(text) {
-    return text.trim().split('\n').slice(-3).join(' | ');
-}
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 ;// CONCATENATED MODULE: external "node:https"
@@ -36137,8 +37613,6 @@ async function takeAnnotationLock(client, ref, owner, waitMs, timing = DEFAULT_L
     };
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/kube/kubeconfig.ts
 
 
@@ -36325,6 +37799,11 @@ function rolloutStatus(d) {
     const total = status.replicas ?? 0;
     const available = status.availableReplicas ?? 0;
     const counts = `${updated}/${wanted} updated, ${available} available, ${total} total`;
+    // As kubectl: a condition describes the last generation the controller saw, so a timeout of
+    // the previous rollout must not fail the new spec before the controller has looked at it.
+    if ((status.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) {
+        return { done: false, failed: false, detail: 'waiting for the controller to see the new spec' };
+    }
     const progressing = status.conditions?.find((c) => c.type === 'Progressing');
     if (progressing?.reason === 'ProgressDeadlineExceeded') {
         return {
@@ -36332,9 +37811,6 @@ function rolloutStatus(d) {
             failed: true,
             detail: `progress deadline exceeded (${counts}): ${progressing.message ?? ''}`
         };
-    }
-    if ((status.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) {
-        return { done: false, failed: false, detail: 'waiting for the controller to see the new spec' };
     }
     if (updated < wanted)
         return { done: false, failed: false, detail: counts };
@@ -36717,7 +38193,7 @@ class KubernetesRouter {
         const service = await client.get(this.ref('Service', this.config.service));
         const live = selectorSlot(service, slotLabel);
         if (!canaryIngress)
-            return { service, state: { weights: allOn(live), ...readRecord(service), detail: this.name } };
+            return { service, state: { weights: slots_allOn(live), ...readRecord(service), detail: this.name } };
         const ingress = await client.get(this.ref('Ingress', canaryIngress));
         const weights = ingressWeights(live, ingressCanary(ingress, this.services));
         return { service, ingress, state: { weights, ...readRecord(service), detail: this.name } };
@@ -36733,7 +38209,7 @@ class KubernetesRouter {
                 'to one slot. Set input `httproute` (Gateway API) or `canary-ingress` (ingress-nginx)', 'httproute');
         }
         const before = await this.snapshot();
-        if (sameWeights(before.state.weights, weights)) {
+        if (slots_sameWeights(before.state.weights, weights)) {
             core_log/* log */.Rm.info(`${this.name}: already ${slots_formatWeights(weights)}; nothing to change`);
             return;
         }
@@ -36745,7 +38221,7 @@ class KubernetesRouter {
         for (const patch of this.plan(before, weights, record))
             await this.applyGuarded(patch);
         const after = await this.read();
-        if (!sameWeights(after.weights, weights)) {
+        if (!slots_sameWeights(after.weights, weights)) {
             throw new errors/* ToolError */.v4(`${this.name}: asked for ${slots_formatWeights(weights)}, the API server now reports ${slots_formatWeights(after.weights)}`);
         }
         core_log/* log */.Rm.info(`${this.name}: ${slots_formatWeights(before.state.weights)} -> ${slots_formatWeights(weights)} (${meta.reason})`);
@@ -36868,6 +38344,7 @@ function checkWeights(w) {
 
 
 
+
 const ROUTER_KINDS = ['haproxy', 'nginx', 'kubernetes'];
 const SERVER_NAME = /^[A-Za-z0-9._-]+$/;
 const UPSTREAM_NAME = /^[A-Za-z0-9_]+$/;
@@ -36955,7 +38432,22 @@ function readRouterConfig(inputs) {
                 throw new errors/* ConfigurationError */.j1(`input \`nginx-upstream-options\` line \`${line}\`: expected one upstream directive such as \`keepalive 32;\``, 'nginx-upstream-options');
             }
         }
+        // nginx-mode lua (src/traffic/nginx-lua.ts): peers must be IP:port, admin local only.
+        const mode = inputs.enum('nginx-mode', ['reload', 'lua'], 'reload');
+        if (mode === 'lua') {
+            for (const slot of ['blue', 'green'])
+                for (const s of servers[slot])
+                    luaPeer(`${slot}-servers`, s);
+        }
+        const admin = inputs.optional('nginx-admin');
+        if (mode === 'lua' && !admin) {
+            throw new errors/* ConfigurationError */.j1('input `nginx-admin` is required when nginx-mode is `lua`: a unix socket path (/run/ops-actions/nginx-admin.sock) or 127.0.0.1:port', 'nginx-admin');
+        }
+        if (admin)
+            parseAdminAddress('nginx-admin', admin);
         config.nginx = {
+            mode,
+            admin,
             upstreamFile: absolutePath(inputs, 'nginx-upstream-file'),
             upstreamName,
             servers,
@@ -36986,7 +38478,10 @@ function openRouter(config) {
                 members.push(new HaproxyRouter({ ...config.haproxy, socket, transport }));
             }
         }
-        if (config.nginx)
+        if (config.nginx?.mode === 'lua') {
+            members.push(new NginxLuaRouter({ ...config.nginx, admin: config.nginx.admin, transport }));
+        }
+        else if (config.nginx)
             members.push(new NginxRouter({ ...config.nginx, transport }));
     }
     if (config.kubernetes)
@@ -37022,15 +38517,26 @@ function readHealthUrls(inputs) {
     }
     return urls;
 }
+/** A duration that must be more than 0 (a 0 timeout fails every request, a 0 interval spins). */
+function positiveDuration(inputs, name, fallback) {
+    const ms = inputs.duration(name, fallback);
+    if (ms <= 0) {
+        throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${inputs.raw(name)}\`: must be more than 0 (for example ${fallback})`, name);
+    }
+    return ms;
+}
 function readHealthGate(inputs) {
     const gate = {
         consecutive: inputs.integer('health-checks', 1, 100, 3),
-        intervalMs: inputs.duration('health-interval', '2s'),
-        timeoutMs: inputs.duration('health-timeout', '2m'),
-        requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
+        intervalMs: positiveDuration(inputs, 'health-interval', '2s'),
+        timeoutMs: positiveDuration(inputs, 'health-timeout', '2m'),
+        requestTimeoutMs: positiveDuration(inputs, 'health-request-timeout', '2s')
     };
-    if (gate.intervalMs <= 0) {
-        throw new errors/* ConfigurationError */.j1(`input \`health-interval\` = \`${inputs.raw('health-interval')}\`: must be more than 0`, 'health-interval');
+    // N successes in a row need (N - 1) intervals at least: a shorter timeout can never pass.
+    const needed = (gate.consecutive - 1) * gate.intervalMs;
+    if (gate.timeoutMs < needed) {
+        throw new errors/* ConfigurationError */.j1(`input \`health-timeout\` = \`${inputs.raw('health-timeout') || '2m'}\`: shorter than health-checks x health-interval ` +
+            `(${gate.consecutive} checks ${gate.intervalMs} ms apart need ${needed} ms at least), so the gate could never pass`, 'health-timeout');
     }
     return gate;
 }
@@ -37117,7 +38623,7 @@ function readCanaryInputs(inputs) {
                 url: prometheusUrl.toString(),
                 token,
                 headers: parseHeaders(inputs.lines('prometheus-headers')),
-                timeoutMs: inputs.duration('prometheus-timeout', '10s')
+                timeoutMs: positiveDuration(inputs, 'prometheus-timeout', '10s')
             }
             : undefined,
         canary: {
@@ -37152,8 +38658,31 @@ function readCanaryInputs(inputs) {
             healthUrls: readHealthUrls(inputs),
             health: readHealthGate(inputs)
         },
-        github: readDeploymentRecord(inputs)
+        github: readDeploymentRecord(inputs),
+        ...readAnalysis(inputs)
     };
+}
+/** analysis, alpha, poll-interval (issue 15). */
+function readAnalysis(inputs) {
+    const analysis = inputs.enum('analysis', ['sequential', 'interval'], 'interval');
+    const alphaRaw = inputs.optional('alpha') ?? '0.01';
+    const alpha = Number(alphaRaw);
+    if (!/^0?\.\d+$/.test(alphaRaw) || !(alpha >= 0.0001 && alpha <= 0.2)) {
+        throw new errors/* ConfigurationError */.j1(`input \`alpha\` = \`${alphaRaw}\`: expected a probability from 0.0001 to 0.2 (default 0.01: at most 1 good canary in 100 aborted)`, 'alpha');
+    }
+    const custom = ['request-count-query', 'error-rate-query', 'latency-query'].filter((n) => inputs.has(n));
+    if (analysis === 'sequential' && custom.length > 0) {
+        throw new errors/* ConfigurationError */.j1(`input \`analysis\` = \`sequential\` reads the counters http_requests_total and http_request_duration_seconds_bucket, not ${custom.map((n) => `\`${n}\``).join(', ')}; use analysis: interval with custom queries`, 'analysis');
+    }
+    const poll = inputs.optional('poll-interval');
+    let pollIntervalMs;
+    if (poll !== undefined) {
+        pollIntervalMs = inputs.duration('poll-interval');
+        if (pollIntervalMs < 1000 || pollIntervalMs > 600_000) {
+            throw new errors/* ConfigurationError */.j1(`input \`poll-interval\` = \`${poll}\`: expected 1s to 10m (default: the Prometheus scrape interval)`, 'poll-interval');
+        }
+    }
+    return { analysis, sequential: { alpha, pollIntervalMs } };
 }
 
 ;// CONCATENATED MODULE: ./src/core/summary.ts
@@ -37306,6 +38835,7 @@ function manualSummary(mode, routerName, before, after, explanation, dryRun) {
 
 
 
+
 /** State for the post step: if main dies with the canary carrying traffic, post puts it back. */
 const STATE_ACTIVE = 'canary-active';
 const STATE_STABLE = 'canary-stable';
@@ -37323,12 +38853,39 @@ async function run(io) {
             : undefined;
         await record?.start();
         const prometheus = new PrometheusClient(inputs.prometheus);
-        if (!inputs.canary.dryRun)
-            await prepareCanary(router, inputs);
+        const options = {
+            ...inputs.canary,
+            prepare: (canary) => prepareCanary(router, canary, inputs),
+            deploysItsOwnVersion: !!(inputs.prepare.deployCommand || inputs.prepare.image)
+        };
+        const sequential = inputs.analysis === 'sequential'
+            ? await sequentialSettings(inputs.sequential, inputs.prometheus)
+            : undefined;
         let live;
-        const result = await withCancelCleanup(async (signal) => {
+        let cancelling;
+        const result = await withCancelCleanup((signal) => (cancelling = cancelCleanup(signal)), () => {
+            const listener = (s) => {
+                live = { stable: s.stable, weight: s.weight };
+                io.saveState(STATE_STABLE, s.stable);
+                io.saveState(STATE_ACTIVE, s.weight > 0 ? 'true' : 'false');
+            };
+            return sequential
+                ? runSequentialCanary(router, prometheus, options, sequential, listener)
+                : runCanary(router, prometheus, options, listener);
+        }).catch(async (error) => {
+            if (cancelling)
+                await new Promise(() => undefined);
+            await reportAfterFailure(io, router);
+            throw error;
+        });
+        if (cancelling) {
+            // The cancel handler restores stable and exits; this run's result is no longer the truth.
+            await cancelling;
+            await new Promise(() => undefined);
+        }
+        async function cancelCleanup(signal) {
             if (live && live.weight > 0) {
-                await router.setWeights(allOn(live.stable), {
+                await router.setWeights(slots_allOn(live.stable), {
                     previous: live.stable === 'blue' ? 'green' : 'blue',
                     reason: `cancelled (${signal})`
                 });
@@ -37336,11 +38893,7 @@ async function run(io) {
                 core_log/* log */.Rm.warning(`cancelled (${signal}): canary weight set to 0, all traffic on ${live.stable}`);
             }
             await record?.finish(false, `cancelled (${signal})`);
-        }, () => runCanary(router, prometheus, inputs.canary, (s) => {
-            live = { stable: s.stable, weight: s.weight };
-            io.saveState(STATE_STABLE, s.stable);
-            io.saveState(STATE_ACTIVE, s.weight > 0 ? 'true' : 'false');
-        }));
+        }
         io.saveState(STATE_ACTIVE, 'false');
         io.setOutput('result', result.result);
         io.setOutput('final-weight', result.finalWeight);
@@ -37360,13 +38913,28 @@ async function run(io) {
         await close();
     }
 }
+/** The one failure policy: read the router again and report what is there. */
+async function reportAfterFailure(io, router) {
+    try {
+        const now = await router.read();
+        const where = slots_placement(now.weights, now.previous);
+        if (where.kind === 'split')
+            io.setOutput('final-weight', where.canaryWeight);
+        core_log/* log */.Rm.error(`traffic now (read after the failure): ${slots_formatWeights(now.weights)}`);
+    }
+    catch (readError) {
+        core_log/* log */.Rm.error(`traffic now: unknown, the router could not be read (${(0,errors/* describeFailure */.Ic)(readError)})`);
+    }
+}
 /** Deploy command / image, then the health gate, before the canary gets any traffic. */
-async function prepareCanary(router, inputs) {
-    const state = await router.read();
-    const { canary } = chooseCanary(state, inputs.canary.steps);
-    if (slots_placement(state.weights, state.previous).kind === 'split')
-        return; // resuming: already serving
+async function prepareCanary(router, canary, inputs) {
     await prepareSlot(router, canary, { ...inputs.prepare, mode: 'deploy' });
+    // The router's view only when nothing was just deployed (its checks may lag a deploy).
+    const deployed = !!(inputs.prepare.deployCommand || inputs.prepare.image);
+    const known = deployed ? undefined : await router.slotHealth?.(canary);
+    if (known && !known.up) {
+        throw new errors/* GateError */.ue(`slot ${canary} is down according to the router (${known.detail}); the canary did not start, traffic unchanged`);
+    }
     if (inputs.prepare.healthUrls[canary]) {
         const gate = await healthGate(canary, inputs.prepare);
         if (!gate.passed) {
@@ -37374,54 +38942,34 @@ async function prepareCanary(router, inputs) {
         }
     }
 }
-/** abort / promote / status: one immediate change (or none), no analysis. */
+/** abort / promote / status: one immediate change (or none), planned under the lock. */
 async function manual(io, inputs, router) {
-    const state = await router.read();
-    const where = slots_placement(state.weights, state.previous);
-    let after = state.weights;
-    let explanation;
-    if (inputs.mode === 'status') {
-        explanation =
-            where.kind === 'split'
-                ? `canary ${where.canary} at ${where.canaryWeight}%`
-                : where.kind === 'single'
-                    ? `${where.live} live, no canary`
-                    : 'no slot live';
-    }
-    else if (inputs.mode === 'abort') {
-        const plan = plan_planSwitch('rollback', state);
-        after = plan.after;
-        explanation = plan.noop ? plan.explanation : `abort: ${plan.explanation}`;
-    }
-    else {
-        if (where.kind !== 'split') {
-            explanation = 'no canary in progress; nothing to promote';
-        }
-        else {
-            after = allOn(where.canary);
-            explanation = `promote ${where.canary} to 100% without further analysis`;
-        }
-    }
-    const changed = after.blue !== state.weights.blue || after.green !== state.weights.green;
-    if (changed && !inputs.canary.dryRun) {
+    const mode = inputs.mode;
+    const dry = inputs.canary.dryRun || mode === 'status';
+    let state = await router.read();
+    let plan = planManual(mode, state);
+    if (plan.changed && !dry) {
         const release = await router.lock(inputs.canary.owner, inputs.canary.lockTimeoutMs);
         try {
-            const live = slots_placement(state.weights, state.previous);
-            const previous = live.kind === 'single' ? live.live : live.kind === 'split' ? live.stable : 'blue';
-            await router.setWeights(after, { previous, reason: inputs.mode });
+            state = await router.read();
+            plan = planManual(mode, state);
+            if (plan.changed) {
+                await router.setWeights(plan.after, { previous: plan.previous, reason: mode });
+            }
         }
         finally {
             await release();
         }
     }
-    core_log/* log */.Rm.info(`${router.name}: ${slots_formatWeights(state.weights)} -> ${slots_formatWeights(after)}: ${explanation}`);
+    const after = dry ? state.weights : plan.after;
+    core_log/* log */.Rm.info(`${router.name}: ${slots_formatWeights(state.weights)} -> ${slots_formatWeights(after)}: ${plan.explanation}`);
     const now = slots_placement(after);
-    io.setOutput('result', inputs.mode === 'abort' ? 'aborted' : inputs.mode === 'promote' && changed ? 'promoted' : '');
+    io.setOutput('result', mode === 'abort' ? 'aborted' : mode === 'promote' && plan.changed ? 'promoted' : '');
     io.setOutput('final-weight', now.kind === 'split' ? now.canaryWeight : now.kind === 'single' ? 100 : 0);
     io.setOutput('failed-check', '');
     io.setOutput('decisions', '[]');
     io.setOutput('duration-s', '0');
-    await io.writeSummary(manualSummary(inputs.mode, router.name, state.weights, after, explanation, inputs.canary.dryRun));
+    await io.writeSummary(manualSummary(mode, router.name, state.weights, plan.after, plan.explanation, dry));
 }
 /** The post step: runs after a cancelled or killed main; puts traffic back if the canary was live. */
 async function post(io) {
@@ -37431,7 +38979,7 @@ async function post(io) {
     const inputs = readCanaryInputs(io.inputs);
     const { router, close } = openRouter(inputs.router);
     try {
-        await router.setWeights(allOn(stable), {
+        await router.setWeights(slots_allOn(stable), {
             previous: stable === 'blue' ? 'green' : 'blue',
             reason: 'post step after an unfinished canary'
         });

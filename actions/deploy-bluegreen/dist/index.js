@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6867);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3702);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2798);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3702:
+/***/ 2798:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34474,8 +34474,21 @@ async function runChecked(argv, options = {}) {
 
 ;// CONCATENATED MODULE: ./src/probe/http.ts
 
-/** One GET; ok means a 2xx within the timeout. The body is read so timing covers it. */
+/** Errors of a reused connection closed under the request (not an answer from the service). */
+const CONNECTION_RESET = /^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|other side closed)$/;
+/**
+ * One GET; ok means a 2xx within the timeout. A GET is idempotent, so a reset of a reused
+ * keep-alive connection is retried once and reported apart (`resetRetried`): it is real for
+ * clients that do not retry, but it says nothing about the new slot.
+ */
 async function probe(url, timeoutMs) {
+    const first = await probeOnce(url, timeoutMs);
+    if (first.ok || !first.error || !CONNECTION_RESET.test(first.error))
+        return first;
+    const second = await probeOnce(url, timeoutMs);
+    return { ...second, ms: first.ms + second.ms, resetRetried: first.error };
+}
+async function probeOnce(url, timeoutMs) {
     const started = performance.now();
     try {
         const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
@@ -34541,6 +34554,7 @@ async function sampleTraffic(url, options) {
     const latencies = [];
     const outcomes = {};
     let failed = 0;
+    let resetsRetried = 0;
     let stoppedEarly = false;
     const inflight = new Set();
     for (let i = 0; i < maxRequests; i++) {
@@ -34554,6 +34568,8 @@ async function sampleTraffic(url, options) {
             outcomes[key] = (outcomes[key] ?? 0) + 1;
             if (!r.ok)
                 failed++;
+            if (r.resetRetried)
+                resetsRetried++;
         });
         inflight.add(p);
         void p.finally(() => inflight.delete(p));
@@ -34573,8 +34589,51 @@ async function sampleTraffic(url, options) {
         p95Ms: percentile(latencies, 95),
         maxMs: latencies[total - 1] ?? NaN,
         outcomes,
+        resetsRetried,
         stoppedEarly
     };
+}
+
+;// CONCATENATED MODULE: ./src/probe/switched.ts
+
+/**
+ * A reload can return before the new configuration serves (nginx starts new workers, the old
+ * ones finish their connections). The switch counts as done only once `consecutive` answers in
+ * a row come from the target slot; until then an answer from the old slot is "not yet".
+ */
+async function waitForSlot(url, slot, o) {
+    const started = Date.now();
+    let streak = 0;
+    let requests = 0;
+    let notYet = 0;
+    let last;
+    for (;;) {
+        requests++;
+        try {
+            const res = await fetch(url, {
+                signal: AbortSignal.timeout(o.requestTimeoutMs),
+                redirect: 'manual'
+            });
+            await res.arrayBuffer();
+            last = res.headers.get(o.header) ?? `no ${o.header} header (HTTP ${res.status})`;
+        }
+        catch (error) {
+            const e = error;
+            last = e.cause?.code ?? e.message;
+        }
+        if (last === slot)
+            streak++;
+        else {
+            streak = 0;
+            notYet++;
+        }
+        const elapsedMs = Date.now() - started;
+        if (streak >= o.consecutive)
+            return { done: true, requests, notYet, elapsedMs, last };
+        if (elapsedMs + o.intervalMs > o.timeoutMs)
+            return { done: false, requests, notYet, elapsedMs, last };
+        await (0,duration/* sleep */.yy)(o.intervalMs);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/slots.ts
@@ -34623,6 +34682,109 @@ function placement(weights, previous) {
         canary,
         canaryWeight: Math.round((weights[canary] / total) * 100)
     };
+}
+
+;// CONCATENATED MODULE: ./src/traffic/fleet.ts
+
+
+
+/** The members of a fleet report different weights; `states` is what each reported. */
+class RoutersDisagree extends errors/* ToolError */.v4 {
+    states;
+    constructor(message, states) {
+        super(message);
+        this.states = states;
+    }
+}
+/**
+ * Several load balancers (an HA pair, a fleet) driven as one: they must agree before anything
+ * changes, get the same change, and are all put back if any of them fails.
+ */
+class FleetRouter {
+    members;
+    name;
+    /** What each member reported at the last read: what an undo restores. */
+    lastRead;
+    constructor(members) {
+        this.members = members;
+        this.name = members.length === 1 ? members[0].name : `${members.length} load balancers`;
+    }
+    async read() {
+        const states = await Promise.all(this.members.map((m) => m.read()));
+        this.lastRead = states;
+        const first = states[0];
+        const disagree = states.some((s) => !sameWeights(s.weights, first.weights));
+        if (disagree) {
+            const lines = states.map((s, i) => `${this.members[i].name}: ${formatWeights(s.weights)}`);
+            throw new RoutersDisagree(`the load balancers disagree about where traffic goes, so nothing was changed:\n  ${lines.join('\n  ')}\n` +
+                'Bring them into line first (deploy-bluegreen mode: rollback with target-slot, or fix by hand).', states);
+        }
+        const previous = states.find((s) => s.previous)?.previous;
+        return { ...first, previous, detail: this.name };
+    }
+    async setWeights(weights, meta) {
+        if (this.members.length === 1)
+            return this.members[0].setWeights(weights, meta);
+        // Undo restores what the plan was made from; a member may already be unreachable now.
+        const before = this.lastRead ?? (await Promise.all(this.members.map((m) => m.read())));
+        const applied = [];
+        try {
+            for (const [i, member] of this.members.entries()) {
+                applied.push(i);
+                await member.setWeights(weights, meta);
+            }
+        }
+        catch (error) {
+            const undo = [];
+            for (const i of applied.reverse()) {
+                try {
+                    await this.members[i].setWeights(before[i].weights, {
+                        previous: meta.previous,
+                        reason: 'undo'
+                    });
+                    undo.push(`${this.members[i].name}: restored ${formatWeights(before[i].weights)}`);
+                }
+                catch (undoError) {
+                    undo.push(`${this.members[i].name}: COULD NOT RESTORE (${undoError.message})`);
+                }
+            }
+            throw new errors/* ToolError */.v4(`${error.message}\nThe change was undone on every load balancer it reached:\n  ${undo.join('\n  ')}`);
+        }
+    }
+    /** Down if any load balancer that can tell says so (each one must be able to serve it). */
+    async slotHealth(slot) {
+        const known = [];
+        for (const m of this.members) {
+            const h = await m.slotHealth?.(slot);
+            if (h)
+                known.push({ up: h.up, detail: `${m.name}: ${h.detail}` });
+        }
+        if (known.length === 0)
+            return undefined;
+        const down = known.filter((h) => !h.up);
+        return down.length
+            ? { up: false, detail: down.map((h) => h.detail).join('; ') }
+            : { up: true, detail: known.map((h) => h.detail).join('; ') };
+    }
+    async lock(owner, waitMs) {
+        const releases = [];
+        try {
+            for (const m of this.members)
+                releases.push(await m.lock(owner, waitMs));
+        }
+        catch (error) {
+            for (const r of releases.reverse())
+                await r().catch(() => undefined);
+            throw error;
+        }
+        const waitedFor = releases.find((r) => r.waitedFor)?.waitedFor;
+        const release = async () => {
+            for (const r of releases.reverse()) {
+                await r().catch((e) => log/* log */.Rm.warning(`could not release a router lock: ${String(e)}`));
+            }
+        };
+        return Object.assign(release, { waitedFor });
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/release/plan.ts
@@ -34681,6 +34843,8 @@ function planSwitch(mode, state, target) {
 
 
 
+
+
 function canPrepare(router) {
     return typeof router.prepareSlot === 'function';
 }
@@ -34702,8 +34866,8 @@ function liveSlotOf(state) {
  * `onApplied` lets the caller know when traffic moved (so a cancel can put it back).
  */
 async function runBlueGreen(router, options, onApplied = () => undefined) {
-    const first = await router.read();
-    let plan = planSwitch(options.mode, first, options.target);
+    const first = await readForPlan(router, options);
+    let plan = planFor(options, first);
     log/* log */.Rm.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`);
     if (plan.recovering)
         log/* log */.Rm.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`);
@@ -34711,10 +34875,12 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false };
     const release = await router.lock(options.owner, options.lockTimeoutMs);
     const result = { plan, outcome: 'failed', switched: false, rolledBack: false };
+    let before;
     try {
         // Another run may have changed things while this one waited for the lock.
-        const current = await router.read();
-        plan = planSwitch(options.mode, current, options.target);
+        const current = await readForPlan(router, options);
+        before = current.weights;
+        plan = planFor(options, current);
         result.plan = plan;
         if (plan.noop) {
             Object.assign(result, { outcome: 'noop', ...slots(current) });
@@ -34722,16 +34888,10 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
             return result;
         }
         await prepareSlot(router, plan.to, options);
-        const gate = options.mode === 'deploy' || options.healthOnRollback;
-        if (gate) {
-            result.health = await healthGate(plan.to, options);
-            if (!result.health.passed) {
-                result.trafficAfterFailure = `unchanged (${formatWeights(current.weights)})`;
-                throw new errors/* GateError */.ue(`slot ${plan.to} is not healthy: ${result.health.successes}/${options.health.consecutive} consecutive ` +
-                    `successes after ${result.health.attempts} probes in ${(0,duration/* formatDuration */.a3)(result.health.elapsedMs)} ` +
-                    `(last: ${describeProbe(result.health.last)}). No switch: traffic stays on ${plan.from ?? 'no slot'}.`);
-            }
-        }
+        await gateSlot(router, plan, options, result, current);
+        // Armed before the change starts: a cancel during it (nginx: between the rename and the
+        // reload) puts the old weights back, so file and running config cannot disagree.
+        onApplied(current.weights, plan.to);
         const started = performance.now();
         await router.setWeights(plan.after, {
             previous: plan.from ?? otherSlot(plan.to),
@@ -34739,26 +34899,28 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         });
         result.switchMs = Math.round(performance.now() - started);
         result.switched = true;
-        onApplied(current.weights, plan.to);
         log/* log */.Rm.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`);
         Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) });
         if (options.verify) {
-            result.verify = await verify(options.verify);
-            const breach = verifyBreach(result.verify, options.verify);
-            if (breach) {
-                if (options.autoRollback) {
-                    await router.setWeights(current.weights, {
-                        previous: plan.to,
-                        reason: 'automatic rollback'
-                    });
-                    result.rolledBack = true;
-                    result.outcome = 'rolled-back';
-                    Object.assign(result, slots({ ...current, previous: plan.to }));
-                    result.trafficAfterFailure = `rolled back to ${formatWeights(current.weights)}`;
-                    throw new errors/* GateError */.ue(`verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
-                }
-                result.trafficAfterFailure = `left on ${plan.to} (auto-rollback is off)`;
-                throw new errors/* GateError */.ue(`verification failed after the switch to ${plan.to}: ${breach}. auto-rollback is false, so traffic stays on ${plan.to}.`);
+            const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
+            if (!notInEffect)
+                result.verify = await verify(options.verify);
+            const breach = notInEffect ?? verifyBreach(result.verify, options.verify);
+            const next = afterVerification(options.mode, options.autoRollback, breach);
+            if (next === 'roll back') {
+                await router.setWeights(current.weights, {
+                    previous: plan.to,
+                    reason: 'automatic rollback'
+                });
+                result.rolledBack = true;
+                result.outcome = 'rolled-back';
+                throw new errors/* GateError */.ue(`verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
+            }
+            if (next === 'leave') {
+                throw new errors/* GateError */.ue(`verification failed after the switch to ${plan.to}: ${breach}. ` +
+                    (options.mode === 'rollback'
+                        ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
+                        : `auto-rollback is false, so traffic stays on ${plan.to}.`));
             }
         }
         onApplied(undefined);
@@ -34767,16 +34929,100 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
     }
     catch (error) {
         result.error = error;
-        if (!result.trafficAfterFailure) {
-            result.trafficAfterFailure = result.switched
-                ? `on ${plan.to} (failed after the switch)`
-                : 'unchanged';
-        }
+        await reportWhatIsThere(router, result, before);
         return result;
     }
     finally {
         await release();
     }
+}
+/**
+ * The one failure policy: whatever failed, read the router again and report what is there,
+ * never what this run believes it did.
+ */
+async function reportWhatIsThere(router, result, before) {
+    try {
+        const now = await router.read();
+        Object.assign(result, slots(now));
+        result.trafficAfterFailure = describeTrafficNow(before, now.weights, result.rolledBack);
+        if (before && !sameWeights(before, now.weights) && !result.rolledBack)
+            result.switched = true;
+    }
+    catch (readError) {
+        result.trafficAfterFailure = `unknown: the router could not be read after the failure (${readError.message})`;
+    }
+}
+/** Pure: how the traffic found after a failure compares with the traffic before the run. */
+function describeTrafficNow(before, now, rolledBack) {
+    if (!before)
+        return `${formatWeights(now)} (read after the failure)`;
+    if (sameWeights(before, now))
+        return rolledBack ? `rolled back to ${formatWeights(now)}` : `unchanged (${formatWeights(now)})`;
+    return `moved: ${formatWeights(before)} -> ${formatWeights(now)} (read after the failure)`;
+}
+/** Pure: what a failed (or passed) verification leads to. A rollback is never reversed. */
+function afterVerification(mode, autoRollback, breach) {
+    if (!breach)
+        return 'done';
+    return mode === 'deploy' && autoRollback ? 'roll back' : 'leave';
+}
+/**
+ * The slot about to take traffic must be alive. A rollback (nothing was just deployed, so the
+ * router's view is current) first asks the router (HAProxy's check state, nginx: connections to
+ * the slot's servers); right after a deploy command the router's checks may lag, so a deploy
+ * relies on the HTTP health gate, which also runs for rollbacks unless turned off.
+ */
+async function gateSlot(router, plan, options, result, current) {
+    const known = options.mode === 'rollback' ? await router.slotHealth?.(plan.to) : undefined;
+    if (known && !known.up) {
+        throw new errors/* GateError */.ue(`slot ${plan.to} is down according to the router (${known.detail}). No switch: traffic stays on ${formatWeights(current.weights)}.`);
+    }
+    const gate = options.mode === 'deploy' || options.healthOnRollback !== false;
+    if (!gate)
+        return;
+    if (!options.healthUrls[plan.to]) {
+        if (options.mode === 'deploy')
+            throw new errors/* ToolError */.v4(`no health URL for slot ${plan.to}`);
+        log/* log */.Rm.warning(`no health-url-${plan.to}: the rollback target was checked only through the router (${known?.detail ?? 'which cannot tell'})`);
+        return;
+    }
+    result.health = await healthGate(plan.to, options);
+    if (!result.health.passed) {
+        throw new errors/* GateError */.ue(`slot ${plan.to} is not healthy: ${result.health.successes}/${options.health.consecutive} consecutive ` +
+            `successes after ${result.health.attempts} probes in ${(0,duration/* formatDuration */.a3)(result.health.elapsedMs)} ` +
+            `(last: ${describeProbe(result.health.last)}). No switch: traffic stays on ${plan.from ?? 'no slot'}.`);
+    }
+}
+/**
+ * Reads the router for planning. A fleet whose members disagree is an error, except for the
+ * remedy that error names: `mode: rollback` with `target-slot`, which brings all into line.
+ */
+async function readForPlan(router, options) {
+    try {
+        return await router.read();
+    }
+    catch (error) {
+        if (!(error instanceof RoutersDisagree) || options.mode !== 'rollback' || !options.target)
+            throw error;
+        const first = error.states[0];
+        const seen = error.states.map((s) => formatWeights(s.weights)).join(' | ');
+        return { ...first, previous: undefined, disagreement: seen };
+    }
+}
+function planFor(options, state) {
+    if (!state.disagreement)
+        return planSwitch(options.mode, state, options.target);
+    const to = options.target;
+    return {
+        mode: options.mode,
+        before: state.weights,
+        after: allOn(to),
+        from: undefined,
+        to,
+        noop: false,
+        recovering: `the load balancers disagree (${state.disagreement})`,
+        explanation: `bring every load balancer to all traffic on ${to}`
+    };
 }
 function slots(state) {
     const s = liveSlotOf(state);
@@ -34816,6 +35062,23 @@ async function healthGate(slot, options) {
         return r;
     });
 }
+/** Waits until the verify URL answers from the target slot; returns why not, if it never did. */
+async function waitSwitched(v, slot, health) {
+    if (!v.slotHeader)
+        return undefined;
+    const r = await waitForSlot(v.url, slot, {
+        header: v.slotHeader,
+        consecutive: health.consecutive,
+        intervalMs: Math.min(health.intervalMs, 200),
+        timeoutMs: health.timeoutMs,
+        requestTimeoutMs: v.timeoutMs
+    });
+    if (r.done) {
+        log/* log */.Rm.info(`switch in effect: ${health.consecutive} answers in a row from ${slot} after ${r.requests} requests in ${(0,duration/* formatDuration */.a3)(r.elapsedMs)} (${r.notYet} not switched yet)`);
+        return undefined;
+    }
+    return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${(0,duration/* formatDuration */.a3)(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`;
+}
 async function verify(v) {
     return log/* log */.Rm.group(`Verify through ${v.url} for ${(0,duration/* formatDuration */.a3)(v.durationMs)}`, async () => {
         const maxFailures = Math.floor((v.maxErrorRatePercent / 100) * (v.durationMs / 1000) * v.ratePerSecond);
@@ -34827,6 +35090,9 @@ async function verify(v) {
             stopAfterFailures: maxFailures + 1
         });
         log/* log */.Rm.info(`${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`);
+        if (r.resetsRetried) {
+            log/* log */.Rm.warning(`${r.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`);
+        }
         return r;
     });
 }
@@ -34839,94 +35105,34 @@ function verifyBreach(r, v) {
     }
     if (r.p95Ms >= v.maxP95Ms)
         problems.push(`p95 ${Math.round(r.p95Ms)} ms >= ${v.maxP95Ms} ms`);
-    return problems.length ? problems.join('; ') : undefined;
+    if (!problems.length)
+        return undefined;
+    const why = describeFailures(r.outcomes);
+    return problems.join('; ') + (why ? ` (failed requests: ${why})` : '');
+}
+/** Pure: `HTTP 503 x12, ECONNRESET x2`, most frequent first, at most `cap` kinds. */
+function describeFailures(outcomes, cap = 5) {
+    const failing = Object.entries(outcomes)
+        .filter(([k]) => !/^2\d\d$/.test(k))
+        .sort((a, b) => b[1] - a[1]);
+    const shown = failing
+        .slice(0, cap)
+        .map(([k, n]) => `${/^\d{3}$/.test(k) ? `HTTP ${k}` : k} x${n}`);
+    if (failing.length > cap)
+        shown.push(`${failing.length - cap} more kinds`);
+    return shown.join(', ');
 }
 
 // EXTERNAL MODULE: ./src/core/inputs.ts
 var core_inputs = __nccwpck_require__(9114);
-;// CONCATENATED MODULE: ./src/traffic/fleet.ts
-
-
-
-/**
- * Several load balancers (an HA pair, a fleet) driven as one: they must agree before anything
- * changes, get the same change, and are all put back if any of them fails.
- */
-class FleetRouter {
-    members;
-    name;
-    /** What each member reported at the last read: what an undo restores. */
-    lastRead;
-    constructor(members) {
-        this.members = members;
-        this.name = members.length === 1 ? members[0].name : `${members.length} load balancers`;
-    }
-    async read() {
-        const states = await Promise.all(this.members.map((m) => m.read()));
-        this.lastRead = states;
-        const first = states[0];
-        const disagree = states.some((s) => !sameWeights(s.weights, first.weights));
-        if (disagree) {
-            const lines = states.map((s, i) => `${this.members[i].name}: ${formatWeights(s.weights)}`);
-            throw new errors/* ToolError */.v4(`the load balancers disagree about where traffic goes, so nothing was changed:\n  ${lines.join('\n  ')}\n` +
-                'Bring them into line first (deploy-bluegreen mode: rollback with target-slot, or fix by hand).');
-        }
-        const previous = states.find((s) => s.previous)?.previous;
-        return { ...first, previous, detail: this.name };
-    }
-    async setWeights(weights, meta) {
-        if (this.members.length === 1)
-            return this.members[0].setWeights(weights, meta);
-        // Undo restores what the plan was made from; a member may already be unreachable now.
-        const before = this.lastRead ?? (await Promise.all(this.members.map((m) => m.read())));
-        const applied = [];
-        try {
-            for (const [i, member] of this.members.entries()) {
-                applied.push(i);
-                await member.setWeights(weights, meta);
-            }
-        }
-        catch (error) {
-            const undo = [];
-            for (const i of applied.reverse()) {
-                try {
-                    await this.members[i].setWeights(before[i].weights, {
-                        previous: meta.previous,
-                        reason: 'undo'
-                    });
-                    undo.push(`${this.members[i].name}: restored ${formatWeights(before[i].weights)}`);
-                }
-                catch (undoError) {
-                    undo.push(`${this.members[i].name}: COULD NOT RESTORE (${undoError.message})`);
-                }
-            }
-            throw new errors/* ToolError */.v4(`${error.message}\nThe change was undone on every load balancer it reached:\n  ${undo.join('\n  ')}`);
-        }
-    }
-    async lock(owner, waitMs) {
-        const releases = [];
-        try {
-            for (const m of this.members)
-                releases.push(await m.lock(owner, waitMs));
-        }
-        catch (error) {
-            for (const r of releases.reverse())
-                await r().catch(() => undefined);
-            throw error;
-        }
-        return async () => {
-            for (const r of releases.reverse()) {
-                await r().catch((e) => log/* log */.Rm.warning(`could not release a router lock: ${String(e)}`));
-            }
-        };
-    }
-}
-
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/traffic/lock.ts
+
 
 
 
@@ -34936,17 +35142,18 @@ const LEASE_MS = 45_000;
 const RENEW_MS = 10_000;
 function parseHolder(text) {
     try {
-        return JSON.parse(text);
+        const h = JSON.parse(text);
+        return typeof h === 'object' && h !== null ? h : undefined;
     }
     catch {
         return undefined;
     }
 }
 /** Dead if it ran on this machine and its process is gone, or if its lease ran out. */
-function isStale(h) {
-    if (Date.now() > h.expires)
+function isStale(h, now = Date.now(), here = (0,external_node_os_namespaceObject.hostname)()) {
+    if (now > h.expires)
         return true;
-    if (h.host === (0,external_node_os_namespaceObject.hostname)()) {
+    if (h.host === here) {
         try {
             process.kill(h.pid, 0);
             return false;
@@ -34958,62 +35165,132 @@ function isStale(h) {
     return false;
 }
 /**
- * A lock directory next to what the router changes. `mkdir` is atomic on every POSIX file
- * system, locally and over SSH, so of two runs exactly one gets it; the other waits up to
- * `waitMs`, then fails saying who holds it. A run that was killed leaves its lock behind: it is
- * taken over at once when the killed process was on this machine, else when its lease expires.
+ * A lock directory next to what the router changes. The directory is born complete: built
+ * under a private name with its holder file, then renamed into place (`mv -T` onto an existing
+ * directory fails), so a lock never exists without a holder. Taking over a stale lock and
+ * releasing one both first win `mkdir <lock>/claim` (atomic, one winner per lock instance) and
+ * then check the holder's token in that same instance, so a run can never remove a lock it does
+ * not hold, even with slow SSH round trips between the steps. Renewal checks the token too and
+ * reports a lost lock instead of overwriting the new holder.
  */
-async function takeDirectoryLock(t, path, owner, waitMs) {
+async function takeDirectoryLock(t, path, owner, waitMs, timing = {}) {
+    const leaseMs = timing.leaseMs ?? LEASE_MS;
+    const renewMs = timing.renewMs ?? RENEW_MS;
     const deadline = Date.now() + waitMs;
+    const token = (0,external_node_crypto_.randomUUID)();
     const holderFile = `${path}/holder.json`;
-    const writeHolder = () => t.run(['tee', holderFile], {
-        input: JSON.stringify({
-            owner,
-            host: (0,external_node_os_namespaceObject.hostname)(),
-            pid: process.pid,
-            expires: Date.now() + LEASE_MS
-        })
+    const holder = () => JSON.stringify({
+        owner,
+        host: (0,external_node_os_namespaceObject.hostname)(),
+        pid: process.pid,
+        expires: Date.now() + leaseMs,
+        token
     });
     let announced = false;
+    let waitedFor;
     for (;;) {
-        const made = await t.run(['mkdir', path]);
-        if (made.code === 0) {
-            await writeHolder();
-            const timer = setInterval(() => void writeHolder().catch(() => undefined), RENEW_MS);
-            timer.unref();
-            return async () => {
-                clearInterval(timer);
-                await t.run(['rm', '-rf', path]);
+        if (await create(t, path, holder())) {
+            let lost = false;
+            const renew = async () => {
+                if (lost)
+                    return;
+                const now = parseHolder((await t.run(['cat', holderFile])).stdout);
+                if (now?.token !== token) {
+                    lost = true;
+                    log/* log */.Rm.error(`the router lock ${path} was taken over (now held by ${now?.owner ?? 'nobody'}); this run no longer holds it`);
+                    return;
+                }
+                // Someone is judging this lock right now; renew next round rather than race them.
+                if ((await t.run(['test', '-e', `${path}/claim`])).code === 0)
+                    return;
+                await writeInside(t, path, 'holder.json', holder());
             };
+            const timer = setInterval(() => void renew().catch(() => undefined), renewMs);
+            timer.unref();
+            const release = async () => {
+                clearInterval(timer);
+                // A taker judging the lock holds its claim for a moment: try a few times.
+                for (let i = 0; i < 10 && !lost; i++) {
+                    if (await removeIfHeld(t, path, (h) => h?.token === token))
+                        return;
+                    const h = parseHolder((await t.run(['cat', holderFile])).stdout);
+                    if (h?.token !== token)
+                        return;
+                    await (0,duration/* sleep */.yy)(200);
+                }
+            };
+            // Who held the lock while this run waited: its plan must not assume nothing happened.
+            return Object.assign(release, { waitedFor });
         }
-        if ((await t.run(['test', '-d', path])).code !== 0) {
-            throw new errors/* ToolError */.v4(`${t.name}: cannot create lock ${path}: ${made.stderr.trim()}`);
-        }
-        const holder = parseHolder((await t.run(['cat', holderFile])).stdout);
-        if (holder && isStale(holder)) {
-            log/* log */.Rm.warning(`taking over the lock ${path} left by a run that is gone (${holder.owner})`);
-            await t.run(['rm', '-rf', path]);
+        const seen = parseHolder((await t.run(['cat', holderFile])).stdout);
+        if (seen && isStale(seen)) {
+            if (await removeIfHeld(t, path, (h) => h?.token === seen.token && isStale(h))) {
+                log/* log */.Rm.warning(`took over the lock ${path} left by a run that is gone (${seen.owner})`);
+            }
             continue;
         }
-        if (!holder) {
-            // Created a moment ago and not yet written, or left empty by a run killed in between.
+        if (!seen && (await t.run(['test', '-d', path])).code === 0) {
+            // Only a lock written by an older version can lack a holder; clear it once it is old.
             const age = await t.run(['find', path, '-maxdepth', '0', '-mmin', '+1']);
-            if (age.stdout.trim()) {
-                log/* log */.Rm.warning(`taking over the empty lock ${path}`);
-                await t.run(['rm', '-rf', path]);
+            if (age.stdout.trim() && (await removeIfHeld(t, path, (h) => h === undefined))) {
+                log/* log */.Rm.warning(`took over the empty lock ${path}`);
                 continue;
             }
         }
         if (Date.now() >= deadline) {
-            throw new errors/* ToolError */.v4(`${t.name}: another run holds the router lock ${path} (${holder?.owner ?? 'unknown'}); ` +
+            throw new errors/* ToolError */.v4(`${t.name}: another run holds the router lock ${path} (${seen?.owner ?? 'unknown'}); ` +
                 `waited ${Math.round(waitMs / 1000)}s and changed nothing. Try again when it has finished.`);
         }
         if (!announced) {
-            log/* log */.Rm.info(`waiting for the router lock ${path}, held by ${holder?.owner ?? 'another run'}`);
+            log/* log */.Rm.info(`waiting for the router lock ${path}, held by ${seen?.owner ?? 'another run'}`);
             announced = true;
+            waitedFor = seen?.owner ?? 'another run';
         }
         await (0,duration/* sleep */.yy)(300);
     }
+}
+/** Builds the lock under a private name, then renames it into place; false if one exists. */
+async function create(t, path, holder) {
+    const draft = `${path}.new-${(0,external_node_crypto_.randomUUID)()}`;
+    const made = await t.run(['mkdir', draft]);
+    if (made.code !== 0) {
+        throw new errors/* ToolError */.v4(`${t.name}: cannot create lock ${draft}: ${made.stderr.trim()}`);
+    }
+    const write = await t.run(['tee', `${draft}/holder.json`], { input: holder });
+    if (write.code !== 0) {
+        await t.run(['rm', '-rf', draft]);
+        throw new errors/* ToolError */.v4(`${t.name}: cannot write ${draft}/holder.json: ${write.stderr.trim()}`);
+    }
+    const moved = await t.run(['mv', '-T', draft, path]);
+    if (moved.code === 0)
+        return true;
+    await t.run(['rm', '-rf', draft]);
+    return false;
+}
+/** Rewrites a file inside the lock with temp + rename, so a reader never sees half of it. */
+async function writeInside(t, dir, name, text) {
+    const tmp = `${dir}/.${name}.${(0,external_node_crypto_.randomUUID)()}`;
+    if ((await t.run(['tee', tmp], { input: text })).code === 0) {
+        await t.run(['mv', '-f', tmp, `${dir}/${name}`]);
+    }
+}
+/**
+ * Removes the lock only if `ok(holder)` holds for the instance this run claimed: win
+ * `mkdir <lock>/claim`, read the holder inside, then move the whole instance aside and delete it.
+ */
+async function removeIfHeld(t, path, ok) {
+    const claim = `${path}/claim`;
+    if ((await t.run(['mkdir', claim])).code !== 0)
+        return false;
+    const h = parseHolder((await t.run(['cat', `${path}/holder.json`])).stdout);
+    if (!ok(h)) {
+        await t.run(['rmdir', claim]);
+        return false;
+    }
+    const aside = `${path}.gone-${(0,external_node_crypto_.randomUUID)()}`;
+    const moved = await t.run(['mv', '-T', path, aside]);
+    await t.run(['rm', '-rf', moved.code === 0 ? aside : claim]);
+    return moved.code === 0;
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -35139,12 +35416,24 @@ function parseSshHost(name, raw) {
     }
     return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
-/** Writes a file on the transport's host atomically: temp file in the same folder, then rename. */
-async function writeFileAtomic(t, path, content) {
+/**
+ * Writes a file on the transport's host atomically: temp file in the same folder, then rename.
+ * `keepOwnerAndMode`: the new file gets the old one's owner, group and mode (a rename would
+ * otherwise leave the runner's user and umask on a file nginx or an operator relies on).
+ */
+async function writeFileAtomic(t, path, content, options = {}) {
     const tmp = `${path}.ops-actions.tmp`;
     const write = await t.run(['tee', tmp], { input: content });
     if (write.code !== 0)
         throw new errors/* ToolError */.v4(`${t.name}: cannot write ${tmp}: ${write.stderr.trim()}`);
+    if (options.keepOwnerAndMode && (await t.run(['test', '-e', path])).code === 0) {
+        for (const tool of ['chown', 'chmod']) {
+            const r = await t.run([tool, `--reference=${path}`, tmp]);
+            if (r.code !== 0) {
+                log/* log */.Rm.warning(`${t.name}: ${tool} --reference=${path} failed (${r.stderr.trim()}); the new file keeps the runner's`);
+            }
+        }
+    }
     const move = await t.run(['mv', '-f', tmp, path]);
     if (move.code !== 0)
         throw new errors/* ToolError */.v4(`${t.name}: cannot rename ${tmp} to ${path}: ${move.stderr.trim()}`);
@@ -35217,13 +35506,15 @@ class HaproxyRouter {
             return result.stdout;
         }
         catch (error) {
-            throw new errors/* ToolError */.v4(`${this.name}: runtime API unreachable: ${error.message}`);
+            // Unreachable is "could not run" (exit 3); the message names the input to check.
+            throw new errors/* ToolError */.v4(`${this.name}: runtime API unreachable (input \`haproxy-socket\` = \`${socket}\`; expected a \`stats socket ... level admin\` path or host:port): ${error.message}`);
         }
     }
     async read() {
         const { backend, servers } = this.options;
         const table = parseServersState(await this.api(`show servers state ${backend}`), backend);
         const weights = {};
+        const health = {};
         for (const slot of SLOTS) {
             const row = table.get(servers[slot]);
             if (!row) {
@@ -35232,11 +35523,36 @@ class HaproxyRouter {
             }
             // A server in maintenance (admin state bit 0x01/0x04) takes no traffic whatever its weight.
             weights[slot] = row.adminState & 0x05 ? 0 : row.weight;
+            // srv_op_state 0 = stopped: HAProxy's checks (or an operator) marked it down.
+            health[slot] = {
+                up: row.opState !== 0,
+                detail: `${servers[slot]} ${row.opState === 0 ? 'down' : 'up'} (srv_op_state ${row.opState})`
+            };
         }
         const vars = await this.api(`get var ${VAR_PREVIOUS}`);
-        const prev = /value=<(blue|green)>/.exec(vars)?.[1];
-        const changed = /value=<([^>]*)>/.exec(await this.api(`get var ${VAR_CHANGED}`))?.[1];
-        return { weights, previous: prev, changedAt: changed, detail: this.name };
+        let prev = /value=<(blue|green)>/.exec(vars)?.[1];
+        let changed = /value=<([^>]*)>/.exec(await this.api(`get var ${VAR_CHANGED}`))?.[1];
+        if (!prev) {
+            // Variables are lost on reload; the side record survives it (when it matches the weights).
+            const record = await this.readSideRecord();
+            if (record &&
+                record.weights.blue === weights.blue &&
+                record.weights.green === weights.green) {
+                prev = record.previous;
+                changed = record.changed;
+            }
+        }
+        return { weights, previous: prev, changedAt: changed, health, detail: this.name };
+    }
+    /** `<state file>.ops-actions.json`: the previous slot next to the weights a reload restores. */
+    get sideRecordPath() {
+        return this.options.stateFile ? `${this.options.stateFile}.ops-actions.json` : undefined;
+    }
+    async readSideRecord() {
+        if (!this.sideRecordPath)
+            return undefined;
+        const text = await readFile(this.options.transport, this.sideRecordPath).catch(() => undefined);
+        return text === undefined ? undefined : parseSideRecord(text);
     }
     async setWeights(weights, meta) {
         const { backend, servers } = this.options;
@@ -35262,13 +35578,29 @@ class HaproxyRouter {
             throw new errors/* ToolError */.v4(`${this.name}: asked for blue ${weights.blue} / green ${weights.green}, HAProxy reports ` +
                 `blue ${after.weights.blue} / green ${after.weights.green}${answer ? ` (${answer})` : ''}`);
         }
-        if (this.options.stateFile)
-            await this.saveStateFile();
+        if (this.options.stateFile) {
+            // The weights are live now: failing to persist them is a warning about the next reload,
+            // never a reason to report the change as not made.
+            try {
+                await this.saveStateFile({ weights, previous: meta.previous, changed: now });
+            }
+            catch (error) {
+                log/* log */.Rm.warning(`${this.name}: traffic moved (blue ${weights.blue} / green ${weights.green}), but the state file ` +
+                    `could not be written, so a reload of HAProxy would return to the weights in its configuration: ${error.message}`);
+            }
+        }
     }
-    /** Writes `show servers state` where `server-state-file` points, so a reload keeps the weights. */
-    async saveStateFile() {
+    /**
+     * Writes `show servers state` where `server-state-file` points, so a reload keeps the weights,
+     * and the side record next to it, so a reload keeps the previous slot too.
+     */
+    async saveStateFile(record) {
         const state = await this.api('show servers state');
         await writeFileAtomic(this.options.transport, this.options.stateFile, state);
+        await writeFileAtomic(this.options.transport, this.sideRecordPath, JSON.stringify(record));
+    }
+    async slotHealth(slot) {
+        return (await this.read()).health?.[slot];
     }
     lock(owner, waitMs) {
         if (this.isTcp) {
@@ -35278,11 +35610,22 @@ class HaproxyRouter {
         return takeDirectoryLock(this.options.transport, `${this.options.socket}.ops-actions.lock`, owner, waitMs);
     }
 }
+function parseSideRecord(text) {
+    try {
+        const r = JSON.parse(text);
+        const okSlot = r.previous === 'blue' || r.previous === 'green';
+        const okWeights = typeof r.weights?.blue === 'number' && typeof r.weights?.green === 'number';
+        return okSlot && okWeights ? r : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
 /** Parses `show servers state <backend>` (format version 1) into rows by server name. */
 function parseServersState(text, backend) {
     const lines = text.split('\n').filter((l) => l.trim() !== '');
     if (/^No such backend|Can't find backend/i.test(lines[0] ?? '')) {
-        throw new errors/* ToolError */.v4(`HAProxy has no backend \`${backend}\``);
+        throw new errors/* ConfigurationError */.j1(`input \`haproxy-backend\` = \`${backend}\`: HAProxy has no backend of that name (\`show backend\` lists them)`, 'haproxy-backend');
     }
     const header = lines.find((l) => l.startsWith('# be_id'));
     if (!header)
@@ -35304,12 +35647,13 @@ function parseServersState(text, backend) {
         });
     }
     if (rows.size === 0 && /No such backend|Can't find/i.test(text)) {
-        throw new errors/* ToolError */.v4(`HAProxy has no backend \`${backend}\``);
+        throw new errors/* ConfigurationError */.j1(`input \`haproxy-backend\` = \`${backend}\`: HAProxy has no backend of that name`, 'haproxy-backend');
     }
     return rows;
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/nginx.ts
+
 
 
 
@@ -35378,11 +35722,18 @@ class NginxRouter {
         }
         return { ...parseUpstream(text, this.options.servers), detail: this.name };
     }
-    async setWeights(weights, meta) {
+    /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
+    inFlight = Promise.resolve();
+    setWeights(weights, meta) {
+        const next = this.inFlight.then(() => this.change(weights, meta), () => this.change(weights, meta));
+        this.inFlight = next.catch(() => undefined);
+        return next;
+    }
+    async change(weights, meta) {
         const { transport, upstreamFile, testCommand, reloadCommand } = this.options;
         const old = await readFile(transport, upstreamFile);
         const next = renderUpstream(this.options, weights, meta.previous, new Date().toISOString());
-        await writeFileAtomic(transport, upstreamFile, next);
+        await writeFileAtomic(transport, upstreamFile, next, { keepOwnerAndMode: true });
         const test = await transport.run(testCommand);
         if (test.code !== 0) {
             await this.restore(old);
@@ -35399,18 +35750,321 @@ class NginxRouter {
     }
     async restore(old) {
         if (old !== undefined)
+            await writeFileAtomic(this.options.transport, this.options.upstreamFile, old, {
+                keepOwnerAndMode: true
+            });
+    }
+    /**
+     * nginx keeps no health state: a slot is down when none of its servers accepts a connection.
+     * Only from the runner itself (local transport); over SSH the servers may be unreachable from
+     * here, so the answer is "cannot tell".
+     */
+    async slotHealth(slot) {
+        if (this.options.transport.name !== 'local')
+            return undefined;
+        const results = await Promise.all(this.options.servers[slot].map((s) => tcpReachable(s)));
+        const up = results.filter((r) => r.ok).length;
+        return {
+            up: up > 0,
+            detail: `${up}/${results.length} servers of ${slot} accept connections${up ? '' : ` (${results.map((r) => r.why).join(', ')})`}`
+        };
+    }
+    lock(owner, waitMs) {
+        return takeDirectoryLock(this.options.transport, `${this.options.upstreamFile}.ops-actions.lock`, owner, waitMs);
+    }
+}
+function tcpReachable(hostPort) {
+    const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(hostPort);
+    if (!m)
+        return Promise.resolve({ ok: false, why: `${hostPort}: not host:port` });
+    return new Promise((resolve) => {
+        const conn = (0,external_node_net_.createConnection)({ host: m[1], port: Number(m[2]) });
+        conn.setTimeout(2000, () => conn.destroy(new Error('no answer within 2s')));
+        conn.on('connect', () => {
+            conn.destroy();
+            resolve({ ok: true });
+        });
+        conn.on('error', (e) => resolve({ ok: false, why: `${hostPort} ${e.code ?? e.message}` }));
+    });
+}
+function lastLines(text) {
+    return text.trim().split('\n').slice(-3).join(' | ');
+}
+
+;// CONCATENATED MODULE: ./src/traffic/nginx-lua.ts
+
+
+
+
+
+
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const STAMP = /^[0-9T:.Z-]+$/;
+/** The admin address, refused unless it is a unix socket path or a loopback host:port. */
+function parseAdminAddress(input, raw) {
+    const accepted = 'expected an absolute unix socket path (/run/nginx/ops-actions.sock) or 127.0.0.1:port; the admin endpoint is never exposed beyond this host';
+    const value = raw.trim();
+    if (value.startsWith('/')) {
+        if (!/^\/[A-Za-z0-9._/-]+$/.test(value) || value.includes('..')) {
+            throw new errors/* ConfigurationError */.j1(`input \`${input}\` = \`${raw}\`: ${accepted}`, input);
+        }
+        return { kind: 'unix', path: value };
+    }
+    const m = /^(127\.0\.0\.1|\[::1\]):(\d{1,5})$/.exec(value);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+        throw new errors/* ConfigurationError */.j1(`input \`${input}\` = \`${raw}\`: ${accepted}`, input);
+    }
+    return { kind: 'tcp', host: m[1], port: Number(m[2]) };
+}
+/** balancer_by_lua's set_current_peer takes IP addresses only: no DNS in the balancer. */
+function luaPeer(input, server) {
+    const m = /^(?:\[([0-9a-fA-F:]+)\]|([0-9.]+)):(\d{1,5})$/.exec(server);
+    const host = m?.[1] ?? m?.[2];
+    if (!m || !host || (m[2] && !IPV4.test(m[2])) || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+        throw new errors/* ConfigurationError */.j1(`input \`${input}\` entry \`${server}\`: nginx-mode \`lua\` needs IP:port (the Lua balancer does not resolve names), such as 10.0.0.5:8080`, input);
+    }
+    return { host, port: Number(m[3]) };
+}
+const luaString = (s) => JSON.stringify(s); // ASCII-only inputs: a valid Lua string
+/** Renders the include file: header, shared dict, upstream with the Lua balancer, admin server. */
+function renderLuaUpstream(o, weights, previous, changedAt) {
+    if (!STAMP.test(changedAt))
+        throw new Error(`bad change stamp ${changedAt}`);
+    const dict = `ops_actions_${o.upstreamName}`;
+    const admin = parseAdminAddress('nginx-admin', o.admin);
+    const peers = SLOTS.map((slot) => {
+        const list = o.servers[slot].map((s) => {
+            const p = luaPeer(`${slot}-servers`, s);
+            return `{ ${luaString(p.host)}, ${p.port} }`;
+        });
+        return `${slot} = { ${list.join(', ')} }`;
+    }).join(', ');
+    const listen = admin.kind === 'unix'
+        ? `listen unix:${admin.path};`
+        : `listen ${admin.host}:${admin.port};\n    allow 127.0.0.1;\n    allow ::1;\n    deny all;`;
+    return `# Managed by ops-actions (deploy-bluegreen / canary-promote, nginx-mode lua). Edits here are overwritten.
+# ops-actions: blue=${weights.blue} green=${weights.green} previous=${previous} changed=${changedAt}
+# Needs libnginx-mod-http-lua (load_module ndk_http_module.so and ngx_http_lua_module.so).
+lua_shared_dict ${dict} 64k;
+upstream ${o.upstreamName} {
+    server 0.0.0.1; # placeholder: the Lua balancer below picks every peer
+    balancer_by_lua_block {
+        local balancer = require "ngx.balancer"
+        local blue, green = ${weights.blue}, ${weights.green}
+        local v = ngx.shared.${dict}:get("weights")
+        if v then
+            local b, g, c = v:match("^(%d+) (%d+) (%S+)$")
+            -- the dict wins only when it is as recent as this file
+            if c and c >= ${luaString(changedAt)} then blue, green = tonumber(b), tonumber(g) end
+        end
+        local ctx = ngx.ctx
+        if not ctx.ops_slot then
+            if blue + green <= 0 then return ngx.exit(ngx.ERROR) end
+            if not package.loaded.ops_actions_seeded then
+                math.randomseed(ngx.now() * 1000 + ngx.worker.pid())
+                package.loaded.ops_actions_seeded = true
+            end
+            ctx.ops_slot = (math.random() * (blue + green) < blue) and "blue" or "green"
+            local peers = { ${peers} }
+            ctx.ops_peers = peers[ctx.ops_slot]
+            ctx.ops_i = math.random(#ctx.ops_peers)
+            -- a retry (proxy_next_upstream) stays in the chosen slot, on its next server
+            if #ctx.ops_peers > 1 then balancer.set_more_tries(#ctx.ops_peers - 1) end
+        else
+            ctx.ops_i = ctx.ops_i % #ctx.ops_peers + 1
+        end
+        local p = ctx.ops_peers[ctx.ops_i]
+        local ok, err = balancer.set_current_peer(p[1], p[2])
+        if not ok then
+            ngx.log(ngx.ERR, "ops-actions balancer: ", err)
+            return ngx.exit(ngx.ERROR)
+        end
+    }
+${o.upstreamOptions.map((d) => `    ${d.replace(/;?$/, ';')}\n`).join('')}}
+# The admin endpoint: GET reads the live weights, PUT blue=N&green=N&changed=STAMP sets them.
+server {
+    ${listen}
+    access_log off;
+    location = /ops-actions/weights {
+        content_by_lua_block {
+            local d = ngx.shared.${dict}
+            if ngx.req.get_method() == "PUT" then
+                ngx.req.read_body()
+                local body = ngx.req.get_body_data() or ""
+                local b, g, c = body:match("^blue=(%d+)&green=(%d+)&changed=([0-9T:.Z-]+)$")
+                if not b or tonumber(b) > 100 or tonumber(g) > 100 then
+                    ngx.status = 400
+                    ngx.say("expected blue=N&green=N&changed=STAMP with N from 0 to 100")
+                    return
+                end
+                local ok, err = d:set("weights", tonumber(b) .. " " .. tonumber(g) .. " " .. c)
+                if not ok then
+                    ngx.status = 500
+                    ngx.say("shared dict: ", err)
+                    return
+                end
+            elseif ngx.req.get_method() ~= "GET" then
+                ngx.status = 405
+                ngx.say("GET or PUT")
+                return
+            end
+            local blue, green, changed = ${weights.blue}, ${weights.green}, ${luaString(changedAt)}
+            local v = d:get("weights")
+            if v then
+                local b, g, c = v:match("^(%d+) (%d+) (%S+)$")
+                if c and c >= changed then blue, green, changed = tonumber(b), tonumber(g), c end
+            end
+            ngx.say("blue=" .. blue .. "&green=" .. green .. "&changed=" .. changed)
+        }
+    }
+    location / { return 404; }
+}
+`;
+}
+/** `blue=N&green=N&changed=STAMP`, as the admin endpoint answers. */
+function parseAdminAnswer(text) {
+    const m = /^blue=(\d+)&green=(\d+)&changed=([0-9T:.Z-]+)\s*$/.exec(text);
+    if (!m)
+        throw new errors/* ToolError */.v4(`the nginx admin endpoint answered \`${text.slice(0, 200)}\``);
+    return { weights: { blue: Number(m[1]), green: Number(m[2]) }, changed: m[3] };
+}
+/** curl exit codes that mean "nobody listens there" (not "it answered badly"). */
+const NOT_LISTENING = new Set([7, 28, 56]);
+class NginxLuaRouter {
+    options;
+    name;
+    constructor(options) {
+        this.options = options;
+        parseAdminAddress('nginx-admin', options.admin);
+        this.name = `nginx lua ${options.upstreamFile} (${options.transport.name})`;
+    }
+    /** curl through the transport: the admin endpoint is reachable from the nginx host only. */
+    async admin(method, body) {
+        const a = parseAdminAddress('nginx-admin', this.options.admin);
+        const argv = ['curl', '-sS', '--max-time', '5', '-w', '\\n%{http_code}', '-X', method];
+        if (a.kind === 'unix')
+            argv.push('--unix-socket', a.path);
+        if (body !== undefined)
+            argv.push('--data-binary', '@-');
+        argv.push(a.kind === 'unix'
+            ? 'http://localhost/ops-actions/weights'
+            : `http://${a.host}:${a.port}/ops-actions/weights`);
+        const r = await this.options.transport.run(argv, { input: body ?? '', timeoutMs: 10_000 });
+        if (r.code !== 0) {
+            const e = new errors/* ToolError */.v4(`${this.name}: admin endpoint ${this.options.admin} unreachable (curl exit ${r.code}): ${r.stderr.trim()}`);
+            Object.assign(e, { curlExit: r.code });
+            throw e;
+        }
+        const lines = r.stdout.trimEnd().split('\n');
+        const code = Number(lines.pop());
+        return { code, text: lines.join('\n') };
+    }
+    async read() {
+        const text = await readFile(this.options.transport, this.options.upstreamFile);
+        if (text === undefined) {
+            throw new errors/* ToolError */.v4(`${this.name}: upstream file does not exist; create it (see examples/nginx/lua) or point nginx-upstream-file at it`);
+        }
+        const file = parseUpstream(text, this.options.servers);
+        let live;
+        try {
+            live = await this.admin('GET');
+        }
+        catch (error) {
+            const exit = error.curlExit;
+            // A plain upstream file (before the first change in lua mode): nginx obeys the file.
+            if (!text.includes('balancer_by_lua_block') &&
+                exit !== undefined &&
+                NOT_LISTENING.has(exit)) {
+                return {
+                    ...file,
+                    detail: `${this.name} (plain upstream file; the next change installs the Lua balancer)`
+                };
+            }
+            throw error;
+        }
+        if (live.code !== 200) {
+            throw new errors/* ToolError */.v4(`${this.name}: admin endpoint answered HTTP ${live.code}: ${live.text}`);
+        }
+        const answer = parseAdminAnswer(live.text);
+        return { ...file, weights: answer.weights, changedAt: answer.changed, detail: this.name };
+    }
+    async setWeights(weights, meta) {
+        const { transport, upstreamFile } = this.options;
+        const old = await readFile(transport, upstreamFile);
+        const changed = new Date().toISOString();
+        // The file first: if nginx restarts right after the switch, it comes back to the new weights.
+        await writeFileAtomic(transport, upstreamFile, renderLuaUpstream(this.options, weights, meta.previous, changed));
+        let answer;
+        try {
+            answer = await this.admin('PUT', `blue=${weights.blue}&green=${weights.green}&changed=${changed}`);
+        }
+        catch (error) {
+            const exit = error.curlExit;
+            if (exit !== undefined && NOT_LISTENING.has(exit)) {
+                // No admin endpoint yet (nginx still runs a plain upstream file): one reload installs it.
+                log/* log */.Rm.warning(`${this.name}: no admin endpoint at ${this.options.admin}; reloading once to install it`);
+                await this.reloadOnce(old);
+                return this.awaitWeights(weights);
+            }
+            await this.restore(old);
+            throw error;
+        }
+        if (answer.code !== 200) {
+            await this.restore(old);
+            throw new errors/* ToolError */.v4(`${this.name}: admin endpoint refused the weights (HTTP ${answer.code}: ${answer.text}); file restored, traffic unchanged`);
+        }
+        const now = parseAdminAnswer(answer.text);
+        if (now.weights.blue !== weights.blue || now.weights.green !== weights.green) {
+            throw new errors/* ToolError */.v4(`${this.name}: admin endpoint reports ${JSON.stringify(now.weights)} after setting ${JSON.stringify(weights)}`);
+        }
+        log/* log */.Rm.debug(`${this.name}: weights ${JSON.stringify(weights)} set without a reload`);
+    }
+    /** After the installing reload: the signal returns before nginx listens on the new admin. */
+    async awaitWeights(weights, timeoutMs = 15_000) {
+        const deadline = Date.now() + timeoutMs;
+        let last;
+        for (;;) {
+            try {
+                const r = await this.admin('GET');
+                if (r.code === 200) {
+                    const now = parseAdminAnswer(r.text).weights;
+                    if (now.blue === weights.blue && now.green === weights.green)
+                        return;
+                }
+                last = `HTTP ${r.code}: ${r.text}`;
+            }
+            catch (error) {
+                last = error.message;
+            }
+            if (Date.now() > deadline) {
+                throw new errors/* ToolError */.v4(`${this.name}: nginx reloaded, but the admin endpoint does not report ${JSON.stringify(weights)} within ${timeoutMs / 1000} s (${last})`);
+            }
+            await new Promise((r) => setTimeout(r, 100));
+        }
+    }
+    async reloadOnce(old) {
+        const { transport, testCommand, reloadCommand } = this.options;
+        for (const [what, argv] of [
+            ['rejected the new upstream file', testCommand],
+            ['failed', reloadCommand]
+        ]) {
+            const r = await transport.run(argv);
+            if (r.code !== 0) {
+                await this.restore(old);
+                throw new errors/* ToolError */.v4(`${this.name}: \`${formatCommand(argv)}\` ${what}, so the old file was restored (traffic unchanged): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+            }
+        }
+    }
+    async restore(old) {
+        if (old !== undefined)
             await writeFileAtomic(this.options.transport, this.options.upstreamFile, old);
     }
     lock(owner, waitMs) {
         return takeDirectoryLock(this.options.transport, `${this.options.upstreamFile}.ops-actions.lock`, owner, waitMs);
     }
 }
-function lastLines(text) {
-    return text.trim().split('\n').slice(-3).join(' | ');
-}
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 ;// CONCATENATED MODULE: external "node:https"
@@ -35828,6 +36482,11 @@ function rolloutStatus(d) {
     const total = status.replicas ?? 0;
     const available = status.availableReplicas ?? 0;
     const counts = `${updated}/${wanted} updated, ${available} available, ${total} total`;
+    // As kubectl: a condition describes the last generation the controller saw, so a timeout of
+    // the previous rollout must not fail the new spec before the controller has looked at it.
+    if ((status.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) {
+        return { done: false, failed: false, detail: 'waiting for the controller to see the new spec' };
+    }
     const progressing = status.conditions?.find((c) => c.type === 'Progressing');
     if (progressing?.reason === 'ProgressDeadlineExceeded') {
         return {
@@ -35835,9 +36494,6 @@ function rolloutStatus(d) {
             failed: true,
             detail: `progress deadline exceeded (${counts}): ${progressing.message ?? ''}`
         };
-    }
-    if ((status.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) {
-        return { done: false, failed: false, detail: 'waiting for the controller to see the new spec' };
     }
     if (updated < wanted)
         return { done: false, failed: false, detail: counts };
@@ -36371,6 +37027,7 @@ function checkWeights(w) {
 
 
 
+
 const ROUTER_KINDS = ['haproxy', 'nginx', 'kubernetes'];
 const SERVER_NAME = /^[A-Za-z0-9._-]+$/;
 const UPSTREAM_NAME = /^[A-Za-z0-9_]+$/;
@@ -36458,7 +37115,22 @@ function readRouterConfig(inputs) {
                 throw new errors/* ConfigurationError */.j1(`input \`nginx-upstream-options\` line \`${line}\`: expected one upstream directive such as \`keepalive 32;\``, 'nginx-upstream-options');
             }
         }
+        // nginx-mode lua (src/traffic/nginx-lua.ts): peers must be IP:port, admin local only.
+        const mode = inputs.enum('nginx-mode', ['reload', 'lua'], 'reload');
+        if (mode === 'lua') {
+            for (const slot of ['blue', 'green'])
+                for (const s of servers[slot])
+                    luaPeer(`${slot}-servers`, s);
+        }
+        const admin = inputs.optional('nginx-admin');
+        if (mode === 'lua' && !admin) {
+            throw new errors/* ConfigurationError */.j1('input `nginx-admin` is required when nginx-mode is `lua`: a unix socket path (/run/ops-actions/nginx-admin.sock) or 127.0.0.1:port', 'nginx-admin');
+        }
+        if (admin)
+            parseAdminAddress('nginx-admin', admin);
         config.nginx = {
+            mode,
+            admin,
             upstreamFile: absolutePath(inputs, 'nginx-upstream-file'),
             upstreamName,
             servers,
@@ -36489,7 +37161,10 @@ function openRouter(config) {
                 members.push(new HaproxyRouter({ ...config.haproxy, socket, transport }));
             }
         }
-        if (config.nginx)
+        if (config.nginx?.mode === 'lua') {
+            members.push(new NginxLuaRouter({ ...config.nginx, admin: config.nginx.admin, transport }));
+        }
+        else if (config.nginx)
             members.push(new NginxRouter({ ...config.nginx, transport }));
     }
     if (config.kubernetes)
@@ -36525,15 +37200,26 @@ function readHealthUrls(inputs) {
     }
     return urls;
 }
+/** A duration that must be more than 0 (a 0 timeout fails every request, a 0 interval spins). */
+function positiveDuration(inputs, name, fallback) {
+    const ms = inputs.duration(name, fallback);
+    if (ms <= 0) {
+        throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${inputs.raw(name)}\`: must be more than 0 (for example ${fallback})`, name);
+    }
+    return ms;
+}
 function readHealthGate(inputs) {
     const gate = {
         consecutive: inputs.integer('health-checks', 1, 100, 3),
-        intervalMs: inputs.duration('health-interval', '2s'),
-        timeoutMs: inputs.duration('health-timeout', '2m'),
-        requestTimeoutMs: inputs.duration('health-request-timeout', '2s')
+        intervalMs: positiveDuration(inputs, 'health-interval', '2s'),
+        timeoutMs: positiveDuration(inputs, 'health-timeout', '2m'),
+        requestTimeoutMs: positiveDuration(inputs, 'health-request-timeout', '2s')
     };
-    if (gate.intervalMs <= 0) {
-        throw new errors/* ConfigurationError */.j1(`input \`health-interval\` = \`${inputs.raw('health-interval')}\`: must be more than 0`, 'health-interval');
+    // N successes in a row need (N - 1) intervals at least: a shorter timeout can never pass.
+    const needed = (gate.consecutive - 1) * gate.intervalMs;
+    if (gate.timeoutMs < needed) {
+        throw new errors/* ConfigurationError */.j1(`input \`health-timeout\` = \`${inputs.raw('health-timeout') || '2m'}\`: shorter than health-checks x health-interval ` +
+            `(${gate.consecutive} checks ${gate.intervalMs} ms apart need ${needed} ms at least), so the gate could never pass`, 'health-timeout');
     }
     return gate;
 }
@@ -36566,6 +37252,14 @@ function readDeploymentRecord(inputs) {
 
 
 
+/** An HTTP header name (RFC 9110 token). */
+function slotHeader(inputs) {
+    const value = inputs.optional('verify-slot-header');
+    if (value !== undefined && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(value)) {
+        throw new errors/* ConfigurationError */.j1(`input \`verify-slot-header\` = \`${value}\`: expected an HTTP header name such as x-slot`, 'verify-slot-header');
+    }
+    return value?.toLowerCase();
+}
 function readDeployInputs(inputs) {
     const mode = inputs.enum('mode', ['deploy', 'rollback', 'status'], 'deploy');
     const router = readRouterConfig(inputs);
@@ -36590,15 +37284,16 @@ function readDeployInputs(inputs) {
         ...readSlotPreparation(inputs, router.kind),
         healthUrls,
         health: readHealthGate(inputs),
-        healthOnRollback: inputs.boolean('health-check-on-rollback', false),
+        healthOnRollback: inputs.boolean('health-check-on-rollback', true),
         verify: verifyUrl
             ? {
                 url: verifyUrl.toString(),
-                durationMs: inputs.duration('verify-duration', '30s'),
+                durationMs: positiveDuration(inputs, 'verify-duration', '30s'),
                 ratePerSecond: inputs.integer('verify-rate', 1, 1000, 20),
                 maxErrorRatePercent: inputs.percent('verify-max-error-rate', '0.1%'),
                 maxP95Ms: inputs.duration('verify-max-p95', '500ms'),
-                timeoutMs: inputs.duration('verify-request-timeout', '5s')
+                timeoutMs: positiveDuration(inputs, 'verify-request-timeout', '5s'),
+                slotHeader: slotHeader(inputs)
             }
             : undefined
     };
@@ -36786,16 +37481,24 @@ async function run(io) {
         const deploymentId = await record?.start();
         // If the job is cancelled after traffic moved but before it was verified, put it back.
         let restoreOnCancel;
-        const result = await withCancelCleanup(async (signal) => {
+        let cancelling;
+        const result = await withCancelCleanup((signal) => (cancelling = cancelCleanup(signal)), () => runBlueGreen(router, inputs.release, (before, movedTo) => {
+            restoreOnCancel = before && movedTo ? { weights: before, movedTo } : undefined;
+        }));
+        if (cancelling) {
+            // The change in progress finished after the signal: the restore queued behind it decides,
+            // and the cancel handler exits when it is done. Report nothing from this stale result.
+            await cancelling;
+            await new Promise(() => undefined);
+        }
+        async function cancelCleanup(signal) {
             if (restoreOnCancel) {
                 const { weights, movedTo } = restoreOnCancel;
                 await router.setWeights(weights, { previous: movedTo, reason: `cancelled (${signal})` });
                 log/* log */.Rm.warning(`cancelled before verification finished: traffic restored to ${formatWeights(weights)}`);
             }
             await record?.finish(false, `cancelled (${signal})`);
-        }, () => runBlueGreen(router, inputs.release, (before, movedTo) => {
-            restoreOnCancel = before && movedTo ? { weights: before, movedTo } : undefined;
-        }));
+        }
         io.setOutput('live-slot', result.liveSlot ?? '');
         io.setOutput('previous-slot', result.previousSlot ?? '');
         io.setOutput('switched', result.switched);

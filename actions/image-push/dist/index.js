@@ -31614,24 +31614,27 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(28);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1027);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6198);
 
 
-await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
+await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF, _main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .bE);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 1027:
+/***/ 6198:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  bE: () => (/* binding */ post),
+  eF: () => (/* binding */ run)
 });
+
+// UNUSED EXPORTS: STATE_LOGGED_IN
 
 // EXTERNAL MODULE: ./src/core/errors.ts
 var errors = __nccwpck_require__(4296);
@@ -31841,6 +31844,9 @@ function parseImageRef(input, raw) {
         if (!TAG.test(tag))
             bad(`\`${tag}\` is not a valid tag`);
     }
+    // `ghcr.io/${{ github.repository }}` is often mixed case; registries want lower case
+    // (metadata-action lower-cases image names the same way). Tags keep their case.
+    rest = rest.toLowerCase();
     const first = rest.split('/')[0];
     const hasRegistry = rest.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
     const registry = hasRegistry ? first : 'docker.io';
@@ -31871,16 +31877,27 @@ function registryBaseUrl(registry) {
 
 
 
-/** The exact `docker buildx build` command line: argument list, pushed, digest to a metadata file. */
-function buildxArgv(req, metadataFile) {
+const attestation = (kind, value) => value === undefined ? [] : [`--${kind}=${value}`];
+/**
+ * The exact `docker buildx build` command line: argument list, pushed, digest to a metadata
+ * file. `secretFiles` maps each secret id to the file holding its value.
+ */
+function buildxArgv(req, metadataFile, secretFiles = {}) {
     return [
         'docker',
         'buildx',
         'build',
         ...(req.file ? ['--file', req.file] : []),
+        ...(req.target ? ['--target', req.target] : []),
         ...(req.platforms.length > 0 ? ['--platform', req.platforms.join(',')] : []),
         ...req.buildArgs.flatMap((arg) => ['--build-arg', arg]),
         ...Object.entries(req.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+        ...(req.annotations ?? []).flatMap((a) => ['--annotation', a]),
+        ...(req.cacheFrom ?? []).flatMap((c) => ['--cache-from', c]),
+        ...(req.cacheTo ?? []).flatMap((c) => ['--cache-to', c]),
+        ...attestation('provenance', req.provenance),
+        ...attestation('sbom', req.sbom),
+        ...Object.entries(secretFiles).flatMap(([id, src]) => ['--secret', `id=${id},src=${src}`]),
         ...req.tags.flatMap((t) => ['--tag', `${req.name}:${t}`]),
         '--metadata-file',
         metadataFile,
@@ -31895,12 +31912,27 @@ function dockerLoginArgv(registry, username) {
 async function dockerLogin(registry, username, password) {
     await runChecked(dockerLoginArgv(registry, username), { input: password, secrets: [password] });
 }
+function dockerLogoutArgv(registry) {
+    return ['docker', 'logout', registry];
+}
+/** Removes the credentials `docker login` stored in the runner's Docker config. */
+async function dockerLogout(registry) {
+    await runChecked(dockerLogoutArgv(registry));
+}
 /** Builds and pushes with buildx; returns the pushed image's digest from the metadata file. */
 async function buildAndPush(req) {
     const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'image-push-'));
     const metadataFile = (0,external_node_path_namespaceObject.join)(dir, 'metadata.json');
     try {
-        await runChecked(buildxArgv(req, metadataFile));
+        // Secrets go through files only this user can read, removed with the directory.
+        const secretFiles = {};
+        for (const [id, value] of Object.entries(req.secrets ?? {})) {
+            secretFiles[id] = (0,external_node_path_namespaceObject.join)(dir, `secret-${Object.keys(secretFiles).length}`);
+            (0,external_node_fs_namespaceObject.writeFileSync)(secretFiles[id], value, { mode: 0o600 });
+        }
+        await runChecked(buildxArgv(req, metadataFile, secretFiles), {
+            secrets: Object.values(req.secrets ?? {})
+        });
         let metadata;
         try {
             metadata = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(metadataFile, 'utf8'));
@@ -31920,20 +31952,219 @@ async function buildAndPush(req) {
 }
 
 ;// CONCATENATED MODULE: ./src/image/git-context.ts
+
+/** The `repository` object of the event that started the run (absent on a CLI run). */
+function eventRepository(path) {
+    if (!path)
+        return {};
+    try {
+        const event = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+        return typeof event.repository === 'object' && event.repository !== null
+            ? event.repository
+            : {};
+    }
+    catch {
+        return {};
+    }
+}
+const git_context_text = (v) => (typeof v === 'string' && v !== '' ? v : undefined);
 function gitContextFromEnv(env = process.env) {
+    const repo = eventRepository(env.GITHUB_EVENT_PATH);
+    const license = repo.license;
+    const spdx = git_context_text(license?.spdx_id);
+    const defaultBranch = git_context_text(repo.default_branch);
+    const description = git_context_text(repo.description);
     return {
         ref: env.GITHUB_REF ?? '',
         sha: env.GITHUB_SHA ?? '',
         repository: env.GITHUB_REPOSITORY ?? '',
         serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
-        runNumber: env.GITHUB_RUN_NUMBER ?? ''
+        runNumber: env.GITHUB_RUN_NUMBER ?? '',
+        ...(defaultBranch && { defaultBranch }),
+        ...(description && { description }),
+        // GitHub says NOASSERTION when it cannot tell the license: no label then.
+        ...(spdx && spdx !== 'NOASSERTION' && { licenses: spdx })
     };
+}
+
+;// CONCATENATED MODULE: ./src/image/image-source.ts
+class image_source_RegistrySource {
+    client;
+    repository;
+    name;
+    mountable;
+    constructor(client, repository) {
+        this.client = client;
+        this.repository = repository;
+        this.name = `${client.registry}/${repository}`;
+        this.mountable = { baseUrl: client.baseUrl, repository };
+    }
+    getManifest(reference) {
+        return this.client.getManifest(this.repository, reference);
+    }
+    openBlob(blob) {
+        return this.client.getBlob(this.repository, blob.digest);
+    }
+    listTags() {
+        return this.client.listTags(this.repository);
+    }
+    referrers(digest) {
+        return this.client.referrers(this.repository, digest);
+    }
 }
 
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(2088);
 var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
+;// CONCATENATED MODULE: ./src/image/tag-rules.ts
+
+
+const TYPES = ['semver', 'ref', 'sha', 'raw', 'match'];
+const COMMON = ['prefix', 'suffix', 'enable', 'priority'];
+const KEYS = {
+    semver: ['pattern', 'value', 'match'],
+    ref: ['event'],
+    sha: ['format'],
+    raw: ['value'],
+    match: ['pattern', 'group', 'value']
+};
+const SEMVER_PLACEHOLDERS = ['version', 'major', 'minor', 'patch', 'raw'];
+function isTypedRule(line) {
+    return /^\s*type\s*=/.test(line);
+}
+/** Splits `k=v,k=v` at commas that start a new `key=`, so a regex may contain commas. */
+function parseTypedRule(input, line) {
+    const bad = (why) => {
+        throw new errors/* ConfigurationError */.j1(`input \`${input}\` = \`${line}\`: ${why}; e.g. type=semver,pattern={{major}}.{{minor}} or type=ref,event=branch`, input);
+    };
+    const attrs = {};
+    for (const part of line.split(/,(?=\s*[a-z-]+\s*=)/)) {
+        const eq = part.indexOf('=');
+        if (eq < 0)
+            bad(`\`${part}\` is not key=value`);
+        const key = part.slice(0, eq).trim();
+        if (key in attrs)
+            bad(`\`${key}\` is given twice`);
+        attrs[key] = part.slice(eq + 1).trim();
+    }
+    const type = attrs.type;
+    if (!TYPES.includes(type))
+        bad(`unknown type \`${attrs.type}\`; accepted: ${TYPES.join(', ')}`);
+    delete attrs.type;
+    for (const key of Object.keys(attrs))
+        if (![...KEYS[type], ...COMMON].includes(key))
+            bad(`\`${key}\` is not an attribute of type=${type}; accepted: ${[...KEYS[type], ...COMMON].join(', ')}`);
+    if (attrs.enable !== undefined &&
+        !['true', 'false', '{{is_default_branch}}'].includes(attrs.enable))
+        bad('`enable` is true, false or {{is_default_branch}}');
+    if (type === 'ref' && !['tag', 'branch', 'pr'].includes(attrs.event ?? ''))
+        bad('type=ref needs event=tag, event=branch or event=pr');
+    if (type === 'raw' && !attrs.value)
+        bad('type=raw needs value=');
+    if (type === 'sha' && attrs.format !== undefined && !['short', 'long'].includes(attrs.format))
+        bad('format is short or long');
+    if (type === 'semver') {
+        for (const m of (attrs.pattern ?? '{{version}}').matchAll(/\{\{\s*([^}]*?)\s*\}\}/g))
+            if (!SEMVER_PLACEHOLDERS.includes(m[1]))
+                bad(`unknown placeholder {{${m[1]}}}; accepted: ${SEMVER_PLACEHOLDERS.map((p) => `{{${p}}}`).join(' ')}`);
+    }
+    if (type === 'match') {
+        if (!attrs.pattern)
+            bad('type=match needs pattern=<regular expression>');
+        try {
+            new RegExp(attrs.pattern);
+        }
+        catch (e) {
+            bad(`pattern is not a regular expression (${e.message})`);
+        }
+        if (attrs.group !== undefined && !/^\d{1,2}$/.test(attrs.group))
+            bad('group is a number');
+    }
+    return { type, attrs };
+}
+const refTag = (ctx) => /^refs\/tags\/(.+)$/.exec(ctx.ref)?.[1];
+const refBranch = (ctx) => /^refs\/heads\/(.+)$/.exec(ctx.ref)?.[1];
+const refPr = (ctx) => /^refs\/pull\/(\d+)\//.exec(ctx.ref)?.[1];
+/**
+ * metadata-action's semver rules: a pre-release only fills `{{version}}`/`{{raw}}` patterns
+ * (it must never move `1` or `1.2`), and `{{major}}` alone on 0.x is not generated (0.x
+ * promises no compatibility between minors, so a `0` tag would mislead).
+ */
+function semverTag(pattern, raw, v) {
+    const pre = v.prerelease.length > 0;
+    const uses = (p) => new RegExp(`\\{\\{\\s*${p}\\s*\\}\\}`).test(pattern);
+    if (pre && !uses('version') && !uses('raw'))
+        return undefined;
+    if (v.major === 0 && pattern.replace(/\s/g, '') === '{{major}}')
+        return undefined;
+    const values = {
+        version: v.version,
+        major: String(v.major),
+        minor: String(v.minor),
+        patch: String(v.patch),
+        raw
+    };
+    return pattern.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, k) => values[k] ?? '');
+}
+/** The tags one typed rule gives for this Git context (before sanitising). */
+function applyTypedRule(rule, ctx) {
+    const a = rule.attrs;
+    const none = { tags: [], release: false };
+    if (a.enable === 'false')
+        return none;
+    if (a.enable === '{{is_default_branch}}' &&
+        (!ctx.defaultBranch || refBranch(ctx) !== ctx.defaultBranch))
+        return none;
+    const wrap = (tags, release = false) => ({
+        tags: tags.map((t) => `${a.prefix ?? ''}${t}${a.suffix ?? ''}`),
+        release
+    });
+    switch (rule.type) {
+        case 'semver': {
+            let raw = a.value ?? refTag(ctx);
+            if (raw === undefined)
+                return none;
+            if (a.match !== undefined) {
+                if (!raw.startsWith(a.match))
+                    return none;
+                raw = raw.slice(a.match.length);
+            }
+            const v = semver_default().parse(raw);
+            if (!v)
+                return none;
+            const tag = semverTag(a.pattern ?? '{{version}}', raw, v);
+            return wrap(tag === undefined ? [] : [tag], v.prerelease.length === 0);
+        }
+        case 'match': {
+            const source = a.value ?? refTag(ctx);
+            const m = source === undefined ? null : new RegExp(a.pattern).exec(source);
+            const value = m?.[Number(a.group ?? 0)];
+            if (!value)
+                return none;
+            return wrap([value], semver_default().valid(value) !== null && semver_default().prerelease(value) === null);
+        }
+        case 'ref': {
+            const value = a.event === 'tag'
+                ? refTag(ctx)
+                : a.event === 'branch'
+                    ? refBranch(ctx)
+                    : refPr(ctx) && `pr-${refPr(ctx)}`;
+            return wrap(value ? [value] : []);
+        }
+        case 'sha': {
+            if (!ctx.sha)
+                return none;
+            const sha = a.format === 'long' ? ctx.sha : ctx.sha.slice(0, 7);
+            // metadata-action's default prefix for sha tags.
+            return { tags: [`${a.prefix ?? 'sha-'}${sha}${a.suffix ?? ''}`], release: false };
+        }
+        case 'raw':
+            return wrap([a.value]);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/image/tags.ts
+
 
 
 /** Placeholders a custom tag template may use; each is undefined where the ref has no value. */
@@ -31960,6 +32191,10 @@ function validateTagRules(input, rules) {
     for (const rule of rules) {
         if (RULES.includes(rule))
             continue;
+        if (isTypedRule(rule)) {
+            parseTypedRule(input, rule);
+            continue;
+        }
         for (const m of rule.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
             if (!PLACEHOLDERS.includes(m[1])) {
                 throw new errors/* ConfigurationError */.j1(`input \`${input}\` = \`${rule}\`: unknown placeholder {{${m[1]}}}; accepted: ${RULES.join(', ')}, ` +
@@ -32001,7 +32236,13 @@ function semverTags(ctx, latest) {
     // A pre-release must never move `1`, `1.2` or `latest`, which users pull as "the newest stable".
     if (v.prerelease.length > 0)
         return [v.version];
-    return [v.version, `${v.major}.${v.minor}`, `${v.major}`, ...(latest ? ['latest'] : [])];
+    // No `0` for 0.x (metadata-action's rule): 0.x promises no compatibility between minors.
+    return [
+        v.version,
+        `${v.major}.${v.minor}`,
+        ...(v.major > 0 ? [`${v.major}`] : []),
+        ...(latest ? ['latest'] : [])
+    ];
 }
 function render(template, values) {
     let missing = false;
@@ -32015,28 +32256,36 @@ function render(template, values) {
 }
 /**
  * Tags for the Git context, in rule order, without duplicates:
- * `semver` gives 1.2.3, 1.2, 1 (+ latest) for a release tag and only 1.2.3-rc.1 for a
- * pre-release; `sha` gives sha-<7 hex>; `branch` the sanitised branch name or pr-<n>; anything
- * else is a template, skipped when a placeholder it uses has no value for this ref.
+ * `semver` gives 1.2.3, 1.2, 1 (+ latest) for a release tag (no `0` on 0.x) and only
+ * 1.2.3-rc.1 for a pre-release; `sha` gives sha-<7 hex>; `branch` the sanitised branch name or
+ * pr-<n>; `type=…` lines follow docker/metadata-action (tag-rules.ts); anything else is a
+ * template, skipped when a placeholder it uses has no value for this ref.
  */
 function computeTags(rules, ctx, options) {
     const values = contextValues(ctx, options.now ?? new Date());
     const tags = [];
+    let release = false;
     for (const rule of rules) {
         if (rule === 'semver')
-            tags.push(...semverTags(ctx, options.latest));
+            tags.push(...semverTags(ctx, options.latest !== false));
         else if (rule === 'sha')
             tags.push(...(values.sha ? [`sha-${values.sha}`] : []));
         else if (rule === 'branch')
             tags.push(...(values.branch ? [values.branch] : []));
+        else if (isTypedRule(rule)) {
+            const out = applyTypedRule(parseTypedRule('tags', rule), ctx);
+            tags.push(...out.tags);
+            release ||= out.release;
+        }
         else {
             const rendered = render(rule, values);
             if (rendered !== undefined)
                 tags.push(rendered);
         }
     }
-    if (options.latest && !rules.includes('semver'))
-        tags.push(...semverTags(ctx, true).filter((t) => t === 'latest'));
+    const v = releaseVersion(ctx);
+    if (options.latest !== false && (release || (v && v.prerelease.length === 0)))
+        tags.push('latest');
     return [...new Set(tags.map(sanitizeTag).filter((t) => t !== ''))];
 }
 
@@ -32050,14 +32299,22 @@ function ociLabels(ctx, tags, created) {
     const version = releaseVersion(ctx)?.version ?? tags[0];
     return {
         ...(ctx.repository && {
+            'org.opencontainers.image.title': ctx.repository.split('/').pop(),
+            'org.opencontainers.image.url': `${ctx.serverUrl}/${ctx.repository}`,
             'org.opencontainers.image.source': `${ctx.serverUrl}/${ctx.repository}`
         }),
+        ...(ctx.description && { 'org.opencontainers.image.description': ctx.description }),
+        ...(ctx.licenses && { 'org.opencontainers.image.licenses': ctx.licenses }),
         ...(ctx.sha && { 'org.opencontainers.image.revision': ctx.sha }),
         'org.opencontainers.image.created': created.toISOString(),
         ...(version && { 'org.opencontainers.image.version': version })
     };
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/image/media-types.ts
 const MEDIA = {
     ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -32070,115 +32327,18 @@ const MANIFEST_ACCEPT = Object.values(MEDIA).join(', ');
 function isIndex(mediaType) {
     return mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList;
 }
-
-;// CONCATENATED MODULE: ./src/image/promote.ts
-
-
-
-// Non-distributable (Windows base) layers live at their `urls` and are never pushed.
-const FOREIGN = /\.foreign\./;
-function parseJson(manifest) {
-    try {
-        return JSON.parse(manifest.bytes.toString('utf8'));
-    }
-    catch {
-        throw new errors/* ToolError */.v4(`manifest ${manifest.digest} is not valid JSON`);
-    }
-}
-/** Copies every blob an image manifest references that the target does not have yet. */
-class BlobCopier {
-    source;
-    target;
-    stats = { mounted: 0, copied: 0, present: 0, bytesCopied: 0 };
-    done = new Set();
-    constructor(source, target) {
-        this.source = source;
-        this.target = target;
-    }
-    get sameRegistry() {
-        return this.source.client.baseUrl === this.target.client.baseUrl;
-    }
-    async copy(blob) {
-        if (this.done.has(blob.digest) || FOREIGN.test(blob.mediaType))
-            return;
-        this.done.add(blob.digest);
-        const { client, repository } = this.target;
-        if (await client.hasBlob(repository, blob.digest)) {
-            this.stats.present++;
-            return;
-        }
-        let uploadUrl;
-        if (this.sameRegistry) {
-            uploadUrl = await client.mountBlob(repository, blob.digest, this.source.repository);
-            if (uploadUrl === undefined) {
-                this.stats.mounted++;
-                return;
-            }
-        }
-        uploadUrl ??= await client.startUpload(repository);
-        const body = await this.source.client.getBlob(this.source.repository, blob.digest);
-        await client.finishUpload(repository, uploadUrl, blob.digest, body, blob.size);
-        this.stats.copied++;
-        this.stats.bytesCopied += blob.size;
-    }
-    /** A few blobs at a time: enough to overlap round trips, few enough not to flood the registry. */
-    async copyAll(blobs, parallel = 4) {
-        const queue = [...blobs];
-        const worker = async () => {
-            for (let blob = queue.shift(); blob; blob = queue.shift())
-                await this.copy(blob);
-        };
-        await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
-    }
+function isManifestType(mediaType) {
+    return Object.values(MEDIA).includes(mediaType);
 }
 /**
- * Copies an image (a manifest, or an index and each manifest in it) from one repository to
- * another, on the same registry or across registries, byte for byte: blobs first (mounted when
- * both are on one registry), then child manifests by digest, then the top manifest under each
- * tag. Nothing is rebuilt, so the digest tested in staging is the digest that ships.
+ * Layers that live at their `urls` and are never pushed: Docker's `foreign` (Windows base
+ * layers) and OCI's `nondistributable` types (image-spec layer.md, deprecated but still built).
  */
-async function promoteImage(source, target, tags) {
-    const top = await source.client.getManifest(source.repository, source.reference);
-    const copier = new BlobCopier(source, target);
-    let manifests = 1;
-    const copyManifest = async (manifest, depth) => {
-        const doc = parseJson(manifest);
-        if (isIndex(manifest.mediaType)) {
-            if (depth > 2)
-                throw new errors/* ToolError */.v4(`index ${manifest.digest} nests indexes too deep`);
-            for (const child of doc.manifests ?? []) {
-                const childManifest = await source.client.getManifest(source.repository, child.digest);
-                await copyManifest(childManifest, depth + 1);
-                await putVerified(target, child.digest, childManifest);
-                manifests++;
-            }
-            return;
-        }
-        await copier.copyAll([...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]);
-    };
-    await copyManifest(top, 0);
-    for (const ref of tags.length > 0 ? tags : [top.digest])
-        await putVerified(target, ref, top);
-    for (const tag of tags) {
-        // Read back what the tag now points at: the promise is the same bytes, not a rebuild.
-        const stored = await target.client.getManifest(target.repository, tag);
-        if (stored.digest !== top.digest) {
-            throw new errors/* ToolError */.v4(`${target.repository}:${tag} resolves to ${stored.digest}, expected ${top.digest}`);
-        }
-    }
-    log/* log */.Rm.info(`promoted ${top.digest}: ${manifests} manifest(s), blobs ${copier.stats.mounted} mounted, ` +
-        `${copier.stats.copied} copied (${copier.stats.bytesCopied} bytes), ${copier.stats.present} already present`);
-    return { digest: top.digest, mediaType: top.mediaType, manifests, blobs: copier.stats };
-}
-async function putVerified(target, reference, manifest) {
-    const stored = await target.client.putManifest(target.repository, reference, manifest);
-    if (stored && stored !== manifest.digest) {
-        throw new errors/* ToolError */.v4(`${target.repository}:${reference}: registry stored ${stored}, expected ${manifest.digest}`);
-    }
+function isNonDistributable(mediaType) {
+    return (/^application\/vnd\.docker\.image\.rootfs\.foreign\.diff\.tar(\.gzip)?$/.test(mediaType) ||
+        /^application\/vnd\.oci\.image\.layer\.nondistributable\.v1\.tar(\+gzip|\+zstd)?$/.test(mediaType));
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/image/auth.ts
 function parseChallenge(header) {
     if (!header)
@@ -32195,6 +32355,75 @@ function basicHeader(creds) {
     return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
 }
 
+;// CONCATENATED MODULE: ./src/image/idle.ts
+
+/**
+ * An abort signal that fires only when nothing has moved for `ms`: a large blob may take as
+ * long as it needs while bytes flow, and a stalled connection still fails in bounded time
+ * (a whole-request timeout would abort a slow but healthy 2 GB layer).
+ */
+class IdleWatchdog {
+    ms;
+    what;
+    controller = new AbortController();
+    timer;
+    constructor(ms, what) {
+        this.ms = ms;
+        this.what = what;
+        this.touch();
+    }
+    get signal() {
+        return this.controller.signal;
+    }
+    touch() {
+        if (this.controller.signal.aborted)
+            return;
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.controller.abort(new errors/* ToolError */.v4(`${this.what}: no data for ${this.ms / 1000}s, gave up (idle timeout)`)), this.ms);
+        this.timer.unref?.();
+    }
+    stop() {
+        clearTimeout(this.timer);
+    }
+    /**
+     * The stream, passed through unchanged, touching the watchdog on every chunk; a read that
+     * fails because the watchdog fired fails with the watchdog's message.
+     */
+    watch(stream) {
+        const reader = stream.getReader();
+        return new ReadableStream({
+            pull: async (out) => {
+                try {
+                    const { done, value } = await reader.read();
+                    if (done) {
+                        this.stop();
+                        out.close();
+                        return;
+                    }
+                    this.touch();
+                    out.enqueue(value);
+                }
+                catch (error) {
+                    this.stop();
+                    throw idleReason(error, this.signal);
+                }
+            },
+            cancel: async (reason) => {
+                this.stop();
+                await reader.cancel(reason);
+            }
+        });
+    }
+}
+/** The watchdog's own error when it fired, else the original one. */
+function idleReason(error, signal) {
+    if (signal.aborted && signal.reason instanceof errors/* ToolError */.v4)
+        return signal.reason;
+    // fetch wraps a failing request body's error: surface ours, not "fetch failed".
+    const cause = error?.cause;
+    return cause instanceof errors/* ToolError */.v4 ? cause : error;
+}
+
 ;// CONCATENATED MODULE: ./src/image/registry-client.ts
 
 
@@ -32202,7 +32431,10 @@ function basicHeader(creds) {
 
 
 
-const TIMEOUT_MS = 120_000;
+
+/** Bound on small requests (manifests, HEAD, upload start): they carry no bulk data. */
+const REQUEST_TIMEOUT_MS = 60_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 function sha256Digest(bytes) {
     return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
 }
@@ -32214,13 +32446,15 @@ function sha256Digest(bytes) {
 class RegistryClient {
     registry;
     creds;
+    options;
     baseUrl;
     tokens = new Map();
     pendingTokens = new Map();
     useBasic = false;
-    constructor(registry, creds, baseUrl) {
+    constructor(registry, creds, baseUrl, options = {}) {
         this.registry = registry;
         this.creds = creds;
+        this.options = options;
         this.baseUrl = baseUrl ?? registryBaseUrl(registry);
         if (creds)
             log/* log */.Rm.secret(creds.password);
@@ -32284,13 +32518,24 @@ class RegistryClient {
         const attempts = options.body instanceof Buffer || options.body === undefined ? 2 : 1;
         for (let attempt = 1;; attempt++) {
             const auth = this.authFor(options.scopes);
-            const res = await fetch(url, {
-                method,
-                headers: { ...options.headers, ...(auth && { authorization: auth }) },
-                body: options.body,
-                signal: AbortSignal.timeout(TIMEOUT_MS),
-                ...(options.body && !(options.body instanceof Buffer) && { duplex: 'half' })
-            });
+            const signal = options.watchdog?.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+            let res;
+            try {
+                res = await fetch(url, {
+                    method,
+                    headers: { ...options.headers, ...(auth && { authorization: auth }) },
+                    body: options.body,
+                    signal,
+                    ...(options.body && !(options.body instanceof Buffer) && { duplex: 'half' })
+                });
+            }
+            catch (error) {
+                const reason = idleReason(error, signal);
+                if (reason instanceof errors/* ToolError */.v4)
+                    throw reason;
+                const cause = error.cause?.message;
+                throw new errors/* ToolError */.v4(`${method} ${url.host}${url.pathname}: ${error.message}${cause ? ` (${cause})` : ''}`, { cause: error });
+            }
             // A concurrent request may have learnt the way in meanwhile: then just try again with it.
             const learnt = () => auth !== this.authFor(options.scopes);
             if (res.status === 401 &&
@@ -32327,7 +32572,11 @@ class RegistryClient {
             throw new errors/* ToolError */.v4(`${this.registry}/${repository}@${reference}: manifest without a media type`);
         return { bytes, mediaType, digest };
     }
-    /** Stores a manifest under a tag or its digest; returns the digest the registry computed. */
+    /**
+     * Stores a manifest under a tag or its digest; returns the digest the registry computed and
+     * whether it indexed the manifest's `subject` (the `OCI-Subject` header of registries with
+     * the referrers API, OCI distribution-spec 1.1).
+     */
     async putManifest(repository, reference, manifest) {
         const res = await this.request('PUT', `/v2/${repository}/manifests/${reference}`, {
             scopes: [`repository:${repository}:pull,push`],
@@ -32336,7 +32585,64 @@ class RegistryClient {
             ok: [201]
         });
         await res.arrayBuffer();
-        return res.headers.get('docker-content-digest') ?? '';
+        return {
+            digest: res.headers.get('docker-content-digest') ?? '',
+            subjectIndexed: res.headers.has('oci-subject')
+        };
+    }
+    /** The manifest under a tag, or undefined when the tag does not exist. */
+    async findManifest(repository, tag) {
+        const res = await this.request('HEAD', `/v2/${repository}/manifests/${tag}`, {
+            scopes: [`repository:${repository}:pull`],
+            headers: { accept: MANIFEST_ACCEPT },
+            ok: [200, 404]
+        });
+        return res.status === 404 ? undefined : this.getManifest(repository, tag);
+    }
+    /** Every tag of a repository, following `Link: <…>; rel="next"` pages (at most 100 pages). */
+    async listTags(repository) {
+        const tags = [];
+        let next = `/v2/${repository}/tags/list?n=1000`;
+        for (let page = 0; next && page < 100; page++) {
+            const res = await this.request('GET', next, {
+                scopes: [`repository:${repository}:pull`],
+                ok: [200, 404]
+            });
+            if (res.status === 404) {
+                await res.arrayBuffer();
+                return tags;
+            }
+            const body = (await res.json());
+            tags.push(...(body.tags ?? []));
+            next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+        }
+        return tags;
+    }
+    /**
+     * OCI 1.1 referrers of a digest (signatures, SBOMs, attestations whose `subject` it is), or
+     * undefined when the registry has no referrers API (it answers 404 for the route).
+     */
+    async referrers(repository, digest) {
+        const res = await this.request('GET', `/v2/${repository}/referrers/${digest}`, {
+            scopes: [`repository:${repository}:pull`],
+            headers: { accept: MEDIA.ociIndex },
+            // Registries without the API answer for an unknown route: 404, or 400/405 on some.
+            ok: [200, 400, 404, 405]
+        });
+        if (res.status !== 200) {
+            await res.arrayBuffer();
+            return undefined;
+        }
+        const type = res.headers.get('content-type')?.split(';')[0].trim();
+        const text = await res.text();
+        if (type !== MEDIA.ociIndex)
+            return undefined;
+        try {
+            return (JSON.parse(text).manifests ?? []).filter((d) => typeof d.digest === 'string' && DIGEST.test(d.digest));
+        }
+        catch {
+            throw new errors/* ToolError */.v4(`${this.registry}/${repository}: referrers of ${digest} are not JSON`);
+        }
     }
     async hasBlob(repository, digest) {
         const res = await this.request('HEAD', `/v2/${repository}/blobs/${digest}`, {
@@ -32366,26 +32672,51 @@ class RegistryClient {
         await res.arrayBuffer();
         return this.location(res);
     }
-    /** Monolithic upload: the whole blob in one PUT, checked by the registry against `digest`. */
+    get idleMs() {
+        return this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    }
+    /**
+     * Monolithic upload: the whole blob streamed in one PUT, checked by the registry against
+     * `digest`; it fails only when the upload stops moving for the idle timeout.
+     */
     async finishUpload(repository, uploadUrl, digest, body, size) {
         const url = new URL(uploadUrl, this.baseUrl);
         url.searchParams.set('digest', digest);
-        const res = await this.request('PUT', url.toString(), {
-            scopes: [`repository:${repository}:pull,push`],
-            headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-            body,
-            ok: [201]
-        });
-        await res.arrayBuffer();
+        const watchdog = new IdleWatchdog(this.idleMs, `upload of ${digest} to ${this.registry}`);
+        try {
+            const res = await this.request('PUT', url.toString(), {
+                scopes: [`repository:${repository}:pull,push`],
+                headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+                body: watchdog.watch(body),
+                ok: [201],
+                watchdog
+            });
+            await res.arrayBuffer();
+        }
+        finally {
+            watchdog.stop();
+        }
     }
+    /** The blob as a stream that fails when no byte arrives for the idle timeout. */
     async getBlob(repository, digest) {
-        const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, {
-            scopes: [`repository:${repository}:pull`],
-            ok: [200]
-        });
-        if (!res.body)
+        const watchdog = new IdleWatchdog(this.idleMs, `download of ${digest} from ${this.registry}`);
+        let res;
+        try {
+            res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, {
+                scopes: [`repository:${repository}:pull`],
+                ok: [200],
+                watchdog
+            });
+        }
+        catch (error) {
+            watchdog.stop();
+            throw error;
+        }
+        if (!res.body) {
+            watchdog.stop();
             throw new errors/* ToolError */.v4(`${this.registry}/${repository}: blob ${digest} has no body`);
-        return res.body;
+        }
+        return watchdog.watch(res.body);
     }
     location(res) {
         const location = res.headers.get('location');
@@ -32395,11 +32726,480 @@ class RegistryClient {
     }
 }
 
+;// CONCATENATED MODULE: ./src/image/oci-layout.ts
+
+
+
+
+
+
+
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+async function hashFile(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path))
+        hash.update(chunk);
+    return `sha256:${hash.digest('hex')}`;
+}
+/**
+ * An OCI image layout directory (image-spec image-layout.md: `oci-layout`, `index.json`,
+ * `blobs/sha256/<hex>`), as written by `buildx --output type=oci,tar=false`, ko, jib, Bazel
+ * rules_oci, nix or `crane pull --format=oci`. Blob paths come only from digests that match
+ * `sha256:<64 hex>`, so no descriptor can name a file outside the directory.
+ */
+class OciLayoutSource {
+    dir;
+    input;
+    entries;
+    name;
+    mediaTypes = new Map();
+    /** Blobs whose size and sha256 were checked (by `verify`); others are checked on open. */
+    checked = new Set();
+    constructor(dir, input, entries) {
+        this.dir = dir;
+        this.input = input;
+        this.entries = entries;
+        this.name = `oci-layout ${dir}`;
+        for (const d of entries)
+            this.mediaTypes.set(d.digest, d.mediaType);
+    }
+    bad(why) {
+        throw new errors/* ConfigurationError */.j1(`input \`${this.input}\` = \`${this.dir}\`: ${why} (an OCI image layout: oci-layout, index.json, blobs/sha256/…)`, this.input);
+    }
+    /** Opens and checks the layout's two metadata files; reads no blob yet. */
+    static open(dir, input = 'oci-layout') {
+        const fail = (why) => {
+            throw new errors/* ConfigurationError */.j1(`input \`${input}\` = \`${dir}\`: ${why} (an OCI image layout: oci-layout, index.json, blobs/sha256/…)`, input);
+        };
+        const readJson = (file) => {
+            let text;
+            try {
+                text = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, file), 'utf8');
+            }
+            catch (e) {
+                return fail(`cannot read ${file}: ${e.code ?? e.message}`);
+            }
+            try {
+                const doc = JSON.parse(text);
+                if (typeof doc === 'object' && doc !== null && !Array.isArray(doc))
+                    return doc;
+            }
+            catch {
+                // reported below
+            }
+            return fail(`${file} is not a JSON object`);
+        };
+        const marker = readJson('oci-layout');
+        if (marker.imageLayoutVersion !== '1.0.0')
+            fail(`oci-layout has imageLayoutVersion ${JSON.stringify(marker.imageLayoutVersion)}, expected "1.0.0"`);
+        const index = readJson('index.json');
+        if (!Array.isArray(index.manifests))
+            fail('index.json has no `manifests` list');
+        const entries = index.manifests.filter((d) => typeof d === 'object' && d !== null && typeof d.digest === 'string');
+        for (const d of entries) {
+            if (!DIGEST.test(d.digest))
+                fail(`index.json lists digest \`${d.digest}\`; only sha256:<64 hex> is accepted`);
+            if (!isManifestType(d.mediaType))
+                fail(`index.json lists ${d.digest} as \`${d.mediaType}\`, not an image manifest or index`);
+        }
+        if (entries.length === 0)
+            fail('index.json lists no image');
+        return new OciLayoutSource((0,external_node_path_namespaceObject.resolve)(dir), input, entries);
+    }
+    /**
+     * The image to push: the only entry of index.json, or the one whose
+     * `org.opencontainers.image.ref.name` (or digest) is `ref`.
+     */
+    select(ref, refInput = 'oci-layout-ref') {
+        const names = this.entries.map((d) => d.annotations?.[REF_NAME] ?? d.digest);
+        if (ref) {
+            const found = this.entries.filter((d) => d.annotations?.[REF_NAME] === ref || d.digest === ref);
+            if (found.length === 1)
+                return found[0];
+            throw new errors/* ConfigurationError */.j1(`input \`${refInput}\` = \`${ref}\`: ${found.length === 0 ? 'not' : 'more than once'} in ${this.dir}/index.json; it lists ${names.join(', ')}`, refInput);
+        }
+        if (this.entries.length === 1)
+            return this.entries[0];
+        throw new errors/* ConfigurationError */.j1(`input \`${this.input}\` = \`${this.dir}\`: index.json lists ${this.entries.length} images (${names.join(', ')}); choose one with \`${refInput}\``, refInput);
+    }
+    blobPath(digest) {
+        if (!DIGEST.test(digest))
+            this.bad(`a descriptor names digest \`${digest}\`; only sha256:<64 hex> is accepted`);
+        return (0,external_node_path_namespaceObject.join)(this.dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+    }
+    sizeOf(digest) {
+        try {
+            const st = (0,external_node_fs_namespaceObject.statSync)(this.blobPath(digest));
+            if (!st.isFile())
+                this.bad(`blob ${digest} is not a regular file`);
+            return st.size;
+        }
+        catch (e) {
+            if (e instanceof errors/* ConfigurationError */.j1)
+                throw e;
+            return this.bad(`blob ${digest} is missing from blobs/sha256/`);
+        }
+    }
+    async getManifest(reference) {
+        const entry = this.entries.find((d) => d.annotations?.[REF_NAME] === reference);
+        const digest = entry?.digest ?? reference;
+        this.sizeOf(digest);
+        const bytes = (0,external_node_fs_namespaceObject.readFileSync)(this.blobPath(digest));
+        if (sha256Digest(bytes) !== digest)
+            this.bad(`manifest ${digest} hashes to ${sha256Digest(bytes)}: the layout is corrupt`);
+        let declared;
+        try {
+            declared = JSON.parse(bytes.toString('utf8')).mediaType;
+        }
+        catch {
+            this.bad(`manifest ${digest} is not JSON`);
+        }
+        const mediaType = this.mediaTypes.get(digest) ?? (typeof declared === 'string' ? declared : '');
+        if (!isManifestType(mediaType))
+            this.bad(`manifest ${digest} has media type \`${mediaType}\``);
+        if (typeof declared === 'string' && declared !== mediaType)
+            this.bad(`manifest ${digest} says it is \`${declared}\` but is listed as \`${mediaType}\``);
+        return { bytes, mediaType, digest };
+    }
+    /** The blob from disk, after its size and sha256 were checked against the descriptor. */
+    async openBlob(blob) {
+        await this.checkBlob(blob);
+        return external_node_stream_.Readable.toWeb((0,external_node_fs_namespaceObject.createReadStream)(this.blobPath(blob.digest)));
+    }
+    async checkBlob(blob) {
+        if (this.checked.has(`${blob.digest}/${blob.size}`))
+            return;
+        const size = this.sizeOf(blob.digest);
+        if (size !== blob.size)
+            this.bad(`blob ${blob.digest} has ${size} bytes, its descriptor says ${blob.size}`);
+        const actual = await hashFile(this.blobPath(blob.digest));
+        if (actual !== blob.digest)
+            this.bad(`blob ${blob.digest} hashes to ${actual}: the layout is corrupt`);
+        this.checked.add(`${blob.digest}/${blob.size}`);
+    }
+    /**
+     * Walks the image from `top` and checks every manifest and blob it needs (present, size,
+     * sha256) before anything is sent, so a corrupt layout pushes nothing.
+     */
+    async verify(top) {
+        const check = { manifests: 0, blobs: 0, bytes: 0, skipped: 0 };
+        const seen = new Set();
+        const walk = async (d, depth) => {
+            if (seen.has(d.digest))
+                return;
+            seen.add(d.digest);
+            if (depth > 3)
+                this.bad(`manifest ${d.digest} nests indexes too deep`);
+            this.mediaTypes.set(d.digest, d.mediaType);
+            const manifest = await this.getManifest(d.digest);
+            if (manifest.bytes.length !== d.size)
+                this.bad(`manifest ${d.digest} has ${manifest.bytes.length} bytes, its descriptor says ${d.size}`);
+            check.manifests++;
+            const doc = JSON.parse(manifest.bytes.toString('utf8'));
+            if (isIndex(manifest.mediaType)) {
+                for (const child of doc.manifests ?? [])
+                    await walk(child, depth + 1);
+                return;
+            }
+            if (!doc.config)
+                this.bad(`manifest ${d.digest} has no config`);
+            const pending = [];
+            for (const blob of [doc.config, ...(doc.layers ?? [])]) {
+                if (seen.has(blob.digest))
+                    continue;
+                seen.add(blob.digest);
+                if (isNonDistributable(blob.mediaType))
+                    check.skipped++;
+                else
+                    pending.push(blob);
+            }
+            // A few hashes at a time: the disk and the cores overlap, as the uploads do later.
+            const worker = async () => {
+                for (let blob = pending.shift(); blob; blob = pending.shift()) {
+                    await this.checkBlob(blob);
+                    check.blobs++;
+                    check.bytes += blob.size;
+                }
+            };
+            await Promise.all(Array.from({ length: Math.min(4, pending.length) }, worker));
+        };
+        await walk(top, 0);
+        return check;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/image/referrers.ts
+
+
+
+/**
+ * The tags that hold artifacts about `digest`: the referrers-fallback tag `sha256-<hex>`
+ * (distribution-spec 1.1 for registries without the API) and cosign's `sha256-<hex>.sig`,
+ * `.att`, `.sbom` (any `.suffix`, as newer cosign tools add their own).
+ */
+function referrerTagsFor(digest, tags) {
+    const base = digest.replace(/^sha256:/, 'sha256-');
+    return tags.filter((t) => t === base || (t.startsWith(`${base}.`) && t.length > base.length + 1));
+}
+function fallbackTag(digest) {
+    return digest.replace(/^sha256:/, 'sha256-');
+}
+/** The fallback index with `added` merged in: each digest once, existing entries first. */
+function mergeFallbackIndex(existing, added) {
+    const seen = new Set(existing.map((d) => d.digest));
+    return [...existing, ...added.filter((d) => !seen.has(d.digest) && seen.add(d.digest))];
+}
+/**
+ * The fallback-index entry for a referrer, from the manifest itself as the spec defines it
+ * (`artifactType`, else the config's media type; the manifest's annotations), not from what a
+ * source registry's referrers API reported (go-containerregistry's ignores `artifactType`).
+ */
+function descriptorOf(manifest) {
+    const doc = JSON.parse(manifest.bytes.toString('utf8'));
+    const artifactType = doc.artifactType ?? doc.config?.mediaType;
+    return {
+        mediaType: manifest.mediaType,
+        digest: manifest.digest,
+        size: manifest.bytes.length,
+        ...(artifactType && { artifactType }),
+        ...(doc.annotations && { annotations: doc.annotations })
+    };
+}
+function childDigests(manifest) {
+    if (!isIndex(manifest.mediaType))
+        return [];
+    const doc = JSON.parse(manifest.bytes.toString('utf8'));
+    return (doc.manifests ?? []).map((d) => d.digest);
+}
+const MAX_DEPTH = 3;
+/**
+ * Copies what refers to the image (and to each manifest of an index), so `cosign verify` and
+ * `oras discover` work on the promoted digest: first the tags named after a digest, then the
+ * referrers API. A referrer stored on a target without the API is added to the target's
+ * fallback tag, as the spec asks of clients. Referrers of referrers (a signed SBOM) follow,
+ * a few levels deep.
+ */
+async function copyReferrers(copier, top) {
+    const { source } = copier;
+    if (!source.listTags && !source.referrers)
+        return [];
+    const tags = source.listTags ? await source.listTags() : [];
+    const copied = [];
+    const seen = new Set([top.digest]);
+    const queue = [top.digest, ...childDigests(top)].map((d) => ({ digest: d, depth: 0 }));
+    const unindexed = new Map();
+    for (let item = queue.shift(); item; item = queue.shift()) {
+        const { digest: subject, depth } = item;
+        const follow = (digests) => {
+            for (const d of digests)
+                if (!seen.has(d) && depth + 1 < MAX_DEPTH) {
+                    seen.add(d);
+                    queue.push({ digest: d, depth: depth + 1 });
+                }
+        };
+        for (const tag of referrerTagsFor(subject, tags)) {
+            const manifest = await source.getManifest(tag);
+            await copier.copyContent(manifest);
+            await copier.put(tag, manifest);
+            copied.push({ kind: 'tag', reference: tag, digest: manifest.digest, subject });
+            follow([manifest.digest, ...childDigests(manifest)]);
+        }
+        for (const listed of (await source.referrers?.(subject)) ?? []) {
+            if (copied.some((c) => c.digest === listed.digest))
+                continue;
+            const manifest = await source.getManifest(listed.digest);
+            await copier.copyContent(manifest);
+            const { subjectIndexed } = await copier.put(listed.digest, manifest);
+            const entry = descriptorOf(manifest);
+            copied.push({
+                kind: 'subject',
+                reference: listed.digest,
+                digest: listed.digest,
+                subject,
+                ...(entry.artifactType && { artifactType: entry.artifactType })
+            });
+            if (!subjectIndexed)
+                unindexed.set(subject, [...(unindexed.get(subject) ?? []), entry]);
+            follow([listed.digest]);
+        }
+    }
+    for (const [subject, added] of unindexed)
+        await updateFallbackTag(copier, subject, added);
+    return copied;
+}
+/** Adds referrers to the target's `sha256-<hex>` index (created when missing). */
+async function updateFallbackTag(copier, subject, added) {
+    const { client, repository } = copier.target;
+    const tag = fallbackTag(subject);
+    const existing = await client.findManifest(repository, tag);
+    const listed = existing
+        ? (JSON.parse(existing.bytes.toString('utf8')).manifests ??
+            [])
+        : [];
+    const manifests = mergeFallbackIndex(listed, added);
+    if (existing && manifests.length === listed.length)
+        return;
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests }));
+    await copier.put(tag, { bytes, mediaType: MEDIA.ociIndex, digest: sha256Digest(bytes) });
+    log/* log */.Rm.info(`${repository}:${tag}: the target has no referrers API; listed ${added.length} referrer(s) in the fallback tag`);
+}
+
+;// CONCATENATED MODULE: ./src/image/promote.ts
+
+
+
+
+
+function parseManifest(manifest) {
+    try {
+        const doc = JSON.parse(manifest.bytes.toString('utf8'));
+        if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+            throw new Error('not an object');
+        return doc;
+    }
+    catch {
+        throw new errors/* ToolError */.v4(`manifest ${manifest.digest} is not a JSON object`);
+    }
+}
+/** Copies every blob an image manifest references that the target does not have yet. */
+class BlobCopier {
+    source;
+    target;
+    stats = { mounted: 0, copied: 0, present: 0, bytesCopied: 0, skipped: 0 };
+    done = new Set();
+    constructor(source, target) {
+        this.source = source;
+        this.target = target;
+    }
+    get mountFrom() {
+        const m = this.source.mountable;
+        return m && m.baseUrl === this.target.client.baseUrl ? m.repository : undefined;
+    }
+    async copy(blob) {
+        if (this.done.has(blob.digest))
+            return;
+        this.done.add(blob.digest);
+        if (isNonDistributable(blob.mediaType)) {
+            this.stats.skipped++;
+            return;
+        }
+        const { client, repository } = this.target;
+        if (await client.hasBlob(repository, blob.digest)) {
+            this.stats.present++;
+            return;
+        }
+        let uploadUrl;
+        const from = this.mountFrom;
+        if (from !== undefined) {
+            uploadUrl = await client.mountBlob(repository, blob.digest, from);
+            if (uploadUrl === undefined) {
+                this.stats.mounted++;
+                return;
+            }
+        }
+        // Open the source first: a layout checks the blob's digest before anything is uploaded.
+        const body = await this.source.openBlob(blob);
+        uploadUrl ??= await client.startUpload(repository);
+        await client.finishUpload(repository, uploadUrl, blob.digest, body, blob.size);
+        this.stats.copied++;
+        this.stats.bytesCopied += blob.size;
+    }
+    /** A few blobs at a time: enough to overlap round trips, few enough not to flood the registry. */
+    async copyAll(blobs, parallel = 4) {
+        const queue = [...blobs];
+        const worker = async () => {
+            for (let blob = queue.shift(); blob; blob = queue.shift())
+                await this.copy(blob);
+        };
+        await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
+    }
+}
+/** Copies manifests (and what they reference) from one source into one target repository. */
+class ManifestCopier {
+    source;
+    target;
+    blobs;
+    manifests = 0;
+    constructor(source, target) {
+        this.source = source;
+        this.target = target;
+        this.blobs = new BlobCopier(source, target);
+    }
+    /** Blobs first, then child manifests by digest, so the registry never sees a dangling reference. */
+    async copyContent(manifest, depth = 0) {
+        const doc = parseManifest(manifest);
+        if (isIndex(manifest.mediaType)) {
+            if (depth > 2)
+                throw new errors/* ToolError */.v4(`index ${manifest.digest} nests indexes too deep`);
+            for (const child of doc.manifests ?? []) {
+                const childManifest = await this.source.getManifest(child.digest);
+                await this.copyContent(childManifest, depth + 1);
+                await this.put(child.digest, childManifest);
+            }
+            return;
+        }
+        await this.blobs.copyAll([...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])]);
+    }
+    /** Stores a manifest and checks the registry computed the same digest. */
+    async put(reference, manifest) {
+        const { client, repository } = this.target;
+        const stored = await client.putManifest(repository, reference, manifest);
+        if (stored.digest && stored.digest !== manifest.digest) {
+            throw new errors/* ToolError */.v4(`${repository}:${reference}: registry stored ${stored.digest}, expected ${manifest.digest}`);
+        }
+        this.manifests++;
+        return stored;
+    }
+}
+/**
+ * Copies an image (a manifest, or an index and each manifest in it) into a repository, byte
+ * for byte: blobs first (mounted when source and target share a registry), then child
+ * manifests by digest, then the top manifest under each tag, each tag read back; then its
+ * referrers (cosign tags, the referrers-fallback tag, OCI 1.1 `subject` referrers). Nothing
+ * is rebuilt, so the digest tested in staging is the digest that ships.
+ */
+async function copyImage(source, reference, target, tags, options = {}) {
+    const top = await source.getManifest(reference);
+    const copier = new ManifestCopier(source, target);
+    await copier.copyContent(top);
+    const manifests = copier.manifests + 1;
+    // By digest first, then what refers to it, and the tags last: a failure on the way leaves
+    // every tag where it was, never pointing at an image whose signatures did not follow.
+    await copier.put(top.digest, top);
+    const referrers = options.referrers === false ? [] : await copyReferrers(copier, top);
+    for (const tag of tags)
+        await copier.put(tag, top);
+    for (const tag of tags) {
+        // Read back what the tag now points at: the promise is the same bytes, not a rebuild.
+        const stored = await target.client.getManifest(target.repository, tag);
+        if (stored.digest !== top.digest) {
+            throw new errors/* ToolError */.v4(`${target.repository}:${tag} resolves to ${stored.digest}, expected ${top.digest}`);
+        }
+    }
+    const s = copier.blobs.stats;
+    log/* log */.Rm.info(`copied ${top.digest} from ${source.name}: ${manifests} manifest(s), blobs ${s.mounted} mounted, ` +
+        `${s.copied} copied (${s.bytesCopied} bytes), ${s.present} already present` +
+        `${s.skipped ? `, ${s.skipped} non-distributable left at their URLs` : ''}; ${referrers.length} referrer(s)`);
+    return {
+        digest: top.digest,
+        mediaType: top.mediaType,
+        manifests,
+        blobs: s,
+        referrers
+    };
+}
+/** Promotion between registries (or repositories): `copyImage` from a registry source. */
+function promoteImage(source, target, tags, options = {}) {
+    return copyImage(new RegistrySource(source.client, source.repository), source.reference, target, tags, options);
+}
+
 ;// CONCATENATED MODULE: ./src/actions/image-push/inputs.ts
 
 
 
 
+const MODES = ['build', 'promote', 'oci-layout'];
 function credentials(inputs, user, pass) {
     const username = inputs.optional(user);
     const password = inputs.optional(pass);
@@ -32419,10 +33219,64 @@ function keyValues(inputs, name) {
     }
     return lines;
 }
+const BUILD_ONLY = [
+    'cache-from',
+    'cache-to',
+    'provenance',
+    'sbom',
+    'target',
+    'annotations',
+    'secrets'
+];
+function checked(inputs, name, pattern, accepted) {
+    const lines = inputs.lines(name);
+    for (const line of lines)
+        if (!pattern.test(line))
+            throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${line}\`: ${accepted}`, name);
+    return lines;
+}
+/** build-push-action's build inputs, each checked before buildx sees it. */
+function buildInputs(inputs) {
+    const attestation = (name) => {
+        const value = inputs.optional(name);
+        if (value === undefined)
+            return undefined;
+        if (!/^(true|false|[a-z-]+=[^,\s]+(,[a-z-]+=[^,\s]+)*)$/.test(value))
+            throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${value}\`: expected true, false or buildx attestation options such as mode=max`, name);
+        return value;
+    };
+    const target = inputs.optional('target');
+    if (target !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(target))
+        throw new errors/* ConfigurationError */.j1(`input \`target\` = \`${target}\`: expected a Dockerfile stage name (letters, digits, _ . -)`, 'target');
+    const secrets = {};
+    for (const line of inputs.lines('secrets')) {
+        const eq = line.indexOf('=');
+        const id = line.slice(0, eq);
+        if (eq <= 0 || !/^[A-Za-z0-9_.-]+$/.test(id))
+            throw new errors/* ConfigurationError */.j1(`input \`secrets\`: each line is id=value with an id of letters, digits, _ . - (line ${Object.keys(secrets).length + 1})`, 'secrets');
+        secrets[id] = line.slice(eq + 1);
+        log/* log */.Rm.secret(secrets[id]);
+    }
+    const cache = /^type=[a-z0-9-]+(,[a-z0-9_-]+=[^,\s]*)*$/;
+    return {
+        cacheFrom: checked(inputs, 'cache-from', cache, 'expected buildx cache options such as type=gha or type=registry,ref=ghcr.io/org/app:cache'),
+        cacheTo: checked(inputs, 'cache-to', cache, 'expected buildx cache options such as type=gha,mode=max'),
+        provenance: attestation('provenance'),
+        sbom: attestation('sbom'),
+        target,
+        annotations: checked(inputs, 'annotations', /^((index|manifest|index-descriptor|manifest-descriptor)(\[[a-z0-9/,-]+\])?:)?[A-Za-z0-9][A-Za-z0-9._-]*=/, 'expected [index:|manifest:]key=value, e.g. index:org.opencontainers.image.description=My app'),
+        secrets
+    };
+}
+/** `latest`: true / false as before, or `auto` (metadata-action's spelling of the same rule). */
+function latestInput(inputs) {
+    const value = inputs.enum('latest', ['true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'auto'], 'false');
+    return value === 'auto' ? 'auto' : value.toLowerCase() === 'true';
+}
 function readInputs(inputs) {
     const creds = credentials(inputs, 'username', 'password');
     const sourceCreds = credentials(inputs, 'source-username', 'source-password');
-    const mode = inputs.enum('mode', ['build', 'promote'], 'build');
+    const mode = inputs.enum('mode', MODES, 'build');
     const image = parseImageRef('image', inputs.required('image'));
     if (image.tag || image.digest) {
         throw new errors/* ConfigurationError */.j1(`input \`image\` = \`${inputs.raw('image')}\`: give the repository only; tags come from \`tags\``, 'image');
@@ -32440,19 +33294,40 @@ function readInputs(inputs) {
             throw new errors/* ConfigurationError */.j1(`input \`source\` = \`${inputs.raw('source')}\`: name the image by digest (name@sha256:…) or tag`, 'source');
         }
     }
-    if (mode === 'build' && source)
+    if (mode !== 'promote' && source)
         throw new errors/* ConfigurationError */.j1('input `source` is only for `mode: promote`', 'source');
+    if (mode !== 'build')
+        for (const name of BUILD_ONLY)
+            if (inputs.has(name))
+                throw new errors/* ConfigurationError */.j1(`input \`${name}\` is only for \`mode: build\``, name);
+    const ociLayout = inputs.optional('oci-layout');
+    const ociLayoutRef = inputs.optional('oci-layout-ref');
+    if (mode === 'oci-layout' && !ociLayout) {
+        throw new errors/* ConfigurationError */.j1('input `oci-layout` is required when `mode` is `oci-layout`: the directory written by e.g. `docker buildx build --output type=oci,dest=out,tar=false`', 'oci-layout');
+    }
+    if (mode !== 'oci-layout' && (ociLayout || ociLayoutRef)) {
+        throw new errors/* ConfigurationError */.j1(`input \`${ociLayout ? 'oci-layout' : 'oci-layout-ref'}\` is only for \`mode: oci-layout\``, ociLayout ? 'oci-layout' : 'oci-layout-ref');
+    }
+    const idleTimeoutMs = inputs.duration('idle-timeout', '60s');
+    if (idleTimeoutMs < 1000 || idleTimeoutMs > 3_600_000) {
+        throw new errors/* ConfigurationError */.j1(`input \`idle-timeout\` = \`${inputs.raw('idle-timeout')}\`: expected a duration from 1s to 1h`, 'idle-timeout');
+    }
     return {
         mode,
         image,
         tagRules,
-        latest: inputs.boolean('latest'),
+        latest: latestInput(inputs),
         labels,
         context: inputs.optional('context') ?? '.',
         file: inputs.optional('file'),
         platforms: inputs.list('platforms'),
         buildArgs: keyValues(inputs, 'build-args'),
+        build: buildInputs(inputs),
         source,
+        ...(ociLayout && { ociLayout }),
+        ...(ociLayoutRef && { ociLayoutRef }),
+        copyReferrers: inputs.boolean('copy-referrers', true),
+        idleTimeoutMs,
         credentials: creds,
         // Same registry, no separate account given: the target's account reads the source too.
         sourceCredentials: sourceCreds ?? (source?.registry === image.registry ? creds : undefined),
@@ -32473,17 +33348,52 @@ function readInputs(inputs) {
 
 
 
-async function promote(cfg, tags) {
+
+
+/** State key of the post step: registries `docker login` was run for, one per line. */
+const STATE_LOGGED_IN = 'logged-in-registries';
+async function planCopy(cfg) {
+    if (cfg.mode === 'oci-layout') {
+        // Everything is read and hashed before any request: a corrupt layout pushes nothing.
+        const layout = OciLayoutSource.open(cfg.ociLayout);
+        const top = layout.select(cfg.ociLayoutRef);
+        const check = await log/* log */.Rm.group(`check ${layout.name}`, () => layout.verify(top));
+        return {
+            source: layout,
+            reference: top.digest,
+            shown: `${layout.name} (${top.digest})`,
+            facts: [
+                [
+                    'layout checked',
+                    `${check.manifests} manifest(s), ${check.blobs} blob(s), ${check.bytes} bytes: sizes and sha256 match`
+                ]
+            ]
+        };
+    }
     const source = cfg.source;
-    const sourceClient = new RegistryClient(source.registry, cfg.sourceCredentials);
-    const targetClient = source.registry === cfg.image.registry && cfg.sourceCredentials === cfg.credentials
-        ? sourceClient
-        : new RegistryClient(cfg.image.registry, cfg.credentials);
-    return log/* log */.Rm.group(`promote ${imageName(source)}@${source.digest ?? source.tag} to ${imageName(cfg.image)}`, () => promoteImage({
-        client: sourceClient,
-        repository: source.repository,
-        reference: source.digest ?? source.tag
-    }, { client: targetClient, repository: cfg.image.repository }, tags));
+    const client = new RegistryClient(source.registry, cfg.sourceCredentials, undefined, {
+        idleTimeoutMs: cfg.idleTimeoutMs
+    });
+    const reference = source.digest ?? source.tag;
+    return {
+        source: new image_source_RegistrySource(client, source.repository),
+        reference,
+        shown: `${imageName(source)}@${reference}`,
+        facts: []
+    };
+}
+function targetClient(cfg, plan) {
+    // One registry, one account: share the client, and with it the token cache.
+    if (plan.source instanceof image_source_RegistrySource &&
+        cfg.source?.registry === cfg.image.registry &&
+        cfg.sourceCredentials === cfg.credentials)
+        return plan.source.client;
+    return new RegistryClient(cfg.image.registry, cfg.credentials, undefined, {
+        idleTimeoutMs: cfg.idleTimeoutMs
+    });
+}
+function referrerLines(name, result) {
+    return result.referrers.map((r) => r.kind === 'tag' ? `${name}:${r.reference}` : `${name}@${r.reference}`);
 }
 async function run(io) {
     const cfg = readInputs(io.inputs);
@@ -32503,42 +33413,76 @@ async function run(io) {
         context: cfg.context,
         file: cfg.file,
         platforms: cfg.platforms,
-        buildArgs: cfg.buildArgs
+        buildArgs: cfg.buildArgs,
+        ...cfg.build
     };
+    const plan = cfg.mode === 'build' ? undefined : await planCopy(cfg);
     if (cfg.dryRun) {
-        const plan = cfg.mode === 'build'
-            ? formatCommand(buildxArgv(buildOptions, '<metadata-file>'))
-            : `copy ${imageName(cfg.source)}@${cfg.source.digest ?? cfg.source.tag} to ${refs.join(', ') || `${name} (by digest)`}`;
+        const text = plan
+            ? `copy ${plan.shown} to ${refs.join(', ') || `${name} (by digest)`}`
+            : formatCommand(buildxArgv(buildOptions, '<metadata-file>', Object.fromEntries(Object.keys(cfg.build.secrets).map((id) => [id, '<secret-file>']))));
         io.setOutput('tags', refs.join('\n'));
-        await io.writeSummary(summary.heading('Image push: dry run (nothing pushed)').code(plan).toMarkdown());
+        summary.heading('Image push: dry run (nothing pushed)').code(text);
+        if (plan?.facts.length)
+            summary.facts(plan.facts);
+        await io.writeSummary(summary.toMarkdown());
         return;
     }
     let digest;
     const facts = [['mode', cfg.mode]];
-    if (cfg.mode === 'build') {
-        if (cfg.credentials)
+    let referrers = [];
+    if (!plan) {
+        if (cfg.credentials) {
             await dockerLogin(cfg.image.registry, cfg.credentials.username, cfg.credentials.password);
+            // The post step logs out again: no credential stays on a self-hosted runner.
+            io.saveState(STATE_LOGGED_IN, cfg.image.registry);
+        }
         digest = await buildAndPush(buildOptions);
     }
     else {
-        const result = await promote(cfg, tags);
+        const target = { client: targetClient(cfg, plan), repository: cfg.image.repository };
+        const result = await log/* log */.Rm.group(`copy ${plan.shown} to ${name}`, () => copyImage(plan.source, plan.reference, target, tags, { referrers: cfg.copyReferrers }));
         digest = result.digest;
-        facts.push(['source', `${imageName(cfg.source)}@${result.digest}`], ['manifests', result.manifests], [
+        referrers = referrerLines(name, result);
+        const b = result.blobs;
+        facts.push(['source', plan.shown], ...plan.facts, ['manifests', result.manifests], [
             'blobs',
-            `${result.blobs.mounted} mounted, ${result.blobs.copied} copied (${result.blobs.bytesCopied} bytes), ${result.blobs.present} already there`
-        ], ['verified', 'each tag read back resolves to the source digest']);
+            `${b.mounted} mounted, ${b.copied} copied (${b.bytesCopied} bytes), ${b.present} already there` +
+                (b.skipped ? `, ${b.skipped} non-distributable left at their URLs` : '')
+        ], ['verified', 'each tag read back resolves to the source digest'], [
+            'referrers',
+            cfg.mode === 'oci-layout'
+                ? 'none looked for (a layout has no registry tags; attestations inside the index were copied with it)'
+                : cfg.copyReferrers
+                    ? `${result.referrers.length} copied (signatures, SBOMs, attestations)`
+                    : 'not copied (`copy-referrers: false`)'
+        ]);
     }
     const image = `${name}@${digest}`;
     io.setOutput('digest', digest);
     io.setOutput('tags', refs.join('\n'));
     io.setOutput('image', image);
-    summary
-        .heading(`Image ${cfg.mode === 'build' ? 'built and pushed' : 'promoted'}`)
-        .facts([['image', `\`${image}\``], ...facts]);
-    summary.heading('Tags', 3).list(refs.map((r) => `\`${r}\``));
+    if (plan)
+        io.setOutput('referrers', referrers.join('\n'));
+    const title = {
+        build: 'built and pushed',
+        promote: 'promoted',
+        'oci-layout': 'pushed from an OCI layout'
+    };
+    summary.heading(`Image ${title[cfg.mode]}`).facts([['image', `\`${image}\``], ...facts]);
+    summary.heading('Tags', 3).list(refs.length ? refs.map((r) => `\`${r}\``) : ['(by digest only)']);
+    if (referrers.length > 0)
+        summary.heading('Referrers copied', 3).list(referrers.map((r) => `\`${r}\``));
     if (cfg.mode === 'build')
         summary.heading('Labels', 3).table(['label', 'value'], Object.entries(labels));
     await io.writeSummary(summary.toMarkdown());
+}
+/** Post step: `docker logout` of what the main step logged into (a post step only warns). */
+async function post(io) {
+    for (const registry of io.getState(STATE_LOGGED_IN).split('\n').filter(Boolean)) {
+        await dockerLogout(registry);
+        log/* log */.Rm.info(`logged out of ${registry}`);
+    }
 }
 
 
