@@ -153,6 +153,8 @@ export async function startKube(lab: Lab, name = 'kube'): Promise<KubeCluster> {
     `--etcd-servers=http://127.0.0.1:${etcdClient}`,
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
+    // The kubernetes Service endpoint may not be loopback; no pod needs to reach it here.
+    '--endpoint-reconciler-type=none',
     `--secure-port=${port}`,
     `--cert-dir=${join(dir, 'apiserver-certs')}`,
     `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
@@ -219,6 +221,16 @@ export async function startKube(lab: Lab, name = 'kube'): Promise<KubeCluster> {
     return a.status === 200
   })
   await api.apply(LAB_NODE)
+  // Admission (TaintNodesByCondition) creates the node tainted not-ready; the node lifecycle
+  // controller, which is not run here, would lift it once KWOK reports Ready. Do its part.
+  const nodePath = `/api/v1/nodes/${LAB_NODE.metadata.name}`
+  await api.waitFor('KWOK node Ready', async () => {
+    const node = await api.get(nodePath)
+    return node.status?.conditions?.some(
+      (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'
+    )
+  })
+  await api.call('PATCH', nodePath, { spec: { taints: null } }, 'application/merge-patch+json')
 
   // The whole chain works once a one-pod Deployment is available: controller-manager made the
   // ReplicaSet and the pod, the scheduler bound it to KWOK's node, KWOK made it ready.

@@ -227,14 +227,13 @@ describe('the least-privilege Role of examples/kubernetes/rbac.yaml, enforced by
 
   it('is enough for the HTTPRoute and canary Ingress routers', async () => {
     const { ns, kubeconfig } = await deployer()
-    for (const extra of [{ httproute: 'shop' }, { 'canary-ingress': 'shop-canary' }] as Record<
-      string,
-      string
-    >[]) {
+    for (const extra of [
+      { httproute: 'shop' },
+      { service: 'shop', 'canary-ingress': 'shop-canary' }
+    ] as Record<string, string>[]) {
       const run = await runAction('deploy-bluegreen', {
         ...common(kubeconfig, ns),
         mode: 'deploy',
-        service: 'shop',
         ...extra
       })
       expect(run.exitCode).toBe(0)

@@ -174,6 +174,11 @@ describe('charts/sample-service on the real API server', () => {
     expect((await scene.deployment(ns, 'shop-green')).spec.template.spec.containers[0].image).toBe(
       'registry.k8s.io/e2e-test-images/agnhost:2.47'
     )
+    // Helm kept the route's weights as they were, 0 included.
+    expect((await scene.httpRoute(ns, 'shop')).spec.rules[0].backendRefs).toEqual([
+      expect.objectContaining({ name: 'shop-blue', weight: 100 }),
+      expect.objectContaining({ name: 'shop-green', weight: 0 })
+    ])
     // ... then the router switches the Service, and walks the HTTPRoute.
     const all: Record<string, string> = { app: 'shop', kubeconfig, namespace: ns }
     const router = (values: Record<string, string> = {}) =>

@@ -56,8 +56,9 @@ export async function startScene(): Promise<Scene> {
         const want = d.spec?.replicas ?? 1
         return (
           s.observedGeneration === d.metadata.generation &&
-          s.updatedReplicas === want &&
-          s.availableReplicas === want &&
+          // The API server omits zero counts.
+          (s.updatedReplicas ?? 0) === want &&
+          (s.availableReplicas ?? 0) === want &&
           (s.replicas ?? 0) === want
         )
       },

@@ -41,8 +41,10 @@ back behind the router's back. So once the Service exists, its current selector 
 {{- if $route -}}
 {{- range $rule := $route.spec.rules -}}
 {{- range $ref := $rule.backendRefs -}}
-{{- if eq $ref.name (printf "%s-blue" $app) -}}{{- $_ := set $w "blue" (int (default 1 $ref.weight)) -}}{{- end -}}
-{{- if eq $ref.name (printf "%s-green" $app) -}}{{- $_ := set $w "green" (int (default 1 $ref.weight)) -}}{{- end -}}
+{{- /* Gateway API's default weight is 1; `default` would also turn a real 0 into 1. */ -}}
+{{- $weight := ternary $ref.weight 1 (hasKey $ref "weight") -}}
+{{- if eq $ref.name (printf "%s-blue" $app) -}}{{- $_ := set $w "blue" (int $weight) -}}{{- end -}}
+{{- if eq $ref.name (printf "%s-green" $app) -}}{{- $_ := set $w "green" (int $weight) -}}{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
