@@ -201,6 +201,17 @@ describe('staging template under act, built from the commit as an OCI layout (no
     expect(api.deployments.length).toBe(before)
   })
 
+  it('fails the gate when the build writes no layout; nothing pushed or released', async () => {
+    const before = api.deployments.length
+    const { result, sha } = await run(caller([crane, 'version']))
+    expect(result.exitCode).not.toBe(0)
+    expect(jobResult(result, 'gate')).toBe('failure')
+    expect(result.log).toMatch(/no files found at 'build\/oci'/)
+    expect(jobResult(result, 'build')).toBeUndefined()
+    expect(await tagDigest(`sha-${sha}`)).toBeNull()
+    expect(api.deployments.length).toBe(before)
+  })
+
   it.each([
     [
       'a path outside the repository',
@@ -208,6 +219,7 @@ describe('staging template under act, built from the commit as an OCI layout (no
       /oci-layout = '\.\.\/\.\.\/etc'/
     ],
     ['an absolute path', { 'oci-layout': '/etc' }, /oci-layout = '\/etc'/],
+    ['a hidden directory', { 'oci-layout': 'build/.oci' }, /a hidden directory/],
     ['a layout with promote-from', { 'promote-from': 'ci' }, /promotion builds nothing/],
     ['an artifact name with a slash', { 'oci-layout-artifact': 'a/b' }, /oci-layout-artifact/]
   ])('stops at check-inputs on %s', async (_what, extra, message) => {
