@@ -56,6 +56,7 @@ describe('staging template under act, built from the commit as an OCI layout (no
   let registry: Registry
   let app: Awaited<ReturnType<typeof startApp>>
   let base: { digest: string }
+  let base2: { digest: string }
 
   beforeAll(async () => {
     app = await startApp(lab)
@@ -72,6 +73,7 @@ describe('staging template under act, built from the commit as an OCI layout (no
       layerBytes: 4096,
       oci: true
     })
+    base2 = await pushImage({ url: registry.url }, 'base', '2', { layers: 1, layerBytes: 4096 })
   })
   afterAll(async () => {
     await api.close()
@@ -132,8 +134,11 @@ describe('staging template under act, built from the commit as an OCI layout (no
     const res = await fetch(`${registry.url}/v2/shop/manifests/${tag}`, {
       method: 'HEAD',
       headers: {
-        accept:
-          'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json'
+        accept: [
+          'application/vnd.oci.image.manifest.v1+json',
+          'application/vnd.oci.image.index.v1+json',
+          'application/vnd.docker.distribution.manifest.v2+json'
+        ].join(', ')
       }
     })
     return res.ok ? res.headers.get('docker-content-digest') : null
@@ -199,6 +204,34 @@ describe('staging template under act, built from the commit as an OCI layout (no
     expect(await tagDigest(`sha-${sha}`)).toBeNull()
     expect(await slotCounts(lb.url, 10)).toEqual({ blue: 10 })
     expect(api.deployments.length).toBe(before)
+  })
+
+  it('pushes the image oci-layout-ref names from a layout holding two; none named: nothing', async () => {
+    const both = [
+      crane,
+      'pull',
+      '--format=oci',
+      '--annotate-ref',
+      `${registry.host}/base:1`,
+      `${registry.host}/base:2`,
+      '../build/oci'
+    ]
+    const ambiguous = await run(caller(both))
+    expect(jobResult(ambiguous.result, 'gate')).toBe('success')
+    expect(jobResult(ambiguous.result, 'build')).toBe('failure')
+    expect(ambiguous.result.log).toMatch(
+      /index\.json lists 2 images .*choose one with `oci-layout-ref`/
+    )
+    expect(jobResult(ambiguous.result, 'release')).toBeUndefined()
+    expect(await tagDigest(`sha-${ambiguous.sha}`)).toBeNull()
+
+    await lb.command('set weight app/blue 100; set weight app/green 0')
+    const { result, sha } = await run(caller(both, { 'oci-layout-ref': `${registry.host}/base:2` }))
+    if (jobResult(result, 'mark-released') !== 'success') throw new Error(explain(result))
+    expect(base2.digest).not.toBe(base.digest)
+    expect(await tagDigest(`sha-${sha}`)).toBe(base2.digest)
+    expect(stepOutput(result, 'build', 'image')).toBe(`${registry.host}/shop@${base2.digest}`)
+    expect(await slotCounts(lb.url, 10)).toEqual({ green: 10 })
   })
 
   it('fails the gate when the build writes no layout; nothing pushed or released', async () => {
