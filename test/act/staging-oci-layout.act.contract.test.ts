@@ -257,6 +257,8 @@ describe('staging template under act, built from the commit as an OCI layout (no
     ['an artifact name with a slash', { 'oci-layout-artifact': 'a/b' }, /oci-layout-artifact/]
   ])('stops at check-inputs on %s', async (_what, extra, message) => {
     const { result } = await run(caller([crane, 'version'], extra))
+    if (jobResult(result, 'check-inputs') !== 'failure' || !message.test(result.log))
+      throw new Error(explain(result))
     expect(result.exitCode).not.toBe(0)
     expect(jobResult(result, 'check-inputs')).toBe('failure')
     expect(result.log).toMatch(message)

@@ -53,7 +53,9 @@ describe('deploy.yml oci-layout path', () => {
     expect(upload[0].with).toMatchObject({
       name: '${{ inputs.oci-layout-artifact }}',
       path: '${{ inputs.oci-layout }}',
-      'if-no-files-found': 'error'
+      'if-no-files-found': 'error',
+      // "Re-run all jobs" uploads the name again within the same run.
+      overwrite: true
     })
   })
 
