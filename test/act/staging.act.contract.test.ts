@@ -1,9 +1,10 @@
 /**
  * Scenario 1: push to develop -> staging, the staging template under act, blue-green on a real
  * HAProxy. The image of this commit (sha-<commit>) is pushed to the lab registry by the test
- * setup and the caller sets `promote-from: ci`: the template's own build (image-push `mode:
- * build`) needs Docker, which this machine does not have, so that job is NOT reached here (it
- * waits for image-push's oci-layout source). Everything after it runs: promote of this commit's
+ * setup and the caller sets `promote-from: ci`: the template's default build (image-push `mode:
+ * build`) needs Docker, which this machine does not have, so that job is NOT reached here (the
+ * build from the commit without Docker, `oci-layout`, is staging-oci-layout.act.contract.test.ts).
+ * Everything after it runs: promote of this commit's
  * digest, the scan gate (fake trivy: no vulnerability DB offline), the release on HAProxy with
  * its Deployment record, and mark-released tagging the digest `staging`.
  * Stand-ins: none reached on this path (no checkout in promote/scan/release).
