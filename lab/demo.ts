@@ -228,6 +228,8 @@ try {
       'database-url': pg.url,
       'min-rows': 'public.orders>=5000',
       'max-age': '1h',
+      // pg_dump writes its local time without a zone: say which zone this machine's pg_dump used.
+      'dump-timezone': process.env.TZ || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
       checks: 'positive: SELECT bool_and(cents > 0) FROM orders'
     })
     expectExit(r, 0, 'backup-verify')

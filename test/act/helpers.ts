@@ -5,7 +5,7 @@
  * other input stay as the template has them.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseDocument } from 'yaml'
@@ -49,20 +49,21 @@ export function explain(run: ActRun): string {
 }
 
 /**
- * Puts the scan tests' fake trivy (test/fixtures/scan/fake-trivy.mjs: the real binary cannot
- * download its vulnerability DB here) into the runner's tool cache as the pinned Trivy, so
- * security-scan finds it "installed" and never downloads. FAKE_TRIVY_REPORT picks the report.
+ * The scan tests' fake trivy (test/fixtures/scan/fake-trivy.mjs: the real binary cannot download
+ * its vulnerability DB here) as a program of its own, passed to the reusable workflows'
+ * `trivy-path` input: security-scan then uses it as a runner's preinstalled Trivy and installs
+ * nothing. (A tool-cache copy is re-hashed against the release digests and refused, as it
+ * must be.) FAKE_TRIVY_REPORT picks the report.
  */
-export function installFakeTrivy(toolCache: string, version = '0.72.0'): void {
-  const dir = join(toolCache, 'trivy', version, process.arch)
-  mkdirSync(dir, { recursive: true })
+export function fakeTrivyPath(version = '0.74.0'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ops-act-fake-trivy-'))
   const script = join(REPO_ROOT, 'test', 'fixtures', 'scan', 'fake-trivy.mjs')
   writeFileSync(
     join(dir, 'trivy'),
     `#!/bin/sh\nFAKE_TRIVY_VERSION=${version} exec "${process.execPath}" "${script}" "$@"\n`
   )
   chmodSync(join(dir, 'trivy'), 0o755)
-  writeFileSync(`${dir}.complete`, '')
+  return join(dir, 'trivy')
 }
 
 export const TRIVY_REPORTS = join(REPO_ROOT, '..', 'shared', 'fixtures', 'trivy')

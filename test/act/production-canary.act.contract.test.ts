@@ -20,7 +20,7 @@ import {
   explain,
   fakeTrivyEnv,
   headSha,
-  installFakeTrivy,
+  fakeTrivyPath,
   templateCaller,
   removeLater,
   removeTempDirs
@@ -56,6 +56,7 @@ describe('production template under act (host mode): canary on HAProxy with Prom
   async function release(): Promise<{ run: ActRun; sha: string }> {
     const { app, lb, prometheus } = stack
     const caller = templateCaller('deploy-production', {
+      'trivy-path': fakeTrivyPath(),
       router: 'haproxy',
       'haproxy-socket': lb.socket,
       'health-url-blue': `${app.blue.url}/healthz`,
@@ -88,7 +89,6 @@ describe('production template under act (host mode): canary on HAProxy with Prom
       apiUrl: api.url,
       token: api.token,
       env: fakeTrivyEnv('trivy-image-slmicro-clean-zero-vulns.json'),
-      prepareToolCache: (cache) => installFakeTrivy(cache),
       timeoutMs: 300_000
     })
     return { run, sha }

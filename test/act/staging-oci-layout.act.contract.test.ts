@@ -26,7 +26,7 @@ import {
   fakeTrivyEnv,
   haproxyWith,
   headSha,
-  installFakeTrivy,
+  fakeTrivyPath,
   removeLater,
   removeTempDirs,
   templateCaller
@@ -85,6 +85,7 @@ describe('staging template under act, built from the commit as an OCI layout (no
   function caller(build: string[], extra: Record<string, string | undefined> = {}): string {
     return templateCaller('deploy-staging', {
       ...haproxyWith(lb.socket, app),
+      'trivy-path': fakeTrivyPath(),
       build: JSON.stringify(build),
       test: PYTEST,
       'working-directory': 'service',
@@ -116,7 +117,6 @@ describe('staging template under act, built from the commit as an OCI layout (no
       apiUrl: api.url,
       token: api.token,
       env: fakeTrivyEnv('trivy-image-slmicro-clean-zero-vulns.json'),
-      prepareToolCache: (cache) => installFakeTrivy(cache),
       timeoutMs: 300_000
     })
     return { result, sha: headSha(dir) }

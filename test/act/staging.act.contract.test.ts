@@ -25,7 +25,7 @@ import {
   haproxyWith,
   headSha,
   fakeTrivyEnv,
-  installFakeTrivy,
+  fakeTrivyPath,
   removeLater,
   removeTempDirs,
   templateCaller
@@ -62,6 +62,7 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
     chmodSync(deployCommand, 0o755)
     const caller = templateCaller('deploy-staging', {
       ...haproxyWith(lb.socket, app),
+      'trivy-path': fakeTrivyPath(),
       'promote-from': 'ci',
       'deploy-command': deployCommand,
       'verify-url': lb.url,
@@ -89,7 +90,6 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
       apiUrl: api.url,
       token: api.token,
       env: fakeTrivyEnv('trivy-image-slmicro-clean-zero-vulns.json'),
-      prepareToolCache: (cache) => installFakeTrivy(cache),
       timeoutMs: 300_000
     })
     const jobs = Object.fromEntries(
@@ -133,6 +133,7 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
     const before = api.deployments.length
     const caller = templateCaller('deploy-staging', {
       ...haproxyWith(lb.socket, app),
+      'trivy-path': fakeTrivyPath(),
       'promote-from': 'ci',
       namespace: undefined,
       service: undefined,
@@ -149,8 +150,7 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
       vars: { IMAGE: `${registry.host}/shop` },
       apiUrl: api.url,
       token: api.token,
-      env: fakeTrivyEnv('trivy-image-slmicro-clean-zero-vulns.json'),
-      prepareToolCache: (cache) => installFakeTrivy(cache)
+      env: fakeTrivyEnv('trivy-image-slmicro-clean-zero-vulns.json')
     })
     expect(run.exitCode).not.toBe(0)
     expect(jobResult(run, failing)).toBe('failure')

@@ -9,13 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { jobResult, runAct } from '../../lab/act.js'
 import { startFakeGitHubApi, type FakeGitHubApi } from '../fakes/github-api.js'
-import {
-  explain,
-  fakeTrivyEnv,
-  installFakeTrivy,
-  removeTempDirs,
-  templateCaller
-} from './helpers.js'
+import { explain, fakeTrivyEnv, fakeTrivyPath, removeTempDirs, templateCaller } from './helpers.js'
 
 describe('weekly scan template under act (host mode)', () => {
   let api: FakeGitHubApi
@@ -30,7 +24,9 @@ describe('weekly scan template under act (host mode)', () => {
   const run = (report: string) =>
     runAct({
       callerFiles: {
-        '.github/workflows/security-weekly.yml': templateCaller('security-weekly', {}),
+        '.github/workflows/security-weekly.yml': templateCaller('security-weekly', {
+          'trivy-path': fakeTrivyPath()
+        }),
         'package.json': '{"name":"shop","version":"1.0.0"}\n'
       },
       workflow: '.github/workflows/security-weekly.yml',
@@ -39,7 +35,6 @@ describe('weekly scan template under act (host mode)', () => {
       apiUrl: api.url,
       token: api.token,
       env: fakeTrivyEnv(report),
-      prepareToolCache: (cache) => installFakeTrivy(cache),
       timeoutMs: 300_000
     })
 
