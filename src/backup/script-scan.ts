@@ -266,6 +266,15 @@ export class ScriptScanner {
       this.refuse(`psql meta-command \`\\${shorten(name)}\`: a backup may not run psql commands`)
       return text.length
     }
+    if (ch === ':' && text[i - 1] !== ':' && /^:(['"]|\{\?|[A-Za-z_\u0080-\uffff])/.test(rest)) {
+      // psql replaces `:name`, `:'name'`, `:"name"` with a variable and reads the value as script
+      // text: `:LAST_ERROR_MESSAGE` brings back whatever an error message quoted (`\restrict`
+      // does not stop it). pg_dump never writes one outside quotes.
+      this.refuse(
+        `psql variable \`${shorten(/^:\S*/.exec(rest)?.[0] ?? ':')}\`: a backup may not use psql variables`
+      )
+      return text.length
+    }
     if (ch === "'") {
       const escapes = /[Ee]$/.test(text.slice(0, i)) && !/[\w$]$/.test(text.slice(0, i - 1))
       this.state = { kind: 'squote', escapes }

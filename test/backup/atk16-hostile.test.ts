@@ -116,3 +116,24 @@ describe('not fixed: pg_dump-shaped SQL runs dump-defined code as the superuser 
     }
   )
 })
+
+describe('psql variable interpolation re-lexes text the pre-scan never saw', () => {
+  it(':LAST_ERROR_MESSAGE carries a statement from an error message into the script', async () => {
+    const file = withBeforeEnd(
+      'variable.sql',
+      `CREATE TABLE public.atk (a int);\nINSERT INTO public.atk VALUES ('a"; CREATE DATABASE atk16_var; --');\n:LAST_ERROR_MESSAGE;`
+    )
+    const fake = fakeIO({
+      'database-url': pg.url,
+      backup: file,
+      'allow-errors': 'invalid input syntax\nsyntax error'
+    })
+    const result = await run(fake.io).then(
+      () => `passed=${fake.outputs.passed}`,
+      (e: Error) => `failed: ${e.message.slice(0, 300)}`
+    )
+    const made = await pg.psql(`SELECT count(*) FROM pg_database WHERE datname = 'atk16_var'`)
+    expect({ made, result }).toMatchObject({ made: '0' })
+    expect(result).toMatch(/^failed: .*line \d+/)
+  })
+})

@@ -61,6 +61,9 @@ describe('refused, naming the line', () => {
       "CREATE FUNCTION f() RETURNS int AS '/tmp/x.so', 'f' LANGUAGE \"c\";\n",
       1
     ],
+    ['a psql variable (atk16)', ':LAST_ERROR_MESSAGE;\n', 1],
+    ['a quoted psql variable (atk16)', "CREATE TABLE t (a text DEFAULT :'USER');\n", 1],
+    ['a psql variable test (atk16)', 'CREATE TABLE t (a int DEFAULT :{?x});\n', 1],
     [
       'a quoted untrusted language (atk16)',
       'CREATE FUNCTION f() RETURNS int LANGUAGE "plpython3u" AS $$x$$;\n',
@@ -90,6 +93,10 @@ describe('not refused: text that only looks like a command', () => {
     ],
     ['a line comment', '-- \\! touch x; CREATE DATABASE y\nSET a = 1;\n'],
     ['a quoted name', 'CREATE TABLE "ALTER SYSTEM \\!" (id int);\n'],
+    [
+      'casts and slices (atk16)',
+      "CREATE VIEW v AS SELECT 'a'::text AS a, (ARRAY[1, 2])[1:2] AS b;\n"
+    ],
     [
       'a quoted safe extension (atk16)',
       'CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA public;\n'
