@@ -4,7 +4,7 @@
  * state and this session counts every table in it (row security off, so a policy errors
  * instead of hiding rows). The manifest then records the files' sha256.
  */
-import { lstat, writeFile } from 'node:fs/promises'
+import { mkdir, open, writeFile } from 'node:fs/promises'
 import pg from 'pg'
 import { ConfigurationError, ToolError, errorMessage } from '../core/errors.js'
 import { formatCommand, runCommand } from '../core/exec.js'
@@ -67,9 +67,21 @@ async function countInSnapshot(
 
 export async function makeBackup(request: BackupRequest): Promise<BackupResult> {
   const { source } = request
-  const exists = await lstat(request.path).then(
-    () => true,
-    () => false
+  // Reserved atomically (an exclusive create, or mkdir), so that of two runs given one path only
+  // one ever runs pg_dump into it: pg_dump -f itself would write over a file made meanwhile.
+  const reserve =
+    request.format === 'directory'
+      ? mkdir(request.path)
+      : open(request.path, 'wx').then((f) => f.close())
+  const exists = await reserve.then(
+    () => false,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST') return true
+      throw new ConfigurationError(
+        `input \`backup\` = \`${request.path}\`: cannot be created: ${e.message}`,
+        'backup'
+      )
+    }
   )
   if (exists) {
     throw new ConfigurationError(

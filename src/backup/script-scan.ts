@@ -35,6 +35,8 @@ type State =
 const COMPLETE = '-- PostgreSQL database dump complete'
 const HEAD_CHARS = 2000
 const TAIL_CHARS = 100
+/** 1600 columns of 63 quoted bytes with their separators fit. */
+const COPY_CHARS = 1_000_000
 
 /** Statement heads that act outside the scratch database, and why each is refused. */
 const REFUSED_STATEMENTS: [RegExp, string][] = [
@@ -73,19 +75,50 @@ const REFUSED_STATEMENTS: [RegExp, string][] = [
   [/^(INSERT|UPDATE|DELETE) (INTO |FROM )?PG_CATALOG\./, 'writes a system catalog']
 ]
 
-/** The functions a pg_dump script calls with SELECT; any other top-level call is refused. */
+/**
+ * The calls a pg_dump script makes with SELECT, as the whole statement: one function of this
+ * set with literal arguments only (a string, a number, true or false). Anything more after it
+ * (`, lo_export(…)`) or inside it (`(SELECT …)`) is refused.
+ */
 const DUMP_FUNCTIONS =
-  /^SELECT PG_CATALOG\.(SET_CONFIG|SETVAL|LO_CREATE|LO_OPEN|LO_CLOSE|LOWRITE|BINARY_UPGRADE_SET_\w+)\b/
+  /^SELECT PG_CATALOG\.(SET_CONFIG|SETVAL|LO_CREATE|LO_OPEN|LO_CLOSE|LOWRITE|BINARY_UPGRADE_SET_\w+) ?\((?: ?(?:E?'…'|-?\d+|TRUE|FALSE) ?,?)*\)$/
+
+/** pg_dump's COPY, as the whole statement: `COPY name (cols) FROM stdin` (no WHERE, PROGRAM, file). */
+const DUMP_COPY = /^COPY [A-Z0-9_$"….]+(?: \([A-Z0-9_$"…, ]*\))? FROM STDIN$/
+
+/** Extensions that reach files, programs or other servers (read inside quotes too). */
+const DANGEROUS_EXTENSION = /^(ADMINPACK|DBLINK|FILE_FDW|POSTGRES_FDW|PL\w*U|LO)$/i
+/** Languages outside the sandbox (read inside quotes too). */
+const DANGEROUS_LANGUAGE = /^(C|INTERNAL|\w+U)$/i
+
+/** The text of the quoted name at `at` in a normalised statement (`"…"` stands for each). */
+function quotedAt(head: string, at: number, quoted: string[]): string | undefined {
+  return quoted[head.slice(0, at).split('"…"').length - 1]
+}
 
 /**
  * Pure: why a statement is refused, if it is. `head` is its start and `tail` its end, words
  * upper-cased, whitespace as one space, literals as `'…'` and quoted names as `"…"` (so no name
  * or string can look like a keyword).
  */
-export function refuseStatement(head: string, tail = head): string | undefined {
+export function refuseStatement(
+  head: string,
+  tail = head,
+  quoted: string[] = []
+): string | undefined {
   for (const [pattern, why] of REFUSED_STATEMENTS) if (pattern.test(head)) return why
-  // The source is named once, at the end in pg_dump's form: `COPY t (cols) FROM stdin`.
-  if (/^COPY\b/.test(head) && (/^COPY \(/.test(head) || !/ (FROM STDIN|TO STDOUT)$/.test(tail)))
+  // A quoted or unicode-escaped name is read for what it is: `"dblink"`, `U&"d\0062link"`.
+  const ext = /^CREATE EXTENSION (?:IF NOT EXISTS )?(U&)?"…"/.exec(head)
+  if (ext && (ext[1] || DANGEROUS_EXTENSION.test(quotedAt(head, ext[0].length - 3, quoted) ?? '')))
+    return 'installs an extension that reaches files, programs or other servers'
+  if (/^CREATE (OR REPLACE )?(FUNCTION|PROCEDURE)\b/.test(head)) {
+    const lang = / LANGUAGE (U&)?"…"/.exec(head)
+    const name = lang ? quotedAt(head, lang.index + lang[0].length - 3, quoted) : undefined
+    if (lang && (lang[1] || DANGEROUS_LANGUAGE.test(name ?? '')))
+      return 'defines server code outside the sandbox (C or an untrusted language)'
+  }
+  // pg_dump's form, the whole statement: `COPY t (cols) FROM stdin` (no WHERE, no PROGRAM).
+  if (/^COPY\b/.test(head) && (head !== tail || !DUMP_COPY.test(head)))
     return 'reads or writes a server file, runs a program or a query (only `COPY table FROM stdin` is restored)'
   if (/^(SELECT|CALL|EXECUTE|WITH|VALUES|TABLE)\b/.test(head) && !DUMP_FUNCTIONS.test(head))
     return 'runs a query pg_dump does not write (only set_config, setval and large-object writes)'
@@ -101,6 +134,11 @@ export class ScriptScanner {
   private head = ''
   private tail = ''
   private headLine = 0
+  /** The statement's quoted names, in order (the normalised text has `"…"` for each). */
+  private quoted: string[] = []
+  private quoting = ''
+  /** The statement is longer than the head keeps. */
+  private cut = false
   private n = 0
   private copyPending = false
   private result: ScriptScan = { findings: [], restrictLines: [], lines: 0 }
@@ -139,17 +177,24 @@ export class ScriptScanner {
     if (space && (this.tail === '' || this.tail.endsWith(' '))) return
     if (this.head === '') this.headLine = this.n
     const add = space ? ' ' : text
-    if (this.head.length < HEAD_CHARS) this.head += add
+    // pg_dump's COPY names every column: its head is kept whole (up to COPY_CHARS) to be read whole.
+    const limit = this.head.startsWith('COPY ') ? COPY_CHARS : HEAD_CHARS
+    if (this.head.length < limit) this.head += add
+    else this.cut = true
     this.tail = (this.tail + add).slice(-TAIL_CHARS)
   }
 
   private endStatement(): void {
     const head = this.head.trim()
-    const tail = this.tail.trim()
+    // A statement longer than its head is compared by its head and tail only.
+    const tail = this.cut ? this.tail.trim() : head
+    const quoted = this.quoted
     this.head = ''
     this.tail = ''
+    this.cut = false
+    this.quoted = []
     if (!head) return
-    const why = refuseStatement(head, tail)
+    const why = refuseStatement(head, tail, quoted)
     if (why) this.refuse(`\`${shorten(head)}\`: ${why}`, this.headLine)
     this.copyPending = !why && /^COPY\b/.test(head) && / FROM STDIN$/.test(tail)
   }
@@ -169,9 +214,15 @@ export class ScriptScanner {
         continue
       }
       if (s.kind === 'dquote') {
-        if (ch === '"' && text[i + 1] === '"') i += 2
-        else {
-          if (ch === '"') this.state = { kind: 'normal' }
+        if (ch === '"' && text[i + 1] === '"') {
+          this.quoting += '"'
+          i += 2
+        } else {
+          if (ch === '"') {
+            this.state = { kind: 'normal' }
+            if (this.quoted.length < 100) this.quoted.push(this.quoting)
+            this.quoting = ''
+          } else this.quoting += ch
           i++
         }
         continue
@@ -213,6 +264,15 @@ export class ScriptScanner {
       // psql runs a backslash outside quotes as a meta-command up to the end of the line.
       const name = /^\\([A-Za-z]+|[!?.;\\]|)/.exec(rest)?.[1] ?? ''
       this.refuse(`psql meta-command \`\\${shorten(name)}\`: a backup may not run psql commands`)
+      return text.length
+    }
+    if (ch === ':' && text[i - 1] !== ':' && /^:(['"]|\{\?|[A-Za-z_\u0080-\uffff])/.test(rest)) {
+      // psql replaces `:name`, `:'name'`, `:"name"` with a variable and reads the value as script
+      // text: `:LAST_ERROR_MESSAGE` brings back whatever an error message quoted (`\restrict`
+      // does not stop it). pg_dump never writes one outside quotes.
+      this.refuse(
+        `psql variable \`${shorten(/^:\S*/.exec(rest)?.[0] ?? ':')}\`: a backup may not use psql variables`
+      )
       return text.length
     }
     if (ch === "'") {

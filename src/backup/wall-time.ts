@@ -64,13 +64,21 @@ function ianaOffsetMinutes(zone: string, instant: number): number {
   return Math.round((local - instant) / 60_000)
 }
 
-/** The instant a wall time names in `zone` (the later one when a DST change repeats it). */
+/**
+ * The instant a wall time names in `zone`. When a DST change repeats it, the earlier one (the
+ * older backup: max-age must not gain an hour); when the change skips it, the earlier reading.
+ */
 export function wallTimeToInstant(wall: string, zone: TimeZone): Date {
   const asUtc = wallAsUtc(wall)
   if ('offsetMinutes' in zone) return new Date(asUtc - zone.offsetMinutes * 60_000)
-  const first = ianaOffsetMinutes(zone.iana, asUtc)
-  const second = ianaOffsetMinutes(zone.iana, asUtc - first * 60_000)
-  return new Date(asUtc - second * 60_000)
+  // The zone's offsets a day either side of the wall time cover both sides of any change.
+  const day = 86_400_000
+  const offsets = new Set([-day, 0, day].map((d) => ianaOffsetMinutes(zone.iana, asUtc + d)))
+  const instants = [...offsets].map((o) => asUtc - o * 60_000)
+  const named = instants.filter(
+    (t) => ianaOffsetMinutes(zone.iana, t) === Math.round((asUtc - t) / 60_000)
+  )
+  return new Date(Math.min(...(named.length ? named : instants)))
 }
 
 /** Every instant the wall time may name when the dump's zone is unknown. */

@@ -33,7 +33,42 @@ describe('refused, naming the line', () => {
     ['untrusted language', 'CREATE FUNCTION f() RETURNS int LANGUAGE plpython3u AS $$x$$;\n', 1],
     ['dblink', 'CREATE EXTENSION IF NOT EXISTS dblink WITH SCHEMA public;\n', 1],
     ['escape strings off', 'SET standard_conforming_strings = off;\n', 1],
-    ['catalog write', 'UPDATE pg_catalog.pg_authid SET rolsuper = true;\n', 1]
+    ['catalog write', 'UPDATE pg_catalog.pg_authid SET rolsuper = true;\n', 1],
+    [
+      'a dump function first, then any call (atk16)',
+      "SELECT pg_catalog.set_config('search_path', '', false), pg_catalog.lo_export(4242, '/tmp/x');\n",
+      1
+    ],
+    [
+      'a dump function with a call inside it (atk16)',
+      "SELECT pg_catalog.setval('s', (SELECT pg_catalog.pg_read_file('/etc/passwd')::int), true);\n",
+      1
+    ],
+    [
+      'COPY FROM PROGRAM whose WHERE ends in a column named stdin (atk16)',
+      "COPY public.t (stdin) FROM PROGRAM 'touch /tmp/x' WHERE 1 IS DISTINCT FROM stdin;\n",
+      1
+    ],
+    [
+      'COPY FROM stdin with a WHERE (atk16)',
+      'COPY t FROM stdin WHERE stdin > 0 OR 1 = stdin;\n',
+      1
+    ],
+    ['a quoted dblink (atk16)', 'CREATE EXTENSION "dblink" SCHEMA public;\n', 1],
+    ['a unicode-escaped dblink (atk16)', 'CREATE EXTENSION U&"d\\0062link";\n', 1],
+    [
+      'a quoted C language (atk16)',
+      "CREATE FUNCTION f() RETURNS int AS '/tmp/x.so', 'f' LANGUAGE \"c\";\n",
+      1
+    ],
+    ['a psql variable (atk16)', ':LAST_ERROR_MESSAGE;\n', 1],
+    ['a quoted psql variable (atk16)', "CREATE TABLE t (a text DEFAULT :'USER');\n", 1],
+    ['a psql variable test (atk16)', 'CREATE TABLE t (a int DEFAULT :{?x});\n', 1],
+    [
+      'a quoted untrusted language (atk16)',
+      'CREATE FUNCTION f() RETURNS int LANGUAGE "plpython3u" AS $$x$$;\n',
+      1
+    ]
   ])('%s', (_, script, line) => {
     expect(lines(script)).toEqual([line])
   })
@@ -58,6 +93,18 @@ describe('not refused: text that only looks like a command', () => {
     ],
     ['a line comment', '-- \\! touch x; CREATE DATABASE y\nSET a = 1;\n'],
     ['a quoted name', 'CREATE TABLE "ALTER SYSTEM \\!" (id int);\n'],
+    [
+      'casts and slices (atk16)',
+      "CREATE VIEW v AS SELECT 'a'::text AS a, (ARRAY[1, 2])[1:2] AS b;\n"
+    ],
+    [
+      'a quoted safe extension (atk16)',
+      'CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA public;\n'
+    ],
+    [
+      'large-object writes as pg_dump writes them (atk16)',
+      "SELECT pg_catalog.lo_open('16385', 131072);\nSELECT pg_catalog.lowrite(0, '\\x00ff');\nSELECT pg_catalog.lo_close(0);\n"
+    ],
     [
       'grants on objects',
       'GRANT SELECT ON TABLE public.t TO app;\nREVOKE ALL ON SCHEMA public FROM PUBLIC;\n'
