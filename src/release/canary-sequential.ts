@@ -192,8 +192,9 @@ export async function runSequentialCanary(
     for (let i = choice.startStep; i < o.steps.length; i++) {
       const weight = o.steps[i]
       const weights = weight === 100 ? allOn(canary) : split(canary, weight)
-      await router.setWeights(weights, { previous: stable, reason: `canary step ${weight}%` })
+      // Armed before the change: a cancel while it is in progress still puts traffic back.
       onWeight({ canary, stable, weight })
+      await router.setWeights(weights, { previous: stable, reason: `canary step ${weight}%` })
       log.info(
         `step ${i + 1}/${o.steps.length}: ${canary} at ${weight}% (${formatWeights(weights)})`
       )
