@@ -13,6 +13,8 @@ let server: Server
 let url: string
 let warnings: string[] = []
 let calls = 0
+/** Cumulative counter value of a tag at the n-th read (default: 1000 more requests a read). */
+let counter: (tag: string, n: number) => number = (m, n) => (m.endsWith('errors') ? 0 : 1000 * n)
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -35,7 +37,7 @@ beforeAll(async () => {
     const tags = [...query.matchAll(/"m", "(\w+)"/g)].map((m) => m[1])
     const result = tags.map((m) => ({
       metric: { m },
-      value: [1, m.endsWith('errors') ? '0' : String(1000 * calls)]
+      value: [1, String(counter(m, calls))]
     }))
     res.end(
       JSON.stringify({
@@ -107,6 +109,32 @@ describe('sequential canary on an in-memory router', () => {
       expect(router.weights).toEqual({ blue: 100, green: 0 })
     } finally {
       warnings = []
+    }
+  })
+
+  it('a counter reset on one of two canary pods is not counted as new requests', async () => {
+    calls = 0
+    // two canary pods, 50 requests a read each; pod a restarts at the 4th read (its 150 are gone)
+    counter = (m, n) => {
+      if (m.endsWith('errors')) return 0
+      const b = 50 * n + 100_000 // pod b has served this slot for a long time
+      const a = n < 4 ? 50 * n : 50 * (n - 4)
+      return a + b
+    }
+    try {
+      const router = new MemoryRouter({ blue: 100, green: 0 }, 'green')
+      const r = await runSequentialCanary(
+        router,
+        prometheus,
+        { ...options, steps: [100], stepDurationMs: 150 },
+        settings()
+      )
+      const shown = r.decisions.at(-1)!.measurements.find((x) => x.check === 'error rate')!.shown
+      const served = Number(/\(0\/(\d+)\)/.exec(shown)![1])
+      // at most 100 requests a read were served; pod b's history is not this canary's traffic
+      expect(served).toBeLessThanOrEqual(100 * (calls - 1))
+    } finally {
+      counter = (m, n) => (m.endsWith('errors') ? 0 : 1000 * n)
     }
   })
 })
