@@ -248,7 +248,19 @@ export class NginxLuaRouter implements Router {
     return { ...file, weights: answer.weights, changedAt: answer.changed, detail: this.name }
   }
 
-  async setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
+  /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
+  private inFlight: Promise<void> = Promise.resolve()
+
+  setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
+    const next = this.inFlight.then(
+      () => this.change(weights, meta),
+      () => this.change(weights, meta)
+    )
+    this.inFlight = next.catch(() => undefined)
+    return next
+  }
+
+  private async change(weights: Weights, meta: ChangeMeta): Promise<void> {
     const { transport, upstreamFile } = this.options
     const old = await readFile(transport, upstreamFile)
     const changed = new Date().toISOString()
