@@ -297,8 +297,11 @@ export class NginxLuaRouter implements Router {
     }
     const now = parseAdminAnswer(answer.text)
     if (now.weights.blue !== weights.blue || now.weights.green !== weights.green) {
+      // Not obeyed (the loaded file is stamped later: a clock ahead): the file must say what is
+      // live, or the next reload moves traffic that nobody asked to move then.
+      await this.restore(old)
       throw new ToolError(
-        `${this.name}: admin endpoint reports ${JSON.stringify(now.weights)} after setting ${JSON.stringify(weights)}`
+        `${this.name}: admin endpoint reports ${JSON.stringify(now.weights)} (changed ${now.changed}) after setting ${JSON.stringify(weights)} (changed ${changed}); file restored, traffic unchanged. Is a clock ahead?`
       )
     }
     log.debug(`${this.name}: weights ${JSON.stringify(weights)} set without a reload`)

@@ -68,4 +68,48 @@ describe('nginx-mode lua: one change at a time', () => {
     expect((await router.read()).weights).toEqual({ blue: 100, green: 0 })
     expect(readFileSync(file, 'utf8')).toMatch(/# ops-actions: blue=100 green=0/)
   })
+
+  it('a PUT the balancer does not obey (the loaded file is stamped later) leaves the file as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-lua-skew-'))
+    const file = join(dir, 'app-upstream.conf')
+    const options = {
+      upstreamName: 'app',
+      servers: { blue: ['127.0.0.1:8001'], green: ['127.0.0.1:8002'] },
+      upstreamOptions: [],
+      admin: join(dir, 'admin.sock')
+    }
+    // written and loaded by a runner whose clock was an hour ahead
+    const ahead = new Date(Date.now() + 3_600_000).toISOString()
+    const before = renderLuaUpstream(options, { blue: 100, green: 0 }, 'green', ahead)
+    writeFileSync(file, before)
+    const local = new LocalTransport()
+    const transport: Transport = {
+      name: 'fake-admin',
+      close: async () => undefined,
+      // the dict takes the PUT, but its stamp is older than the loaded file's: blue stays live
+      run: async (argv, o) =>
+        argv[0] !== 'curl'
+          ? local.run(argv, o)
+          : {
+              code: 0,
+              stdout: `blue=100&green=0&changed=${ahead}\n200`,
+              stderr: '',
+              signal: null,
+              timedOut: false,
+              durationMs: 1
+            }
+    }
+    const router = new NginxLuaRouter({
+      ...options,
+      upstreamFile: file,
+      testCommand: ['true'],
+      reloadCommand: ['true'],
+      transport
+    })
+    await expect(
+      router.setWeights({ blue: 0, green: 100 }, { previous: 'blue', reason: 'switch' })
+    ).rejects.toThrow(/file restored/)
+    // otherwise the next reload (a certificate renewal) silently moves all traffic to green
+    expect(readFileSync(file, 'utf8')).toBe(before)
+  })
 })
