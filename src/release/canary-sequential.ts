@@ -308,9 +308,17 @@ export async function runSequentialCanary(
         }
         if (Date.now() - stepStart > 10 * o.stepDurationMs + 10 * o.intervalMs) {
           record(i, weight, poll, analysis.state(), 'inconclusive')
+          // too little traffic is not an error-rate failure: say which one it was
+          const tooFew = stepRequests < o.thresholds.minRequests
           return await abort(
-            `step ${weight}% did not come within bounds in ${formatDuration(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors)`,
-            'error rate',
+            tooFew
+              ? `step ${weight}%: the canary served ${stepRequests} of the ${o.thresholds.minRequests} requests min-requests asks for in ${formatDuration(Date.now() - stepStart)} (too little traffic to judge; ${stepErrors} errors)`
+              : `step ${weight}% did not come within bounds in ${formatDuration(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors, ${stepSlow}/${stepLatency} slow)`,
+            tooFew
+              ? 'requests'
+              : stepErrors / Math.max(1, stepRequests) > o.thresholds.maxErrorRatePercent / 100
+                ? 'error rate'
+                : 'p95 latency',
             pollStart
           )
         }

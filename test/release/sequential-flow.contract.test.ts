@@ -137,4 +137,24 @@ describe('sequential canary on an in-memory router', () => {
       counter = (m, n) => (m.endsWith('errors') ? 0 : 1000 * n)
     }
   })
+
+  it('tiny traffic: a step that never reaches min-requests says so (not an error-rate failure)', async () => {
+    calls = 0
+    counter = (m, n) => (m.endsWith('errors') ? 0 : n) // one request a poll
+    try {
+      const router = new MemoryRouter({ blue: 100, green: 0 }, 'green')
+      const r = await runSequentialCanary(
+        router,
+        prometheus,
+        { ...options, thresholds: { ...options.thresholds, minRequests: 1000 } },
+        settings()
+      )
+      expect(r.result).toBe('aborted')
+      expect(r.failedCheck).toBe('requests')
+      expect(r.abortReason).toMatch(/served \d+ of the 1000 requests min-requests asks for/)
+      expect(router.weights).toEqual({ blue: 100, green: 0 })
+    } finally {
+      counter = (m, n) => (m.endsWith('errors') ? 0 : 1000 * n)
+    }
+  })
 })
