@@ -74,8 +74,25 @@ interface Counters {
 
 const value = (r: Reading): number | undefined => (r.kind === 'value' ? r.value : undefined)
 
-/** A counter that went down was reset (a restart): what it shows now is all new. */
-const delta = (now: number, before: number): number => (now >= before ? now - before : now)
+/**
+ * The counts since the previous read, or undefined when any counter went down. The counters are
+ * sums over pods: when one pod restarts (or a scaled-down pod's series go stale) the sum drops,
+ * and what it shows then is mostly the other pods' whole history, not new requests. Such a read
+ * is only a new baseline: counting it would feed the tests requests that were never served in
+ * this canary (a good canary aborted or a bad one diluted).
+ */
+function deltas<K extends string>(
+  now: Record<K, number>,
+  before: Record<K, number>,
+  keys: readonly K[]
+): Record<K, number> | undefined {
+  const out = {} as Record<K, number>
+  for (const k of keys) {
+    if (now[k] < before[k]) return undefined
+    out[k] = now[k] - before[k]
+  }
+  return out
+}
 
 /**
  * The canary under anytime-valid sequential analysis: the same steps as runCanary, but the
@@ -192,8 +209,9 @@ export async function runSequentialCanary(
     for (let i = choice.startStep; i < o.steps.length; i++) {
       const weight = o.steps[i]
       const weights = weight === 100 ? allOn(canary) : split(canary, weight)
-      await router.setWeights(weights, { previous: stable, reason: `canary step ${weight}%` })
+      // Armed before the change: a cancel while it is in progress still puts traffic back.
       onWeight({ canary, stable, weight })
+      await router.setWeights(weights, { previous: stable, reason: `canary step ${weight}%` })
       log.info(
         `step ${i + 1}/${o.steps.length}: ${canary} at ${weight}% (${formatWeights(weights)})`
       )
@@ -225,28 +243,33 @@ export async function runSequentialCanary(
           previous = { canary: c, stable: st }
           continue // the first reading is the baseline the batches count from
         }
-        const cd = {
-          requests: delta(c.requests, previous.canary.requests),
-          errors: delta(c.errors, previous.canary.errors),
-          count: delta(c.count, previous.canary.count),
-          fast: delta(c.fast, previous.canary.fast)
-        }
+        const cd = deltas(c, previous.canary, ['requests', 'errors', 'count', 'fast'] as const)
         // a stable baseline from the 100 % step is stale; without one this batch has no stable side
         const sd =
           st && previous.stable
-            ? {
-                requests: delta(st.requests, previous.stable.requests),
-                errors: delta(st.errors, previous.stable.errors)
-              }
+            ? deltas(st, previous.stable, ['requests', 'errors'] as const)
             : { requests: 0, errors: 0 }
+        for (const [slot, d] of [
+          [canary, cd],
+          [stable, sd]
+        ] as const) {
+          if (!d) {
+            log.warning(
+              `  the ${slot} counters went down (a pod restarted or its series went stale): this poll is a new baseline, not counted`
+            )
+          }
+        }
         previous = { canary: c, stable: st ?? previous.stable }
+        // a reset on one side makes the other side's batch unpaired: neither is counted (but
+        // the step's time limit below still applies, so a crash-looping pod cannot stall it)
+        const counted = cd && sd
         const batch: Batch = {
-          canaryRequests: Math.round(cd.requests),
-          canaryErrors: Math.round(cd.errors),
-          stableRequests: Math.round(sd.requests),
-          stableErrors: Math.round(sd.errors),
-          canaryLatencyCount: Math.round(cd.count),
-          canarySlow: Math.max(0, Math.round(cd.count - cd.fast))
+          canaryRequests: counted ? Math.round(cd.requests) : 0,
+          canaryErrors: counted ? Math.round(cd.errors) : 0,
+          stableRequests: counted ? Math.round(sd.requests) : 0,
+          stableErrors: counted ? Math.round(sd.errors) : 0,
+          canaryLatencyCount: counted ? Math.round(cd.count) : 0,
+          canarySlow: counted ? Math.max(0, Math.round(cd.count - cd.fast)) : 0
         }
         stepRequests += batch.canaryRequests
         stepErrors += batch.canaryErrors
@@ -285,9 +308,17 @@ export async function runSequentialCanary(
         }
         if (Date.now() - stepStart > 10 * o.stepDurationMs + 10 * o.intervalMs) {
           record(i, weight, poll, analysis.state(), 'inconclusive')
+          // too little traffic is not an error-rate failure: say which one it was
+          const tooFew = stepRequests < o.thresholds.minRequests
           return await abort(
-            `step ${weight}% did not come within bounds in ${formatDuration(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors)`,
-            'error rate',
+            tooFew
+              ? `step ${weight}%: the canary served ${stepRequests} of the ${o.thresholds.minRequests} requests min-requests asks for in ${formatDuration(Date.now() - stepStart)} (too little traffic to judge; ${stepErrors} errors)`
+              : `step ${weight}% did not come within bounds in ${formatDuration(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors, ${stepSlow}/${stepLatency} slow)`,
+            tooFew
+              ? 'requests'
+              : stepErrors / Math.max(1, stepRequests) > o.thresholds.maxErrorRatePercent / 100
+                ? 'error rate'
+                : 'p95 latency',
             pollStart
           )
         }

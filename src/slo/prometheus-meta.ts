@@ -18,9 +18,19 @@ async function api(o: PrometheusOptions, path: string, params: Record<string, st
   } catch (error) {
     throw new ToolError(`Prometheus at ${o.url} unreachable: ${(error as Error).message}`)
   }
-  const body = (await res.json().catch(() => ({}))) as { status?: string; data?: unknown }
+  const body = (await res.json().catch(() => ({}))) as {
+    status?: string
+    data?: unknown
+    warnings?: unknown
+  }
   if (body.status !== 'success') {
     throw new ToolError(`Prometheus ${path} answered HTTP ${res.status} without data`)
+  }
+  // A partial answer (Thanos, federation with a store down) can miss series: no data, never a pass.
+  if (Array.isArray(body.warnings) && body.warnings.length) {
+    throw new ToolError(
+      `Prometheus ${path} answered with warnings (a partial result): ${body.warnings.map(String).join('; ').slice(0, 300)}`
+    )
   }
   return body.data
 }

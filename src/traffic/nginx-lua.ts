@@ -248,7 +248,19 @@ export class NginxLuaRouter implements Router {
     return { ...file, weights: answer.weights, changedAt: answer.changed, detail: this.name }
   }
 
-  async setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
+  /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
+  private inFlight: Promise<void> = Promise.resolve()
+
+  setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
+    const next = this.inFlight.then(
+      () => this.change(weights, meta),
+      () => this.change(weights, meta)
+    )
+    this.inFlight = next.catch(() => undefined)
+    return next
+  }
+
+  private async change(weights: Weights, meta: ChangeMeta): Promise<void> {
     const { transport, upstreamFile } = this.options
     const old = await readFile(transport, upstreamFile)
     const changed = new Date().toISOString()
@@ -285,8 +297,11 @@ export class NginxLuaRouter implements Router {
     }
     const now = parseAdminAnswer(answer.text)
     if (now.weights.blue !== weights.blue || now.weights.green !== weights.green) {
+      // Not obeyed (the loaded file is stamped later: a clock ahead): the file must say what is
+      // live, or the next reload moves traffic that nobody asked to move then.
+      await this.restore(old)
       throw new ToolError(
-        `${this.name}: admin endpoint reports ${JSON.stringify(now.weights)} after setting ${JSON.stringify(weights)}`
+        `${this.name}: admin endpoint reports ${JSON.stringify(now.weights)} (changed ${now.changed}) after setting ${JSON.stringify(weights)} (changed ${changed}); file restored, traffic unchanged. Is a clock ahead?`
       )
     }
     log.debug(`${this.name}: weights ${JSON.stringify(weights)} set without a reload`)
