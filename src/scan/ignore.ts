@@ -149,7 +149,7 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 function matches(rule: IgnoreRule, f: Finding): boolean {
-  if (rule.id !== f.id) return false
+  if (rule.id !== f.id && !f.aliases?.includes(rule.id)) return false
   if (rule.kind && rule.kind !== f.kind) return false
   // Trivy applies the purls only to findings with a package (a secret has none).
   if (rule.packages && rule.packages.length > 0 && f.purl) {
@@ -183,8 +183,8 @@ export function applyIgnoreRules(
   const kept: Finding[] = []
   const ignored: Finding[] = []
   for (const f of findings) {
-    const candidates = byId.get(f.id)
-    if (candidates?.some((r) => matches(r, f))) ignored.push(f)
+    const candidates = [f.id, ...(f.aliases ?? [])].flatMap((id) => byId.get(id) ?? [])
+    if (candidates.some((r) => matches(r, f))) ignored.push(f)
     else kept.push(f)
   }
   const expired = expiredRules.map((rule) => ({

@@ -253,3 +253,63 @@ secrets:
     expect(globToRegExp(glob).test(path)).toBe(expected)
   })
 })
+
+describe('misconfiguration IDs as Trivy matches them (ID, AVDID, aliases)', () => {
+  // Trivy 0.74 writes `ID: DS-0002` and no AVDID; its checks' aliases (AVD-DS-0002, DS002) are
+  // `json:"-"` but `trivy config --ignorefile` still honours them (pkg/result/filter.go).
+  const modern = parseReport(
+    JSON.stringify({
+      SchemaVersion: 2,
+      Results: [
+        {
+          Target: 'services/api/Dockerfile',
+          Class: 'config',
+          Misconfigurations: [{ ID: 'DS-0002', Severity: 'HIGH', Status: 'FAIL' }]
+        },
+        {
+          Target: 'deploy/k.yaml',
+          Class: 'config',
+          Misconfigurations: [{ ID: 'KCV-0088', Severity: 'HIGH', Status: 'FAIL' }]
+        }
+      ]
+    }),
+    'modern'
+  )
+  // Trivy < 0.6x: `ID: DS002`, `AVDID: AVD-DS-0002`.
+  const legacy = parseReport(
+    JSON.stringify({
+      SchemaVersion: 2,
+      Results: [
+        {
+          Target: 'Dockerfile',
+          Class: 'config',
+          Misconfigurations: [
+            { ID: 'DS002', AVDID: 'AVD-DS-0002', Severity: 'HIGH', Status: 'FAIL' }
+          ]
+        }
+      ]
+    }),
+    'legacy'
+  )
+
+  it.each([
+    ['AVD-DS-0002\nAVD-KCV-0088\n', '.trivyignore'],
+    ['DS002\nKCV0088\n', '.trivyignore'],
+    ['misconfigurations:\n  - id: AVD-DS-0002\n  - id: KCV0088\n', '.trivyignore.yaml']
+  ])('%j in %s ignores the check on a 0.74 report, as trivy does', (text, file) => {
+    expect(analyse(modern, { rules: parseIgnoreFile(text, file) }).gate.failing).toEqual([])
+  })
+
+  it.each(['AVD-DS-0002', 'DS002', 'DS-0002'])('%s ignores the check on an old report', (id) => {
+    expect(analyse(legacy, { rules: parseIgnoreFile(`${id}\n`, '.trivyignore') }).gate.passed).toBe(
+      true
+    )
+  })
+
+  it('another check or a vulnerability ID does not', () => {
+    expect(
+      analyse(modern, { rules: parseIgnoreFile('AVD-DS-0003\nDS02\n', '.trivyignore') }).gate
+        .failing.length
+    ).toBe(2)
+  })
+})
