@@ -116,6 +116,28 @@ describe('computeTags with metadata-action rules (type=…)', () => {
       true,
       ['2.0.0-rc.1']
     ],
+    // metadata-action README, type=semver table
+    [
+      'metadata-action: match= is a regular expression, group 1 is the version',
+      'refs/tags/p1/v1.2.3',
+      ['type=semver,pattern={{version}},match=v(\\d.\\d.\\d)$'],
+      false,
+      ['1.2.3']
+    ],
+    [
+      'metadata-action: a pre-release fills {{major}} with the version',
+      'refs/tags/v2.0.8-beta.67',
+      ['type=semver,pattern={{major}}'],
+      false,
+      ['2.0.8-beta.67']
+    ],
+    [
+      'metadata-action: a pre-release fills {{major}}.{{minor}} with the version',
+      'refs/tags/v2.0.8-beta.67',
+      ['type=semver,pattern={{major}}.{{minor}},prefix=v'],
+      false,
+      ['v2.0.8-beta.67']
+    ],
     [
       'type=ref,event=tag',
       'refs/tags/v1.0.0',
