@@ -90,7 +90,13 @@ export function parseYamlIgnoreFile(text: string, file: string): IgnoreRule[] {
         'ignore-file'
       )
     }
-    for (const [i, entry] of ((entries as unknown[]) ?? []).entries()) {
+    if (entries !== null && entries !== undefined && !Array.isArray(entries)) {
+      throw new ConfigurationError(
+        `${file}: \`${section}\` must be a list of entries (\`- id: …\`), not ${typeof entries === 'string' ? 'a string' : 'a mapping'}`,
+        'ignore-file'
+      )
+    }
+    for (const [i, entry] of ((entries as unknown[] | null) ?? []).entries()) {
       const origin = `${file} ${section}[${i}]`
       const e = (entry ?? {}) as Record<string, unknown>
       if (typeof e.id !== 'string' || e.id === '') {

@@ -238,8 +238,11 @@ secrets:
     ['unknown: []', /unknown section `unknown`/],
     ['vulnerabilities:\n  - paths: [a]', /needs an `id`/],
     ['vulnerabilities: [', /not valid YAML/],
-    ['vulnerabilities:\n  - id: X\n    expired_at: soon', /expiry `soon`/]
+    ['vulnerabilities:\n  - id: X\n    expired_at: soon', /expiry `soon`/],
+    ['vulnerabilities: CVE-2024-1', /`vulnerabilities` must be a list of entries/],
+    ['vulnerabilities:\n  id: CVE-2024-1', /`vulnerabilities` must be a list of entries/]
   ])('refuses %j', (text, message) => {
+    expect(() => parseIgnoreFile(text, '.trivyignore.yaml')).toThrow(ConfigurationError)
     expect(() => parseIgnoreFile(text, '.trivyignore.yaml')).toThrow(message)
   })
 
