@@ -163,7 +163,12 @@ function matches(rule: IgnoreRule, f: Finding): boolean {
     if (!target || !rule.packages.some((p) => purlMatches(p, target))) return false
   }
   if (rule.paths) {
-    const candidates = [f.pkgPath, f.target].filter((p): p is string => Boolean(p))
+    // Trivy tries the result's Target and PkgPath, but a license only by its FilePath
+    // (pkg/result/filter.go: MatchLicense(l.Name, l.FilePath)).
+    const candidates =
+      f.kind === 'license'
+        ? [f.pkgPath ?? '']
+        : [f.pkgPath, f.target].filter((p): p is string => Boolean(p))
     const globs = rule.paths.map(globToRegExp)
     if (!candidates.some((p) => globs.some((g) => g.test(p)))) return false
   }

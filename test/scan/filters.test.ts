@@ -316,3 +316,40 @@ describe('misconfiguration IDs as Trivy matches them (ID, AVDID, aliases)', () =
     ).toBe(2)
   })
 })
+
+describe('license ignore paths, as trivy matches them', () => {
+  // pkg/result/filter.go: MatchLicense(l.Name, l.FilePath) — the result's Target is not tried.
+  const report = parseReport(
+    JSON.stringify({
+      SchemaVersion: 2,
+      Results: [
+        {
+          Target: 'package-lock.json',
+          Class: 'license',
+          Licenses: [{ Name: 'AGPL-3.0', Severity: 'HIGH', Category: 'forbidden', PkgName: 'x' }]
+        },
+        {
+          Target: 'Loose File License(s)',
+          Class: 'license-file',
+          Licenses: [
+            {
+              Name: 'GPL-3.0',
+              Severity: 'HIGH',
+              Category: 'restricted',
+              FilePath: 'vendor/COPYING'
+            }
+          ]
+        }
+      ]
+    }),
+    'licenses'
+  )
+  const rules = parseIgnoreFile(
+    'licenses:\n  - id: AGPL-3.0\n    paths: ["package-lock.json"]\n  - id: GPL-3.0\n    paths: ["vendor/**"]\n',
+    '.trivyignore.yaml'
+  )
+
+  it('a path matches the license file path only', () => {
+    expect(analyse(report, { rules }).gate.failing.map((f) => f.id)).toEqual(['AGPL-3.0'])
+  })
+})
