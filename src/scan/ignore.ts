@@ -138,19 +138,51 @@ export function parseIgnoreFile(text: string, file: string): IgnoreRule[] {
   return /\.ya?ml$/i.test(file) ? parseYamlIgnoreFile(text, file) : parsePlainIgnoreFile(text, file)
 }
 
-/** Glob as Trivy's paths use it: `**` any depth, `*` within one segment, `?` one character. */
+/**
+ * Glob as Trivy's paths use it (github.com/bmatcuk/doublestar/v4 `Match`): `**` as a whole
+ * segment is any number of directories (`a/**` also matches `a`; `a/**` + `/b` matches `a/b`
+ * but not `a/xb`), any other `*` stays within one segment, `?` one character, `[ab]`/`[!ab]`
+ * classes, `{a,b}` alternatives, `\` escapes.
+ */
 export function globToRegExp(glob: string): RegExp {
   let re = ''
+  let braces = 0
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]
-    if (c === '*' && glob[i + 1] === '*') {
+    const segmentStart = i === 0 || glob[i - 1] === '/'
+    if (c === '/' && glob.slice(i) === '/**') {
+      re += '(?:/.*)?'
+      break
+    } else if (c === '*' && glob[i + 1] === '*' && segmentStart && glob[i + 2] === '/') {
+      re += '(?:[^/]*/)*'
+      i += 2
+    } else if (c === '*' && glob[i + 1] === '*' && segmentStart && i + 2 === glob.length) {
       re += '.*'
       i++
-      if (glob[i + 1] === '/') i++
-    } else if (c === '*') re += '[^/]*'
-    else if (c === '?') re += '[^/]'
+    } else if (c === '*') {
+      while (glob[i + 1] === '*') i++
+      re += '[^/]*'
+    } else if (c === '?') re += '[^/]'
+    else if (c === '\\' && i + 1 < glob.length) {
+      i++
+      re += glob[i].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+    } else if (c === '[' && glob.indexOf(']', i + 2) > 0) {
+      const close = glob.indexOf(']', i + 2)
+      let body = glob.slice(i + 1, close)
+      const negate = body.startsWith('!') || body.startsWith('^')
+      if (negate) body = body.slice(1)
+      re += `[${negate ? '^/' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`
+      i = close
+    } else if (c === '{') {
+      braces++
+      re += '(?:'
+    } else if (c === '}' && braces > 0) {
+      braces--
+      re += ')'
+    } else if (c === ',' && braces > 0) re += '|'
     else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&')
   }
+  if (braces > 0) return /(?!)/
   return new RegExp(`^${re}$`)
 }
 

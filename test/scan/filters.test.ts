@@ -251,7 +251,20 @@ secrets:
     ['*.tf', 'a/main.tf', false],
     ['modules/**', 'modules/x/y', true],
     ['file?.sh', 'file1.sh', true],
-    ['a.b', 'axb', false]
+    ['a.b', 'axb', false],
+    // doublestar v4.10.0 (trivy 0.74's) answers, run with `doublestar.Match`
+    ['node_modules/**/package.json', 'node_modules/evilpackage.json', false],
+    ['node_modules/**/package.json', 'node_modules/package.json', true],
+    ['node_modules/**/package.json', 'node_modules/a/b/package.json', true],
+    ['modules/**', 'modules', true],
+    ['vendor/**', 'vendorx/a', false],
+    ['{a,b}/x.tf', 'a/x.tf', true],
+    ['[ab].tf', 'a.tf', true],
+    ['**/*.tf', 'main.tf', true],
+    ['a**b', 'axyb', true],
+    ['a**b', 'ax/yb', false],
+    ['**', 'a/b', true],
+    ['*.tf', 'a/main.tf', false]
   ])('glob %s against %s: %s', (glob, path, expected) => {
     expect(globToRegExp(glob).test(path)).toBe(expected)
   })
