@@ -27,6 +27,8 @@ const KEYS: Record<TypedRule['type'], string[]> = {
   match: ['pattern', 'group', 'value']
 }
 const SEMVER_PLACEHOLDERS = ['version', 'major', 'minor', 'patch', 'raw']
+/** metadata-action's global expressions in value=, prefix= and suffix= (those we expand). */
+const GLOBAL_EXPRESSIONS = ['branch', 'tag', 'sha']
 
 export function isTypedRule(line: string): boolean {
   return /^\s*type\s*=/.test(line)
@@ -62,6 +64,12 @@ export function parseTypedRule(input: string, line: string): TypedRule {
     !['true', 'false', '{{is_default_branch}}'].includes(attrs.enable)
   )
     bad('`enable` is true, false or {{is_default_branch}}')
+  for (const key of ['value', 'prefix', 'suffix'])
+    for (const m of (attrs[key] ?? '').matchAll(/\{\{\s*([^}]*?)\s*\}\}/g))
+      if (!GLOBAL_EXPRESSIONS.includes(m[1]))
+        bad(
+          `\`${key}\` uses {{${m[1]}}}, which this action does not expand; accepted: ${GLOBAL_EXPRESSIONS.map((e) => `{{${e}}}`).join(' ')}`
+        )
   if (type === 'ref' && !['tag', 'branch', 'pr'].includes(attrs.event ?? ''))
     bad('type=ref needs event=tag, event=branch or event=pr')
   if (type === 'raw' && !attrs.value) bad('type=raw needs value=')
@@ -127,8 +135,26 @@ function semverTag(pattern: string, raw: string, v: semver.SemVer): string | und
 }
 
 /** The tags one typed rule gives for this Git context (before sanitising). */
+/** metadata-action's setGlobalExp: `{{branch}}`/`{{tag}}` (empty elsewhere), `{{sha}}` (7 hex). */
+function globalExp(value: string | undefined, ctx: GitContext): string | undefined {
+  if (value === undefined) return undefined
+  const values: Record<string, string> = {
+    branch: refBranch(ctx) ?? '',
+    tag: refTag(ctx) ?? '',
+    sha: (ctx.sha ?? '').slice(0, 7)
+  }
+  return value.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, k: string) => values[k] ?? '')
+}
+
 export function applyTypedRule(rule: TypedRule, ctx: GitContext): RuleOutput {
-  const a = rule.attrs
+  const a = {
+    ...rule.attrs,
+    ...(['value', 'prefix', 'suffix'] as const).reduce<Record<string, string>>((out, key) => {
+      const v = globalExp(rule.attrs[key], ctx)
+      if (v !== undefined) out[key] = v
+      return out
+    }, {})
+  }
   const none: RuleOutput = { tags: [], release: false }
   if (a.enable === 'false') return none
   if (

@@ -138,6 +138,14 @@ describe('computeTags with metadata-action rules (type=…)', () => {
       false,
       ['v2.0.8-beta.67']
     ],
+    // metadata-action README, global expressions
+    [
+      'metadata-action: {{branch}} and {{sha}} in value= and prefix=',
+      'refs/heads/main',
+      ['type=raw,value=mytag-{{branch}}-{{sha}}', 'type=sha,prefix={{branch}}-'],
+      false,
+      ['mytag-main-0123abc', 'main-0123abc']
+    ],
     [
       'type=ref,event=tag',
       'refs/tags/v1.0.0',
@@ -286,7 +294,9 @@ describe('gitContextFromEnv', () => {
 describe('tag rules and names', () => {
   it.each([
     ['{{verison}}', /unknown placeholder \{\{verison\}\}/],
-    ['---', /would never give a valid tag/]
+    ['---', /would never give a valid tag/],
+    ["type=raw,value=nightly-{{date 'YYYYMMDD'}}", /does not expand/],
+    ['type=sha,prefix={{base_ref}}-', /does not expand/]
   ])('rejects the rule %s', (rule, message) => {
     expect(() => validateTagRules('tags', [rule])).toThrow(message)
   })
