@@ -8,8 +8,9 @@ import type { GitContext } from './git-context.js'
  *   type=ref,event=tag|branch|pr     type=sha[,format=long]     type=raw,value=stable
  *   type=match,pattern=app/v(\d+\.\d+\.\d+),group=1
  * each with prefix=, suffix= and enable=true|false|{{is_default_branch}}. `match=` on a semver
- * rule keeps only Git tags starting with that prefix (monorepo tags such as `app/v1.2.3`) and
- * strips it before parsing.
+ * rule is metadata-action's regular expression when it has a capture group (`match=v(\d.\d.\d)$`:
+ * group 1 is the version); without one it is a prefix (monorepo tags such as `app/v1.2.3`),
+ * kept only when the Git tag starts with it and stripped before parsing.
  */
 export interface TypedRule {
   type: 'semver' | 'ref' | 'sha' | 'raw' | 'match'
@@ -26,6 +27,8 @@ const KEYS: Record<TypedRule['type'], string[]> = {
   match: ['pattern', 'group', 'value']
 }
 const SEMVER_PLACEHOLDERS = ['version', 'major', 'minor', 'patch', 'raw']
+/** metadata-action's global expressions in value=, prefix= and suffix= (those we expand). */
+const GLOBAL_EXPRESSIONS = ['branch', 'tag', 'sha']
 
 export function isTypedRule(line: string): boolean {
   return /^\s*type\s*=/.test(line)
@@ -61,6 +64,12 @@ export function parseTypedRule(input: string, line: string): TypedRule {
     !['true', 'false', '{{is_default_branch}}'].includes(attrs.enable)
   )
     bad('`enable` is true, false or {{is_default_branch}}')
+  for (const key of ['value', 'prefix', 'suffix'])
+    for (const m of (attrs[key] ?? '').matchAll(/\{\{\s*([^}]*?)\s*\}\}/g))
+      if (!GLOBAL_EXPRESSIONS.includes(m[1]))
+        bad(
+          `\`${key}\` uses {{${m[1]}}}, which this action does not expand; accepted: ${GLOBAL_EXPRESSIONS.map((e) => `{{${e}}}`).join(' ')}`
+        )
   if (type === 'ref' && !['tag', 'branch', 'pr'].includes(attrs.event ?? ''))
     bad('type=ref needs event=tag, event=branch or event=pr')
   if (type === 'raw' && !attrs.value) bad('type=raw needs value=')
@@ -72,6 +81,13 @@ export function parseTypedRule(input: string, line: string): TypedRule {
         bad(
           `unknown placeholder {{${m[1]}}}; accepted: ${SEMVER_PLACEHOLDERS.map((p) => `{{${p}}}`).join(' ')}`
         )
+  }
+  if (type === 'semver' && attrs.match !== undefined && /\((?!\?)/.test(attrs.match)) {
+    try {
+      new RegExp(attrs.match)
+    } catch (e) {
+      bad(`match is not a regular expression (${(e as Error).message})`)
+    }
   }
   if (type === 'match') {
     if (!attrs.pattern) bad('type=match needs pattern=<regular expression>')
@@ -96,14 +112,17 @@ const refBranch = (ctx: GitContext) => /^refs\/heads\/(.+)$/.exec(ctx.ref)?.[1]
 const refPr = (ctx: GitContext) => /^refs\/pull\/(\d+)\//.exec(ctx.ref)?.[1]
 
 /**
- * metadata-action's semver rules: a pre-release only fills `{{version}}`/`{{raw}}` patterns
- * (it must never move `1` or `1.2`), and `{{major}}` alone on 0.x is not generated (0.x
- * promises no compatibility between minors, so a `0` tag would mislead).
+ * metadata-action's semver rules: a pre-release fills every pattern but `{{raw}}` with
+ * `{{version}}` (it must never move `1` or `1.2`). Our rule, not metadata-action's (it tags
+ * `0`): `{{major}}` alone on 0.x is not generated, as 0.x promises no compatibility between
+ * minors, so a `0` tag would mislead.
  */
 function semverTag(pattern: string, raw: string, v: semver.SemVer): string | undefined {
   const pre = v.prerelease.length > 0
   const uses = (p: string) => new RegExp(`\\{\\{\\s*${p}\\s*\\}\\}`).test(pattern)
-  if (pre && !uses('version') && !uses('raw')) return undefined
+  // metadata-action (src/meta.ts procSemver): a pre-release renders `{{raw}}` patterns as
+  // they are and every other pattern as `{{version}}`, so `{{major}}` gives `2.0.8-beta.67`.
+  if (pre && !uses('raw')) pattern = '{{version}}'
   if (v.major === 0 && pattern.replace(/\s/g, '') === '{{major}}') return undefined
   const values: Record<string, string> = {
     version: v.version,
@@ -116,8 +135,26 @@ function semverTag(pattern: string, raw: string, v: semver.SemVer): string | und
 }
 
 /** The tags one typed rule gives for this Git context (before sanitising). */
+/** metadata-action's setGlobalExp: `{{branch}}`/`{{tag}}` (empty elsewhere), `{{sha}}` (7 hex). */
+function globalExp(value: string | undefined, ctx: GitContext): string | undefined {
+  if (value === undefined) return undefined
+  const values: Record<string, string> = {
+    branch: refBranch(ctx) ?? '',
+    tag: refTag(ctx) ?? '',
+    sha: (ctx.sha ?? '').slice(0, 7)
+  }
+  return value.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, k: string) => values[k] ?? '')
+}
+
 export function applyTypedRule(rule: TypedRule, ctx: GitContext): RuleOutput {
-  const a = rule.attrs
+  const a = {
+    ...rule.attrs,
+    ...(['value', 'prefix', 'suffix'] as const).reduce<Record<string, string>>((out, key) => {
+      const v = globalExp(rule.attrs[key], ctx)
+      if (v !== undefined) out[key] = v
+      return out
+    }, {})
+  }
   const none: RuleOutput = { tags: [], release: false }
   if (a.enable === 'false') return none
   if (
@@ -134,8 +171,15 @@ export function applyTypedRule(rule: TypedRule, ctx: GitContext): RuleOutput {
       let raw = a.value ?? refTag(ctx)
       if (raw === undefined) return none
       if (a.match !== undefined) {
-        if (!raw.startsWith(a.match)) return none
-        raw = raw.slice(a.match.length)
+        if (/\((?!\?)/.test(a.match)) {
+          // metadata-action's match=: a regular expression whose group 1 is the version.
+          const m = new RegExp(a.match).exec(raw)
+          if (!m?.[1]) return none
+          raw = m[1]
+        } else {
+          if (!raw.startsWith(a.match)) return none
+          raw = raw.slice(a.match.length)
+        }
       }
       const v = semver.parse(raw)
       if (!v) return none

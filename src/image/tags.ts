@@ -84,7 +84,7 @@ function semverTags(ctx: GitContext, latest: boolean): string[] {
   if (!v) return []
   // A pre-release must never move `1`, `1.2` or `latest`, which users pull as "the newest stable".
   if (v.prerelease.length > 0) return [v.version]
-  // No `0` for 0.x (metadata-action's rule): 0.x promises no compatibility between minors.
+  // No `0` for 0.x (our rule; metadata-action tags `0`): 0.x promises no compatibility between minors.
   return [
     v.version,
     `${v.major}.${v.minor}`,

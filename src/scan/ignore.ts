@@ -90,7 +90,13 @@ export function parseYamlIgnoreFile(text: string, file: string): IgnoreRule[] {
         'ignore-file'
       )
     }
-    for (const [i, entry] of ((entries as unknown[]) ?? []).entries()) {
+    if (entries !== null && entries !== undefined && !Array.isArray(entries)) {
+      throw new ConfigurationError(
+        `${file}: \`${section}\` must be a list of entries (\`- id: …\`), not ${typeof entries === 'string' ? 'a string' : 'a mapping'}`,
+        'ignore-file'
+      )
+    }
+    for (const [i, entry] of ((entries as unknown[] | null) ?? []).entries()) {
       const origin = `${file} ${section}[${i}]`
       const e = (entry ?? {}) as Record<string, unknown>
       if (typeof e.id !== 'string' || e.id === '') {
@@ -132,24 +138,56 @@ export function parseIgnoreFile(text: string, file: string): IgnoreRule[] {
   return /\.ya?ml$/i.test(file) ? parseYamlIgnoreFile(text, file) : parsePlainIgnoreFile(text, file)
 }
 
-/** Glob as Trivy's paths use it: `**` any depth, `*` within one segment, `?` one character. */
+/**
+ * Glob as Trivy's paths use it (github.com/bmatcuk/doublestar/v4 `Match`): `**` as a whole
+ * segment is any number of directories (`a/**` also matches `a`; `a/**` + `/b` matches `a/b`
+ * but not `a/xb`), any other `*` stays within one segment, `?` one character, `[ab]`/`[!ab]`
+ * classes, `{a,b}` alternatives, `\` escapes.
+ */
 export function globToRegExp(glob: string): RegExp {
   let re = ''
+  let braces = 0
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]
-    if (c === '*' && glob[i + 1] === '*') {
+    const segmentStart = i === 0 || glob[i - 1] === '/'
+    if (c === '/' && glob.slice(i) === '/**') {
+      re += '(?:/.*)?'
+      break
+    } else if (c === '*' && glob[i + 1] === '*' && segmentStart && glob[i + 2] === '/') {
+      re += '(?:[^/]*/)*'
+      i += 2
+    } else if (c === '*' && glob[i + 1] === '*' && segmentStart && i + 2 === glob.length) {
       re += '.*'
       i++
-      if (glob[i + 1] === '/') i++
-    } else if (c === '*') re += '[^/]*'
-    else if (c === '?') re += '[^/]'
+    } else if (c === '*') {
+      while (glob[i + 1] === '*') i++
+      re += '[^/]*'
+    } else if (c === '?') re += '[^/]'
+    else if (c === '\\' && i + 1 < glob.length) {
+      i++
+      re += glob[i].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+    } else if (c === '[' && glob.indexOf(']', i + 2) > 0) {
+      const close = glob.indexOf(']', i + 2)
+      let body = glob.slice(i + 1, close)
+      const negate = body.startsWith('!') || body.startsWith('^')
+      if (negate) body = body.slice(1)
+      re += `[${negate ? '^/' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`
+      i = close
+    } else if (c === '{') {
+      braces++
+      re += '(?:'
+    } else if (c === '}' && braces > 0) {
+      braces--
+      re += ')'
+    } else if (c === ',' && braces > 0) re += '|'
     else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&')
   }
+  if (braces > 0) return /(?!)/
   return new RegExp(`^${re}$`)
 }
 
 function matches(rule: IgnoreRule, f: Finding): boolean {
-  if (rule.id !== f.id) return false
+  if (rule.id !== f.id && !f.aliases?.includes(rule.id)) return false
   if (rule.kind && rule.kind !== f.kind) return false
   // Trivy applies the purls only to findings with a package (a secret has none).
   if (rule.packages && rule.packages.length > 0 && f.purl) {
@@ -157,7 +195,12 @@ function matches(rule: IgnoreRule, f: Finding): boolean {
     if (!target || !rule.packages.some((p) => purlMatches(p, target))) return false
   }
   if (rule.paths) {
-    const candidates = [f.pkgPath, f.target].filter((p): p is string => Boolean(p))
+    // Trivy tries the result's Target and PkgPath, but a license only by its FilePath
+    // (pkg/result/filter.go: MatchLicense(l.Name, l.FilePath)).
+    const candidates =
+      f.kind === 'license'
+        ? [f.pkgPath ?? '']
+        : [f.pkgPath, f.target].filter((p): p is string => Boolean(p))
     const globs = rule.paths.map(globToRegExp)
     if (!candidates.some((p) => globs.some((g) => g.test(p)))) return false
   }
@@ -183,8 +226,8 @@ export function applyIgnoreRules(
   const kept: Finding[] = []
   const ignored: Finding[] = []
   for (const f of findings) {
-    const candidates = byId.get(f.id)
-    if (candidates?.some((r) => matches(r, f))) ignored.push(f)
+    const candidates = [f.id, ...(f.aliases ?? [])].flatMap((id) => byId.get(id) ?? [])
+    if (candidates.some((r) => matches(r, f))) ignored.push(f)
     else kept.push(f)
   }
   const expired = expiredRules.map((rule) => ({

@@ -112,6 +112,27 @@ export interface Finding {
   resource?: string
   /** CVSS v3 (or v4) score from the source that set the severity, when the report has one. */
   score?: number
+  /** Other IDs of a misconfiguration check (AVD-DS-0002, DS002) that ignore files may use. */
+  aliases?: string[]
+}
+
+/**
+ * The IDs Trivy's ignore filter accepts for a check: ID, AVDID and the check's aliases. The JSON
+ * report hides the aliases (`json:"-"`) and 0.74 writes no AVDID, so they are derived as the
+ * checks name them: `AVD-DS-0002`, and the legacy `DS002` (KCV keeps 4 digits: `KCV0088`).
+ */
+export function checkAliases(id: string, avdId?: string): string[] {
+  const ids = new Set<string>([id])
+  if (avdId) ids.add(avdId)
+  for (const one of [...ids]) {
+    const m = /^(?:AVD-)?([A-Z]+)-(\d{4})$/.exec(one)
+    if (!m) continue
+    const [, prefix, digits] = m
+    ids.add(`${prefix}-${digits}`).add(`AVD-${prefix}-${digits}`).add(`${prefix}${digits}`)
+    if (digits.startsWith('0')) ids.add(`${prefix}${digits.slice(1)}`)
+  }
+  ids.delete(id)
+  return [...ids]
 }
 
 /** The fields kept of each finding: the rest (references, code lines, layers) is dropped at parse. */
@@ -306,6 +327,7 @@ export function collectFindings(report: TrivyReport): Finding[] {
         resultClass,
         kind: 'misconfiguration',
         id: m.ID || m.AVDID || 'unknown-check',
+        aliases: checkAliases(m.ID || m.AVDID || 'unknown-check', m.AVDID),
         severity: toSeverity(m.Severity),
         title: m.Title ?? m.ID,
         description: [m.Message, m.Resolution].filter(Boolean).join(' - ') || m.Description,

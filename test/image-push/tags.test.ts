@@ -116,6 +116,36 @@ describe('computeTags with metadata-action rules (type=…)', () => {
       true,
       ['2.0.0-rc.1']
     ],
+    // metadata-action README, type=semver table
+    [
+      'metadata-action: match= is a regular expression, group 1 is the version',
+      'refs/tags/p1/v1.2.3',
+      ['type=semver,pattern={{version}},match=v(\\d.\\d.\\d)$'],
+      false,
+      ['1.2.3']
+    ],
+    [
+      'metadata-action: a pre-release fills {{major}} with the version',
+      'refs/tags/v2.0.8-beta.67',
+      ['type=semver,pattern={{major}}'],
+      false,
+      ['2.0.8-beta.67']
+    ],
+    [
+      'metadata-action: a pre-release fills {{major}}.{{minor}} with the version',
+      'refs/tags/v2.0.8-beta.67',
+      ['type=semver,pattern={{major}}.{{minor}},prefix=v'],
+      false,
+      ['v2.0.8-beta.67']
+    ],
+    // metadata-action README, global expressions
+    [
+      'metadata-action: {{branch}} and {{sha}} in value= and prefix=',
+      'refs/heads/main',
+      ['type=raw,value=mytag-{{branch}}-{{sha}}', 'type=sha,prefix={{branch}}-'],
+      false,
+      ['mytag-main-0123abc', 'main-0123abc']
+    ],
     [
       'type=ref,event=tag',
       'refs/tags/v1.0.0',
@@ -264,7 +294,9 @@ describe('gitContextFromEnv', () => {
 describe('tag rules and names', () => {
   it.each([
     ['{{verison}}', /unknown placeholder \{\{verison\}\}/],
-    ['---', /would never give a valid tag/]
+    ['---', /would never give a valid tag/],
+    ["type=raw,value=nightly-{{date 'YYYYMMDD'}}", /does not expand/],
+    ['type=sha,prefix={{base_ref}}-', /does not expand/]
   ])('rejects the rule %s', (rule, message) => {
     expect(() => validateTagRules('tags', [rule])).toThrow(message)
   })

@@ -238,8 +238,11 @@ secrets:
     ['unknown: []', /unknown section `unknown`/],
     ['vulnerabilities:\n  - paths: [a]', /needs an `id`/],
     ['vulnerabilities: [', /not valid YAML/],
-    ['vulnerabilities:\n  - id: X\n    expired_at: soon', /expiry `soon`/]
+    ['vulnerabilities:\n  - id: X\n    expired_at: soon', /expiry `soon`/],
+    ['vulnerabilities: CVE-2024-1', /`vulnerabilities` must be a list of entries/],
+    ['vulnerabilities:\n  id: CVE-2024-1', /`vulnerabilities` must be a list of entries/]
   ])('refuses %j', (text, message) => {
+    expect(() => parseIgnoreFile(text, '.trivyignore.yaml')).toThrow(ConfigurationError)
     expect(() => parseIgnoreFile(text, '.trivyignore.yaml')).toThrow(message)
   })
 
@@ -248,8 +251,118 @@ secrets:
     ['*.tf', 'a/main.tf', false],
     ['modules/**', 'modules/x/y', true],
     ['file?.sh', 'file1.sh', true],
-    ['a.b', 'axb', false]
+    ['a.b', 'axb', false],
+    // doublestar v4.10.0 (trivy 0.74's) answers, run with `doublestar.Match`
+    ['node_modules/**/package.json', 'node_modules/evilpackage.json', false],
+    ['node_modules/**/package.json', 'node_modules/package.json', true],
+    ['node_modules/**/package.json', 'node_modules/a/b/package.json', true],
+    ['modules/**', 'modules', true],
+    ['vendor/**', 'vendorx/a', false],
+    ['{a,b}/x.tf', 'a/x.tf', true],
+    ['[ab].tf', 'a.tf', true],
+    ['**/*.tf', 'main.tf', true],
+    ['a**b', 'axyb', true],
+    ['a**b', 'ax/yb', false],
+    ['**', 'a/b', true],
+    ['*.tf', 'a/main.tf', false]
   ])('glob %s against %s: %s', (glob, path, expected) => {
     expect(globToRegExp(glob).test(path)).toBe(expected)
+  })
+})
+
+describe('misconfiguration IDs as Trivy matches them (ID, AVDID, aliases)', () => {
+  // Trivy 0.74 writes `ID: DS-0002` and no AVDID; its checks' aliases (AVD-DS-0002, DS002) are
+  // `json:"-"` but `trivy config --ignorefile` still honours them (pkg/result/filter.go).
+  const modern = parseReport(
+    JSON.stringify({
+      SchemaVersion: 2,
+      Results: [
+        {
+          Target: 'services/api/Dockerfile',
+          Class: 'config',
+          Misconfigurations: [{ ID: 'DS-0002', Severity: 'HIGH', Status: 'FAIL' }]
+        },
+        {
+          Target: 'deploy/k.yaml',
+          Class: 'config',
+          Misconfigurations: [{ ID: 'KCV-0088', Severity: 'HIGH', Status: 'FAIL' }]
+        }
+      ]
+    }),
+    'modern'
+  )
+  // Trivy < 0.6x: `ID: DS002`, `AVDID: AVD-DS-0002`.
+  const legacy = parseReport(
+    JSON.stringify({
+      SchemaVersion: 2,
+      Results: [
+        {
+          Target: 'Dockerfile',
+          Class: 'config',
+          Misconfigurations: [
+            { ID: 'DS002', AVDID: 'AVD-DS-0002', Severity: 'HIGH', Status: 'FAIL' }
+          ]
+        }
+      ]
+    }),
+    'legacy'
+  )
+
+  it.each([
+    ['AVD-DS-0002\nAVD-KCV-0088\n', '.trivyignore'],
+    ['DS002\nKCV0088\n', '.trivyignore'],
+    ['misconfigurations:\n  - id: AVD-DS-0002\n  - id: KCV0088\n', '.trivyignore.yaml']
+  ])('%j in %s ignores the check on a 0.74 report, as trivy does', (text, file) => {
+    expect(analyse(modern, { rules: parseIgnoreFile(text, file) }).gate.failing).toEqual([])
+  })
+
+  it.each(['AVD-DS-0002', 'DS002', 'DS-0002'])('%s ignores the check on an old report', (id) => {
+    expect(analyse(legacy, { rules: parseIgnoreFile(`${id}\n`, '.trivyignore') }).gate.passed).toBe(
+      true
+    )
+  })
+
+  it('another check or a vulnerability ID does not', () => {
+    expect(
+      analyse(modern, { rules: parseIgnoreFile('AVD-DS-0003\nDS02\n', '.trivyignore') }).gate
+        .failing.length
+    ).toBe(2)
+  })
+})
+
+describe('license ignore paths, as trivy matches them', () => {
+  // pkg/result/filter.go: MatchLicense(l.Name, l.FilePath) — the result's Target is not tried.
+  const report = parseReport(
+    JSON.stringify({
+      SchemaVersion: 2,
+      Results: [
+        {
+          Target: 'package-lock.json',
+          Class: 'license',
+          Licenses: [{ Name: 'AGPL-3.0', Severity: 'HIGH', Category: 'forbidden', PkgName: 'x' }]
+        },
+        {
+          Target: 'Loose File License(s)',
+          Class: 'license-file',
+          Licenses: [
+            {
+              Name: 'GPL-3.0',
+              Severity: 'HIGH',
+              Category: 'restricted',
+              FilePath: 'vendor/COPYING'
+            }
+          ]
+        }
+      ]
+    }),
+    'licenses'
+  )
+  const rules = parseIgnoreFile(
+    'licenses:\n  - id: AGPL-3.0\n    paths: ["package-lock.json"]\n  - id: GPL-3.0\n    paths: ["vendor/**"]\n',
+    '.trivyignore.yaml'
+  )
+
+  it('a path matches the license file path only', () => {
+    expect(analyse(report, { rules }).gate.failing.map((f) => f.id)).toEqual(['AGPL-3.0'])
   })
 })
