@@ -36211,6 +36211,8 @@ function judgeManifest(manifest, restored, largeObjects) {
 const COMPLETE = '-- PostgreSQL database dump complete';
 const HEAD_CHARS = 2000;
 const TAIL_CHARS = 100;
+/** 1600 columns of 63 quoted bytes with their separators fit. */
+const COPY_CHARS = 1_000_000;
 /** Statement heads that act outside the scratch database, and why each is refused. */
 const REFUSED_STATEMENTS = [
     [/^(CREATE|ALTER|DROP) (ROLE|USER|GROUP)\b/, 'changes the cluster roles'],
@@ -36247,19 +36249,43 @@ const REFUSED_STATEMENTS = [
     ],
     [/^(INSERT|UPDATE|DELETE) (INTO |FROM )?PG_CATALOG\./, 'writes a system catalog']
 ];
-/** The functions a pg_dump script calls with SELECT; any other top-level call is refused. */
-const DUMP_FUNCTIONS = /^SELECT PG_CATALOG\.(SET_CONFIG|SETVAL|LO_CREATE|LO_OPEN|LO_CLOSE|LOWRITE|BINARY_UPGRADE_SET_\w+)\b/;
+/**
+ * The calls a pg_dump script makes with SELECT, as the whole statement: one function of this
+ * set with literal arguments only (a string, a number, true or false). Anything more after it
+ * (`, lo_export(…)`) or inside it (`(SELECT …)`) is refused.
+ */
+const DUMP_FUNCTIONS = /^SELECT PG_CATALOG\.(SET_CONFIG|SETVAL|LO_CREATE|LO_OPEN|LO_CLOSE|LOWRITE|BINARY_UPGRADE_SET_\w+) ?\((?: ?(?:E?'…'|-?\d+|TRUE|FALSE) ?,?)*\)$/;
+/** pg_dump's COPY, as the whole statement: `COPY name (cols) FROM stdin` (no WHERE, PROGRAM, file). */
+const DUMP_COPY = /^COPY [A-Z0-9_$"….]+(?: \([A-Z0-9_$"…, ]*\))? FROM STDIN$/;
+/** Extensions that reach files, programs or other servers (read inside quotes too). */
+const DANGEROUS_EXTENSION = /^(ADMINPACK|DBLINK|FILE_FDW|POSTGRES_FDW|PL\w*U|LO)$/i;
+/** Languages outside the sandbox (read inside quotes too). */
+const DANGEROUS_LANGUAGE = /^(C|INTERNAL|\w+U)$/i;
+/** The text of the quoted name at `at` in a normalised statement (`"…"` stands for each). */
+function quotedAt(head, at, quoted) {
+    return quoted[head.slice(0, at).split('"…"').length - 1];
+}
 /**
  * Pure: why a statement is refused, if it is. `head` is its start and `tail` its end, words
  * upper-cased, whitespace as one space, literals as `'…'` and quoted names as `"…"` (so no name
  * or string can look like a keyword).
  */
-function refuseStatement(head, tail = head) {
+function refuseStatement(head, tail = head, quoted = []) {
     for (const [pattern, why] of REFUSED_STATEMENTS)
         if (pattern.test(head))
             return why;
-    // The source is named once, at the end in pg_dump's form: `COPY t (cols) FROM stdin`.
-    if (/^COPY\b/.test(head) && (/^COPY \(/.test(head) || !/ (FROM STDIN|TO STDOUT)$/.test(tail)))
+    // A quoted or unicode-escaped name is read for what it is: `"dblink"`, `U&"d\0062link"`.
+    const ext = /^CREATE EXTENSION (?:IF NOT EXISTS )?(U&)?"…"/.exec(head);
+    if (ext && (ext[1] || DANGEROUS_EXTENSION.test(quotedAt(head, ext[0].length - 3, quoted) ?? '')))
+        return 'installs an extension that reaches files, programs or other servers';
+    if (/^CREATE (OR REPLACE )?(FUNCTION|PROCEDURE)\b/.test(head)) {
+        const lang = / LANGUAGE (U&)?"…"/.exec(head);
+        const name = lang ? quotedAt(head, lang.index + lang[0].length - 3, quoted) : undefined;
+        if (lang && (lang[1] || DANGEROUS_LANGUAGE.test(name ?? '')))
+            return 'defines server code outside the sandbox (C or an untrusted language)';
+    }
+    // pg_dump's form, the whole statement: `COPY t (cols) FROM stdin` (no WHERE, no PROGRAM).
+    if (/^COPY\b/.test(head) && (head !== tail || !DUMP_COPY.test(head)))
         return 'reads or writes a server file, runs a program or a query (only `COPY table FROM stdin` is restored)';
     if (/^(SELECT|CALL|EXECUTE|WITH|VALUES|TABLE)\b/.test(head) && !DUMP_FUNCTIONS.test(head))
         return 'runs a query pg_dump does not write (only set_config, setval and large-object writes)';
@@ -36273,6 +36299,11 @@ class ScriptScanner {
     head = '';
     tail = '';
     headLine = 0;
+    /** The statement's quoted names, in order (the normalised text has `"…"` for each). */
+    quoted = [];
+    quoting = '';
+    /** The statement is longer than the head keeps. */
+    cut = false;
     n = 0;
     copyPending = false;
     result = { findings: [], restrictLines: [], lines: 0 };
@@ -36312,18 +36343,26 @@ class ScriptScanner {
         if (this.head === '')
             this.headLine = this.n;
         const add = space ? ' ' : text;
-        if (this.head.length < HEAD_CHARS)
+        // pg_dump's COPY names every column: its head is kept whole (up to COPY_CHARS) to be read whole.
+        const limit = this.head.startsWith('COPY ') ? COPY_CHARS : HEAD_CHARS;
+        if (this.head.length < limit)
             this.head += add;
+        else
+            this.cut = true;
         this.tail = (this.tail + add).slice(-TAIL_CHARS);
     }
     endStatement() {
         const head = this.head.trim();
-        const tail = this.tail.trim();
+        // A statement longer than its head is compared by its head and tail only.
+        const tail = this.cut ? this.tail.trim() : head;
+        const quoted = this.quoted;
         this.head = '';
         this.tail = '';
+        this.cut = false;
+        this.quoted = [];
         if (!head)
             return;
-        const why = refuseStatement(head, tail);
+        const why = refuseStatement(head, tail, quoted);
         if (why)
             this.refuse(`\`${script_scan_shorten(head)}\`: ${why}`, this.headLine);
         this.copyPending = !why && /^COPY\b/.test(head) && / FROM STDIN$/.test(tail);
@@ -36346,11 +36385,19 @@ class ScriptScanner {
                 continue;
             }
             if (s.kind === 'dquote') {
-                if (ch === '"' && text[i + 1] === '"')
+                if (ch === '"' && text[i + 1] === '"') {
+                    this.quoting += '"';
                     i += 2;
+                }
                 else {
-                    if (ch === '"')
+                    if (ch === '"') {
                         this.state = { kind: 'normal' };
+                        if (this.quoted.length < 100)
+                            this.quoted.push(this.quoting);
+                        this.quoting = '';
+                    }
+                    else
+                        this.quoting += ch;
                     i++;
                 }
                 continue;
@@ -36397,6 +36444,13 @@ class ScriptScanner {
             // psql runs a backslash outside quotes as a meta-command up to the end of the line.
             const name = /^\\([A-Za-z]+|[!?.;\\]|)/.exec(rest)?.[1] ?? '';
             this.refuse(`psql meta-command \`\\${script_scan_shorten(name)}\`: a backup may not run psql commands`);
+            return text.length;
+        }
+        if (ch === ':' && text[i - 1] !== ':' && /^:(['"]|\{\?|[A-Za-z_\u0080-\uffff])/.test(rest)) {
+            // psql replaces `:name`, `:'name'`, `:"name"` with a variable and reads the value as script
+            // text: `:LAST_ERROR_MESSAGE` brings back whatever an error message quoted (`\restrict`
+            // does not stop it). pg_dump never writes one outside quotes.
+            this.refuse(`psql variable \`${script_scan_shorten(/^:\S*/.exec(rest)?.[0] ?? ':')}\`: a backup may not use psql variables`);
             return text.length;
         }
         if (ch === "'") {
@@ -36689,14 +36743,20 @@ function ianaOffsetMinutes(zone, instant) {
     const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
     return Math.round((local - instant) / 60_000);
 }
-/** The instant a wall time names in `zone` (the later one when a DST change repeats it). */
+/**
+ * The instant a wall time names in `zone`. When a DST change repeats it, the earlier one (the
+ * older backup: max-age must not gain an hour); when the change skips it, the earlier reading.
+ */
 function wallTimeToInstant(wall, zone) {
     const asUtc = wallAsUtc(wall);
     if ('offsetMinutes' in zone)
         return new Date(asUtc - zone.offsetMinutes * 60_000);
-    const first = ianaOffsetMinutes(zone.iana, asUtc);
-    const second = ianaOffsetMinutes(zone.iana, asUtc - first * 60_000);
-    return new Date(asUtc - second * 60_000);
+    // The zone's offsets a day either side of the wall time cover both sides of any change.
+    const day = 86_400_000;
+    const offsets = new Set([-day, 0, day].map((d) => ianaOffsetMinutes(zone.iana, asUtc + d)));
+    const instants = [...offsets].map((o) => asUtc - o * 60_000);
+    const named = instants.filter((t) => ianaOffsetMinutes(zone.iana, t) === Math.round((asUtc - t) / 60_000));
+    return new Date(Math.min(...(named.length ? named : instants)));
 }
 /** Every instant the wall time may name when the dump's zone is unknown. */
 function wallTimeWindow(wall) {
@@ -37336,7 +37396,16 @@ async function countInSnapshot(client) {
 }
 async function makeBackup(request) {
     const { source } = request;
-    const exists = await (0,promises_namespaceObject.lstat)(request.path).then(() => true, () => false);
+    // Reserved atomically (an exclusive create, or mkdir), so that of two runs given one path only
+    // one ever runs pg_dump into it: pg_dump -f itself would write over a file made meanwhile.
+    const reserve = request.format === 'directory'
+        ? (0,promises_namespaceObject.mkdir)(request.path)
+        : (0,promises_namespaceObject.open)(request.path, 'wx').then((f) => f.close());
+    const exists = await reserve.then(() => false, (e) => {
+        if (e.code === 'EEXIST')
+            return true;
+        throw new errors/* ConfigurationError */.j1(`input \`backup\` = \`${request.path}\`: cannot be created: ${e.message}`, 'backup');
+    });
     if (exists) {
         throw new errors/* ConfigurationError */.j1(`input \`backup\` = \`${request.path}\`: already exists; mode backup writes a new dump and never overwrites one`, 'backup');
     }

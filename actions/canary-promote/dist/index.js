@@ -35693,6 +35693,10 @@ async function api(o, path, params = {}) {
     if (body.status !== 'success') {
         throw new errors/* ToolError */.v4(`Prometheus ${path} answered HTTP ${res.status} without data`);
     }
+    // A partial answer (Thanos, federation with a store down) can miss series: no data, never a pass.
+    if (Array.isArray(body.warnings) && body.warnings.length) {
+        throw new errors/* ToolError */.v4(`Prometheus ${path} answered with warnings (a partial result): ${body.warnings.map(String).join('; ').slice(0, 300)}`);
+    }
     return body.data;
 }
 /** `global.scrape_interval` from the running configuration (Prometheus's default is 1m). */
@@ -36044,8 +36048,22 @@ async function sequentialSettings(raw, prometheus) {
     return { alpha: raw.alpha, pollIntervalMs: Math.max(1000, pollIntervalMs), prometheus };
 }
 const value = (r) => (r.kind === 'value' ? r.value : undefined);
-/** A counter that went down was reset (a restart): what it shows now is all new. */
-const delta = (now, before) => (now >= before ? now - before : now);
+/**
+ * The counts since the previous read, or undefined when any counter went down. The counters are
+ * sums over pods: when one pod restarts (or a scaled-down pod's series go stale) the sum drops,
+ * and what it shows then is mostly the other pods' whole history, not new requests. Such a read
+ * is only a new baseline: counting it would feed the tests requests that were never served in
+ * this canary (a good canary aborted or a bad one diluted).
+ */
+function deltas(now, before, keys) {
+    const out = {};
+    for (const k of keys) {
+        if (now[k] < before[k])
+            return undefined;
+        out[k] = now[k] - before[k];
+    }
+    return out;
+}
 /**
  * The canary under anytime-valid sequential analysis: the same steps as runCanary, but the
  * counts are read every poll (the scrape interval) and the run aborts the moment the combined
@@ -36144,8 +36162,9 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
         for (let i = choice.startStep; i < o.steps.length; i++) {
             const weight = o.steps[i];
             const weights = weight === 100 ? slots_allOn(canary) : split(canary, weight);
-            await router.setWeights(weights, { previous: stable, reason: `canary step ${weight}%` });
+            // Armed before the change: a cancel while it is in progress still puts traffic back.
             onWeight({ canary, stable, weight });
+            await router.setWeights(weights, { previous: stable, reason: `canary step ${weight}%` });
             core_log/* log */.Rm.info(`step ${i + 1}/${o.steps.length}: ${canary} at ${weight}% (${slots_formatWeights(weights)})`);
             const stepStart = Date.now();
             const withStable = o.compareWithStable && weight < 100;
@@ -36171,27 +36190,30 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
                     previous = { canary: c, stable: st };
                     continue; // the first reading is the baseline the batches count from
                 }
-                const cd = {
-                    requests: delta(c.requests, previous.canary.requests),
-                    errors: delta(c.errors, previous.canary.errors),
-                    count: delta(c.count, previous.canary.count),
-                    fast: delta(c.fast, previous.canary.fast)
-                };
+                const cd = deltas(c, previous.canary, ['requests', 'errors', 'count', 'fast']);
                 // a stable baseline from the 100 % step is stale; without one this batch has no stable side
                 const sd = st && previous.stable
-                    ? {
-                        requests: delta(st.requests, previous.stable.requests),
-                        errors: delta(st.errors, previous.stable.errors)
-                    }
+                    ? deltas(st, previous.stable, ['requests', 'errors'])
                     : { requests: 0, errors: 0 };
+                for (const [slot, d] of [
+                    [canary, cd],
+                    [stable, sd]
+                ]) {
+                    if (!d) {
+                        core_log/* log */.Rm.warning(`  the ${slot} counters went down (a pod restarted or its series went stale): this poll is a new baseline, not counted`);
+                    }
+                }
                 previous = { canary: c, stable: st ?? previous.stable };
+                // a reset on one side makes the other side's batch unpaired: neither is counted (but
+                // the step's time limit below still applies, so a crash-looping pod cannot stall it)
+                const counted = cd && sd;
                 const batch = {
-                    canaryRequests: Math.round(cd.requests),
-                    canaryErrors: Math.round(cd.errors),
-                    stableRequests: Math.round(sd.requests),
-                    stableErrors: Math.round(sd.errors),
-                    canaryLatencyCount: Math.round(cd.count),
-                    canarySlow: Math.max(0, Math.round(cd.count - cd.fast))
+                    canaryRequests: counted ? Math.round(cd.requests) : 0,
+                    canaryErrors: counted ? Math.round(cd.errors) : 0,
+                    stableRequests: counted ? Math.round(sd.requests) : 0,
+                    stableErrors: counted ? Math.round(sd.errors) : 0,
+                    canaryLatencyCount: counted ? Math.round(cd.count) : 0,
+                    canarySlow: counted ? Math.max(0, Math.round(cd.count - cd.fast)) : 0
                 };
                 stepRequests += batch.canaryRequests;
                 stepErrors += batch.canaryErrors;
@@ -36222,7 +36244,15 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
                 }
                 if (Date.now() - stepStart > 10 * o.stepDurationMs + 10 * o.intervalMs) {
                     record(i, weight, poll, analysis.state(), 'inconclusive');
-                    return await abort(`step ${weight}% did not come within bounds in ${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors)`, 'error rate', pollStart);
+                    // too little traffic is not an error-rate failure: say which one it was
+                    const tooFew = stepRequests < o.thresholds.minRequests;
+                    return await abort(tooFew
+                        ? `step ${weight}%: the canary served ${stepRequests} of the ${o.thresholds.minRequests} requests min-requests asks for in ${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)} (too little traffic to judge; ${stepErrors} errors)`
+                        : `step ${weight}% did not come within bounds in ${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors, ${stepSlow}/${stepLatency} slow)`, tooFew
+                        ? 'requests'
+                        : stepErrors / Math.max(1, stepRequests) > o.thresholds.maxErrorRatePercent / 100
+                            ? 'error rate'
+                            : 'p95 latency', pollStart);
                 }
             }
         }
@@ -37308,7 +37338,14 @@ class NginxLuaRouter {
         const answer = parseAdminAnswer(live.text);
         return { ...file, weights: answer.weights, changedAt: answer.changed, detail: this.name };
     }
-    async setWeights(weights, meta) {
+    /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
+    inFlight = Promise.resolve();
+    setWeights(weights, meta) {
+        const next = this.inFlight.then(() => this.change(weights, meta), () => this.change(weights, meta));
+        this.inFlight = next.catch(() => undefined);
+        return next;
+    }
+    async change(weights, meta) {
         const { transport, upstreamFile } = this.options;
         const old = await readFile(transport, upstreamFile);
         const changed = new Date().toISOString();
@@ -37335,7 +37372,10 @@ class NginxLuaRouter {
         }
         const now = parseAdminAnswer(answer.text);
         if (now.weights.blue !== weights.blue || now.weights.green !== weights.green) {
-            throw new errors/* ToolError */.v4(`${this.name}: admin endpoint reports ${JSON.stringify(now.weights)} after setting ${JSON.stringify(weights)}`);
+            // Not obeyed (the loaded file is stamped later: a clock ahead): the file must say what is
+            // live, or the next reload moves traffic that nobody asked to move then.
+            await this.restore(old);
+            throw new errors/* ToolError */.v4(`${this.name}: admin endpoint reports ${JSON.stringify(now.weights)} (changed ${now.changed}) after setting ${JSON.stringify(weights)} (changed ${changed}); file restored, traffic unchanged. Is a clock ahead?`);
         }
         core_log/* log */.Rm.debug(`${this.name}: weights ${JSON.stringify(weights)} set without a reload`);
     }

@@ -35989,7 +35989,14 @@ class NginxLuaRouter {
         const answer = parseAdminAnswer(live.text);
         return { ...file, weights: answer.weights, changedAt: answer.changed, detail: this.name };
     }
-    async setWeights(weights, meta) {
+    /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
+    inFlight = Promise.resolve();
+    setWeights(weights, meta) {
+        const next = this.inFlight.then(() => this.change(weights, meta), () => this.change(weights, meta));
+        this.inFlight = next.catch(() => undefined);
+        return next;
+    }
+    async change(weights, meta) {
         const { transport, upstreamFile } = this.options;
         const old = await readFile(transport, upstreamFile);
         const changed = new Date().toISOString();
@@ -36016,7 +36023,10 @@ class NginxLuaRouter {
         }
         const now = parseAdminAnswer(answer.text);
         if (now.weights.blue !== weights.blue || now.weights.green !== weights.green) {
-            throw new errors/* ToolError */.v4(`${this.name}: admin endpoint reports ${JSON.stringify(now.weights)} after setting ${JSON.stringify(weights)}`);
+            // Not obeyed (the loaded file is stamped later: a clock ahead): the file must say what is
+            // live, or the next reload moves traffic that nobody asked to move then.
+            await this.restore(old);
+            throw new errors/* ToolError */.v4(`${this.name}: admin endpoint reports ${JSON.stringify(now.weights)} (changed ${now.changed}) after setting ${JSON.stringify(weights)} (changed ${changed}); file restored, traffic unchanged. Is a clock ahead?`);
         }
         log/* log */.Rm.debug(`${this.name}: weights ${JSON.stringify(weights)} set without a reload`);
     }

@@ -32029,6 +32029,8 @@ const KEYS = {
     match: ['pattern', 'group', 'value']
 };
 const SEMVER_PLACEHOLDERS = ['version', 'major', 'minor', 'patch', 'raw'];
+/** metadata-action's global expressions in value=, prefix= and suffix= (those we expand). */
+const GLOBAL_EXPRESSIONS = ['branch', 'tag', 'sha'];
 function isTypedRule(line) {
     return /^\s*type\s*=/.test(line);
 }
@@ -32057,6 +32059,10 @@ function parseTypedRule(input, line) {
     if (attrs.enable !== undefined &&
         !['true', 'false', '{{is_default_branch}}'].includes(attrs.enable))
         bad('`enable` is true, false or {{is_default_branch}}');
+    for (const key of ['value', 'prefix', 'suffix'])
+        for (const m of (attrs[key] ?? '').matchAll(/\{\{\s*([^}]*?)\s*\}\}/g))
+            if (!GLOBAL_EXPRESSIONS.includes(m[1]))
+                bad(`\`${key}\` uses {{${m[1]}}}, which this action does not expand; accepted: ${GLOBAL_EXPRESSIONS.map((e) => `{{${e}}}`).join(' ')}`);
     if (type === 'ref' && !['tag', 'branch', 'pr'].includes(attrs.event ?? ''))
         bad('type=ref needs event=tag, event=branch or event=pr');
     if (type === 'raw' && !attrs.value)
@@ -32067,6 +32073,14 @@ function parseTypedRule(input, line) {
         for (const m of (attrs.pattern ?? '{{version}}').matchAll(/\{\{\s*([^}]*?)\s*\}\}/g))
             if (!SEMVER_PLACEHOLDERS.includes(m[1]))
                 bad(`unknown placeholder {{${m[1]}}}; accepted: ${SEMVER_PLACEHOLDERS.map((p) => `{{${p}}}`).join(' ')}`);
+    }
+    if (type === 'semver' && attrs.match !== undefined && /\((?!\?)/.test(attrs.match)) {
+        try {
+            new RegExp(attrs.match);
+        }
+        catch (e) {
+            bad(`match is not a regular expression (${e.message})`);
+        }
     }
     if (type === 'match') {
         if (!attrs.pattern)
@@ -32086,15 +32100,18 @@ const refTag = (ctx) => /^refs\/tags\/(.+)$/.exec(ctx.ref)?.[1];
 const refBranch = (ctx) => /^refs\/heads\/(.+)$/.exec(ctx.ref)?.[1];
 const refPr = (ctx) => /^refs\/pull\/(\d+)\//.exec(ctx.ref)?.[1];
 /**
- * metadata-action's semver rules: a pre-release only fills `{{version}}`/`{{raw}}` patterns
- * (it must never move `1` or `1.2`), and `{{major}}` alone on 0.x is not generated (0.x
- * promises no compatibility between minors, so a `0` tag would mislead).
+ * metadata-action's semver rules: a pre-release fills every pattern but `{{raw}}` with
+ * `{{version}}` (it must never move `1` or `1.2`). Our rule, not metadata-action's (it tags
+ * `0`): `{{major}}` alone on 0.x is not generated, as 0.x promises no compatibility between
+ * minors, so a `0` tag would mislead.
  */
 function semverTag(pattern, raw, v) {
     const pre = v.prerelease.length > 0;
     const uses = (p) => new RegExp(`\\{\\{\\s*${p}\\s*\\}\\}`).test(pattern);
-    if (pre && !uses('version') && !uses('raw'))
-        return undefined;
+    // metadata-action (src/meta.ts procSemver): a pre-release renders `{{raw}}` patterns as
+    // they are and every other pattern as `{{version}}`, so `{{major}}` gives `2.0.8-beta.67`.
+    if (pre && !uses('raw'))
+        pattern = '{{version}}';
     if (v.major === 0 && pattern.replace(/\s/g, '') === '{{major}}')
         return undefined;
     const values = {
@@ -32107,8 +32124,27 @@ function semverTag(pattern, raw, v) {
     return pattern.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, k) => values[k] ?? '');
 }
 /** The tags one typed rule gives for this Git context (before sanitising). */
+/** metadata-action's setGlobalExp: `{{branch}}`/`{{tag}}` (empty elsewhere), `{{sha}}` (7 hex). */
+function globalExp(value, ctx) {
+    if (value === undefined)
+        return undefined;
+    const values = {
+        branch: refBranch(ctx) ?? '',
+        tag: refTag(ctx) ?? '',
+        sha: (ctx.sha ?? '').slice(0, 7)
+    };
+    return value.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, k) => values[k] ?? '');
+}
 function applyTypedRule(rule, ctx) {
-    const a = rule.attrs;
+    const a = {
+        ...rule.attrs,
+        ...['value', 'prefix', 'suffix'].reduce((out, key) => {
+            const v = globalExp(rule.attrs[key], ctx);
+            if (v !== undefined)
+                out[key] = v;
+            return out;
+        }, {})
+    };
     const none = { tags: [], release: false };
     if (a.enable === 'false')
         return none;
@@ -32125,9 +32161,18 @@ function applyTypedRule(rule, ctx) {
             if (raw === undefined)
                 return none;
             if (a.match !== undefined) {
-                if (!raw.startsWith(a.match))
-                    return none;
-                raw = raw.slice(a.match.length);
+                if (/\((?!\?)/.test(a.match)) {
+                    // metadata-action's match=: a regular expression whose group 1 is the version.
+                    const m = new RegExp(a.match).exec(raw);
+                    if (!m?.[1])
+                        return none;
+                    raw = m[1];
+                }
+                else {
+                    if (!raw.startsWith(a.match))
+                        return none;
+                    raw = raw.slice(a.match.length);
+                }
             }
             const v = semver_default().parse(raw);
             if (!v)
@@ -32236,7 +32281,7 @@ function semverTags(ctx, latest) {
     // A pre-release must never move `1`, `1.2` or `latest`, which users pull as "the newest stable".
     if (v.prerelease.length > 0)
         return [v.version];
-    // No `0` for 0.x (metadata-action's rule): 0.x promises no compatibility between minors.
+    // No `0` for 0.x (our rule; metadata-action tags `0`): 0.x promises no compatibility between minors.
     return [
         v.version,
         `${v.major}.${v.minor}`,
