@@ -17,6 +17,7 @@ declare -A NEED=(
   [pg_restore]=postgresql-client
   [pytest-3]=python3-pytest
   [socat]=socat
+  [chromium]=chromium
   [zstd]=zstd
   [lz4]=lz4
 )

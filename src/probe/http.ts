@@ -10,6 +10,8 @@ export interface ProbeResult {
    * worker shutting down after a reload) and the GET was sent once more: what `error` was then.
    */
   resetRetried?: string
+  /** The value of the header asked for (`slotHeader`), when the answer had it. */
+  slot?: string
 }
 
 /** Errors of a reused connection closed under the request (not an answer from the service). */
@@ -20,14 +22,22 @@ const CONNECTION_RESET = /^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|other
  * keep-alive connection is retried once and reported apart (`resetRetried`): it is real for
  * clients that do not retry, but it says nothing about the new slot.
  */
-export async function probe(url: string, timeoutMs: number): Promise<ProbeResult> {
-  const first = await probeOnce(url, timeoutMs)
+export async function probe(
+  url: string,
+  timeoutMs: number,
+  slotHeader?: string
+): Promise<ProbeResult> {
+  const first = await probeOnce(url, timeoutMs, slotHeader)
   if (first.ok || !first.error || !CONNECTION_RESET.test(first.error)) return first
-  const second = await probeOnce(url, timeoutMs)
+  const second = await probeOnce(url, timeoutMs, slotHeader)
   return { ...second, ms: first.ms + second.ms, resetRetried: first.error }
 }
 
-async function probeOnce(url: string, timeoutMs: number): Promise<ProbeResult> {
+async function probeOnce(
+  url: string,
+  timeoutMs: number,
+  slotHeader?: string
+): Promise<ProbeResult> {
   const started = performance.now()
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' })
@@ -35,7 +45,8 @@ async function probeOnce(url: string, timeoutMs: number): Promise<ProbeResult> {
     return {
       ok: res.status >= 200 && res.status < 300,
       status: res.status,
-      ms: performance.now() - started
+      ms: performance.now() - started,
+      slot: slotHeader ? (res.headers.get(slotHeader) ?? undefined) : undefined
     }
   } catch (error) {
     const e = error as Error & { cause?: { code?: string } }

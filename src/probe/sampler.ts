@@ -8,6 +8,12 @@ export interface SampleOptions {
   timeoutMs: number
   /** Stop early once this many requests failed (no need to keep hurting users). */
   stopAfterFailures?: number
+  /**
+   * Judge only answers from this slot (by the response header that names it): after an nginx
+   * reload, an old worker can still answer on a reused connection for a while. Such answers
+   * are "not switched yet", counted apart, neither failures nor passes.
+   */
+  expectSlot?: { header: string; slot: string }
 }
 
 export interface SampleResult {
@@ -21,6 +27,8 @@ export interface SampleResult {
   outcomes: Record<string, number>
   /** Requests whose reused connection was reset and that were sent once more (see probe). */
   resetsRetried: number
+  /** Answers from another slot than `expectSlot` (left out of every figure above). */
+  notSwitched: number
   stoppedEarly: boolean
 }
 
@@ -43,13 +51,19 @@ export async function sampleTraffic(url: string, options: SampleOptions): Promis
   const outcomes: Record<string, number> = {}
   let failed = 0
   let resetsRetried = 0
+  let notSwitched = 0
   let stoppedEarly = false
+  const expect = options.expectSlot
   const inflight = new Set<Promise<void>>()
   for (let i = 0; i < maxRequests; i++) {
     const due = started + i * gapMs
     const wait = due - Date.now()
     if (wait > 0) await sleep(wait)
-    const p = probe(url, options.timeoutMs).then((r) => {
+    const p = probe(url, options.timeoutMs, expect?.header).then((r) => {
+      if (expect && r.slot !== undefined && r.slot !== expect.slot) {
+        notSwitched++
+        return
+      }
       latencies.push(r.ms)
       const key = r.error ?? String(r.status)
       outcomes[key] = (outcomes[key] ?? 0) + 1
@@ -75,6 +89,7 @@ export async function sampleTraffic(url: string, options: SampleOptions): Promis
     maxMs: latencies[total - 1] ?? NaN,
     outcomes,
     resetsRetried,
+    notSwitched,
     stoppedEarly
   }
 }

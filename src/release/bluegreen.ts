@@ -141,7 +141,7 @@ export async function runBlueGreen(
 
     if (options.verify) {
       const notInEffect = await waitSwitched(options.verify, plan.to, options.health)
-      if (!notInEffect) result.verify = await verify(options.verify)
+      if (!notInEffect) result.verify = await verify(options.verify, plan.to)
       const breach = notInEffect ?? verifyBreach(result.verify!, options.verify)
       const next = afterVerification(options.mode, options.autoRollback, breach)
       if (next === 'roll back') {
@@ -366,7 +366,7 @@ async function waitSwitched(
   return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${formatDuration(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`
 }
 
-async function verify(v: VerifyOptions): Promise<SampleResult> {
+async function verify(v: VerifyOptions, slot: Slot): Promise<SampleResult> {
   return log.group(`Verify through ${v.url} for ${formatDuration(v.durationMs)}`, async () => {
     const maxFailures = Math.floor(
       (v.maxErrorRatePercent / 100) * (v.durationMs / 1000) * v.ratePerSecond
@@ -376,11 +376,17 @@ async function verify(v: VerifyOptions): Promise<SampleResult> {
       ratePerSecond: v.ratePerSecond,
       timeoutMs: v.timeoutMs,
       // Once more requests failed than the whole window may, the verdict cannot change.
-      stopAfterFailures: maxFailures + 1
+      stopAfterFailures: maxFailures + 1,
+      expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
     })
     log.info(
       `${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`
     )
+    if (r.notSwitched) {
+      log.warning(
+        `${r.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`
+      )
+    }
     if (r.resetsRetried) {
       log.warning(
         `${r.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`

@@ -67,6 +67,17 @@ const pct = (v: number): string => `${(v * 100).toFixed(3)}%`
  *   the allowed increase; P95 above stable's by more than the allowed percentage. When the
  *   stable slot has too little traffic, that comparison is skipped (noted), not failed.
  */
+/**
+ * The counts behind a rate. increase() extrapolates, so its counts are often fractional: then
+ * they are shown as the estimates they are (one decimal), never rounded into integers that do
+ * not give the rate shown (3.8 % shown as 1/37).
+ */
+export function countsShown(errors: number, requests: number): string {
+  const whole = (x: number): boolean => Math.abs(x - Math.round(x)) < 1e-6
+  if (whole(errors) && whole(requests)) return `(${Math.round(errors)}/${Math.round(requests)})`
+  return `(≈${errors.toFixed(1)}/${requests.toFixed(1)}, Prometheus increase() estimates)`
+}
+
 export function judgeAnalysis(
   canary: SlotReadings,
   stable: SlotReadings | undefined,
@@ -105,7 +116,7 @@ export function judgeAnalysis(
       check: 'error rate',
       query: queries.errors,
       value: rate * 100,
-      shown: `${pct(rate)} (${Math.round(errors)}/${Math.round(requests)})`,
+      shown: `${pct(rate)} ${countsShown(errors, requests)}`,
       bound: `<= ${t.maxErrorRatePercent}%`,
       verdict: !enough
         ? 'inconclusive'

@@ -113,7 +113,7 @@ describe('canary-promote with real Prometheus, HAProxy weights and real load', (
       'failed-check': 'error rate'
     })
     expect(errorOf(r)).toMatch(
-      /canary aborted, all traffic back on blue: 1 failed analysis .* at 5% error rate: [\d.]+% \(\d+\/\d+\) \(bound <= 0\.1%\)/
+      /canary aborted, all traffic back on blue: 1 failed analysis .* at 5% error rate: [\d.]+% \(≈?[\d.]+\/[\d.]+(, Prometheus increase\(\) estimates)?\) \(bound <= 0\.1%\)/
     )
     const decisions = JSON.parse(r.outputs.decisions) as Decision[]
     expect(decisions).toHaveLength(1)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import {
+  countsShown,
   AnalysisTally,
   judgeAnalysis,
   type Reading,
@@ -24,6 +25,16 @@ const T = {
   maxP95IncreasePercent: 50,
   p95NoiseFloorMs: 50
 }
+
+describe('countsShown', () => {
+  it.each([
+    [10, 200, '(10/200)'],
+    [1.4, 37.8, '(≈1.4/37.8, Prometheus increase() estimates)'],
+    [0, 36.6, '(≈0.0/36.6, Prometheus increase() estimates)']
+  ])('%d of %d -> %s', (errors, requests, shown) => {
+    expect(countsShown(errors, requests)).toBe(shown)
+  })
+})
 
 describe('judgeAnalysis: fixed bounds', () => {
   it.each([

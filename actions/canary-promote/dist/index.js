@@ -34482,14 +34482,14 @@ const CONNECTION_RESET = /^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|other
  * keep-alive connection is retried once and reported apart (`resetRetried`): it is real for
  * clients that do not retry, but it says nothing about the new slot.
  */
-async function http_probe(url, timeoutMs) {
-    const first = await probeOnce(url, timeoutMs);
+async function http_probe(url, timeoutMs, slotHeader) {
+    const first = await probeOnce(url, timeoutMs, slotHeader);
     if (first.ok || !first.error || !CONNECTION_RESET.test(first.error))
         return first;
-    const second = await probeOnce(url, timeoutMs);
+    const second = await probeOnce(url, timeoutMs, slotHeader);
     return { ...second, ms: first.ms + second.ms, resetRetried: first.error };
 }
-async function probeOnce(url, timeoutMs) {
+async function probeOnce(url, timeoutMs, slotHeader) {
     const started = performance.now();
     try {
         const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
@@ -34497,7 +34497,8 @@ async function probeOnce(url, timeoutMs) {
         return {
             ok: res.status >= 200 && res.status < 300,
             status: res.status,
-            ms: performance.now() - started
+            ms: performance.now() - started,
+            slot: slotHeader ? (res.headers.get(slotHeader) ?? undefined) : undefined
         };
     }
     catch (error) {
@@ -34556,14 +34557,20 @@ async function sampler_sampleTraffic(url, options) {
     const outcomes = {};
     let failed = 0;
     let resetsRetried = 0;
+    let notSwitched = 0;
     let stoppedEarly = false;
+    const expect = options.expectSlot;
     const inflight = new Set();
     for (let i = 0; i < maxRequests; i++) {
         const due = started + i * gapMs;
         const wait = due - Date.now();
         if (wait > 0)
             await sleep(wait);
-        const p = probe(url, options.timeoutMs).then((r) => {
+        const p = probe(url, options.timeoutMs, expect?.header).then((r) => {
+            if (expect && r.slot !== undefined && r.slot !== expect.slot) {
+                notSwitched++;
+                return;
+            }
             latencies.push(r.ms);
             const key = r.error ?? String(r.status);
             outcomes[key] = (outcomes[key] ?? 0) + 1;
@@ -34591,6 +34598,7 @@ async function sampler_sampleTraffic(url, options) {
         maxMs: latencies[total - 1] ?? NaN,
         outcomes,
         resetsRetried,
+        notSwitched,
         stoppedEarly
     };
 }
@@ -34905,7 +34913,7 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         if (options.verify) {
             const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
             if (!notInEffect)
-                result.verify = await verify(options.verify);
+                result.verify = await verify(options.verify, plan.to);
             const breach = notInEffect ?? verifyBreach(result.verify, options.verify);
             const next = afterVerification(options.mode, options.autoRollback, breach);
             if (next === 'roll back') {
@@ -35080,7 +35088,7 @@ async function waitSwitched(v, slot, health) {
     }
     return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${formatDuration(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`;
 }
-async function verify(v) {
+async function verify(v, slot) {
     return log.group(`Verify through ${v.url} for ${formatDuration(v.durationMs)}`, async () => {
         const maxFailures = Math.floor((v.maxErrorRatePercent / 100) * (v.durationMs / 1000) * v.ratePerSecond);
         const r = await sampleTraffic(v.url, {
@@ -35088,9 +35096,13 @@ async function verify(v) {
             ratePerSecond: v.ratePerSecond,
             timeoutMs: v.timeoutMs,
             // Once more requests failed than the whole window may, the verdict cannot change.
-            stopAfterFailures: maxFailures + 1
+            stopAfterFailures: maxFailures + 1,
+            expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
         });
         log.info(`${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`);
+        if (r.notSwitched) {
+            log.warning(`${r.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`);
+        }
         if (r.resetsRetried) {
             log.warning(`${r.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`);
         }
@@ -35246,6 +35258,17 @@ const pct = (v) => `${(v * 100).toFixed(3)}%`;
  *   the allowed increase; P95 above stable's by more than the allowed percentage. When the
  *   stable slot has too little traffic, that comparison is skipped (noted), not failed.
  */
+/**
+ * The counts behind a rate. increase() extrapolates, so its counts are often fractional: then
+ * they are shown as the estimates they are (one decimal), never rounded into integers that do
+ * not give the rate shown (3.8 % shown as 1/37).
+ */
+function countsShown(errors, requests) {
+    const whole = (x) => Math.abs(x - Math.round(x)) < 1e-6;
+    if (whole(errors) && whole(requests))
+        return `(${Math.round(errors)}/${Math.round(requests)})`;
+    return `(≈${errors.toFixed(1)}/${requests.toFixed(1)}, Prometheus increase() estimates)`;
+}
 function judgeAnalysis(canary, stable, extras, t, queries = {}) {
     const m = [];
     const requests = num(canary.requests);
@@ -35277,7 +35300,7 @@ function judgeAnalysis(canary, stable, extras, t, queries = {}) {
             check: 'error rate',
             query: queries.errors,
             value: rate * 100,
-            shown: `${pct(rate)} (${Math.round(errors)}/${Math.round(requests)})`,
+            shown: `${pct(rate)} ${countsShown(errors, requests)}`,
             bound: `<= ${t.maxErrorRatePercent}%`,
             verdict: !enough
                 ? 'inconclusive'

@@ -34481,14 +34481,14 @@ const CONNECTION_RESET = /^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|other
  * keep-alive connection is retried once and reported apart (`resetRetried`): it is real for
  * clients that do not retry, but it says nothing about the new slot.
  */
-async function probe(url, timeoutMs) {
-    const first = await probeOnce(url, timeoutMs);
+async function probe(url, timeoutMs, slotHeader) {
+    const first = await probeOnce(url, timeoutMs, slotHeader);
     if (first.ok || !first.error || !CONNECTION_RESET.test(first.error))
         return first;
-    const second = await probeOnce(url, timeoutMs);
+    const second = await probeOnce(url, timeoutMs, slotHeader);
     return { ...second, ms: first.ms + second.ms, resetRetried: first.error };
 }
-async function probeOnce(url, timeoutMs) {
+async function probeOnce(url, timeoutMs, slotHeader) {
     const started = performance.now();
     try {
         const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
@@ -34496,7 +34496,8 @@ async function probeOnce(url, timeoutMs) {
         return {
             ok: res.status >= 200 && res.status < 300,
             status: res.status,
-            ms: performance.now() - started
+            ms: performance.now() - started,
+            slot: slotHeader ? (res.headers.get(slotHeader) ?? undefined) : undefined
         };
     }
     catch (error) {
@@ -34555,14 +34556,20 @@ async function sampleTraffic(url, options) {
     const outcomes = {};
     let failed = 0;
     let resetsRetried = 0;
+    let notSwitched = 0;
     let stoppedEarly = false;
+    const expect = options.expectSlot;
     const inflight = new Set();
     for (let i = 0; i < maxRequests; i++) {
         const due = started + i * gapMs;
         const wait = due - Date.now();
         if (wait > 0)
             await (0,duration/* sleep */.yy)(wait);
-        const p = probe(url, options.timeoutMs).then((r) => {
+        const p = probe(url, options.timeoutMs, expect?.header).then((r) => {
+            if (expect && r.slot !== undefined && r.slot !== expect.slot) {
+                notSwitched++;
+                return;
+            }
             latencies.push(r.ms);
             const key = r.error ?? String(r.status);
             outcomes[key] = (outcomes[key] ?? 0) + 1;
@@ -34590,6 +34597,7 @@ async function sampleTraffic(url, options) {
         maxMs: latencies[total - 1] ?? NaN,
         outcomes,
         resetsRetried,
+        notSwitched,
         stoppedEarly
     };
 }
@@ -34904,7 +34912,7 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         if (options.verify) {
             const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
             if (!notInEffect)
-                result.verify = await verify(options.verify);
+                result.verify = await verify(options.verify, plan.to);
             const breach = notInEffect ?? verifyBreach(result.verify, options.verify);
             const next = afterVerification(options.mode, options.autoRollback, breach);
             if (next === 'roll back') {
@@ -35079,7 +35087,7 @@ async function waitSwitched(v, slot, health) {
     }
     return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${(0,duration/* formatDuration */.a3)(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`;
 }
-async function verify(v) {
+async function verify(v, slot) {
     return log/* log */.Rm.group(`Verify through ${v.url} for ${(0,duration/* formatDuration */.a3)(v.durationMs)}`, async () => {
         const maxFailures = Math.floor((v.maxErrorRatePercent / 100) * (v.durationMs / 1000) * v.ratePerSecond);
         const r = await sampleTraffic(v.url, {
@@ -35087,9 +35095,13 @@ async function verify(v) {
             ratePerSecond: v.ratePerSecond,
             timeoutMs: v.timeoutMs,
             // Once more requests failed than the whole window may, the verdict cannot change.
-            stopAfterFailures: maxFailures + 1
+            stopAfterFailures: maxFailures + 1,
+            expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
         });
         log/* log */.Rm.info(`${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`);
+        if (r.notSwitched) {
+            log/* log */.Rm.warning(`${r.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`);
+        }
         if (r.resetsRetried) {
             log/* log */.Rm.warning(`${r.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`);
         }
