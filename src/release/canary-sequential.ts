@@ -16,6 +16,7 @@ import { chooseCanary } from './canary-plan.js'
 import type { Router } from '../traffic/router.js'
 import { allOn, formatWeights, placement, split } from '../traffic/slots.js'
 import {
+  backToStableAfterError,
   lockAndPlan,
   type CanaryOptions,
   type CanaryResult,
@@ -327,13 +328,7 @@ export async function runSequentialCanary(
     onWeight({ canary, stable, weight: 100 })
     return { ...base, result: 'promoted', finalWeight: 100, durationMs: Date.now() - started }
   } catch (error) {
-    try {
-      await router.setWeights(allOn(stable), { previous: canary, reason: 'canary error' })
-      onWeight({ canary, stable, weight: 0 })
-      log.error(`canary stopped by an error; all traffic back on ${stable}`)
-    } catch (undo) {
-      log.error(`could not put traffic back on ${stable}: ${(undo as Error).message}`)
-    }
+    await backToStableAfterError(router, canary, stable, onWeight)
     throw error
   } finally {
     await release()

@@ -251,16 +251,25 @@ export async function runCanary(
     onWeight({ canary, stable, weight: 100 })
     return { ...base, result: 'promoted', finalWeight: 100, durationMs: Date.now() - started }
   } catch (error) {
-    // Whatever broke (router, bug), the safe state is the stable slot.
-    try {
-      await router.setWeights(allOn(stable), { previous: canary, reason: 'canary error' })
-      onWeight({ canary, stable, weight: 0 })
-      log.error(`canary stopped by an error; all traffic back on ${stable}`)
-    } catch (undo) {
-      log.error(`could not put traffic back on ${stable}: ${(undo as Error).message}`)
-    }
+    await backToStableAfterError(router, canary, stable, onWeight)
     throw error
   } finally {
     await release()
+  }
+}
+
+/** Whatever broke (router, bug), the safe state is the stable slot; both analysis loops end here. */
+export async function backToStableAfterError(
+  router: Router,
+  canary: Slot,
+  stable: Slot,
+  onWeight: WeightListener
+): Promise<void> {
+  try {
+    await router.setWeights(allOn(stable), { previous: canary, reason: 'canary error' })
+    onWeight({ canary, stable, weight: 0 })
+    log.error(`canary stopped by an error; all traffic back on ${stable}`)
+  } catch (undo) {
+    log.error(`could not put traffic back on ${stable}: ${(undo as Error).message}`)
   }
 }

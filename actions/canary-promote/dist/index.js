@@ -35674,19 +35674,22 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
         return { ...base, result: 'promoted', finalWeight: 100, durationMs: Date.now() - started };
     }
     catch (error) {
-        // Whatever broke (router, bug), the safe state is the stable slot.
-        try {
-            await router.setWeights(slots_allOn(stable), { previous: canary, reason: 'canary error' });
-            onWeight({ canary, stable, weight: 0 });
-            core_log/* log */.Rm.error(`canary stopped by an error; all traffic back on ${stable}`);
-        }
-        catch (undo) {
-            core_log/* log */.Rm.error(`could not put traffic back on ${stable}: ${undo.message}`);
-        }
+        await backToStableAfterError(router, canary, stable, onWeight);
         throw error;
     }
     finally {
         await release();
+    }
+}
+/** Whatever broke (router, bug), the safe state is the stable slot; both analysis loops end here. */
+async function backToStableAfterError(router, canary, stable, onWeight) {
+    try {
+        await router.setWeights(slots_allOn(stable), { previous: canary, reason: 'canary error' });
+        onWeight({ canary, stable, weight: 0 });
+        core_log/* log */.Rm.error(`canary stopped by an error; all traffic back on ${stable}`);
+    }
+    catch (undo) {
+        core_log/* log */.Rm.error(`could not put traffic back on ${stable}: ${undo.message}`);
     }
 }
 
@@ -36283,14 +36286,7 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
         return { ...base, result: 'promoted', finalWeight: 100, durationMs: Date.now() - started };
     }
     catch (error) {
-        try {
-            await router.setWeights(slots_allOn(stable), { previous: canary, reason: 'canary error' });
-            onWeight({ canary, stable, weight: 0 });
-            core_log/* log */.Rm.error(`canary stopped by an error; all traffic back on ${stable}`);
-        }
-        catch (undo) {
-            core_log/* log */.Rm.error(`could not put traffic back on ${stable}: ${undo.message}`);
-        }
+        await backToStableAfterError(router, canary, stable, onWeight);
         throw error;
     }
     finally {
