@@ -6,7 +6,7 @@ import { startApp } from '../../lab/services/app.js'
 import type { HaproxyInstance } from '../../lab/services/haproxy.js'
 import { startNginx, type NginxInstance } from '../../lab/services/nginx.js'
 import { parseUpstream } from '../../src/traffic/nginx.js'
-import { haproxyInputs, haproxyLab, slotCounts, type Slots } from './helpers.js'
+import { haproxyInputs, haproxyLab, settledSlotCounts, slotCounts, type Slots } from './helpers.js'
 
 const messages = (
   r: { annotations: { level: string; message: string }[] },
@@ -142,16 +142,16 @@ describe('deploy-bluegreen on real nginx: the include file and the running confi
     'health-interval': '100ms',
     ...extra
   })
-  const liveSlots = async (): Promise<string[]> => {
-    // Only a stable answer counts: new workers take a moment after a reload.
-    for (let i = 0; i < 50; i++) {
-      const counts = await slotCounts(nginx.url, 10).catch(() => ({}))
-      const keys = Object.keys(counts)
-      if (keys.length === 1) return keys
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    return Object.keys(await slotCounts(nginx.url, 10))
-  }
+  const inFile = (): 'blue' | 'green' =>
+    parseUpstream(readFileSync(nginx.upstreamFile, 'utf8'), {
+      blue: [`127.0.0.1:${app.blue.port}`],
+      green: [`127.0.0.1:${app.green.port}`]
+    }).weights.blue === 100
+      ? 'blue'
+      : 'green'
+  // The running config, once nginx has applied its last reload (old workers answer until then).
+  const servedBy = (slot: string): Promise<Record<string, number>> =>
+    settledSlotCounts(nginx.url, slot)
 
   beforeAll(async () => {
     app = await startApp(lab)
@@ -169,11 +169,12 @@ describe('deploy-bluegreen on real nginx: the include file and the running confi
     const st = statSync(nginx.upstreamFile)
     expect(st.mode & 0o777).toBe(0o640)
     expect([st.uid, st.gid]).toEqual([65534, 65534])
-    expect(await liveSlots()).toEqual(['green'])
+    expect(await servedBy('green')).toEqual({ green: 10 })
   })
 
   it('a cancel while nginx tests the new file leaves file and running config on the same slot', async () => {
-    const before = await liveSlots()
+    const before = inFile()
+    expect(await servedBy(before)).toEqual({ [before]: 10 })
     const marker = `${nginx.prefix}/testing`
     const script = `${nginx.prefix}/slow-test.sh`
     writeFileSync(
@@ -197,17 +198,14 @@ describe('deploy-bluegreen on real nginx: the include file and the running confi
     })
     expect(sent).toBe(true)
     expect(r.exitCode).not.toBe(0)
-    const file = parseUpstream(readFileSync(nginx.upstreamFile, 'utf8'), {
-      blue: [`127.0.0.1:${app.blue.port}`],
-      green: [`127.0.0.1:${app.green.port}`]
-    })
-    const inFile = file.weights.blue === 100 ? 'blue' : 'green'
-    expect(await liveSlots()).toEqual([inFile])
-    expect([inFile]).toEqual(before)
+    // The cancel came before the reload: the file is back and nginx still serves the old slot.
+    expect(inFile()).toBe(before)
+    expect(await servedBy(before)).toEqual({ [before]: 10 })
   })
 
   it('verification starts only once the reload is in effect: N answers in a row from the target slot', async () => {
-    const [live] = await liveSlots()
+    const live = inFile()
+    expect(await servedBy(live)).toEqual({ [live]: 10 })
     const target = live === 'blue' ? 'green' : 'blue'
     // The old slot now fails every request: any verification request it answers is a failure.
     await app[live as 'blue' | 'green'].control({ errorRate: 1 })
@@ -235,7 +233,7 @@ describe('deploy-bluegreen on real nginx: the include file and the running confi
           `switch in effect: 2 answers in a row from ${target} after \\d+ requests .*\\((\\d+) not switched yet\\)`
         )
       )
-      expect(await liveSlots()).toEqual([target])
+      expect(await servedBy(target)).toEqual({ [target]: 10 })
     } finally {
       await app[live as 'blue' | 'green'].control({ errorRate: 0 })
     }

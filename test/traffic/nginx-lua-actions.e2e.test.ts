@@ -8,23 +8,13 @@ import { startApp, type AppSlot } from '../../lab/services/app.js'
 import { startNginx, type NginxInstance } from '../../lab/services/nginx.js'
 import { startPrometheus, type PrometheusInstance } from '../../lab/services/prometheus.js'
 import { renderUpstream } from '../../src/traffic/nginx.js'
+import { settledSlotCounts } from '../deploy-bluegreen/helpers.js'
 
 const errorOf = (r: { annotations: { level: string; message: string }[] }): string =>
   r.annotations
     .filter((a) => a.level === 'error')
     .map((a) => a.message)
     .join('\n')
-
-async function slotCounts(url: string, n: number): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {}
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url)
-    await res.arrayBuffer()
-    const key = res.headers.get('x-slot') ?? `status-${res.status}`
-    counts[key] = (counts[key] ?? 0) + 1
-  }
-  return counts
-}
 
 /** nginx logs "reconfiguring" on every reload it performs. */
 const reloads = (n: NginxInstance): number =>
@@ -100,7 +90,7 @@ describe('deploy-bluegreen and canary-promote with router nginx, nginx-mode lua'
   it('deploy installs the Lua balancer with one reload, then rollback and deploy switch with none', async () => {
     const first = await runAction('deploy-bluegreen', nginxInputs())
     expect(errorOf(first)).toBe('')
-    expect(await slotCounts(nginx.url, 20)).toEqual({ green: 20 })
+    expect(await settledSlotCounts(nginx.url, 'green', { n: 20 })).toEqual({ green: 20 })
     const after = reloads(nginx)
     for (const [mode, slot] of [
       ['rollback', 'blue'],
@@ -109,7 +99,7 @@ describe('deploy-bluegreen and canary-promote with router nginx, nginx-mode lua'
     ] as const) {
       const r = await runAction('deploy-bluegreen', nginxInputs({ mode }))
       expect(errorOf(r)).toBe('')
-      expect(await slotCounts(nginx.url, 20)).toEqual({ [slot]: 20 })
+      expect(await settledSlotCounts(nginx.url, slot, { n: 20 })).toEqual({ [slot]: 20 })
     }
     expect(reloads(nginx)).toBe(after)
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toMatch(
@@ -142,6 +132,6 @@ describe('deploy-bluegreen and canary-promote with router nginx, nginx-mode lua'
       await load.stop()
     }
     expect(reloads(nginx)).toBe(before)
-    expect(await slotCounts(nginx.url, 10)).toEqual({ green: 10 })
+    expect(await settledSlotCounts(nginx.url, 'green')).toEqual({ green: 10 })
   })
 })
