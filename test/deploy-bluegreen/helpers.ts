@@ -85,7 +85,7 @@ export async function settledSlotCounts(
   { n = 10, timeoutMs = 15_000 }: { n?: number; timeoutMs?: number } = {}
 ): Promise<Record<string, number>> {
   const deadline = Date.now() + timeoutMs
-  let counts: Record<string, number> = {}
+  let counts: Record<string, number>
   do {
     counts = {}
     for (let i = 0; i < n; i++) {
