@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { createReadStream, createWriteStream, existsSync } from 'node:fs'
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises'
 import { arch as osArch, platform as osPlatform } from 'node:os'
 import { basename, join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
@@ -33,10 +33,16 @@ export interface InstallOptions {
 }
 
 export interface InstalledTrivy {
+  /** The binary to run: extracted from hashed archive bytes into a private 0700 directory. */
   path: string
+  /** The tool cache's copy (kept for the next job; never executed by this action). */
+  toolCacheBinary: string
   fromCache: boolean
   sha256?: string
 }
+
+/** Trivy release archives are ~50 MB; a larger file in the cache is not one. */
+const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
 
 class HttpStatusError extends ToolError {
   constructor(
@@ -200,6 +206,50 @@ async function verifyCached(plan: InstallPlan, version: string): Promise<boolean
 }
 
 /**
+ * The tool cache is shared by every job on a self-hosted runner, so a binary hashed there can be
+ * swapped before it runs. The archive is read once into memory, hashed, and the binary that runs
+ * is extracted from those same bytes into a fresh 0700 directory only this process writes.
+ */
+async function privateBinary(
+  archivePath: string,
+  expectedSha256: string,
+  tempDir: string
+): Promise<string> {
+  const handle = await open(archivePath, 'r')
+  let bytes: Buffer
+  try {
+    const { size } = await handle.stat()
+    if (size > MAX_ARCHIVE_BYTES)
+      throw new ToolError(
+        `${archivePath} is ${size} bytes, larger than any Trivy release archive (${MAX_ARCHIVE_BYTES})`
+      )
+    bytes = await handle.readFile()
+  } finally {
+    await handle.close()
+  }
+  const actual = createHash('sha256').update(bytes).digest('hex')
+  if (actual !== expectedSha256)
+    throw new ToolError(
+      `${archivePath} changed after it was verified (sha256 ${actual}, expected ${expectedSha256}): another process is writing the tool cache; refusing to run it`
+    )
+  await mkdir(tempDir, { recursive: true })
+  const dir = await mkdtemp(join(tempDir, 'trivy-run-'))
+  await chmod(dir, 0o700)
+  const binary = join(dir, 'trivy')
+  const tar = spawn('tar', ['-xzO', '-f', '-', 'trivy'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stderr = ''
+  tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number>((res) => tar.on('close', (code) => res(code ?? 1)))
+  tar.stdin.on('error', () => undefined) // tar exits early on a bad archive; its code says why
+  tar.stdin.end(bytes)
+  await pipeline(tar.stdout, createWriteStream(binary, { mode: 0o700, flags: 'wx' }))
+  const code = await exited
+  if (code !== 0)
+    throw new ToolError(`tar could not read trivy from ${archivePath}: ${stderr.trim()}`)
+  return binary
+}
+
+/**
  * Installs a pinned Trivy release into the tool cache, or reuses the cached one after
  * re-hashing it. The archive must match a digest this action trusts (embedded, or the user's
  * `trivy-sha256`), never only the checksums file served beside it.
@@ -210,8 +260,11 @@ export async function installTrivy(options: InstallOptions): Promise<InstalledTr
   const { asset, dir, binary, archiveUrl, expectedSha256 } = plan
   if (!expectedSha256) throw unverifiable(version, asset)
   if (plan.cached && (await verifyCached(plan, version))) {
-    log.info(`Trivy ${version} found in the tool cache and re-verified: ${binary}`)
-    return { path: binary, fromCache: true, sha256: expectedSha256 }
+    const path = await privateBinary(plan.archive, expectedSha256, options.tempDir)
+    log.info(
+      `Trivy ${version} found in the tool cache and re-verified; running a private copy: ${path}`
+    )
+    return { path, toolCacheBinary: binary, fromCache: true, sha256: expectedSha256 }
   }
   const delays = options.retryDelaysMs ?? [2000, 6000]
   await mkdir(options.tempDir, { recursive: true })
@@ -230,7 +283,8 @@ export async function installTrivy(options: InstallOptions): Promise<InstalledTr
     await rename(join(dir, basename(archive)), plan.archive)
     await writeFile(`${dir}.complete`, '')
     log.info(`installed Trivy ${version} (${asset}, sha256 ${actual}) into ${dir}`)
-    return { path: binary, fromCache: false, sha256: actual }
+    const path = await privateBinary(plan.archive, expectedSha256, options.tempDir)
+    return { path, toolCacheBinary: binary, fromCache: false, sha256: actual }
   } finally {
     await rm(archive, { force: true })
   }

@@ -1,4 +1,5 @@
-import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { log } from '../core/log.js'
 import {
   JAVA_DB,
@@ -69,6 +70,7 @@ export interface ScanOutcome {
 
 /** Install (or use) Trivy, prepare its DB, scan once to JSON. Every failure is a ToolError. */
 export async function scanWithTrivy(options: ScanOptions): Promise<ScanOutcome> {
+  let privateDir: string | undefined
   const binary =
     options.trivyPath ??
     (await log.group('Install Trivy', async () => {
@@ -78,8 +80,18 @@ export async function scanWithTrivy(options: ScanOptions): Promise<ScanOutcome> 
         toolCacheDir: options.toolCacheDir,
         tempDir: options.tempDir
       })
+      privateDir = dirname(installed.path)
       return installed.path
     }))
+  try {
+    return await scanWith(binary, options)
+  } finally {
+    // the private copy is this run's alone (~150 MB): gone with the run, cancelled or not
+    if (privateDir) await rm(privateDir, { recursive: true, force: true })
+  }
+}
+
+async function scanWith(binary: string, options: ScanOptions): Promise<ScanOutcome> {
   const version = await trivyVersion(binary)
   const retryDelaysMs = options.dbRetryDelaysMs ?? [10_000, 30_000, 60_000]
   let db: DbState | undefined

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
 import { freePort } from '../../lab/ports.js'
 import { httpOk } from '../../lab/process.js'
@@ -101,9 +101,9 @@ describe('installTrivy against a local release server', () => {
   it('installs a good archive into the tool cache, then reuses it without downloading', async () => {
     const { root, server, options, first } = await installed('good')
     expect(first.fromCache).toBe(false)
-    expect(first.path).toBe(join(options.toolCacheDir, 'trivy', V, 'x64', 'trivy'))
+    expect(first.toolCacheBinary).toBe(join(options.toolCacheDir, 'trivy', V, 'x64', 'trivy'))
     expect(existsSync(join(options.toolCacheDir, 'trivy', V, 'x64.complete'))).toBe(true)
-    expect(statSync(first.path).mode & 0o111).not.toBe(0)
+    expect(statSync(first.toolCacheBinary).mode & 0o111).not.toBe(0)
     expect(first.sha256).toBe(digest(root, V))
     // only the binary (and the verified archive, to re-check it) are kept
     expect(existsSync(join(options.toolCacheDir, 'trivy', V, 'x64', 'README.md'))).toBe(false)
@@ -111,27 +111,49 @@ describe('installTrivy against a local release server', () => {
 
     const requestsBefore = (await server.log()).length
     const second = await installTrivy(options)
-    expect(second).toEqual({ path: first.path, fromCache: true, sha256: digest(root, V) })
+    expect(second).toMatchObject({
+      toolCacheBinary: first.toolCacheBinary,
+      fromCache: true,
+      sha256: digest(root, V)
+    })
+    expect(readFileSync(second.path)).toEqual(readFileSync(first.toolCacheBinary))
     expect((await server.log()).length).toBe(requestsBefore)
   })
 
   it('re-hashes a tool-cache hit: a planted binary is replaced from the verified archive', async () => {
     const { server, options, first } = await installed('planted')
-    const genuine = readFileSync(first.path)
-    writeFileSync(first.path, '#!/bin/sh\necho \'{"Version":"0.72.0"}\'\n')
+    const genuine = readFileSync(first.toolCacheBinary)
+    writeFileSync(first.toolCacheBinary, '#!/bin/sh\necho \'{"Version":"0.72.0"}\'\n')
     const requestsBefore = (await server.log()).length
     const again = await installTrivy(options)
     expect(again.fromCache).toBe(true)
     expect(readFileSync(again.path)).toEqual(genuine)
+    expect(readFileSync(again.toolCacheBinary)).toEqual(genuine)
     expect(statSync(again.path).mode & 0o111).not.toBe(0)
     expect((await server.log()).length).toBe(requestsBefore)
+  })
+
+  it('runs a private copy: what the shared tool cache holds after the check never runs', async () => {
+    const { options, first } = await installed('private')
+    const again = await installTrivy(options)
+    // The copy lives in a fresh 0700 directory under the run's temp dir, not in the tool cache.
+    expect(again.path.startsWith(`${options.tempDir}/trivy-run-`)).toBe(true)
+    expect(statSync(dirname(again.path)).mode & 0o777).toBe(0o700)
+    expect(again.path).not.toBe(first.path)
+    // A job sharing the runner swaps the cached binary and archive after the check: the copy
+    // this run executes is unchanged, it was extracted from bytes hashed in memory.
+    const genuine = readFileSync(again.path)
+    writeFileSync(again.toolCacheBinary, '#!/bin/sh\necho planted\n')
+    writeFileSync(join(dirname(again.toolCacheBinary), ASSET(V)), 'swapped')
+    expect(readFileSync(again.path)).toEqual(genuine)
+    expect(await trivyVersion(again.path)).toBe('0.72.0')
   })
 
   it('re-hashes a tool-cache hit: a swapped archive is discarded and downloaded again', async () => {
     const { server, options, first } = await installed('swapped')
     const kept = join(options.toolCacheDir, 'trivy', V, 'x64', ASSET(V))
     writeFileSync(kept, 'not the archive')
-    writeFileSync(first.path, 'planted')
+    writeFileSync(first.toolCacheBinary, 'planted')
     const again = await installTrivy(options)
     expect(again.fromCache).toBe(false)
     expect(await trivyVersion(again.path)).toBe('0.72.0')
