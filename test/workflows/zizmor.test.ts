@@ -31,8 +31,22 @@ describe('zizmor', () => {
     expect(stdout.trim()).toBe(`zizmor ${ZIZMOR_VERSION}`)
   })
 
-  it('finds nothing in the workflows and templates', async () => {
-    expect(await zizmor('.github/workflows', 'workflow-templates')).toEqual([])
+  it('finds nothing in the workflows', async () => {
+    expect(await zizmor('.github/workflows')).toEqual([])
+  })
+
+  // A directory argument is collected as a repository (its .github/workflows/ only): given
+  // `workflow-templates`, zizmor audited nothing there. Each template is passed as a file.
+  it('finds nothing in the starter templates', async () => {
+    const templates = readdirSync(join(root, 'workflow-templates'))
+      .filter((f) => f.endsWith('.yml'))
+      .map((f) => join('workflow-templates', f))
+    expect(templates.length).toBeGreaterThan(5)
+    const findings = await zizmor(...templates)
+    type Located = { locations?: { symbolic?: { key?: { Local?: { verbatim_path?: string } } } }[] }
+    const where = (f: { ident: string } & Located) =>
+      `${f.ident} ${f.locations?.[0]?.symbolic?.key?.Local?.verbatim_path ?? '?'}`
+    expect(findings.map(where)).toEqual([])
   })
 
   it('every kept finding is justified next to it', () => {
