@@ -51,7 +51,8 @@ describe('deploy.yml oci-layout path', () => {
     expect(upload).toHaveLength(1)
     expect(upload[0].if).toBe(LAYOUT)
     expect(upload[0].with).toMatchObject({
-      name: '${{ inputs.oci-layout-artifact }}',
+      // Unique per call (check-inputs): calls in one caller run share its artifact names.
+      name: '${{ needs.check-inputs.outputs.oci-layout-artifact }}',
       path: '${{ inputs.oci-layout }}',
       'if-no-files-found': 'error',
       // "Re-run all jobs" uploads the name again within the same run.
@@ -62,7 +63,7 @@ describe('deploy.yml oci-layout path', () => {
   it('the job with packages: write runs no caller code: no checkout, no run step', () => {
     const build = deploy.jobs.build
     expect(build.permissions?.packages).toBe('write')
-    expect(build.needs).toBe('gate')
+    expect(build.needs).toEqual(['check-inputs', 'gate'])
     const steps = onLayoutPath(build)
     expect(steps.map((s) => s.uses?.replace(/@.*/, ''))).toEqual([
       'actions/download-artifact',
@@ -72,6 +73,7 @@ describe('deploy.yml oci-layout path', () => {
     const [download, push] = steps
     // Outside the workspace: nothing the layout holds lands where later steps look for code.
     expect(download.with?.path).toBe('${{ runner.temp }}/ops-oci-layout')
+    expect(download.with?.name).toBe('${{ needs.check-inputs.outputs.oci-layout-artifact }}')
     expect(push.with).toMatchObject({
       mode: 'oci-layout',
       'oci-layout': download.with?.path,
