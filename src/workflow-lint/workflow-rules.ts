@@ -22,11 +22,14 @@ type Rule = (y: YamlFile, jobs: JobView[]) => Finding[]
  * Minutes a release job may hold its environment. The floor is the actions' own worst case with
  * their default limits (lock-timeout 2m + rollout-timeout 5m + health-timeout 2m + verify 30s,
  * canary steps on top): a job timeout below it kills a switch the action would have finished or
- * undone. The ceiling keeps a stuck job from holding the environment for hours.
+ * undone. The ceiling keeps a stuck job from holding the environment for hours. A rollback's
+ * ceiling leaves room to wait for a whole release that holds the router lock (deploy's ceiling)
+ * before its own work: a rollback that gives up after the action's 2m default fails during every
+ * canary.
  */
 export const TIMEOUT_RANGE = {
   deploy: { min: 10, max: 30 },
-  rollback: { min: 10, max: 15 }
+  rollback: { min: 10, max: 45 }
 } as const
 
 const FULL_SHA = /^[0-9a-f]{40}$/
