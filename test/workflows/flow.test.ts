@@ -75,6 +75,27 @@ describe('inputs flow through the reusable workflows', () => {
     }
   })
 
+  // A canary holds the router lock for all its steps; the action's 2m default made a manual
+  // rollback started during any canary fail instead of waiting (act: test/act, HAProxy lock held).
+  it('a rollback waits for a whole release holding the router lock, within its own timeout', () => {
+    const minutes = (d: string) => Number(/^(\d+)m$/.exec(d)?.[1] ?? NaN)
+    const rollback = parse(readFileSync(join(root, '.github/workflows/rollback.yml'), 'utf8')) as {
+      on: { workflow_call: { inputs: Record<string, { default?: string }> } }
+      jobs: Record<string, { 'timeout-minutes': number; steps: Step[] }>
+    }
+    const deploy = parse(readFileSync(join(root, '.github/workflows/deploy.yml'), 'utf8')) as {
+      jobs: Record<string, { 'timeout-minutes': number }>
+    }
+    const wait = minutes(rollback.on.workflow_call.inputs['lock-timeout'].default ?? '')
+    expect(wait).toBeGreaterThan(deploy.jobs.release['timeout-minutes'])
+    expect(rollback.jobs.rollback['timeout-minutes']).toBeGreaterThanOrEqual(wait + 15)
+    for (const id of ['previous', 'version']) {
+      expect(stepUsing(load('rollback.yml'), 'deploy-bluegreen', id).with?.['lock-timeout']).toBe(
+        '${{ inputs.lock-timeout }}'
+      )
+    }
+  })
+
   it('build-gate gets working-directory', () => {
     expect(stepUsing(load('deploy.yml'), 'build-gate').with?.['working-directory']).toBe(
       '${{ inputs.working-directory }}'
