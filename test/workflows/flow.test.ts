@@ -160,6 +160,19 @@ describe('release.yml', () => {
     expect(w.concurrency?.group).toBeTruthy()
   })
 
+  // Same command as CI (.ci/run: engines built from their Go modules on every hosted runner, then
+  // the whole suite); with CI's budget raised to 90 and the release left at 30, every release
+  // was killed before it could move vX.
+  it('gives the verify job the time CI needs for the same .ci/run', () => {
+    const ci = parse(readFileSync(join(root, '.github/workflows/ci.yml'), 'utf8')) as {
+      jobs: Record<string, { 'timeout-minutes': number; steps: Step[] }>
+    }
+    const runsCi = (j: { steps: Step[] }) => j.steps.some((s) => s.run === 'bash .ci/run')
+    const verify = (w.jobs as Record<string, { 'timeout-minutes': number; steps: Step[] }>).verify
+    expect(runsCi(verify) && runsCi(ci.jobs.test)).toBe(true)
+    expect(verify['timeout-minutes']).toBeGreaterThanOrEqual(ci.jobs.test['timeout-minutes'])
+  })
+
   it('moves vX only for a commit on main, and only forwards', () => {
     const move = w.jobs['move-major-tag'].steps.map((s) => s.run ?? '').join('\n')
     expect(move).toMatch(/compare\/main\.\.\.\$SHA/)
