@@ -9,9 +9,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
-import { jobResult, runAct } from '../../lab/act.js'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+import { jobResult, REPO_ROOT, runAct } from '../../lab/act.js'
+import { runAction } from '../../lab/runner.js'
 import {
   deployment,
+  httpRoute,
   service,
   startFakeKubeApi,
   writeKubeconfig,
@@ -58,5 +62,74 @@ describe('rollback template under act on the Kubernetes router (fake API)', () =
     const withToken = run.log.split('\n').filter((l) => l.includes(kube.token))
     expect(withToken.length).toBeGreaterThan(0)
     for (const line of withToken) expect(JSON.parse(line)).toMatchObject({ command: 'add-mask' })
+  })
+
+  // Production after a promoted canary (deploy-production splits traffic on the HTTPRoute):
+  // the route sends everything to green, blue is the previous slot. A rollback that flips only
+  // the Service selector reports success and moves no traffic.
+  it('on production, rolls back the HTTPRoute the production canary moved', async () => {
+    const route = httpRoute(0, 100)
+    route.metadata.annotations = { 'ops-actions/previous-slot': 'blue' }
+    const live = service('shop', { app: 'shop', slot: 'green' })
+    live.metadata.annotations = { 'ops-actions/previous-slot': 'blue' }
+    for (const o of [route, live, deployment('blue'), deployment('green')])
+      kube.put({ ...o, metadata: { ...o.metadata, namespace: 'production' } })
+    const kubeconfig = readFileSync(writeKubeconfig(kube.url, kube.token), 'utf8')
+    const run = await runAct({
+      callerFiles: {
+        '.github/workflows/rollback.yml': templateCaller(
+          'rollback',
+          {},
+          { KUBECONFIG: '${{ secrets.KUBECONFIG }}' }
+        )
+      },
+      workflow: '.github/workflows/rollback.yml',
+      event: 'workflow_dispatch',
+      payload: { inputs: { environment: 'production', target: '', 'dry-run': 'false' } },
+      vars: { IMAGE: '127.0.0.1:5000/shop', APP_NAME: 'shop' },
+      secrets: { KUBECONFIG: kubeconfig }
+    })
+    if (jobResult(run, 'rollback') !== 'success') throw new Error(explain(run))
+    const weights = kube
+      .get('HTTPRoute', 'shop', 'production')
+      .spec.rules[0].backendRefs.map((b: { weight?: number }) => b.weight)
+    expect(weights).toEqual([100, 0])
+  })
+})
+
+describe('deploy-production template: its Kubernetes inputs as deploy.yml hands them on', () => {
+  // deploy.yml passes service, app, namespace and httproute to canary-promote unchanged; the
+  // router refuses `service` together with `httproute`, which failed the first production canary.
+  it('are a canary-promote configuration the router accepts (dry run)', async () => {
+    const kube = await startFakeKubeApi()
+    for (const o of [httpRoute(100, 0), deployment('blue'), deployment('green')])
+      kube.put({ ...o, metadata: { ...o.metadata, namespace: 'production' } })
+    try {
+      const template = parse(
+        readFileSync(join(REPO_ROOT, 'workflow-templates', 'deploy-production.yml'), 'utf8')
+      ) as { jobs: Record<string, { with: Record<string, string> }> }
+      const given = Object.values(template.jobs)[0].with
+      const value = (k: string) =>
+        given[k] === undefined ? '' : String(given[k]).replace('${{ vars.APP_NAME }}', 'shop')
+      expect(given.router).toBe('kubernetes')
+      const result = await runAction('canary-promote', {
+        mode: 'run',
+        router: 'kubernetes',
+        namespace: value('namespace'),
+        service: value('service'),
+        app: value('app'),
+        httproute: value('httproute'),
+        'canary-ingress': value('canary-ingress'),
+        kubeconfig: writeKubeconfig(kube.url, kube.token),
+        'prometheus-url': 'http://127.0.0.1:9',
+        'dry-run': 'true'
+      })
+      expect({ exit: result.exitCode, errors: result.stdout.match(/::error::.*/g) ?? [] }).toEqual({
+        exit: 0,
+        errors: []
+      })
+    } finally {
+      await kube.close()
+    }
   })
 })
