@@ -7,7 +7,7 @@ import { log } from '../../core/log.js'
 import { dropRole, dropScratchDatabase } from '../../backup/cleanup.js'
 import { parseDatabaseUrl } from '../../backup/connection.js'
 import { planBackupVerify } from '../../backup/plan.js'
-import { planLines, summarize, summarizePlan, writeReportFile } from '../../backup/report.js'
+import { planLines, summarize, summarizePlan, writeReportFile } from './summary.js'
 import { effectiveJobs } from '../../backup/restore.js'
 import {
   checkServer,

@@ -1,9 +1,9 @@
 /** The verification as a job summary (Markdown) and as a JSON report file. */
 import { writeFile } from 'node:fs/promises'
-import { Summary } from '../core/summary.js'
-import type { VerifyPlan } from './plan.js'
-import { formatTableName } from './spec.js'
-import type { VerifyReport } from './verify.js'
+import { Summary } from '../../core/summary.js'
+import type { VerifyPlan } from '../../backup/plan.js'
+import { formatTableName } from '../../backup/spec.js'
+import type { VerifyReport } from '../../backup/verify.js'
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`
