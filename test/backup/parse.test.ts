@@ -270,6 +270,7 @@ describe('restore errors', () => {
     command: 'pg_restore',
     exitCode: errors.length ? 1 : 0,
     timedOut,
+    aborted: false,
     durationMs: 1000,
     errors,
     jobs: 2

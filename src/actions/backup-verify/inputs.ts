@@ -175,12 +175,6 @@ export async function prepareBackup(inputs: VerifyInputs): Promise<PreparedBacku
       'created-at'
     )
   }
-  if (source.format === 'plain' && inputs.noOwner) {
-    throw new ConfigurationError(
-      'input `no-owner` works with pg_dump archives only: a plain SQL script sets owners itself (dump it with `pg_dump --no-owner`)',
-      'no-owner'
-    )
-  }
   return {
     source,
     cleanup: async () => decompressed?.cleanup(),
