@@ -142,7 +142,7 @@ export function summarizePlan(
 /** The plan for the log, a line per decision. */
 export function planLines(plan: VerifyPlan): string[] {
   return [
-    `would create scratch database ${plan.database} (TEMPLATE template0) and drop it afterwards`,
+    `would create scratch database ${plan.database} (TEMPLATE template0) owned by a throwaway restore role without privileges, restore and check as that role, and drop both afterwards`,
     plan.restoreCommand
       ? `would restore with: ${plan.restoreCommand}`
       : 'would not restore: the table of contents cannot be read',
