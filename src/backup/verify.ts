@@ -106,6 +106,18 @@ export interface VerifyReport {
   sizeBytes: number
   checks: CheckResult[]
   restoreErrors: JudgedRestoreError[]
+  /** Wall time of each step in ms (toc, integrity, setup, restore, count, checks, amcheck, cleanup). */
+  phaseMs: Record<string, number>
+}
+
+/** Runs one step of the drill and records its wall time in the report. */
+async function phase<T>(report: VerifyReport, name: string, step: () => Promise<T>): Promise<T> {
+  const started = Date.now()
+  try {
+    return await step()
+  } finally {
+    report.phaseMs[name] = (report.phaseMs[name] ?? 0) + (Date.now() - started)
+  }
 }
 
 export interface ServerInfo {
@@ -320,7 +332,8 @@ function emptyReport(request: VerifyRequest, database: string, toc: Toc | undefi
     rows: 0,
     sizeBytes: 0,
     checks: [],
-    restoreErrors: []
+    restoreErrors: [],
+    phaseMs: {}
   }
 }
 
@@ -459,9 +472,13 @@ async function restoreAndMeasure(
 ): Promise<void> {
   const { conn, signal } = request
   const as = roleConnection(conn, role, database)
-  const owners = request.noOwner ? [] : await ownerErrors(conn, (toc.script ?? toc.ddlScan)?.owners)
-  const outcome = await log.group(`restore into ${database} as ${role.role}`, () =>
-    restoreBackup(as, database, request.source, restoreOptionsFor(request, toc))
+  const owners = request.noOwner
+    ? []
+    : await phase(report, 'setup', () => ownerErrors(conn, (toc.script ?? toc.ddlScan)?.owners))
+  const outcome = await phase(report, 'restore', () =>
+    log.group(`restore into ${database} as ${role.role}`, () =>
+      restoreBackup(as, database, request.source, restoreOptionsFor(request, toc))
+    )
   )
   throwIfCancelled(signal)
   report.jobs = outcome.jobs
@@ -474,32 +491,41 @@ async function restoreAndMeasure(
   if (outcome.timedOut) return
 
   // The size query is cheap: it runs alongside the counts instead of after them.
-  const [restored, size] = await Promise.all([
-    // No more sessions than the TOC has tables to count (any number still counts every table).
-    countRows(
-      as,
-      database,
-      Math.max(1, Math.min(request.jobs, tablesWithData(toc).length)),
-      signal
-    ),
-    execute(as, database, 'SELECT pg_database_size(current_database())', { signal })
-  ])
+  const [restored, size] = await phase(report, 'count', () =>
+    Promise.all([
+      // No more sessions than the TOC has tables to count (any number still counts every table).
+      countRows(
+        as,
+        database,
+        Math.max(1, Math.min(request.jobs, tablesWithData(toc).length)),
+        signal
+      ),
+      execute(as, database, 'SELECT pg_database_size(current_database())', { signal })
+    ])
+  )
   report.tables = restored.length
   report.rows = restored.reduce((sum, t) => sum + (t.partitioned ? 0 : t.rows), 0)
   report.sizeBytes = Number(size)
   report.checks.push(...tableChecks(request, toc, restored))
   if (request.manifest) {
-    const lo = await execute(as, database, 'SELECT count(*) FROM pg_largeobject_metadata', {
-      signal
-    })
+    const lo = await phase(report, 'count', () =>
+      execute(as, database, 'SELECT count(*) FROM pg_largeobject_metadata', { signal })
+    )
     report.checks.push(...judgeManifest(request.manifest, restored, Number(lo)))
   }
   throwIfCancelled(signal)
-  report.checks.push(...(await runSqlChecks(conn, database, request.checks, request.track)))
+  report.checks.push(
+    ...(await phase(report, 'checks', () =>
+      runSqlChecks(conn, database, request.checks, request.track)
+    ))
+  )
   throwIfCancelled(signal)
-  if (request.amcheck)
+  const amcheck = request.amcheck
+  if (amcheck)
     report.checks.push(
-      await runAmcheck(conn, as, role.role, database, request.amcheck, request.jobs, signal)
+      await phase(report, 'amcheck', () =>
+        runAmcheck(conn, as, role.role, database, amcheck, request.jobs, signal)
+      )
     )
 }
 
@@ -532,7 +558,9 @@ export async function verifyBackup(
   now = new Date()
 ): Promise<VerifyReport> {
   const database = scratchDatabaseName(now)
+  const started = Date.now()
   const read = await readTocChecked(request)
+  const tocMs = Date.now() - started
   if ('failed' in read) {
     const report = emptyReport(request, database, undefined)
     report.checks.push(read.failed)
@@ -540,34 +568,38 @@ export async function verifyBackup(
   }
   const { toc } = read
   const report = emptyReport(request, database, toc)
+  report.phaseMs.toc = tocMs
   report.backupAgeSeconds = backupAge(request, toc, now).seconds
-  report.checks.push(...(await integrityChecks(request)))
+  report.checks.push(...(await phase(report, 'integrity', () => integrityChecks(request))))
   report.checks.push(...decidedBeforeRestore(request, toc, now))
   if (blocks(report.checks)) return report
   throwIfCancelled(request.signal)
 
   const { conn } = request
-  await sweepStale(conn, now).catch((e: unknown) =>
-    log.warning(`could not sweep stale scratch databases: ${errorMessage(e)}`)
-  )
   const made: { database: boolean; role?: string } = { database: false }
   try {
-    const name = roleName(now)
-    request.track?.('restore-role', name)
-    made.role = name
-    const role = await createScratchRole(conn, name, request.powers, request.jobs + 4)
-    request.track?.('database', database)
-    made.database = true
-    await execute(
-      conn,
-      conn.adminDatabase,
-      `CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(name)} TEMPLATE template0`
-    )
-    log.info(`created scratch database ${database} on ${conn.display}, owned by ${name}`)
+    const role = await phase(report, 'setup', async () => {
+      await sweepStale(conn, now).catch((e: unknown) =>
+        log.warning(`could not sweep stale scratch databases: ${errorMessage(e)}`)
+      )
+      const name = roleName(now)
+      request.track?.('restore-role', name)
+      made.role = name
+      const created = await createScratchRole(conn, name, request.powers, request.jobs + 4)
+      request.track?.('database', database)
+      made.database = true
+      await execute(
+        conn,
+        conn.adminDatabase,
+        `CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(name)} TEMPLATE template0`
+      )
+      log.info(`created scratch database ${database} on ${conn.display}, owned by ${name}`)
+      return created
+    })
     throwIfCancelled(request.signal)
     await restoreAndMeasure(request, toc, database, role, report)
   } finally {
-    await dropMade(request, report, made)
+    await phase(report, 'cleanup', () => dropMade(request, report, made))
   }
   report.passed = report.checks.length > 0 && report.checks.every((c) => c.passed)
   return report

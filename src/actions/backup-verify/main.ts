@@ -153,6 +153,13 @@ export async function run(io: ActionIO): Promise<void> {
   }
 }
 
+/** Pure: `toc=0.12 setup=0.40 …`, the wall time of each step (the RTO by phase). */
+export function formatPhases(phaseMs: Record<string, number>): string {
+  return Object.entries(phaseMs)
+    .map(([name, ms]) => `${name}=${(ms / 1000).toFixed(2)}`)
+    .join(' ')
+}
+
 async function verifyPrepared(
   io: ActionIO,
   inputs: VerifyInputs,
@@ -181,6 +188,7 @@ async function verifyPrepared(
   if (inputs.dryRun) return dryRun(io, request, server)
 
   const report = await withCancel((signal) => verifyBackup({ ...request, signal }))
+  log.info(`phases (s): ${formatPhases(report.phaseMs)}`)
 
   const dir = process.env.RUNNER_TEMP || tmpdir()
   await mkdir(dir, { recursive: true })
