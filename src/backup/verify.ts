@@ -480,6 +480,8 @@ async function restoreAndMeasure(
       restoreBackup(as, database, request.source, restoreOptionsFor(request, toc))
     )
   )
+  // The restore has ended: the post step must not signal that process id any more.
+  request.track?.('restore-pid', '')
   throwIfCancelled(signal)
   report.jobs = outcome.jobs
   report.restoreCommand = outcome.command

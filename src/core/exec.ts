@@ -104,6 +104,7 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
     child.stderr.on('data', (d: Buffer) => err.push(d))
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
       const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : ''
       reject(new ToolError(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }))
     })

@@ -1,4 +1,5 @@
 /** Pure parts of backup-verify: input languages, TOC listings, tool error output, judges. */
+import { formatPhases } from '../../src/actions/backup-verify/main.js'
 import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
@@ -563,5 +564,15 @@ describe('PGSERVICE in the environment', () => {
     const call = (): void => refuseServiceEnv(env)
     if (refused) expect(call).toThrow(/unset PGSERVICE|unset PGSERVICEFILE/)
     else expect(call).not.toThrow()
+  })
+})
+
+describe('formatPhases: the RTO by phase in the log', () => {
+  it.each([
+    [{}, ''],
+    [{ toc: 30, restore: 1250 }, 'toc=0.03 restore=1.25'],
+    [{ setup: 5, cleanup: 110_000 }, 'setup=0.01 cleanup=110.00']
+  ])('%j -> %s', (phases, line) => {
+    expect(formatPhases(phases)).toBe(line)
   })
 })
