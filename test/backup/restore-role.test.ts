@@ -102,6 +102,48 @@ describe('archives: dump-defined code runs as the restore role', () => {
     expect(result).toMatch(/permission denied for function lo_export/)
   })
 
+  it('function bodies the pre-scan cannot read: COPY TO PROGRAM, lo_import, ALTER SYSTEM', async () => {
+    const target = serverTarget()
+    await pg.psql('CREATE DATABASE bodies')
+    await pg.psql(
+      `CREATE FUNCTION public.prog(i int) RETURNS boolean LANGUAGE plpgsql AS $$
+       BEGIN IF ${IN_SCRATCH} THEN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch ${target}'''; END IF; RETURN true; END $$;
+       CREATE FUNCTION public.imp(i int) RETURNS boolean LANGUAGE plpgsql AS $$
+       BEGIN IF ${IN_SCRATCH} THEN PERFORM pg_catalog.lo_import('/etc/hostname'); END IF; RETURN true; END $$;
+       CREATE FUNCTION public.sys(i int) RETURNS boolean LANGUAGE plpgsql AS $$
+       BEGIN IF ${IN_SCRATCH} THEN EXECUTE 'ALTER SYSTEM SET work_mem = ''64MB'''; END IF; RETURN true; END $$;
+       CREATE TABLE p (id int CHECK (public.prog(id))); INSERT INTO p VALUES (1);
+       CREATE TABLE i (id int CHECK (public.imp(id))); INSERT INTO i VALUES (1);
+       CREATE TABLE s (id int CHECK (public.sys(id))); INSERT INTO s VALUES (1)`,
+      'bodies'
+    )
+    const file = lab.path('bodies.dump')
+    await pgDump(pg, 'bodies', ['-Fc', '-f', file])
+    const result = await outcome({ backup: file })
+    expect(existsSync(target)).toBe(false)
+    expect(result).toMatch(
+      /permission denied to COPY to or from an external program|must be superuser or .*pg_execute_server_program/
+    )
+    expect(result).toMatch(/permission denied for function lo_import/)
+    expect(result).toMatch(
+      /ALTER SYSTEM cannot run inside a transaction block|must be superuser to execute ALTER SYSTEM/
+    )
+    expect(await pg.psql(`SELECT count(*) FROM pg_file_settings WHERE name = 'work_mem'`)).toBe('0')
+  })
+
+  it('an untrusted language (plpython3u) is refused by the pre-scan, naming the line', async () => {
+    // plpython3u is not installed here: the DDL is written as pg_dump would, and the pre-scan
+    // (also run over an archive's DDL) refuses it before anything runs; as the restore role
+    // it would fail too (only a superuser may create an untrusted-language function).
+    const file = plain(
+      'python.sql',
+      `CREATE FUNCTION public.py() RETURNS text LANGUAGE plpython3u AS $$ import os; return os.getcwd() $$;`
+    )
+    expect(await outcome({ backup: file, 'expect-tables': 'public.t' })).toMatch(
+      /^failed: .*line 1: .*untrusted language/
+    )
+  })
+
   it('the scratch database belongs to a role without attributes or memberships', async () => {
     await pg.psql('CREATE DATABASE plainowner')
     await pg.psql('CREATE TABLE t (id int); INSERT INTO t VALUES (1)', 'plainowner')
