@@ -143,6 +143,25 @@ export async function checkServer(conn: Connection): Promise<ServerInfo> {
   return { version, powers }
 }
 
+/**
+ * The restore role must log in with its password before anything is restored: a server that
+ * lets only the admin in (peer or trust for one user, no password logins) has no way to drop
+ * privileges, so the run stops as "could not run", never restoring as the admin.
+ */
+async function checkRoleLogin(
+  conn: Connection,
+  role: ScratchRole,
+  database: string
+): Promise<void> {
+  try {
+    await execute(roleConnection(conn, role, database), database, 'SELECT 1')
+  } catch (e) {
+    throw new ToolError(
+      `the restore role ${role.role} cannot log in to ${conn.display} with a password (${errorMessage(e)}): backup-verify never restores as the \`database-url\` role, since code in a backup runs as the role that restores it; pg_hba.conf must allow password logins (scram-sha-256 or md5) for every role to the scratch databases from this runner`
+    )
+  }
+}
+
 /** Stops the drill between steps once cancelled (the running step is stopped by the signal). */
 function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new ToolError('cancelled: the verification was stopped')
@@ -596,6 +615,7 @@ export async function verifyBackup(
         `CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(name)} TEMPLATE template0`
       )
       log.info(`created scratch database ${database} on ${conn.display}, owned by ${name}`)
+      await checkRoleLogin(conn, created, database)
       return created
     })
     throwIfCancelled(request.signal)

@@ -6,10 +6,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
-import { existsSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
 import { startPostgres, type Postgres } from '../../lab/services/postgres.js'
 import { run } from '../../src/actions/backup-verify/main.js'
+import { ToolError } from '../../src/core/errors.js'
 import { fakeIO, pgDump, scratchDatabases } from './fixtures.js'
 
 let lab: Lab
@@ -225,5 +227,36 @@ CREATE TABLE public.t AS SELECT pg_catalog.pg_read_file('PG_VERSION') AS v;`
     expect(await outcome({ backup: file, 'expect-tables': 'public.t' })).toMatch(
       /^failed: .*permission denied for function pg_read_file/
     )
+  })
+})
+
+describe('a server that lets only the admin log in', () => {
+  it('is refused as "could not run" before anything is restored, never restored as the admin', async () => {
+    await pg.psql('CREATE DATABASE onlyadmin')
+    await pg.psql('CREATE TABLE t (id int); INSERT INTO t VALUES (1)', 'onlyadmin')
+    const file = lab.path('onlyadmin.dump')
+    await pgDump(pg, 'onlyadmin', ['-Fc', '-f', file])
+    const hba = join(pg.dataDir, 'pg_hba.conf')
+    const original = readFileSync(hba, 'utf8')
+    writeFileSync(
+      hba,
+      'local all all trust\nhost all postgres 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 reject\n'
+    )
+    await pg.psql('SELECT pg_reload_conf()')
+    try {
+      const fake = fakeIO({ 'database-url': pg.url, backup: file })
+      const error = await run(fake.io).then(
+        () => undefined,
+        (e: Error) => e
+      )
+      expect(error).toBeInstanceOf(ToolError)
+      expect(error?.message).toMatch(
+        /the restore role backup_verify_restore_\w+ cannot log in .*never restores as the `database-url` role.*pg_hba.conf/
+      )
+      expect(fake.outputs.passed).toBeUndefined()
+    } finally {
+      writeFileSync(hba, original)
+      await pg.psql('SELECT pg_reload_conf()')
+    }
   })
 })
