@@ -29,7 +29,7 @@ import { judgeManifest, type Manifest } from './manifest.js'
 import { envFor, type Connection } from './connection.js'
 import type { BackupSource } from './format.js'
 import { clientConfig, createReader, dropReader, runAsReader } from './reader.js'
-import { restoreBackup, type RestoreError, type RestoreOptions } from './restore.js'
+import { restoreBackup, type RestoreOptions } from './restore.js'
 import {
   createScratchRole,
   dropScratchRole,
@@ -41,9 +41,9 @@ import {
   type AdminPowers,
   type ScratchRole
 } from './scratch-role.js'
-import type { OwnerStatement } from './script-scan.js'
+import { ownerErrors } from './owners.js'
 import { type ErrorPattern, type MinRowsRule, type SqlCheck, type TableName } from './spec.js'
-import { execute, queryRows, quoteIdent, quoteLiteral } from './sql.js'
+import { execute, queryRows, quoteIdent } from './sql.js'
 import { readToc, tablesWithData, type Toc } from './toc.js'
 import { wallTimeToInstant, wallTimeWindow, type TimeZone } from './wall-time.js'
 
@@ -165,36 +165,6 @@ async function checkRoleLogin(
 /** Stops the drill between steps once cancelled (the running step is stopped by the signal). */
 function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new ToolError('cancelled: the verification was stopped')
-}
-
-/**
- * Pure: a restore error for each role the backup names as an owner that the scratch server
- * lacks, as a restore with owners would have failed (`no-owner` turns the check off).
- */
-export function missingOwnerErrors(
-  owners: Map<string, OwnerStatement>,
-  existing: Set<string>
-): RestoreError[] {
-  return [...owners]
-    .filter(([role]) => !existing.has(role))
-    .map(([role, at]) => ({
-      message: `role "${role}" does not exist (the backup makes it an owner)`,
-      command: at.statement,
-      sqlError: true
-    }))
-}
-
-async function ownerErrors(
-  conn: Connection,
-  owners: Map<string, OwnerStatement> | undefined
-): Promise<RestoreError[]> {
-  if (!owners?.size) return []
-  const [found] = await queryRows<{ roles: string[] | null }>(
-    conn,
-    conn.adminDatabase,
-    `SELECT array_agg(rolname::text) AS roles FROM pg_roles WHERE rolname = ANY (ARRAY[${[...owners.keys()].map(quoteLiteral).join(', ')}]::text[])`
-  )
-  return missingOwnerErrors(owners, new Set(found.roles ?? []))
 }
 
 export function scratchDatabaseName(now = new Date()): string {

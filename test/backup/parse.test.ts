@@ -1,4 +1,5 @@
 /** Pure parts of backup-verify: input languages, TOC listings, tool error output, judges. */
+import { missingOwnerErrors } from '../../src/backup/owners.js'
 import { formatPhases } from '../../src/actions/backup-verify/main.js'
 import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
@@ -574,5 +575,32 @@ describe('formatPhases: the RTO by phase in the log', () => {
     [{ setup: 5, cleanup: 110_000 }, 'setup=0.01 cleanup=110.00']
   ])('%j -> %s', (phases, line) => {
     expect(formatPhases(phases)).toBe(line)
+  })
+})
+
+describe('missingOwnerErrors: owner roles the scratch server lacks are restore errors', () => {
+  const owners = new Map([
+    ['postgres', { line: 3, statement: 'ALTER TABLE public.a OWNER TO postgres;' }],
+    ['ghost', { line: 9, statement: 'ALTER TABLE public.haunted OWNER TO ghost;' }]
+  ])
+  it.each([
+    [['postgres', 'ghost'], []],
+    [['postgres'], ['ghost']],
+    [[], ['postgres', 'ghost']]
+  ])('existing %j: missing %j', (existing, missing) => {
+    const errors = missingOwnerErrors(owners, new Set(existing))
+    expect(errors.map((e) => e.message)).toEqual(
+      missing.map((r) => `role "${r}" does not exist (the backup makes it an owner)`)
+    )
+  })
+
+  it('names the statement, as an SQL error allow-errors can accept', () => {
+    expect(missingOwnerErrors(owners, new Set(['postgres']))).toEqual([
+      {
+        message: 'role "ghost" does not exist (the backup makes it an owner)',
+        command: 'ALTER TABLE public.haunted OWNER TO ghost;',
+        sqlError: true
+      }
+    ])
   })
 })
