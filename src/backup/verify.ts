@@ -286,7 +286,7 @@ async function runAmcheck(
   try {
     await grantAmcheck(admin, database, role)
   } catch (e) {
-    return judgeAmcheck(1, `could not install amcheck: permission denied? ${errorMessage(e)}`)
+    return judgeAmcheck(1, `could not install the amcheck extension: ${errorMessage(e)}`)
   }
   const argv = amcheckArgs(program, jobs, database)
   const result = await runCommand(argv, {

@@ -547,6 +547,12 @@ describe('pg_amcheck outcome', () => {
       'pg_amcheck: error: query failed: ERROR:  permission denied for function bt_index_check\nDETAIL: x\nCONTEXT: y',
       false,
       'could not run (exit 1)'
+    ],
+    [
+      1,
+      'could not install the amcheck extension: SQL in database x failed: ERROR: permission denied to create extension "amcheck"',
+      false,
+      'could not run (exit 1)'
     ]
   ])('exit %i', (code, output, passed, measured) => {
     const check = judgeAmcheck(code, output)

@@ -174,6 +174,17 @@ describe('names and row security', () => {
     expect(error).toBeUndefined()
   })
 
+  it('amcheck with a non-superuser admin is "could not verify", never a count of findings', async () => {
+    await pg.psql(`CREATE ROLE checker LOGIN CREATEDB CREATEROLE PASSWORD 'checker-pw'`)
+    const file = lab.path('amcheck-nonsuper.dump')
+    await pgDump(pg, 'names', ['-Fc', '-t', '"My Table"', '-f', file])
+    const url = `postgresql://checker:checker-pw@${pg.host}:${pg.port}/postgres`
+    const { error } = await outcome({ backup: file, 'no-owner': 'true', amcheck: 'true' }, url)
+    expect(error).toBeInstanceOf(GateError)
+    expect(error?.message).toMatch(/could not verify: pg_amcheck could not check the database/)
+    expect(await scratchDatabases(pg)).toEqual([])
+  })
+
   it('an admin that may create databases but not roles is refused before anything is made', async () => {
     await pg.psql(`CREATE ROLE dbonly LOGIN CREATEDB PASSWORD 'dbonly-pw'`)
     const file = lab.path('guarded-dbonly.dump')
