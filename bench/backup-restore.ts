@@ -140,6 +140,15 @@ async function main(): Promise<void> {
     console.log(`action restore-seconds / plain pg_restore -j ${JOBS}: ${ratios(restoreMs)}`)
     console.log(`action / plain pg_restore -j ${JOBS}: ${ratios(actionMs)} (goal <= 1.15)`)
     console.log(`parallel (-j ${JOBS}) / serial (-j 1): ${(plain / serial.ms).toFixed(3)}`)
+    // Where the action's time goes (its `phases (s):` log line, last round).
+    const line = /^phases \(s\): (.*)$/m.exec(action?.stdout ?? '')?.[1] ?? ''
+    const phases = [...line.matchAll(/(\w+)=([\d.]+)/g)].map((m) => [m[1], Number(m[2])] as const)
+    console.log('\naction phases (last round):')
+    for (const [name, s] of phases) console.log(`  ${name.padEnd(42)} ${s.toFixed(2)} s`)
+    const outside = actionMs[actionMs.length - 1] / 1000 - phases.reduce((sum, [, s]) => sum + s, 0)
+    console.log(
+      `  ${'outside the phases (node, inputs, report)'.padEnd(42)} ${outside.toFixed(2)} s`
+    )
   } finally {
     await lab.stop()
   }

@@ -247,7 +247,7 @@ export function judgeSqlCheck(check: SqlCheck, result: ReaderResult): CheckResul
 
 /** pg_amcheck's own lines that mean it could not check, not that it found corruption. */
 const AMCHECK_CANNOT_RUN =
-  /permission denied|must be superuser|must be owner|could not connect|extension "amcheck" is not available/i
+  /permission denied|must be superuser|must be owner|could not connect|extension "amcheck" is not available|could not install the amcheck extension/i
 
 export function judgeAmcheck(exitCode: number, output: string): CheckResult {
   const lines = output.trim().split('\n').filter(Boolean)

@@ -1,7 +1,7 @@
 /**
  * Nothing a verification creates may outlive it: the post step drops what the state names
- * (after a cancel or a killed main step), and each run first sweeps scratch databases and
- * checks roles older than a day, left by runs that could not even run their post step.
+ * (after a cancel or a killed main step), and each run first sweeps scratch databases, restore
+ * roles and checks roles older than a day, left by runs that could not even run their post step.
  * `DROP DATABASE … WITH (FORCE)` also ends the sessions of a pg_restore orphaned by a SIGKILL,
  * which then exits.
  */
@@ -9,6 +9,7 @@ import { errorMessage } from '../core/errors.js'
 import { log } from '../core/log.js'
 import type { Connection } from './connection.js'
 import { READER_PREFIX } from './reader.js'
+import { RESTORE_PREFIX } from './scratch-role.js'
 import { execute, queryRows, quoteIdent } from './sql.js'
 
 export const SCRATCH_PREFIX = 'backup_verify_'
@@ -16,7 +17,10 @@ export const STALE_AFTER_MS = 24 * 3_600_000
 
 /** Pure: when a scratch database or checks role was made, from the stamp in its name. */
 export function stampOf(name: string): Date | undefined {
-  const m = /^backup_verify_(?:reader_)?(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)_[0-9a-f]+$/.exec(name)
+  const m =
+    /^backup_verify_(?:reader_|restore_)?(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)_[0-9a-f]+$/.exec(
+      name
+    )
   if (!m) return undefined
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number)
   return new Date(Date.UTC(y, mo - 1, d, h, mi, s))
@@ -50,9 +54,11 @@ export async function sweepStale(conn: Connection, now: Date): Promise<string[]>
     conn,
     conn.adminDatabase,
     `SELECT (SELECT array_agg(datname) FROM pg_database WHERE starts_with(datname, '${SCRATCH_PREFIX}')) AS dbs,
-            (SELECT array_agg(rolname) FROM pg_roles WHERE starts_with(rolname, '${READER_PREFIX}')) AS roles`
+            (SELECT array_agg(rolname) FROM pg_roles WHERE starts_with(rolname, '${SCRATCH_PREFIX}')) AS roles`
   )
-  const dbs = staleNames(found.dbs ?? [], now).filter((n) => !n.startsWith(READER_PREFIX))
+  const dbs = staleNames(found.dbs ?? [], now).filter(
+    (n) => !n.startsWith(READER_PREFIX) && !n.startsWith(RESTORE_PREFIX)
+  )
   const roles = staleNames(found.roles ?? [], now)
   const dropped: string[] = []
   for (const db of dbs) {

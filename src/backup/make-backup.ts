@@ -12,7 +12,7 @@ import { log } from '../core/log.js'
 import { envFor, type Connection } from './connection.js'
 import type { BackupSource } from './format.js'
 import { digestBackup } from './integrity.js'
-import { MANIFEST_FORMAT, type Manifest, type ManifestTable } from './manifest.js'
+import { MANIFEST_FORMAT, signManifest, type Manifest, type ManifestTable } from './manifest.js'
 import { clientConfig } from './reader.js'
 
 export interface BackupRequest {
@@ -22,6 +22,8 @@ export interface BackupRequest {
   jobs: number
   /** pg_dump -Z level 0-9; undefined: pg_dump's default. */
   compression?: number
+  /** Signs the manifest (HMAC-SHA256) when given. */
+  manifestKey?: string
 }
 
 export interface BackupResult {
@@ -134,6 +136,7 @@ export async function makeBackup(request: BackupRequest): Promise<BackupResult> 
       ...counted,
       files
     }
+    if (request.manifestKey) manifest.signature = signManifest(manifest, request.manifestKey)
     const manifestPath = `${request.path.replace(/\/+$/, '')}.manifest.json`
     await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' })
     return { manifest, manifestPath, durationMs: Date.now() - started }

@@ -24,6 +24,8 @@ export interface RestoreOutcome {
   command: string
   exitCode: number
   timedOut: boolean
+  /** Stopped by a cancel (the signal was aborted). */
+  aborted: boolean
   durationMs: number
   errors: RestoreError[]
   /** Parallel jobs used (1 when the format restores serially). */
@@ -32,11 +34,16 @@ export interface RestoreOutcome {
 
 export interface RestoreOptions {
   jobs: number
-  /** `--no-owner --no-acl`: the archive's roles need not exist on the scratch server. */
-  noOwner: boolean
   timeoutMs?: number
-  /** Plain SQL: lines to feed as empty lines (the script's own `\restrict`, `\unrestrict`). */
+  /**
+   * Plain SQL: lines to feed as empty lines (the script's own `\restrict`, `\unrestrict`, and
+   * its owner and grant statements, which the restoring role cannot run).
+   */
   blankLines?: number[]
+  /** Stops the restore (its whole process group) when aborted. */
+  signal?: AbortSignal
+  /** Told the restore's process group id, so a post step can end it after a SIGKILL of main. */
+  onSpawn?: (pid: number) => void
 }
 
 /** Where the server quotes table data in an error, and what stands in for it. */
@@ -124,7 +131,11 @@ export function effectiveJobs(source: BackupSource, jobs: number): number {
   return source.format === 'custom' || source.format === 'directory' ? jobs : 1
 }
 
-/** `pg_restore` into `database`; the connection (and its password) goes in the environment. */
+/**
+ * `pg_restore` into `database`; the connection (and its password) goes in the environment.
+ * Always without owners and grants: the throwaway role that restores owns everything it makes
+ * (whether the archive's owner roles exist is checked apart, see verify.ts).
+ */
 export function archiveRestoreArgs(
   database: string,
   source: BackupSource,
@@ -133,8 +144,7 @@ export function archiveRestoreArgs(
   const jobs = effectiveJobs(source, options.jobs)
   const argv = ['pg_restore', '-w', '-d', database]
   if (jobs > 1) argv.push('-j', String(jobs))
-  if (options.noOwner) argv.push('--no-owner', '--no-acl')
-  argv.push(source.path)
+  argv.push('--no-owner', '--no-acl', source.path)
   return argv
 }
 
@@ -181,12 +191,16 @@ async function restoreArchive(
   const argv = archiveRestoreArgs(database, source, options)
   const result = await runCommand(argv, {
     env: envFor(conn, database),
-    timeoutMs: options.timeoutMs
+    timeoutMs: options.timeoutMs,
+    processGroup: true,
+    signal: options.signal,
+    onSpawn: options.onSpawn
   })
   return {
     command: formatCommand(argv),
     exitCode: result.code,
     timedOut: result.timedOut,
+    aborted: result.aborted === true,
     durationMs: result.durationMs,
     errors: withUnexplainedExit(parsePgRestoreErrors(result.stderr), result.code, result.stderr),
     jobs
@@ -218,7 +232,10 @@ async function restorePlain(
     env: envFor(conn, database),
     input: decoded.pipe(blank),
     timeoutMs: options.timeoutMs,
-    echo: false
+    echo: false,
+    processGroup: true,
+    signal: options.signal,
+    onSpawn: options.onSpawn
   })
   const exitCode = result.code
   const timedOut = result.timedOut
@@ -232,6 +249,7 @@ async function restorePlain(
     command: formatCommand(argv),
     exitCode,
     timedOut,
+    aborted: result.aborted === true,
     durationMs: result.durationMs,
     errors,
     jobs: 1

@@ -30,7 +30,8 @@ export class BlankLines extends Transform {
   constructor(lines: number[]) {
     super()
     this.targets = new Set(lines)
-    this.last = Math.max(0, ...lines)
+    // No spread: a dump can have a hundred thousand lines to blank.
+    this.last = lines.reduce((a, b) => Math.max(a, b), 0)
     this.blanking = this.targets.has(1)
   }
 

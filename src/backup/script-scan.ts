@@ -17,11 +17,25 @@ export interface ScriptScan {
   findings: ScriptFinding[]
   /** The dump's own `\restrict KEY` / `\unrestrict KEY` lines: blanked before psql reads them. */
   restrictLines: number[]
+  /**
+   * Lines that are one whole owner, grant or session-authorization statement (`ALTER … OWNER
+   * TO`, `GRANT/REVOKE … ON`, `ALTER DEFAULT PRIVILEGES`, `SET SESSION AUTHORIZATION`): a plain
+   * restore blanks them, as pg_restore's `--no-owner --no-acl` skips them, since the throwaway
+   * role that restores cannot give objects away.
+   */
+  privilegeLines: number[]
+  /** Each role named as an owner, with the first statement naming it (for the owner check). */
+  owners: Map<string, OwnerStatement>
   /** Line of `-- PostgreSQL database dump complete` when nothing but comments follows it. */
   completeAt?: number
   /** The script ended inside a quote, comment, statement or COPY data. */
   endsInside?: string
   lines: number
+}
+
+export interface OwnerStatement {
+  line: number
+  statement: string
 }
 
 type State =
@@ -125,6 +139,22 @@ export function refuseStatement(
   return undefined
 }
 
+/** Heads (normalised, see refuseStatement) of the statements a restore without owners skips. */
+const PRIVILEGE_STATEMENT =
+  /^(ALTER [A-Z ]+ .+ OWNER TO \S+|(GRANT|REVOKE) .* ON .*|ALTER DEFAULT PRIVILEGES .*|(SET|RESET) SESSION AUTHORIZATION\b.*)$/
+
+/** Pure: the role a one-line owner statement names (pg_dump quotes it as an identifier). */
+export function ownerOf(line: string): string | undefined {
+  const owner = /\bOWNER TO ("(?:[^"]|"")+"|[^\s";]+);$/.exec(line)
+  const auth = /^SET SESSION AUTHORIZATION '((?:[^']|'')+)';$/.exec(line)
+  if (auth) return auth[1].replace(/''/g, "'")
+  if (!owner) return undefined
+  const name = owner[1]
+  if (name.startsWith('"')) return name.slice(1, -1).replace(/""/g, '"')
+  const word = name.toLowerCase()
+  return ['current_user', 'session_user', 'current_role'].includes(word) ? undefined : word
+}
+
 const shorten = (s: string): string => (s.length > 80 ? `${s.slice(0, 80)}…` : s)
 
 /** Streaming: feed every line in order with `line()`, then `finish()`. */
@@ -141,7 +171,15 @@ export class ScriptScanner {
   private cut = false
   private n = 0
   private copyPending = false
-  private result: ScriptScan = { findings: [], restrictLines: [], lines: 0 }
+  /** Statements that ended on the line being read, with their head and whether refused. */
+  private ended: { head: string; refused: boolean }[] = []
+  private result: ScriptScan = {
+    findings: [],
+    restrictLines: [],
+    privilegeLines: [],
+    owners: new Map(),
+    lines: 0
+  }
 
   line(text: string): void {
     this.n++
@@ -160,8 +198,25 @@ export class ScriptScanner {
       this.result.restrictLines.push(this.n)
       return
     }
+    const fresh = this.state.kind === 'normal' && this.head.trim() === ''
+    this.ended = []
     this.scan(text)
     this.word(' ')
+    if (fresh) this.privilegeLine(text)
+  }
+
+  /**
+   * Only a line that is exactly one statement, begun and ended in the normal state, is ever
+   * blanked: blanking anything more could change how psql reads the lines after it.
+   */
+  private privilegeLine(text: string): void {
+    if (this.ended.length !== 1 || this.ended[0].refused) return
+    if (this.state.kind !== 'normal' || this.head.trim() !== '' || !/;$/.test(text)) return
+    if (!PRIVILEGE_STATEMENT.test(this.ended[0].head)) return
+    this.result.privilegeLines.push(this.n)
+    const role = ownerOf(text)
+    if (role && !this.result.owners.has(role) && this.result.owners.size < 1000)
+      this.result.owners.set(role, { line: this.n, statement: shorten(text) })
   }
 
   private restrictLine(text: string): boolean {
@@ -196,6 +251,7 @@ export class ScriptScanner {
     if (!head) return
     const why = refuseStatement(head, tail, quoted)
     if (why) this.refuse(`\`${shorten(head)}\`: ${why}`, this.headLine)
+    this.ended.push({ head, refused: why !== undefined })
     this.copyPending = !why && /^COPY\b/.test(head) && / FROM STDIN$/.test(tail)
   }
 

@@ -11,6 +11,8 @@ export interface QueryOptions {
   readOnly?: boolean
   /** Default 10 minutes; 0: no limit. */
   timeoutMs?: number
+  /** Stops psql when aborted (a cancelled run). */
+  signal?: AbortSignal
 }
 
 /** A query that ran: `error` is the server's message when the SQL failed. */
@@ -39,18 +41,22 @@ export async function query(
 ): Promise<QueryResult> {
   const env = envFor(conn, database)
   // Row security off: a policy makes a count fail instead of silently filtering rows out.
-  env.PGOPTIONS = `-c row_security=off${options.readOnly ? ' -c default_transaction_read_only=on' : ''}`
+  // search_path pg_catalog: a restored function or an ALTER DATABASE/ROLE SET search_path of
+  // the backup cannot stand in for count() or format() here (client options win over both).
+  env.PGOPTIONS = `-c row_security=off -c search_path=pg_catalog${options.readOnly ? ' -c default_transaction_read_only=on' : ''}`
   const result = await runCommand(
     ['psql', '-X', '-q', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-f', '-'],
     {
       env,
       input: sql,
       timeoutMs: options.timeoutMs === 0 ? undefined : (options.timeoutMs ?? 600_000),
-      echo: false
+      echo: false,
+      signal: options.signal
     }
   )
   if (result.code === 0 && !result.timedOut)
     return { ok: true, value: result.stdout.replace(/\n$/, '') }
+  if (result.aborted) throw new ToolError(`cancelled while running SQL in database ${database}`)
   if (result.timedOut) return { ok: false, error: `timed out after ${options.timeoutMs} ms` }
   if (result.code === SQL_ERROR_EXIT) return { ok: false, error: errorText(result.stderr) }
   throw new ToolError(`psql could not run SQL in database ${database}: ${errorText(result.stderr)}`)

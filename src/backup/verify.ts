@@ -3,7 +3,6 @@
  * and drop the scratch database whatever happened.
  */
 import { randomBytes } from 'node:crypto'
-import { withCancelCleanup } from '../core/cancel.js'
 import { errorMessage, GateError, ToolError } from '../core/errors.js'
 import { runCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
@@ -31,6 +30,18 @@ import { envFor, type Connection } from './connection.js'
 import type { BackupSource } from './format.js'
 import { clientConfig, createReader, dropReader, runAsReader } from './reader.js'
 import { restoreBackup, type RestoreOptions } from './restore.js'
+import {
+  createScratchRole,
+  dropScratchRole,
+  grantAmcheck,
+  lockScratchRole,
+  refuseAdmin,
+  roleConnection,
+  roleName,
+  type AdminPowers,
+  type ScratchRole
+} from './scratch-role.js'
+import { ownerErrors } from './owners.js'
 import { type ErrorPattern, type MinRowsRule, type SqlCheck, type TableName } from './spec.js'
 import { execute, queryRows, quoteIdent } from './sql.js'
 import { readToc, tablesWithData, type Toc } from './toc.js'
@@ -61,9 +72,15 @@ export interface VerifyRequest {
   manifest?: Manifest
   /** From the `sha256` input: expected digest per file. */
   sha256?: Digests
-  /** Told each object as it is created (scratch database, checks role), for the post step. */
-  track?: (kind: 'database' | 'role', name: string) => void
+  /** What the admin may do (from checkServer): how the throwaway restore role is made. */
+  powers: AdminPowers
+  /** Told each object before it is created, and the restore's process group, for the post step. */
+  track?: (kind: TrackKind, value: string) => void
+  /** A cancel: stops the restore (its process group) and what runs, then drops what was made. */
+  signal?: AbortSignal
 }
+
+export type TrackKind = 'database' | 'role' | 'restore-role' | 'restore-pid'
 
 export interface BackupFacts {
   path: string
@@ -89,26 +106,65 @@ export interface VerifyReport {
   sizeBytes: number
   checks: CheckResult[]
   restoreErrors: JudgedRestoreError[]
+  /** Wall time of each step in ms (toc, integrity, setup, restore, count, checks, amcheck, cleanup). */
+  phaseMs: Record<string, number>
+}
+
+/** Runs one step of the drill and records its wall time in the report. */
+async function phase<T>(report: VerifyReport, name: string, step: () => Promise<T>): Promise<T> {
+  const started = Date.now()
+  try {
+    return await step()
+  } finally {
+    report.phaseMs[name] = (report.phaseMs[name] ?? 0) + (Date.now() - started)
+  }
 }
 
 export interface ServerInfo {
   version: string
+  powers: AdminPowers
 }
 
-/** Before anything is created: is the server reachable, and may this role create databases? */
+/**
+ * Before anything is created: is the server reachable, and may this role create the scratch
+ * database and the throwaway role that restores into it?
+ */
 export async function checkServer(conn: Connection): Promise<ServerInfo> {
-  const [info] = await queryRows<{ version: string; can_create: boolean }>(
+  const [info] = await queryRows<{ version: string } & AdminPowers>(
     conn,
     conn.adminDatabase,
-    `SELECT current_setting('server_version') AS version,
-            (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create`
+    `SELECT current_setting('server_version') AS version, rolsuper AS superuser,
+            rolcreatedb AS "createDb", rolcreaterole AS "createRole"
+       FROM pg_roles WHERE rolname = current_user`
   )
-  if (!info.can_create) {
+  const { version, ...powers } = info
+  const why = refuseAdmin(powers, `${conn.env.PGUSER ?? '(default)'} on ${conn.display}`)
+  if (why) throw new ToolError(why)
+  return { version, powers }
+}
+
+/**
+ * The restore role must log in with its password before anything is restored: a server that
+ * lets only the admin in (peer or trust for one user, no password logins) has no way to drop
+ * privileges, so the run stops as "could not run", never restoring as the admin.
+ */
+async function checkRoleLogin(
+  conn: Connection,
+  role: ScratchRole,
+  database: string
+): Promise<void> {
+  try {
+    await execute(roleConnection(conn, role, database), database, 'SELECT 1')
+  } catch (e) {
     throw new ToolError(
-      `role ${conn.env.PGUSER ?? '(default)'} may not create databases on ${conn.display}`
+      `the restore role ${role.role} cannot log in to ${conn.display} with a password (${errorMessage(e)}): backup-verify never restores as the \`database-url\` role, since code in a backup runs as the role that restores it; pg_hba.conf must allow password logins (scram-sha-256 or md5) for every role to the scratch databases from this runner`
     )
   }
-  return { version: info.version }
+}
+
+/** Stops the drill between steps once cancelled (the running step is stopped by the signal). */
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ToolError('cancelled: the verification was stopped')
 }
 
 export function scratchDatabaseName(now = new Date()): string {
@@ -147,7 +203,8 @@ function countRowsSql(jobs: number, group: number): string {
 async function countRows(
   conn: Connection,
   database: string,
-  jobs: number
+  jobs: number,
+  signal: AbortSignal | undefined
 ): Promise<RestoredTable[]> {
   // One session per job, side by side: counting is a full scan of every table.
   const groups = await Promise.all(
@@ -157,7 +214,7 @@ async function countRows(
         conn,
         database,
         countRowsSql(jobs, g),
-        { timeoutMs: 0 }
+        { timeoutMs: 0, signal }
       )
     )
   )
@@ -213,17 +270,30 @@ async function runSqlChecks(
 const CHECK_TIMEOUT_MS = 300_000
 
 export function amcheckArgs(program: string, jobs: number, database: string): string[] {
-  return [program, '-w', '--install-missing', '-j', String(jobs), database]
+  return [program, '-w', '-j', String(jobs), database]
 }
 
+/** As the restore role: the admin only installs amcheck and grants its functions (see scratch-role.ts). */
 async function runAmcheck(
-  conn: Connection,
+  admin: Connection,
+  as: Connection,
+  role: string,
   database: string,
   program: string,
-  jobs: number
+  jobs: number,
+  signal: AbortSignal | undefined
 ): Promise<CheckResult> {
+  try {
+    await grantAmcheck(admin, database, role)
+  } catch (e) {
+    return judgeAmcheck(1, `could not install the amcheck extension: ${errorMessage(e)}`)
+  }
   const argv = amcheckArgs(program, jobs, database)
-  const result = await runCommand(argv, { env: envFor(conn, database), timeoutMs: 3_600_000 })
+  const result = await runCommand(argv, {
+    env: envFor(as, database),
+    timeoutMs: 3_600_000,
+    signal
+  })
   return judgeAmcheck(result.code, `${result.stdout}\n${result.stderr}`)
 }
 
@@ -251,7 +321,8 @@ function emptyReport(request: VerifyRequest, database: string, toc: Toc | undefi
     rows: 0,
     sizeBytes: 0,
     checks: [],
-    restoreErrors: []
+    restoreErrors: [],
+    phaseMs: {}
   }
 }
 
@@ -362,53 +433,115 @@ export async function readTocChecked(request: VerifyRequest): Promise<TocOutcome
 export function restoreOptions(request: VerifyRequest): RestoreOptions & { stopOnError: boolean } {
   return {
     jobs: request.jobs,
-    noOwner: request.noOwner,
     timeoutMs: request.maxRestoreMs,
     stopOnError: request.allowErrors.length === 0
   }
 }
 
 function restoreOptionsFor(request: VerifyRequest, toc: Toc): ReturnType<typeof restoreOptions> {
-  return { ...restoreOptions(request), blankLines: toc.script?.restrictLines }
+  const script = toc.script
+  return {
+    ...restoreOptions(request),
+    blankLines: script ? [...script.restrictLines, ...script.privilegeLines] : undefined,
+    signal: request.signal,
+    onSpawn: (pid) => request.track?.('restore-pid', String(pid))
+  }
 }
 
-/** Restores into `database` (already created) and fills the report with what was measured. */
+/**
+ * Restores into `database` (already created, owned by `role`) as that role, and fills the
+ * report with what was measured, also as that role.
+ */
 async function restoreAndMeasure(
   request: VerifyRequest,
   toc: Toc,
   database: string,
+  role: ScratchRole,
   report: VerifyReport
 ): Promise<void> {
-  const { conn } = request
-  const outcome = await log.group(`restore into ${database}`, () =>
-    restoreBackup(conn, database, request.source, restoreOptionsFor(request, toc))
+  const { conn, signal } = request
+  const as = roleConnection(conn, role, database)
+  const owners = request.noOwner
+    ? []
+    : await phase(report, 'setup', () => ownerErrors(conn, (toc.script ?? toc.ddlScan)?.owners))
+  const outcome = await phase(report, 'restore', () =>
+    log.group(`restore into ${database} as ${role.role}`, () =>
+      restoreBackup(as, database, request.source, restoreOptionsFor(request, toc))
+    )
   )
+  // The restore has ended: the post step must not signal that process id any more.
+  request.track?.('restore-pid', '')
+  throwIfCancelled(signal)
   report.jobs = outcome.jobs
   report.restoreCommand = outcome.command
   report.restoreSeconds = Math.round(outcome.durationMs / 10) / 100
-  report.restoreErrors = judgeRestoreErrors(outcome.errors, request.allowErrors)
+  report.restoreErrors = judgeRestoreErrors([...owners, ...outcome.errors], request.allowErrors)
   report.checks.push(judgeRestore(outcome, report.restoreErrors))
   const time = judgeRestoreTime(outcome.durationMs, outcome.timedOut, request.maxRestoreMs)
   if (time) report.checks.push(time)
   if (outcome.timedOut) return
 
   // The size query is cheap: it runs alongside the counts instead of after them.
-  const [restored, size] = await Promise.all([
-    // No more sessions than the TOC has tables to count (any number still counts every table).
-    countRows(conn, database, Math.max(1, Math.min(request.jobs, tablesWithData(toc).length))),
-    execute(conn, database, 'SELECT pg_database_size(current_database())')
-  ])
+  const [restored, size] = await phase(report, 'count', () =>
+    Promise.all([
+      // No more sessions than the TOC has tables to count (any number still counts every table).
+      countRows(
+        as,
+        database,
+        Math.max(1, Math.min(request.jobs, tablesWithData(toc).length)),
+        signal
+      ),
+      execute(as, database, 'SELECT pg_database_size(current_database())', { signal })
+    ])
+  )
   report.tables = restored.length
   report.rows = restored.reduce((sum, t) => sum + (t.partitioned ? 0 : t.rows), 0)
   report.sizeBytes = Number(size)
   report.checks.push(...tableChecks(request, toc, restored))
   if (request.manifest) {
-    const lo = await execute(conn, database, 'SELECT count(*) FROM pg_largeobject_metadata')
+    const lo = await phase(report, 'count', () =>
+      execute(as, database, 'SELECT count(*) FROM pg_largeobject_metadata', { signal })
+    )
     report.checks.push(...judgeManifest(request.manifest, restored, Number(lo)))
   }
-  report.checks.push(...(await runSqlChecks(conn, database, request.checks, request.track)))
-  if (request.amcheck)
-    report.checks.push(await runAmcheck(conn, database, request.amcheck, request.jobs))
+  throwIfCancelled(signal)
+  report.checks.push(
+    ...(await phase(report, 'checks', () =>
+      runSqlChecks(conn, database, request.checks, request.track)
+    ))
+  )
+  throwIfCancelled(signal)
+  const amcheck = request.amcheck
+  if (amcheck)
+    report.checks.push(
+      await phase(report, 'amcheck', () =>
+        runAmcheck(conn, as, role.role, database, amcheck, request.jobs, signal)
+      )
+    )
+}
+
+/** Drops (or, with keep-database, keeps and locks) what the run made; each failure is logged. */
+async function dropMade(
+  request: VerifyRequest,
+  report: VerifyReport,
+  made: { database: boolean; role?: string }
+): Promise<void> {
+  const { conn } = request
+  const { database } = report
+  const logged = (what: string) => (e: unknown) =>
+    log.error(`could not ${what}: ${errorMessage(e)}`)
+  if (made.database && request.keepDatabase) {
+    report.databaseKept = true
+    if (made.role) await lockScratchRole(conn, made.role).catch(logged(`lock role ${made.role}`))
+    log.notice(
+      `keep-database: scratch database ${database} was kept on ${conn.display}, owned by the role ${made.role ?? '?'} (now NOLOGIN); the next run sweeps both after a day`
+    )
+    return
+  }
+  if (made.database)
+    await dropScratchDatabase(conn, database).catch(logged(`drop scratch database ${database}`))
+  if (made.role)
+    await dropScratchRole(conn, made.role).catch(logged(`drop restore role ${made.role}`))
 }
 
 export async function verifyBackup(
@@ -416,7 +549,9 @@ export async function verifyBackup(
   now = new Date()
 ): Promise<VerifyReport> {
   const database = scratchDatabaseName(now)
+  const started = Date.now()
   const read = await readTocChecked(request)
+  const tocMs = Date.now() - started
   if ('failed' in read) {
     const report = emptyReport(request, database, undefined)
     report.checks.push(read.failed)
@@ -424,36 +559,39 @@ export async function verifyBackup(
   }
   const { toc } = read
   const report = emptyReport(request, database, toc)
+  report.phaseMs.toc = tocMs
   report.backupAgeSeconds = backupAge(request, toc, now).seconds
-  report.checks.push(...(await integrityChecks(request)))
+  report.checks.push(...(await phase(report, 'integrity', () => integrityChecks(request))))
   report.checks.push(...decidedBeforeRestore(request, toc, now))
   if (blocks(report.checks)) return report
+  throwIfCancelled(request.signal)
 
   const { conn } = request
-  await sweepStale(conn, now).catch((e: unknown) =>
-    log.warning(`could not sweep stale scratch databases: ${errorMessage(e)}`)
-  )
-  request.track?.('database', database)
-  await execute(
-    conn,
-    conn.adminDatabase,
-    `CREATE DATABASE ${quoteIdent(database)} TEMPLATE template0`
-  )
-  log.info(`created scratch database ${database} on ${conn.display}`)
-  const drop = async (): Promise<void> => {
-    if (request.keepDatabase) {
-      report.databaseKept = true
-      log.notice(`keep-database: scratch database ${database} was kept on ${conn.display}`)
-      return
-    }
-    await dropScratchDatabase(conn, database)
-  }
+  const made: { database: boolean; role?: string } = { database: false }
   try {
-    await withCancelCleanup(drop, () => restoreAndMeasure(request, toc, database, report))
+    const role = await phase(report, 'setup', async () => {
+      await sweepStale(conn, now).catch((e: unknown) =>
+        log.warning(`could not sweep stale scratch databases: ${errorMessage(e)}`)
+      )
+      const name = roleName(now)
+      request.track?.('restore-role', name)
+      made.role = name
+      const created = await createScratchRole(conn, name, request.powers, request.jobs + 4)
+      request.track?.('database', database)
+      made.database = true
+      await execute(
+        conn,
+        conn.adminDatabase,
+        `CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(name)} TEMPLATE template0`
+      )
+      log.info(`created scratch database ${database} on ${conn.display}, owned by ${name}`)
+      await checkRoleLogin(conn, created, database)
+      return created
+    })
+    throwIfCancelled(request.signal)
+    await restoreAndMeasure(request, toc, database, role, report)
   } finally {
-    await drop().catch((e: unknown) =>
-      log.error(`could not drop scratch database ${database}: ${errorMessage(e)}`)
-    )
+    await phase(report, 'cleanup', () => dropMade(request, report, made))
   }
   report.passed = report.checks.length > 0 && report.checks.every((c) => c.passed)
   return report

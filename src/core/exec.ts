@@ -14,6 +14,15 @@ export interface CommandOptions {
   secrets?: string[]
   /** Log the command line before running it (default true). */
   echo?: boolean
+  /**
+   * Start the command as the leader of its own process group and signal the whole group on
+   * timeout or abort, so helpers it forks (pg_restore -j workers) stop with it.
+   */
+  processGroup?: boolean
+  /** Aborting stops the command as a timeout does (SIGTERM, then SIGKILL); `aborted` says so. */
+  signal?: AbortSignal
+  /** Told the process id once started (with processGroup, also the group id). */
+  onSpawn?: (pid: number) => void
 }
 
 export interface CommandResult {
@@ -22,6 +31,8 @@ export interface CommandResult {
   stdout: string
   stderr: string
   timedOut: boolean
+  /** Stopped because `signal` was aborted. */
+  aborted?: boolean
   durationMs: number
   /** A streamed input that could not be read to the end (the command saw a cut input). */
   inputError?: Error
@@ -55,23 +66,45 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
       cwd: options.cwd,
       env: { ...process.env, ...options.env } as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
-      shell: false
+      shell: false,
+      detached: options.processGroup === true
     })
     const out: Buffer[] = []
     const err: Buffer[] = []
     let timedOut = false
+    let aborted = false
+    const kill = (signal: NodeJS.Signals): void => {
+      if (!options.processGroup || child.pid === undefined) child.kill(signal)
+      else
+        try {
+          process.kill(-child.pid, signal)
+        } catch {
+          // The group is already gone.
+        }
+    }
+    const stop = (): void => {
+      kill('SIGTERM')
+      setTimeout(() => kill('SIGKILL'), 2000).unref()
+    }
+    if (child.pid !== undefined) options.onSpawn?.(child.pid)
+    const onAbort = (): void => {
+      aborted = true
+      stop()
+    }
+    if (options.signal?.aborted) onAbort()
+    else options.signal?.addEventListener('abort', onAbort, { once: true })
     const timer =
       options.timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
             timedOut = true
-            child.kill('SIGTERM')
-            setTimeout(() => child.kill('SIGKILL'), 2000).unref()
+            stop()
           }, options.timeoutMs)
     child.stdout.on('data', (d: Buffer) => out.push(d))
     child.stderr.on('data', (d: Buffer) => err.push(d))
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
       const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : ''
       reject(new ToolError(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }))
     })
@@ -90,6 +123,9 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
     }
     child.on('close', async (code, signal) => {
       if (timer) clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+      // Helpers of the group may outlive the leader: they get the same end.
+      if (options.processGroup && (timedOut || aborted)) kill('SIGKILL')
       const inputError = await feeding
       resolve({
         code: code ?? 128,
@@ -97,6 +133,7 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
         stdout: scrub(Buffer.concat(out).toString('utf8'), secrets),
         stderr: scrub(Buffer.concat(err).toString('utf8'), secrets),
         timedOut,
+        aborted,
         durationMs: Date.now() - started,
         inputError
       })

@@ -90,7 +90,9 @@ describe('backup-verify bundle', () => {
       passed: 'dry-run',
       'backup-age-seconds': expect.stringMatching(/^\d+$/)
     })
-    const command = new RegExp(`pg_restore -w -d backup_verify_\\w+ -j 3 ${dumps.directory}`)
+    const command = new RegExp(
+      `pg_restore -w -d backup_verify_\\w+ -j 3 --no-owner --no-acl ${dumps.directory}`
+    )
     expect(result.stdout).toMatch(command)
     expect(result.summary).toMatch(command)
     expect(result.summary).toContain('pg_amcheck')

@@ -118,7 +118,6 @@ describe('plain SQL that reaches outside the scratch database is refused before 
     for (const stopOnError of [true, false]) {
       const outcome = await restoreBackup(conn, 'postgres', await inspectBackup(file, 'auto'), {
         jobs: 1,
-        noOwner: false,
         stopOnError
       })
       expect(outcome.errors).toContainEqual({

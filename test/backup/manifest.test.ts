@@ -12,7 +12,13 @@ import { Lab } from '../../lab/lab.js'
 import { startPostgres, type Postgres } from '../../lab/services/postgres.js'
 import { run } from '../../src/actions/backup-verify/main.js'
 import { sha256File } from '../../src/backup/integrity.js'
-import type { Manifest } from '../../src/backup/manifest.js'
+import {
+  canonicalJson,
+  parseManifest,
+  signManifest,
+  type Manifest
+} from '../../src/backup/manifest.js'
+import { GateError } from '../../src/core/errors.js'
 import {
   createShop,
   fakeIO,
@@ -53,13 +59,19 @@ async function action(inputs: Record<string, string>): Promise<{ error?: Error; 
   return { error, fake }
 }
 
-async function backup(path: string, format = 'custom', compression = ''): Promise<Manifest> {
+async function backup(
+  path: string,
+  format = 'custom',
+  compression = '',
+  key = ''
+): Promise<Manifest> {
   const { error, fake } = await action({
     mode: 'backup',
     'source-url': sourceUrl,
     backup: path,
     format,
-    'dump-compression': compression
+    'dump-compression': compression,
+    'manifest-key': key
   })
   expect(error).toBeUndefined()
   return JSON.parse(readFileSync(fake.outputs['manifest-file'], 'utf8')) as Manifest
@@ -203,5 +215,92 @@ describe('dumps compressed outside pg_dump', () => {
     await execFileAsync('zstd', ['-q', path])
     const { error } = await action({ 'database-url': pg.url, backup: `${path}.zst` })
     expect(error).toBeUndefined()
+  })
+})
+
+const KEY = 'k'.repeat(16) + '0123456789abcdef0123'
+
+describe('manifest-key: an HMAC over the canonical JSON, checked before the manifest is trusted', () => {
+  it.each([
+    [{ b: 1, a: [2, { d: null, c: 'x' }] }, '{"a":[2,{"c":"x","d":null}],"b":1}'],
+    [{ z: undefined, y: 'é"' }, '{"y":"é\\""}'],
+    [[], '[]']
+  ])('canonicalJson(%j)', (value, text) => {
+    expect(canonicalJson(value)).toBe(text)
+  })
+
+  const base = {
+    format: 'ops-actions/backup-manifest/1',
+    createdAt: '2026-12-01T00:00:00.000Z',
+    database: 'shop',
+    serverVersion: '15',
+    tables: [{ schema: 'public', name: 't', rows: 3 }],
+    largeObjects: 0,
+    files: { 'shop.dump': 'a'.repeat(64) }
+  }
+  const signed = { ...base, signature: signManifest(base, KEY) }
+
+  it('a signed manifest reads back; key order and spacing do not matter', () => {
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(signed).reverse()), null, 4)
+    expect(parseManifest('manifest', reordered, KEY).tables[0].rows).toBe(3)
+  })
+
+  it.each([
+    [
+      'a row count changed',
+      { ...signed, tables: [{ schema: 'public', name: 't', rows: 4 }] },
+      /does not match/
+    ],
+    ['the time moved', { ...signed, createdAt: '2026-12-02T00:00:00.000Z' }, /does not match/],
+    ['a digest changed', { ...signed, files: { 'shop.dump': 'b'.repeat(64) } }, /does not match/],
+    ['another key', { ...base, signature: signManifest(base, `${KEY}x`) }, /does not match/],
+    ['no signature', base, /signature missing/],
+    ['a signature of another form', { ...base, signature: 'sha1:00' }, /signature missing/]
+  ])('%s: a failed check naming the signature', (_, manifest, message) => {
+    const read = (): Manifest => parseManifest('manifest', JSON.stringify(manifest), KEY)
+    expect(read).toThrow(GateError)
+    expect(read).toThrow(message)
+  })
+
+  it('mode backup signs with the key; verify checks it; a tampered manifest fails before anything is created', async () => {
+    const path = lab.path('signed.dump')
+    const manifest = await backup(path, 'custom', '', KEY)
+    expect(manifest.signature).toMatch(/^hmac-sha256:[0-9a-f]{64}$/)
+    const manifestPath = `${path}.manifest.json`
+    const ok = await action({
+      'database-url': pg.url,
+      backup: path,
+      manifest: manifestPath,
+      'manifest-key': KEY
+    })
+    expect(ok.error).toBeUndefined()
+    expect(ok.fake.outputs.passed).toBe('true')
+
+    // Someone with write access to the storage raises a count and moves the time forward.
+    const forged = lab.path('forged.manifest.json')
+    writeFileSync(
+      forged,
+      JSON.stringify({ ...manifest, createdAt: new Date().toISOString(), largeObjects: 9 })
+    )
+    const bad = await action({
+      'database-url': pg.url,
+      backup: path,
+      manifest: forged,
+      'manifest-key': KEY
+    })
+    expect(bad.error).toBeInstanceOf(GateError)
+    expect(bad.error?.message).toMatch(/manifest signature does not match `manifest-key`/)
+    expect(bad.fake.outputs.passed).toBeUndefined()
+  })
+
+  it('a short key is refused without being shown', async () => {
+    const { error } = await action({
+      'database-url': pg.url,
+      backup: lab.path('signed.dump'),
+      manifest: lab.path('signed.dump.manifest.json'),
+      'manifest-key': 'short-secret'
+    })
+    expect(error?.message).toMatch(/input `manifest-key`: a key of at least 32 characters/)
+    expect(error?.message).not.toContain('short-secret')
   })
 })

@@ -1,4 +1,6 @@
 /** Pure parts of backup-verify: input languages, TOC listings, tool error output, judges. */
+import { missingOwnerErrors } from '../../src/backup/owners.js'
+import { formatPhases } from '../../src/actions/backup-verify/main.js'
 import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
@@ -270,6 +272,7 @@ describe('restore errors', () => {
     command: 'pg_restore',
     exitCode: errors.length ? 1 : 0,
     timedOut,
+    aborted: false,
     durationMs: 1000,
     errors,
     jobs: 2
@@ -544,6 +547,12 @@ describe('pg_amcheck outcome', () => {
       'pg_amcheck: error: query failed: ERROR:  permission denied for function bt_index_check\nDETAIL: x\nCONTEXT: y',
       false,
       'could not run (exit 1)'
+    ],
+    [
+      1,
+      'could not install the amcheck extension: SQL in database x failed: ERROR: permission denied to create extension "amcheck"',
+      false,
+      'could not run (exit 1)'
     ]
   ])('exit %i', (code, output, passed, measured) => {
     const check = judgeAmcheck(code, output)
@@ -562,5 +571,42 @@ describe('PGSERVICE in the environment', () => {
     const call = (): void => refuseServiceEnv(env)
     if (refused) expect(call).toThrow(/unset PGSERVICE|unset PGSERVICEFILE/)
     else expect(call).not.toThrow()
+  })
+})
+
+describe('formatPhases: the RTO by phase in the log', () => {
+  it.each([
+    [{}, ''],
+    [{ toc: 30, restore: 1250 }, 'toc=0.03 restore=1.25'],
+    [{ setup: 5, cleanup: 110_000 }, 'setup=0.01 cleanup=110.00']
+  ])('%j -> %s', (phases, line) => {
+    expect(formatPhases(phases)).toBe(line)
+  })
+})
+
+describe('missingOwnerErrors: owner roles the scratch server lacks are restore errors', () => {
+  const owners = new Map([
+    ['postgres', { line: 3, statement: 'ALTER TABLE public.a OWNER TO postgres;' }],
+    ['ghost', { line: 9, statement: 'ALTER TABLE public.haunted OWNER TO ghost;' }]
+  ])
+  it.each([
+    [['postgres', 'ghost'], []],
+    [['postgres'], ['ghost']],
+    [[], ['postgres', 'ghost']]
+  ])('existing %j: missing %j', (existing, missing) => {
+    const errors = missingOwnerErrors(owners, new Set(existing))
+    expect(errors.map((e) => e.message)).toEqual(
+      missing.map((r) => `role "${r}" does not exist (the backup makes it an owner)`)
+    )
+  })
+
+  it('names the statement, as an SQL error allow-errors can accept', () => {
+    expect(missingOwnerErrors(owners, new Set(['postgres']))).toEqual([
+      {
+        message: 'role "ghost" does not exist (the backup makes it an owner)',
+        command: 'ALTER TABLE public.haunted OWNER TO ghost;',
+        sqlError: true
+      }
+    ])
   })
 })

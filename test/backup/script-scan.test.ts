@@ -1,6 +1,6 @@
 /** The plain-SQL pre-scan: what it refuses, and what a real pg_dump script needs it to let through. */
 import { describe, expect, it } from '@jest/globals'
-import { refuseStatement, scanScript } from '../../src/backup/script-scan.js'
+import { ownerOf, refuseStatement, scanScript } from '../../src/backup/script-scan.js'
 
 const lines = (s: string): number[] => scanScript(s).findings.map((f) => f.line)
 
@@ -136,6 +136,8 @@ describe('structure', () => {
     expect(scanScript(dump)).toEqual({
       findings: [],
       restrictLines: [2, 8],
+      privilegeLines: [],
+      owners: new Map(),
       completeAt: 7,
       endsInside: undefined,
       lines: 8
@@ -184,5 +186,45 @@ describe('refuseStatement', () => {
     const found = refuseStatement(head)
     if (why === undefined) expect(found).toBeUndefined()
     else expect(found).toContain(why)
+  })
+})
+
+describe('owner and grant lines: blanked for the unprivileged restore role, owners kept for the check', () => {
+  it.each([
+    ['ALTER TABLE public.haunted OWNER TO ghost;', [1], 'ghost'],
+    ['ALTER FUNCTION public.f(integer) OWNER TO "app owner";', [1], 'app owner'],
+    ['ALTER TABLE "a;b".t OWNER TO "x""y";', [1], 'x"y'],
+    ["SET SESSION AUTHORIZATION 'bob';", [1], 'bob'],
+    ['GRANT SELECT ON TABLE public.x TO reader;', [1], undefined],
+    ['REVOKE ALL ON SCHEMA public FROM PUBLIC;', [1], undefined],
+    ['ALTER DEFAULT PRIVILEGES FOR ROLE postgres GRANT SELECT ON TABLES TO r;', [1], undefined],
+    // Two statements on one line, or one over two lines: never blanked (psql would read what
+    // follows differently); the owner statement then fails at restore, it does not vanish.
+    ['CREATE TABLE a (b int); ALTER TABLE a OWNER TO y;', [], undefined],
+    ['ALTER TABLE a\n OWNER TO y;', [], undefined],
+    // A line inside a dollar-quoted body is not a statement.
+    ['SELECT $$\nALTER TABLE z OWNER TO w;\n$$;', [], undefined],
+    [
+      "CREATE FUNCTION f() RETURNS int AS 'x'\nLANGUAGE sql; ALTER TABLE t OWNER TO y;",
+      [],
+      undefined
+    ],
+    // Refused statements are reported, never blanked away.
+    ['GRANT pg_execute_server_program TO public;', [], undefined],
+    ['GRANT ALL ON DATABASE postgres TO x;', [], undefined],
+    ['ALTER TABLE t OWNER TO current_user;', [1], undefined]
+  ])('%s', (script, blanked, owner) => {
+    const scan = scanScript(`${script}\n`)
+    expect(scan.privilegeLines).toEqual(blanked)
+    expect([...scan.owners.keys()]).toEqual(owner ? [owner] : [])
+  })
+
+  it.each([
+    ['ALTER TABLE t OWNER TO Ghost;', 'ghost'],
+    ['ALTER TABLE t OWNER TO "Ghost";', 'Ghost'],
+    ['ALTER TABLE t OWNER TO ghost', undefined],
+    ["SET SESSION AUTHORIZATION 'o''neil';", "o'neil"]
+  ])('ownerOf(%s)', (line, role) => {
+    expect(ownerOf(line)).toBe(role)
   })
 })

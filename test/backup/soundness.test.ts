@@ -152,7 +152,8 @@ describe('names and row security', () => {
   })
 
   it('FORCE row security makes the count fail for a non-superuser, never read 0 of 100', async () => {
-    await pg.psql(`CREATE ROLE verifier LOGIN CREATEDB PASSWORD 'verifier-pw'`)
+    // A non-superuser admin cannot make the restore role BYPASSRLS: the owner is subject to FORCE.
+    await pg.psql(`CREATE ROLE verifier LOGIN CREATEDB CREATEROLE PASSWORD 'verifier-pw'`)
     const file = lab.path('guarded.dump')
     await pgDump(pg, 'names', ['-Fc', '-t', 'guarded', '-f', file])
     const url = `postgresql://verifier:verifier-pw@${pg.host}:${pg.port}/postgres`
@@ -160,6 +161,39 @@ describe('names and row security', () => {
     expect(error).toBeDefined()
     expect(error?.message).toMatch(/row-level security/)
     expect(fake.outputs.passed).not.toBe('true')
+    expect(await scratchDatabases(pg)).toEqual([])
+    expect(
+      await pg.psql(`SELECT count(*) FROM pg_roles WHERE rolname LIKE 'backup_verify_%'`)
+    ).toBe('0')
+  })
+
+  it('with a superuser admin the FORCE row security table is counted exactly', async () => {
+    const file = lab.path('guarded-super.dump')
+    await pgDump(pg, 'names', ['-Fc', '-t', 'guarded', '-f', file])
+    const { error } = await outcome({ backup: file, 'min-rows': 'guarded>=100' })
+    expect(error).toBeUndefined()
+  })
+
+  it('amcheck with a non-superuser admin is "could not verify", never a count of findings', async () => {
+    await pg.psql(`CREATE ROLE checker LOGIN CREATEDB CREATEROLE PASSWORD 'checker-pw'`)
+    const file = lab.path('amcheck-nonsuper.dump')
+    await pgDump(pg, 'names', ['-Fc', '-t', '"My Table"', '-f', file])
+    const url = `postgresql://checker:checker-pw@${pg.host}:${pg.port}/postgres`
+    const { error } = await outcome({ backup: file, 'no-owner': 'true', amcheck: 'true' }, url)
+    expect(error).toBeInstanceOf(GateError)
+    expect(error?.message).toMatch(/could not verify: pg_amcheck could not check the database/)
+    expect(await scratchDatabases(pg)).toEqual([])
+  })
+
+  it('an admin that may create databases but not roles is refused before anything is made', async () => {
+    await pg.psql(`CREATE ROLE dbonly LOGIN CREATEDB PASSWORD 'dbonly-pw'`)
+    const file = lab.path('guarded-dbonly.dump')
+    await pgDump(pg, 'names', ['-Fc', '-t', 'guarded', '-f', file])
+    const url = `postgresql://dbonly:dbonly-pw@${pg.host}:${pg.port}/postgres`
+    const { error } = await outcome({ backup: file }, url)
+    expect(error).toBeInstanceOf(ToolError)
+    expect(error?.message).toMatch(/may create databases but not roles.*CREATEROLE/)
+    expect(await scratchDatabases(pg)).toEqual([])
   })
 })
 
@@ -170,6 +204,7 @@ describe('nothing is left behind', () => {
     await pg.psql(`CREATE DATABASE ${fresh}`)
     await pg.psql('CREATE DATABASE backup_verify_keep_me')
     await pg.psql('CREATE ROLE backup_verify_reader_20200101000000_deadbeef')
+    await pg.psql('CREATE ROLE backup_verify_restore_20200101000000_deadbeef')
     const file = lab.path('sweep.dump')
     await pgDump(pg, 'shop', ['-Fc', '-f', file])
     const { error } = await outcome({ backup: file })

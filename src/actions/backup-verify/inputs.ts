@@ -27,7 +27,7 @@ import { parseTimeZone, type TimeZone } from '../../backup/wall-time.js'
 import { decompressIfNeeded } from '../../backup/decompress.js'
 import { log } from '../../core/log.js'
 import { readSha256Input, type Digests } from '../../backup/integrity.js'
-import { readManifest, type Manifest } from '../../backup/manifest.js'
+import { parseManifestKey, readManifest, type Manifest } from '../../backup/manifest.js'
 
 /** `mode: backup`: dump a source database with a manifest from the same snapshot. */
 export interface BackupInputs {
@@ -36,6 +36,7 @@ export interface BackupInputs {
   format: 'custom' | 'directory'
   jobs: number
   compression?: number
+  manifestKey?: string
 }
 
 export function readMode(inputs: Inputs): 'verify' | 'backup' {
@@ -49,7 +50,8 @@ export function readBackupInputs(inputs: Inputs): BackupInputs {
     path: inputs.required('backup'),
     format: format === 'directory' ? 'directory' : 'custom',
     jobs: parseJobs('jobs', inputs.raw('jobs'), availableParallelism()),
-    compression: parseCompression(inputs.optional('dump-compression'))
+    compression: parseCompression(inputs.optional('dump-compression')),
+    manifestKey: parseManifestKey('manifest-key', inputs.optional('manifest-key'))
   }
 }
 
@@ -76,6 +78,8 @@ export interface VerifyInputs {
   createdAt?: Date
   dumpTimeZone?: TimeZone
   manifestPath?: string
+  /** HMAC key the manifest must be signed with. */
+  manifestKey?: string
   sha256Raw?: string
   maxRestoreMs?: number
   amcheck: boolean
@@ -117,6 +121,7 @@ export function readVerifyInputs(inputs: Inputs): VerifyInputs {
     maxAgeMs: inputs.optionalDuration('max-age'),
     createdAt: createdAt === undefined ? undefined : parseCreatedAt('created-at', createdAt),
     manifestPath: inputs.optional('manifest'),
+    manifestKey: parseManifestKey('manifest-key', inputs.optional('manifest-key')),
     sha256Raw: inputs.optional('sha256'),
     dumpTimeZone: dumpZone === undefined ? undefined : parseTimeZone('dump-timezone', dumpZone),
     maxRestoreMs: inputs.optionalDuration('max-restore-time'),
@@ -164,6 +169,11 @@ export async function prepareBackup(inputs: VerifyInputs): Promise<PreparedBacku
       `${inputs.backupPath}: ${decompressed.compression}, decompressed to ${decompressed.path}`
     )
   const checks = await loadSqlChecks(inputs.checksRaw)
+  if (inputs.manifestKey && !inputs.manifestPath)
+    throw new ConfigurationError(
+      'input `manifest-key` is given without `manifest`: the key authenticates the manifest made by mode backup; give its path in `manifest`',
+      'manifest-key'
+    )
   if (
     source.format === 'plain' &&
     inputs.maxAgeMs !== undefined &&
@@ -175,17 +185,13 @@ export async function prepareBackup(inputs: VerifyInputs): Promise<PreparedBacku
       'created-at'
     )
   }
-  if (source.format === 'plain' && inputs.noOwner) {
-    throw new ConfigurationError(
-      'input `no-owner` works with pg_dump archives only: a plain SQL script sets owners itself (dump it with `pg_dump --no-owner`)',
-      'no-owner'
-    )
-  }
   return {
     source,
     cleanup: async () => decompressed?.cleanup(),
     checks,
-    manifest: inputs.manifestPath ? await readManifest('manifest', inputs.manifestPath) : undefined,
+    manifest: inputs.manifestPath
+      ? await readManifest('manifest', inputs.manifestPath, inputs.manifestKey)
+      : undefined,
     sha256: inputs.sha256Raw
       ? await readSha256Input('sha256', inputs.sha256Raw, source)
       : undefined,

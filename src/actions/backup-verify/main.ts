@@ -5,9 +5,10 @@ import type { ActionIO } from '../../core/action.js'
 import { GateError } from '../../core/errors.js'
 import { log } from '../../core/log.js'
 import { dropRole, dropScratchDatabase } from '../../backup/cleanup.js'
+import { endRestoreGroup } from '../../backup/orphans.js'
 import { parseDatabaseUrl } from '../../backup/connection.js'
 import { planBackupVerify } from '../../backup/plan.js'
-import { planLines, summarize, summarizePlan, writeReportFile } from '../../backup/report.js'
+import { planLines, summarize, summarizePlan, writeReportFile } from './summary.js'
 import { effectiveJobs } from '../../backup/restore.js'
 import {
   checkServer,
@@ -29,21 +30,55 @@ import {
   type VerifyInputs
 } from './inputs.js'
 
-const STATE = { database: 'scratch-database', role: 'checks-role' } as const
+/** State the main step saves for the post step, by what it names. */
+const STATE = {
+  database: 'scratch-database',
+  role: 'checks-role',
+  'restore-role': 'restore-role',
+  'restore-pid': 'restore-pid'
+} as const
 
 /**
- * Post step (always runs, never fails the job): drops the scratch database and the checks role
+ * Post step (always runs, never fails the job): ends a restore a killed main step left running
+ * (its process group), then drops the scratch database, the checks role and the restore role
  * the main step created, in case it was cancelled or killed before its own cleanup. On a run
- * that cleaned up, both are already gone (IF EXISTS).
+ * that cleaned up, all are already gone (IF EXISTS). keep-database keeps the database and the
+ * role that owns it.
  */
 export async function post(io: ActionIO): Promise<void> {
+  const pid = io.getState(STATE['restore-pid'])
+  if (pid) endRestoreGroup(Number(pid))
   const database = io.getState(STATE.database)
   const role = io.getState(STATE.role)
-  if (!database && !role) return
+  const restoreRole = io.getState(STATE['restore-role'])
+  if (!database && !role && !restoreRole) return
   const conn = parseDatabaseUrl('database-url', io.inputs.required('database-url'))
-  if (database && !io.inputs.boolean('keep-database', false))
-    await dropScratchDatabase(conn, database)
+  const keep = io.inputs.boolean('keep-database', false)
+  if (database && !keep) await dropScratchDatabase(conn, database)
   if (role) await dropRole(conn, role)
+  if (restoreRole && !keep) await dropRole(conn, restoreRole)
+}
+
+/**
+ * The runner cancels with SIGINT, then SIGTERM: either aborts the verification, which stops the
+ * restore's process group and drops what it made before the step ends. Only the entry point
+ * listens for signals; the library is told through the AbortSignal.
+ */
+async function withCancel<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const handler = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) return
+    log.warning(`received ${signal}: stopping the restore and dropping the scratch database`)
+    controller.abort()
+  }
+  process.on('SIGINT', handler)
+  process.on('SIGTERM', handler)
+  try {
+    return await work(controller.signal)
+  } finally {
+    process.off('SIGINT', handler)
+    process.off('SIGTERM', handler)
+  }
 }
 
 function setOutputs(io: ActionIO, report: VerifyReport, reportFile: string): void {
@@ -118,6 +153,13 @@ export async function run(io: ActionIO): Promise<void> {
   }
 }
 
+/** Pure: `toc=0.12 setup=0.40 …`, the wall time of each step (the RTO by phase). */
+export function formatPhases(phaseMs: Record<string, number>): string {
+  return Object.entries(phaseMs)
+    .map(([name, ms]) => `${name}=${(ms / 1000).toFixed(2)}`)
+    .join(' ')
+}
+
 async function verifyPrepared(
   io: ActionIO,
   inputs: VerifyInputs,
@@ -139,12 +181,14 @@ async function verifyPrepared(
     sha256: prepared.sha256,
     amcheck: prepared.amcheckProgram,
     serverVersion: server.version,
+    powers: server.powers,
     // The post step drops what these name if this step never gets to (cancel, kill).
     track: (kind, name) => io.saveState(STATE[kind], name)
   }
   if (inputs.dryRun) return dryRun(io, request, server)
 
-  const report = await verifyBackup(request)
+  const report = await withCancel((signal) => verifyBackup({ ...request, signal }))
+  log.info(`phases (s): ${formatPhases(report.phaseMs)}`)
 
   const dir = process.env.RUNNER_TEMP || tmpdir()
   await mkdir(dir, { recursive: true })

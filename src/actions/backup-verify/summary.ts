@@ -1,9 +1,9 @@
 /** The verification as a job summary (Markdown) and as a JSON report file. */
 import { writeFile } from 'node:fs/promises'
-import { Summary } from '../core/summary.js'
-import type { VerifyPlan } from './plan.js'
-import { formatTableName } from './spec.js'
-import type { VerifyReport } from './verify.js'
+import { Summary } from '../../core/summary.js'
+import type { VerifyPlan } from '../../backup/plan.js'
+import { formatTableName } from '../../backup/spec.js'
+import type { VerifyReport } from '../../backup/verify.js'
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`
@@ -142,7 +142,7 @@ export function summarizePlan(
 /** The plan for the log, a line per decision. */
 export function planLines(plan: VerifyPlan): string[] {
   return [
-    `would create scratch database ${plan.database} (TEMPLATE template0) and drop it afterwards`,
+    `would create scratch database ${plan.database} (TEMPLATE template0) owned by a throwaway restore role without privileges, restore and check as that role, and drop both afterwards`,
     plan.restoreCommand
       ? `would restore with: ${plan.restoreCommand}`
       : 'would not restore: the table of contents cannot be read',
