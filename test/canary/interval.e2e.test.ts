@@ -127,4 +127,36 @@ describe('canary-promote, error-judgement interval, real Prometheus + HAProxy + 
     expect(decisions[decisions.length - 1].verdict).toBe('fail')
     expect(await lb.command('get weight app/green')).toMatch(/^0 /)
   })
+
+  it('analysis sequential: a clean canary with too few requests ends inconclusive, stating its anytime-valid bound', async () => {
+    load = startLoad(lb.url, { ratePerSecond: 40, maxDurationMs: 60_000 })
+    const r = await runAction(
+      'canary-promote',
+      inputs({ analysis: 'sequential', 'step-duration': '1s', 'analysis-interval': '1s' })
+    )
+    expect(r.exitCode).toBe(1)
+    expect(r.outputs).toMatchObject({ result: 'aborted', 'final-weight': '0' })
+    expect(errorOf(r)).toMatch(
+      /inconclusive: step 50% did not come within bounds in .* \(observed 0\/\d+ errors, 0\/\d+ slow; anytime-valid upper bounds error rate ≤ [\d.]+ %, slow share ≤ [\d.]+ %\)/
+    )
+    expect(await lb.command('get weight app/green')).toMatch(/^0 /)
+  })
+
+  it('analysis sequential: a clean canary with enough requests advances on its anytime-valid bounds', async () => {
+    load = startLoad(lb.url, { ratePerSecond: 300, maxDurationMs: 60_000 })
+    const r = await runAction(
+      'canary-promote',
+      inputs({
+        analysis: 'sequential',
+        'max-error-rate': '1%',
+        'step-duration': '2s',
+        'analysis-interval': '2s'
+      })
+    )
+    expect(errorOf(r)).toBe('')
+    expect(r.outputs).toMatchObject({ result: 'promoted', 'final-weight': '100' })
+    expect(r.stdout).toMatch(
+      /step 50% held .*: within bounds: error rate ≤ (0\.\d+|1) %, slow share ≤ [\d.]+ % at 99 % \(anytime-valid, over \d+ canary requests so far\)/
+    )
+  })
 })
