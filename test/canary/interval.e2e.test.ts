@@ -159,4 +159,61 @@ describe('canary-promote, error-judgement interval, real Prometheus + HAProxy + 
       /step 50% held .*: within bounds: error rate ≤ (0\.\d+|1) %, slow share ≤ [\d.]+ % at 99 % \(anytime-valid, over \d+ canary requests so far\)/
     )
   })
+
+  it.each([
+    [
+      'a negative count (a reset through a hand-written query)',
+      'vector(-100)',
+      /no data: -100 is not a count/
+    ],
+    ['+Inf requests', 'vector(+Inf)', /no data: Infinity is not a count/],
+    [
+      'more errors than requests',
+      'vector(3)',
+      /no data: \d+ errors of 3 requests \(the queries disagree\)/
+    ]
+  ])('hostile Prometheus answer, %s: no data, never a pass', async (_, requests, shown) => {
+    const r = await runAction(
+      'canary-promote',
+      inputs({
+        'step-duration': '1s',
+        'analysis-interval': '1s',
+        'min-requests': '1',
+        'compare-with-stable': 'false',
+        'request-count-query': requests,
+        'error-rate-query': 'vector(10)',
+        'latency-query': 'vector(0.01)'
+      })
+    )
+    expect(r.exitCode).toBe(1)
+    expect(r.outputs).toMatchObject({ result: 'aborted', 'final-weight': '0' })
+    expect(errorOf(r)).toMatch(/2 inconclusive analyses in a row/)
+    const decisions = JSON.parse(r.outputs.decisions) as Decision[]
+    const shownAll = decisions.flatMap((d) => d.measurements.map((m) => m.shown)).join('\n')
+    expect(shownAll).toMatch(shown)
+    expect(await lb.command('get weight app/green')).toMatch(/^0 /)
+  })
+
+  it('a P95 of +Inf (every request above the largest bucket) fails, it is not "no data"', async () => {
+    const r = await runAction(
+      'canary-promote',
+      inputs({
+        'step-duration': '1s',
+        'analysis-interval': '1s',
+        'compare-with-stable': 'false',
+        'max-error-rate': '5%',
+        'request-count-query': 'vector(100000)',
+        'error-rate-query': 'vector(0)',
+        // what histogram_quantile answers when the quantile is in the +Inf bucket
+        'latency-query': 'vector(+Inf)'
+      })
+    )
+    expect(r.exitCode).toBe(1)
+    expect(r.outputs).toMatchObject({ result: 'aborted', 'failed-check': 'p95 latency' })
+    const decisions = JSON.parse(r.outputs.decisions) as Decision[]
+    expect(decisions).toHaveLength(1)
+    expect(decisions[0].measurements.find((m) => m.check === 'p95 latency')).toMatchObject({
+      verdict: 'fail'
+    })
+  })
 })

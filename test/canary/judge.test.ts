@@ -187,6 +187,9 @@ describe('queries and inputs', () => {
     expect(reduce('vector', [])).toEqual({ kind: 'empty' })
     expect(reduce('vector', [{ value: [0, 'NaN'] }])).toEqual({ kind: 'nan' })
     expect(reduce('scalar', [0, '0.5'])).toEqual({ kind: 'value', value: 0.5 })
+    // Prometheus' spelling of infinity (histogram_quantile in the +Inf bucket) is a value
+    expect(reduce('vector', [{ value: [0, '+Inf'] }])).toEqual({ kind: 'value', value: Infinity })
+    expect(reduce('scalar', [0, '-Inf'])).toEqual({ kind: 'value', value: -Infinity })
     expect(() => reduce('vector', [{ value: [0, '1'] }, { value: [0, '2'] }])).toThrow(/2 series/)
   })
   it('Wilson interval is wide at low traffic and tight at high traffic', () => {

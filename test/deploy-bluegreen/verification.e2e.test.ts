@@ -120,4 +120,22 @@ describe('deploy-bluegreen verification with bounds (real HAProxy)', () => {
     expect(r.outputs).toMatchObject({ verification: 'fail', 'rolled-back': 'true' })
     expect(await slotCounts(lb.url)).toEqual({ blue: 20 })
   })
+
+  it('a slot exactly at the 0.1 % SLO is never verified (inconclusive), and rolled back', async () => {
+    await app.green.control({ errorRate: 0.001 })
+    const r = await runAction(
+      'deploy-bluegreen',
+      haproxyInputs(app, [lb.socket], {
+        'verify-url': lb.url,
+        'verify-rate': '200',
+        'verify-duration': '16s',
+        'verify-max-duration': '16s'
+      })
+    )
+    expect(r.exitCode).toBe(1)
+    expect(errorOf(r)).toMatch(
+      /verification inconclusive \(not verified\) .*inconclusive: [1-5] errors in 3,200 requests: error rate between [\d.]+ % and [\d.]+ % at 95 % .*the 0\.1 % bound is inside.*Rolled back/
+    )
+    expect(r.outputs).toMatchObject({ verification: 'inconclusive', 'rolled-back': 'true' })
+  })
 })

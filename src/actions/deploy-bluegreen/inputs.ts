@@ -1,4 +1,3 @@
-import { formatDuration } from '../../core/duration.js'
 import { ConfigurationError } from '../../core/errors.js'
 import type { Inputs } from '../../core/inputs.js'
 import type { DeploymentOptions } from '../../github/deployments.js'
@@ -81,7 +80,7 @@ export function readDeployInputs(inputs: Inputs): DeployInputs {
     v.maxDurationMs = raw === undefined ? 10 * v.durationMs : inputs.duration('verify-max-duration')
     if (v.maxDurationMs < v.durationMs || v.maxDurationMs > 3_600_000) {
       throw new ConfigurationError(
-        `input \`verify-max-duration\` = \`${raw}\`: expected at least verify-duration (${formatDuration(v.durationMs)}) and at most 1h (default 10 x verify-duration)`,
+        `input \`verify-max-duration\` = \`${raw}\`: expected at least verify-duration (${inputs.raw('verify-duration') || '30s'}) and at most 1h (default 10 x verify-duration)`,
         'verify-max-duration'
       )
     }
