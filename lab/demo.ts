@@ -150,11 +150,11 @@ try {
     const r = await runAction('deploy-bluegreen', {
       ...routerInputs,
       'verify-url': lb.url,
-      // 3,500 clean requests in one look show the error rate <= 0.1 % at 95 % (the default
+      // 3,200 clean requests in one look show the error rate <= 0.1 % at 95 % (the default
       // interval judgement); 60 would be inconclusive and rolled back
-      'verify-duration': '7s',
-      'verify-max-duration': '7s',
-      'verify-rate': '500'
+      'verify-duration': '16s',
+      'verify-max-duration': '16s',
+      'verify-rate': '200'
     })
     await new Promise((res) => setTimeout(res, 1000))
     const stats = await load.stop()
