@@ -3,9 +3,11 @@
  *   npx tsx bench/canary-detection.ts
  * 1. Detection: analysis interval 10 s, canary returning 5 % errors (then P95 ~800 ms): time
  *    from the first step's start to canary weight 0, and how many user requests failed
- *    meanwhile. Goal: abort within two analysis intervals.
+ *    meanwhile, for error-judgement point (the baseline) and interval (the default) in the same
+ *    run, with their ratio. Goal: abort within two analysis intervals.
  * 2. Promotion of a good canary versus the configured minimum (sum of step durations): the
- *    overhead of the action itself.
+ *    overhead of the action itself (error-judgement point: these 5 s steps at ~10 canary
+ *    requests/s cannot show 0.1 % under the interval rule, which ends them inconclusive).
  * 3. False aborts of good canaries over many simulated runs (no servers): today's point-estimate
  *    judgement of the absolute error-rate check against the interval judgement
  *    (src/slo/interval.ts, Bonferroni over the run's analyses). Goal: interval <= alpha (5 %).
@@ -80,7 +82,8 @@ const thresholds = {
   minRequests: 50,
   maxErrorRateIncreasePoints: 0.5,
   maxP95IncreasePercent: 50,
-  p95NoiseFloorMs: 50
+  p95NoiseFloorMs: 50,
+  errorJudgement: 'point' as const
 }
 
 simulateFalseAborts()
@@ -96,7 +99,11 @@ try {
     'min-requests': '20'
   }
 
-  const detect = async (name: string, fault: AppFaults): Promise<void> => {
+  const detect = async (
+    name: string,
+    fault: AppFaults,
+    judgement: 'point' | 'interval'
+  ): Promise<number> => {
     await lb.command('set weight app/blue 100; set weight app/green 0')
     await app.green.control({ errorRate: 0, latencyMs: 0, ...fault })
     const load = startLoad(lb.url, { ratePerSecond: 200, maxDurationMs: 120_000 })
@@ -105,7 +112,7 @@ try {
     let failedAtStart = 0
     const r = await runAction(
       'canary-promote',
-      { ...base, 'step-duration': '30s', 'analysis-interval': '10s' },
+      { ...base, 'step-duration': '30s', 'analysis-interval': '10s', 'error-judgement': judgement },
       {
         onStart: (child) =>
           child.stdout?.on('data', (d: Buffer) => {
@@ -122,13 +129,22 @@ try {
     await load.stop()
     const decisions = JSON.parse(r.outputs.decisions ?? '[]') as unknown[]
     console.log(
-      `${name.padEnd(12)} result ${r.outputs.result}, failed check ${r.outputs['failed-check']}: step start -> weight 0 in ` +
+      `${`${name}, ${judgement}`.padEnd(22)} result ${r.outputs.result}, failed check ${r.outputs['failed-check']}: step start -> weight 0 in ` +
         `${((zeroAt - stepStart) / 1000).toFixed(1)} s (goal <= 20 s: two 10 s intervals), ${decisions.length} analysis, ` +
         `${failedByAbort} user requests failed meanwhile (200 req/s, 5% of them to the canary)`
     )
+    return zeroAt - stepStart
   }
-  await detect('5% errors', { errorRate: 0.05 })
-  await detect('P95 ~800 ms', { latencyMs: 800 })
+  for (const [name, fault] of [
+    ['5% errors', { errorRate: 0.05 }],
+    ['P95 ~800 ms', { latencyMs: 800 }]
+  ] as const) {
+    const point = await detect(name, fault, 'point')
+    const interval = await detect(name, fault, 'interval')
+    console.log(
+      `${name}: detection interval / point = ${(interval / point).toFixed(2)} (same run, same traffic)`
+    )
+  }
 
   await lb.command('set weight app/blue 100; set weight app/green 0')
   await app.green.control({ errorRate: 0, latencyMs: 0 })
@@ -138,7 +154,8 @@ try {
   const r = await runAction('canary-promote', {
     ...base,
     'step-duration': '5s',
-    'analysis-interval': '5s'
+    'analysis-interval': '5s',
+    'error-judgement': 'point'
   })
   const wall = performance.now() - t0
   const stats = await load.stop()

@@ -30,6 +30,8 @@ export interface SampleResult {
   /** Answers from another slot than `expectSlot` (left out of every figure above). */
   notSwitched: number
   stoppedEarly: boolean
+  /** Every judged request's latency, ascending (for bounds over several samples). */
+  latenciesMs: number[]
 }
 
 /** Nearest-rank percentile of an ascending list. */
@@ -90,6 +92,45 @@ export async function sampleTraffic(url: string, options: SampleOptions): Promis
     outcomes,
     resetsRetried,
     notSwitched,
-    stoppedEarly
+    stoppedEarly,
+    latenciesMs: latencies
+  }
+}
+
+/** Two samples of the same slot as one (a verification sampled in several looks). */
+export function mergeSamples(a: SampleResult, b: SampleResult): SampleResult {
+  const latencies = [...a.latenciesMs, ...b.latenciesMs].sort((x, y) => x - y)
+  const outcomes = { ...a.outcomes }
+  for (const [k, n] of Object.entries(b.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + n
+  const total = a.total + b.total
+  const failed = a.failed + b.failed
+  return {
+    total,
+    failed,
+    errorRatePercent: total ? (failed / total) * 100 : 0,
+    p50Ms: percentile(latencies, 50),
+    p95Ms: percentile(latencies, 95),
+    maxMs: latencies[latencies.length - 1] ?? NaN,
+    outcomes,
+    resetsRetried: a.resetsRetried + b.resetsRetried,
+    notSwitched: a.notSwitched + b.notSwitched,
+    stoppedEarly: a.stoppedEarly || b.stoppedEarly,
+    latenciesMs: latencies
+  }
+}
+
+export function emptySample(): SampleResult {
+  return {
+    total: 0,
+    failed: 0,
+    errorRatePercent: 0,
+    p50Ms: NaN,
+    p95Ms: NaN,
+    maxMs: NaN,
+    outcomes: {},
+    resetsRetried: 0,
+    notSwitched: 0,
+    stoppedEarly: false,
+    latenciesMs: []
   }
 }

@@ -8,7 +8,10 @@ import {
   type HealthGateOptions,
   type HealthGateResult
 } from '../probe/http.js'
-import { sampleTraffic, type SampleResult } from '../probe/sampler.js'
+import { emptySample, mergeSamples, sampleTraffic, type SampleResult } from '../probe/sampler.js'
+import { failuresThatFail } from '../slo/interval.js'
+import type { ErrorJudgement } from '../slo/judge.js'
+import { judgeVerification, type VerificationVerdict } from './verification.js'
 import { waitForSlot } from '../probe/switched.js'
 import type { Router, RouterState } from '../traffic/router.js'
 import { RoutersDisagree } from '../traffic/fleet.js'
@@ -32,6 +35,15 @@ export interface VerifyOptions {
   timeoutMs: number
   /** Response header naming the slot that answered: the switch is done once it says the target. */
   slotHeader?: string
+  /** Default `interval` (see src/release/verification.ts). */
+  judgement?: ErrorJudgement
+  /**
+   * interval: the sample grows by verify-duration at a time until it is decisive or this much
+   * was sampled (default 10 x durationMs); the confidence is split over those looks.
+   */
+  maxDurationMs?: number
+  /** Overall one-sided confidence (default 0.95). */
+  confidence?: number
 }
 
 export interface BlueGreenOptions {
@@ -65,6 +77,8 @@ export interface BlueGreenResult {
   switchMs?: number
   health?: HealthGateResult
   verify?: SampleResult
+  /** The verdict of the verification with its bounds (pass / fail / inconclusive). */
+  verification?: VerificationVerdict
   /** What was done about traffic when it failed: "unchanged", "rolled back to blue", ... */
   trafficAfterFailure?: string
   error?: Error
@@ -141,9 +155,19 @@ export async function runBlueGreen(
 
     if (options.verify) {
       const notInEffect = await waitSwitched(options.verify, plan.to, options.health)
-      if (!notInEffect) result.verify = await verify(options.verify, plan.to)
-      const breach = notInEffect ?? verifyBreach(result.verify!, options.verify)
+      if (!notInEffect) {
+        const v = await verify(options.verify, plan.to)
+        result.verify = v.sample
+        result.verification = v.verdict
+      }
+      const breach =
+        notInEffect ?? verifyBreach(result.verify!, options.verify, result.verification)
       const next = afterVerification(options.mode, options.autoRollback, breach)
+      // An inconclusive verification is never a verified switch: it is undone like a failure.
+      const failed =
+        result.verification?.verdict === 'inconclusive'
+          ? 'verification inconclusive (not verified)'
+          : 'verification failed'
       if (next === 'roll back') {
         await router.setWeights(current.weights, {
           previous: plan.to,
@@ -152,12 +176,12 @@ export async function runBlueGreen(
         result.rolledBack = true
         result.outcome = 'rolled-back'
         throw new GateError(
-          `verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`
+          `${failed} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`
         )
       }
       if (next === 'leave') {
         throw new GateError(
-          `verification failed after the switch to ${plan.to}: ${breach}. ` +
+          `${failed} after the switch to ${plan.to}: ${breach}. ` +
             (options.mode === 'rollback'
               ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
               : `auto-rollback is false, so traffic stays on ${plan.to}.`)
@@ -366,48 +390,92 @@ async function waitSwitched(
   return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${formatDuration(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`
 }
 
-async function verify(v: VerifyOptions, slot: Slot): Promise<SampleResult> {
-  return log.group(`Verify through ${v.url} for ${formatDuration(v.durationMs)}`, async () => {
-    const maxFailures = Math.floor(
-      (v.maxErrorRatePercent / 100) * (v.durationMs / 1000) * v.ratePerSecond
-    )
-    const r = await sampleTraffic(v.url, {
-      durationMs: v.durationMs,
-      ratePerSecond: v.ratePerSecond,
-      timeoutMs: v.timeoutMs,
-      // Once more requests failed than the whole window may, the verdict cannot change.
-      stopAfterFailures: maxFailures + 1,
-      expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
-    })
-    log.info(
-      `${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`
-    )
-    if (r.notSwitched) {
+/**
+ * Samples through the router after the switch. interval: in looks of verify-duration each,
+ * until the bounds decide or verify-max-duration is sampled; each look is judged at
+ * alpha / looks (Bonferroni), so stopping at the first decisive one keeps the overall
+ * confidence. A look stops early once its failures alone make it fail (the same verdict its end
+ * would give: the lower bound only grows with failures), sparing users a broken slot.
+ */
+async function verify(
+  v: VerifyOptions,
+  slot: Slot
+): Promise<{ sample: SampleResult; verdict: VerificationVerdict }> {
+  const judgement = v.judgement ?? 'interval'
+  const confidence = v.confidence ?? 0.95
+  const looks = verifyLooks(v)
+  const rule = {
+    maxErrorRatePercent: v.maxErrorRatePercent,
+    maxP95Ms: v.maxP95Ms,
+    judgement,
+    confidence
+  }
+  const perLook = Math.max(1, Math.round((v.durationMs / 1000) * v.ratePerSecond))
+  const title =
+    judgement === 'interval'
+      ? `Verify through ${v.url}: ${formatDuration(v.durationMs)} per look, up to ${looks} looks (${formatDuration(looks * v.durationMs)})`
+      : `Verify through ${v.url} for ${formatDuration(v.durationMs)}`
+  return log.group(title, async () => {
+    let sample = emptySample()
+    let verdict: VerificationVerdict = judgeVerification(sample, rule, looks)
+    for (let look = 1; look <= looks; look++) {
+      const failAt =
+        judgement === 'interval'
+          ? failuresThatFail(look * perLook, v.maxErrorRatePercent, confidence, looks)
+          : Math.floor((v.maxErrorRatePercent / 100) * perLook) + 1
+      const r = await sampleTraffic(v.url, {
+        durationMs: v.durationMs,
+        ratePerSecond: v.ratePerSecond,
+        timeoutMs: v.timeoutMs,
+        stopAfterFailures: failAt === undefined ? undefined : Math.max(1, failAt - sample.failed),
+        expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
+      })
+      sample = mergeSamples(sample, r)
+      verdict = judgeVerification(sample, rule, looks)
+      log.info(
+        `look ${look}/${looks}: ${sample.total} requests, ${sample.failed} failed, p95 ${Math.round(sample.p95Ms)} ms: ${verdict.verdict.toUpperCase()}`
+      )
+      log.info(`  errors: ${verdict.errors.shown}`)
+      log.info(`  p95: ${verdict.p95.shown}`)
+      if (verdict.verdict !== 'inconclusive' || r.stoppedEarly || r.total === 0) break
+    }
+    if (sample.notSwitched) {
       log.warning(
-        `${r.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`
+        `${sample.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`
       )
     }
-    if (r.resetsRetried) {
+    if (sample.resetsRetried) {
       log.warning(
-        `${r.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`
+        `${sample.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`
       )
     }
-    return r
+    return { sample, verdict }
   })
 }
 
-export function verifyBreach(r: SampleResult, v: VerifyOptions): string | undefined {
-  const problems: string[] = []
-  if (r.total === 0) problems.push('no request could be sent')
-  if (r.errorRatePercent > v.maxErrorRatePercent) {
-    problems.push(
-      `error rate ${r.errorRatePercent.toFixed(2)}% (${r.failed}/${r.total}) > ${v.maxErrorRatePercent}%`
-    )
-  }
-  if (r.p95Ms >= v.maxP95Ms) problems.push(`p95 ${Math.round(r.p95Ms)} ms >= ${v.maxP95Ms} ms`)
-  if (!problems.length) return undefined
+/** Looks of verify-duration that fit in verify-max-duration (1 for the point rule). */
+export function verifyLooks(v: VerifyOptions): number {
+  if ((v.judgement ?? 'interval') === 'point') return 1
+  return Math.max(1, Math.floor((v.maxDurationMs ?? 10 * v.durationMs) / v.durationMs))
+}
+
+export function verifyBreach(
+  r: SampleResult,
+  v: VerifyOptions,
+  verdict: VerificationVerdict = judgeVerification(
+    r,
+    {
+      maxErrorRatePercent: v.maxErrorRatePercent,
+      maxP95Ms: v.maxP95Ms,
+      judgement: v.judgement ?? 'interval',
+      confidence: v.confidence ?? 0.95
+    },
+    verifyLooks(v)
+  )
+): string | undefined {
+  if (verdict.verdict === 'pass') return undefined
   const why = describeFailures(r.outcomes)
-  return problems.join('; ') + (why ? ` (failed requests: ${why})` : '')
+  return (verdict.why ?? verdict.verdict) + (why ? ` (failed requests: ${why})` : '')
 }
 
 /** Pure: `HTTP 503 x12, ECONNRESET x2`, most frequent first, at most `cap` kinds. */

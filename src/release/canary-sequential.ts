@@ -199,6 +199,12 @@ export async function runSequentialCanary(
     maxSlowFraction: 0.05,
     compareWithStable: o.compareWithStable
   })
+  const judgement = o.thresholds.errorJudgement ?? 'interval'
+  if (judgement === 'point') {
+    log.warning(
+      'error-judgement point: a step advances on its observed rates, no bound is shown (the abort test stays anytime-valid)'
+    )
+  }
   // Polls with no data in a row that abort: as many as fit in max-inconclusive intervals.
   const maxNoData = o.maxInconclusive * Math.max(1, Math.ceil(o.intervalMs / s.pollIntervalMs))
   let previous: { canary: Counters; stable?: Counters } | undefined
@@ -288,16 +294,24 @@ export async function runSequentialCanary(
           )
         }
         const held = Date.now() - stepStart >= o.stepDurationMs
+        // interval (default): the anytime-valid upper bounds of the canary's error rate and slow
+        // share (valid at every poll, so no split over looks) must be within the SLOs; point:
+        // the step's observed rates, the older and weaker rule.
         const observedOk =
           stepRequests >= o.thresholds.minRequests &&
-          stepErrors / stepRequests <= o.thresholds.maxErrorRatePercent / 100 + 1e-12 &&
-          (stepLatency === 0 || stepSlow / stepLatency <= 0.05)
+          (judgement === 'interval'
+            ? analysis.state().withinBounds
+            : stepErrors / stepRequests <= o.thresholds.maxErrorRatePercent / 100 + 1e-12 &&
+              (stepLatency === 0 || stepSlow / stepLatency <= 0.05))
         if (held && observedOk) {
           const extrasFailed = await extraChecks(i, weight, poll)
           if (extrasFailed) return await abort(extrasFailed.reason, extrasFailed.check, pollStart)
           record(i, weight, poll, analysis.state(), 'pass')
           log.info(
-            `  step ${weight}% held ${formatDuration(Date.now() - stepStart)}, ${poll} polls: within bounds`
+            `  step ${weight}% held ${formatDuration(Date.now() - stepStart)}, ${poll} polls: within bounds` +
+              (judgement === 'interval'
+                ? `: ${describeUpper(analysis.state())} at ${Number(((1 - s.alpha) * 100).toPrecision(3))} % (anytime-valid, over ${analysis.state().checks[1].trials} canary requests so far)`
+                : ' (observed rates, error-judgement point)')
           )
           break
         }
@@ -314,7 +328,7 @@ export async function runSequentialCanary(
           return await abort(
             tooFew
               ? `step ${weight}%: the canary served ${stepRequests} of the ${o.thresholds.minRequests} requests min-requests asks for in ${formatDuration(Date.now() - stepStart)} (too little traffic to judge; ${stepErrors} errors)`
-              : `step ${weight}% did not come within bounds in ${formatDuration(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors, ${stepSlow}/${stepLatency} slow)`,
+              : `inconclusive: step ${weight}% did not come within bounds in ${formatDuration(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors, ${stepSlow}/${stepLatency} slow${judgement === 'interval' ? `; anytime-valid upper bounds ${describeUpper(analysis.state())}` : ''})`,
             tooFew
               ? 'requests'
               : stepErrors / Math.max(1, stepRequests) > o.thresholds.maxErrorRatePercent / 100
@@ -423,4 +437,10 @@ export async function runSequentialCanary(
     }
     return undefined
   }
+}
+
+/** `error rate ≤ 0.21 % (SLO 0.1 %), slow share ≤ 3.1 % (5 %)`, from the anytime-valid bounds. */
+function describeUpper(st: SequentialState): string {
+  const p = (x: number): string => `${Number((x * 100).toPrecision(2))} %`
+  return `error rate ≤ ${p(st.errorRate.high)}, slow share ≤ ${p(st.slowFraction.high)}`
 }

@@ -20,6 +20,8 @@ import {
 import type { Release, Router, RouterState } from '../traffic/router.js'
 import { allOn, formatWeights, split, type Slot } from '../traffic/slots.js'
 import { chooseCanary, planCanaryAfterLock, type CanaryChoice } from './canary-plan.js'
+import { judgeRate } from '../slo/interval.js'
+import { bucketAround } from '../slo/prometheus-meta.js'
 
 export interface CanaryOptions {
   steps: number[]
@@ -43,6 +45,21 @@ export interface CanaryOptions {
   prepare?: (canary: Slot) => Promise<void>
   /** Whether `prepare` deploys a version (deploy-command / image), not only gates health. */
   deploysItsOwnVersion?: boolean
+  /**
+   * The longest a step may be sampled before the run gives up on it (fail safe: back to
+   * stable). Default 5 x stepDurationMs. Bounds the looks the confidence is split over.
+   */
+  maxStepDurationMs?: number
+  /** Histogram `le` values of the latency metric (to state the P95's bucket resolution). */
+  latencyBuckets?: (selector: string) => Promise<string[]>
+}
+
+/** Analyses a step may take at most (max-step-duration / analysis-interval), at least 1. */
+export function maxAnalysesPerStep(
+  o: Pick<CanaryOptions, 'maxStepDurationMs' | 'stepDurationMs' | 'intervalMs'>
+): number {
+  const max = o.maxStepDurationMs ?? 5 * o.stepDurationMs
+  return Math.max(1, Math.floor(o.stepDurationMs / o.intervalMs), Math.floor(max / o.intervalMs))
 }
 
 /** One analysis, with every measured value behind its verdict (the `decisions` output). */
@@ -172,6 +189,37 @@ export async function runCanary(
     sel.replace(/\{\{\s*canary\s*\}\}/g, canary).replace(/\{\{\s*stable\s*\}\}/g, stable)
   const canarySelector = fill(o.canarySelector)
   const stableSelector = fill(o.stableSelector)
+  const interval_ = (o.thresholds.errorJudgement ?? 'interval') === 'interval'
+  const perStep = maxAnalysesPerStep(o)
+  // Bonferroni over every analysis the run may make: a good canary is aborted (or a bad one
+  // passed) with probability at most 1 - confidence over the whole run, not per look.
+  const looks = perStep * (o.steps.length - choice.startStep)
+  const thresholds = { ...o.thresholds, looks: interval_ ? looks : 1 }
+  if (interval_ && o.latencyBuckets && o.thresholds.p95Bucket === undefined) {
+    try {
+      let les = await o.latencyBuckets(canarySelector)
+      if (!les.length) les = await o.latencyBuckets(stableSelector)
+      thresholds.p95Bucket = bucketAround(les, o.thresholds.maxP95Ms / 1000)
+    } catch (e) {
+      log.warning(`could not read the latency histogram's buckets: ${(e as Error).message}`)
+    }
+  }
+  if (interval_) {
+    const j = judgeRate(
+      0,
+      1,
+      o.thresholds.maxErrorRatePercent,
+      thresholds.confidence ?? 0.95,
+      looks
+    )
+    log.info(
+      `error-judgement interval: a step passes once the ${Number(((thresholds.confidence ?? 0.95) * 100).toPrecision(3))} % upper bound of its error rate is <= ${o.thresholds.maxErrorRatePercent}% (split over up to ${looks} analyses: ${perStep} per step); with no error that takes ${j.neededAtZero.toLocaleString('en-US')} canary requests in a step, sampled for at most ${formatDuration(perStep * o.intervalMs)}`
+    )
+  } else {
+    log.warning(
+      'error-judgement point: the observed error rate is compared with the SLO, no bound is shown (a pass on few requests says little)'
+    )
+  }
   try {
     for (let i = choice.startStep; i < o.steps.length; i++) {
       const weight = o.steps[i]
@@ -193,16 +241,21 @@ export async function runCanary(
         const analysisStart = Date.now()
         await sleep(Math.max(0, stepStart + (analysis + 1) * o.intervalMs - Date.now()))
         analysis++
-        const c = await readSlot(prometheus, o.queries, canarySelector, interval)
+        // interval: the step so far (a growing sample, its looks paid for above); point: the
+        // last window only, as before.
+        const range = interval_
+          ? promDuration(Math.max(window.windowMs, Date.now() - stepStart))
+          : interval
+        const c = await readSlot(prometheus, o.queries, canarySelector, range)
         const s =
           o.compareWithStable && weight < 100
-            ? await readSlot(prometheus, o.queries, stableSelector, interval)
+            ? await readSlot(prometheus, o.queries, stableSelector, range)
             : undefined
         const extras = await Promise.all(
           o.extraChecks.map(async (x) => {
             const query = renderQuery('extra-checks', x.query, {
               selector: canarySelector,
-              interval,
+              interval: range,
               'stable-selector': stableSelector
             })
             return {
@@ -214,7 +267,7 @@ export async function runCanary(
             }
           })
         )
-        const judged = judgeAnalysis(c.readings, s?.readings, extras, o.thresholds, c.queries)
+        const judged = judgeAnalysis(c.readings, s?.readings, extras, thresholds, c.queries)
         last = judged.verdict
         base.decisions.push({
           step: i + 1,
@@ -227,7 +280,18 @@ export async function runCanary(
         log.info(
           `  analysis ${analysis} at ${weight}%: ${judged.verdict.toUpperCase()} — ${judged.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`
         )
-        const abort = tally.record(judged.verdict)
+        // Too few samples for the bound is not "no data": keep sampling the step, up to its limit.
+        const abort = judged.needsMore
+          ? analysis >= perStep
+            ? `inconclusive after ${analysis} analyses (${formatDuration(Date.now() - stepStart)}, max-step-duration): not enough evidence to pass, so not promoted`
+            : undefined
+          : analysis >= perStep && judged.verdict !== 'pass'
+            ? `no passing analysis in ${analysis} analyses (${formatDuration(Date.now() - stepStart)}, max-step-duration)`
+            : tally.record(judged.verdict)
+        if (judged.needsMore && !abort && analysis >= minAnalyses) {
+          const why = judged.measurements.find((m) => m.needsMore)
+          log.info(`  keeps sampling the step: ${why ? `${why.check} ${why.shown}` : ''}`)
+        }
         if (abort) {
           await router.setWeights(allOn(stable), { previous: canary, reason: 'canary aborted' })
           onWeight({ canary, stable, weight: 0 })

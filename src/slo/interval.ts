@@ -18,6 +18,10 @@ export interface RateJudgement {
   confidence: number
   /** Requests with no failure that would show the rate below the SLO at this confidence. */
   neededAtZero: number
+  /** The SLO judged against (percent), the looks alpha was split over, the overall confidence. */
+  maxRatePercent: number
+  looks: number
+  overallConfidence: number
 }
 
 /** Standard normal quantile (Acklam's rational approximation, |error| < 1.2e-9). */
@@ -155,7 +159,18 @@ export function judgeRate(
   const neededAtZero = max > 0 ? Math.ceil(Math.log(alpha) / Math.log(1 - max)) : Infinity
   const verdict: IntervalVerdict =
     total > 0 && low > max ? 'fail' : total > 0 && high <= max ? 'pass' : 'inconclusive'
-  return { verdict, failures, total, low, high, confidence: 1 - alpha, neededAtZero }
+  return {
+    verdict,
+    failures,
+    total,
+    low,
+    high,
+    confidence: 1 - alpha,
+    neededAtZero,
+    maxRatePercent,
+    looks: Math.max(1, looks),
+    overallConfidence: confidence
+  }
 }
 
 const pct = (v: number): string => `${(v * 100).toPrecision(2)}%`
@@ -163,4 +178,109 @@ const pct = (v: number): string => `${(v * 100).toPrecision(2)}%`
 /** `0 of 600 failed: error rate between 0% and 0.45% (95% bounds)`, for logs and messages. */
 export function describeRate(j: RateJudgement): string {
   return `${j.failures} of ${j.total} failed: error rate between ${pct(j.low)} and ${pct(j.high)} (${(j.confidence * 100).toPrecision(3)}% one-sided bounds)`
+}
+
+/** `3,120` (whole) or `≈37.8` (an increase() estimate). */
+export function countShown(n: number): string {
+  if (Math.abs(n - Math.round(n)) < 1e-6) return Math.round(n).toLocaleString('en-US')
+  return `≈${n.toFixed(1)}`
+}
+
+/** A bound as a percentage with 2 significant digits, never rounded to 0 unless it is 0. */
+export function percentShown(fraction: number): string {
+  if (fraction === 0) return '0 %'
+  const v = fraction * 100
+  return `${v >= 10 ? v.toFixed(1) : Number(v.toPrecision(2)).toString()} %`
+}
+
+function levelShown(j: RateJudgement): string {
+  const overall = `${Number((j.overallConfidence * 100).toPrecision(3))} %`
+  return j.looks > 1
+    ? `at ${overall} (one-sided, Clopper-Pearson, ${Number((j.confidence * 100).toPrecision(4))} % per look over ${j.looks} looks)`
+    : `at ${overall} (one-sided, Clopper-Pearson)`
+}
+
+/**
+ * The sentence every verdict carries, in the log and the summary:
+ * pass: `0 errors in 3,120 requests: error rate ≤ 0.096 % at 95 % (one-sided, Clopper-Pearson)`;
+ * fail: `18 errors in 3,000 requests: error rate ≥ 0.38 % at 95 % (...), above the 0.1 % SLO`;
+ * inconclusive: `inconclusive: 0 errors in 140 requests shows only ≤ 2.1 %; 2,995 requests with
+ * no error would show ≤ 0.1 %`. `what` names the events (`errors`, `requests ≥ 500 ms`).
+ */
+export function describeBound(j: RateJudgement, what = 'errors', rateName = 'error rate'): string {
+  const counts = `${countShown(j.failures)} ${what} in ${countShown(j.total)} requests`
+  const slo = `${j.maxRatePercent} %`
+  if (j.verdict === 'pass')
+    return `${counts}: ${rateName} ≤ ${percentShown(j.high)} ${levelShown(j)}`
+  if (j.verdict === 'fail') {
+    return `${counts}: ${rateName} ≥ ${percentShown(j.low)} ${levelShown(j)}, above the ${slo} bound`
+  }
+  if (j.total <= 0) return `inconclusive: no requests to judge`
+  const needed = Number.isFinite(j.neededAtZero)
+    ? `; ${j.neededAtZero.toLocaleString('en-US')} requests with no ${what.replace(/s\b/, '')} would show ≤ ${slo}`
+    : ''
+  return j.failures === 0
+    ? `inconclusive: ${counts} shows only ${rateName} ≤ ${percentShown(j.high)} ${levelShown(j)}${needed}`
+    : `inconclusive: ${counts}: ${rateName} between ${percentShown(j.low)} and ${percentShown(j.high)} ${levelShown(j)}, the ${slo} bound is inside${needed}`
+}
+
+/**
+ * The fewest failures among `total` requests that show the rate above the SLO (the lower
+ * bound above it), or undefined when even all of them would not. The lower bound only grows
+ * with the failures and shrinks with the requests, so a sample that reached this count before
+ * `total` requests is already certain to fail its look at `total`: stopping it early changes
+ * no verdict and spares users a failing slot.
+ */
+export function failuresThatFail(
+  total: number,
+  maxRatePercent: number,
+  confidence = 0.95,
+  looks = 1
+): number | undefined {
+  if (!(total >= 1)) return undefined
+  const fails = (f: number): boolean =>
+    judgeRate(f, total, maxRatePercent, confidence, looks).verdict === 'fail'
+  if (!fails(total)) return undefined
+  let lo = 0 // does not fail
+  let hi = Math.round(total) // fails
+  if (fails(0)) return 0
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (fails(mid)) hi = mid
+    else lo = mid
+  }
+  return hi
+}
+
+/**
+ * P(Binomial(n, p) <= k), through the incomplete beta: I_{1-p}(n - k, k + 1).
+ */
+export function binomialCdf(k: number, n: number, p: number): number {
+  if (k < 0) return 0
+  if (k >= n) return 1
+  return incompleteBeta(1 - p, n - k, k + 1)
+}
+
+/**
+ * Distribution-free upper confidence bound of a quantile from n sorted samples: the k-th
+ * smallest sample with the smallest k such that P(Binomial(n, q) <= k - 1) >= confidence
+ * (fewer than k samples lie at or below the true quantile, so X_(k) is above it). Undefined
+ * when even the largest sample is not a bound at this confidence: with q = 0.95 at 95 % that
+ * takes 59 samples, so fewer cannot say anything about a P95.
+ */
+export function quantileUpperBound(
+  sorted: number[],
+  q: number,
+  confidence: number
+): number | undefined {
+  const n = sorted.length
+  for (let k = Math.max(1, Math.ceil(q * n)); k <= n; k++) {
+    if (binomialCdf(k - 1, n, q) >= confidence) return sorted[k - 1]
+  }
+  return undefined
+}
+
+/** Samples needed before any upper bound of the q-quantile exists: 1 - q^n >= confidence. */
+export function samplesForQuantile(q: number, confidence: number): number {
+  return Math.ceil(Math.log(1 - confidence) / Math.log(q))
 }

@@ -1,5 +1,6 @@
 import type { QueryValue } from './prometheus.js'
 import { compare, type Comparator } from './queries.js'
+import { describeBound, judgeRate, samplesForQuantile } from './interval.js'
 import { wilsonInterval } from './stats.js'
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive'
@@ -14,7 +15,23 @@ export interface Measurement {
   bound: string
   verdict: Verdict
   note?: string
+  /**
+   * Inconclusive only for want of samples (the interval still holds the bound): more traffic
+   * can decide it, so the canary keeps sampling the step instead of counting it as no data.
+   */
+  needsMore?: boolean
+  /** interval judgement: the bounds (percent) behind the verdict, for the record. */
+  lowPercent?: number
+  highPercent?: number
 }
+
+/**
+ * How a sampled rate is judged. `interval`: pass only when the one-sided upper bound is at or
+ * below the SLO, fail only when the lower bound is above it, else inconclusive (never a pass).
+ * `point`: the observed rate against the SLO (the older, weaker rule: a pass on 140 clean
+ * requests says only "≤ 2.1 %").
+ */
+export type ErrorJudgement = 'interval' | 'point'
 
 export interface SloThresholds {
   maxErrorRatePercent: number
@@ -29,6 +46,18 @@ export interface SloThresholds {
    * traffic make a 5 ms vs 9 ms P95 noise, though it is "80 % slower".
    */
   p95NoiseFloorMs: number
+  /** Default `interval`. */
+  errorJudgement?: ErrorJudgement
+  /** Overall one-sided confidence of the interval judgement (default 0.95). */
+  confidence?: number
+  /** How many analyses the confidence is split over (Bonferroni; default 1). */
+  looks?: number
+  /**
+   * Histogram bucket bounds (seconds) around max-p95-latency when it is not itself a bucket
+   * bound: histogram_quantile interpolates linearly inside a bucket, so a P95 in this bucket
+   * cannot be told apart from the bound.
+   */
+  p95Bucket?: { low: number; high: number } | 'boundary'
 }
 
 /** What was read from Prometheus for one slot; `error` when the query could not be answered. */
@@ -50,9 +79,15 @@ export interface ExtraReading {
 
 const num = (r: Reading): number | null => (r.kind === 'value' ? r.value : null)
 
+/** A count must be a finite number >= 0: +Inf or a negative "count" (a reset seen through
+ * increase() of a hand-written query, a subtraction gone wrong) is no data, never a rate. */
+const count = (r: Reading): number | null =>
+  r.kind === 'value' && Number.isFinite(r.value) && r.value >= 0 ? r.value : null
+
 function noData(r: Reading): string {
   if (r.kind === 'error') return `no data: ${r.message}`
   if (r.kind === 'nan') return 'no data: the query returned NaN'
+  if (r.kind === 'value') return `no data: ${r.value} is not a count`
   return 'no data: the query returned no series'
 }
 
@@ -84,12 +119,17 @@ export function judgeAnalysis(
   extras: ExtraReading[],
   t: SloThresholds,
   queries: { requests?: string; errors?: string; p95?: string } = {}
-): { verdict: Verdict; measurements: Measurement[] } {
+): { verdict: Verdict; measurements: Measurement[]; needsMore: boolean } {
   const m: Measurement[] = []
-  const requests = num(canary.requests)
-  const errors = num(canary.errors)
-  const p95 = num(canary.p95Seconds)
+  const requests = count(canary.requests)
+  const errors = count(canary.errors)
+  const p95Raw = num(canary.p95Seconds)
+  // histogram_quantile gives +Inf when the quantile is in the +Inf bucket: slower than every bound
+  const p95 = p95Raw !== null && (p95Raw >= 0 || p95Raw === Infinity) ? p95Raw : null
   const enough = requests !== null && requests >= t.minRequests
+  const interval = (t.errorJudgement ?? 'interval') === 'interval'
+  const confidence = t.confidence ?? 0.95
+  const looks = Math.max(1, t.looks ?? 1)
 
   m.push({
     check: 'requests',
@@ -110,13 +150,37 @@ export function judgeAnalysis(
       bound: `<= ${t.maxErrorRatePercent}%`,
       verdict: 'inconclusive'
     })
+  } else if (errors > requests + 1e-9) {
+    // more errors than requests: the two queries disagree (different selectors, a reset)
+    m.push({
+      check: 'error rate',
+      query: queries.errors,
+      value: null,
+      shown: `no data: ${errors} errors of ${requests} requests (the queries disagree)`,
+      bound: `<= ${t.maxErrorRatePercent}%`,
+      verdict: 'inconclusive'
+    })
+  } else if (interval) {
+    const rate = requests > 0 ? errors / requests : 0
+    const j = judgeRate(errors, requests, t.maxErrorRatePercent, confidence, looks)
+    m.push({
+      check: 'error rate',
+      query: queries.errors,
+      value: rate * 100,
+      shown: `${pct(rate)} ${countsShown(errors, requests)}; ${describeBound(j)}`,
+      bound: `upper bound <= ${t.maxErrorRatePercent}%`,
+      verdict: !enough ? 'inconclusive' : j.verdict,
+      needsMore: enough && j.verdict === 'inconclusive',
+      lowPercent: j.low * 100,
+      highPercent: j.high * 100
+    })
   } else {
     const rate = requests > 0 ? errors / requests : 0
     m.push({
       check: 'error rate',
       query: queries.errors,
       value: rate * 100,
-      shown: `${pct(rate)} ${countsShown(errors, requests)}`,
+      shown: `${pct(rate)} ${countsShown(errors, requests)}; point estimate, no bound stated (error-judgement point)`,
       bound: `<= ${t.maxErrorRatePercent}%`,
       verdict: !enough
         ? 'inconclusive'
@@ -135,6 +199,8 @@ export function judgeAnalysis(
       bound: `< ${t.maxP95Ms} ms`,
       verdict: 'inconclusive'
     })
+  } else if (interval) {
+    m.push(judgeP95(p95, requests, t, confidence, looks, enough, queries.p95))
   } else {
     const ms = p95 * 1000
     m.push({
@@ -166,7 +232,63 @@ export function judgeAnalysis(
     : m.some((x) => x.verdict === 'inconclusive')
       ? 'inconclusive'
       : 'pass'
-  return { verdict, measurements: m }
+  const needsMore =
+    verdict === 'inconclusive' &&
+    m.filter((x) => x.verdict === 'inconclusive').every((x) => x.needsMore)
+  return { verdict, measurements: m, needsMore }
+}
+
+/**
+ * A P95 from histogram_quantile under the interval judgement. What it can show is limited
+ * twice: by the samples (a distribution-free bound of a P95 needs 1 - 0.95^n >= confidence, 59
+ * samples at 95 %; fewer say nothing) and by the buckets (inside the bucket that holds the
+ * bound, the value is a linear interpolation, so a P95 there is neither shown below nor above).
+ */
+export function judgeP95(
+  p95Seconds: number,
+  requests: number | null,
+  t: SloThresholds,
+  confidence: number,
+  looks: number,
+  enough: boolean,
+  query?: string
+): Measurement {
+  const ms = p95Seconds * 1000
+  const needed = samplesForQuantile(0.95, 1 - (1 - confidence) / Math.max(1, looks))
+  const base = {
+    check: 'p95 latency',
+    query,
+    value: Number.isFinite(ms) ? ms : null,
+    bound: `< ${t.maxP95Ms} ms`
+  }
+  const shownMs = Number.isFinite(ms) ? `${Math.round(ms)} ms` : 'above the largest bucket (+Inf)'
+  if (requests === null || requests < needed) {
+    return {
+      ...base,
+      shown: `${shownMs}; inconclusive: ${requests === null ? 'no request count' : `${Math.round(requests)} requests`} cannot bound a P95 (${needed} needed at ${Number((confidence * 100).toPrecision(3))} %${looks > 1 ? ` over ${looks} looks` : ''})`,
+      verdict: 'inconclusive',
+      needsMore: requests !== null
+    }
+  }
+  const b = t.p95Bucket
+  if (b && b !== 'boundary' && p95Seconds > b.low && p95Seconds <= b.high) {
+    return {
+      ...base,
+      shown: `${shownMs}; inconclusive: it lies in the histogram bucket (${b.low * 1000} ms, ${b.high * 1000} ms] that holds the ${t.maxP95Ms} ms bound, where histogram_quantile only interpolates (resolution: that bucket)`,
+      verdict: 'inconclusive'
+    }
+  }
+  const resolution =
+    b === undefined
+      ? 'histogram buckets not known'
+      : b === 'boundary'
+        ? 'the bound is a bucket boundary'
+        : `bucket resolution: the bound lies in (${b.low * 1000} ms, ${b.high * 1000} ms]`
+  return {
+    ...base,
+    shown: `${shownMs} from ${Math.round(requests)} requests (${resolution})`,
+    verdict: !enough ? 'inconclusive' : ms < t.maxP95Ms ? 'pass' : 'fail'
+  }
 }
 
 function compareWithStable(

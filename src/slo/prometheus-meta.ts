@@ -63,6 +63,26 @@ export function chooseBucket(les: string[], boundSeconds: number): string | unde
   return finite[0]?.le
 }
 
+/**
+ * Where the bound falls among the histogram's buckets: on a bucket boundary (a count at the
+ * bound is exact), or inside (low, high] (histogram_quantile interpolates there, so that
+ * bucket is the answer's resolution). undefined when the buckets are not known.
+ */
+export function bucketAround(
+  les: string[],
+  boundSeconds: number
+): { low: number; high: number } | 'boundary' | undefined {
+  const values = les
+    .map(Number)
+    .filter((v) => !Number.isNaN(v) && v >= 0)
+    .sort((a, b) => a - b)
+  if (!values.length) return undefined
+  if (values.some((v) => Math.abs(v - boundSeconds) < 1e-9)) return 'boundary'
+  const below = values.filter((v) => v < boundSeconds)
+  const above = values.filter((v) => v > boundSeconds)
+  return { low: below.length ? below[below.length - 1] : 0, high: above[0] ?? Infinity }
+}
+
 export async function bucketBounds(o: PrometheusOptions, series: string): Promise<string[]> {
   const data = (await api(o, 'api/v1/query', { query: `count by (le) (${series})` })) as {
     result?: { metric: { le?: string } }[]

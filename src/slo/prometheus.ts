@@ -139,7 +139,9 @@ export function reduce(resultType: string, result: unknown): QueryValue {
     raw = series[0].value[1]
   } else
     throw new ToolError(`the query returned a ${resultType}; an instant vector or scalar is needed`)
-  const value = Number(raw)
+  // Prometheus writes infinities as +Inf / -Inf (Number() reads those as NaN): a P95 in the +Inf
+  // bucket is slower than every bound, not "no data"; an infinite count is judged no data later.
+  const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw)
   if (Number.isNaN(value)) return { kind: 'nan' }
   return { kind: 'value', value }
 }

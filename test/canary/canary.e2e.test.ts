@@ -57,6 +57,8 @@ describe('canary-promote with real Prometheus, HAProxy weights and real load', (
     'step-duration': '3s',
     'analysis-interval': '3s',
     'min-requests': '10',
+    // about the steps, splits and cancels, not the statistics (the interval rule: interval.e2e.test.ts)
+    'error-judgement': 'point',
     ...extra
   })
 
@@ -113,7 +115,7 @@ describe('canary-promote with real Prometheus, HAProxy weights and real load', (
       'failed-check': 'error rate'
     })
     expect(errorOf(r)).toMatch(
-      /canary aborted, all traffic back on blue: 1 failed analysis .* at 5% error rate: [\d.]+% \(≈?[\d.]+\/[\d.]+(, Prometheus increase\(\) estimates)?\) \(bound <= 0\.1%\)/
+      /canary aborted, all traffic back on blue: 1 failed analysis .* at 5% error rate: [\d.]+% \(≈?[\d.]+\/[\d.]+(, Prometheus increase\(\) estimates)?\); point estimate, no bound stated \(error-judgement point\) \(bound <= 0\.1%\)/
     )
     const decisions = JSON.parse(r.outputs.decisions) as Decision[]
     expect(decisions).toHaveLength(1)
@@ -233,7 +235,8 @@ describe('canary-promote: Prometheus going away mid-run', () => {
         'prometheus-url': prometheus.url,
         'step-duration': '3s',
         'analysis-interval': '3s',
-        'min-requests': '10'
+        'min-requests': '10',
+        'error-judgement': 'point'
       },
       {
         onStart: (child) =>
@@ -283,7 +286,8 @@ describe('canary-promote on real nginx weights', () => {
         'prometheus-url': prometheus.url,
         'step-duration': '3s',
         'analysis-interval': '3s',
-        'min-requests': '10'
+        'min-requests': '10',
+        'error-judgement': 'point'
       },
       watch.options
     )

@@ -62,6 +62,8 @@ describe('canary-promote: concurrent runs and reloads (bundle, real HAProxy + Pr
     'step-duration': '3s',
     'analysis-interval': '3s',
     'min-requests': '10',
+    // about locking and reloads, not the statistics
+    'error-judgement': 'point',
     ...extra
   })
 

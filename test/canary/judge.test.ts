@@ -23,7 +23,9 @@ const T = {
   minRequests: 50,
   maxErrorRateIncreasePoints: 0.5,
   maxP95IncreasePercent: 50,
-  p95NoiseFloorMs: 50
+  p95NoiseFloorMs: 50,
+  // these tables are about the point rule (the interval rule: test/slo/interval-judgement.test.ts)
+  errorJudgement: 'point' as const
 }
 
 describe('countsShown', () => {
@@ -66,7 +68,12 @@ describe('judgeAnalysis: fixed bounds', () => {
     const { measurements } = judgeAnalysis(slot(v(200), v(10), v(0.812)), undefined, [], T)
     expect(measurements.map((m) => [m.check, m.shown, m.bound, m.verdict])).toEqual([
       ['requests', '200 requests', '>= 50', 'pass'],
-      ['error rate', '5.000% (10/200)', '<= 0.1%', 'fail'],
+      [
+        'error rate',
+        '5.000% (10/200); point estimate, no bound stated (error-judgement point)',
+        '<= 0.1%',
+        'fail'
+      ],
       ['p95 latency', '812 ms', '< 500 ms', 'fail']
     ])
   })
@@ -180,6 +187,9 @@ describe('queries and inputs', () => {
     expect(reduce('vector', [])).toEqual({ kind: 'empty' })
     expect(reduce('vector', [{ value: [0, 'NaN'] }])).toEqual({ kind: 'nan' })
     expect(reduce('scalar', [0, '0.5'])).toEqual({ kind: 'value', value: 0.5 })
+    // Prometheus' spelling of infinity (histogram_quantile in the +Inf bucket) is a value
+    expect(reduce('vector', [{ value: [0, '+Inf'] }])).toEqual({ kind: 'value', value: Infinity })
+    expect(reduce('scalar', [0, '-Inf'])).toEqual({ kind: 'value', value: -Infinity })
     expect(() => reduce('vector', [{ value: [0, '1'] }, { value: [0, '2'] }])).toThrow(/2 series/)
   })
   it('Wilson interval is wide at low traffic and tight at high traffic', () => {

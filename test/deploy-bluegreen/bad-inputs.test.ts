@@ -131,6 +131,25 @@ describe('deploy-bluegreen rejects bad input before touching anything', () => {
       /input `verify-request-timeout` = `0`: must be more than 0/
     ],
     [
+      'error-judgement',
+      { 'verify-url': 'http://127.0.0.1:1/', 'error-judgement': 'loose' },
+      /input `error-judgement` = `loose`: expected one of/
+    ],
+    [
+      'verify-max-duration',
+      {
+        'verify-url': 'http://127.0.0.1:1/',
+        'verify-duration': '30s',
+        'verify-max-duration': '10s'
+      },
+      /input `verify-max-duration` = `10s`: expected at least verify-duration \(30s\)/
+    ],
+    [
+      'verify-max-duration',
+      { 'verify-url': 'http://127.0.0.1:1/', 'verify-max-duration': 'forever' },
+      /input `verify-max-duration` = `forever`: expected a duration/
+    ],
+    [
       'verify-slot-header',
       { 'verify-url': 'http://127.0.0.1:1/', 'verify-slot-header': 'x slot' },
       /input `verify-slot-header` = `x slot`: expected an HTTP header name/

@@ -65,7 +65,10 @@ describe('canary flow on an in-memory router', () => {
       minRequests: 0,
       maxErrorRateIncreasePoints: 0.5,
       maxP95IncreasePercent: 50,
-      p95NoiseFloorMs: 50
+      p95NoiseFloorMs: 50,
+      // these flows are about planning; the fake Prometheus serves 0 requests, which the
+      // interval rule never passes (that rule: test/slo/interval-judgement.test.ts)
+      errorJudgement: 'point'
     },
     queries: DEFAULT_QUERIES,
     canarySelector: 'slot="{{canary}}"',

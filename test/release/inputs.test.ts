@@ -26,7 +26,22 @@ describe('canary-promote: timeouts and gates that could never work are refused',
       { 'health-checks': '10', 'health-interval': '1s', 'health-timeout': '5s' },
       /shorter than health-checks x health-interval/
     ],
-    ['health-request-timeout', { 'health-request-timeout': '0ms' }, /must be more than 0/]
+    ['health-request-timeout', { 'health-request-timeout': '0ms' }, /must be more than 0/],
+    [
+      'error-judgement',
+      { 'error-judgement': 'optimistic' },
+      /input `error-judgement` = `optimistic`: expected one of `interval`, `point`/
+    ],
+    [
+      'max-step-duration',
+      { 'step-duration': '1m', 'max-step-duration': '30s' },
+      /input `max-step-duration` = `30s`: expected at least step-duration \(1m\)/
+    ],
+    [
+      'max-step-duration',
+      { 'max-step-duration': '1000h' },
+      /input `max-step-duration` = `1000h`: .*at most 24h/
+    ]
   ])('%s: %j', (input, bad, message) => {
     const values: Record<string, string> = { ...base, ...bad }
     let error: unknown
@@ -38,5 +53,13 @@ describe('canary-promote: timeouts and gates that could never work are refused',
     expect(error).toBeInstanceOf(ConfigurationError)
     expect((error as ConfigurationError).input).toBe(input)
     expect((error as Error).message).toMatch(message)
+  })
+})
+
+describe('canary-promote: the judgement defaults to the interval rule', () => {
+  test('error-judgement interval, max-step-duration 5 x step-duration', () => {
+    const c = readCanaryInputs(new Inputs((n) => ({ ...base, 'step-duration': '2m' })[n] ?? ''))
+    expect(c.canary.thresholds.errorJudgement).toBe('interval')
+    expect(c.canary.maxStepDurationMs).toBe(10 * 60_000)
   })
 })

@@ -88,6 +88,15 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
       'step-duration'
     )
   }
+  const maxStepRaw = inputs.optional('max-step-duration')
+  const maxStepDurationMs =
+    maxStepRaw === undefined ? 5 * stepDurationMs : inputs.duration('max-step-duration')
+  if (maxStepDurationMs < stepDurationMs || maxStepDurationMs > 24 * 3_600_000) {
+    throw new ConfigurationError(
+      `input \`max-step-duration\` = \`${maxStepRaw}\`: expected at least step-duration (${inputs.raw('step-duration') || '1m'}) and at most 24h (default 5 x step-duration)`,
+      'max-step-duration'
+    )
+  }
   const token = inputs.optional('prometheus-token')
   log.secret(token)
   const prometheusUrl = inputs.optionalUrl('prometheus-url')
@@ -119,8 +128,11 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
         minRequests: inputs.integer('min-requests', 1, 1_000_000_000, 50),
         maxErrorRateIncreasePoints: inputs.percent('max-error-rate-increase', '0.5%'),
         maxP95IncreasePercent: inputs.integer('max-p95-increase', 0, 10_000, 50),
-        p95NoiseFloorMs: inputs.duration('p95-noise-floor', '50ms')
+        p95NoiseFloorMs: inputs.duration('p95-noise-floor', '50ms'),
+        errorJudgement: inputs.enum('error-judgement', ['interval', 'point'] as const, 'interval'),
+        confidence: 0.95
       },
+      maxStepDurationMs,
       queries: {
         requests: inputs.optional('request-count-query') ?? DEFAULT_QUERIES.requests,
         errors: inputs.optional('error-rate-query') ?? DEFAULT_QUERIES.errors,

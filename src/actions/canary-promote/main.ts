@@ -8,6 +8,8 @@ import { runCanary, type CanaryResult } from '../../release/canary.js'
 import { planManual } from '../../release/canary-plan.js'
 import { runSequentialCanary, sequentialSettings } from '../../release/canary-sequential.js'
 import { PrometheusClient } from '../../slo/prometheus.js'
+import { bucketBounds } from '../../slo/prometheus-meta.js'
+import { DEFAULT_QUERIES } from '../../slo/queries.js'
 import { openRouter } from '../../traffic/config.js'
 import type { Router } from '../../traffic/router.js'
 import { allOn, formatWeights, placement, type Slot } from '../../traffic/slots.js'
@@ -35,7 +37,16 @@ export async function run(io: ActionIO): Promise<void> {
     const options = {
       ...inputs.canary,
       prepare: (canary: Slot) => prepareCanary(router, canary, inputs),
-      deploysItsOwnVersion: !!(inputs.prepare.deployCommand || inputs.prepare.image)
+      deploysItsOwnVersion: !!(inputs.prepare.deployCommand || inputs.prepare.image),
+      // only the default latency query is known to read this histogram
+      latencyBuckets:
+        inputs.canary.queries.p95 === DEFAULT_QUERIES.p95
+          ? (selector: string) =>
+              bucketBounds(
+                inputs.prometheus!,
+                `http_request_duration_seconds_bucket{ ${selector} }`
+              )
+          : undefined
     }
 
     const sequential =

@@ -1,5 +1,6 @@
 import { formatDuration } from '../../core/duration.js'
 import { Summary } from '../../core/summary.js'
+import { maxAnalysesPerStep } from '../../release/canary.js'
 import type { CanaryResult } from '../../release/canary.js'
 import { formatWeights, type Weights } from '../../traffic/slots.js'
 import type { CanaryInputs } from './inputs.js'
@@ -25,6 +26,14 @@ export function canarySummary(routerName: string, inputs: CanaryInputs, r: Canar
     [
       'SLOs',
       `error rate ≤ ${c.thresholds.maxErrorRatePercent}%, P95 < ${c.thresholds.maxP95Ms} ms, ≥ ${c.thresholds.minRequests} requests per analysis`
+    ],
+    [
+      'Judgement',
+      (c.thresholds.errorJudgement ?? 'interval') === 'interval'
+        ? inputs.analysis === 'sequential'
+          ? `interval: a step advances only when the anytime-valid upper bounds (at 1 − alpha ${inputs.sequential.alpha}) are within the SLOs; too little data is inconclusive, never a pass`
+          : `interval: pass only when the one-sided Clopper-Pearson upper bound is within the SLO at 95 % overall (split over up to ${maxAnalysesPerStep(c) * c.steps.length} analyses, Bonferroni), fail only when the lower bound is above; a step undecided after ${formatDuration(c.maxStepDurationMs ?? 5 * c.stepDurationMs)} is rolled back`
+        : 'point: the observed rates against the SLOs, no bound stated (weaker: a pass on few requests shows little)'
     ],
     [
       'Abort rule',

@@ -68,9 +68,22 @@ export function readDeployInputs(inputs: Inputs): DeployInputs {
           maxErrorRatePercent: inputs.percent('verify-max-error-rate', '0.1%'),
           maxP95Ms: inputs.duration('verify-max-p95', '500ms'),
           timeoutMs: positiveDuration(inputs, 'verify-request-timeout', '5s'),
-          slotHeader: slotHeader(inputs)
+          slotHeader: slotHeader(inputs),
+          judgement: inputs.enum('error-judgement', ['interval', 'point'] as const, 'interval'),
+          confidence: 0.95
         }
       : undefined
+  }
+  if (release.verify) {
+    const v = release.verify
+    const raw = inputs.optional('verify-max-duration')
+    v.maxDurationMs = raw === undefined ? 10 * v.durationMs : inputs.duration('verify-max-duration')
+    if (v.maxDurationMs < v.durationMs || v.maxDurationMs > 3_600_000) {
+      throw new ConfigurationError(
+        `input \`verify-max-duration\` = \`${raw}\`: expected at least verify-duration (${inputs.raw('verify-duration') || '30s'}) and at most 1h (default 10 x verify-duration)`,
+        'verify-max-duration'
+      )
+    }
   }
   return { mode, router, release, github: readDeploymentRecord(inputs) }
 }

@@ -1,3 +1,4 @@
+import { upperBoundShown } from '../../release/verification.js'
 import type { ActionIO } from '../../core/action.js'
 import { withCancelCleanup } from '../../core/cancel.js'
 import { describeFailure } from '../../core/errors.js'
@@ -67,6 +68,18 @@ export async function run(io: ActionIO): Promise<void> {
     io.setOutput('switched', result.switched)
     io.setOutput('rolled-back', result.rolledBack)
     io.setOutput('switch-ms', result.switchMs ?? '')
+    io.setOutput('verification', result.verification?.verdict ?? '')
+    io.setOutput('verify-requests', result.verify?.total ?? '')
+    io.setOutput(
+      'error-rate-upper-bound',
+      result.verification ? upperBoundShown(result.verification) : ''
+    )
+    io.setOutput(
+      'p95-upper-bound-ms',
+      result.verification?.p95.upperBoundMs !== undefined
+        ? Math.round(result.verification.p95.upperBoundMs)
+        : ''
+    )
     io.setOutput('deployment-id', deploymentId ?? '')
     await io.writeSummary(blueGreenSummary(router.name, inputs, result))
     await record?.finish(

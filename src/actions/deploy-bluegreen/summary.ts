@@ -7,7 +7,7 @@ import type { RouterState } from '../../traffic/router.js'
 import { formatWeights } from '../../traffic/slots.js'
 import type { DeployInputs } from './inputs.js'
 
-const VERDICT = { pass: '✅ pass', fail: '❌ fail' }
+const VERDICT = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚠️ inconclusive (not a pass)' }
 
 export function statusSummary(routerName: string, state: RouterState): string {
   const { live, previous } = liveSlotOf(state)
@@ -56,18 +56,24 @@ export function blueGreenSummary(
   }
   if (r.switchMs !== undefined)
     gates.push(['switch', `${r.switchMs} ms`, '', r.switched ? VERDICT.pass : VERDICT.fail])
-  if (r.verify && rel.verify) {
+  if (r.verify && rel.verify && r.verification) {
+    const v = r.verification
+    const interval = (rel.verify.judgement ?? 'interval') === 'interval'
     gates.push([
       'error rate after switch',
-      `${r.verify.errorRatePercent.toFixed(3)}% (${r.verify.failed}/${r.verify.total})`,
-      `<= ${rel.verify.maxErrorRatePercent}%`,
-      r.verify.errorRatePercent <= rel.verify.maxErrorRatePercent ? VERDICT.pass : VERDICT.fail
+      v.errors.shown,
+      interval
+        ? `upper bound <= ${rel.verify.maxErrorRatePercent}%`
+        : `<= ${rel.verify.maxErrorRatePercent}% (point estimate, weaker)`,
+      VERDICT[v.errors.verdict]
     ])
     gates.push([
       'p95 latency after switch',
-      `${Math.round(r.verify.p95Ms)} ms`,
-      `< ${rel.verify.maxP95Ms} ms`,
-      r.verify.p95Ms < rel.verify.maxP95Ms ? VERDICT.pass : VERDICT.fail
+      v.p95.shown,
+      interval
+        ? `< ${rel.verify.maxP95Ms} ms: at most 5% of requests that slow, shown`
+        : `< ${rel.verify.maxP95Ms} ms (point estimate, weaker)`,
+      VERDICT[v.p95.verdict]
     ])
   }
   if (gates.length) s.heading('Gates', 3).table(['check', 'measured', 'bound', 'verdict'], gates)
@@ -76,6 +82,16 @@ export function blueGreenSummary(
     ['Previous slot', r.previousSlot ?? 'unknown'],
     ['Switched', r.switched ? 'yes' : 'no'],
     ['Rolled back', r.rolledBack ? 'yes' : 'no'],
+    ...(r.verification
+      ? ([
+          [
+            'Verified',
+            r.verification.verdict === 'pass'
+              ? 'yes'
+              : `no (${r.verification.verdict}${r.rolledBack ? ', so rolled back' : ''})`
+          ]
+        ] as [string, string][])
+      : []),
     ...(r.error
       ? ([
           ['Failure', describeFailure(r.error)],
