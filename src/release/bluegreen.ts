@@ -13,7 +13,7 @@ import { failuresThatFail } from '../slo/interval.js'
 import type { ErrorJudgement } from '../slo/judge.js'
 import { judgeVerification, type VerificationVerdict } from './verification.js'
 import { waitForSlot } from '../probe/switched.js'
-import type { Router, RouterState } from '../traffic/router.js'
+import { failedReleaseIdle, type Router, type RouterState } from '../traffic/router.js'
 import { RoutersDisagree } from '../traffic/fleet.js'
 import {
   allOn,
@@ -98,8 +98,11 @@ export function liveSlotOf(state: RouterState): { live?: Slot; previous?: Slot }
   if (where.kind === 'single') {
     return {
       live: where.live,
-      previous:
-        state.previous && state.previous !== where.live ? state.previous : otherSlot(where.live)
+      previous: failedReleaseIdle(state, where.live)
+        ? undefined
+        : state.previous && state.previous !== where.live
+          ? state.previous
+          : otherSlot(where.live)
     }
   }
   if (where.kind === 'split') return { live: where.stable, previous: where.canary }
@@ -169,8 +172,9 @@ export async function runBlueGreen(
           ? 'verification inconclusive (not verified)'
           : 'verification failed'
       if (next === 'roll back') {
+        // plan.to now holds the release that failed: record that there is nothing to roll back to.
         await router.setWeights(current.weights, {
-          previous: plan.to,
+          previous: plan.from ?? plan.to,
           reason: 'automatic rollback'
         })
         result.rolledBack = true

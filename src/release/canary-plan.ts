@@ -1,5 +1,5 @@
 import { GateError } from '../core/errors.js'
-import type { RouterState } from '../traffic/router.js'
+import { failedReleaseIdle, type RouterState } from '../traffic/router.js'
 import {
   allOn,
   formatWeights,
@@ -113,10 +113,21 @@ export function planManual(
     )
   }
   if (mode === 'abort') {
+    if (where.kind === 'single' && failedReleaseIdle(state, where.live)) {
+      return same(
+        `no canary in progress; ${where.live} is live and the last release was already undone`
+      )
+    }
     const plan = planSwitch('rollback', { ...state, detail: '' })
     if (plan.noop) return same(plan.explanation)
-    // Right after a promotion, abort is the undo: back to the recorded previous slot.
-    return { after: plan.after, previous, changed: true, explanation: `abort: ${plan.explanation}` }
+    // Right after a promotion, abort is the undo: back to the recorded previous slot, which is
+    // then recorded as having nothing behind it (the aborted release is in the idle slot).
+    return {
+      after: plan.after,
+      previous: plan.to,
+      changed: true,
+      explanation: `abort: ${plan.explanation}`
+    }
   }
   if (where.kind !== 'split') return same('no canary in progress; nothing to promote')
   return {

@@ -379,7 +379,7 @@ export async function runSequentialCanary(
   }
 
   async function abort(reason: string, check: string, pollStart: number): Promise<CanaryResult> {
-    await router.setWeights(allOn(stable), { previous: canary, reason: 'canary aborted' })
+    await router.setWeights(allOn(stable), { previous: stable, reason: 'canary aborted' })
     onWeight({ canary, stable, weight: 0 })
     log.error(`canary aborted: ${reason}. All traffic back on ${stable}.`)
     return {

@@ -293,7 +293,7 @@ export async function runCanary(
           log.info(`  keeps sampling the step: ${why ? `${why.check} ${why.shown}` : ''}`)
         }
         if (abort) {
-          await router.setWeights(allOn(stable), { previous: canary, reason: 'canary aborted' })
+          await router.setWeights(allOn(stable), { previous: stable, reason: 'canary aborted' })
           onWeight({ canary, stable, weight: 0 })
           const culprit = judged.measurements.find(
             (m) => m.verdict === judged.verdict && m.verdict !== 'pass'
@@ -330,7 +330,7 @@ export async function backToStableAfterError(
   onWeight: WeightListener
 ): Promise<void> {
   try {
-    await router.setWeights(allOn(stable), { previous: canary, reason: 'canary error' })
+    await router.setWeights(allOn(stable), { previous: stable, reason: 'canary error' })
     onWeight({ canary, stable, weight: 0 })
     log.error(`canary stopped by an error; all traffic back on ${stable}`)
   } catch (undo) {

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../core/errors.js'
-import type { RouterState } from '../traffic/router.js'
+import { failedReleaseIdle, type RouterState } from '../traffic/router.js'
 import {
   allOn,
   formatWeights,
@@ -55,6 +55,16 @@ export function planSwitch(
         live,
         to,
         to === live ? `${to} is already live; nothing to switch` : `switch from ${live} to ${to}`
+      )
+    }
+    if (!target && failedReleaseIdle(state, live)) {
+      const idle = otherSlot(live)
+      throw new ConfigurationError(
+        `nothing to roll back to: ${live} is live and the idle slot ${idle} holds the release that ` +
+          `was undone${state.changedAt ? ` at ${state.changedAt}` : ''} (a canary aborted or a ` +
+          `switch rolled back after its verification), so traffic stays on ${live}. Deploy a good ` +
+          `release, or give target-slot ${idle} to send users to ${idle} anyway`,
+        'target-slot'
       )
     }
     const fallback = state.previous && state.previous !== live ? state.previous : otherSlot(live)

@@ -3,7 +3,12 @@ import type { Slot, Weights } from './slots.js'
 /** What a router reports: the weights it applies now and what it recorded of the last change. */
 export interface RouterState {
   weights: Weights
-  /** The slot that was live before the last change, where the router records it. */
+  /**
+   * The slot that was live before the last change, where the router records it. Equal to the
+   * live slot when the last change undid a failed release (a canary aborted, a switch rolled
+   * back after its verification): the idle slot then holds that failed release, so there is
+   * nothing to roll back to (see `failedReleaseIdle`).
+   */
   previous?: Slot
   changedAt?: string
   /**
@@ -21,7 +26,10 @@ export interface SlotHealth {
 }
 
 export interface ChangeMeta {
-  /** The slot that is live before this change (recorded as "previous"). */
+  /**
+   * The slot rollback should return to after this change (recorded as "previous"): the slot
+   * live before it, or the slot this change returns to when it undoes a failed release.
+   */
   previous: Slot
   reason: string
 }
@@ -41,4 +49,12 @@ export interface Router {
   lock(owner: string, waitMs: number): Promise<Release>
   /** What the router can tell of a slot's health; undefined when it cannot tell. */
   slotHealth?(slot: Slot): Promise<SlotHealth | undefined>
+}
+
+/**
+ * True when the router records that the idle slot holds a release that failed: `previous` is
+ * the live slot itself. A rollback there would send users to the release just undone.
+ */
+export function failedReleaseIdle(state: Pick<RouterState, 'previous'>, live: Slot): boolean {
+  return state.previous === live
 }

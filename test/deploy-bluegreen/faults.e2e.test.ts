@@ -101,6 +101,16 @@ describe('deploy-bluegreen under faults, on real HAProxy (bundle, runner protoco
     expect(r.exitCode).toBe(1)
     expect(messages(r, 'error')).toMatch(/failed requests: HTTP 500 x\d+/)
     expect(r.outputs['rolled-back']).toBe('true')
+    // green holds the release just undone: a rollback now must not send users there
+    const rb = await runAction('deploy-bluegreen', {
+      ...haproxyInputs(app, [lb.socket]),
+      mode: 'rollback'
+    })
+    expect(rb.exitCode).not.toBe(0)
+    expect(messages(rb, 'error')).toMatch(
+      /nothing to roll back to: blue is live and the idle slot green holds the release that was undone/
+    )
+    expect(await slotCounts(lb.url)).toEqual({ blue: 20 })
   })
 })
 

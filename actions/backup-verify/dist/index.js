@@ -34987,25 +34987,27 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1332);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1371);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9210);
 
 
-await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, _main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .b);
+await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF, _main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .bE);
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 1371:
+/***/ 9210:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  b: () => (/* binding */ post),
-  e: () => (/* binding */ run)
+  bE: () => (/* binding */ post),
+  eF: () => (/* binding */ run)
 });
+
+// UNUSED EXPORTS: formatPhases
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
@@ -35085,23 +35087,50 @@ function runCommand(argv, options = {}) {
             cwd: options.cwd,
             env: { ...process.env, ...options.env },
             stdio: ['pipe', 'pipe', 'pipe'],
-            shell: false
+            shell: false,
+            detached: options.processGroup === true
         });
         const out = [];
         const err = [];
         let timedOut = false;
+        let aborted = false;
+        const kill = (signal) => {
+            if (!options.processGroup || child.pid === undefined)
+                child.kill(signal);
+            else
+                try {
+                    process.kill(-child.pid, signal);
+                }
+                catch {
+                    // The group is already gone.
+                }
+        };
+        const stop = () => {
+            kill('SIGTERM');
+            setTimeout(() => kill('SIGKILL'), 2000).unref();
+        };
+        if (child.pid !== undefined)
+            options.onSpawn?.(child.pid);
+        const onAbort = () => {
+            aborted = true;
+            stop();
+        };
+        if (options.signal?.aborted)
+            onAbort();
+        else
+            options.signal?.addEventListener('abort', onAbort, { once: true });
         const timer = options.timeoutMs === undefined
             ? undefined
             : setTimeout(() => {
                 timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+                stop();
             }, options.timeoutMs);
         child.stdout.on('data', (d) => out.push(d));
         child.stderr.on('data', (d) => err.push(d));
         child.on('error', (e) => {
             if (timer)
                 clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
             const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : '';
             reject(new errors/* ToolError */.v4(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }));
         });
@@ -35118,6 +35147,10 @@ function runCommand(argv, options = {}) {
         child.on('close', async (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
+            // Helpers of the group may outlive the leader: they get the same end.
+            if (options.processGroup && (timedOut || aborted))
+                kill('SIGKILL');
             const inputError = await feeding;
             resolve({
                 code: code ?? 128,
@@ -35125,6 +35158,7 @@ function runCommand(argv, options = {}) {
                 stdout: scrub(Buffer.concat(out).toString('utf8'), secrets),
                 stderr: scrub(Buffer.concat(err).toString('utf8'), secrets),
                 timedOut,
+                aborted,
                 durationMs: Date.now() - started,
                 inputError
             });
@@ -35234,15 +35268,20 @@ function errorText(stderr) {
 async function query(conn, database, sql, options = {}) {
     const env = envFor(conn, database);
     // Row security off: a policy makes a count fail instead of silently filtering rows out.
-    env.PGOPTIONS = `-c row_security=off${options.readOnly ? ' -c default_transaction_read_only=on' : ''}`;
+    // search_path pg_catalog: a restored function or an ALTER DATABASE/ROLE SET search_path of
+    // the backup cannot stand in for count() or format() here (client options win over both).
+    env.PGOPTIONS = `-c row_security=off -c search_path=pg_catalog${options.readOnly ? ' -c default_transaction_read_only=on' : ''}`;
     const result = await runCommand(['psql', '-X', '-q', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-f', '-'], {
         env,
         input: sql,
         timeoutMs: options.timeoutMs === 0 ? undefined : (options.timeoutMs ?? 600_000),
-        echo: false
+        echo: false,
+        signal: options.signal
     });
     if (result.code === 0 && !result.timedOut)
         return { ok: true, value: result.stdout.replace(/\n$/, '') };
+    if (result.aborted)
+        throw new errors/* ToolError */.v4(`cancelled while running SQL in database ${database}`);
     if (result.timedOut)
         return { ok: false, error: `timed out after ${options.timeoutMs} ms` };
     if (result.code === SQL_ERROR_EXIT)
@@ -35350,14 +35389,119 @@ async function runAsReader(config, statements, timeoutMs) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/backup/scratch-role.ts
+/**
+ * Code a backup defines (functions, triggers, defaults, views, SECURITY DEFINER bodies) runs as
+ * the role that restores it, and later as whoever owns it. So the restore never runs as the
+ * admin of `database-url`: it logs in as a throwaway role made for one run, with no attribute
+ * (NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION), no membership (INHERIT only for the
+ * implicit pg_database_owner, which owns the public schema), a random name and
+ * password, that owns the scratch database and so everything restored into it. What such a
+ * role cannot do (server files, programs, other databases, roles, ALTER SYSTEM, untrusted
+ * languages, event triggers, SET ROLE to anyone) a backup cannot do either. Counts, sizes and
+ * pg_amcheck run as it too.
+ */
+
+
+
+
+const RESTORE_PREFIX = 'backup_verify_restore_';
+/**
+ * Pure: why the admin cannot run a safe verification, if it cannot. A role that may create
+ * databases but not roles would have to restore as itself: refused, since the backup's code
+ * would run with its powers (and could, for one, change its password).
+ */
+function refuseAdmin(powers, who) {
+    if (powers.superuser)
+        return undefined;
+    if (!powers.createDb)
+        return `role ${who} may not create databases`;
+    if (!powers.createRole)
+        return `role ${who} may create databases but not roles: backup-verify restores as a throwaway role without privileges (code in a backup runs as the role that restores it) and needs CREATEROLE (or a superuser) to make it; give such a role in \`database-url\``;
+    return undefined;
+}
+/** Functions and roles that reach the server's files or programs: the new role must hold none. */
+const DANGEROUS_FUNCTIONS = [
+    'pg_catalog.pg_read_file(text)',
+    'pg_catalog.pg_read_binary_file(text)',
+    'pg_catalog.pg_ls_dir(text)',
+    'pg_catalog.pg_stat_file(text)',
+    'pg_catalog.lo_import(text)',
+    'pg_catalog.lo_export(oid,text)'
+];
+const DANGEROUS_ROLES = [
+    'pg_read_server_files',
+    'pg_write_server_files',
+    'pg_execute_server_program',
+    'pg_signal_backend'
+];
+function roleName(now = new Date()) {
+    const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14);
+    return `${RESTORE_PREFIX}${stamp}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+}
+/** The role's login: the admin's host, port and TLS settings, the role's name and password. */
+function roleConnection(conn, role, database) {
+    return {
+        env: { ...conn.env, PGUSER: role.role, PGPASSWORD: role.password },
+        adminDatabase: database,
+        display: `${role.role}@${conn.env.PGHOST ?? '(local socket)'}:${conn.env.PGPORT ?? '5432'}`
+    };
+}
+/**
+ * Creates the role (the caller has tracked `name` for the post step first). A server that
+ * grants one of the dangerous functions or roles to PUBLIC makes every role unsafe: refused.
+ */
+async function createScratchRole(conn, name, powers, connections) {
+    const password = (0,external_node_crypto_.randomBytes)(24).toString('hex');
+    log/* log */.Rm.secret(password);
+    const bypassRls = powers.superuser;
+    await execute(conn, conn.adminDatabase, `CREATE ROLE ${quoteIdent(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION ` +
+        `${bypassRls ? 'BYPASSRLS' : 'NOBYPASSRLS'} INHERIT CONNECTION LIMIT ${connections} PASSWORD ${quoteLiteral(password)}`);
+    // A non-superuser admin must be a member to make it the owner of a database (and drop it).
+    if (!powers.superuser)
+        await execute(conn, conn.adminDatabase, `GRANT ${quoteIdent(name)} TO CURRENT_USER`);
+    const [held] = await queryRows(conn, conn.adminDatabase, `SELECT array_cat(
+        (SELECT array_agg(f) FROM unnest(ARRAY[${DANGEROUS_FUNCTIONS.map(quoteLiteral).join(', ')}]) f
+          WHERE has_function_privilege(${quoteLiteral(name)}, f, 'EXECUTE')),
+        (SELECT array_agg(r) FROM unnest(ARRAY[${DANGEROUS_ROLES.map(quoteLiteral).join(', ')}]) r
+          WHERE pg_has_role(${quoteLiteral(name)}, r, 'MEMBER'))) AS held`);
+    if (held.held?.length) {
+        await dropScratchRole(conn, name).catch(() => undefined);
+        throw new errors/* ToolError */.v4(`a new role without privileges on ${conn.display} can still use ${held.held.join(', ')} (granted to PUBLIC): a backup restored there could reach the server's files or programs; revoke that from PUBLIC or use another scratch server`);
+    }
+    return { role: name, password, bypassRls };
+}
+async function dropScratchRole(conn, name) {
+    await execute(conn, conn.adminDatabase, `DROP ROLE IF EXISTS ${quoteIdent(name)}`);
+}
+/** keep-database: the role stays as the kept database's owner, but may no longer log in. */
+async function lockScratchRole(conn, name) {
+    await execute(conn, conn.adminDatabase, `ALTER ROLE ${quoteIdent(name)} NOLOGIN PASSWORD NULL`);
+}
+/**
+ * pg_amcheck as the role: the admin installs amcheck (untrusted, so a superuser must) into
+ * pg_catalog of the scratch database, where the backup could not have put anything, and lets
+ * the role run its functions only.
+ */
+async function grantAmcheck(conn, database, role) {
+    await execute(conn, database, `CREATE EXTENSION IF NOT EXISTS amcheck WITH SCHEMA pg_catalog;
+     DO $$ DECLARE f regprocedure; BEGIN
+       FOR f IN SELECT d.objid::regprocedure FROM pg_catalog.pg_depend d
+                 JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+                WHERE e.extname = 'amcheck' AND d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
+       LOOP EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', f, ${quoteLiteral(role)}); END LOOP;
+     END $$`);
+}
+
 ;// CONCATENATED MODULE: ./src/backup/cleanup.ts
 /**
  * Nothing a verification creates may outlive it: the post step drops what the state names
- * (after a cancel or a killed main step), and each run first sweeps scratch databases and
- * checks roles older than a day, left by runs that could not even run their post step.
+ * (after a cancel or a killed main step), and each run first sweeps scratch databases, restore
+ * roles and checks roles older than a day, left by runs that could not even run their post step.
  * `DROP DATABASE … WITH (FORCE)` also ends the sessions of a pg_restore orphaned by a SIGKILL,
  * which then exits.
  */
+
 
 
 
@@ -35366,7 +35510,7 @@ const SCRATCH_PREFIX = 'backup_verify_';
 const STALE_AFTER_MS = 24 * 3_600_000;
 /** Pure: when a scratch database or checks role was made, from the stamp in its name. */
 function stampOf(name) {
-    const m = /^backup_verify_(?:reader_)?(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)_[0-9a-f]+$/.exec(name);
+    const m = /^backup_verify_(?:reader_|restore_)?(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)_[0-9a-f]+$/.exec(name);
     if (!m)
         return undefined;
     const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
@@ -35390,8 +35534,8 @@ async function dropRole(conn, role) {
 /** Drops stale scratch databases, then stale checks roles; a failure is a warning, never fatal. */
 async function sweepStale(conn, now) {
     const [found] = await queryRows(conn, conn.adminDatabase, `SELECT (SELECT array_agg(datname) FROM pg_database WHERE starts_with(datname, '${SCRATCH_PREFIX}')) AS dbs,
-            (SELECT array_agg(rolname) FROM pg_roles WHERE starts_with(rolname, '${READER_PREFIX}')) AS roles`);
-    const dbs = staleNames(found.dbs ?? [], now).filter((n) => !n.startsWith(READER_PREFIX));
+            (SELECT array_agg(rolname) FROM pg_roles WHERE starts_with(rolname, '${SCRATCH_PREFIX}')) AS roles`);
+    const dbs = staleNames(found.dbs ?? [], now).filter((n) => !n.startsWith(READER_PREFIX) && !n.startsWith(RESTORE_PREFIX));
     const roles = staleNames(found.roles ?? [], now);
     const dropped = [];
     for (const db of dbs) {
@@ -35403,6 +35547,41 @@ async function sweepStale(conn, now) {
     if (dropped.length)
         log/* log */.Rm.notice(`swept ${dropped.length} stale scratch object(s) older than a day: ${dropped.join(', ')}`);
     return dropped;
+}
+
+;// CONCATENATED MODULE: ./src/backup/orphans.ts
+/**
+ * After a SIGKILL of the main step its restore (pg_restore -j and its workers, or psql) runs on
+ * under PID 1 in its own process group: the post step ends that group, once it has checked the
+ * leader is still one of ours (a process id can be reused).
+ */
+
+
+/** Pure: is this /proc/<pid>/cmdline (NUL-separated) a restore this action starts? */
+function isRestoreCommand(cmdline) {
+    const program = cmdline.split('\0')[0] ?? '';
+    return /(^|\/)(pg_restore|psql)$/.test(program);
+}
+function endRestoreGroup(pid) {
+    if (!Number.isSafeInteger(pid) || pid <= 1)
+        return false;
+    let cmdline;
+    try {
+        cmdline = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${pid}/cmdline`, 'utf8');
+    }
+    catch {
+        return false; // gone already (or not Linux: the dropped database ends its sessions anyway)
+    }
+    if (!isRestoreCommand(cmdline))
+        return false;
+    try {
+        process.kill(-pid, 'SIGKILL');
+        log/* log */.Rm.warning(`ended the restore left running by the main step (process group ${pid})`);
+        return true;
+    }
+    catch {
+        return false;
+    }
 }
 
 // EXTERNAL MODULE: ./src/core/duration.ts
@@ -35685,7 +35864,7 @@ function judgeSqlCheck(check, result) {
     };
 }
 /** pg_amcheck's own lines that mean it could not check, not that it found corruption. */
-const AMCHECK_CANNOT_RUN = /permission denied|must be superuser|must be owner|could not connect|extension "amcheck" is not available/i;
+const AMCHECK_CANNOT_RUN = /permission denied|must be superuser|must be owner|could not connect|extension "amcheck" is not available|could not install the amcheck extension/i;
 function judgeAmcheck(exitCode, output) {
     const lines = output.trim().split('\n').filter(Boolean);
     const cannot = exitCode !== 0 ? lines.find((l) => AMCHECK_CANNOT_RUN.test(l)) : undefined;
@@ -35771,7 +35950,8 @@ class BlankLines extends external_node_stream_.Transform {
     constructor(lines) {
         super();
         this.targets = new Set(lines);
-        this.last = Math.max(0, ...lines);
+        // No spread: a dump can have a hundred thousand lines to blank.
+        this.last = lines.reduce((a, b) => Math.max(a, b), 0);
         this.blanking = this.targets.has(1);
     }
     _transform(chunk, _, done) {
@@ -35886,15 +36066,17 @@ function withUnexplainedExit(errors, exitCode, stderr) {
 function effectiveJobs(source, jobs) {
     return source.format === 'custom' || source.format === 'directory' ? jobs : 1;
 }
-/** `pg_restore` into `database`; the connection (and its password) goes in the environment. */
+/**
+ * `pg_restore` into `database`; the connection (and its password) goes in the environment.
+ * Always without owners and grants: the throwaway role that restores owns everything it makes
+ * (whether the archive's owner roles exist is checked apart, see verify.ts).
+ */
 function archiveRestoreArgs(database, source, options) {
     const jobs = effectiveJobs(source, options.jobs);
     const argv = ['pg_restore', '-w', '-d', database];
     if (jobs > 1)
         argv.push('-j', String(jobs));
-    if (options.noOwner)
-        argv.push('--no-owner', '--no-acl');
-    argv.push(source.path);
+    argv.push('--no-owner', '--no-acl', source.path);
     return argv;
 }
 /**
@@ -35930,12 +36112,16 @@ async function restoreArchive(conn, database, source, options) {
     const argv = archiveRestoreArgs(database, source, options);
     const result = await runCommand(argv, {
         env: envFor(conn, database),
-        timeoutMs: options.timeoutMs
+        timeoutMs: options.timeoutMs,
+        processGroup: true,
+        signal: options.signal,
+        onSpawn: options.onSpawn
     });
     return {
         command: formatCommand(argv),
         exitCode: result.code,
         timedOut: result.timedOut,
+        aborted: result.aborted === true,
         durationMs: result.durationMs,
         errors: withUnexplainedExit(parsePgRestoreErrors(result.stderr), result.code, result.stderr),
         jobs
@@ -35962,7 +36148,10 @@ async function restorePlain(conn, database, source, options) {
         env: envFor(conn, database),
         input: decoded.pipe(blank),
         timeoutMs: options.timeoutMs,
-        echo: false
+        echo: false,
+        processGroup: true,
+        signal: options.signal,
+        onSpawn: options.onSpawn
     });
     const exitCode = result.code;
     const timedOut = result.timedOut;
@@ -35976,6 +36165,7 @@ async function restorePlain(conn, database, source, options) {
         command: formatCommand(argv),
         exitCode,
         timedOut,
+        aborted: result.aborted === true,
         durationMs: result.durationMs,
         errors,
         jobs: 1
@@ -35985,33 +36175,6 @@ function restoreBackup(conn, database, source, options) {
     return source.format === 'plain'
         ? restorePlain(conn, database, source, options)
         : restoreArchive(conn, database, source, options);
-}
-
-;// CONCATENATED MODULE: ./src/core/cancel.ts
-
-/**
- * Runs `cleanup` once if the job is cancelled (the runner sends SIGINT, then SIGTERM) while
- * `work` is in progress, then exits. Used to put traffic back to a safe state on cancel.
- */
-async function withCancelCleanup(cleanup, work) {
-    let running;
-    const handler = (signal) => {
-        if (running)
-            return;
-        log/* log */.Rm.warning(`received ${signal}: cleaning up before exit`);
-        running = cleanup(signal)
-            .catch((e) => log/* log */.Rm.error(`cleanup after ${signal} failed: ${String(e)}`))
-            .finally(() => process.exit(130));
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-    try {
-        return await work();
-    }
-    finally {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/backup/integrity.ts
@@ -36121,10 +36284,60 @@ function judgeIntegrity(source, expected, actual) {
 
 
 
+
+
 const MANIFEST_FORMAT = 'ops-actions/backup-manifest/1';
+const SIGNATURE = /^hmac-sha256:([0-9a-f]{64})$/;
+/** Pure: JSON with object keys sorted and no spaces, so one manifest has one text to sign. */
+function canonicalJson(value) {
+    if (Array.isArray(value))
+        return `[${value.map(canonicalJson).join(',')}]`;
+    if (value !== null && typeof value === 'object') {
+        const entries = Object.entries(value)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    }
+    return JSON.stringify(value);
+}
+/** Pure: the signature of a manifest (its `signature` field left out). */
+function signManifest(manifest, key) {
+    const rest = { ...manifest, signature: undefined };
+    return `hmac-sha256:${(0,external_node_crypto_.createHmac)('sha256', key).update(canonicalJson(rest)).digest('hex')}`;
+}
+/**
+ * With a key, the signature must be there and match before any field is read; a mismatch is
+ * a failed check (the manifest was changed, or signed with another key), not a bad input.
+ */
+function checkSignature(input, parsed, key) {
+    const given = parsed?.signature;
+    if (key === undefined) {
+        if (given !== undefined)
+            log/* log */.Rm.warning(`input \`${input}\`: the manifest is signed but \`manifest-key\` is not given: its signature is not checked and the manifest is not authenticated`);
+        return;
+    }
+    const m = typeof given === 'string' ? SIGNATURE.exec(given) : null;
+    if (!m)
+        throw new errors/* GateError */.ue(`input \`${input}\`: manifest signature missing: \`manifest-key\` is given, so the manifest must carry \`signature: hmac-sha256:<hex>\` (made by mode backup with the same key)`);
+    const expected = SIGNATURE.exec(signManifest(parsed, key))?.[1] ?? '';
+    if (!(0,external_node_crypto_.timingSafeEqual)(Buffer.from(m[1], 'hex'), Buffer.from(expected, 'hex')))
+        throw new errors/* GateError */.ue(`input \`${input}\`: manifest signature does not match \`manifest-key\`: the manifest was changed after it was signed, or signed with another key; nothing was restored`);
+}
+/** `manifest-key`: a secret of at least 32 characters (example: `openssl rand -hex 32`). */
+function parseManifestKey(input, raw) {
+    if (raw === undefined || raw === '')
+        return undefined;
+    log/* log */.Rm.secret(raw);
+    if (raw.length < 32)
+        throw new errors/* ConfigurationError */.j1(`input \`${input}\`: a key of at least 32 characters is needed (the value is not shown; example: the output of \`openssl rand -hex 32\`)`, input);
+    return raw;
+}
 const count = (v) => Number.isSafeInteger(v) && v >= 0;
-/** Pure: a manifest's text, validated field by field (it is input like any other). */
-function parseManifest(input, text) {
+/**
+ * Pure: a manifest's text, its signature checked first when a key is given, then validated
+ * field by field (it is input like any other).
+ */
+function parseManifest(input, text, key) {
     const bad = (why) => {
         throw new errors/* ConfigurationError */.j1(`input \`${input}\`: not a backup manifest (${why})`, input);
     };
@@ -36135,6 +36348,7 @@ function parseManifest(input, text) {
     catch (e) {
         return bad(`invalid JSON: ${(0,errors/* errorMessage */.gJ)(e)}`);
     }
+    checkSignature(input, m, key);
     if (m.format !== MANIFEST_FORMAT)
         bad(`\`format\` must be ${MANIFEST_FORMAT}`);
     if (typeof m.createdAt !== 'string' || Number.isNaN(Date.parse(m.createdAt)))
@@ -36147,6 +36361,8 @@ function parseManifest(input, text) {
     }
     if (!count(m.largeObjects))
         bad('`largeObjects` must be a whole count');
+    if (m.signature !== undefined && !SIGNATURE.test(String(m.signature)))
+        bad('`signature` must be hmac-sha256:<64 hex>');
     if (typeof m.files !== 'object' || m.files === null)
         bad('`files` must map names to sha256');
     for (const [name, digest] of Object.entries(m.files ?? {}))
@@ -36154,7 +36370,7 @@ function parseManifest(input, text) {
             bad(`file \`${name}\` needs a lower-case sha256 and no directory part`);
     return m;
 }
-async function readManifest(input, path) {
+async function readManifest(input, path, key) {
     let text;
     try {
         text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
@@ -36162,7 +36378,7 @@ async function readManifest(input, path) {
     catch (e) {
         throw new errors/* ConfigurationError */.j1(`input \`${input}\` = \`${path}\`: cannot read the manifest (${(0,errors/* errorMessage */.gJ)(e)})`, input);
     }
-    return parseManifest(input, text);
+    return parseManifest(input, text, key);
 }
 const key = (t) => `${t.schema}\u0000${t.name}`;
 /** Pure: each table of the manifest restored with exactly its row count, and every large object. */
@@ -36197,6 +36413,28 @@ function judgeManifest(manifest, restored, largeObjects) {
             : `${largeObjects} large object(s) restored, ${manifest.largeObjects} at dump time`
     };
     return [tables, lo];
+}
+
+;// CONCATENATED MODULE: ./src/backup/owners.ts
+
+/**
+ * Pure: a restore error for each role the backup names as an owner that the scratch server
+ * lacks, as a restore with owners would have failed (`no-owner` turns the check off).
+ */
+function missingOwnerErrors(owners, existing) {
+    return [...owners]
+        .filter(([role]) => !existing.has(role))
+        .map(([role, at]) => ({
+        message: `role "${role}" does not exist (the backup makes it an owner)`,
+        command: at.statement,
+        sqlError: true
+    }));
+}
+async function ownerErrors(conn, owners) {
+    if (!owners?.size)
+        return [];
+    const [found] = await queryRows(conn, conn.adminDatabase, `SELECT array_agg(rolname::text) AS roles FROM pg_roles WHERE rolname = ANY (ARRAY[${[...owners.keys()].map(quoteLiteral).join(', ')}]::text[])`);
+    return missingOwnerErrors(owners, new Set(found.roles ?? []));
 }
 
 ;// CONCATENATED MODULE: ./src/backup/script-scan.ts
@@ -36291,6 +36529,22 @@ function refuseStatement(head, tail = head, quoted = []) {
         return 'runs a query pg_dump does not write (only set_config, setval and large-object writes)';
     return undefined;
 }
+/** Heads (normalised, see refuseStatement) of the statements a restore without owners skips. */
+const PRIVILEGE_STATEMENT = /^(ALTER [A-Z ]+ .+ OWNER TO \S+|(GRANT|REVOKE) .* ON .*|ALTER DEFAULT PRIVILEGES .*|(SET|RESET) SESSION AUTHORIZATION\b.*)$/;
+/** Pure: the role a one-line owner statement names (pg_dump quotes it as an identifier). */
+function ownerOf(line) {
+    const owner = /\bOWNER TO ("(?:[^"]|"")+"|[^\s";]+);$/.exec(line);
+    const auth = /^SET SESSION AUTHORIZATION '((?:[^']|'')+)';$/.exec(line);
+    if (auth)
+        return auth[1].replace(/''/g, "'");
+    if (!owner)
+        return undefined;
+    const name = owner[1];
+    if (name.startsWith('"'))
+        return name.slice(1, -1).replace(/""/g, '"');
+    const word = name.toLowerCase();
+    return ['current_user', 'session_user', 'current_role'].includes(word) ? undefined : word;
+}
 const script_scan_shorten = (s) => (s.length > 80 ? `${s.slice(0, 80)}…` : s);
 /** Streaming: feed every line in order with `line()`, then `finish()`. */
 class ScriptScanner {
@@ -36306,7 +36560,15 @@ class ScriptScanner {
     cut = false;
     n = 0;
     copyPending = false;
-    result = { findings: [], restrictLines: [], lines: 0 };
+    /** Statements that ended on the line being read, with their head and whether refused. */
+    ended = [];
+    result = {
+        findings: [],
+        restrictLines: [],
+        privilegeLines: [],
+        owners: new Map(),
+        lines: 0
+    };
     line(text) {
         this.n++;
         if (this.state.kind === 'copy') {
@@ -36326,8 +36588,28 @@ class ScriptScanner {
             this.result.restrictLines.push(this.n);
             return;
         }
+        const fresh = this.state.kind === 'normal' && this.head.trim() === '';
+        this.ended = [];
         this.scan(text);
         this.word(' ');
+        if (fresh)
+            this.privilegeLine(text);
+    }
+    /**
+     * Only a line that is exactly one statement, begun and ended in the normal state, is ever
+     * blanked: blanking anything more could change how psql reads the lines after it.
+     */
+    privilegeLine(text) {
+        if (this.ended.length !== 1 || this.ended[0].refused)
+            return;
+        if (this.state.kind !== 'normal' || this.head.trim() !== '' || !/;$/.test(text))
+            return;
+        if (!PRIVILEGE_STATEMENT.test(this.ended[0].head))
+            return;
+        this.result.privilegeLines.push(this.n);
+        const role = ownerOf(text);
+        if (role && !this.result.owners.has(role) && this.result.owners.size < 1000)
+            this.result.owners.set(role, { line: this.n, statement: script_scan_shorten(text) });
     }
     restrictLine(text) {
         return /^\\(un)?restrict [A-Za-z0-9]+$/.test(text);
@@ -36365,6 +36647,7 @@ class ScriptScanner {
         const why = refuseStatement(head, tail, quoted);
         if (why)
             this.refuse(`\`${script_scan_shorten(head)}\`: ${why}`, this.headLine);
+        this.ended.push({ head, refused: why !== undefined });
         this.copyPending = !why && /^COPY\b/.test(head) && / FROM STDIN$/.test(tail);
     }
     scan(text) {
@@ -36787,14 +37070,48 @@ function wallTimeWindow(wall) {
 
 
 
-/** Before anything is created: is the server reachable, and may this role create databases? */
-async function checkServer(conn) {
-    const [info] = await queryRows(conn, conn.adminDatabase, `SELECT current_setting('server_version') AS version,
-            (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create`);
-    if (!info.can_create) {
-        throw new errors/* ToolError */.v4(`role ${conn.env.PGUSER ?? '(default)'} may not create databases on ${conn.display}`);
+
+/** Runs one step of the drill and records its wall time in the report. */
+async function phase(report, name, step) {
+    const started = Date.now();
+    try {
+        return await step();
     }
-    return { version: info.version };
+    finally {
+        report.phaseMs[name] = (report.phaseMs[name] ?? 0) + (Date.now() - started);
+    }
+}
+/**
+ * Before anything is created: is the server reachable, and may this role create the scratch
+ * database and the throwaway role that restores into it?
+ */
+async function checkServer(conn) {
+    const [info] = await queryRows(conn, conn.adminDatabase, `SELECT current_setting('server_version') AS version, rolsuper AS superuser,
+            rolcreatedb AS "createDb", rolcreaterole AS "createRole"
+       FROM pg_roles WHERE rolname = current_user`);
+    const { version, ...powers } = info;
+    const why = refuseAdmin(powers, `${conn.env.PGUSER ?? '(default)'} on ${conn.display}`);
+    if (why)
+        throw new errors/* ToolError */.v4(why);
+    return { version, powers };
+}
+/**
+ * The restore role must log in with its password before anything is restored: a server that
+ * lets only the admin in (peer or trust for one user, no password logins) has no way to drop
+ * privileges, so the run stops as "could not run", never restoring as the admin.
+ */
+async function checkRoleLogin(conn, role, database) {
+    try {
+        await execute(roleConnection(conn, role, database), database, 'SELECT 1');
+    }
+    catch (e) {
+        throw new errors/* ToolError */.v4(`the restore role ${role.role} cannot log in to ${conn.display} with a password (${(0,errors/* errorMessage */.gJ)(e)}): backup-verify never restores as the \`database-url\` role, since code in a backup runs as the role that restores it; pg_hba.conf must allow password logins (scram-sha-256 or md5) for every role to the scratch databases from this runner`);
+    }
+}
+/** Stops the drill between steps once cancelled (the running step is stopped by the signal). */
+function throwIfCancelled(signal) {
+    if (signal?.aborted)
+        throw new errors/* ToolError */.v4('cancelled: the verification was stopped');
 }
 function scratchDatabaseName(now = new Date()) {
     const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14);
@@ -36818,11 +37135,11 @@ function countRowsSql(jobs, group) {
     FROM t WHERE k % ${jobs} = ${group}`;
 }
 /** Exact row counts (reltuples is only an estimate until ANALYZE) for every restored table. */
-async function countRows(conn, database, jobs) {
+async function countRows(conn, database, jobs, signal) {
     // One session per job, side by side: counting is a full scan of every table.
     const groups = await Promise.all(Array.from({ length: jobs }, (_, g) => 
     // A count is a full scan: no time limit but the job's own (max-restore-time is the restore's).
-    queryRows(conn, database, countRowsSql(jobs, g), { timeoutMs: 0 })));
+    queryRows(conn, database, countRowsSql(jobs, g), { timeoutMs: 0, signal })));
     return groups
         .flat()
         .map((t) => ({ ...t, rows: Number(t.rows) }))
@@ -36860,11 +37177,22 @@ async function runSqlChecks(conn, database, checks, track) {
 }
 const CHECK_TIMEOUT_MS = 300_000;
 function amcheckArgs(program, jobs, database) {
-    return [program, '-w', '--install-missing', '-j', String(jobs), database];
+    return [program, '-w', '-j', String(jobs), database];
 }
-async function runAmcheck(conn, database, program, jobs) {
+/** As the restore role: the admin only installs amcheck and grants its functions (see scratch-role.ts). */
+async function runAmcheck(admin, as, role, database, program, jobs, signal) {
+    try {
+        await grantAmcheck(admin, database, role);
+    }
+    catch (e) {
+        return judgeAmcheck(1, `could not install the amcheck extension: ${(0,errors/* errorMessage */.gJ)(e)}`);
+    }
     const argv = amcheckArgs(program, jobs, database);
-    const result = await runCommand(argv, { env: envFor(conn, database), timeoutMs: 3_600_000 });
+    const result = await runCommand(argv, {
+        env: envFor(as, database),
+        timeoutMs: 3_600_000,
+        signal
+    });
     return judgeAmcheck(result.code, `${result.stdout}\n${result.stderr}`);
 }
 function describeBackup(request, toc) {
@@ -36890,7 +37218,8 @@ function emptyReport(request, database, toc) {
         rows: 0,
         sizeBytes: 0,
         checks: [],
-        restoreErrors: []
+        restoreErrors: [],
+        phaseMs: {}
     };
 }
 /**
@@ -36995,22 +37324,37 @@ async function readTocChecked(request) {
 function restoreOptions(request) {
     return {
         jobs: request.jobs,
-        noOwner: request.noOwner,
         timeoutMs: request.maxRestoreMs,
         stopOnError: request.allowErrors.length === 0
     };
 }
 function restoreOptionsFor(request, toc) {
-    return { ...restoreOptions(request), blankLines: toc.script?.restrictLines };
+    const script = toc.script;
+    return {
+        ...restoreOptions(request),
+        blankLines: script ? [...script.restrictLines, ...script.privilegeLines] : undefined,
+        signal: request.signal,
+        onSpawn: (pid) => request.track?.('restore-pid', String(pid))
+    };
 }
-/** Restores into `database` (already created) and fills the report with what was measured. */
-async function restoreAndMeasure(request, toc, database, report) {
-    const { conn } = request;
-    const outcome = await log/* log */.Rm.group(`restore into ${database}`, () => restoreBackup(conn, database, request.source, restoreOptionsFor(request, toc)));
+/**
+ * Restores into `database` (already created, owned by `role`) as that role, and fills the
+ * report with what was measured, also as that role.
+ */
+async function restoreAndMeasure(request, toc, database, role, report) {
+    const { conn, signal } = request;
+    const as = roleConnection(conn, role, database);
+    const owners = request.noOwner
+        ? []
+        : await phase(report, 'setup', () => ownerErrors(conn, (toc.script ?? toc.ddlScan)?.owners));
+    const outcome = await phase(report, 'restore', () => log/* log */.Rm.group(`restore into ${database} as ${role.role}`, () => restoreBackup(as, database, request.source, restoreOptionsFor(request, toc))));
+    // The restore has ended: the post step must not signal that process id any more.
+    request.track?.('restore-pid', '');
+    throwIfCancelled(signal);
     report.jobs = outcome.jobs;
     report.restoreCommand = outcome.command;
     report.restoreSeconds = Math.round(outcome.durationMs / 10) / 100;
-    report.restoreErrors = judgeRestoreErrors(outcome.errors, request.allowErrors);
+    report.restoreErrors = judgeRestoreErrors([...owners, ...outcome.errors], request.allowErrors);
     report.checks.push(judgeRestore(outcome, report.restoreErrors));
     const time = judgeRestoreTime(outcome.durationMs, outcome.timedOut, request.maxRestoreMs);
     if (time)
@@ -37018,26 +37362,48 @@ async function restoreAndMeasure(request, toc, database, report) {
     if (outcome.timedOut)
         return;
     // The size query is cheap: it runs alongside the counts instead of after them.
-    const [restored, size] = await Promise.all([
+    const [restored, size] = await phase(report, 'count', () => Promise.all([
         // No more sessions than the TOC has tables to count (any number still counts every table).
-        countRows(conn, database, Math.max(1, Math.min(request.jobs, tablesWithData(toc).length))),
-        execute(conn, database, 'SELECT pg_database_size(current_database())')
-    ]);
+        countRows(as, database, Math.max(1, Math.min(request.jobs, tablesWithData(toc).length)), signal),
+        execute(as, database, 'SELECT pg_database_size(current_database())', { signal })
+    ]));
     report.tables = restored.length;
     report.rows = restored.reduce((sum, t) => sum + (t.partitioned ? 0 : t.rows), 0);
     report.sizeBytes = Number(size);
     report.checks.push(...tableChecks(request, toc, restored));
     if (request.manifest) {
-        const lo = await execute(conn, database, 'SELECT count(*) FROM pg_largeobject_metadata');
+        const lo = await phase(report, 'count', () => execute(as, database, 'SELECT count(*) FROM pg_largeobject_metadata', { signal }));
         report.checks.push(...judgeManifest(request.manifest, restored, Number(lo)));
     }
-    report.checks.push(...(await runSqlChecks(conn, database, request.checks, request.track)));
-    if (request.amcheck)
-        report.checks.push(await runAmcheck(conn, database, request.amcheck, request.jobs));
+    throwIfCancelled(signal);
+    report.checks.push(...(await phase(report, 'checks', () => runSqlChecks(conn, database, request.checks, request.track))));
+    throwIfCancelled(signal);
+    const amcheck = request.amcheck;
+    if (amcheck)
+        report.checks.push(await phase(report, 'amcheck', () => runAmcheck(conn, as, role.role, database, amcheck, request.jobs, signal)));
+}
+/** Drops (or, with keep-database, keeps and locks) what the run made; each failure is logged. */
+async function dropMade(request, report, made) {
+    const { conn } = request;
+    const { database } = report;
+    const logged = (what) => (e) => log/* log */.Rm.error(`could not ${what}: ${(0,errors/* errorMessage */.gJ)(e)}`);
+    if (made.database && request.keepDatabase) {
+        report.databaseKept = true;
+        if (made.role)
+            await lockScratchRole(conn, made.role).catch(logged(`lock role ${made.role}`));
+        log/* log */.Rm.notice(`keep-database: scratch database ${database} was kept on ${conn.display}, owned by the role ${made.role ?? '?'} (now NOLOGIN); the next run sweeps both after a day`);
+        return;
+    }
+    if (made.database)
+        await dropScratchDatabase(conn, database).catch(logged(`drop scratch database ${database}`));
+    if (made.role)
+        await dropScratchRole(conn, made.role).catch(logged(`drop restore role ${made.role}`));
 }
 async function verifyBackup(request, now = new Date()) {
     const database = scratchDatabaseName(now);
+    const started = Date.now();
     const read = await readTocChecked(request);
+    const tocMs = Date.now() - started;
     if ('failed' in read) {
         const report = emptyReport(request, database, undefined);
         report.checks.push(read.failed);
@@ -37045,29 +37411,34 @@ async function verifyBackup(request, now = new Date()) {
     }
     const { toc } = read;
     const report = emptyReport(request, database, toc);
+    report.phaseMs.toc = tocMs;
     report.backupAgeSeconds = backupAge(request, toc, now).seconds;
-    report.checks.push(...(await integrityChecks(request)));
+    report.checks.push(...(await phase(report, 'integrity', () => integrityChecks(request))));
     report.checks.push(...decidedBeforeRestore(request, toc, now));
     if (blocks(report.checks))
         return report;
+    throwIfCancelled(request.signal);
     const { conn } = request;
-    await sweepStale(conn, now).catch((e) => log/* log */.Rm.warning(`could not sweep stale scratch databases: ${(0,errors/* errorMessage */.gJ)(e)}`));
-    request.track?.('database', database);
-    await execute(conn, conn.adminDatabase, `CREATE DATABASE ${quoteIdent(database)} TEMPLATE template0`);
-    log/* log */.Rm.info(`created scratch database ${database} on ${conn.display}`);
-    const drop = async () => {
-        if (request.keepDatabase) {
-            report.databaseKept = true;
-            log/* log */.Rm.notice(`keep-database: scratch database ${database} was kept on ${conn.display}`);
-            return;
-        }
-        await dropScratchDatabase(conn, database);
-    };
+    const made = { database: false };
     try {
-        await withCancelCleanup(drop, () => restoreAndMeasure(request, toc, database, report));
+        const role = await phase(report, 'setup', async () => {
+            await sweepStale(conn, now).catch((e) => log/* log */.Rm.warning(`could not sweep stale scratch databases: ${(0,errors/* errorMessage */.gJ)(e)}`));
+            const name = roleName(now);
+            request.track?.('restore-role', name);
+            made.role = name;
+            const created = await createScratchRole(conn, name, request.powers, request.jobs + 4);
+            request.track?.('database', database);
+            made.database = true;
+            await execute(conn, conn.adminDatabase, `CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(name)} TEMPLATE template0`);
+            log/* log */.Rm.info(`created scratch database ${database} on ${conn.display}, owned by ${name}`);
+            await checkRoleLogin(conn, created, database);
+            return created;
+        });
+        throwIfCancelled(request.signal);
+        await restoreAndMeasure(request, toc, database, role, report);
     }
     finally {
-        await drop().catch((e) => log/* log */.Rm.error(`could not drop scratch database ${database}: ${(0,errors/* errorMessage */.gJ)(e)}`));
+        await phase(report, 'cleanup', () => dropMade(request, report, made));
     }
     report.passed = report.checks.length > 0 && report.checks.every((c) => c.passed);
     return report;
@@ -37210,7 +37581,7 @@ function truncateUtf8(text, limit) {
     return cut + note;
 }
 
-;// CONCATENATED MODULE: ./src/backup/report.ts
+;// CONCATENATED MODULE: ./src/actions/backup-verify/summary.ts
 /** The verification as a job summary (Markdown) and as a JSON report file. */
 
 
@@ -37336,7 +37707,7 @@ function summarizePlan(plan, conn) {
 /** The plan for the log, a line per decision. */
 function planLines(plan) {
     return [
-        `would create scratch database ${plan.database} (TEMPLATE template0) and drop it afterwards`,
+        `would create scratch database ${plan.database} (TEMPLATE template0) owned by a throwaway restore role without privileges, restore and check as that role, and drop both afterwards`,
         plan.restoreCommand
             ? `would restore with: ${plan.restoreCommand}`
             : 'would not restore: the table of contents cannot be read',
@@ -37447,6 +37818,8 @@ async function makeBackup(request) {
             ...counted,
             files
         };
+        if (request.manifestKey)
+            manifest.signature = signManifest(manifest, request.manifestKey);
         const manifestPath = `${request.path.replace(/\/+$/, '')}.manifest.json`;
         await (0,promises_namespaceObject.writeFile)(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' });
         return { manifest, manifestPath, durationMs: Date.now() - started };
@@ -37708,7 +38081,8 @@ function readBackupInputs(inputs) {
         path: inputs.required('backup'),
         format: format === 'directory' ? 'directory' : 'custom',
         jobs: parseJobs('jobs', inputs.raw('jobs'), (0,external_node_os_namespaceObject.availableParallelism)()),
-        compression: parseCompression(inputs.optional('dump-compression'))
+        compression: parseCompression(inputs.optional('dump-compression')),
+        manifestKey: parseManifestKey('manifest-key', inputs.optional('manifest-key'))
     };
 }
 function parseCompression(raw) {
@@ -37745,6 +38119,7 @@ function readVerifyInputs(inputs) {
         maxAgeMs: inputs.optionalDuration('max-age'),
         createdAt: createdAt === undefined ? undefined : parseCreatedAt('created-at', createdAt),
         manifestPath: inputs.optional('manifest'),
+        manifestKey: parseManifestKey('manifest-key', inputs.optional('manifest-key')),
         sha256Raw: inputs.optional('sha256'),
         dumpTimeZone: dumpZone === undefined ? undefined : parseTimeZone('dump-timezone', dumpZone),
         maxRestoreMs: inputs.optionalDuration('max-restore-time'),
@@ -37777,20 +38152,21 @@ async function prepareBackup(inputs) {
     if (decompressed)
         log/* log */.Rm.info(`${inputs.backupPath}: ${decompressed.compression}, decompressed to ${decompressed.path}`);
     const checks = await loadSqlChecks(inputs.checksRaw);
+    if (inputs.manifestKey && !inputs.manifestPath)
+        throw new errors/* ConfigurationError */.j1('input `manifest-key` is given without `manifest`: the key authenticates the manifest made by mode backup; give its path in `manifest`', 'manifest-key');
     if (source.format === 'plain' &&
         inputs.maxAgeMs !== undefined &&
         !inputs.createdAt &&
         !inputs.manifestPath) {
         throw new errors/* ConfigurationError */.j1('input `max-age` needs `created-at` for a plain SQL backup: a script does not record when it was made (example: `created-at: 2024-05-01T03:00:00Z`)', 'created-at');
     }
-    if (source.format === 'plain' && inputs.noOwner) {
-        throw new errors/* ConfigurationError */.j1('input `no-owner` works with pg_dump archives only: a plain SQL script sets owners itself (dump it with `pg_dump --no-owner`)', 'no-owner');
-    }
     return {
         source,
         cleanup: async () => decompressed?.cleanup(),
         checks,
-        manifest: inputs.manifestPath ? await readManifest('manifest', inputs.manifestPath) : undefined,
+        manifest: inputs.manifestPath
+            ? await readManifest('manifest', inputs.manifestPath, inputs.manifestKey)
+            : undefined,
         sha256: inputs.sha256Raw
             ? await readSha256Input('sha256', inputs.sha256Raw, source)
             : undefined,
@@ -37813,22 +38189,61 @@ async function prepareBackup(inputs) {
 
 
 
-const STATE = { database: 'scratch-database', role: 'checks-role' };
+
+/** State the main step saves for the post step, by what it names. */
+const STATE = {
+    database: 'scratch-database',
+    role: 'checks-role',
+    'restore-role': 'restore-role',
+    'restore-pid': 'restore-pid'
+};
 /**
- * Post step (always runs, never fails the job): drops the scratch database and the checks role
+ * Post step (always runs, never fails the job): ends a restore a killed main step left running
+ * (its process group), then drops the scratch database, the checks role and the restore role
  * the main step created, in case it was cancelled or killed before its own cleanup. On a run
- * that cleaned up, both are already gone (IF EXISTS).
+ * that cleaned up, all are already gone (IF EXISTS). keep-database keeps the database and the
+ * role that owns it.
  */
 async function post(io) {
+    const pid = io.getState(STATE['restore-pid']);
+    if (pid)
+        endRestoreGroup(Number(pid));
     const database = io.getState(STATE.database);
     const role = io.getState(STATE.role);
-    if (!database && !role)
+    const restoreRole = io.getState(STATE['restore-role']);
+    if (!database && !role && !restoreRole)
         return;
     const conn = parseDatabaseUrl('database-url', io.inputs.required('database-url'));
-    if (database && !io.inputs.boolean('keep-database', false))
+    const keep = io.inputs.boolean('keep-database', false);
+    if (database && !keep)
         await dropScratchDatabase(conn, database);
     if (role)
         await dropRole(conn, role);
+    if (restoreRole && !keep)
+        await dropRole(conn, restoreRole);
+}
+/**
+ * The runner cancels with SIGINT, then SIGTERM: either aborts the verification, which stops the
+ * restore's process group and drops what it made before the step ends. Only the entry point
+ * listens for signals; the library is told through the AbortSignal.
+ */
+async function withCancel(work) {
+    const controller = new AbortController();
+    const handler = (signal) => {
+        if (controller.signal.aborted)
+            return;
+        log/* log */.Rm.warning(`received ${signal}: stopping the restore and dropping the scratch database`);
+        controller.abort();
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    try {
+        return await work(controller.signal);
+    }
+    finally {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+    }
 }
 function setOutputs(io, report, reportFile) {
     io.setOutput('passed', report.passed);
@@ -37893,6 +38308,12 @@ async function run(io) {
         await prepared.cleanup();
     }
 }
+/** Pure: `toc=0.12 setup=0.40 …`, the wall time of each step (the RTO by phase). */
+function formatPhases(phaseMs) {
+    return Object.entries(phaseMs)
+        .map(([name, ms]) => `${name}=${(ms / 1000).toFixed(2)}`)
+        .join(' ');
+}
 async function verifyPrepared(io, inputs, prepared) {
     const server = await checkServer(inputs.conn);
     const { source } = prepared;
@@ -37908,12 +38329,14 @@ async function verifyPrepared(io, inputs, prepared) {
         sha256: prepared.sha256,
         amcheck: prepared.amcheckProgram,
         serverVersion: server.version,
+        powers: server.powers,
         // The post step drops what these name if this step never gets to (cancel, kill).
         track: (kind, name) => io.saveState(STATE[kind], name)
     };
     if (inputs.dryRun)
         return dryRun(io, request, server);
-    const report = await verifyBackup(request);
+    const report = await withCancel((signal) => verifyBackup({ ...request, signal }));
+    log/* log */.Rm.info(`phases (s): ${formatPhases(report.phaseMs)}`);
     const dir = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
     await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
     const reportFile = (0,external_node_path_namespaceObject.join)(dir, `${report.database}.json`);

@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6867);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4888);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9749);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, _main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .b);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4888:
+/***/ 9749:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34414,23 +34414,50 @@ function runCommand(argv, options = {}) {
             cwd: options.cwd,
             env: { ...process.env, ...options.env },
             stdio: ['pipe', 'pipe', 'pipe'],
-            shell: false
+            shell: false,
+            detached: options.processGroup === true
         });
         const out = [];
         const err = [];
         let timedOut = false;
+        let aborted = false;
+        const kill = (signal) => {
+            if (!options.processGroup || child.pid === undefined)
+                child.kill(signal);
+            else
+                try {
+                    process.kill(-child.pid, signal);
+                }
+                catch {
+                    // The group is already gone.
+                }
+        };
+        const stop = () => {
+            kill('SIGTERM');
+            setTimeout(() => kill('SIGKILL'), 2000).unref();
+        };
+        if (child.pid !== undefined)
+            options.onSpawn?.(child.pid);
+        const onAbort = () => {
+            aborted = true;
+            stop();
+        };
+        if (options.signal?.aborted)
+            onAbort();
+        else
+            options.signal?.addEventListener('abort', onAbort, { once: true });
         const timer = options.timeoutMs === undefined
             ? undefined
             : setTimeout(() => {
                 timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+                stop();
             }, options.timeoutMs);
         child.stdout.on('data', (d) => out.push(d));
         child.stderr.on('data', (d) => err.push(d));
         child.on('error', (e) => {
             if (timer)
                 clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
             const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : '';
             reject(new errors/* ToolError */.v4(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }));
         });
@@ -34447,6 +34474,10 @@ function runCommand(argv, options = {}) {
         child.on('close', async (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
+            // Helpers of the group may outlive the leader: they get the same end.
+            if (options.processGroup && (timedOut || aborted))
+                kill('SIGKILL');
             const inputError = await feeding;
             resolve({
                 code: code ?? 128,
@@ -34454,6 +34485,7 @@ function runCommand(argv, options = {}) {
                 stdout: scrub(Buffer.concat(out).toString('utf8'), secrets),
                 stderr: scrub(Buffer.concat(err).toString('utf8'), secrets),
                 timedOut,
+                aborted,
                 durationMs: Date.now() - started,
                 inputError
             });
@@ -34599,7 +34631,45 @@ async function sampler_sampleTraffic(url, options) {
         outcomes,
         resetsRetried,
         notSwitched,
-        stoppedEarly
+        stoppedEarly,
+        latenciesMs: latencies
+    };
+}
+/** Two samples of the same slot as one (a verification sampled in several looks). */
+function sampler_mergeSamples(a, b) {
+    const latencies = [...a.latenciesMs, ...b.latenciesMs].sort((x, y) => x - y);
+    const outcomes = { ...a.outcomes };
+    for (const [k, n] of Object.entries(b.outcomes))
+        outcomes[k] = (outcomes[k] ?? 0) + n;
+    const total = a.total + b.total;
+    const failed = a.failed + b.failed;
+    return {
+        total,
+        failed,
+        errorRatePercent: total ? (failed / total) * 100 : 0,
+        p50Ms: percentile(latencies, 50),
+        p95Ms: percentile(latencies, 95),
+        maxMs: latencies[latencies.length - 1] ?? NaN,
+        outcomes,
+        resetsRetried: a.resetsRetried + b.resetsRetried,
+        notSwitched: a.notSwitched + b.notSwitched,
+        stoppedEarly: a.stoppedEarly || b.stoppedEarly,
+        latenciesMs: latencies
+    };
+}
+function sampler_emptySample() {
+    return {
+        total: 0,
+        failed: 0,
+        errorRatePercent: 0,
+        p50Ms: NaN,
+        p95Ms: NaN,
+        maxMs: NaN,
+        outcomes: {},
+        resetsRetried: 0,
+        notSwitched: 0,
+        stoppedEarly: false,
+        latenciesMs: []
     };
 }
 
@@ -34796,7 +34866,17 @@ class FleetRouter {
     }
 }
 
+;// CONCATENATED MODULE: ./src/traffic/router.ts
+/**
+ * True when the router records that the idle slot holds a release that failed: `previous` is
+ * the live slot itself. A rollback there would send users to the release just undone.
+ */
+function router_failedReleaseIdle(state, live) {
+    return state.previous === live;
+}
+
 ;// CONCATENATED MODULE: ./src/release/plan.ts
+
 
 
 function plan_planSwitch(mode, state, target) {
@@ -34817,6 +34897,13 @@ function plan_planSwitch(mode, state, target) {
         if (mode === 'deploy') {
             const to = target ?? slots_otherSlot(live);
             return plan(live, to, to === live ? `${to} is already live; nothing to switch` : `switch from ${live} to ${to}`);
+        }
+        if (!target && router_failedReleaseIdle(state, live)) {
+            const idle = slots_otherSlot(live);
+            throw new errors/* ConfigurationError */.j1(`nothing to roll back to: ${live} is live and the idle slot ${idle} holds the release that ` +
+                `was undone${state.changedAt ? ` at ${state.changedAt}` : ''} (a canary aborted or a ` +
+                `switch rolled back after its verification), so traffic stays on ${live}. Deploy a good ` +
+                `release, or give target-slot ${idle} to send users to ${idle} anyway`, 'target-slot');
         }
         const fallback = state.previous && state.previous !== live ? state.previous : slots_otherSlot(live);
         const to = target ?? fallback;
@@ -34854,6 +34941,9 @@ function plan_planSwitch(mode, state, target) {
 
 
 
+
+
+
 function canPrepare(router) {
     return typeof router.prepareSlot === 'function';
 }
@@ -34862,7 +34952,11 @@ function liveSlotOf(state) {
     if (where.kind === 'single') {
         return {
             live: where.live,
-            previous: state.previous && state.previous !== where.live ? state.previous : otherSlot(where.live)
+            previous: failedReleaseIdle(state, where.live)
+                ? undefined
+                : state.previous && state.previous !== where.live
+                    ? state.previous
+                    : otherSlot(where.live)
         };
     }
     if (where.kind === 'split')
@@ -34912,21 +35006,29 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) });
         if (options.verify) {
             const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
-            if (!notInEffect)
-                result.verify = await verify(options.verify, plan.to);
-            const breach = notInEffect ?? verifyBreach(result.verify, options.verify);
+            if (!notInEffect) {
+                const v = await verify(options.verify, plan.to);
+                result.verify = v.sample;
+                result.verification = v.verdict;
+            }
+            const breach = notInEffect ?? verifyBreach(result.verify, options.verify, result.verification);
             const next = afterVerification(options.mode, options.autoRollback, breach);
+            // An inconclusive verification is never a verified switch: it is undone like a failure.
+            const failed = result.verification?.verdict === 'inconclusive'
+                ? 'verification inconclusive (not verified)'
+                : 'verification failed';
             if (next === 'roll back') {
+                // plan.to now holds the release that failed: record that there is nothing to roll back to.
                 await router.setWeights(current.weights, {
-                    previous: plan.to,
+                    previous: plan.from ?? plan.to,
                     reason: 'automatic rollback'
                 });
                 result.rolledBack = true;
                 result.outcome = 'rolled-back';
-                throw new GateError(`verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
+                throw new GateError(`${failed} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
             }
             if (next === 'leave') {
-                throw new GateError(`verification failed after the switch to ${plan.to}: ${breach}. ` +
+                throw new GateError(`${failed} after the switch to ${plan.to}: ${breach}. ` +
                     (options.mode === 'rollback'
                         ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
                         : `auto-rollback is false, so traffic stays on ${plan.to}.`));
@@ -35088,40 +35190,74 @@ async function waitSwitched(v, slot, health) {
     }
     return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${formatDuration(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`;
 }
+/**
+ * Samples through the router after the switch. interval: in looks of verify-duration each,
+ * until the bounds decide or verify-max-duration is sampled; each look is judged at
+ * alpha / looks (Bonferroni), so stopping at the first decisive one keeps the overall
+ * confidence. A look stops early once its failures alone make it fail (the same verdict its end
+ * would give: the lower bound only grows with failures), sparing users a broken slot.
+ */
 async function verify(v, slot) {
-    return log.group(`Verify through ${v.url} for ${formatDuration(v.durationMs)}`, async () => {
-        const maxFailures = Math.floor((v.maxErrorRatePercent / 100) * (v.durationMs / 1000) * v.ratePerSecond);
-        const r = await sampleTraffic(v.url, {
-            durationMs: v.durationMs,
-            ratePerSecond: v.ratePerSecond,
-            timeoutMs: v.timeoutMs,
-            // Once more requests failed than the whole window may, the verdict cannot change.
-            stopAfterFailures: maxFailures + 1,
-            expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
-        });
-        log.info(`${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`);
-        if (r.notSwitched) {
-            log.warning(`${r.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`);
+    const judgement = v.judgement ?? 'interval';
+    const confidence = v.confidence ?? 0.95;
+    const looks = verifyLooks(v);
+    const rule = {
+        maxErrorRatePercent: v.maxErrorRatePercent,
+        maxP95Ms: v.maxP95Ms,
+        judgement,
+        confidence
+    };
+    const perLook = Math.max(1, Math.round((v.durationMs / 1000) * v.ratePerSecond));
+    const title = judgement === 'interval'
+        ? `Verify through ${v.url}: ${formatDuration(v.durationMs)} per look, up to ${looks} looks (${formatDuration(looks * v.durationMs)})`
+        : `Verify through ${v.url} for ${formatDuration(v.durationMs)}`;
+    return log.group(title, async () => {
+        let sample = emptySample();
+        let verdict = judgeVerification(sample, rule, looks);
+        for (let look = 1; look <= looks; look++) {
+            const failAt = judgement === 'interval'
+                ? failuresThatFail(look * perLook, v.maxErrorRatePercent, confidence, looks)
+                : Math.floor((v.maxErrorRatePercent / 100) * perLook) + 1;
+            const r = await sampleTraffic(v.url, {
+                durationMs: v.durationMs,
+                ratePerSecond: v.ratePerSecond,
+                timeoutMs: v.timeoutMs,
+                stopAfterFailures: failAt === undefined ? undefined : Math.max(1, failAt - sample.failed),
+                expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
+            });
+            sample = mergeSamples(sample, r);
+            verdict = judgeVerification(sample, rule, looks);
+            log.info(`look ${look}/${looks}: ${sample.total} requests, ${sample.failed} failed, p95 ${Math.round(sample.p95Ms)} ms: ${verdict.verdict.toUpperCase()}`);
+            log.info(`  errors: ${verdict.errors.shown}`);
+            log.info(`  p95: ${verdict.p95.shown}`);
+            if (verdict.verdict !== 'inconclusive' || r.stoppedEarly || r.total === 0)
+                break;
         }
-        if (r.resetsRetried) {
-            log.warning(`${r.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`);
+        if (sample.notSwitched) {
+            log.warning(`${sample.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`);
         }
-        return r;
+        if (sample.resetsRetried) {
+            log.warning(`${sample.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`);
+        }
+        return { sample, verdict };
     });
 }
-function verifyBreach(r, v) {
-    const problems = [];
-    if (r.total === 0)
-        problems.push('no request could be sent');
-    if (r.errorRatePercent > v.maxErrorRatePercent) {
-        problems.push(`error rate ${r.errorRatePercent.toFixed(2)}% (${r.failed}/${r.total}) > ${v.maxErrorRatePercent}%`);
-    }
-    if (r.p95Ms >= v.maxP95Ms)
-        problems.push(`p95 ${Math.round(r.p95Ms)} ms >= ${v.maxP95Ms} ms`);
-    if (!problems.length)
+/** Looks of verify-duration that fit in verify-max-duration (1 for the point rule). */
+function verifyLooks(v) {
+    if ((v.judgement ?? 'interval') === 'point')
+        return 1;
+    return Math.max(1, Math.floor((v.maxDurationMs ?? 10 * v.durationMs) / v.durationMs));
+}
+function verifyBreach(r, v, verdict = judgeVerification(r, {
+    maxErrorRatePercent: v.maxErrorRatePercent,
+    maxP95Ms: v.maxP95Ms,
+    judgement: v.judgement ?? 'interval',
+    confidence: v.confidence ?? 0.95
+}, verifyLooks(v))) {
+    if (verdict.verdict === 'pass')
         return undefined;
     const why = describeFailures(r.outcomes);
-    return problems.join('; ') + (why ? ` (failed requests: ${why})` : '');
+    return (verdict.why ?? verdict.verdict) + (why ? ` (failed requests: ${why})` : '');
 }
 /** Pure: `HTTP 503 x12, ECONNRESET x2`, most frequent first, at most `cap` kinds. */
 function describeFailures(outcomes, cap = 5) {
@@ -35220,6 +35356,251 @@ function compare(value, op, bound) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/slo/interval.ts
+/** Standard normal quantile (Acklam's rational approximation, |error| < 1.2e-9). */
+function normalQuantile(p) {
+    if (p <= 0 || p >= 1)
+        throw new RangeError(`normalQuantile: p = ${p} is outside (0, 1)`);
+    const a = [
+        -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+        2.506628277459239
+    ];
+    const b = [
+        -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572
+    ];
+    const c = [
+        -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734,
+        4.374664141464968, 2.938163982698783
+    ];
+    const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+    const low = 0.02425;
+    if (p < low) {
+        const q = Math.sqrt(-2 * Math.log(p));
+        return ((((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1));
+    }
+    if (p > 1 - low)
+        return -normalQuantile(1 - p);
+    const q = p - 0.5;
+    const r = q * q;
+    return (((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1));
+}
+function logGamma(x) {
+    // Lanczos approximation (g = 7, n = 9).
+    const g = [
+        0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+        -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+        1.5056327351493116e-7
+    ];
+    if (x < 0.5)
+        return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+    x -= 1;
+    let a = g[0];
+    const t = x + 7.5;
+    for (let i = 1; i < 9; i++)
+        a += g[i] / (x + i);
+    return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+}
+/** Continued fraction of the incomplete beta function (Numerical Recipes' betacf). */
+function betaContinuedFraction(x, a, b) {
+    const tiny = 1e-300;
+    let c = 1;
+    let d = 1 - ((a + b) * x) / (a + 1);
+    if (Math.abs(d) < tiny)
+        d = tiny;
+    d = 1 / d;
+    let h = d;
+    for (let m = 1; m <= 300; m++) {
+        const m2 = 2 * m;
+        let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+        d = 1 + aa * d;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = 1 + aa / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        h *= d * c;
+        aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+        d = 1 + aa * d;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = 1 + aa / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        const delta = d * c;
+        h *= delta;
+        if (Math.abs(delta - 1) < 1e-12)
+            break;
+    }
+    return h;
+}
+/** Regularised incomplete beta I_x(a, b). */
+function incompleteBeta(x, a, b) {
+    if (x <= 0)
+        return 0;
+    if (x >= 1)
+        return 1;
+    const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+    return x < (a + 1) / (a + b + 2)
+        ? (front * betaContinuedFraction(x, a, b)) / a
+        : 1 - (front * betaContinuedFraction(1 - x, b, a)) / b;
+}
+/** x with I_x(a, b) = p, by bisection (monotone, 60 halvings: far below any rate shown). */
+function inverseBeta(p, a, b) {
+    let lo = 0;
+    let hi = 1;
+    for (let i = 0; i < 60; i++) {
+        const mid = (lo + hi) / 2;
+        if (incompleteBeta(mid, a, b) < p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (lo + hi) / 2;
+}
+/**
+ * Clopper-Pearson bounds of a proportion, each one-sided at 1 - alpha: exact, so a service at
+ * the SLO is failed at most alpha of the time (Wilson's lower bound fails it more often when
+ * errors are rare).
+ */
+function clopperPearson(failures, total, alpha) {
+    if (total <= 0)
+        return { low: 0, high: 1 };
+    const low = failures === 0 ? 0 : inverseBeta(alpha, failures, total - failures + 1);
+    const high = failures === total ? 1 : inverseBeta(1 - alpha, failures + 1, total - failures);
+    return { low, high };
+}
+/**
+ * `looks`: how many times the same growing sample is judged. Each look uses alpha / looks
+ * (Bonferroni), so stopping at the first decisive look keeps the overall error at most alpha.
+ */
+function judgeRate(failures, total, maxRatePercent, confidence = 0.95, looks = 1) {
+    const alpha = (1 - confidence) / Math.max(1, looks);
+    const max = maxRatePercent / 100;
+    const { low, high } = clopperPearson(failures, total, alpha);
+    // Zero failures: the upper bound is 1 - alpha^(1/n), below max once n >= ln(alpha) / ln(1 - max).
+    const neededAtZero = max > 0 ? Math.ceil(Math.log(alpha) / Math.log(1 - max)) : Infinity;
+    const verdict = total > 0 && low > max ? 'fail' : total > 0 && high <= max ? 'pass' : 'inconclusive';
+    return {
+        verdict,
+        failures,
+        total,
+        low,
+        high,
+        confidence: 1 - alpha,
+        neededAtZero,
+        maxRatePercent,
+        looks: Math.max(1, looks),
+        overallConfidence: confidence
+    };
+}
+const pct = (v) => `${(v * 100).toPrecision(2)}%`;
+/** `0 of 600 failed: error rate between 0% and 0.45% (95% bounds)`, for logs and messages. */
+function describeRate(j) {
+    return `${j.failures} of ${j.total} failed: error rate between ${pct(j.low)} and ${pct(j.high)} (${(j.confidence * 100).toPrecision(3)}% one-sided bounds)`;
+}
+/** `3,120` (whole) or `≈37.8` (an increase() estimate). */
+function countShown(n) {
+    if (Math.abs(n - Math.round(n)) < 1e-6)
+        return Math.round(n).toLocaleString('en-US');
+    return `≈${n.toFixed(1)}`;
+}
+/** A bound as a percentage with 2 significant digits, never rounded to 0 unless it is 0. */
+function percentShown(fraction) {
+    if (fraction === 0)
+        return '0 %';
+    const v = fraction * 100;
+    return `${v >= 10 ? v.toFixed(1) : Number(v.toPrecision(2)).toString()} %`;
+}
+function levelShown(j) {
+    const overall = `${Number((j.overallConfidence * 100).toPrecision(3))} %`;
+    return j.looks > 1
+        ? `at ${overall} (one-sided, Clopper-Pearson, ${Number((j.confidence * 100).toPrecision(4))} % per look over ${j.looks} looks)`
+        : `at ${overall} (one-sided, Clopper-Pearson)`;
+}
+/**
+ * The sentence every verdict carries, in the log and the summary:
+ * pass: `0 errors in 3,120 requests: error rate ≤ 0.096 % at 95 % (one-sided, Clopper-Pearson)`;
+ * fail: `18 errors in 3,000 requests: error rate ≥ 0.38 % at 95 % (...), above the 0.1 % SLO`;
+ * inconclusive: `inconclusive: 0 errors in 140 requests shows only ≤ 2.1 %; 2,995 requests with
+ * no error would show ≤ 0.1 %`. `what` names the events (`errors`, `requests ≥ 500 ms`).
+ */
+function describeBound(j, what = 'errors', rateName = 'error rate') {
+    const counts = `${countShown(j.failures)} ${what} in ${countShown(j.total)} requests`;
+    const slo = `${j.maxRatePercent} %`;
+    if (j.verdict === 'pass')
+        return `${counts}: ${rateName} ≤ ${percentShown(j.high)} ${levelShown(j)}`;
+    if (j.verdict === 'fail') {
+        return `${counts}: ${rateName} ≥ ${percentShown(j.low)} ${levelShown(j)}, above the ${slo} bound`;
+    }
+    if (j.total <= 0)
+        return `inconclusive: no requests to judge`;
+    const needed = Number.isFinite(j.neededAtZero)
+        ? `; ${j.neededAtZero.toLocaleString('en-US')} requests with no ${what.replace(/s\b/, '')} would show ≤ ${slo}`
+        : '';
+    return j.failures === 0
+        ? `inconclusive: ${counts} shows only ${rateName} ≤ ${percentShown(j.high)} ${levelShown(j)}${needed}`
+        : `inconclusive: ${counts}: ${rateName} between ${percentShown(j.low)} and ${percentShown(j.high)} ${levelShown(j)}, the ${slo} bound is inside${needed}`;
+}
+/**
+ * The fewest failures among `total` requests that show the rate above the SLO (the lower
+ * bound above it), or undefined when even all of them would not. The lower bound only grows
+ * with the failures and shrinks with the requests, so a sample that reached this count before
+ * `total` requests is already certain to fail its look at `total`: stopping it early changes
+ * no verdict and spares users a failing slot.
+ */
+function interval_failuresThatFail(total, maxRatePercent, confidence = 0.95, looks = 1) {
+    if (!(total >= 1))
+        return undefined;
+    const fails = (f) => judgeRate(f, total, maxRatePercent, confidence, looks).verdict === 'fail';
+    if (!fails(total))
+        return undefined;
+    let lo = 0; // does not fail
+    let hi = Math.round(total); // fails
+    if (fails(0))
+        return 0;
+    while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (fails(mid))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+/**
+ * P(Binomial(n, p) <= k), through the incomplete beta: I_{1-p}(n - k, k + 1).
+ */
+function binomialCdf(k, n, p) {
+    if (k < 0)
+        return 0;
+    if (k >= n)
+        return 1;
+    return incompleteBeta(1 - p, n - k, k + 1);
+}
+/**
+ * Distribution-free upper confidence bound of a quantile from n sorted samples: the k-th
+ * smallest sample with the smallest k such that P(Binomial(n, q) <= k - 1) >= confidence
+ * (fewer than k samples lie at or below the true quantile, so X_(k) is above it). Undefined
+ * when even the largest sample is not a bound at this confidence: with q = 0.95 at 95 % that
+ * takes 59 samples, so fewer cannot say anything about a P95.
+ */
+function quantileUpperBound(sorted, q, confidence) {
+    const n = sorted.length;
+    for (let k = Math.max(1, Math.ceil(q * n)); k <= n; k++) {
+        if (binomialCdf(k - 1, n, q) >= confidence)
+            return sorted[k - 1];
+    }
+    return undefined;
+}
+/** Samples needed before any upper bound of the q-quantile exists: 1 - q^n >= confidence. */
+function samplesForQuantile(q, confidence) {
+    return Math.ceil(Math.log(1 - confidence) / Math.log(q));
+}
+
 ;// CONCATENATED MODULE: ./src/slo/stats.ts
 /**
  * Wilson score interval for a proportion (errors / requests). At low traffic it is wide, so a
@@ -35240,15 +35621,21 @@ function wilsonInterval(successes, trials, z = 1.645) {
 ;// CONCATENATED MODULE: ./src/slo/judge.ts
 
 
+
 const num = (r) => (r.kind === 'value' ? r.value : null);
+/** A count must be a finite number >= 0: +Inf or a negative "count" (a reset seen through
+ * increase() of a hand-written query, a subtraction gone wrong) is no data, never a rate. */
+const count = (r) => r.kind === 'value' && Number.isFinite(r.value) && r.value >= 0 ? r.value : null;
 function noData(r) {
     if (r.kind === 'error')
         return `no data: ${r.message}`;
     if (r.kind === 'nan')
         return 'no data: the query returned NaN';
+    if (r.kind === 'value')
+        return `no data: ${r.value} is not a count`;
     return 'no data: the query returned no series';
 }
-const pct = (v) => `${(v * 100).toFixed(3)}%`;
+const judge_pct = (v) => `${(v * 100).toFixed(3)}%`;
 /**
  * Judges one analysis of the canary. Rules (documented in actions/canary-promote/README.md):
  * - fewer requests than `minRequests`, or any query without an answer -> inconclusive, never pass;
@@ -35271,10 +35658,15 @@ function countsShown(errors, requests) {
 }
 function judgeAnalysis(canary, stable, extras, t, queries = {}) {
     const m = [];
-    const requests = num(canary.requests);
-    const errors = num(canary.errors);
-    const p95 = num(canary.p95Seconds);
+    const requests = count(canary.requests);
+    const errors = count(canary.errors);
+    const p95Raw = num(canary.p95Seconds);
+    // histogram_quantile gives +Inf when the quantile is in the +Inf bucket: slower than every bound
+    const p95 = p95Raw !== null && (p95Raw >= 0 || p95Raw === Infinity) ? p95Raw : null;
     const enough = requests !== null && requests >= t.minRequests;
+    const interval = (t.errorJudgement ?? 'interval') === 'interval';
+    const confidence = t.confidence ?? 0.95;
+    const looks = Math.max(1, t.looks ?? 1);
     m.push({
         check: 'requests',
         query: queries.requests,
@@ -35294,13 +35686,39 @@ function judgeAnalysis(canary, stable, extras, t, queries = {}) {
             verdict: 'inconclusive'
         });
     }
+    else if (errors > requests + 1e-9) {
+        // more errors than requests: the two queries disagree (different selectors, a reset)
+        m.push({
+            check: 'error rate',
+            query: queries.errors,
+            value: null,
+            shown: `no data: ${errors} errors of ${requests} requests (the queries disagree)`,
+            bound: `<= ${t.maxErrorRatePercent}%`,
+            verdict: 'inconclusive'
+        });
+    }
+    else if (interval) {
+        const rate = requests > 0 ? errors / requests : 0;
+        const j = judgeRate(errors, requests, t.maxErrorRatePercent, confidence, looks);
+        m.push({
+            check: 'error rate',
+            query: queries.errors,
+            value: rate * 100,
+            shown: `${judge_pct(rate)} ${countsShown(errors, requests)}; ${describeBound(j)}`,
+            bound: `upper bound <= ${t.maxErrorRatePercent}%`,
+            verdict: !enough ? 'inconclusive' : j.verdict,
+            needsMore: enough && j.verdict === 'inconclusive',
+            lowPercent: j.low * 100,
+            highPercent: j.high * 100
+        });
+    }
     else {
         const rate = requests > 0 ? errors / requests : 0;
         m.push({
             check: 'error rate',
             query: queries.errors,
             value: rate * 100,
-            shown: `${pct(rate)} ${countsShown(errors, requests)}`,
+            shown: `${judge_pct(rate)} ${countsShown(errors, requests)}; point estimate, no bound stated (error-judgement point)`,
             bound: `<= ${t.maxErrorRatePercent}%`,
             verdict: !enough
                 ? 'inconclusive'
@@ -35318,6 +35736,9 @@ function judgeAnalysis(canary, stable, extras, t, queries = {}) {
             bound: `< ${t.maxP95Ms} ms`,
             verdict: 'inconclusive'
         });
+    }
+    else if (interval) {
+        m.push(judgeP95(p95, requests, t, confidence, looks, enough, queries.p95));
     }
     else {
         const ms = p95 * 1000;
@@ -35348,7 +35769,52 @@ function judgeAnalysis(canary, stable, extras, t, queries = {}) {
         : m.some((x) => x.verdict === 'inconclusive')
             ? 'inconclusive'
             : 'pass';
-    return { verdict, measurements: m };
+    const needsMore = verdict === 'inconclusive' &&
+        m.filter((x) => x.verdict === 'inconclusive').every((x) => x.needsMore);
+    return { verdict, measurements: m, needsMore };
+}
+/**
+ * A P95 from histogram_quantile under the interval judgement. What it can show is limited
+ * twice: by the samples (a distribution-free bound of a P95 needs 1 - 0.95^n >= confidence, 59
+ * samples at 95 %; fewer say nothing) and by the buckets (inside the bucket that holds the
+ * bound, the value is a linear interpolation, so a P95 there is neither shown below nor above).
+ */
+function judgeP95(p95Seconds, requests, t, confidence, looks, enough, query) {
+    const ms = p95Seconds * 1000;
+    const needed = samplesForQuantile(0.95, 1 - (1 - confidence) / Math.max(1, looks));
+    const base = {
+        check: 'p95 latency',
+        query,
+        value: Number.isFinite(ms) ? ms : null,
+        bound: `< ${t.maxP95Ms} ms`
+    };
+    const shownMs = Number.isFinite(ms) ? `${Math.round(ms)} ms` : 'above the largest bucket (+Inf)';
+    if (requests === null || requests < needed) {
+        return {
+            ...base,
+            shown: `${shownMs}; inconclusive: ${requests === null ? 'no request count' : `${Math.round(requests)} requests`} cannot bound a P95 (${needed} needed at ${Number((confidence * 100).toPrecision(3))} %${looks > 1 ? ` over ${looks} looks` : ''})`,
+            verdict: 'inconclusive',
+            needsMore: requests !== null
+        };
+    }
+    const b = t.p95Bucket;
+    if (b && b !== 'boundary' && p95Seconds > b.low && p95Seconds <= b.high) {
+        return {
+            ...base,
+            shown: `${shownMs}; inconclusive: it lies in the histogram bucket (${b.low * 1000} ms, ${b.high * 1000} ms] that holds the ${t.maxP95Ms} ms bound, where histogram_quantile only interpolates (resolution: that bucket)`,
+            verdict: 'inconclusive'
+        };
+    }
+    const resolution = b === undefined
+        ? 'histogram buckets not known'
+        : b === 'boundary'
+            ? 'the bound is a bucket boundary'
+            : `bucket resolution: the bound lies in (${b.low * 1000} ms, ${b.high * 1000} ms]`;
+    return {
+        ...base,
+        shown: `${shownMs} from ${Math.round(requests)} requests (${resolution})`,
+        verdict: !enough ? 'inconclusive' : ms < t.maxP95Ms ? 'pass' : 'fail'
+    };
 }
 function compareWithStable(canary, stable, t, canaryEnough) {
     const out = [];
@@ -35374,8 +35840,8 @@ function compareWithStable(canary, stable, t, canaryEnough) {
         out.push({
             check: 'error rate vs stable',
             value: low * 100,
-            shown: `canary ≥ ${pct(low)} (95% lower bound) vs stable ${pct(stableRate)}`,
-            bound: `<= ${pct(allowed)}`,
+            shown: `canary ≥ ${judge_pct(low)} (95% lower bound) vs stable ${judge_pct(stableRate)}`,
+            bound: `<= ${judge_pct(allowed)}`,
             verdict: low <= allowed ? 'pass' : 'fail'
         });
     }
@@ -35444,6 +35910,7 @@ class AnalysisTally {
 
 
 
+
 /** Which slot is the canary: the idle one, or (resuming) the one already carrying a share. */
 function chooseCanary(state, steps) {
     const where = slots_placement(state.weights, state.previous);
@@ -35503,11 +35970,20 @@ function planManual(mode, state) {
                 : 'no slot live');
     }
     if (mode === 'abort') {
+        if (where.kind === 'single' && router_failedReleaseIdle(state, where.live)) {
+            return same(`no canary in progress; ${where.live} is live and the last release was already undone`);
+        }
         const plan = plan_planSwitch('rollback', { ...state, detail: '' });
         if (plan.noop)
             return same(plan.explanation);
-        // Right after a promotion, abort is the undo: back to the recorded previous slot.
-        return { after: plan.after, previous, changed: true, explanation: `abort: ${plan.explanation}` };
+        // Right after a promotion, abort is the undo: back to the recorded previous slot, which is
+        // then recorded as having nothing behind it (the aborted release is in the idle slot).
+        return {
+            after: plan.after,
+            previous: plan.to,
+            changed: true,
+            explanation: `abort: ${plan.explanation}`
+        };
     }
     if (where.kind !== 'split')
         return same('no canary in progress; nothing to promote');
@@ -35519,6 +35995,107 @@ function planManual(mode, state) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/slo/prometheus-meta.ts
+
+
+/**
+ * What sequential analysis needs to know about the Prometheus server beyond instant values:
+ * its scrape interval (the natural poll interval: polling faster only re-reads the same
+ * samples) and the histogram's bucket bounds (to count requests above the latency SLO).
+ */
+async function api(o, path, params = {}) {
+    const url = new URL(path, o.url.endsWith('/') ? o.url : `${o.url}/`);
+    for (const [k, v] of Object.entries(params))
+        url.searchParams.set(k, v);
+    const headers = { ...o.headers };
+    if (o.token)
+        headers.authorization = `Bearer ${o.token}`;
+    let res;
+    try {
+        res = await fetch(url, { headers, signal: AbortSignal.timeout(o.timeoutMs) });
+    }
+    catch (error) {
+        throw new errors/* ToolError */.v4(`Prometheus at ${o.url} unreachable: ${error.message}`);
+    }
+    const body = (await res.json().catch(() => ({})));
+    if (body.status !== 'success') {
+        throw new errors/* ToolError */.v4(`Prometheus ${path} answered HTTP ${res.status} without data`);
+    }
+    // A partial answer (Thanos, federation with a store down) can miss series: no data, never a pass.
+    if (Array.isArray(body.warnings) && body.warnings.length) {
+        throw new errors/* ToolError */.v4(`Prometheus ${path} answered with warnings (a partial result): ${body.warnings.map(String).join('; ').slice(0, 300)}`);
+    }
+    return body.data;
+}
+/** `global.scrape_interval` from the running configuration (Prometheus's default is 1m). */
+function parseScrapeInterval(yaml) {
+    const global = /^global:\s*\n((?:[ \t]+.*\n?)*)/m.exec(yaml)?.[1] ?? '';
+    const raw = /^\s+scrape_interval:\s*['"]?([0-9a-z]+)/m.exec(global)?.[1];
+    const ms = raw === undefined ? 60_000 : (0,duration/* parseDurationMs */.yi)(raw);
+    if (ms === undefined || ms <= 0)
+        throw new errors/* ToolError */.v4(`Prometheus scrape_interval \`${raw}\` not understood`);
+    return ms;
+}
+async function scrapeIntervalMs(o) {
+    const data = (await api(o, 'api/v1/status/config'));
+    return parseScrapeInterval(data.yaml ?? '');
+}
+/**
+ * The bucket to count "fast" requests with: the smallest `le` at or above the bound, so a
+ * request is counted slow only when it surely exceeded the bound (a coarser bucket makes the
+ * test more lenient, never stricter). undefined when the histogram has no such bucket.
+ */
+function chooseBucket(les, boundSeconds) {
+    const finite = les
+        .map((le) => ({ le, v: Number(le) }))
+        .filter((b) => Number.isFinite(b.v) && b.v >= boundSeconds - 1e-12)
+        .sort((a, b) => a.v - b.v);
+    return finite[0]?.le;
+}
+/**
+ * Where the bound falls among the histogram's buckets: on a bucket boundary (a count at the
+ * bound is exact), or inside (low, high] (histogram_quantile interpolates there, so that
+ * bucket is the answer's resolution). undefined when the buckets are not known.
+ */
+function bucketAround(les, boundSeconds) {
+    const values = les
+        .map(Number)
+        .filter((v) => !Number.isNaN(v) && v >= 0)
+        .sort((a, b) => a - b);
+    if (!values.length)
+        return undefined;
+    if (values.some((v) => Math.abs(v - boundSeconds) < 1e-9))
+        return 'boundary';
+    const below = values.filter((v) => v < boundSeconds);
+    const above = values.filter((v) => v > boundSeconds);
+    return { low: below.length ? below[below.length - 1] : 0, high: above[0] ?? Infinity };
+}
+async function bucketBounds(o, series) {
+    const data = (await api(o, 'api/v1/query', { query: `count by (le) (${series})` }));
+    return (data.result ?? []).map((r) => r.metric.le).filter((le) => !!le);
+}
+/**
+ * Several sums in ONE instant query, each tagged by label `m`: Prometheus answers a query from
+ * one consistent view (a scrape is seen whole or not at all), so the counters can be subtracted
+ * from each other. Separate queries can straddle a scrape: `count - fast` then counts a whole
+ * second of new requests as slow. Missing sums are simply absent from the answer.
+ */
+function taggedSums(sums) {
+    return Object.entries(sums)
+        .map(([tag, expr]) => `label_replace(${expr}, "m", "${tag}", "", "")`)
+        .join(' or ');
+}
+async function readTagged(o, query) {
+    const data = (await api(o, 'api/v1/query', { query }));
+    const out = {};
+    for (const r of data.result ?? []) {
+        const v = Number(r.value[1]);
+        if (r.metric.m && Number.isFinite(v))
+            out[r.metric.m] = v;
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/release/canary.ts
 
 
@@ -35526,6 +36103,13 @@ function planManual(mode, state) {
 
 
 
+
+
+/** Analyses a step may take at most (max-step-duration / analysis-interval), at least 1. */
+function maxAnalysesPerStep(o) {
+    const max = o.maxStepDurationMs ?? 5 * o.stepDurationMs;
+    return Math.max(1, Math.floor(o.stepDurationMs / o.intervalMs), Math.floor(max / o.intervalMs));
+}
 async function read(p, q) {
     try {
         return await p.query(q);
@@ -35603,6 +36187,30 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
     const fill = (sel) => sel.replace(/\{\{\s*canary\s*\}\}/g, canary).replace(/\{\{\s*stable\s*\}\}/g, stable);
     const canarySelector = fill(o.canarySelector);
     const stableSelector = fill(o.stableSelector);
+    const interval_ = (o.thresholds.errorJudgement ?? 'interval') === 'interval';
+    const perStep = maxAnalysesPerStep(o);
+    // Bonferroni over every analysis the run may make: a good canary is aborted (or a bad one
+    // passed) with probability at most 1 - confidence over the whole run, not per look.
+    const looks = perStep * (o.steps.length - choice.startStep);
+    const thresholds = { ...o.thresholds, looks: interval_ ? looks : 1 };
+    if (interval_ && o.latencyBuckets && o.thresholds.p95Bucket === undefined) {
+        try {
+            let les = await o.latencyBuckets(canarySelector);
+            if (!les.length)
+                les = await o.latencyBuckets(stableSelector);
+            thresholds.p95Bucket = bucketAround(les, o.thresholds.maxP95Ms / 1000);
+        }
+        catch (e) {
+            core_log/* log */.Rm.warning(`could not read the latency histogram's buckets: ${e.message}`);
+        }
+    }
+    if (interval_) {
+        const j = judgeRate(0, 1, o.thresholds.maxErrorRatePercent, thresholds.confidence ?? 0.95, looks);
+        core_log/* log */.Rm.info(`error-judgement interval: a step passes once the ${Number(((thresholds.confidence ?? 0.95) * 100).toPrecision(3))} % upper bound of its error rate is <= ${o.thresholds.maxErrorRatePercent}% (split over up to ${looks} analyses: ${perStep} per step); with no error that takes ${j.neededAtZero.toLocaleString('en-US')} canary requests in a step, sampled for at most ${(0,duration/* formatDuration */.a3)(perStep * o.intervalMs)}`);
+    }
+    else {
+        core_log/* log */.Rm.warning('error-judgement point: the observed error rate is compared with the SLO, no bound is shown (a pass on few requests says little)');
+    }
     try {
         for (let i = choice.startStep; i < o.steps.length; i++) {
             const weight = o.steps[i];
@@ -35622,14 +36230,19 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
                 const analysisStart = Date.now();
                 await (0,duration/* sleep */.yy)(Math.max(0, stepStart + (analysis + 1) * o.intervalMs - Date.now()));
                 analysis++;
-                const c = await readSlot(prometheus, o.queries, canarySelector, interval);
+                // interval: the step so far (a growing sample, its looks paid for above); point: the
+                // last window only, as before.
+                const range = interval_
+                    ? promDuration(Math.max(window.windowMs, Date.now() - stepStart))
+                    : interval;
+                const c = await readSlot(prometheus, o.queries, canarySelector, range);
                 const s = o.compareWithStable && weight < 100
-                    ? await readSlot(prometheus, o.queries, stableSelector, interval)
+                    ? await readSlot(prometheus, o.queries, stableSelector, range)
                     : undefined;
                 const extras = await Promise.all(o.extraChecks.map(async (x) => {
                     const query = renderQuery('extra-checks', x.query, {
                         selector: canarySelector,
-                        interval,
+                        interval: range,
                         'stable-selector': stableSelector
                     });
                     return {
@@ -35640,7 +36253,7 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
                         reading: await read(prometheus, query)
                     };
                 }));
-                const judged = judgeAnalysis(c.readings, s?.readings, extras, o.thresholds, c.queries);
+                const judged = judgeAnalysis(c.readings, s?.readings, extras, thresholds, c.queries);
                 last = judged.verdict;
                 base.decisions.push({
                     step: i + 1,
@@ -35651,9 +36264,20 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
                     measurements: judged.measurements
                 });
                 core_log/* log */.Rm.info(`  analysis ${analysis} at ${weight}%: ${judged.verdict.toUpperCase()} — ${judged.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`);
-                const abort = tally.record(judged.verdict);
+                // Too few samples for the bound is not "no data": keep sampling the step, up to its limit.
+                const abort = judged.needsMore
+                    ? analysis >= perStep
+                        ? `inconclusive after ${analysis} analyses (${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)}, max-step-duration): not enough evidence to pass, so not promoted`
+                        : undefined
+                    : analysis >= perStep && judged.verdict !== 'pass'
+                        ? `no passing analysis in ${analysis} analyses (${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)}, max-step-duration)`
+                        : tally.record(judged.verdict);
+                if (judged.needsMore && !abort && analysis >= minAnalyses) {
+                    const why = judged.measurements.find((m) => m.needsMore);
+                    core_log/* log */.Rm.info(`  keeps sampling the step: ${why ? `${why.check} ${why.shown}` : ''}`);
+                }
                 if (abort) {
-                    await router.setWeights(slots_allOn(stable), { previous: canary, reason: 'canary aborted' });
+                    await router.setWeights(slots_allOn(stable), { previous: stable, reason: 'canary aborted' });
                     onWeight({ canary, stable, weight: 0 });
                     const culprit = judged.measurements.find((m) => m.verdict === judged.verdict && m.verdict !== 'pass');
                     const reason = `${abort}; at ${weight}% ${culprit ? `${culprit.check}: ${culprit.shown} (bound ${culprit.bound})` : ''}`;
@@ -35684,96 +36308,13 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
 /** Whatever broke (router, bug), the safe state is the stable slot; both analysis loops end here. */
 async function backToStableAfterError(router, canary, stable, onWeight) {
     try {
-        await router.setWeights(slots_allOn(stable), { previous: canary, reason: 'canary error' });
+        await router.setWeights(slots_allOn(stable), { previous: stable, reason: 'canary error' });
         onWeight({ canary, stable, weight: 0 });
         core_log/* log */.Rm.error(`canary stopped by an error; all traffic back on ${stable}`);
     }
     catch (undo) {
         core_log/* log */.Rm.error(`could not put traffic back on ${stable}: ${undo.message}`);
     }
-}
-
-;// CONCATENATED MODULE: ./src/slo/prometheus-meta.ts
-
-
-/**
- * What sequential analysis needs to know about the Prometheus server beyond instant values:
- * its scrape interval (the natural poll interval: polling faster only re-reads the same
- * samples) and the histogram's bucket bounds (to count requests above the latency SLO).
- */
-async function api(o, path, params = {}) {
-    const url = new URL(path, o.url.endsWith('/') ? o.url : `${o.url}/`);
-    for (const [k, v] of Object.entries(params))
-        url.searchParams.set(k, v);
-    const headers = { ...o.headers };
-    if (o.token)
-        headers.authorization = `Bearer ${o.token}`;
-    let res;
-    try {
-        res = await fetch(url, { headers, signal: AbortSignal.timeout(o.timeoutMs) });
-    }
-    catch (error) {
-        throw new errors/* ToolError */.v4(`Prometheus at ${o.url} unreachable: ${error.message}`);
-    }
-    const body = (await res.json().catch(() => ({})));
-    if (body.status !== 'success') {
-        throw new errors/* ToolError */.v4(`Prometheus ${path} answered HTTP ${res.status} without data`);
-    }
-    // A partial answer (Thanos, federation with a store down) can miss series: no data, never a pass.
-    if (Array.isArray(body.warnings) && body.warnings.length) {
-        throw new errors/* ToolError */.v4(`Prometheus ${path} answered with warnings (a partial result): ${body.warnings.map(String).join('; ').slice(0, 300)}`);
-    }
-    return body.data;
-}
-/** `global.scrape_interval` from the running configuration (Prometheus's default is 1m). */
-function parseScrapeInterval(yaml) {
-    const global = /^global:\s*\n((?:[ \t]+.*\n?)*)/m.exec(yaml)?.[1] ?? '';
-    const raw = /^\s+scrape_interval:\s*['"]?([0-9a-z]+)/m.exec(global)?.[1];
-    const ms = raw === undefined ? 60_000 : (0,duration/* parseDurationMs */.yi)(raw);
-    if (ms === undefined || ms <= 0)
-        throw new errors/* ToolError */.v4(`Prometheus scrape_interval \`${raw}\` not understood`);
-    return ms;
-}
-async function scrapeIntervalMs(o) {
-    const data = (await api(o, 'api/v1/status/config'));
-    return parseScrapeInterval(data.yaml ?? '');
-}
-/**
- * The bucket to count "fast" requests with: the smallest `le` at or above the bound, so a
- * request is counted slow only when it surely exceeded the bound (a coarser bucket makes the
- * test more lenient, never stricter). undefined when the histogram has no such bucket.
- */
-function chooseBucket(les, boundSeconds) {
-    const finite = les
-        .map((le) => ({ le, v: Number(le) }))
-        .filter((b) => Number.isFinite(b.v) && b.v >= boundSeconds - 1e-12)
-        .sort((a, b) => a.v - b.v);
-    return finite[0]?.le;
-}
-async function bucketBounds(o, series) {
-    const data = (await api(o, 'api/v1/query', { query: `count by (le) (${series})` }));
-    return (data.result ?? []).map((r) => r.metric.le).filter((le) => !!le);
-}
-/**
- * Several sums in ONE instant query, each tagged by label `m`: Prometheus answers a query from
- * one consistent view (a scrape is seen whole or not at all), so the counters can be subtracted
- * from each other. Separate queries can straddle a scrape: `count - fast` then counts a whole
- * second of new requests as slow. Missing sums are simply absent from the answer.
- */
-function taggedSums(sums) {
-    return Object.entries(sums)
-        .map(([tag, expr]) => `label_replace(${expr}, "m", "${tag}", "", "")`)
-        .join(' or ');
-}
-async function readTagged(o, query) {
-    const data = (await api(o, 'api/v1/query', { query }));
-    const out = {};
-    for (const r of data.result ?? []) {
-        const v = Number(r.value[1]);
-        if (r.metric.m && Number.isFinite(v))
-            out[r.metric.m] = v;
-    }
-    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/slo/sequential.ts
@@ -36176,6 +36717,10 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
         maxSlowFraction: 0.05,
         compareWithStable: o.compareWithStable
     });
+    const judgement = o.thresholds.errorJudgement ?? 'interval';
+    if (judgement === 'point') {
+        core_log/* log */.Rm.warning('error-judgement point: a step advances on its observed rates, no bound is shown (the abort test stays anytime-valid)');
+    }
     // Polls with no data in a row that abort: as many as fit in max-inconclusive intervals.
     const maxNoData = o.maxInconclusive * Math.max(1, Math.ceil(o.intervalMs / s.pollIntervalMs));
     let previous;
@@ -36253,15 +36798,23 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
                     return await abort(`sequential test rejected (e-value ${state.eValue.toPrecision(3)} >= ${state.threshold}); at ${weight}% ${culprit.check}: ${culprit.shown}`, culprit.check, pollStart);
                 }
                 const held = Date.now() - stepStart >= o.stepDurationMs;
+                // interval (default): the anytime-valid upper bounds of the canary's error rate and slow
+                // share (valid at every poll, so no split over looks) must be within the SLOs; point:
+                // the step's observed rates, the older and weaker rule.
                 const observedOk = stepRequests >= o.thresholds.minRequests &&
-                    stepErrors / stepRequests <= o.thresholds.maxErrorRatePercent / 100 + 1e-12 &&
-                    (stepLatency === 0 || stepSlow / stepLatency <= 0.05);
+                    (judgement === 'interval'
+                        ? analysis.state().withinBounds
+                        : stepErrors / stepRequests <= o.thresholds.maxErrorRatePercent / 100 + 1e-12 &&
+                            (stepLatency === 0 || stepSlow / stepLatency <= 0.05));
                 if (held && observedOk) {
                     const extrasFailed = await extraChecks(i, weight, poll);
                     if (extrasFailed)
                         return await abort(extrasFailed.reason, extrasFailed.check, pollStart);
                     record(i, weight, poll, analysis.state(), 'pass');
-                    core_log/* log */.Rm.info(`  step ${weight}% held ${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)}, ${poll} polls: within bounds`);
+                    core_log/* log */.Rm.info(`  step ${weight}% held ${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)}, ${poll} polls: within bounds` +
+                        (judgement === 'interval'
+                            ? `: ${describeUpper(analysis.state())} at ${Number(((1 - s.alpha) * 100).toPrecision(3))} % (anytime-valid, over ${analysis.state().checks[1].trials} canary requests so far)`
+                            : ' (observed rates, error-judgement point)'));
                     break;
                 }
                 if (poll % 10 === 0) {
@@ -36274,7 +36827,7 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
                     const tooFew = stepRequests < o.thresholds.minRequests;
                     return await abort(tooFew
                         ? `step ${weight}%: the canary served ${stepRequests} of the ${o.thresholds.minRequests} requests min-requests asks for in ${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)} (too little traffic to judge; ${stepErrors} errors)`
-                        : `step ${weight}% did not come within bounds in ${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors, ${stepSlow}/${stepLatency} slow)`, tooFew
+                        : `inconclusive: step ${weight}% did not come within bounds in ${(0,duration/* formatDuration */.a3)(Date.now() - stepStart)} (observed ${stepErrors}/${stepRequests} errors, ${stepSlow}/${stepLatency} slow${judgement === 'interval' ? `; anytime-valid upper bounds ${describeUpper(analysis.state())}` : ''})`, tooFew
                         ? 'requests'
                         : stepErrors / Math.max(1, stepRequests) > o.thresholds.maxErrorRatePercent / 100
                             ? 'error rate'
@@ -36315,7 +36868,7 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
         });
     }
     async function abort(reason, check, pollStart) {
-        await router.setWeights(slots_allOn(stable), { previous: canary, reason: 'canary aborted' });
+        await router.setWeights(slots_allOn(stable), { previous: stable, reason: 'canary aborted' });
         onWeight({ canary, stable, weight: 0 });
         core_log/* log */.Rm.error(`canary aborted: ${reason}. All traffic back on ${stable}.`);
         return {
@@ -36369,6 +36922,11 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
         }
         return undefined;
     }
+}
+/** `error rate ≤ 0.21 % (SLO 0.1 %), slow share ≤ 3.1 % (5 %)`, from the anytime-valid bounds. */
+function describeUpper(st) {
+    const p = (x) => `${Number((x * 100).toPrecision(2))} %`;
+    return `error rate ≤ ${p(st.errorRate.high)}, slow share ≤ ${p(st.slowFraction.high)}`;
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -36485,7 +37043,9 @@ function reduce(resultType, result) {
     }
     else
         throw new errors/* ToolError */.v4(`the query returned a ${resultType}; an instant vector or scalar is needed`);
-    const value = Number(raw);
+    // Prometheus writes infinities as +Inf / -Inf (Number() reads those as NaN): a P95 in the +Inf
+    // bucket is slower than every bound, not "no data"; an infinite count is judged no data later.
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
     if (Number.isNaN(value))
         return { kind: 'nan' };
     return { kind: 'value', value };
@@ -38667,6 +39227,11 @@ function readCanaryInputs(inputs) {
     if (stepDurationMs < intervalMs) {
         throw new errors/* ConfigurationError */.j1(`input \`step-duration\` = \`${inputs.raw('step-duration')}\`: must be at least analysis-interval (${inputs.raw('analysis-interval') || '30s'}), or no analysis fits in a step`, 'step-duration');
     }
+    const maxStepRaw = inputs.optional('max-step-duration');
+    const maxStepDurationMs = maxStepRaw === undefined ? 5 * stepDurationMs : inputs.duration('max-step-duration');
+    if (maxStepDurationMs < stepDurationMs || maxStepDurationMs > 24 * 3_600_000) {
+        throw new errors/* ConfigurationError */.j1(`input \`max-step-duration\` = \`${maxStepRaw}\`: expected at least step-duration (${inputs.raw('step-duration') || '1m'}) and at most 24h (default 5 x step-duration)`, 'max-step-duration');
+    }
     const token = inputs.optional('prometheus-token');
     core_log/* log */.Rm.secret(token);
     const prometheusUrl = inputs.optionalUrl('prometheus-url');
@@ -38695,8 +39260,11 @@ function readCanaryInputs(inputs) {
                 minRequests: inputs.integer('min-requests', 1, 1_000_000_000, 50),
                 maxErrorRateIncreasePoints: inputs.percent('max-error-rate-increase', '0.5%'),
                 maxP95IncreasePercent: inputs.integer('max-p95-increase', 0, 10_000, 50),
-                p95NoiseFloorMs: inputs.duration('p95-noise-floor', '50ms')
+                p95NoiseFloorMs: inputs.duration('p95-noise-floor', '50ms'),
+                errorJudgement: inputs.enum('error-judgement', ['interval', 'point'], 'interval'),
+                confidence: 0.95
             },
+            maxStepDurationMs,
             queries: {
                 requests: inputs.optional('request-count-query') ?? DEFAULT_QUERIES.requests,
                 errors: inputs.optional('error-rate-query') ?? DEFAULT_QUERIES.errors,
@@ -38815,6 +39383,7 @@ function truncateUtf8(text, limit) {
 
 
 
+
 const ICON = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚪ inconclusive' };
 /** The decisions table: every analysis, every check, the measured value and its bound. */
 function canarySummary(routerName, inputs, r) {
@@ -38835,6 +39404,14 @@ function canarySummary(routerName, inputs, r) {
         [
             'SLOs',
             `error rate ≤ ${c.thresholds.maxErrorRatePercent}%, P95 < ${c.thresholds.maxP95Ms} ms, ≥ ${c.thresholds.minRequests} requests per analysis`
+        ],
+        [
+            'Judgement',
+            (c.thresholds.errorJudgement ?? 'interval') === 'interval'
+                ? inputs.analysis === 'sequential'
+                    ? `interval: a step advances only when the anytime-valid upper bounds (at 1 − alpha ${inputs.sequential.alpha}) are within the SLOs; too little data is inconclusive, never a pass`
+                    : `interval: pass only when the one-sided Clopper-Pearson upper bound is within the SLO at 95 % overall (split over up to ${maxAnalysesPerStep(c) * c.steps.length} analyses, Bonferroni), fail only when the lower bound is above; a step undecided after ${(0,duration/* formatDuration */.a3)(c.maxStepDurationMs ?? 5 * c.stepDurationMs)} is rolled back`
+                : 'point: the observed rates against the SLOs, no bound stated (weaker: a pass on few requests shows little)'
         ],
         [
             'Abort rule',
@@ -38895,6 +39472,8 @@ function manualSummary(mode, routerName, before, after, explanation, dryRun) {
 
 
 
+
+
 /** State for the post step: if main dies with the canary carrying traffic, post puts it back. */
 const STATE_ACTIVE = 'canary-active';
 const STATE_STABLE = 'canary-stable';
@@ -38915,7 +39494,11 @@ async function run(io) {
         const options = {
             ...inputs.canary,
             prepare: (canary) => prepareCanary(router, canary, inputs),
-            deploysItsOwnVersion: !!(inputs.prepare.deployCommand || inputs.prepare.image)
+            deploysItsOwnVersion: !!(inputs.prepare.deployCommand || inputs.prepare.image),
+            // only the default latency query is known to read this histogram
+            latencyBuckets: inputs.canary.queries.p95 === DEFAULT_QUERIES.p95
+                ? (selector) => bucketBounds(inputs.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
+                : undefined
         };
         const sequential = inputs.analysis === 'sequential'
             ? await sequentialSettings(inputs.sequential, inputs.prometheus)
@@ -38944,8 +39527,9 @@ async function run(io) {
         }
         async function cancelCleanup(signal) {
             if (live && live.weight > 0) {
+                // The canary slot holds an unfinished release: nothing to roll back to behind stable.
                 await router.setWeights(slots_allOn(live.stable), {
-                    previous: live.stable === 'blue' ? 'green' : 'blue',
+                    previous: live.stable,
                     reason: `cancelled (${signal})`
                 });
                 io.saveState(STATE_ACTIVE, 'false');
@@ -39039,7 +39623,7 @@ async function post(io) {
     const { router, close } = openRouter(inputs.router);
     try {
         await router.setWeights(slots_allOn(stable), {
-            previous: stable === 'blue' ? 'green' : 'blue',
+            previous: stable,
             reason: 'post step after an unfinished canary'
         });
         core_log/* log */.Rm.warning(`the canary did not finish: canary weight set to 0, all traffic on ${stable}`);

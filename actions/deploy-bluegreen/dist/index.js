@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6867);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2798);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5231);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2798:
+/***/ 5231:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29234,6 +29234,332 @@ __webpack_async_result__();
 __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
+
+;// CONCATENATED MODULE: ./src/slo/interval.ts
+/** Standard normal quantile (Acklam's rational approximation, |error| < 1.2e-9). */
+function normalQuantile(p) {
+    if (p <= 0 || p >= 1)
+        throw new RangeError(`normalQuantile: p = ${p} is outside (0, 1)`);
+    const a = [
+        -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+        2.506628277459239
+    ];
+    const b = [
+        -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572
+    ];
+    const c = [
+        -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734,
+        4.374664141464968, 2.938163982698783
+    ];
+    const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+    const low = 0.02425;
+    if (p < low) {
+        const q = Math.sqrt(-2 * Math.log(p));
+        return ((((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1));
+    }
+    if (p > 1 - low)
+        return -normalQuantile(1 - p);
+    const q = p - 0.5;
+    const r = q * q;
+    return (((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1));
+}
+function logGamma(x) {
+    // Lanczos approximation (g = 7, n = 9).
+    const g = [
+        0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+        -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+        1.5056327351493116e-7
+    ];
+    if (x < 0.5)
+        return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+    x -= 1;
+    let a = g[0];
+    const t = x + 7.5;
+    for (let i = 1; i < 9; i++)
+        a += g[i] / (x + i);
+    return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+}
+/** Continued fraction of the incomplete beta function (Numerical Recipes' betacf). */
+function betaContinuedFraction(x, a, b) {
+    const tiny = 1e-300;
+    let c = 1;
+    let d = 1 - ((a + b) * x) / (a + 1);
+    if (Math.abs(d) < tiny)
+        d = tiny;
+    d = 1 / d;
+    let h = d;
+    for (let m = 1; m <= 300; m++) {
+        const m2 = 2 * m;
+        let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+        d = 1 + aa * d;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = 1 + aa / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        h *= d * c;
+        aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+        d = 1 + aa * d;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = 1 + aa / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        const delta = d * c;
+        h *= delta;
+        if (Math.abs(delta - 1) < 1e-12)
+            break;
+    }
+    return h;
+}
+/** Regularised incomplete beta I_x(a, b). */
+function incompleteBeta(x, a, b) {
+    if (x <= 0)
+        return 0;
+    if (x >= 1)
+        return 1;
+    const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+    return x < (a + 1) / (a + b + 2)
+        ? (front * betaContinuedFraction(x, a, b)) / a
+        : 1 - (front * betaContinuedFraction(1 - x, b, a)) / b;
+}
+/** x with I_x(a, b) = p, by bisection (monotone, 60 halvings: far below any rate shown). */
+function inverseBeta(p, a, b) {
+    let lo = 0;
+    let hi = 1;
+    for (let i = 0; i < 60; i++) {
+        const mid = (lo + hi) / 2;
+        if (incompleteBeta(mid, a, b) < p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (lo + hi) / 2;
+}
+/**
+ * Clopper-Pearson bounds of a proportion, each one-sided at 1 - alpha: exact, so a service at
+ * the SLO is failed at most alpha of the time (Wilson's lower bound fails it more often when
+ * errors are rare).
+ */
+function clopperPearson(failures, total, alpha) {
+    if (total <= 0)
+        return { low: 0, high: 1 };
+    const low = failures === 0 ? 0 : inverseBeta(alpha, failures, total - failures + 1);
+    const high = failures === total ? 1 : inverseBeta(1 - alpha, failures + 1, total - failures);
+    return { low, high };
+}
+/**
+ * `looks`: how many times the same growing sample is judged. Each look uses alpha / looks
+ * (Bonferroni), so stopping at the first decisive look keeps the overall error at most alpha.
+ */
+function judgeRate(failures, total, maxRatePercent, confidence = 0.95, looks = 1) {
+    const alpha = (1 - confidence) / Math.max(1, looks);
+    const max = maxRatePercent / 100;
+    const { low, high } = clopperPearson(failures, total, alpha);
+    // Zero failures: the upper bound is 1 - alpha^(1/n), below max once n >= ln(alpha) / ln(1 - max).
+    const neededAtZero = max > 0 ? Math.ceil(Math.log(alpha) / Math.log(1 - max)) : Infinity;
+    const verdict = total > 0 && low > max ? 'fail' : total > 0 && high <= max ? 'pass' : 'inconclusive';
+    return {
+        verdict,
+        failures,
+        total,
+        low,
+        high,
+        confidence: 1 - alpha,
+        neededAtZero,
+        maxRatePercent,
+        looks: Math.max(1, looks),
+        overallConfidence: confidence
+    };
+}
+const pct = (v) => `${(v * 100).toPrecision(2)}%`;
+/** `0 of 600 failed: error rate between 0% and 0.45% (95% bounds)`, for logs and messages. */
+function describeRate(j) {
+    return `${j.failures} of ${j.total} failed: error rate between ${pct(j.low)} and ${pct(j.high)} (${(j.confidence * 100).toPrecision(3)}% one-sided bounds)`;
+}
+/** `3,120` (whole) or `≈37.8` (an increase() estimate). */
+function countShown(n) {
+    if (Math.abs(n - Math.round(n)) < 1e-6)
+        return Math.round(n).toLocaleString('en-US');
+    return `≈${n.toFixed(1)}`;
+}
+/** A bound as a percentage with 2 significant digits, never rounded to 0 unless it is 0. */
+function percentShown(fraction) {
+    if (fraction === 0)
+        return '0 %';
+    const v = fraction * 100;
+    return `${v >= 10 ? v.toFixed(1) : Number(v.toPrecision(2)).toString()} %`;
+}
+function levelShown(j) {
+    const overall = `${Number((j.overallConfidence * 100).toPrecision(3))} %`;
+    return j.looks > 1
+        ? `at ${overall} (one-sided, Clopper-Pearson, ${Number((j.confidence * 100).toPrecision(4))} % per look over ${j.looks} looks)`
+        : `at ${overall} (one-sided, Clopper-Pearson)`;
+}
+/**
+ * The sentence every verdict carries, in the log and the summary:
+ * pass: `0 errors in 3,120 requests: error rate ≤ 0.096 % at 95 % (one-sided, Clopper-Pearson)`;
+ * fail: `18 errors in 3,000 requests: error rate ≥ 0.38 % at 95 % (...), above the 0.1 % SLO`;
+ * inconclusive: `inconclusive: 0 errors in 140 requests shows only ≤ 2.1 %; 2,995 requests with
+ * no error would show ≤ 0.1 %`. `what` names the events (`errors`, `requests ≥ 500 ms`).
+ */
+function describeBound(j, what = 'errors', rateName = 'error rate') {
+    const counts = `${countShown(j.failures)} ${what} in ${countShown(j.total)} requests`;
+    const slo = `${j.maxRatePercent} %`;
+    if (j.verdict === 'pass')
+        return `${counts}: ${rateName} ≤ ${percentShown(j.high)} ${levelShown(j)}`;
+    if (j.verdict === 'fail') {
+        return `${counts}: ${rateName} ≥ ${percentShown(j.low)} ${levelShown(j)}, above the ${slo} bound`;
+    }
+    if (j.total <= 0)
+        return `inconclusive: no requests to judge`;
+    const needed = Number.isFinite(j.neededAtZero)
+        ? `; ${j.neededAtZero.toLocaleString('en-US')} requests with no ${what.replace(/s\b/, '')} would show ≤ ${slo}`
+        : '';
+    return j.failures === 0
+        ? `inconclusive: ${counts} shows only ${rateName} ≤ ${percentShown(j.high)} ${levelShown(j)}${needed}`
+        : `inconclusive: ${counts}: ${rateName} between ${percentShown(j.low)} and ${percentShown(j.high)} ${levelShown(j)}, the ${slo} bound is inside${needed}`;
+}
+/**
+ * The fewest failures among `total` requests that show the rate above the SLO (the lower
+ * bound above it), or undefined when even all of them would not. The lower bound only grows
+ * with the failures and shrinks with the requests, so a sample that reached this count before
+ * `total` requests is already certain to fail its look at `total`: stopping it early changes
+ * no verdict and spares users a failing slot.
+ */
+function failuresThatFail(total, maxRatePercent, confidence = 0.95, looks = 1) {
+    if (!(total >= 1))
+        return undefined;
+    const fails = (f) => judgeRate(f, total, maxRatePercent, confidence, looks).verdict === 'fail';
+    if (!fails(total))
+        return undefined;
+    let lo = 0; // does not fail
+    let hi = Math.round(total); // fails
+    if (fails(0))
+        return 0;
+    while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (fails(mid))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+/**
+ * P(Binomial(n, p) <= k), through the incomplete beta: I_{1-p}(n - k, k + 1).
+ */
+function binomialCdf(k, n, p) {
+    if (k < 0)
+        return 0;
+    if (k >= n)
+        return 1;
+    return incompleteBeta(1 - p, n - k, k + 1);
+}
+/**
+ * Distribution-free upper confidence bound of a quantile from n sorted samples: the k-th
+ * smallest sample with the smallest k such that P(Binomial(n, q) <= k - 1) >= confidence
+ * (fewer than k samples lie at or below the true quantile, so X_(k) is above it). Undefined
+ * when even the largest sample is not a bound at this confidence: with q = 0.95 at 95 % that
+ * takes 59 samples, so fewer cannot say anything about a P95.
+ */
+function quantileUpperBound(sorted, q, confidence) {
+    const n = sorted.length;
+    for (let k = Math.max(1, Math.ceil(q * n)); k <= n; k++) {
+        if (binomialCdf(k - 1, n, q) >= confidence)
+            return sorted[k - 1];
+    }
+    return undefined;
+}
+/** Samples needed before any upper bound of the q-quantile exists: 1 - q^n >= confidence. */
+function samplesForQuantile(q, confidence) {
+    return Math.ceil(Math.log(1 - confidence) / Math.log(q));
+}
+
+;// CONCATENATED MODULE: ./src/release/verification.ts
+
+const worst = (a, b) => a === 'fail' || b === 'fail'
+    ? 'fail'
+    : a === 'inconclusive' || b === 'inconclusive'
+        ? 'inconclusive'
+        : 'pass';
+/**
+ * Pure: the verdict of a post-switch sample at one of `looks` looks.
+ * interval: errors by the Clopper-Pearson bounds of the error rate; the P95 by the share of
+ * requests at or above max-p95 (P95 < bound is the same as "fewer than 5 % are that slow"),
+ * whose upper bound must be at most 5 % (the order-statistic upper bound of the true P95 is
+ * shown beside it; fewer than 59 samples at 95 % cannot bound a P95 at all).
+ * point: the observed rate and nearest-rank P95 against the bounds, as before (weaker: said so).
+ */
+function judgeVerification(r, rule, looks = 1) {
+    if (r.total === 0) {
+        const shown = 'no request could be judged';
+        return {
+            verdict: 'inconclusive',
+            errors: { verdict: 'inconclusive', shown },
+            p95: { verdict: 'inconclusive', shown },
+            why: `inconclusive: ${shown}`
+        };
+    }
+    if (rule.judgement === 'point') {
+        const eOk = r.errorRatePercent <= rule.maxErrorRatePercent;
+        const pOk = r.p95Ms < rule.maxP95Ms;
+        const errors = {
+            verdict: (eOk ? 'pass' : 'fail'),
+            shown: `${r.errorRatePercent.toFixed(3)}% (${r.failed}/${r.total}), point estimate: no bound stated (error-judgement point)`
+        };
+        const p95 = {
+            verdict: (pOk ? 'pass' : 'fail'),
+            shown: `${Math.round(r.p95Ms)} ms (nearest rank of ${r.total}), point estimate`
+        };
+        const problems = [
+            eOk
+                ? ''
+                : `error rate ${r.errorRatePercent.toFixed(2)}% (${r.failed}/${r.total}) > ${rule.maxErrorRatePercent}%`,
+            pOk ? '' : `p95 ${Math.round(r.p95Ms)} ms >= ${rule.maxP95Ms} ms`
+        ].filter(Boolean);
+        return {
+            verdict: worst(errors.verdict, p95.verdict),
+            errors,
+            p95,
+            why: problems.length ? problems.join('; ') : undefined
+        };
+    }
+    const j = judgeRate(r.failed, r.total, rule.maxErrorRatePercent, rule.confidence, looks);
+    const errors = { verdict: j.verdict, shown: describeBound(j), judgement: j };
+    const slow = r.latenciesMs.filter((ms) => ms >= rule.maxP95Ms).length;
+    const perLook = 1 - (1 - rule.confidence) / Math.max(1, looks);
+    const upper = quantileUpperBound(r.latenciesMs, 0.95, perLook);
+    const sj = judgeRate(slow, r.total, 5, rule.confidence, looks);
+    const bound = upper === undefined
+        ? `no bound: ${r.total} requests, a P95 bound needs ${samplesForQuantile(0.95, perLook)}`
+        : `true P95 ≤ ${Math.round(upper)} ms (order statistic)`;
+    const p95 = {
+        verdict: upper === undefined ? 'inconclusive' : sj.verdict,
+        upperBoundMs: upper,
+        shown: `${Math.round(r.p95Ms)} ms observed; ${bound}; ${describeBound(sj, `requests ≥ ${rule.maxP95Ms} ms`, 'slow share')}`
+    };
+    const verdict = worst(errors.verdict, p95.verdict);
+    const problems = [
+        errors.verdict === 'pass' ? '' : errors.shown,
+        p95.verdict === 'pass' ? '' : `p95: ${p95.shown}`
+    ].filter(Boolean);
+    return {
+        verdict,
+        errors,
+        p95,
+        why: verdict === 'pass' ? undefined : problems.join('; ')
+    };
+}
+/** Upper bound of the error rate (percent), for the `error-rate-upper-bound` output. */
+function upperBoundShown(v) {
+    const j = v.errors.judgement;
+    return j ? percentShown(j.high).replace(' %', '') : '';
+}
 
 // EXTERNAL MODULE: ./src/core/log.ts
 var log = __nccwpck_require__(4325);
@@ -34413,23 +34739,50 @@ function runCommand(argv, options = {}) {
             cwd: options.cwd,
             env: { ...process.env, ...options.env },
             stdio: ['pipe', 'pipe', 'pipe'],
-            shell: false
+            shell: false,
+            detached: options.processGroup === true
         });
         const out = [];
         const err = [];
         let timedOut = false;
+        let aborted = false;
+        const kill = (signal) => {
+            if (!options.processGroup || child.pid === undefined)
+                child.kill(signal);
+            else
+                try {
+                    process.kill(-child.pid, signal);
+                }
+                catch {
+                    // The group is already gone.
+                }
+        };
+        const stop = () => {
+            kill('SIGTERM');
+            setTimeout(() => kill('SIGKILL'), 2000).unref();
+        };
+        if (child.pid !== undefined)
+            options.onSpawn?.(child.pid);
+        const onAbort = () => {
+            aborted = true;
+            stop();
+        };
+        if (options.signal?.aborted)
+            onAbort();
+        else
+            options.signal?.addEventListener('abort', onAbort, { once: true });
         const timer = options.timeoutMs === undefined
             ? undefined
             : setTimeout(() => {
                 timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+                stop();
             }, options.timeoutMs);
         child.stdout.on('data', (d) => out.push(d));
         child.stderr.on('data', (d) => err.push(d));
         child.on('error', (e) => {
             if (timer)
                 clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
             const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : '';
             reject(new errors/* ToolError */.v4(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }));
         });
@@ -34446,6 +34799,10 @@ function runCommand(argv, options = {}) {
         child.on('close', async (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
+            // Helpers of the group may outlive the leader: they get the same end.
+            if (options.processGroup && (timedOut || aborted))
+                kill('SIGKILL');
             const inputError = await feeding;
             resolve({
                 code: code ?? 128,
@@ -34453,6 +34810,7 @@ function runCommand(argv, options = {}) {
                 stdout: scrub(Buffer.concat(out).toString('utf8'), secrets),
                 stderr: scrub(Buffer.concat(err).toString('utf8'), secrets),
                 timedOut,
+                aborted,
                 durationMs: Date.now() - started,
                 inputError
             });
@@ -34598,7 +34956,45 @@ async function sampleTraffic(url, options) {
         outcomes,
         resetsRetried,
         notSwitched,
-        stoppedEarly
+        stoppedEarly,
+        latenciesMs: latencies
+    };
+}
+/** Two samples of the same slot as one (a verification sampled in several looks). */
+function mergeSamples(a, b) {
+    const latencies = [...a.latenciesMs, ...b.latenciesMs].sort((x, y) => x - y);
+    const outcomes = { ...a.outcomes };
+    for (const [k, n] of Object.entries(b.outcomes))
+        outcomes[k] = (outcomes[k] ?? 0) + n;
+    const total = a.total + b.total;
+    const failed = a.failed + b.failed;
+    return {
+        total,
+        failed,
+        errorRatePercent: total ? (failed / total) * 100 : 0,
+        p50Ms: percentile(latencies, 50),
+        p95Ms: percentile(latencies, 95),
+        maxMs: latencies[latencies.length - 1] ?? NaN,
+        outcomes,
+        resetsRetried: a.resetsRetried + b.resetsRetried,
+        notSwitched: a.notSwitched + b.notSwitched,
+        stoppedEarly: a.stoppedEarly || b.stoppedEarly,
+        latenciesMs: latencies
+    };
+}
+function emptySample() {
+    return {
+        total: 0,
+        failed: 0,
+        errorRatePercent: 0,
+        p50Ms: NaN,
+        p95Ms: NaN,
+        maxMs: NaN,
+        outcomes: {},
+        resetsRetried: 0,
+        notSwitched: 0,
+        stoppedEarly: false,
+        latenciesMs: []
     };
 }
 
@@ -34642,6 +35038,15 @@ async function waitForSlot(url, slot, o) {
             return { done: false, requests, notYet, elapsedMs, last };
         await (0,duration/* sleep */.yy)(o.intervalMs);
     }
+}
+
+;// CONCATENATED MODULE: ./src/traffic/router.ts
+/**
+ * True when the router records that the idle slot holds a release that failed: `previous` is
+ * the live slot itself. A rollback there would send users to the release just undone.
+ */
+function failedReleaseIdle(state, live) {
+    return state.previous === live;
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/slots.ts
@@ -34798,6 +35203,7 @@ class FleetRouter {
 ;// CONCATENATED MODULE: ./src/release/plan.ts
 
 
+
 function planSwitch(mode, state, target) {
     const where = placement(state.weights, state.previous);
     const before = state.weights;
@@ -34816,6 +35222,13 @@ function planSwitch(mode, state, target) {
         if (mode === 'deploy') {
             const to = target ?? otherSlot(live);
             return plan(live, to, to === live ? `${to} is already live; nothing to switch` : `switch from ${live} to ${to}`);
+        }
+        if (!target && failedReleaseIdle(state, live)) {
+            const idle = otherSlot(live);
+            throw new errors/* ConfigurationError */.j1(`nothing to roll back to: ${live} is live and the idle slot ${idle} holds the release that ` +
+                `was undone${state.changedAt ? ` at ${state.changedAt}` : ''} (a canary aborted or a ` +
+                `switch rolled back after its verification), so traffic stays on ${live}. Deploy a good ` +
+                `release, or give target-slot ${idle} to send users to ${idle} anyway`, 'target-slot');
         }
         const fallback = state.previous && state.previous !== live ? state.previous : otherSlot(live);
         const to = target ?? fallback;
@@ -34853,6 +35266,9 @@ function planSwitch(mode, state, target) {
 
 
 
+
+
+
 function canPrepare(router) {
     return typeof router.prepareSlot === 'function';
 }
@@ -34861,7 +35277,11 @@ function liveSlotOf(state) {
     if (where.kind === 'single') {
         return {
             live: where.live,
-            previous: state.previous && state.previous !== where.live ? state.previous : otherSlot(where.live)
+            previous: failedReleaseIdle(state, where.live)
+                ? undefined
+                : state.previous && state.previous !== where.live
+                    ? state.previous
+                    : otherSlot(where.live)
         };
     }
     if (where.kind === 'split')
@@ -34911,21 +35331,29 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) });
         if (options.verify) {
             const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
-            if (!notInEffect)
-                result.verify = await verify(options.verify, plan.to);
-            const breach = notInEffect ?? verifyBreach(result.verify, options.verify);
+            if (!notInEffect) {
+                const v = await verify(options.verify, plan.to);
+                result.verify = v.sample;
+                result.verification = v.verdict;
+            }
+            const breach = notInEffect ?? verifyBreach(result.verify, options.verify, result.verification);
             const next = afterVerification(options.mode, options.autoRollback, breach);
+            // An inconclusive verification is never a verified switch: it is undone like a failure.
+            const failed = result.verification?.verdict === 'inconclusive'
+                ? 'verification inconclusive (not verified)'
+                : 'verification failed';
             if (next === 'roll back') {
+                // plan.to now holds the release that failed: record that there is nothing to roll back to.
                 await router.setWeights(current.weights, {
-                    previous: plan.to,
+                    previous: plan.from ?? plan.to,
                     reason: 'automatic rollback'
                 });
                 result.rolledBack = true;
                 result.outcome = 'rolled-back';
-                throw new errors/* GateError */.ue(`verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
+                throw new errors/* GateError */.ue(`${failed} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
             }
             if (next === 'leave') {
-                throw new errors/* GateError */.ue(`verification failed after the switch to ${plan.to}: ${breach}. ` +
+                throw new errors/* GateError */.ue(`${failed} after the switch to ${plan.to}: ${breach}. ` +
                     (options.mode === 'rollback'
                         ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
                         : `auto-rollback is false, so traffic stays on ${plan.to}.`));
@@ -35087,40 +35515,74 @@ async function waitSwitched(v, slot, health) {
     }
     return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${(0,duration/* formatDuration */.a3)(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`;
 }
+/**
+ * Samples through the router after the switch. interval: in looks of verify-duration each,
+ * until the bounds decide or verify-max-duration is sampled; each look is judged at
+ * alpha / looks (Bonferroni), so stopping at the first decisive one keeps the overall
+ * confidence. A look stops early once its failures alone make it fail (the same verdict its end
+ * would give: the lower bound only grows with failures), sparing users a broken slot.
+ */
 async function verify(v, slot) {
-    return log/* log */.Rm.group(`Verify through ${v.url} for ${(0,duration/* formatDuration */.a3)(v.durationMs)}`, async () => {
-        const maxFailures = Math.floor((v.maxErrorRatePercent / 100) * (v.durationMs / 1000) * v.ratePerSecond);
-        const r = await sampleTraffic(v.url, {
-            durationMs: v.durationMs,
-            ratePerSecond: v.ratePerSecond,
-            timeoutMs: v.timeoutMs,
-            // Once more requests failed than the whole window may, the verdict cannot change.
-            stopAfterFailures: maxFailures + 1,
-            expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
-        });
-        log/* log */.Rm.info(`${r.total} requests, ${r.failed} failed (${r.errorRatePercent.toFixed(2)}%), p95 ${Math.round(r.p95Ms)} ms`);
-        if (r.notSwitched) {
-            log/* log */.Rm.warning(`${r.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`);
+    const judgement = v.judgement ?? 'interval';
+    const confidence = v.confidence ?? 0.95;
+    const looks = verifyLooks(v);
+    const rule = {
+        maxErrorRatePercent: v.maxErrorRatePercent,
+        maxP95Ms: v.maxP95Ms,
+        judgement,
+        confidence
+    };
+    const perLook = Math.max(1, Math.round((v.durationMs / 1000) * v.ratePerSecond));
+    const title = judgement === 'interval'
+        ? `Verify through ${v.url}: ${(0,duration/* formatDuration */.a3)(v.durationMs)} per look, up to ${looks} looks (${(0,duration/* formatDuration */.a3)(looks * v.durationMs)})`
+        : `Verify through ${v.url} for ${(0,duration/* formatDuration */.a3)(v.durationMs)}`;
+    return log/* log */.Rm.group(title, async () => {
+        let sample = emptySample();
+        let verdict = judgeVerification(sample, rule, looks);
+        for (let look = 1; look <= looks; look++) {
+            const failAt = judgement === 'interval'
+                ? failuresThatFail(look * perLook, v.maxErrorRatePercent, confidence, looks)
+                : Math.floor((v.maxErrorRatePercent / 100) * perLook) + 1;
+            const r = await sampleTraffic(v.url, {
+                durationMs: v.durationMs,
+                ratePerSecond: v.ratePerSecond,
+                timeoutMs: v.timeoutMs,
+                stopAfterFailures: failAt === undefined ? undefined : Math.max(1, failAt - sample.failed),
+                expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
+            });
+            sample = mergeSamples(sample, r);
+            verdict = judgeVerification(sample, rule, looks);
+            log/* log */.Rm.info(`look ${look}/${looks}: ${sample.total} requests, ${sample.failed} failed, p95 ${Math.round(sample.p95Ms)} ms: ${verdict.verdict.toUpperCase()}`);
+            log/* log */.Rm.info(`  errors: ${verdict.errors.shown}`);
+            log/* log */.Rm.info(`  p95: ${verdict.p95.shown}`);
+            if (verdict.verdict !== 'inconclusive' || r.stoppedEarly || r.total === 0)
+                break;
         }
-        if (r.resetsRetried) {
-            log/* log */.Rm.warning(`${r.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`);
+        if (sample.notSwitched) {
+            log/* log */.Rm.warning(`${sample.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`);
         }
-        return r;
+        if (sample.resetsRetried) {
+            log/* log */.Rm.warning(`${sample.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`);
+        }
+        return { sample, verdict };
     });
 }
-function verifyBreach(r, v) {
-    const problems = [];
-    if (r.total === 0)
-        problems.push('no request could be sent');
-    if (r.errorRatePercent > v.maxErrorRatePercent) {
-        problems.push(`error rate ${r.errorRatePercent.toFixed(2)}% (${r.failed}/${r.total}) > ${v.maxErrorRatePercent}%`);
-    }
-    if (r.p95Ms >= v.maxP95Ms)
-        problems.push(`p95 ${Math.round(r.p95Ms)} ms >= ${v.maxP95Ms} ms`);
-    if (!problems.length)
+/** Looks of verify-duration that fit in verify-max-duration (1 for the point rule). */
+function verifyLooks(v) {
+    if ((v.judgement ?? 'interval') === 'point')
+        return 1;
+    return Math.max(1, Math.floor((v.maxDurationMs ?? 10 * v.durationMs) / v.durationMs));
+}
+function verifyBreach(r, v, verdict = judgeVerification(r, {
+    maxErrorRatePercent: v.maxErrorRatePercent,
+    maxP95Ms: v.maxP95Ms,
+    judgement: v.judgement ?? 'interval',
+    confidence: v.confidence ?? 0.95
+}, verifyLooks(v))) {
+    if (verdict.verdict === 'pass')
         return undefined;
     const why = describeFailures(r.outcomes);
-    return problems.join('; ') + (why ? ` (failed requests: ${why})` : '');
+    return (verdict.why ?? verdict.verdict) + (why ? ` (failed requests: ${why})` : '');
 }
 /** Pure: `HTTP 503 x12, ECONNRESET x2`, most frequent first, at most `cap` kinds. */
 function describeFailures(outcomes, cap = 5) {
@@ -37315,10 +37777,20 @@ function readDeployInputs(inputs) {
                 maxErrorRatePercent: inputs.percent('verify-max-error-rate', '0.1%'),
                 maxP95Ms: inputs.duration('verify-max-p95', '500ms'),
                 timeoutMs: positiveDuration(inputs, 'verify-request-timeout', '5s'),
-                slotHeader: slotHeader(inputs)
+                slotHeader: slotHeader(inputs),
+                judgement: inputs.enum('error-judgement', ['interval', 'point'], 'interval'),
+                confidence: 0.95
             }
             : undefined
     };
+    if (release.verify) {
+        const v = release.verify;
+        const raw = inputs.optional('verify-max-duration');
+        v.maxDurationMs = raw === undefined ? 10 * v.durationMs : inputs.duration('verify-max-duration');
+        if (v.maxDurationMs < v.durationMs || v.maxDurationMs > 3_600_000) {
+            throw new errors/* ConfigurationError */.j1(`input \`verify-max-duration\` = \`${raw}\`: expected at least verify-duration (${inputs.raw('verify-duration') || '30s'}) and at most 1h (default 10 x verify-duration)`, 'verify-max-duration');
+        }
+    }
     return { mode, router, release, github: readDeploymentRecord(inputs) };
 }
 
@@ -37395,7 +37867,7 @@ function truncateUtf8(text, limit) {
 
 
 
-const VERDICT = { pass: '✅ pass', fail: '❌ fail' };
+const VERDICT = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚠️ inconclusive (not a pass)' };
 function statusSummary(routerName, state) {
     const { live, previous } = liveSlotOf(state);
     return new Summary()
@@ -37438,18 +37910,24 @@ function blueGreenSummary(routerName, inputs, r) {
     }
     if (r.switchMs !== undefined)
         gates.push(['switch', `${r.switchMs} ms`, '', r.switched ? VERDICT.pass : VERDICT.fail]);
-    if (r.verify && rel.verify) {
+    if (r.verify && rel.verify && r.verification) {
+        const v = r.verification;
+        const interval = (rel.verify.judgement ?? 'interval') === 'interval';
         gates.push([
             'error rate after switch',
-            `${r.verify.errorRatePercent.toFixed(3)}% (${r.verify.failed}/${r.verify.total})`,
-            `<= ${rel.verify.maxErrorRatePercent}%`,
-            r.verify.errorRatePercent <= rel.verify.maxErrorRatePercent ? VERDICT.pass : VERDICT.fail
+            v.errors.shown,
+            interval
+                ? `upper bound <= ${rel.verify.maxErrorRatePercent}%`
+                : `<= ${rel.verify.maxErrorRatePercent}% (point estimate, weaker)`,
+            VERDICT[v.errors.verdict]
         ]);
         gates.push([
             'p95 latency after switch',
-            `${Math.round(r.verify.p95Ms)} ms`,
-            `< ${rel.verify.maxP95Ms} ms`,
-            r.verify.p95Ms < rel.verify.maxP95Ms ? VERDICT.pass : VERDICT.fail
+            v.p95.shown,
+            interval
+                ? `< ${rel.verify.maxP95Ms} ms: at most 5% of requests that slow, shown`
+                : `< ${rel.verify.maxP95Ms} ms (point estimate, weaker)`,
+            VERDICT[v.p95.verdict]
         ]);
     }
     if (gates.length)
@@ -37459,6 +37937,16 @@ function blueGreenSummary(routerName, inputs, r) {
         ['Previous slot', r.previousSlot ?? 'unknown'],
         ['Switched', r.switched ? 'yes' : 'no'],
         ['Rolled back', r.rolledBack ? 'yes' : 'no'],
+        ...(r.verification
+            ? [
+                [
+                    'Verified',
+                    r.verification.verdict === 'pass'
+                        ? 'yes'
+                        : `no (${r.verification.verdict}${r.rolledBack ? ', so rolled back' : ''})`
+                ]
+            ]
+            : []),
         ...(r.error
             ? [
                 ['Failure', (0,errors/* describeFailure */.Ic)(r.error)],
@@ -37470,6 +37958,7 @@ function blueGreenSummary(routerName, inputs, r) {
 }
 
 ;// CONCATENATED MODULE: ./src/actions/deploy-bluegreen/main.ts
+
 
 
 
@@ -37516,7 +38005,12 @@ async function run(io) {
         async function cancelCleanup(signal) {
             if (restoreOnCancel) {
                 const { weights, movedTo } = restoreOnCancel;
-                await router.setWeights(weights, { previous: movedTo, reason: `cancelled (${signal})` });
+                // movedTo holds the release whose switch was cancelled: record nothing to roll back to.
+                const back = placement(weights);
+                await router.setWeights(weights, {
+                    previous: back.kind === 'single' ? back.live : movedTo,
+                    reason: `cancelled (${signal})`
+                });
                 log/* log */.Rm.warning(`cancelled before verification finished: traffic restored to ${formatWeights(weights)}`);
             }
             await record?.finish(false, `cancelled (${signal})`);
@@ -37526,6 +38020,12 @@ async function run(io) {
         io.setOutput('switched', result.switched);
         io.setOutput('rolled-back', result.rolledBack);
         io.setOutput('switch-ms', result.switchMs ?? '');
+        io.setOutput('verification', result.verification?.verdict ?? '');
+        io.setOutput('verify-requests', result.verify?.total ?? '');
+        io.setOutput('error-rate-upper-bound', result.verification ? upperBoundShown(result.verification) : '');
+        io.setOutput('p95-upper-bound-ms', result.verification?.p95.upperBoundMs !== undefined
+            ? Math.round(result.verification.p95.upperBoundMs)
+            : '');
         io.setOutput('deployment-id', deploymentId ?? '');
         await io.writeSummary(blueGreenSummary(router.name, inputs, result));
         await record?.finish(!result.error, result.error ? (0,errors/* describeFailure */.Ic)(result.error) : `${result.liveSlot} live`);

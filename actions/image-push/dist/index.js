@@ -31680,23 +31680,50 @@ function runCommand(argv, options = {}) {
             cwd: options.cwd,
             env: { ...process.env, ...options.env },
             stdio: ['pipe', 'pipe', 'pipe'],
-            shell: false
+            shell: false,
+            detached: options.processGroup === true
         });
         const out = [];
         const err = [];
         let timedOut = false;
+        let aborted = false;
+        const kill = (signal) => {
+            if (!options.processGroup || child.pid === undefined)
+                child.kill(signal);
+            else
+                try {
+                    process.kill(-child.pid, signal);
+                }
+                catch {
+                    // The group is already gone.
+                }
+        };
+        const stop = () => {
+            kill('SIGTERM');
+            setTimeout(() => kill('SIGKILL'), 2000).unref();
+        };
+        if (child.pid !== undefined)
+            options.onSpawn?.(child.pid);
+        const onAbort = () => {
+            aborted = true;
+            stop();
+        };
+        if (options.signal?.aborted)
+            onAbort();
+        else
+            options.signal?.addEventListener('abort', onAbort, { once: true });
         const timer = options.timeoutMs === undefined
             ? undefined
             : setTimeout(() => {
                 timedOut = true;
-                child.kill('SIGTERM');
-                setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+                stop();
             }, options.timeoutMs);
         child.stdout.on('data', (d) => out.push(d));
         child.stderr.on('data', (d) => err.push(d));
         child.on('error', (e) => {
             if (timer)
                 clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
             const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : '';
             reject(new errors/* ToolError */.v4(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }));
         });
@@ -31713,6 +31740,10 @@ function runCommand(argv, options = {}) {
         child.on('close', async (code, signal) => {
             if (timer)
                 clearTimeout(timer);
+            options.signal?.removeEventListener('abort', onAbort);
+            // Helpers of the group may outlive the leader: they get the same end.
+            if (options.processGroup && (timedOut || aborted))
+                kill('SIGKILL');
             const inputError = await feeding;
             resolve({
                 code: code ?? 128,
@@ -31720,6 +31751,7 @@ function runCommand(argv, options = {}) {
                 stdout: scrub(Buffer.concat(out).toString('utf8'), secrets),
                 stderr: scrub(Buffer.concat(err).toString('utf8'), secrets),
                 timedOut,
+                aborted,
                 durationMs: Date.now() - started,
                 inputError
             });

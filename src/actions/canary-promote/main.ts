@@ -79,8 +79,9 @@ export async function run(io: ActionIO): Promise<void> {
     }
     async function cancelCleanup(signal: string): Promise<void> {
       if (live && live.weight > 0) {
+        // The canary slot holds an unfinished release: nothing to roll back to behind stable.
         await router.setWeights(allOn(live.stable), {
-          previous: live.stable === 'blue' ? 'green' : 'blue',
+          previous: live.stable,
           reason: `cancelled (${signal})`
         })
         io.saveState(STATE_ACTIVE, 'false')
@@ -189,7 +190,7 @@ export async function post(io: ActionIO): Promise<void> {
   const { router, close } = openRouter(inputs.router)
   try {
     await router.setWeights(allOn(stable), {
-      previous: stable === 'blue' ? 'green' : 'blue',
+      previous: stable,
       reason: 'post step after an unfinished canary'
     })
     log.warning(`the canary did not finish: canary weight set to 0, all traffic on ${stable}`)

@@ -6,7 +6,7 @@ import { log } from '../../core/log.js'
 import { DeploymentRecord } from '../../github/deployments.js'
 import { liveSlotOf, runBlueGreen, type BlueGreenResult } from '../../release/bluegreen.js'
 import { openRouter } from '../../traffic/config.js'
-import { formatWeights, type Slot, type Weights } from '../../traffic/slots.js'
+import { formatWeights, placement, type Slot, type Weights } from '../../traffic/slots.js'
 import { readDeployInputs } from './inputs.js'
 import { blueGreenSummary, statusSummary } from './summary.js'
 
@@ -55,7 +55,12 @@ export async function run(io: ActionIO): Promise<void> {
     async function cancelCleanup(signal: string): Promise<void> {
       if (restoreOnCancel) {
         const { weights, movedTo } = restoreOnCancel
-        await router.setWeights(weights, { previous: movedTo, reason: `cancelled (${signal})` })
+        // movedTo holds the release whose switch was cancelled: record nothing to roll back to.
+        const back = placement(weights)
+        await router.setWeights(weights, {
+          previous: back.kind === 'single' ? back.live : movedTo,
+          reason: `cancelled (${signal})`
+        })
         log.warning(
           `cancelled before verification finished: traffic restored to ${formatWeights(weights)}`
         )

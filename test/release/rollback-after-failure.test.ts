@@ -1,0 +1,121 @@
+import { describe, expect, it } from '@jest/globals'
+import { runBlueGreen, type BlueGreenOptions } from '../../src/release/bluegreen.js'
+import { runCanary, type CanaryOptions } from '../../src/release/canary.js'
+import { planManual } from '../../src/release/canary-plan.js'
+import { planSwitch } from '../../src/release/plan.js'
+import type { PrometheusClient } from '../../src/slo/prometheus.js'
+import { DEFAULT_QUERIES } from '../../src/slo/queries.js'
+import type { Slot } from '../../src/traffic/slots.js'
+import { MemoryRouter } from './memory-router.js'
+
+// After a failed release is undone, its slot is idle and holds that release: the release that
+// was there before it is gone. A rollback must not send users to it (found under act: the
+// Rollback template after an aborted canary sent all traffic to the canary's 50 % errors).
+
+const state = (blue: number, previous?: Slot) => ({
+  weights: { blue, green: 100 - blue },
+  previous,
+  detail: ''
+})
+
+describe('planSwitch: rollback after an undone release', () => {
+  it.each([
+    // weights (blue %), recorded previous, target -> slot, or the refusal
+    [100, 'green', undefined, 'green'],
+    [100, undefined, undefined, 'green'],
+    [
+      100,
+      'blue',
+      undefined,
+      /nothing to roll back to: blue is live and the idle slot green holds the release that was undone/
+    ],
+    [0, 'green', undefined, /nothing to roll back to: green is live and the idle slot blue/],
+    [100, 'blue', 'green', 'green'],
+    [100, 'blue', 'blue', 'blue']
+  ] as const)('blue %s%%, previous %s, target %s -> %s', (blue, previous, target, expected) => {
+    const plan = () => planSwitch('rollback', state(blue, previous), target)
+    if (typeof expected === 'string') expect(plan().to).toBe(expected)
+    else expect(plan).toThrow(expected)
+  })
+
+  it('a deploy after an undone release goes to the idle slot as always', () => {
+    expect(planSwitch('deploy', state(100, 'blue')).to).toBe('green')
+  })
+})
+
+describe('planManual (canary-promote): abort records that nothing is behind the slot it returns to', () => {
+  it.each([
+    // mid-canary: back to stable, stable recorded as previous (the canary slot failed)
+    [{ blue: 80, green: 20 }, 'blue', true, { blue: 100, green: 0 }, 'blue'],
+    // right after a promotion: the undo, then nothing behind blue
+    [{ blue: 0, green: 100 }, 'blue', true, { blue: 100, green: 0 }, 'blue'],
+    // after an abort: nothing to abort, nothing refused
+    [{ blue: 100, green: 0 }, 'blue', false, { blue: 100, green: 0 }, 'blue']
+  ] as const)(
+    '%o previous %s -> changed %s to %o, previous %s',
+    (weights, previous, changed, after, recorded) => {
+      const plan = planManual('abort', { weights, previous })
+      expect(plan).toMatchObject({ changed, after, previous: recorded })
+    }
+  )
+})
+
+describe('flows on an in-memory router: an undone release leaves nothing to roll back to', () => {
+  const failing = {
+    query: async () => {
+      throw new Error('prometheus went away')
+    },
+    scrapeIntervalMs: async () => undefined
+  } as unknown as PrometheusClient
+  const canary: CanaryOptions = {
+    steps: [50, 100],
+    stepDurationMs: 10,
+    intervalMs: 10,
+    thresholds: {
+      maxErrorRatePercent: 0.1,
+      maxP95Ms: 500,
+      minRequests: 0,
+      maxErrorRateIncreasePoints: 0.5,
+      maxP95IncreasePercent: 50,
+      p95NoiseFloorMs: 50,
+      errorJudgement: 'point'
+    },
+    queries: DEFAULT_QUERIES,
+    canarySelector: 'slot="{{canary}}"',
+    stableSelector: 'slot="{{stable}}"',
+    extraChecks: [],
+    failureLimit: 0,
+    maxInconclusive: 0,
+    compareWithStable: false,
+    dryRun: false,
+    owner: 'test',
+    lockTimeoutMs: 1000
+  }
+  const rollback: BlueGreenOptions = {
+    mode: 'rollback',
+    dryRun: false,
+    autoRollback: true,
+    owner: 'test',
+    lockTimeoutMs: 1000,
+    healthUrls: {},
+    health: { consecutive: 1, intervalMs: 10, timeoutMs: 100 },
+    healthOnRollback: false
+  }
+
+  it('a canary that ended back on stable, then mode: rollback: refused, traffic stays', async () => {
+    const router = new MemoryRouter({ blue: 100, green: 0 }, 'green')
+    await runCanary(router, failing, canary).catch(() => undefined)
+    expect(router.weights).toEqual({ blue: 100, green: 0 })
+    expect(router.previous).toBe('blue')
+    const changes = router.changes.length
+    await expect(runBlueGreen(router, rollback)).rejects.toThrow(
+      /nothing to roll back to: blue is live/
+    )
+    expect(router.changes.length).toBe(changes)
+    expect(router.weights).toEqual({ blue: 100, green: 0 })
+    // the operator can still choose the idle slot, by name
+    const forced = await runBlueGreen(router, { ...rollback, target: 'green' })
+    expect(forced.error).toBeUndefined()
+    expect(router.weights).toEqual({ blue: 0, green: 100 })
+  })
+})
