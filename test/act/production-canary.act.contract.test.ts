@@ -66,6 +66,8 @@ describe('production template under act (host mode): canary on HAProxy with Prom
       'step-duration': '3s',
       'analysis-interval': '3s',
       'min-requests': '10',
+      // about the workflow's path; the canary's statistics: test/canary/interval.e2e
+      'error-judgement': 'point',
       namespace: undefined,
       service: undefined,
       app: undefined,

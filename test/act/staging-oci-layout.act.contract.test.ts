@@ -94,6 +94,8 @@ describe('staging template under act, built from the commit as an OCI layout (no
       'min-coverage': undefined,
       'oci-layout': 'build/oci',
       'verify-url': lb.url,
+      // about the workflow's path; the verification's statistics: test/deploy-bluegreen/verification.e2e
+      'error-judgement': 'point',
       namespace: undefined,
       service: undefined,
       app: undefined,

@@ -66,6 +66,8 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
       'promote-from': 'ci',
       'deploy-command': deployCommand,
       'verify-url': lb.url,
+      // about the workflow's path; the verification's statistics: test/deploy-bluegreen/verification.e2e
+      'error-judgement': 'point',
       namespace: undefined,
       service: undefined,
       app: undefined,
