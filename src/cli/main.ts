@@ -11,6 +11,7 @@ import { closeMatches, parseArgs } from './args.js'
 import { actionHelp, generalHelp } from './help.js'
 import { cliIO, formatOutputs } from './io.js'
 import { ACTIONS } from './registry.js'
+import { settingsLayer, type SettingsLayer } from '../settings/layer.js'
 
 export interface CliStreams {
   out: (text: string) => void
@@ -56,12 +57,14 @@ export async function runCli(
   }
   const spec = readActionSpec(root, action)
   let values: Record<string, string>
+  let given: Record<string, unknown> = {}
   try {
     const parsed = parseArgs(rest, spec, env)
     if (parsed.help) {
       streams.out(actionHelp(spec))
       return EXIT.ok
     }
+    given = parsed.given
     values = {}
     for (const [name, input] of Object.entries(spec.inputs)) {
       const value = parsed.given[name]?.value ?? input.default
@@ -75,7 +78,20 @@ export async function runCli(
     return EXIT.configuration
   }
 
-  const { io, record } = cliIO(values)
+  let layer: SettingsLayer
+  try {
+    // Flags beat the settings file; the file beats action.yml defaults.
+    layer = settingsLayer(
+      (name) => values[name] ?? '',
+      spec,
+      (name) => name in given
+    )
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error
+    streams.err(`${describeFailure(error)}\n`)
+    return EXIT.configuration
+  }
+  const { io, record } = cliIO(values, layer.source)
   const entry = ACTIONS[action]
   let code: number = EXIT.ok
   let failure: string | undefined
@@ -83,7 +99,7 @@ export async function runCli(
     await entry.run(io)
   } catch (error) {
     code = exitCodeFor(error)
-    failure = describeFailure(error)
+    failure = describeFailure(layer.attribute(error))
   }
   // As on the runner (post-if: always()): the post step puts things back after an unfinished run.
   if (entry.post) {
