@@ -22,6 +22,7 @@ import {
   type Weights
 } from '../traffic/slots.js'
 import { planSwitch, type SwitchPlan } from './plan.js'
+import { runSwitchHook, type SwitchHooks } from './switch-hooks.js'
 
 export interface VerifyOptions {
   url: string
@@ -51,6 +52,8 @@ export interface BlueGreenOptions {
   /** Health gate before a rollback too (default: on; a rollback into a dead slot is an outage). */
   healthOnRollback?: boolean
   verify?: VerifyOptions
+  /** pre-switch-command / post-switch-command (src/release/switch-hooks.ts). */
+  hooks?: SwitchHooks
 }
 
 export type Outcome = 'switched' | 'noop' | 'dry-run' | 'rolled-back' | 'failed'
@@ -125,6 +128,14 @@ export async function runBlueGreen(
       return result
     }
     await prepareSlot(router, plan.to, options)
+    const hookEnv = { mode: options.mode, slot: plan.to, previous: plan.from }
+    if (options.hooks?.preSwitch) {
+      const failed = await runSwitchHook('pre-switch-command', options.hooks.preSwitch, hookEnv)
+      if (failed)
+        throw new ToolError(
+          `${failed}. No switch: traffic stays on ${formatWeights(current.weights)}.`
+        )
+    }
     await gateSlot(router, plan, options, result, current)
     // Armed before the change starts: a cancel during it (nginx: between the rename and the
     // reload) puts the old weights back, so file and running config cannot disagree.
@@ -139,10 +150,8 @@ export async function runBlueGreen(
     log.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`)
     Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) })
 
-    if (options.verify) {
-      const notInEffect = await waitSwitched(options.verify, plan.to, options.health)
-      if (!notInEffect) result.verify = await verify(options.verify, plan.to)
-      const breach = notInEffect ?? verifyBreach(result.verify!, options.verify)
+    // A failed verification and a failed post-switch command follow the same rules.
+    const judge = async (what: string, breach: string | undefined): Promise<void> => {
       const next = afterVerification(options.mode, options.autoRollback, breach)
       if (next === 'roll back') {
         await router.setWeights(current.weights, {
@@ -152,17 +161,31 @@ export async function runBlueGreen(
         result.rolledBack = true
         result.outcome = 'rolled-back'
         throw new GateError(
-          `verification failed after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`
+          `${what} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`
         )
       }
       if (next === 'leave') {
         throw new GateError(
-          `verification failed after the switch to ${plan.to}: ${breach}. ` +
+          `${what} after the switch to ${plan.to}: ${breach}. ` +
             (options.mode === 'rollback'
               ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
               : `auto-rollback is false, so traffic stays on ${plan.to}.`)
         )
       }
+    }
+    if (options.verify) {
+      const notInEffect = await waitSwitched(options.verify, plan.to, options.health)
+      if (!notInEffect) result.verify = await verify(options.verify, plan.to)
+      await judge(
+        'verification failed',
+        notInEffect ?? verifyBreach(result.verify!, options.verify)
+      )
+    }
+    if (options.hooks?.postSwitch) {
+      await judge(
+        'post-switch-command failed',
+        await runSwitchHook('post-switch-command', options.hooks.postSwitch, hookEnv)
+      )
     }
     onApplied(undefined)
     result.outcome = 'switched'
