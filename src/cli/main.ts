@@ -11,6 +11,7 @@ import { closeMatches, parseArgs } from './args.js'
 import { actionHelp, generalHelp } from './help.js'
 import { cliIO, formatOutputs } from './io.js'
 import { ACTIONS } from './registry.js'
+import { runInit, terminalAsk } from './init/command.js'
 import { settingsLayer, type SettingsLayer } from '../settings/layer.js'
 
 export interface CliStreams {
@@ -44,6 +45,11 @@ export async function runCli(
     streams.out(text)
     return EXIT.ok
   }
+  if (action === 'init')
+    return runInit(rest, streams, {
+      cwd: process.cwd(),
+      ask: streams === processStreams ? terminalAsk() : undefined
+    })
   if (action === '--version' || action === '-V') {
     streams.out(`ops-actions ${readVersion(root)}\n`)
     return EXIT.ok

@@ -33,7 +33,6 @@ export const SHARED_KEYS: readonly string[] = [
   'ssh-host',
   'ssh-user',
   'ssh-known-hosts',
-  'deploy-command',
   'health-url-blue',
   'health-url-green',
   'health-checks',
@@ -53,7 +52,14 @@ export const FILE_REFUSED: Record<string, string> = {
   mode: 'the mode is chosen per run (deploy, rollback, status); give it as an input',
   'dry-run': 'a dry run is chosen per run; give it as an input',
   'target-slot': 'the target slot is chosen per run; give it as an input',
-  image: 'the image changes with every release; give it as an input'
+  image: 'the image changes with every release; give it as an input',
+  // What a release runs lives in the deploy workflow only, so a rollback never redeploys.
+  'deploy-command':
+    'the deploy command puts a release into a slot: give it in the deploy workflow only, so a rollback (same file) never runs it',
+  'pre-switch-command':
+    'a migration belongs to one release: give it in the deploy workflow only, so a rollback (same file) never runs it',
+  'post-switch-command':
+    'a post-switch command belongs to one release: give it in the deploy workflow only, so a rollback (same file) never runs it'
 }
 
 /** Secrets never go in a committed file, whatever their name says they are. */
@@ -64,3 +70,6 @@ export function isSecretName(name: string): boolean {
 export function isFileRefused(name: string): boolean {
   return name in FILE_REFUSED || isSecretName(name)
 }
+
+/** What `ops-actions init` writes where the user must put a hostname or URL. */
+export const PLACEHOLDER = 'CHANGE-ME'

@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { isMap, isScalar, isSeq, parseDocument, visit } from 'yaml'
 import { ConfigurationError } from '../core/errors.js'
 import type { InputSource } from '../core/inputs.js'
-import { FILE_REFUSED, isFileRefused, SECTIONS, SHARED_KEYS } from './keys.js'
+import { FILE_REFUSED, isFileRefused, PLACEHOLDER, SECTIONS, SHARED_KEYS } from './keys.js'
 
 /** A committed settings file is small; a bigger one is a mistake or an attack. */
 export const MAX_SETTINGS_BYTES = 64 * 1024
@@ -101,7 +101,13 @@ export function parseSettings(
         )
       if (!isScalar(item.value) || item.value.value === null || String(item.value.value) === '')
         bad(path, `${where}: empty value; remove the key to use the action's default`)
-      values.set(key, { value: String(item.value.value), origin: `${path}, ${where}` })
+      const value = String(item.value.value)
+      if (value.includes(PLACEHOLDER))
+        bad(
+          path,
+          `${where}: still the placeholder \`${value.trim()}\` written by ops-actions init; put the real value in`
+        )
+      values.set(key, { value, origin: `${path}, ${where}` })
     }
     sections.set(section, values)
   }
