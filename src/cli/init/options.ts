@@ -4,11 +4,14 @@ export const ROUTERS = ['haproxy', 'nginx', 'kubernetes'] as const
 export const PLATFORMS = ['vm-ssh', 'self-hosted-lb', 'eks', 'gke', 'aks', 'kubeconfig'] as const
 export const REGISTRIES = ['ghcr', 'ecr', 'other'] as const
 export const STRATEGIES = ['bluegreen', 'canary'] as const
+/** docker: a build job pushes the image; none: another pipeline already pushed sha-<commit>. */
+export const BUILDS = ['docker', 'none'] as const
 
 export type Router = (typeof ROUTERS)[number]
 export type Platform = (typeof PLATFORMS)[number]
 export type Registry = (typeof REGISTRIES)[number]
 export type Strategy = (typeof STRATEGIES)[number]
+export type Build = (typeof BUILDS)[number]
 
 /** Which platforms each router runs on: a VM load balancer, or a cluster. */
 export const PLATFORMS_OF: Record<Router, readonly Platform[]> = {
@@ -25,6 +28,7 @@ export interface InitOptions {
   platform: Platform
   registry: Registry
   strategy: Strategy
+  build: Build
   environments: string[]
   /** Ref of ops-actions the workflows use (a release tag or a commit). */
   ref: string
@@ -38,6 +42,8 @@ export const INIT_FLAGS: Record<string, string> = {
   platform: `${PLATFORMS.join(' | ')} (haproxy/nginx: vm-ssh, self-hosted-lb; kubernetes: eks, gke, aks, kubeconfig)`,
   registry: REGISTRIES.join(' | '),
   strategy: `${STRATEGIES.join(' | ')} (default bluegreen; canary needs Prometheus)`,
+  build:
+    'docker (a build job pushes the image; default) | none (your CI already pushed <image>:sha-<commit>)',
   environments:
     'GitHub environments, comma-separated, first one deploys on push (default staging,production)',
   ref: 'ops-actions ref the workflows pin (default v1)',
@@ -89,6 +95,7 @@ export function validateInit(raw: Record<string, string | undefined>): InitOptio
     )
   const registry = oneOf('registry', raw.registry!, REGISTRIES)
   const strategy = oneOf('strategy', raw.strategy ?? 'bluegreen', STRATEGIES)
+  const build = oneOf('build', raw.build ?? 'docker', BUILDS)
   const environments = (raw.environments ?? 'staging,production')
     .split(',')
     .map((e) => e.trim())
@@ -107,7 +114,7 @@ export function validateInit(raw: Record<string, string | undefined>): InitOptio
     refuse('environments', environments.join(','), 'each environment once')
   const ref = raw.ref ?? 'v1'
   if (!REF.test(ref) || ref.includes('..')) refuse('ref', ref, 'a tag, branch or commit SHA')
-  return { org, service, router, platform, registry, strategy, environments, ref }
+  return { org, service, router, platform, registry, strategy, build, environments, ref }
 }
 
 /** Every valid combination (for tests and docs): router x platform x registry x strategy. */
@@ -117,7 +124,9 @@ export function allCombinations(): Array<
   return ROUTERS.flatMap((router) =>
     PLATFORMS_OF[router].flatMap((platform) =>
       REGISTRIES.flatMap((registry) =>
-        STRATEGIES.map((strategy) => ({ router, platform, registry, strategy }))
+        STRATEGIES.flatMap((strategy) =>
+          BUILDS.map((build) => ({ router, platform, registry, strategy, build }))
+        )
       )
     )
   )

@@ -243,20 +243,51 @@ function header(o: InitOptions, what: string): string[] {
   ]
 }
 
+/** The job that builds the image with Docker buildx and pushes it (image-push). */
+function buildJob(o: InitOptions, login: ReturnType<typeof registryLogin>): string[] {
+  return [
+    '  build:',
+    '    runs-on: ubuntu-latest',
+    '    timeout-minutes: 30',
+    '    permissions:',
+    ...login.permissions,
+    '    outputs:',
+    '      image: ${{ steps.push.outputs.image }}',
+    '    steps:',
+    ...checkoutStep(),
+    ...login.steps,
+    '      - name: Build and push the image',
+    '        id: push',
+    `        uses: ${uses(o, 'image-push')}`,
+    '        with:',
+    '          mode: build',
+    `          image: ${imageName(o)}`,
+    '          tags: |',
+    '            sha-${{ github.sha }}',
+    ...login.with,
+    ''
+  ]
+}
+
 /** `.github/workflows/ops-deploy-<env>.yml`: build and push the image, then release it. */
 export function renderDeploy(o: InitOptions, env: string, first: boolean): string {
   const login = registryLogin(o)
   const canary = o.strategy === 'canary'
+  const built = o.build === 'docker'
+  // Built here: the pushed digest; built elsewhere: the tag that pipeline pushed for this commit.
+  const image = built
+    ? '${{ needs.build.outputs.image }}'
+    : `${imageName(o)}:sha-\${{ github.sha }}`
   const releaseEnv = [
     '        env:',
-    ...(isVm(o) ? ['          OPS_IMAGE: ${{ needs.build.outputs.image }}'] : []),
+    ...(isVm(o) ? [`          OPS_IMAGE: ${image}`] : []),
     '          DATABASE_URL: ${{ secrets.DATABASE_URL }}'
   ]
   // What this release runs: only in the deploy workflow, never in the settings file the
   // rollback reads too.
   const releaseWithImage =
     o.router === 'kubernetes'
-      ? ['          image: ${{ needs.build.outputs.image }}']
+      ? [`          image: ${image}`]
       : [
           '          # Puts the image ($OPS_IMAGE) into the idle slot ($OPS_SLOT).',
           '          deploy-command: ./deploy/deploy-slot.sh'
@@ -279,28 +310,9 @@ export function renderDeploy(o: InitOptions, env: string, first: boolean): strin
     'permissions: {}',
     '',
     'jobs:',
-    '  build:',
-    '    runs-on: ubuntu-latest',
-    '    timeout-minutes: 30',
-    '    permissions:',
-    ...login.permissions,
-    '    outputs:',
-    '      image: ${{ steps.push.outputs.image }}',
-    '    steps:',
-    ...checkoutStep(),
-    ...login.steps,
-    '      - name: Build and push the image',
-    '        id: push',
-    `        uses: ${uses(o, 'image-push')}`,
-    '        with:',
-    '          mode: build',
-    `          image: ${imageName(o)}`,
-    '          tags: |',
-    '            sha-${{ github.sha }}',
-    ...login.with,
-    '',
+    ...(built ? buildJob(o, login) : []),
     '  release:',
-    '    needs: build',
+    ...(built ? ['    needs: build'] : []),
     `    runs-on: ${runsOn(o, env)}`,
     '    timeout-minutes: 20',
     '    # The action records the deployment itself (Deployments API).',
