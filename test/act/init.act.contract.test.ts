@@ -44,6 +44,14 @@ function adopted(o: InitOptions, settings: Edits, deploySlot: string): Record<st
           return m && m[2] in settings ? `${m[1]}${m[2]}: ${settings[m[2]]}` : line
         })
         .join('\n')
+      // keys the file does not have (it relies on their defaults) go into the shared section
+      const absent = Object.keys(settings).filter(
+        (k) => !new RegExp(`^\\s+${k}: `, 'm').test(content)
+      )
+      content = content.replace(
+        /^deploy:\n/m,
+        `deploy:\n${absent.map((k) => `  ${k}: ${settings[k]}\n`).join('')}`
+      )
       expect(content).not.toContain(`: ${PLACEHOLDER}`)
       expect(
         content.split('\n').filter((l) => !l.trim().startsWith('#') && l.includes(PLACEHOLDER))
@@ -88,7 +96,7 @@ describe('init output under act: HAProxy, self-hosted runner on the load balance
     api = await startFakeGitHubApi()
   })
   afterAll(async () => {
-    await api.close()
+    await api?.close()
     await lab.stop()
     removeTempDirs()
   })
@@ -207,13 +215,16 @@ describe('init output under act: nginx on a VM over SSH (real sshd)', () => {
   beforeAll(async () => {
     app = await startApp(lab)
     ;[nginx, sshd, api] = await Promise.all([
-      startNginx(lab, { upstream: `upstream shop {\n    server 127.0.0.1:${app.blue.port};\n}\n` }),
+      startNginx(lab, {
+        upstreamName: 'shop',
+        upstream: `upstream shop {\n    server 127.0.0.1:${app.blue.port};\n}\n`
+      }),
       startSshd(lab),
       startFakeGitHubApi()
     ])
   })
   afterAll(async () => {
-    await api.close()
+    await api?.close()
     await lab.stop()
     removeTempDirs()
   })
