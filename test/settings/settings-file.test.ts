@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readActionSpec } from '../../src/cli/action-spec.js'
@@ -105,6 +105,22 @@ describe('parseSettings', () => {
     ],
     ['a top-level list', '- deploy\n', /expected a map with the sections/],
     ['an empty file', '', /the file is empty/],
+    [
+      'several YAML documents',
+      'deploy:\n  router: haproxy\n---\ndeploy:\n  router: nginx\n',
+      /not valid YAML/
+    ],
+    ['a custom tag', 'deploy:\n  router: !evil haproxy\n', /not valid YAML|unresolved tag/i],
+    [
+      'a placeholder left by init',
+      'deploy:\n  ssh-host: lb1.CHANGE-ME.internal\n',
+      /key deploy\.ssh-host: still the placeholder `lb1\.CHANGE-ME\.internal`/
+    ],
+    [
+      'a deploy command (a rollback reads the same file)',
+      'deploy:\n  deploy-command: ./x\n',
+      /a rollback \(same file\) never runs it/
+    ],
     ['too big', `deploy:\n  app: ${'x'.repeat(MAX_SETTINGS_BYTES)}\n`, /larger than 65536 bytes/]
   ])('refuses %s', (_what, text, message) => {
     expect(refusal(text)).toMatch(message)
@@ -159,6 +175,7 @@ describe('readSettingsFile / settingsLayer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'settings-'))
   mkdirSync(join(dir, '.github/ops-actions'), { recursive: true })
   writeFileSync(join(dir, '.github/ops-actions/production.yml'), 'deploy:\n  router: nginx\n')
+  symlinkSync(join(dir, '.github/ops-actions/production.yml'), join(dir, 'link.yml'))
 
   it('reads a path relative to the workspace', () => {
     const layer = settingsLayer(
@@ -172,7 +189,8 @@ describe('readSettingsFile / settingsLayer', () => {
 
   it.each([
     ['a missing file', 'nope.yml', /cannot read the file .*actions\/checkout/],
-    ['a directory', '.github', /not a regular file/]
+    ['a directory', '.github', /not a regular file/],
+    ['a symlink (e.g. to a file outside the checkout)', 'link.yml', /not a regular file/]
   ])('refuses %s', (_what, path, message) => {
     expect(() => readSettingsFile(path, 'deploy-bluegreen', own, dir)).toThrow(message)
   })
