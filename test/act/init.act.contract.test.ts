@@ -1,7 +1,8 @@
 /**
  * `ops-actions init` output run UNCHANGED under act (host mode) against the lab: the deploy and
  * rollback workflows init writes for HAProxy with a self-hosted runner on the load balancer, and
- * for nginx on a VM reached over SSH (real sshd). The only changes are what a user makes by
+ * for nginx on a VM reached over SSH (real sshd), and for Kubernetes with a kubeconfig secret
+ * (the fake Kubernetes API of test/fakes/kube-api.ts). The only changes are what a user makes by
  * hand: the settings file's hostnames/URLs (here the lab's loopback addresses, plus the lab's
  * own socket and nginx paths where a real host has the defaults), the deploy-slot script, and
  * the environment secrets. One act limitation is worked around: act 0.2.89 rejects the
@@ -23,6 +24,13 @@ import { validateInit, type InitOptions } from '../../src/cli/init/options.js'
 import { PLACEHOLDER, renderInit } from '../../src/cli/init/render.js'
 import { slotCounts } from '../deploy-bluegreen/helpers.js'
 import { startFakeGitHubApi, type FakeGitHubApi } from '../fakes/github-api.js'
+import {
+  deployment,
+  service,
+  startFakeKubeApi,
+  writeKubeconfig,
+  type FakeKubeApi
+} from '../fakes/kube-api.js'
 import { explain, headSha, removeLater, removeTempDirs } from './helpers.js'
 
 type Edits = Record<string, string>
@@ -293,5 +301,99 @@ describe('init output under act: nginx on a VM over SSH (real sshd)', () => {
     )
     const recorded = api.deployments.filter((d) => d.environment === 'production')
     expect(recorded.length).toBe(2)
+  }, 400_000)
+})
+
+describe('init output under act: Kubernetes with a kubeconfig secret (fake Kubernetes API)', () => {
+  const lab = Lab.create()
+  let kube: FakeKubeApi
+  let api: FakeGitHubApi
+  let app: Awaited<ReturnType<typeof startApp>>
+  const o = validateInit({
+    org: 'acme',
+    service: 'shop',
+    router: 'kubernetes',
+    platform: 'kubeconfig',
+    registry: 'ghcr',
+    build: 'none',
+    environments: 'staging'
+  })
+
+  beforeAll(async () => {
+    app = await startApp(lab)
+    ;[kube, api] = await Promise.all([
+      startFakeKubeApi({ rolloutDelayMs: 50 }),
+      startFakeGitHubApi()
+    ])
+    const ns = (x: Record<string, unknown>) => ({
+      ...x,
+      metadata: { ...(x.metadata as object), namespace: 'staging' }
+    })
+    for (const x of [
+      service('shop', { app: 'shop', slot: 'blue' }),
+      deployment('blue'),
+      deployment('green')
+    ])
+      kube.put(ns(x))
+  })
+  afterAll(async () => {
+    await Promise.all([kube?.close(), api?.close()])
+    await lab.stop()
+    removeTempDirs()
+  })
+
+  it('deploy sets the image on the idle Deployment and switches the Service; rollback switches back', async () => {
+    const caller = removeLater(
+      makeCallerRepo(
+        adopted(
+          o,
+          {
+            'health-url-blue': `${app.blue.url}/healthz`,
+            'health-url-green': `${app.green.url}/healthz`,
+            'verify-url': app.green.url,
+            'verify-duration': '2s'
+          },
+          ''
+        )
+      )
+    )
+    const kubeconfig = readFileSync(writeKubeconfig(kube.url, kube.token), 'utf8')
+    const common = {
+      callerDir: caller,
+      callerFiles: {},
+      org: 'acme',
+      ref: 'v1',
+      apiUrl: api.url,
+      token: api.token,
+      secrets: { KUBECONFIG: kubeconfig }
+    }
+    const deploy = await runAct({
+      ...common,
+      workflow: '.github/workflows/ops-deploy-staging.yml',
+      event: 'push'
+    })
+    if (jobResult(deploy, 'release') !== 'success') throw new Error(explain(deploy))
+    const green = kube.get('Deployment', 'shop-green', 'staging') as {
+      spec: { template: { spec: { containers: { image: string }[] } } }
+    }
+    expect(green.spec.template.spec.containers[0].image).toBe(
+      `ghcr.io/acme/shop:sha-${headSha(caller)}`
+    )
+    expect(kube.get('Service', 'shop', 'staging').spec.selector).toEqual({
+      app: 'shop',
+      slot: 'green'
+    })
+
+    const back = await runAct({
+      ...common,
+      workflow: '.github/workflows/ops-rollback-staging.yml',
+      event: 'workflow_dispatch',
+      payload: { inputs: { mode: 'rollback' } }
+    })
+    if (jobResult(back, 'rollback') !== 'success') throw new Error(explain(back))
+    expect(kube.get('Service', 'shop', 'staging').spec.selector).toEqual({
+      app: 'shop',
+      slot: 'blue'
+    })
   }, 400_000)
 })
