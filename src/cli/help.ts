@@ -24,6 +24,8 @@ export function generalHelp(actions: ActionSpec[]): string {
     'Usage: ops-actions <action> --<input> <value> ...',
     '       ops-actions <action> --help',
     '       ops-actions --version',
+    '       ops-actions init --org <org> --service <name> --router <r> --platform <p> --registry <r>',
+    '                        (writes caller workflows and settings files; ops-actions init --help)',
     '',
     'Runs an ops-actions action from a terminal, with the same code, inputs and exit codes as',
     'on GitHub: 0 ok, 1 a check failed, 2 bad input, 3 could not run.',

@@ -1,5 +1,5 @@
 import type { ActionIO } from '../core/action.js'
-import { Inputs } from '../core/inputs.js'
+import { Inputs, type InputSource } from '../core/inputs.js'
 import { redact } from '../core/log.js'
 
 /** What a CLI run produced, printed once the action has finished. */
@@ -12,11 +12,14 @@ export interface CliRecord {
  * The ActionIO of a terminal run: inputs from the command line (action.yml defaults filled in),
  * outputs and summary kept to be printed at the end, state in memory for the post step.
  */
-export function cliIO(values: Record<string, string>): { io: ActionIO; record: CliRecord } {
+export function cliIO(
+  values: Record<string, string>,
+  source: InputSource = (name) => values[name] ?? ''
+): { io: ActionIO; record: CliRecord } {
   const record: CliRecord = { outputs: new Map(), summaries: [] }
   const state = new Map<string, string>()
   const io: ActionIO = {
-    inputs: new Inputs((name) => values[name] ?? ''),
+    inputs: new Inputs(source),
     setOutput: (name, value) => void record.outputs.set(name, redact(String(value))),
     writeSummary: async (markdown) => void record.summaries.push(redact(markdown)),
     saveState: (name, value) => void state.set(name, value),

@@ -11,6 +11,8 @@ import { closeMatches, parseArgs } from './args.js'
 import { actionHelp, generalHelp } from './help.js'
 import { cliIO, formatOutputs } from './io.js'
 import { ACTIONS } from './registry.js'
+import { runInit, terminalAsk } from './init/command.js'
+import { settingsLayer, type SettingsLayer } from '../settings/layer.js'
 
 export interface CliStreams {
   out: (text: string) => void
@@ -43,6 +45,11 @@ export async function runCli(
     streams.out(text)
     return EXIT.ok
   }
+  if (action === 'init')
+    return runInit(rest, streams, {
+      cwd: process.cwd(),
+      ask: streams === processStreams ? terminalAsk() : undefined
+    })
   if (action === '--version' || action === '-V') {
     streams.out(`ops-actions ${readVersion(root)}\n`)
     return EXIT.ok
@@ -56,12 +63,14 @@ export async function runCli(
   }
   const spec = readActionSpec(root, action)
   let values: Record<string, string>
+  let given: Record<string, unknown> = {}
   try {
     const parsed = parseArgs(rest, spec, env)
     if (parsed.help) {
       streams.out(actionHelp(spec))
       return EXIT.ok
     }
+    given = parsed.given
     values = {}
     for (const [name, input] of Object.entries(spec.inputs)) {
       const value = parsed.given[name]?.value ?? input.default
@@ -75,7 +84,20 @@ export async function runCli(
     return EXIT.configuration
   }
 
-  const { io, record } = cliIO(values)
+  let layer: SettingsLayer
+  try {
+    // Flags beat the settings file; the file beats action.yml defaults.
+    layer = settingsLayer(
+      (name) => values[name] ?? '',
+      spec,
+      (name) => name in given
+    )
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error
+    streams.err(`${describeFailure(error)}\n`)
+    return EXIT.configuration
+  }
+  const { io, record } = cliIO(values, layer.source)
   const entry = ACTIONS[action]
   let code: number = EXIT.ok
   let failure: string | undefined
@@ -83,7 +105,7 @@ export async function runCli(
     await entry.run(io)
   } catch (error) {
     code = exitCodeFor(error)
-    failure = describeFailure(error)
+    failure = describeFailure(layer.attribute(error))
   }
   // As on the runner (post-if: always()): the post step puts things back after an unfinished run.
   if (entry.post) {

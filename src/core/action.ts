@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import { Inputs, type InputSource } from './inputs.js'
 import { describeFailure, exitCodeFor } from './errors.js'
 import { log, setLogSink, redact } from './log.js'
+import { bundleActionSpec, givenOnGitHub, settingsLayer } from '../settings/layer.js'
 
 /** What an action's logic sees of the outside world: the same on GitHub, in the CLI and in tests. */
 export interface ActionIO {
@@ -53,21 +54,29 @@ function useGitHubLog(): void {
 export async function runAsGitHubAction(main: ActionStep, post?: ActionStep): Promise<void> {
   useGitHubLog()
   const isPost = process.env.STATE_isPost === 'true'
-  const io = githubIO()
+  // The settings file (input `settings-file`) sits under the inputs; read inside the try so a
+  // bad file fails the step like a bad input.
+  let attribute = (error: unknown): unknown => error
+  const openIO = (): ActionIO => {
+    const spec = bundleActionSpec()
+    const layer = settingsLayer(githubSource, spec, givenOnGitHub(githubSource, spec))
+    attribute = layer.attribute
+    return githubIO(layer.source)
+  }
   if (isPost) {
     try {
-      if (post) await post(io)
+      if (post) await post(openIO())
     } catch (error) {
-      core.warning(`post step: ${describeFailure(error)}`)
+      core.warning(`post step: ${describeFailure(attribute(error))}`)
     }
     process.exit(0)
   }
   core.saveState('isPost', 'true')
   try {
-    await main(io)
+    await main(openIO())
     process.exit(0)
   } catch (error) {
-    core.setFailed(describeFailure(error))
+    core.setFailed(describeFailure(attribute(error)))
     process.exit(exitCodeFor(error))
   }
 }

@@ -25,6 +25,7 @@ import {
   type Weights
 } from '../traffic/slots.js'
 import { planSwitch, type SwitchPlan } from './plan.js'
+import { runSwitchHook, type SwitchHooks } from './switch-hooks.js'
 
 export interface VerifyOptions {
   url: string
@@ -63,6 +64,8 @@ export interface BlueGreenOptions {
   /** Health gate before a rollback too (default: on; a rollback into a dead slot is an outage). */
   healthOnRollback?: boolean
   verify?: VerifyOptions
+  /** pre-switch-command / post-switch-command (src/release/switch-hooks.ts). */
+  hooks?: SwitchHooks
 }
 
 export type Outcome = 'switched' | 'noop' | 'dry-run' | 'rolled-back' | 'failed'
@@ -142,6 +145,14 @@ export async function runBlueGreen(
       return result
     }
     await prepareSlot(router, plan.to, options)
+    const hookEnv = { mode: options.mode, slot: plan.to, previous: plan.from }
+    if (options.hooks?.preSwitch) {
+      const failed = await runSwitchHook('pre-switch-command', options.hooks.preSwitch, hookEnv)
+      if (failed)
+        throw new ToolError(
+          `${failed}. No switch: traffic stays on ${formatWeights(current.weights)}.`
+        )
+    }
     await gateSlot(router, plan, options, result, current)
     // Armed before the change starts: a cancel during it (nginx: between the rename and the
     // reload) puts the old weights back, so file and running config cannot disagree.
@@ -156,21 +167,9 @@ export async function runBlueGreen(
     log.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`)
     Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) })
 
-    if (options.verify) {
-      const notInEffect = await waitSwitched(options.verify, plan.to, options.health)
-      if (!notInEffect) {
-        const v = await verify(options.verify, plan.to)
-        result.verify = v.sample
-        result.verification = v.verdict
-      }
-      const breach =
-        notInEffect ?? verifyBreach(result.verify!, options.verify, result.verification)
+    // A failed verification and a failed post-switch command follow the same rules.
+    const judge = async (what: string, breach: string | undefined): Promise<void> => {
       const next = afterVerification(options.mode, options.autoRollback, breach)
-      // An inconclusive verification is never a verified switch: it is undone like a failure.
-      const failed =
-        result.verification?.verdict === 'inconclusive'
-          ? 'verification inconclusive (not verified)'
-          : 'verification failed'
       if (next === 'roll back') {
         // plan.to now holds the release that failed: record that there is nothing to roll back to.
         await router.setWeights(current.weights, {
@@ -180,17 +179,38 @@ export async function runBlueGreen(
         result.rolledBack = true
         result.outcome = 'rolled-back'
         throw new GateError(
-          `${failed} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`
+          `${what} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`
         )
       }
       if (next === 'leave') {
         throw new GateError(
-          `${failed} after the switch to ${plan.to}: ${breach}. ` +
+          `${what} after the switch to ${plan.to}: ${breach}. ` +
             (options.mode === 'rollback'
               ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
               : `auto-rollback is false, so traffic stays on ${plan.to}.`)
         )
       }
+    }
+    if (options.verify) {
+      const notInEffect = await waitSwitched(options.verify, plan.to, options.health)
+      if (!notInEffect) {
+        const v = await verify(options.verify, plan.to)
+        result.verify = v.sample
+        result.verification = v.verdict
+      }
+      // An inconclusive verification is never a verified switch: it is undone like a failure.
+      await judge(
+        result.verification?.verdict === 'inconclusive'
+          ? 'verification inconclusive (not verified)'
+          : 'verification failed',
+        notInEffect ?? verifyBreach(result.verify!, options.verify, result.verification)
+      )
+    }
+    if (options.hooks?.postSwitch) {
+      await judge(
+        'post-switch-command failed',
+        await runSwitchHook('post-switch-command', options.hooks.postSwitch, hookEnv)
+      )
     }
     onApplied(undefined)
     result.outcome = 'switched'

@@ -12,12 +12,12 @@ import { ConfigurationError } from '../core/errors.js'
  * would miss. Zero is reported only while the slot has series carrying that label at all, so a
  * wrong label name is "no data", never "no errors".
  */
-function errorsBy(label: string): string {
-  const m = `http_requests_total{ {{selector}}, ${label}=~"5.." }`
+export function errorsBy(label: string, metric = 'http_requests_total'): string {
+  const m = `${metric}{ {{selector}}, ${label}=~"5.." }`
   return (
     `((sum(increase(${m}[{{interval}}]) and ${m} offset {{interval}}) or vector(0))` +
     ` + (sum(${m} unless ${m} offset {{interval}}) or vector(0)))` +
-    ` and on() (count(http_requests_total{ {{selector}}, ${label}=~".+" }) > 0)`
+    ` and on() (count(${metric}{ {{selector}}, ${label}=~".+" }) > 0)`
   )
 }
 

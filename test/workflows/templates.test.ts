@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { STARTERS, starterFiles } from '../../src/cli/init/starters.js'
 import {
   checkDefaultBranch,
   checkProperties,
@@ -66,5 +69,36 @@ describe('default branch in templates', () => {
   it('reports a hard-coded main', () => {
     const y = loadYaml('t.yml', 'on:\n  push:\n    branches: [main]\n')
     expect(checkDefaultBranch(y).map((f) => [f.rule, f.line])).toEqual([['default-branch', 3]])
+  })
+})
+
+describe('per-platform starter templates (rendered like ops-actions init)', () => {
+  const root = new URL('../..', import.meta.url).pathname
+  it.each(STARTERS.map((s) => [s.id, s]))(
+    '%s: deploy and rollback templates are the renderer output (npx tsx scripts/init-templates.ts)',
+    (_id, starter) => {
+      for (const file of starterFiles(starter as (typeof STARTERS)[number])) {
+        const path = join(root, 'workflow-templates', file.path)
+        expect(existsSync(path)).toBe(true)
+        expect(readFileSync(path, 'utf8')).toBe(file.content)
+      }
+    }
+  )
+
+  it('cover HAProxy and nginx on VMs, EKS with OIDC and a kubeconfig secret', () => {
+    expect(STARTERS.map((s) => `${s.options.router}/${s.options.platform}`)).toEqual([
+      'haproxy/vm-ssh',
+      'nginx/vm-ssh',
+      'kubernetes/eks',
+      'kubernetes/kubeconfig'
+    ])
+    for (const s of STARTERS) {
+      const [deploy] = starterFiles(s)
+      // SHA-pinned third-party actions, secrets by name, nothing untrusted in run:
+      for (const uses of deploy.content.matchAll(/uses: (\S+)/g)) {
+        if (!uses[1].startsWith('example-org/')) expect(uses[1]).toMatch(/@[0-9a-f]{40}$/)
+      }
+      expect(deploy.content).not.toMatch(/run: .*\$\{\{/)
+    }
   })
 })

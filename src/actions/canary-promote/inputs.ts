@@ -1,3 +1,4 @@
+import { metricsPreset } from '../../slo/presets.js'
 import { ConfigurationError } from '../../core/errors.js'
 import type { Inputs } from '../../core/inputs.js'
 import { log } from '../../core/log.js'
@@ -107,6 +108,7 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
     )
   }
   const slotLabel = inputs.optional('slot-label') ?? 'slot'
+  const preset = metricsPreset(inputs.optional('metrics-preset'))
   return {
     mode,
     router,
@@ -133,13 +135,24 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
         confidence: 0.95
       },
       maxStepDurationMs,
+      // A query or selector given as an input wins over the preset, the preset over the defaults.
       queries: {
-        requests: inputs.optional('request-count-query') ?? DEFAULT_QUERIES.requests,
-        errors: inputs.optional('error-rate-query') ?? DEFAULT_QUERIES.errors,
-        p95: inputs.optional('latency-query') ?? DEFAULT_QUERIES.p95
+        requests:
+          inputs.optional('request-count-query') ??
+          preset?.queries.requests ??
+          DEFAULT_QUERIES.requests,
+        errors:
+          inputs.optional('error-rate-query') ?? preset?.queries.errors ?? DEFAULT_QUERIES.errors,
+        p95: inputs.optional('latency-query') ?? preset?.queries.p95 ?? DEFAULT_QUERIES.p95
       },
-      canarySelector: inputs.optional('canary-selector') ?? `${slotLabel}="{{canary}}"`,
-      stableSelector: inputs.optional('stable-selector') ?? `${slotLabel}="{{stable}}"`,
+      canarySelector:
+        inputs.optional('canary-selector') ??
+        preset?.selector?.canary ??
+        `${slotLabel}="{{canary}}"`,
+      stableSelector:
+        inputs.optional('stable-selector') ??
+        preset?.selector?.stable ??
+        `${slotLabel}="{{stable}}"`,
       extraChecks: parseExtraChecks(inputs.raw('extra-checks')),
       failureLimit: inputs.integer('failure-limit', 0, 100, 0),
       maxInconclusive: inputs.integer('max-inconclusive', 1, 100, 2),

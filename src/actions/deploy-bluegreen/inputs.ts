@@ -60,6 +60,10 @@ export function readDeployInputs(inputs: Inputs): DeployInputs {
     healthUrls,
     health: readHealthGate(inputs),
     healthOnRollback: inputs.boolean('health-check-on-rollback', true),
+    hooks: {
+      preSwitch: inputs.optionalCommand('pre-switch-command'),
+      postSwitch: inputs.optionalCommand('post-switch-command')
+    },
     verify: verifyUrl
       ? {
           url: verifyUrl.toString(),
