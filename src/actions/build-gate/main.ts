@@ -5,17 +5,17 @@ import { GateError } from '../../core/errors.js'
 import { formatCommand } from '../../core/exec.js'
 import { log } from '../../core/log.js'
 import { Summary } from '../../core/summary.js'
-import { mergeCoverage, percent, type CoverageReport } from '../../build/coverage.js'
-import { judgeBuild, type Check } from '../../build/gate.js'
-import { countTests, type TestCase, type TestTotals } from '../../build/junit.js'
-import { locateFailure } from '../../build/locate.js'
+import { mergeCoverage, percent, type CoverageReport } from '../../build-gate/coverage.js'
+import { judgeBuild, type Check } from '../../build-gate/gate.js'
+import { countTests, type TestCase, type TestTotals } from '../../build-gate/junit.js'
+import { locateFailure } from '../../build-gate/locate.js'
 import {
   findReports,
   readCoverageReports,
   readJUnitReports,
   type ReportFile
-} from '../../build/reports.js'
-import { runPhases, type CommandRun } from '../../build/run-commands.js'
+} from '../../build-gate/reports.js'
+import { runPhases, type CommandRun } from '../../build-gate/run-commands.js'
 import { readInputs, type BuildGateInputs } from './inputs.js'
 
 // GitHub shows only the first few annotations of a step; more would only slow the log down.
