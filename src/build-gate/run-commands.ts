@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process'
-import { ToolError } from '../core/errors.js'
-import { formatCommand } from '../core/exec.js'
+import { formatCommand, runCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
 import { newScan, scanLine } from './unreported.js'
 
@@ -20,74 +18,32 @@ export interface StreamOptions {
   timeoutMs: number
 }
 
-/** Ends the command's whole process group (a test runner's workers too), politely first. */
-function killGroup(pid: number | undefined): void {
-  if (!pid) return
-  for (const [signal, delay] of [
-    ['SIGTERM', 0],
-    ['SIGKILL', 5000]
-  ] as const) {
-    setTimeout(() => {
-      try {
-        process.kill(-pid, signal)
-      } catch {
-        // already gone
-      }
-    }, delay).unref()
-  }
-}
-
 /**
  * Runs one command from an argument list (never a shell) with its output passed on to the job
  * log as it is written, so a long build is visible live, and read line by line for failures
- * its reports will not show. Exit status is returned, not thrown.
+ * its reports will not show. Exit status is returned, not thrown; a timeout ends the command's
+ * whole process group (a test runner's workers too), politely first.
  */
-export function runStreaming(
+export async function runStreaming(
   argv: string[],
   options: StreamOptions
 ): Promise<{ code: number | null; timedOut: boolean; durationMs: number; unreported: string[] }> {
-  const started = Date.now()
   const scan = newScan()
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), {
-      cwd: options.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      shell: false,
-      detached: true
-    })
-    for (const [from, to] of [
-      [child.stdout, process.stdout],
-      [child.stderr, process.stderr]
-    ] as const) {
-      let partial = ''
-      from.on('data', (chunk: Buffer) => {
-        to.write(chunk)
-        const lines = (partial + chunk.toString('utf8')).split('\n')
-        // A line longer than 64 KB is not a runner's status line: do not keep growing it.
-        partial = (lines.pop() ?? '').slice(-65536)
-        for (const line of lines) scanLine(scan, line)
-      })
-      from.on('end', () => partial && scanLine(scan, partial))
-    }
-    const onExit = (): void => killGroup(child.pid)
-    process.once('exit', onExit)
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      killGroup(child.pid)
-    }, options.timeoutMs)
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer)
-      process.off('exit', onExit)
-      const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : ''
-      reject(new ToolError(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }))
-    })
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      process.off('exit', onExit)
-      resolve({ code, timedOut, durationMs: Date.now() - started, unreported: scan.found })
-    })
+  const result = await runCommand(argv, {
+    cwd: options.cwd,
+    timeoutMs: options.timeoutMs,
+    echo: false,
+    passThrough: true,
+    capture: false,
+    onLine: (line) => scanLine(scan, line),
+    killGraceMs: 5000
   })
+  return {
+    code: result.signal ? null : result.code,
+    timedOut: result.timedOut,
+    durationMs: result.durationMs,
+    unreported: scan.found
+  }
 }
 
 /**

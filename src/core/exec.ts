@@ -14,6 +14,14 @@ export interface CommandOptions {
   secrets?: string[]
   /** Log the command line before running it (default true). */
   echo?: boolean
+  /** Pass the output on to the job log as it is written (a long build stays visible live). */
+  passThrough?: boolean
+  /** Called with each line of output (stdout and stderr); a line over 64 KB is cut. */
+  onLine?: (line: string) => void
+  /** Keep the output in the result (default true); false for commands whose output is unbounded. */
+  capture?: boolean
+  /** After a timeout's SIGTERM, how long before SIGKILL (default 2 s). */
+  killGraceMs?: number
 }
 
 export interface CommandResult {
@@ -40,9 +48,53 @@ export function formatCommand(argv: string[]): string {
     .join(' ')
 }
 
+/** Process groups of the commands still running: ended when this process exits. */
+const running = new Set<number>()
+let exitHookInstalled = false
+
+/** Ends a command's whole process group (a test runner's workers, a deploy script's children). */
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // already gone
+  }
+}
+
+function trackGroup(pid: number | undefined): void {
+  if (!pid) return
+  running.add(pid)
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  // A cancelled or failing run exits with commands still going: leave none behind.
+  process.on('exit', () => {
+    for (const group of running) killGroup(group, 'SIGKILL')
+  })
+}
+
+/** Splits a stream's chunks into lines for `onLine`; the last partial line comes at the end. */
+function lineSplitter(onLine: (line: string) => void): { push(d: Buffer): void; end(): void } {
+  let partial = ''
+  return {
+    push(d) {
+      const lines = (partial + d.toString('utf8')).split('\n')
+      // A line longer than 64 KB is not a status line worth scanning: do not keep growing it.
+      partial = (lines.pop() ?? '').slice(-65536)
+      for (const line of lines) onLine(line)
+    },
+    end() {
+      if (partial) onLine(partial)
+      partial = ''
+    }
+  }
+}
+
 /**
  * Runs a program from an argument array. Never goes through a shell, so no input can be
  * interpreted as shell syntax. Output is captured; the exit code is returned, not thrown.
+ * The command runs in a process group of its own: a timeout (or this process exiting) ends
+ * the whole group, so a grandchild the command started cannot outlive it.
  */
 export function runCommand(argv: string[], options: CommandOptions = {}): Promise<CommandResult> {
   if (argv.length === 0) throw new ToolError('runCommand: empty argument list')
@@ -55,23 +107,40 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
       cwd: options.cwd,
       env: { ...process.env, ...options.env } as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
-      shell: false
+      shell: false,
+      detached: true
     })
+    trackGroup(child.pid)
     const out: Buffer[] = []
     const err: Buffer[] = []
+    const capture = options.capture !== false
     let timedOut = false
     const timer =
       options.timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
             timedOut = true
-            child.kill('SIGTERM')
-            setTimeout(() => child.kill('SIGKILL'), 2000).unref()
+            killGroup(child.pid, 'SIGTERM')
+            setTimeout(() => {
+              killGroup(child.pid, 'SIGKILL')
+              if (child.pid) running.delete(child.pid)
+            }, options.killGraceMs ?? 2000).unref()
           }, options.timeoutMs)
-    child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.on('data', (d: Buffer) => err.push(d))
+    for (const [from, kept, to] of [
+      [child.stdout, out, process.stdout],
+      [child.stderr, err, process.stderr]
+    ] as const) {
+      const lines = options.onLine ? lineSplitter(options.onLine) : undefined
+      from.on('data', (d: Buffer) => {
+        if (capture) kept.push(d)
+        if (options.passThrough) to.write(d)
+        lines?.push(d)
+      })
+      if (lines) from.on('end', () => lines.end())
+    }
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer)
+      if (child.pid) running.delete(child.pid)
       const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : ''
       reject(new ToolError(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }))
     })
@@ -90,6 +159,8 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
     }
     child.on('close', async (code, signal) => {
       if (timer) clearTimeout(timer)
+      // After a timeout the group stays listed until its SIGKILL: a grandchild may ignore TERM.
+      if (child.pid && !timedOut) running.delete(child.pid)
       const inputError = await feeding
       resolve({
         code: code ?? 128,
