@@ -1,5 +1,6 @@
 import { createConnection } from 'node:net'
 import { ToolError } from '../core/errors.js'
+import { splitHostPort } from '../core/inputs.js'
 import { formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
 import { takeDirectoryLock } from './lock.js'
@@ -176,10 +177,10 @@ export class NginxRouter implements Router {
 }
 
 function tcpReachable(hostPort: string): Promise<{ ok: boolean; why?: string }> {
-  const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(hostPort)
-  if (!m) return Promise.resolve({ ok: false, why: `${hostPort}: not host:port` })
+  const address = splitHostPort(hostPort)
+  if (!address) return Promise.resolve({ ok: false, why: `${hostPort}: not host:port` })
   return new Promise((resolve) => {
-    const conn = createConnection({ host: m[1], port: Number(m[2]) })
+    const conn = createConnection(address)
     conn.setTimeout(2000, () => conn.destroy(new Error('no answer within 2s')))
     conn.on('connect', () => {
       conn.destroy()
