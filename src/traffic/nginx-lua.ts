@@ -1,4 +1,5 @@
 import { ConfigurationError, ToolError } from '../core/errors.js'
+import { ChangeQueue } from './change-queue.js'
 import { formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
 import { takeDirectoryLock } from './lock.js'
@@ -248,16 +249,10 @@ export class NginxLuaRouter implements Router {
     return { ...file, weights: answer.weights, changedAt: answer.changed, detail: this.name }
   }
 
-  /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
-  private inFlight: Promise<void> = Promise.resolve()
+  private readonly changes = new ChangeQueue()
 
   setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
-    const next = this.inFlight.then(
-      () => this.change(weights, meta),
-      () => this.change(weights, meta)
-    )
-    this.inFlight = next.catch(() => undefined)
-    return next
+    return this.changes.run(() => this.change(weights, meta))
   }
 
   private async change(weights: Weights, meta: ChangeMeta): Promise<void> {

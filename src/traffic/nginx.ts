@@ -1,5 +1,6 @@
 import { createConnection } from 'node:net'
 import { ToolError } from '../core/errors.js'
+import { ChangeQueue } from './change-queue.js'
 import { splitHostPort } from '../core/inputs.js'
 import { formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
@@ -106,16 +107,10 @@ export class NginxRouter implements Router {
     return { ...parseUpstream(text, this.options.servers), detail: this.name }
   }
 
-  /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
-  private inFlight: Promise<void> = Promise.resolve()
+  private readonly changes = new ChangeQueue()
 
   setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
-    const next = this.inFlight.then(
-      () => this.change(weights, meta),
-      () => this.change(weights, meta)
-    )
-    this.inFlight = next.catch(() => undefined)
-    return next
+    return this.changes.run(() => this.change(weights, meta))
   }
 
   private async change(weights: Weights, meta: ChangeMeta): Promise<void> {
