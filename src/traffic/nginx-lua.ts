@@ -3,10 +3,10 @@ import { ChangeQueue } from './change-queue.js'
 import { formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
 import { takeDirectoryLock } from './lock.js'
-import { parseUpstream } from './nginx.js'
+import { parseUpstream, type NginxRouterOptions } from './nginx.js'
 import type { ChangeMeta, Release, Router, RouterState } from './router.js'
 import { SLOTS, type Slot, type Weights } from './slots.js'
-import { readFile, writeFileAtomic, type Transport } from './transport.js'
+import { readFile, writeFileAtomic } from './transport.js'
 
 /**
  * nginx without reloads, the way ingress-nginx does it: `balancer_by_lua` (Debian's
@@ -19,16 +19,10 @@ import { readFile, writeFileAtomic, type Transport } from './transport.js'
  * only when it is at least as recent as the file (`changed` stamps), so a file restored by
  * hand and reloaded is obeyed too.
  */
-export interface NginxLuaRouterOptions {
-  upstreamFile: string
-  upstreamName: string
-  servers: Record<Slot, string[]>
-  upstreamOptions: string[]
+/** The reload router's options, plus the admin endpoint the Lua balancer takes weights from. */
+export interface NginxLuaRouterOptions extends NginxRouterOptions {
   /** `/path/to/admin.sock` (unix socket) or `127.0.0.1:port`: never anything else. */
   admin: string
-  testCommand: string[]
-  reloadCommand: string[]
-  transport: Transport
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/

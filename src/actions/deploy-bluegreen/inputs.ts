@@ -10,7 +10,8 @@ import {
   readSlotPreparation,
   runOwner
 } from '../../release/inputs.js'
-import { readRouterConfig, type RouterConfig } from '../../traffic/config.js'
+import type { RouterConfig } from '../../traffic/config.js'
+import { readRouterConfig } from '../router-inputs/router.js'
 import { SLOTS } from '../../traffic/slots.js'
 
 export interface DeployInputs {
