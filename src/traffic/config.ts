@@ -11,7 +11,7 @@ export const ROUTER_KINDS = ['haproxy', 'nginx', 'kubernetes'] as const
 export type RouterKind = (typeof ROUTER_KINDS)[number]
 
 /**
- * What the router factory needs, all validated (src/actions/router-inputs/ reads it from the
+ * What the router factory needs, all validated (src/actions/release-inputs/ reads it from the
  * inputs); nothing is contacted while it is built. Each part is the router's own options
  * without what the factory adds (the transport, and for HAProxy one socket of the list).
  */

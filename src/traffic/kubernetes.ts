@@ -35,7 +35,7 @@ import {
   type Weights
 } from './slots.js'
 
-/** The kubernetes router's settings (read from inputs in src/actions/router-inputs/). */
+/** The kubernetes router's settings (read from inputs in src/actions/release-inputs/). */
 export interface KubernetesConfig {
   namespace: string
   /** Deployments `<app>-blue` / `<app>-green`, and per-slot Services of the same names. */

@@ -4,7 +4,7 @@ import { log } from '../../core/log.js'
 import type { CanaryOptions } from '../../release/canary.js'
 import { DEFAULT_QUERIES, parseExtraChecks } from '../../slo/queries.js'
 import type { RouterConfig } from '../../traffic/config.js'
-import { readRouterConfig } from '../router-inputs/router.js'
+import { readRouterConfig } from '../release-inputs/router.js'
 import type { Slot } from '../../traffic/slots.js'
 import type { HealthGateOptions } from '../../probe/http.js'
 import {
@@ -14,7 +14,7 @@ import {
   positiveDuration,
   readSlotPreparation,
   runOwner
-} from '../../release/inputs.js'
+} from '../release-inputs/common.js'
 import type { DeploymentOptions } from '../../github/deployments.js'
 
 export type CanaryMode = 'run' | 'abort' | 'promote' | 'status'

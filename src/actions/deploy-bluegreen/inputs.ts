@@ -9,9 +9,9 @@ import {
   positiveDuration,
   readSlotPreparation,
   runOwner
-} from '../../release/inputs.js'
+} from '../release-inputs/common.js'
 import type { RouterConfig } from '../../traffic/config.js'
-import { readRouterConfig } from '../router-inputs/router.js'
+import { readRouterConfig } from '../release-inputs/router.js'
 import { SLOTS } from '../../traffic/slots.js'
 
 export interface DeployInputs {

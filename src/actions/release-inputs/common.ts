@@ -1,11 +1,11 @@
 import { hostname } from 'node:os'
-import { ConfigurationError } from '../core/errors.js'
-import type { Inputs } from '../core/inputs.js'
-import { log } from '../core/log.js'
-import type { HealthGateOptions } from '../probe/http.js'
-import type { RouterKind } from '../traffic/config.js'
-import { SLOTS, type Slot } from '../traffic/slots.js'
-import type { DeploymentOptions } from '../github/deployments.js'
+import { ConfigurationError } from '../../core/errors.js'
+import type { Inputs } from '../../core/inputs.js'
+import { log } from '../../core/log.js'
+import type { HealthGateOptions } from '../../probe/http.js'
+import type { RouterKind } from '../../traffic/config.js'
+import { SLOTS, type Slot } from '../../traffic/slots.js'
+import type { DeploymentOptions } from '../../github/deployments.js'
 
 /** Inputs that deploy-bluegreen and canary-promote share beyond the router's own. */
 
