@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals'
 import { readCanaryInputs } from '../../src/actions/canary-promote/inputs.js'
 import { ConfigurationError } from '../../src/core/errors.js'
 import { Inputs } from '../../src/core/inputs.js'
+import { runContextFromEnv } from '../../src/core/run-context.js'
 
 const base = {
   router: 'haproxy',
@@ -31,7 +32,7 @@ describe('canary-promote: timeouts and gates that could never work are refused',
     const values: Record<string, string> = { ...base, ...bad }
     let error: unknown
     try {
-      readCanaryInputs(new Inputs((n) => values[n] ?? ''))
+      readCanaryInputs(new Inputs((n) => values[n] ?? ''), runContextFromEnv({}))
     } catch (e) {
       error = e
     }

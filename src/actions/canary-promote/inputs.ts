@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../../core/errors.js'
+import { runOwner, type RunContext } from '../../core/run-context.js'
 import type { Inputs } from '../../core/inputs.js'
 import { log } from '../../core/log.js'
 import type { CanaryOptions } from '../../release/canary.js'
@@ -12,8 +13,7 @@ import {
   readHealthGate,
   readHealthUrls,
   positiveDuration,
-  readSlotPreparation,
-  runOwner
+  readSlotPreparation
 } from '../release-inputs/common.js'
 import type { DeploymentOptions } from '../../github/deployments.js'
 
@@ -71,7 +71,7 @@ function parseHeaders(lines: string[]): Record<string, string> {
   return headers
 }
 
-export function readCanaryInputs(inputs: Inputs): CanaryInputs {
+export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInputs {
   const mode = inputs.enum('mode', ['run', 'abort', 'promote', 'status'] as const, 'run')
   const router = readRouterConfig(inputs)
   const steps = parseSteps(inputs.raw('steps') || '5,25,50,100')
@@ -134,7 +134,7 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
       maxInconclusive: inputs.integer('max-inconclusive', 1, 100, 2),
       compareWithStable: inputs.boolean('compare-with-stable', true),
       dryRun: inputs.boolean('dry-run', false),
-      owner: runOwner(),
+      owner: runOwner(context),
       lockTimeoutMs: router.lockTimeoutMs
     },
     prepare: {
