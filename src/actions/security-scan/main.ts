@@ -21,7 +21,7 @@ import {
   type ScanOutcome
 } from '../../scan/scan.js'
 import { SEVERITIES } from '../../scan/severity.js'
-import { buildScanSummary } from '../../scan/summary.js'
+import { buildScanSummary } from './summary.js'
 import { normaliseTargetKey, repoPathPrefix, scanLabel, scanTargetKey } from '../../scan/target.js'
 import { dryRun } from './dry-run.js'
 import { readScanInputs, type ScanInputs } from './inputs.js'
