@@ -73,11 +73,12 @@ export function parseUpstream(
       changedAt: fields.changed
     }
   }
-  // A file not written by us: a slot is live if any of its servers is listed and not down.
+  // A file not written by us: a slot is live if any of its servers is listed and not down
+  // (the address whole: 10.0.0.1:80801 is not 10.0.0.1:8080).
   const active = (slot: Slot): boolean =>
     servers[slot].some((s) =>
       new RegExp(
-        `^\\s*server\\s+${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![^;]*\\bdown\\b)[^;]*;`,
+        `^\\s*server\\s+${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s;])(?![^;]*\\bdown\\b)[^;]*;`,
         'm'
       ).test(text)
     )
