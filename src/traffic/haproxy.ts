@@ -136,8 +136,8 @@ export class HaproxyRouter implements Router {
         .map((slot) => `set server ${backend}/${servers[slot]} state ready`)
     ]
     const answer = (await this.api(commands.join('; '))).trim()
-    if (answer && !/^\s*$/.test(answer.replace(/\n/g, ''))) {
-      // HAProxy prints nothing on success; any text is an error or a warning.
+    // HAProxy prints nothing on success; any text (trimmed above) is an error or a warning.
+    if (answer) {
       log.warning(`${this.name}: ${answer}`)
     }
     const after = await this.read()
