@@ -71,6 +71,17 @@ function trackGroup(pid: number | undefined): void {
   process.on('exit', () => {
     for (const group of running) killGroup(group, 'SIGKILL')
   })
+  // A command in its own group no longer gets the terminal's Ctrl-C or a signal meant for us:
+  // pass it on. Without another listener (a cancel cleanup), keep Node's default: exit on it.
+  const forward = (signal: NodeJS.Signals): void => {
+    for (const group of running) killGroup(group, signal)
+    if (process.listenerCount(signal) === 1) {
+      process.off(signal, forward)
+      process.kill(process.pid, signal)
+    }
+  }
+  process.on('SIGINT', forward)
+  process.on('SIGTERM', forward)
 }
 
 /** Splits a stream's chunks into lines for `onLine`; the last partial line comes at the end. */

@@ -1,4 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
 import { runCommand } from '../../src/core/exec.js'
 import { runStreaming } from '../../src/build-gate/run-commands.js'
 
@@ -64,4 +66,29 @@ describe('runCommand', () => {
     const r = await runCommand(['sh', '-c', 'echo hi; exit 4'], { echo: false })
     expect(r).toMatchObject({ code: 4, timedOut: false, stdout: 'hi\n' })
   })
+
+  test.each([
+    ['SIGTERM', 'grandchild'],
+    ['SIGINT', 'child']
+  ] as const)(
+    '%s to a run without a cancel handler ends it and its command (%s) too',
+    async (signal, watched) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, 'run-and-wait.ts'), watched],
+        {
+          stdio: ['ignore', 'pipe', 'inherit']
+        }
+      )
+      const grandchild = await new Promise<number>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => resolve(Number(String(d).trim())))
+        child.on('exit', () => reject(new Error('the run ended before printing')))
+      })
+      expect(grandchild).toBeGreaterThan(1)
+      const ended = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, s) => r(s)))
+      child.kill(signal)
+      expect(await ended).toBe(signal)
+      expect(await gone(grandchild)).toBe(true)
+    }
+  )
 })
