@@ -12,7 +12,7 @@ import { analyseReport } from '../src/scan/analyse.js'
 import { parseIgnoreFile } from '../src/scan/ignore.js'
 import { readReportFile } from '../src/scan/report.js'
 import { buildSarif } from '../src/scan/sarif.js'
-import { buildScanSummary } from '../src/scan/summary.js'
+import { buildScanSummary } from '../src/actions/security-scan/summary.js'
 import { syntheticReport } from '../test/fixtures/scan/synthetic-report.js'
 
 // `--write <file> <n>`: the child that generates the report, so its memory is not measured.

@@ -1,20 +1,7 @@
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parse } from 'yaml'
+import { readActionYml as readSpec, type ActionYml } from '../src/core/action-yml.js'
 
-export interface ActionInputSpec {
-  description?: string
-  required?: boolean
-  default?: string
-}
-
-export interface ActionYml {
-  name: string
-  description: string
-  inputs: Record<string, ActionInputSpec>
-  outputs: Record<string, { description?: string }>
-  runs: { using: string; main: string; post?: string; 'post-if'?: string }
-}
+export { inputEnvName } from '../src/core/action-yml.js'
 
 export const repoRoot = new URL('..', import.meta.url).pathname
 
@@ -23,12 +10,7 @@ export function actionDir(name: string): string {
   return name.includes('/') ? name : join(repoRoot, 'actions', name)
 }
 
+/** The action.yml of an action of this repository (by name) or of a fixture (by path). */
 export function readActionYml(name: string): ActionYml {
-  const doc = parse(readFileSync(join(actionDir(name), 'action.yml'), 'utf8')) as ActionYml
-  return { ...doc, inputs: doc.inputs ?? {}, outputs: doc.outputs ?? {} }
-}
-
-/** The runner's rule: `INPUT_` + name upper-cased with spaces to `_`; dashes are kept. */
-export function inputEnvName(name: string): string {
-  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`
+  return readSpec(actionDir(name))
 }

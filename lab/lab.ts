@@ -23,10 +23,9 @@ export class Lab {
     return new Lab(dir)
   }
 
-  /** A fresh sub-directory of the lab, created on first use. */
+  /** A path inside the lab's directory; nothing is created (mkdir() does that). */
   path(...parts: string[]): string {
-    const p = join(this.dir, ...parts)
-    return p
+    return join(this.dir, ...parts)
   }
 
   mkdir(...parts: string[]): string {

@@ -1,21 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parse } from 'yaml'
+import { readActionYml, type ActionYml, type InputSpec } from '../core/action-yml.js'
 
-export interface InputSpec {
-  description: string
-  required: boolean
-  default?: string
-}
+export type { InputSpec } from '../core/action-yml.js'
 
 /** What the CLI needs of an action.yml: its inputs (with defaults) and outputs. */
-export interface ActionSpec {
-  name: string
-  description: string
-  inputs: Record<string, InputSpec>
-  outputs: Record<string, { description: string }>
-}
+export type ActionSpec = Omit<ActionYml, 'runs'>
 
 /**
  * The repository root: the first folder above this file (src/cli/ when run from source,
@@ -45,24 +36,7 @@ export function listActionDirs(root: string): string[] {
 
 /** Reads actions/<name>/action.yml at run time, so the CLI's defaults are the action's. */
 export function readActionSpec(root: string, name: string): ActionSpec {
-  const doc = parse(readFileSync(join(root, 'actions', name, 'action.yml'), 'utf8')) as {
-    description?: string
-    inputs?: Record<string, { description?: string; required?: boolean; default?: unknown }>
-    outputs?: Record<string, { description?: string }>
-  }
-  const inputs: Record<string, InputSpec> = {}
-  for (const [key, value] of Object.entries(doc.inputs ?? {})) {
-    inputs[key] = {
-      description: value?.description ?? '',
-      required: value?.required === true,
-      default: value?.default === undefined ? undefined : String(value.default)
-    }
-  }
-  const outputs: Record<string, { description: string }> = {}
-  for (const [key, value] of Object.entries(doc.outputs ?? {})) {
-    outputs[key] = { description: value?.description ?? '' }
-  }
-  return { name, description: doc.description ?? '', inputs, outputs }
+  return readActionYml(join(root, 'actions', name))
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ActionIO } from '../core/action.js'
 import { Inputs, type InputSource } from '../core/inputs.js'
 import { redact } from '../core/log.js'
+import { runContextFromEnv } from '../core/run-context.js'
 
 /** What a CLI run produced, printed once the action has finished. */
 export interface CliRecord {
@@ -20,6 +21,8 @@ export function cliIO(
   const state = new Map<string, string>()
   const io: ActionIO = {
     inputs: new Inputs(source),
+    // The CLI also runs inside workflows (a rollback step): the same variables, when present.
+    context: runContextFromEnv(),
     setOutput: (name, value) => void record.outputs.set(name, redact(String(value))),
     writeSummary: async (markdown) => void record.summaries.push(redact(markdown)),
     saveState: (name, value) => void state.set(name, value),

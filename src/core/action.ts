@@ -3,10 +3,13 @@ import { Inputs, type InputSource } from './inputs.js'
 import { describeFailure, exitCodeFor } from './errors.js'
 import { log, setLogSink, redact } from './log.js'
 import { bundleActionSpec, givenOnGitHub, settingsLayer } from '../settings/layer.js'
+import { runContextFromEnv, type RunContext } from './run-context.js'
 
 /** What an action's logic sees of the outside world: the same on GitHub, in the CLI and in tests. */
 export interface ActionIO {
   inputs: Inputs
+  /** The run this is (repository, run URL, event), read once from the runner's variables. */
+  context: RunContext
   setOutput(name: string, value: string | number | boolean): void
   writeSummary(markdown: string): Promise<void>
   saveState(name: string, value: string): void
@@ -20,6 +23,7 @@ const githubSource: InputSource = (name) => core.getInput(name)
 export function githubIO(source: InputSource = githubSource): ActionIO {
   return {
     inputs: new Inputs(source),
+    context: runContextFromEnv(),
     setOutput: (name, value) => core.setOutput(name, redact(String(value))),
     writeSummary: async (markdown) => {
       if (!process.env.GITHUB_STEP_SUMMARY) {

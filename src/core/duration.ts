@@ -16,13 +16,21 @@ export function parseDurationMs(raw: string): number | undefined {
   return Math.round(total)
 }
 
-/** Human form of a duration for logs and summaries: 850ms, 12.3s, 4m05s. */
+/**
+ * Human form of a duration for logs and summaries: 850ms, 12.3s, 4m05s, 26h00m (backup ages
+ * and lead times run to hours and days; seconds no longer matter there).
+ */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`
-  const minutes = Math.floor(ms / 60_000)
-  const seconds = Math.round((ms % 60_000) / 1000)
-  return `${minutes}m${String(seconds).padStart(2, '0')}s`
+  if (ms < 3_600_000) {
+    const minutes = Math.floor(ms / 60_000)
+    const seconds = Math.round((ms % 60_000) / 1000)
+    return `${minutes}m${String(seconds).padStart(2, '0')}s`
+  }
+  const hours = Math.floor(ms / 3_600_000)
+  const minutes = Math.floor((ms % 3_600_000) / 60_000)
+  return `${hours}h${String(minutes).padStart(2, '0')}m`
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))

@@ -14,14 +14,22 @@ export interface CommandOptions {
   secrets?: string[]
   /** Log the command line before running it (default true). */
   echo?: boolean
+  /** Pass the output on to the job log as it is written (a long build stays visible live). */
+  passThrough?: boolean
+  /** Called with each line of output (stdout and stderr); a line over 64 KB is cut. */
+  onLine?: (line: string) => void
+  /** Keep the output in the result (default true); false for commands whose output is unbounded. */
+  capture?: boolean
+  /** After a timeout's SIGTERM, how long before SIGKILL (default 2 s). */
+  killGraceMs?: number
   /**
-   * Start the command as the leader of its own process group and signal the whole group on
-   * timeout or abort, so helpers it forks (pg_restore -j workers) stop with it.
+   * Every command runs as the leader of its own process group (helpers it forks, pg_restore -j
+   * workers, stop with it); kept so callers can say they rely on it.
    */
   processGroup?: boolean
   /** Aborting stops the command as a timeout does (SIGTERM, then SIGKILL); `aborted` says so. */
   signal?: AbortSignal
-  /** Told the process id once started (with processGroup, also the group id). */
+  /** Told the process id once started (also the group id). */
   onSpawn?: (pid: number) => void
 }
 
@@ -51,9 +59,64 @@ export function formatCommand(argv: string[]): string {
     .join(' ')
 }
 
+/** Process groups of the commands still running: ended when this process exits. */
+const running = new Set<number>()
+let exitHookInstalled = false
+
+/** Ends a command's whole process group (a test runner's workers, a deploy script's children). */
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // already gone
+  }
+}
+
+function trackGroup(pid: number | undefined): void {
+  if (!pid) return
+  running.add(pid)
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  // A cancelled or failing run exits with commands still going: leave none behind.
+  process.on('exit', () => {
+    for (const group of running) killGroup(group, 'SIGKILL')
+  })
+  // A command in its own group no longer gets the terminal's Ctrl-C or a signal meant for us:
+  // pass it on. Without another listener (a cancel cleanup), keep Node's default: exit on it.
+  const forward = (signal: NodeJS.Signals): void => {
+    for (const group of running) killGroup(group, signal)
+    if (process.listenerCount(signal) === 1) {
+      process.off(signal, forward)
+      process.kill(process.pid, signal)
+    }
+  }
+  process.on('SIGINT', forward)
+  process.on('SIGTERM', forward)
+}
+
+/** Splits a stream's chunks into lines for `onLine`; the last partial line comes at the end. */
+function lineSplitter(onLine: (line: string) => void): { push(d: Buffer): void; end(): void } {
+  let partial = ''
+  return {
+    push(d) {
+      const lines = (partial + d.toString('utf8')).split('\n')
+      // A line longer than 64 KB is not a status line worth scanning: do not keep growing it.
+      partial = (lines.pop() ?? '').slice(-65536)
+      for (const line of lines) onLine(line)
+    },
+    end() {
+      if (partial) onLine(partial)
+      partial = ''
+    }
+  }
+}
+
 /**
  * Runs a program from an argument array. Never goes through a shell, so no input can be
  * interpreted as shell syntax. Output is captured; the exit code is returned, not thrown.
+ * The command runs in a process group of its own: a timeout (or this process exiting) ends
+ * the whole group, so a grandchild the command started cannot outlive it.
  */
 export function runCommand(argv: string[], options: CommandOptions = {}): Promise<CommandResult> {
   if (argv.length === 0) throw new ToolError('runCommand: empty argument list')
@@ -67,24 +130,20 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
       env: { ...process.env, ...options.env } as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
-      detached: options.processGroup === true
+      detached: true
     })
+    trackGroup(child.pid)
     const out: Buffer[] = []
     const err: Buffer[] = []
+    const capture = options.capture !== false
     let timedOut = false
     let aborted = false
-    const kill = (signal: NodeJS.Signals): void => {
-      if (!options.processGroup || child.pid === undefined) child.kill(signal)
-      else
-        try {
-          process.kill(-child.pid, signal)
-        } catch {
-          // The group is already gone.
-        }
-    }
     const stop = (): void => {
-      kill('SIGTERM')
-      setTimeout(() => kill('SIGKILL'), 2000).unref()
+      killGroup(child.pid, 'SIGTERM')
+      setTimeout(() => {
+        killGroup(child.pid, 'SIGKILL')
+        if (child.pid) running.delete(child.pid)
+      }, options.killGraceMs ?? 2000).unref()
     }
     if (child.pid !== undefined) options.onSpawn?.(child.pid)
     const onAbort = (): void => {
@@ -100,11 +159,22 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
             timedOut = true
             stop()
           }, options.timeoutMs)
-    child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.on('data', (d: Buffer) => err.push(d))
+    for (const [from, kept, to] of [
+      [child.stdout, out, process.stdout],
+      [child.stderr, err, process.stderr]
+    ] as const) {
+      const lines = options.onLine ? lineSplitter(options.onLine) : undefined
+      from.on('data', (d: Buffer) => {
+        if (capture) kept.push(d)
+        if (options.passThrough) to.write(d)
+        lines?.push(d)
+      })
+      if (lines) from.on('end', () => lines.end())
+    }
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer)
       options.signal?.removeEventListener('abort', onAbort)
+      if (child.pid) running.delete(child.pid)
       const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : ''
       reject(new ToolError(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }))
     })
@@ -124,8 +194,9 @@ export function runCommand(argv: string[], options: CommandOptions = {}): Promis
     child.on('close', async (code, signal) => {
       if (timer) clearTimeout(timer)
       options.signal?.removeEventListener('abort', onAbort)
-      // Helpers of the group may outlive the leader: they get the same end.
-      if (options.processGroup && (timedOut || aborted)) kill('SIGKILL')
+      // After a timeout or abort the group stays listed until its SIGKILL: a grandchild may
+      // ignore TERM; helpers of the group may outlive the leader and get the same end.
+      if (child.pid && !timedOut && !aborted) running.delete(child.pid)
       const inputError = await feeding
       resolve({
         code: code ?? 128,

@@ -80,13 +80,24 @@ export function parseUrl(name: string, raw: string, protocols = ['http:', 'https
   return url
 }
 
+/**
+ * `host:port` (IPv6 as `[::1]:8080`, brackets dropped) with a port from 1 to 65535, or
+ * undefined. With `defaultPort` the port may be left out. The one host:port reader.
+ */
+export function splitHostPort(
+  raw: string,
+  defaultPort?: number
+): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(raw.trim())
+  if (!m || (m[2] === undefined && defaultPort === undefined)) return undefined
+  const port = m[2] === undefined ? defaultPort! : Number(m[2])
+  if (port < 1 || port > 65535) return undefined
+  return { host: m[1].replace(/^\[|\]$/g, ''), port }
+}
+
 /** `host:port` with a port from 1 to 65535 (IPv6 as `[::1]:8080`). */
 export function parseHostPort(name: string, raw: string): { host: string; port: number } {
-  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim())
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-    fail(name, raw, 'expected host:port, such as 10.0.0.5:8080')
-  }
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) }
+  return splitHostPort(raw) ?? fail(name, raw, 'expected host:port, such as 10.0.0.5:8080')
 }
 
 /**

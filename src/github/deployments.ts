@@ -1,6 +1,7 @@
 import * as github from '@actions/github'
 import { errorMessage } from '../core/errors.js'
 import { log } from '../core/log.js'
+import type { RunContext } from '../core/run-context.js'
 
 export interface DeploymentOptions {
   token: string
@@ -21,11 +22,12 @@ export class DeploymentRecord {
   private id?: number
   private readonly octokit: Octokit
 
-  constructor(private readonly options: DeploymentOptions) {
+  constructor(
+    private readonly options: DeploymentOptions,
+    private readonly context: RunContext
+  ) {
     log.secret(options.token)
-    this.octokit = github.getOctokit(options.token, {
-      baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com'
-    })
+    this.octokit = github.getOctokit(options.token, { baseUrl: context.apiUrl })
   }
 
   get deploymentId(): number | undefined {
@@ -33,20 +35,20 @@ export class DeploymentRecord {
   }
 
   private get repo(): { owner: string; repo: string } {
-    const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '/').split('/')
+    const [owner = '', repo = ''] = (this.context.repository ?? '/').split('/')
     return { owner, repo }
   }
 
   private get logUrl(): string {
-    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = process.env
-    return `${server ?? 'https://github.com'}/${repo}/actions/runs/${run}`
+    const { serverUrl, repository, runId } = this.context
+    return this.context.runUrl ?? `${serverUrl}/${repository}/actions/runs/${runId}`
   }
 
   async start(): Promise<number | undefined> {
     try {
       const created = await this.octokit.rest.repos.createDeployment({
         ...this.repo,
-        ref: process.env.GITHUB_SHA || github.context.sha,
+        ref: this.context.sha || github.context.sha,
         environment: this.options.environment,
         description: this.options.description.slice(0, 140),
         auto_merge: false,

@@ -1,18 +1,11 @@
-import type { getOctokit } from '@actions/github'
 import { ToolError } from '../core/errors.js'
-
-type Octokit = ReturnType<typeof getOctokit>
+import { capIssueBody, findMarkedIssues, markerLine, type Octokit } from './marked-issues.js'
 
 /** Label on every issue this action opens; lists are filtered by it before the marker is read. */
 export const SCAN_ISSUE_LABEL = 'security-scan'
 
-/** GitHub refuses issue bodies over 65,536 characters. */
-const MAX_BODY_CHARS = 60_000
-
 /** Hidden line that ties an issue to one scan target, so reruns update instead of duplicating. */
-export function issueMarker(key: string): string {
-  return `<!-- ops-actions:security-scan target=${encodeURIComponent(key)} -->`
-}
+export const issueMarker = (key: string): string => markerLine('security-scan', key)
 
 export interface ScanIssueRequest {
   owner: string
@@ -38,46 +31,14 @@ export interface ScanIssueOutcome {
   url?: string
 }
 
-function capBody(body: string, marker: string, runUrl?: string): string {
-  const footer = `\n\n${runUrl ? `_Updated by ${runUrl}_\n` : ''}${marker}\n`
-  const room = MAX_BODY_CHARS - footer.length
-  const text =
-    body.length > room
-      ? `${body.slice(0, room - 80)}\n\n_… cut to fit GitHub's issue size limit._`
-      : body
-  return text + footer
-}
-
-const MARKER_KEY = /<!-- ops-actions:security-scan target=(\S+) -->/
-
-/** The key in an issue body's marker, or undefined. */
-export function markerKey(body: string): string | undefined {
-  const m = MARKER_KEY.exec(body)
-  if (!m) return undefined
-  try {
-    return decodeURIComponent(m[1])
-  } catch {
-    return undefined
-  }
-}
-
 /** Open issues of this target, oldest first (the oldest keeps the history). */
-async function findOpenIssues(octokit: Octokit, request: ScanIssueRequest) {
-  const issues = await octokit.paginate(octokit.rest.issues.listForRepo, {
-    owner: request.owner,
-    repo: request.repo,
-    state: 'open',
-    labels: SCAN_ISSUE_LABEL,
-    per_page: 100
-  })
-  return issues
-    .filter((i) => {
-      if (i.pull_request) return false
-      const key = markerKey(i.body ?? '')
-      return key !== undefined && (key === request.key || (request.sameTarget?.(key) ?? false))
-    })
-    .sort((a, b) => a.number - b.number)
-}
+const findOpenIssues = (octokit: Octokit, request: ScanIssueRequest) =>
+  findMarkedIssues(
+    octokit,
+    { owner: request.owner, repo: request.repo, label: SCAN_ISSUE_LABEL, state: 'open' },
+    'security-scan',
+    (key) => key === request.key || (request.sameTarget?.(key) ?? false)
+  )
 
 async function closeIssue(
   octokit: Octokit,
@@ -137,7 +98,7 @@ export async function syncScanIssue(
       )
       return { action: 'closed', number: existing.number, url: existing.html_url }
     }
-    const body = capBody(request.body, marker, request.runUrl)
+    const body = capIssueBody(request.body, marker, request.runUrl)
     if (existing) {
       await octokit.rest.issues.update({
         owner,

@@ -1,11 +1,7 @@
 // One GitHub issue per key (a hidden marker line in its body), found among the issues with a
 // label and updated in place, so a re-run edits the same issue instead of opening another.
-import type { getOctokit } from '@actions/github'
 import { errorMessage, ToolError } from '../core/errors.js'
-
-type Octokit = ReturnType<typeof getOctokit>
-
-const MAX_BODY_CHARS = 60_000
+import { capIssueBody, findMarkedIssues, markerLine, type Octokit } from './marked-issues.js'
 
 export interface TrackingIssue {
   owner: string
@@ -19,25 +15,21 @@ export interface TrackingIssue {
   close: boolean
 }
 
-export function trackingMarker(key: string): string {
-  return `<!-- ops-actions:tracking key=${encodeURIComponent(key)} -->`
-}
+export const trackingMarker = (key: string): string => markerLine('tracking', key)
 
 export async function syncTrackingIssue(
   octokit: Octokit,
   t: TrackingIssue
 ): Promise<{ action: 'created' | 'updated'; number: number; url: string }> {
   const marker = trackingMarker(t.key)
-  const body = `${t.body.slice(0, MAX_BODY_CHARS - marker.length - 2)}\n\n${marker}\n`
+  const body = capIssueBody(t.body, marker)
   try {
-    const found = await octokit.paginate(octokit.rest.issues.listForRepo, {
-      owner: t.owner,
-      repo: t.repo,
-      labels: t.label,
-      state: 'all',
-      per_page: 100
-    })
-    const mine = found.find((i) => !i.pull_request && (i.body ?? '').includes(marker))
+    const [mine] = await findMarkedIssues(
+      octokit,
+      { owner: t.owner, repo: t.repo, label: t.label, state: 'all' },
+      'tracking',
+      (key) => key === t.key
+    )
     const state = t.close ? 'closed' : 'open'
     if (mine) {
       const { data } = await octokit.rest.issues.update({

@@ -113,7 +113,9 @@ export function liveSlotOf(state: RouterState): { live?: Slot; previous?: Slot }
 }
 
 /**
- * Plan -> lock -> (deploy command) -> health gate -> switch -> verify -> undo on failure.
+ * Plan (a dry run stops here, before the lock) -> lock -> plan again -> (deploy command) ->
+ * health gate -> switch -> verify -> a failed verification rolls back (mode deploy with
+ * auto-rollback only: a rollback is never reversed).
  * Returns a result in every case (for outputs and the summary); `error` is set on failure.
  * `onApplied` lets the caller know when traffic moved (so a cancel can put it back).
  */

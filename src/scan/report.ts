@@ -1,5 +1,5 @@
 import { ToolError } from '../core/errors.js'
-import { BYTES, JsonReader, JsonSyntaxError } from './json-scan.js'
+import { BYTES, JsonReader, JsonSyntaxError } from '../json/reader.js'
 import { toSeverity, type Severity } from './severity.js'
 
 /**

@@ -3,13 +3,11 @@
 // the same whenever it is re-run for that period.
 import { ToolError } from '../core/errors.js'
 import { log } from '../core/log.js'
+import { callPrometheus, type PrometheusOptions } from '../slo/prometheus-api.js'
 import type { Point } from './chart.js'
 import type { ServiceCounts } from './figures.js'
 
-export interface PeriodQuery {
-  url: string
-  token?: string
-  timeoutMs: number
+export interface PeriodQuery extends Pick<PrometheusOptions, 'url' | 'token' | 'timeoutMs'> {
   /** Label matchers without braces, e.g. `job="api"`; '' for every series. */
   selector: string
   statusLabel: string
@@ -21,11 +19,9 @@ export interface PeriodQuery {
   periodSeconds: number
 }
 
-interface ApiBody {
-  status: string
-  error?: string
-  warnings?: string[]
-  data?: { resultType: string; result: { value?: [number, string]; values?: [number, string][] }[] }
+interface Result {
+  resultType: string
+  result: { value?: [number, string]; values?: [number, string][] }[]
 }
 
 export interface PeriodData {
@@ -72,48 +68,15 @@ export function periodQueries(q: PeriodQuery): Record<string, string> {
   }
 }
 
-async function call(
-  q: PeriodQuery,
-  path: string,
-  params: Record<string, string>
-): Promise<ApiBody> {
-  const url = new URL(path, q.url.endsWith('/') ? q.url : `${q.url}/`)
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' }
-  if (q.token) headers.authorization = `Bearer ${q.token}`
-  let res: Response
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers,
-      body: new URLSearchParams(params),
-      signal: AbortSignal.timeout(q.timeoutMs)
-    })
-  } catch (error) {
-    throw new ToolError(`Prometheus at ${q.url} unreachable: ${(error as Error).message}`)
-  }
-  const text = await res.text()
-  let body: ApiBody
-  try {
-    body = JSON.parse(text) as ApiBody
-  } catch {
-    throw new ToolError(
-      `Prometheus answered HTTP ${res.status}, not its API: ${text.slice(0, 200)}`
-    )
-  }
-  if (body.status !== 'success' || !body.data)
-    throw new ToolError(`Prometheus rejected ${params.query}: ${body.error ?? text.slice(0, 200)}`)
-  return body
-}
-
-function single(body: ApiBody): number | undefined {
-  const result = body.data?.result ?? []
+function single(data: Result): number | undefined {
+  const result = data.result ?? []
   if (result.length === 0) return undefined
   const v = Number(result[0].value?.[1])
   return Number.isNaN(v) ? undefined : v
 }
 
-function series(body: ApiBody): Point[] {
-  const values = body.data?.result[0]?.values ?? []
+function series(data: Result): Point[] {
+  const values = data.result?.[0]?.values ?? []
   return values.map(([t, v]) => ({ at: new Date(t * 1000), value: Number(v) }))
 }
 
@@ -128,20 +91,20 @@ export async function readPeriod(q: PeriodQuery): Promise<PeriodData> {
   const time = String(q.end.getTime() / 1000)
   const warnings: string[] = []
   const instant = async (query: string): Promise<number | undefined> => {
-    const body = await call(q, 'api/v1/query', { query, time })
-    warnings.push(...(body.warnings ?? []))
-    return single(body)
+    const answer = await callPrometheus(q, 'api/v1/query', { query, time })
+    warnings.push(...answer.warnings)
+    return single(answer.data as Result)
   }
   const range = async (query: string): Promise<Point[]> => {
     const step = chartStepSeconds(q.periodSeconds)
-    const body = await call(q, 'api/v1/query_range', {
+    const answer = await callPrometheus(q, 'api/v1/query_range', {
       query,
       start: String(q.end.getTime() / 1000 - q.periodSeconds + step),
       end: time,
       step: String(step)
     })
-    warnings.push(...(body.warnings ?? []))
-    return series(body)
+    warnings.push(...answer.warnings)
+    return series(answer.data as Result)
   }
   const requests = await instant(queries.requests)
   const labelled = await instant(queries.labelled)

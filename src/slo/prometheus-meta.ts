@@ -1,39 +1,11 @@
-import { parseDurationMs } from '../core/duration.js'
-import { ToolError } from '../core/errors.js'
-import type { PrometheusOptions } from './prometheus.js'
-
-/**
+/*
  * What sequential analysis needs to know about the Prometheus server beyond instant values:
  * its scrape interval (the natural poll interval: polling faster only re-reads the same
  * samples) and the histogram's bucket bounds (to count requests above the latency SLO).
  */
-async function api(o: PrometheusOptions, path: string, params: Record<string, string> = {}) {
-  const url = new URL(path, o.url.endsWith('/') ? o.url : `${o.url}/`)
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
-  const headers: Record<string, string> = { ...o.headers }
-  if (o.token) headers.authorization = `Bearer ${o.token}`
-  let res: Response
-  try {
-    res = await fetch(url, { headers, signal: AbortSignal.timeout(o.timeoutMs) })
-  } catch (error) {
-    throw new ToolError(`Prometheus at ${o.url} unreachable: ${(error as Error).message}`)
-  }
-  const body = (await res.json().catch(() => ({}))) as {
-    status?: string
-    data?: unknown
-    warnings?: unknown
-  }
-  if (body.status !== 'success') {
-    throw new ToolError(`Prometheus ${path} answered HTTP ${res.status} without data`)
-  }
-  // A partial answer (Thanos, federation with a store down) can miss series: no data, never a pass.
-  if (Array.isArray(body.warnings) && body.warnings.length) {
-    throw new ToolError(
-      `Prometheus ${path} answered with warnings (a partial result): ${body.warnings.map(String).join('; ').slice(0, 300)}`
-    )
-  }
-  return body.data
-}
+import { parseDurationMs } from '../core/duration.js'
+import { ToolError } from '../core/errors.js'
+import { callPrometheusWhole, type PrometheusOptions } from './prometheus-api.js'
 
 /** `global.scrape_interval` from the running configuration (Prometheus's default is 1m). */
 export function parseScrapeInterval(yaml: string): number {
@@ -46,7 +18,7 @@ export function parseScrapeInterval(yaml: string): number {
 }
 
 export async function scrapeIntervalMs(o: PrometheusOptions): Promise<number> {
-  const data = (await api(o, 'api/v1/status/config')) as { yaml?: string }
+  const data = (await callPrometheusWhole(o, 'api/v1/status/config')) as { yaml?: string }
   return parseScrapeInterval(data.yaml ?? '')
 }
 
@@ -84,7 +56,8 @@ export function bucketAround(
 }
 
 export async function bucketBounds(o: PrometheusOptions, series: string): Promise<string[]> {
-  const data = (await api(o, 'api/v1/query', { query: `count by (le) (${series})` })) as {
+  const query = `count by (le) (${series})`
+  const data = (await callPrometheusWhole(o, 'api/v1/query', { query }, 'GET')) as {
     result?: { metric: { le?: string } }[]
   }
   return (data.result ?? []).map((r) => r.metric.le).filter((le): le is string => !!le)
@@ -106,7 +79,7 @@ export async function readTagged(
   o: PrometheusOptions,
   query: string
 ): Promise<Record<string, number>> {
-  const data = (await api(o, 'api/v1/query', { query })) as {
+  const data = (await callPrometheusWhole(o, 'api/v1/query', { query }, 'GET')) as {
     resultType?: string
     result?: { metric: { m?: string }; value: [number, string] }[]
   }

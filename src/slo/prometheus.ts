@@ -2,27 +2,15 @@ import { parse as parseYaml } from 'yaml'
 import { parseDurationMs } from '../core/duration.js'
 import { ToolError } from '../core/errors.js'
 import { log } from '../core/log.js'
+import { callPrometheus, callPrometheusWhole, type PrometheusOptions } from './prometheus-api.js'
 
-export interface PrometheusOptions {
-  url: string
-  token?: string
-  headers?: Record<string, string>
-  timeoutMs: number
-}
+export type { PrometheusOptions } from './prometheus-api.js'
 
 /**
  * The answer to one instant query, reduced to one number. `empty` (no series) and NaN are kept
  * apart from numbers so the judge can call them "no data" instead of a pass or a failure.
  */
 export type QueryValue = { kind: 'value'; value: number } | { kind: 'empty' } | { kind: 'nan' }
-
-interface ApiResponse {
-  status: 'success' | 'error'
-  errorType?: string
-  error?: string
-  warnings?: string[]
-  data?: { resultType: string; result: unknown }
-}
 
 export class PrometheusClient {
   constructor(private readonly options: PrometheusOptions) {
@@ -36,72 +24,22 @@ export class PrometheusClient {
    */
   async scrapeIntervalMs(): Promise<number | undefined> {
     try {
-      const res = await fetch(this.endpoint('api/v1/status/config'), {
-        headers: this.headers(),
-        signal: AbortSignal.timeout(this.options.timeoutMs)
-      })
-      const body = (await res.json()) as { data?: { yaml?: string } }
-      return body.data?.yaml ? longestScrapeInterval(body.data.yaml) : undefined
+      const data = (await callPrometheus(this.options, 'api/v1/status/config')).data as {
+        yaml?: string
+      }
+      return data?.yaml ? longestScrapeInterval(data.yaml) : undefined
     } catch {
       return undefined
     }
   }
 
-  private endpoint(path: string): URL {
-    return new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`)
-  }
-
-  private headers(): Record<string, string> {
-    const headers: Record<string, string> = { ...this.options.headers }
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
-    return headers
-  }
-
   /** Instant query. Throws ToolError when Prometheus is unreachable or answers with an error. */
   async query(promql: string): Promise<QueryValue> {
-    const url = this.endpoint('api/v1/query')
-    const headers: Record<string, string> = {
-      'content-type': 'application/x-www-form-urlencoded',
-      ...this.options.headers
+    const data = (await callPrometheusWhole(this.options, 'api/v1/query', { query: promql })) as {
+      resultType: string
+      result: unknown
     }
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`
-    let res: Response
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers,
-        body: new URLSearchParams({ query: promql }),
-        signal: AbortSignal.timeout(this.options.timeoutMs)
-      })
-    } catch (error) {
-      const e = error as Error & { cause?: { code?: string } }
-      const why =
-        e.name === 'TimeoutError'
-          ? `no answer within ${this.options.timeoutMs} ms`
-          : (e.cause?.code ?? e.message)
-      throw new ToolError(`Prometheus at ${this.options.url} unreachable: ${why}`)
-    }
-    const text = await res.text()
-    let body: ApiResponse
-    try {
-      body = JSON.parse(text) as ApiResponse
-    } catch {
-      throw new ToolError(
-        `Prometheus answered HTTP ${res.status} with something that is not its API: ${text.slice(0, 200)}`
-      )
-    }
-    if (body.status !== 'success' || !body.data) {
-      throw new ToolError(
-        `Prometheus rejected the query (${body.errorType ?? res.status}): ${body.error ?? text.slice(0, 200)}`
-      )
-    }
-    // A partial answer (a store or shard missing) is not the data: never a pass.
-    if (body.warnings?.length) {
-      throw new ToolError(
-        `Prometheus answered with warnings (a partial result): ${body.warnings.join('; ')}`
-      )
-    }
-    return reduce(body.data.resultType, body.data.result)
+    return reduce(data.resultType, data.result)
   }
 }
 

@@ -1,5 +1,6 @@
 import { createConnection } from 'node:net'
 import { ConfigurationError, ToolError } from '../core/errors.js'
+import { splitHostPort } from '../core/inputs.js'
 import { log } from '../core/log.js'
 import { takeDirectoryLock } from './lock.js'
 import type { ChangeMeta, Release, Router, RouterState, SlotHealth } from './router.js'
@@ -19,18 +20,14 @@ export interface HaproxyRouterOptions {
 const VAR_PREVIOUS = 'proc.opsactions_previous'
 const VAR_CHANGED = 'proc.opsactions_changed'
 
-const TCP_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/
-
 /**
  * One runtime API exchange: send a line of commands, read until HAProxy closes. `target` is a
  * unix socket path or host:port. The lab and the tests use it too.
  */
 export function runtimeApiCommand(target: string, command: string): Promise<string> {
-  const tcp = !target.startsWith('/') ? TCP_ADDRESS.exec(target) : null
+  const tcp = !target.startsWith('/') ? splitHostPort(target) : undefined
   return new Promise((resolve, reject) => {
-    const conn = tcp
-      ? createConnection({ host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) })
-      : createConnection(target)
+    const conn = tcp ? createConnection(tcp) : createConnection(target)
     let out = ''
     conn.setTimeout(5000, () => conn.destroy(new Error('no answer within 5s')))
     conn.on('connect', () => conn.end(`${command}\n`))
@@ -53,7 +50,7 @@ export class HaproxyRouter implements Router {
   }
 
   private get isTcp(): boolean {
-    return TCP_ADDRESS.test(this.options.socket) && !this.options.socket.startsWith('/')
+    return !this.options.socket.startsWith('/') && splitHostPort(this.options.socket) !== undefined
   }
 
   /** Sends one line of runtime API commands and returns the answer. */
@@ -139,8 +136,8 @@ export class HaproxyRouter implements Router {
         .map((slot) => `set server ${backend}/${servers[slot]} state ready`)
     ]
     const answer = (await this.api(commands.join('; '))).trim()
-    if (answer && !/^\s*$/.test(answer.replace(/\n/g, ''))) {
-      // HAProxy prints nothing on success; any text is an error or a warning.
+    // HAProxy prints nothing on success; any text (trimmed above) is an error or a warning.
+    if (answer) {
       log.warning(`${this.name}: ${answer}`)
     }
     const after = await this.read()

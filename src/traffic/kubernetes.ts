@@ -10,7 +10,6 @@ import {
 } from '../kube/client.js'
 import { loadCredentials } from '../kube/kubeconfig.js'
 import { rolloutStatus, setImageAndWait } from '../kube/rollout.js'
-import type { KubernetesConfig } from './kubernetes-config.js'
 import {
   ingressCanary,
   ingressPatch,
@@ -36,7 +35,26 @@ import {
   type Weights
 } from './slots.js'
 
-export { readKubernetesConfig, type KubernetesConfig } from './kubernetes-config.js'
+/** The kubernetes router's settings (read from inputs in src/actions/release-inputs/). */
+export interface KubernetesConfig {
+  namespace: string
+  /** Deployments `<app>-blue` / `<app>-green`, and per-slot Services of the same names. */
+  app: string
+  /** The Service whose selector picks the live slot (blue-green, and ingress-nginx stable). */
+  service: string
+  slotLabel: string
+  /** Image to roll out on the idle slot before traffic moves (see KubernetesRouter.prepareSlot). */
+  image?: string
+  /** Which container gets `image`; default: the Deployment's only container. */
+  container?: string
+  rolloutTimeoutMs: number
+  kubeconfig?: string
+  context?: string
+  /** Gateway API HTTPRoute carrying the weights (canary and blue-green). */
+  httproute?: string
+  /** ingress-nginx canary Ingress whose `canary-weight` gives the canary slot its share. */
+  canaryIngress?: string
+}
 
 export interface KubernetesRouterOptions {
   /** For tests: a shorter lease than the default 45s. */

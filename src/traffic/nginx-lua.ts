@@ -1,11 +1,12 @@
 import { ConfigurationError, ToolError } from '../core/errors.js'
+import { ChangeQueue } from './change-queue.js'
 import { formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
 import { takeDirectoryLock } from './lock.js'
-import { parseUpstream } from './nginx.js'
+import { parseUpstream, type NginxRouterOptions } from './nginx.js'
 import type { ChangeMeta, Release, Router, RouterState } from './router.js'
 import { SLOTS, type Slot, type Weights } from './slots.js'
-import { readFile, writeFileAtomic, type Transport } from './transport.js'
+import { readFile, writeFileAtomic } from './transport.js'
 
 /**
  * nginx without reloads, the way ingress-nginx does it: `balancer_by_lua` (Debian's
@@ -18,16 +19,10 @@ import { readFile, writeFileAtomic, type Transport } from './transport.js'
  * only when it is at least as recent as the file (`changed` stamps), so a file restored by
  * hand and reloaded is obeyed too.
  */
-export interface NginxLuaRouterOptions {
-  upstreamFile: string
-  upstreamName: string
-  servers: Record<Slot, string[]>
-  upstreamOptions: string[]
+/** The reload router's options, plus the admin endpoint the Lua balancer takes weights from. */
+export interface NginxLuaRouterOptions extends NginxRouterOptions {
   /** `/path/to/admin.sock` (unix socket) or `127.0.0.1:port`: never anything else. */
   admin: string
-  testCommand: string[]
-  reloadCommand: string[]
-  transport: Transport
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/
@@ -248,16 +243,10 @@ export class NginxLuaRouter implements Router {
     return { ...file, weights: answer.weights, changedAt: answer.changed, detail: this.name }
   }
 
-  /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
-  private inFlight: Promise<void> = Promise.resolve()
+  private readonly changes = new ChangeQueue()
 
   setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
-    const next = this.inFlight.then(
-      () => this.change(weights, meta),
-      () => this.change(weights, meta)
-    )
-    this.inFlight = next.catch(() => undefined)
-    return next
+    return this.changes.run(() => this.change(weights, meta))
   }
 
   private async change(weights: Weights, meta: ChangeMeta): Promise<void> {

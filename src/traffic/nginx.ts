@@ -1,5 +1,7 @@
 import { createConnection } from 'node:net'
 import { ToolError } from '../core/errors.js'
+import { ChangeQueue } from './change-queue.js'
+import { splitHostPort } from '../core/inputs.js'
 import { formatCommand } from '../core/exec.js'
 import { log } from '../core/log.js'
 import { takeDirectoryLock } from './lock.js'
@@ -71,11 +73,12 @@ export function parseUpstream(
       changedAt: fields.changed
     }
   }
-  // A file not written by us: a slot is live if any of its servers is listed and not down.
+  // A file not written by us: a slot is live if any of its servers is listed and not down
+  // (the address whole: 10.0.0.1:80801 is not 10.0.0.1:8080).
   const active = (slot: Slot): boolean =>
     servers[slot].some((s) =>
       new RegExp(
-        `^\\s*server\\s+${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![^;]*\\bdown\\b)[^;]*;`,
+        `^\\s*server\\s+${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s;])(?![^;]*\\bdown\\b)[^;]*;`,
         'm'
       ).test(text)
     )
@@ -105,16 +108,10 @@ export class NginxRouter implements Router {
     return { ...parseUpstream(text, this.options.servers), detail: this.name }
   }
 
-  /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
-  private inFlight: Promise<void> = Promise.resolve()
+  private readonly changes = new ChangeQueue()
 
   setWeights(weights: Weights, meta: ChangeMeta): Promise<void> {
-    const next = this.inFlight.then(
-      () => this.change(weights, meta),
-      () => this.change(weights, meta)
-    )
-    this.inFlight = next.catch(() => undefined)
-    return next
+    return this.changes.run(() => this.change(weights, meta))
   }
 
   private async change(weights: Weights, meta: ChangeMeta): Promise<void> {
@@ -176,10 +173,10 @@ export class NginxRouter implements Router {
 }
 
 function tcpReachable(hostPort: string): Promise<{ ok: boolean; why?: string }> {
-  const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(hostPort)
-  if (!m) return Promise.resolve({ ok: false, why: `${hostPort}: not host:port` })
+  const address = splitHostPort(hostPort)
+  if (!address) return Promise.resolve({ ok: false, why: `${hostPort}: not host:port` })
   return new Promise((resolve) => {
-    const conn = createConnection({ host: m[1], port: Number(m[2]) })
+    const conn = createConnection(address)
     conn.setTimeout(2000, () => conn.destroy(new Error('no answer within 2s')))
     conn.on('connect', () => {
       conn.destroy()

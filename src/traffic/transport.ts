@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCommand, type CommandResult } from '../core/exec.js'
 import { ConfigurationError, ToolError } from '../core/errors.js'
+import { splitHostPort } from '../core/inputs.js'
 import { log } from '../core/log.js'
 
 /**
@@ -148,15 +149,14 @@ export class SshTransport implements Transport {
 
 /** `host`, `host:port` or `[v6]:port`; port defaults to 22. */
 export function parseSshHost(name: string, raw: string): { host: string; port: number } {
-  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(raw.trim())
-  const port = m?.[2] ? Number(m[2]) : 22
-  if (!m || port < 1 || port > 65535) {
+  const parsed = splitHostPort(raw, 22)
+  if (!parsed) {
     throw new ConfigurationError(
       `input \`${name}\` = \`${raw}\`: expected host or host:port, such as lb1.internal:22`,
       name
     )
   }
-  return { host: m[1].replace(/^\[|\]$/g, ''), port }
+  return parsed
 }
 
 /**

@@ -7,8 +7,8 @@ import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { jobResult, REPO_ROOT, runAct } from '../../lab/act.js'
-import { checkWorkflow } from '../../src/workflow-lint/workflow-rules.js'
-import { loadYaml } from '../../src/workflow-lint/yaml-doc.js'
+import { checkWorkflow } from '../../tools/workflow-lint/workflow-rules.js'
+import { loadYaml } from '../../tools/workflow-lint/yaml-doc.js'
 
 const sample = readFileSync(join(REPO_ROOT, 'test/act/samples/skipped-ancestor.yml'), 'utf8')
 

@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import type { ActionIO } from '../../src/core/action.js'
 import { Inputs } from '../../src/core/inputs.js'
+import { runContextFromEnv } from '../../src/core/run-context.js'
 import type { Postgres } from '../../lab/services/postgres.js'
 
 const execFileAsync = promisify(execFile)
@@ -113,6 +114,7 @@ export function fakeIO(inputs: Record<string, string>): FakeRun {
   const summary: string[] = []
   const io: ActionIO = {
     inputs: new Inputs((name) => inputs[name] ?? ''),
+    context: runContextFromEnv({}),
     setOutput: (name, value) => {
       outputs[name] = String(value)
     },

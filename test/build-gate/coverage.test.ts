@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { mergeCoverage, parseCoverage, percent } from '../../src/build/coverage.js'
-import { judgeBuild } from '../../src/build/gate.js'
+import { mergeCoverage, parseCoverage, percent } from '../../src/build-gate/coverage.js'
+import { judgeBuild } from '../../src/build-gate/gate.js'
 
 const lcov = `TN:
 SF:src/a.js

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { countTests, parseJUnit } from '../../src/build/junit.js'
+import { countTests, parseJUnit } from '../../src/build-gate/junit.js'
 
 const surefire = `<?xml version="1.0" encoding="UTF-8"?>
 <testsuite xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" name="com.example.CalcTest" time="0.05" tests="3" errors="1" skipped="0" failures="1">

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { locateFailure } from '../../src/build/locate.js'
-import type { TestCase } from '../../src/build/junit.js'
+import { locateFailure } from '../../src/build-gate/locate.js'
+import type { TestCase } from '../../src/build-gate/junit.js'
 
 const base: TestCase = { suite: 's', classname: 'c', name: 'n', status: 'failed', timeSeconds: 0 }
 

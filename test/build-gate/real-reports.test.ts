@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCommand } from '../../src/core/exec.js'
-import { mergeCoverage, parseCoverage } from '../../src/build/coverage.js'
-import { countTests, parseJUnit } from '../../src/build/junit.js'
-import { locateFailure } from '../../src/build/locate.js'
+import { mergeCoverage, parseCoverage } from '../../src/build-gate/coverage.js'
+import { countTests, parseJUnit } from '../../src/build-gate/junit.js'
+import { locateFailure } from '../../src/build-gate/locate.js'
 import { copyProject, jestCommand, pytestCommand } from './projects.js'
 
 // Reports written here by the real runners, not hand-written XML.

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { repoRoot } from '../../lab/action-yml.js'
 import { enginePath } from '../../lab/engines.js'
-import { judgeBuild } from '../../src/build/gate.js'
-import { countTests, parseJUnit } from '../../src/build/junit.js'
-import { runStreaming, type CommandRun } from '../../src/build/run-commands.js'
-import { newScan, scanLine } from '../../src/build/unreported.js'
+import { judgeBuild } from '../../src/build-gate/gate.js'
+import { countTests, parseJUnit } from '../../src/build-gate/junit.js'
+import { runStreaming, type CommandRun } from '../../src/build-gate/run-commands.js'
+import { newScan, scanLine } from '../../src/build-gate/unreported.js'
 
 describe('scanLine: failures runners print but leave out of their reports', () => {
   it.each([

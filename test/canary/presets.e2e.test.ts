@@ -7,6 +7,7 @@
  * latency in the bucket the observations are in.
  */
 import { afterAll, beforeAll, describe, expect, it, test } from '@jest/globals'
+import { runContextFromEnv } from '../../src/core/run-context.js'
 import { createServer, type Server } from 'node:http'
 import { Lab } from '../../lab/lab.js'
 import { freePort } from '../../lab/ports.js'
@@ -256,7 +257,8 @@ describe('canary-promote input `metrics-preset`', () => {
             'prometheus-url': 'http://127.0.0.1:9090',
             ...values
           })[n] ?? ''
-      )
+      ),
+      runContextFromEnv({})
     ).canary
   it('sets the queries and selectors; a query or selector input still wins', () => {
     expect(read({ 'metrics-preset': 'haproxy' })).toMatchObject({

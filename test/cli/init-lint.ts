@@ -7,13 +7,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { join } from 'node:path'
-import { lintWithActionlint } from '../../src/workflow-lint/actionlint.js'
-import type { Finding } from '../../src/workflow-lint/finding.js'
-import { parseWithGitHub } from '../../src/workflow-lint/github-parser.js'
-import { checkCalls } from '../../src/workflow-lint/interfaces.js'
-import { repoLookup } from '../../src/workflow-lint/lint-repo.js'
-import { checkWorkflow } from '../../src/workflow-lint/workflow-rules.js'
-import { loadYaml, syntaxFindings } from '../../src/workflow-lint/yaml-doc.js'
+import { lintWithActionlint } from '../../tools/workflow-lint/actionlint.js'
+import type { Finding } from '../../tools/workflow-lint/finding.js'
+import { parseWithGitHub } from '../../tools/workflow-lint/github-parser.js'
+import { checkCalls } from '../../tools/workflow-lint/interfaces.js'
+import { repoLookup } from '../../tools/workflow-lint/lint-repo.js'
+import { checkWorkflow } from '../../tools/workflow-lint/workflow-rules.js'
+import { loadYaml, syntaxFindings } from '../../tools/workflow-lint/yaml-doc.js'
 
 /**
  * The self-hosted labels the generated .github/actionlint.yaml declares: the wasm actionlint

@@ -5,6 +5,7 @@
  * are accepted by the actions' own input readers.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
+import { runContextFromEnv } from '../../src/core/run-context.js'
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,7 +21,7 @@ import { Inputs } from '../../src/core/inputs.js'
 import { parseSettings } from '../../src/settings/settings-file.js'
 import { layeredSource } from '../../src/settings/settings-file.js'
 import { repoRoot } from '../../lab/action-yml.js'
-import type { Finding } from '../../src/workflow-lint/finding.js'
+import type { Finding } from '../../tools/workflow-lint/finding.js'
 
 const run = promisify(execFile)
 const combos = allCombinations()
@@ -135,10 +136,13 @@ describe('ops-actions init output, every combination', () => {
             (n) => n in given
           )
           if (action === 'deploy-bluegreen') {
-            const inputs = readDeployInputs(new Inputs(source))
+            const inputs = readDeployInputs(new Inputs(source), runContextFromEnv({}))
             expect(inputs.router.kind).toBe(o.router)
           } else if (o.strategy === 'canary') {
-            const inputs = readCanaryInputs(new Inputs((n) => (n === 'mode' ? 'run' : source(n))))
+            const inputs = readCanaryInputs(
+              new Inputs((n) => (n === 'mode' ? 'run' : source(n))),
+              runContextFromEnv({})
+            )
             expect(inputs.mode).toBe('run')
           }
         }

@@ -10,7 +10,8 @@ import {
   parseInteger,
   parseList,
   parsePercent,
-  parseUrl
+  parseUrl,
+  splitHostPort
 } from '../../src/core/inputs.js'
 import { formatDuration } from '../../src/core/duration.js'
 
@@ -86,6 +87,27 @@ describe('typed input parsers', () => {
     expect(parseHostPort('s', '[::1]:80')).toEqual({ host: '::1', port: 80 })
     expect(() => parseHostPort('blue-servers', '10.0.0.5')).toThrow(/host:port/)
     expect(() => parseHostPort('blue-servers', 'h:70000')).toThrow(/host:port/)
+  })
+
+  it.each([
+    ['10.0.0.5:8080', undefined, { host: '10.0.0.5', port: 8080 }],
+    [' lb1.internal:22 ', undefined, { host: 'lb1.internal', port: 22 }],
+    ['[::1]:80', undefined, { host: '::1', port: 80 }],
+    ['[fe80::1]', 22, { host: 'fe80::1', port: 22 }],
+    ['lb1', 22, { host: 'lb1', port: 22 }],
+    ['lb1:2222', 22, { host: 'lb1', port: 2222 }],
+    ['lb1', undefined, undefined],
+    ['h:0', undefined, undefined],
+    ['h:65535', undefined, { host: 'h', port: 65535 }],
+    ['h:65536', undefined, undefined],
+    ['h:123456', undefined, undefined],
+    ['::1:80', undefined, undefined],
+    ['h:80/path', undefined, undefined],
+    ['h;rm -rf /:80', undefined, undefined],
+    ['', 22, undefined],
+    ['/run/haproxy.sock', undefined, undefined]
+  ])('splitHostPort(%j, default %p) -> %j', (raw, defaultPort, expected) => {
+    expect(splitHostPort(raw, defaultPort)).toEqual(expected)
   })
 
   it('commands are argument lists, never shell strings', () => {

@@ -4,6 +4,7 @@ import { Lab } from '../../lab/lab.js'
 import type { HaproxyInstance } from '../../lab/services/haproxy.js'
 import { run } from '../../src/actions/deploy-bluegreen/main.js'
 import { Inputs } from '../../src/core/inputs.js'
+import { runContextFromEnv } from '../../src/core/run-context.js'
 import { ConfigurationError, ToolError } from '../../src/core/errors.js'
 import type { ActionIO } from '../../src/core/action.js'
 import { haproxyInputs, haproxyLab, type Slots } from './helpers.js'
@@ -12,6 +13,7 @@ function io(values: Record<string, string>): ActionIO & { outputs: Record<string
   const outputs: Record<string, string> = {}
   return {
     inputs: new Inputs((n) => values[n] ?? ''),
+    context: runContextFromEnv({}),
     setOutput: (n, v) => (outputs[n] = String(v)),
     writeSummary: async () => undefined,
     saveState: () => undefined,

@@ -5,17 +5,7 @@ import { startHaproxy, type HaproxyInstance } from '../../lab/services/haproxy.j
 
 export type Slots = Record<'blue' | 'green', AppSlot>
 
-/** Asks the router `n` times which slot answered; returns counts by slot (x-slot header). */
-export async function slotCounts(url: string, n = 20): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {}
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url)
-    await res.arrayBuffer()
-    const key = res.headers.get('x-slot') ?? `status-${res.status}`
-    counts[key] = (counts[key] ?? 0) + 1
-  }
-  return counts
-}
+export { slotCounts } from '../../lab/slots.js'
 
 export async function haproxyLab(
   lab: Lab,

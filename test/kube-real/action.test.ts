@@ -11,7 +11,8 @@ import { runAction } from '../../lab/runner.js'
 import { startPrometheus, type PrometheusInstance } from '../../lab/services/prometheus.js'
 import { STUCK_IMAGE_SUFFIX } from '../../lab/services/kube.js'
 import { Inputs } from '../../src/core/inputs.js'
-import { KubernetesRouter, readKubernetesConfig } from '../../src/traffic/kubernetes.js'
+import { readKubernetesConfig } from '../../src/actions/release-inputs/kubernetes.js'
+import { KubernetesRouter } from '../../src/traffic/kubernetes.js'
 import { startScene, type Scene } from './scene.js'
 
 let scene: Scene

@@ -11,11 +11,8 @@ import { setLogSink, type LogSink } from '../../src/core/log.js'
 import { LOCK_ANNOTATION } from '../../src/kube/annotation-lock.js'
 import { isConflict, KubeClient } from '../../src/kube/client.js'
 import { loadCredentials } from '../../src/kube/kubeconfig.js'
-import {
-  KubernetesRouter,
-  readKubernetesConfig,
-  type KubernetesConfig
-} from '../../src/traffic/kubernetes.js'
+import { KubernetesRouter, type KubernetesConfig } from '../../src/traffic/kubernetes.js'
+import { readKubernetesConfig } from '../../src/actions/release-inputs/kubernetes.js'
 import { allOn, split } from '../../src/traffic/slots.js'
 import { KubeRaceProxy } from '../../lab/kube-race-proxy.js'
 import { writeTokenKubeconfig } from '../../lab/kube-api.js'

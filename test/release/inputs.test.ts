@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals'
 import { readCanaryInputs } from '../../src/actions/canary-promote/inputs.js'
 import { ConfigurationError } from '../../src/core/errors.js'
 import { Inputs } from '../../src/core/inputs.js'
+import { runContextFromEnv } from '../../src/core/run-context.js'
 
 const base = {
   router: 'haproxy',
@@ -46,7 +47,7 @@ describe('canary-promote: timeouts and gates that could never work are refused',
     const values: Record<string, string> = { ...base, ...bad }
     let error: unknown
     try {
-      readCanaryInputs(new Inputs((n) => values[n] ?? ''))
+      readCanaryInputs(new Inputs((n) => values[n] ?? ''), runContextFromEnv({}))
     } catch (e) {
       error = e
     }
@@ -58,7 +59,10 @@ describe('canary-promote: timeouts and gates that could never work are refused',
 
 describe('canary-promote: the judgement defaults to the interval rule', () => {
   test('error-judgement interval, max-step-duration 5 x step-duration', () => {
-    const c = readCanaryInputs(new Inputs((n) => ({ ...base, 'step-duration': '2m' })[n] ?? ''))
+    const c = readCanaryInputs(
+      new Inputs((n) => ({ ...base, 'step-duration': '2m' })[n] ?? ''),
+      runContextFromEnv({})
+    )
     expect(c.canary.thresholds.errorJudgement).toBe('interval')
     expect(c.canary.maxStepDurationMs).toBe(10 * 60_000)
   })

@@ -4,7 +4,7 @@ import { collectFindings, parseReport } from '../../src/scan/report.js'
 import { buildSarif, GITHUB_SARIF_LIMITS } from '../../src/scan/sarif.js'
 import { SEVERITIES, severityRank, type Severity } from '../../src/scan/severity.js'
 import { evaluateGate } from '../../src/scan/gate.js'
-import { buildScanSummary, MAX_FINDING_ROWS } from '../../src/scan/summary.js'
+import { buildScanSummary, MAX_FINDING_ROWS } from '../../src/actions/security-scan/summary.js'
 import { syntheticReport } from '../fixtures/scan/synthetic-report.js'
 import { readFixture } from './helpers.js'
 

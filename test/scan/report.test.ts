@@ -13,7 +13,7 @@ import {
 } from '../../src/scan/report.js'
 import { buildSarif } from '../../src/scan/sarif.js'
 import { SEVERITIES, type Severity } from '../../src/scan/severity.js'
-import { buildScanSummary } from '../../src/scan/summary.js'
+import { buildScanSummary } from '../../src/actions/security-scan/summary.js'
 import { fixturePath, jsonReportFixtures, readFixture } from './helpers.js'
 
 const GATE = new Set<Severity>(['CRITICAL', 'HIGH'])

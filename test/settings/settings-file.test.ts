@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { readActionSpec } from '../../src/cli/action-spec.js'
 import { ConfigurationError } from '../../src/core/errors.js'
 import { Inputs } from '../../src/core/inputs.js'
-import { readRouterConfig } from '../../src/traffic/config.js'
+import { readRouterConfig } from '../../src/actions/release-inputs/router.js'
 import { settingsLayer } from '../../src/settings/layer.js'
 import {
   MAX_SETTINGS_BYTES,

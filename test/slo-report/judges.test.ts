@@ -3,6 +3,7 @@ import { formatDuration } from '../../src/core/duration.js'
 import { Inputs } from '../../src/core/inputs.js'
 import { overallVerdict } from '../../src/actions/slo-report/main.js'
 import { readReportInputs } from '../../src/actions/slo-report/inputs.js'
+import { runContextFromEnv } from '../../src/core/run-context.js'
 import { xyChart } from '../../src/slo-report/chart.js'
 import {
   deliveryFigures,
@@ -216,6 +217,7 @@ describe('inputs', () => {
   const read = (values: Record<string, string>): ReturnType<typeof readReportInputs> =>
     readReportInputs(
       new Inputs((n) => ({ 'prometheus-url': 'http://127.0.0.1:9090', ...values })[n] ?? ''),
+      runContextFromEnv({}),
       at('2026-12-01T00:00:00Z')
     )
   it.each([

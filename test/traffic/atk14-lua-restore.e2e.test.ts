@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process'
 import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
+import { slotCounts } from '../../lab/slots.js'
 import { startApp, type AppSlot } from '../../lab/services/app.js'
 import { startNginx, type NginxInstance } from '../../lab/services/nginx.js'
 import { NginxLuaRouter, renderLuaUpstream } from '../../src/traffic/nginx-lua.js'
@@ -13,18 +14,6 @@ const PATH = `${process.env.PATH}:/usr/sbin`
 function nginxCheck(argv: string[]): { status: number | null; output: string } {
   const r = spawnSync('nginx', argv, { encoding: 'utf8', env: { ...process.env, PATH } })
   return { status: r.status, output: `${r.stdout}${r.stderr}` }
-}
-
-/** Which slot answered each of n sequential requests. */
-async function slots(url: string, n: number): Promise<Record<string, number>> {
-  const out: Record<string, number> = {}
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url)
-    await res.arrayBuffer()
-    const slot = res.ok ? (res.headers.get('x-slot') ?? '?') : `HTTP ${res.status}`
-    out[slot] = (out[slot] ?? 0) + 1
-  }
-  return out
 }
 
 describe('atk14: nginx-mode lua and a file restored by hand from a backup', () => {
@@ -71,7 +60,7 @@ describe('atk14: nginx-mode lua and a file restored by hand from a backup', () =
       copyFileSync(`${nginx.upstreamFile}.bak`, nginx.upstreamFile)
       expect(nginxCheck(nginx.reloadCommand.slice(1)).status).toBe(0)
       await new Promise((r) => setTimeout(r, 500))
-      const seen = await slots(nginx.url, 40)
+      const seen = await slotCounts(nginx.url, 40)
       expect(seen).toEqual({ blue: 40 })
     }
   )

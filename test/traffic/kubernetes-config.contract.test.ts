@@ -15,7 +15,7 @@ import { Inputs } from '../../src/core/inputs.js'
 import { setLogSink } from '../../src/core/log.js'
 import { KubeClient } from '../../src/kube/client.js'
 import { loadCredentials } from '../../src/kube/kubeconfig.js'
-import { readKubernetesConfig } from '../../src/traffic/kubernetes.js'
+import { readKubernetesConfig } from '../../src/actions/release-inputs/kubernetes.js'
 import { writeKubeconfig } from '../fakes/kube-api.js'
 
 const quiet = {

@@ -8,11 +8,8 @@ import { ConfigurationError, ToolError } from '../../src/core/errors.js'
 import { Inputs } from '../../src/core/inputs.js'
 import { setLogSink, type LogSink } from '../../src/core/log.js'
 import { LOCK_ANNOTATION } from '../../src/kube/annotation-lock.js'
-import {
-  KubernetesRouter,
-  readKubernetesConfig,
-  type KubernetesConfig
-} from '../../src/traffic/kubernetes.js'
+import { KubernetesRouter, type KubernetesConfig } from '../../src/traffic/kubernetes.js'
+import { readKubernetesConfig } from '../../src/actions/release-inputs/kubernetes.js'
 import { split, allOn } from '../../src/traffic/slots.js'
 import {
   canaryIngress,

@@ -4,6 +4,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
+import { slotCounts } from '../../lab/slots.js'
 import { freePort } from '../../lab/ports.js'
 import { httpOk } from '../../lab/process.js'
 import { startApp, type AppSlot } from '../../lab/services/app.js'
@@ -22,18 +23,6 @@ const PATH = `${process.env.PATH}:/usr/sbin`
 function nginxCheck(argv: string[]): { status: number | null; output: string } {
   const r = spawnSync('nginx', argv, { encoding: 'utf8', env: { ...process.env, PATH } })
   return { status: r.status, output: `${r.stdout}${r.stderr}` }
-}
-
-/** Which slot answered each of n sequential requests. */
-async function slots(url: string, n: number): Promise<Record<string, number>> {
-  const out: Record<string, number> = {}
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url)
-    await res.arrayBuffer()
-    const slot = res.ok ? (res.headers.get('x-slot') ?? '?') : `HTTP ${res.status}`
-    out[slot] = (out[slot] ?? 0) + 1
-  }
-  return out
 }
 
 /** A raw HTTP request from a chosen loopback source address (to test the admin's allow list). */
@@ -138,13 +127,13 @@ describe('nginx-mode lua on a real nginx with libnginx-mod-http-lua', () => {
   it('reads the live weights from the admin socket', async () => {
     const state = await router.read()
     expect(state.weights).toEqual({ blue: 100, green: 0 })
-    expect(await slots(nginx.url, 20)).toEqual({ blue: 20 })
+    expect(await slotCounts(nginx.url, 20)).toEqual({ blue: 20 })
   })
 
   it('switches all traffic with no reload: same worker processes, new requests on green', async () => {
     const before = workerPids()
     await router.setWeights({ blue: 0, green: 100 }, { previous: 'blue', reason: 'test' })
-    expect(await slots(nginx.url, 30)).toEqual({ green: 30 })
+    expect(await slotCounts(nginx.url, 30)).toEqual({ green: 30 })
     expect(workerPids()).toBe(before)
     expect(readFileSync(join(nginx.prefix, 'logs', 'error.log'), 'utf8')).not.toMatch(
       /reconfiguring/
@@ -154,7 +143,7 @@ describe('nginx-mode lua on a real nginx with libnginx-mod-http-lua', () => {
 
   it('splits per request by the canary weight (20 % of 400 requests, within binomial noise)', async () => {
     await router.setWeights({ blue: 80, green: 20 }, { previous: 'blue', reason: 'canary' })
-    const seen = await slots(nginx.url, 400)
+    const seen = await slotCounts(nginx.url, 400)
     expect(seen.blue + seen.green).toBe(400)
     // mean 80, sd 8: 40..120 is 5 sd either side
     expect(seen.green).toBeGreaterThan(40)
@@ -176,10 +165,10 @@ describe('nginx-mode lua on a real nginx with libnginx-mod-http-lua', () => {
     await again.waitReady(() => httpOk(`${nginx.url}/__lab_ready`), 15_000)
     nginx = { ...nginx, process: again }
     expect((await router.read()).weights).toEqual({ blue: 0, green: 100 })
-    expect(await slots(nginx.url, 20)).toEqual({ green: 20 })
+    expect(await slotCounts(nginx.url, 20)).toEqual({ green: 20 })
     expect(nginxCheck(nginx.reloadCommand.slice(1)).status).toBe(0)
     await new Promise((r) => setTimeout(r, 500))
-    expect(await slots(nginx.url, 20)).toEqual({ green: 20 })
+    expect(await slotCounts(nginx.url, 20)).toEqual({ green: 20 })
   })
 
   it('obeys a file restored by hand and reloaded over older live weights', async () => {
@@ -197,7 +186,7 @@ describe('nginx-mode lua on a real nginx with libnginx-mod-http-lua', () => {
     )
     expect(nginxCheck(nginx.reloadCommand.slice(1)).status).toBe(0)
     await new Promise((r) => setTimeout(r, 500))
-    expect(await slots(nginx.url, 20)).toEqual({ blue: 20 })
+    expect(await slotCounts(nginx.url, 20)).toEqual({ blue: 20 })
     writeFileSync(nginx.upstreamFile, text)
     expect(nginxCheck(nginx.reloadCommand.slice(1)).status).toBe(0)
     await new Promise((r) => setTimeout(r, 500))
@@ -225,7 +214,7 @@ describe('nginx-mode lua on a real nginx with libnginx-mod-http-lua', () => {
       router.setWeights({ blue: 101, green: 0 }, { previous: 'green', reason: 'bad' })
     ).rejects.toThrow(/refused the weights.*HTTP 400/)
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(file)
-    expect(await slots(nginx.url, 10)).toEqual({ blue: 10 })
+    expect(await slotCounts(nginx.url, 10)).toEqual({ blue: 10 })
   })
 
   it('an admin endpoint on 127.0.0.1 answers loopback 127.0.0.1 only (403 from 127.0.0.2)', async () => {
@@ -244,7 +233,7 @@ describe('nginx-mode lua on a real nginx with libnginx-mod-http-lua', () => {
     expect((await fromAddress('127.0.0.1', tcpAdmin)).status).toBe(200)
     expect((await fromAddress('127.0.0.2', tcpAdmin)).status).toBe(403)
     await tcp.setWeights({ blue: 0, green: 100 }, { previous: 'blue', reason: 'test' })
-    expect(await slots(nginx.url, 10)).toEqual({ green: 10 })
+    expect(await slotCounts(nginx.url, 10)).toEqual({ green: 10 })
   })
 })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { checkCalls, type RepoLookup } from '../../src/workflow-lint/interfaces.js'
-import { loadYaml } from '../../src/workflow-lint/yaml-doc.js'
+import { checkCalls, type RepoLookup } from '../../tools/workflow-lint/interfaces.js'
+import { loadYaml } from '../../tools/workflow-lint/yaml-doc.js'
 
 const ACTION = `
 name: deploy-bluegreen

@@ -11,13 +11,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
-import type { RepoReport } from '../../src/workflow-lint/lint-repo.js'
+import type { RepoReport } from '../../tools/workflow-lint/lint-repo.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const fixture = join(root, 'test/workflows/fixtures/bad-repo')
 
 async function lint(dir: string): Promise<RepoReport> {
-  const cli = join(root, 'src/workflow-lint/cli.ts')
+  const cli = join(root, 'tools/workflow-lint/cli.ts')
   const run = promisify(execFile)
   const { stdout } = await run(process.execPath, ['--import', 'tsx', cli, '--json', dir], {
     cwd: root

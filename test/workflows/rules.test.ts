@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
-import { checkAction } from '../../src/workflow-lint/action-rules.js'
-import { checkWorkflow } from '../../src/workflow-lint/workflow-rules.js'
-import { loadYaml } from '../../src/workflow-lint/yaml-doc.js'
+import { checkAction } from '../../tools/workflow-lint/action-rules.js'
+import { checkWorkflow } from '../../tools/workflow-lint/workflow-rules.js'
+import { loadYaml } from '../../tools/workflow-lint/yaml-doc.js'
 
 const CHECKOUT = 'actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2'
 

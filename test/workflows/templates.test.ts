@@ -6,8 +6,8 @@ import {
   checkDefaultBranch,
   checkProperties,
   type TemplateProperties
-} from '../../src/workflow-lint/templates.js'
-import { loadYaml } from '../../src/workflow-lint/yaml-doc.js'
+} from '../../tools/workflow-lint/templates.js'
+import { loadYaml } from '../../tools/workflow-lint/yaml-doc.js'
 
 const GOOD: TemplateProperties = {
   name: 'Deploy',

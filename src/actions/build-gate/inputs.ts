@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { ConfigurationError } from '../../core/errors.js'
 import { parseCommand, parsePercent, type Inputs } from '../../core/inputs.js'
-import type { GateLimits } from '../../build/gate.js'
+import type { GateLimits } from '../../build-gate/gate.js'
 
 export interface BuildGateInputs {
   build: string[][]

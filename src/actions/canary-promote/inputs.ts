@@ -1,10 +1,12 @@
 import { metricsPreset } from '../../slo/presets.js'
 import { ConfigurationError } from '../../core/errors.js'
+import { runOwner, type RunContext } from '../../core/run-context.js'
 import type { Inputs } from '../../core/inputs.js'
 import { log } from '../../core/log.js'
 import type { CanaryOptions } from '../../release/canary.js'
 import { DEFAULT_QUERIES, parseExtraChecks } from '../../slo/queries.js'
-import { readRouterConfig, type RouterConfig } from '../../traffic/config.js'
+import type { RouterConfig } from '../../traffic/config.js'
+import { readRouterConfig } from '../release-inputs/router.js'
 import type { Slot } from '../../traffic/slots.js'
 import type { HealthGateOptions } from '../../probe/http.js'
 import {
@@ -12,9 +14,8 @@ import {
   readHealthGate,
   readHealthUrls,
   positiveDuration,
-  readSlotPreparation,
-  runOwner
-} from '../../release/inputs.js'
+  readSlotPreparation
+} from '../release-inputs/common.js'
 import type { DeploymentOptions } from '../../github/deployments.js'
 
 export type CanaryMode = 'run' | 'abort' | 'promote' | 'status'
@@ -71,7 +72,7 @@ function parseHeaders(lines: string[]): Record<string, string> {
   return headers
 }
 
-export function readCanaryInputs(inputs: Inputs): CanaryInputs {
+export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInputs {
   const mode = inputs.enum('mode', ['run', 'abort', 'promote', 'status'] as const, 'run')
   const router = readRouterConfig(inputs)
   const steps = parseSteps(inputs.raw('steps') || '5,25,50,100')
@@ -158,7 +159,7 @@ export function readCanaryInputs(inputs: Inputs): CanaryInputs {
       maxInconclusive: inputs.integer('max-inconclusive', 1, 100, 2),
       compareWithStable: inputs.boolean('compare-with-stable', true),
       dryRun: inputs.boolean('dry-run', false),
-      owner: runOwner(),
+      owner: runOwner(context),
       lockTimeoutMs: router.lockTimeoutMs
     },
     prepare: {

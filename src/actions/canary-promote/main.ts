@@ -21,16 +21,16 @@ const STATE_ACTIVE = 'canary-active'
 const STATE_STABLE = 'canary-stable'
 
 export async function run(io: ActionIO): Promise<void> {
-  const inputs = readCanaryInputs(io.inputs)
+  const inputs = readCanaryInputs(io.inputs, io.context)
   const { router, close } = openRouter(inputs.router)
   try {
     if (inputs.mode !== 'run') return await manual(io, inputs, router)
     const record =
       inputs.github && !inputs.canary.dryRun
-        ? new DeploymentRecord({
-            ...inputs.github,
-            description: 'canary via ops-actions canary-promote'
-          })
+        ? new DeploymentRecord(
+            { ...inputs.github, description: 'canary via ops-actions canary-promote' },
+            io.context
+          )
         : undefined
     await record?.start()
     const prometheus = new PrometheusClient(inputs.prometheus!)
@@ -186,7 +186,7 @@ async function manual(io: ActionIO, inputs: CanaryInputs, router: Router): Promi
 export async function post(io: ActionIO): Promise<void> {
   if (io.getState(STATE_ACTIVE) !== 'true') return
   const stable = io.getState(STATE_STABLE) as Slot
-  const inputs = readCanaryInputs(io.inputs)
+  const inputs = readCanaryInputs(io.inputs, io.context)
   const { router, close } = openRouter(inputs.router)
   try {
     await router.setWeights(allOn(stable), {

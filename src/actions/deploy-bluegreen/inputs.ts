@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../../core/errors.js'
+import { runOwner, type RunContext } from '../../core/run-context.js'
 import type { Inputs } from '../../core/inputs.js'
 import type { DeploymentOptions } from '../../github/deployments.js'
 import type { BlueGreenOptions } from '../../release/bluegreen.js'
@@ -7,10 +8,10 @@ import {
   readHealthGate,
   readHealthUrls,
   positiveDuration,
-  readSlotPreparation,
-  runOwner
-} from '../../release/inputs.js'
-import { readRouterConfig, type RouterConfig } from '../../traffic/config.js'
+  readSlotPreparation
+} from '../release-inputs/common.js'
+import type { RouterConfig } from '../../traffic/config.js'
+import { readRouterConfig } from '../release-inputs/router.js'
 import { SLOTS } from '../../traffic/slots.js'
 
 export interface DeployInputs {
@@ -32,7 +33,7 @@ function slotHeader(inputs: Inputs): string | undefined {
   return value?.toLowerCase()
 }
 
-export function readDeployInputs(inputs: Inputs): DeployInputs {
+export function readDeployInputs(inputs: Inputs, context: RunContext): DeployInputs {
   const mode = inputs.enum('mode', ['deploy', 'rollback', 'status'] as const, 'deploy')
   const router = readRouterConfig(inputs)
   const target = inputs.optionalEnum('target-slot', SLOTS)
@@ -54,7 +55,7 @@ export function readDeployInputs(inputs: Inputs): DeployInputs {
     target,
     dryRun: inputs.boolean('dry-run', false),
     autoRollback: inputs.boolean('auto-rollback', true),
-    owner: runOwner(),
+    owner: runOwner(context),
     lockTimeoutMs: router.lockTimeoutMs,
     ...readSlotPreparation(inputs, router.kind),
     healthUrls,

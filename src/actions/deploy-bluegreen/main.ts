@@ -11,7 +11,7 @@ import { readDeployInputs } from './inputs.js'
 import { blueGreenSummary, statusSummary } from './summary.js'
 
 export async function run(io: ActionIO): Promise<void> {
-  const inputs = readDeployInputs(io.inputs)
+  const inputs = readDeployInputs(io.inputs, io.context)
   const { router, close } = openRouter(inputs.router)
   try {
     if (inputs.mode === 'status') {
@@ -29,10 +29,10 @@ export async function run(io: ActionIO): Promise<void> {
     }
     const record =
       inputs.github && !inputs.release.dryRun
-        ? new DeploymentRecord({
-            ...inputs.github,
-            description: `${inputs.mode} via ops-actions deploy-bluegreen`
-          })
+        ? new DeploymentRecord(
+            { ...inputs.github, description: `${inputs.mode} via ops-actions deploy-bluegreen` },
+            io.context
+          )
         : undefined
     const deploymentId = await record?.start()
 

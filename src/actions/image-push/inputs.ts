@@ -2,31 +2,28 @@ import { ConfigurationError } from '../../core/errors.js'
 import type { Inputs } from '../../core/inputs.js'
 import { log } from '../../core/log.js'
 import type { Credentials } from '../../image/auth.js'
+import type { BuildRequest } from '../../image/buildx.js'
 import { parseImageRef, type ImageRef } from '../../image/reference.js'
 import { validateTagRules, type Latest } from '../../image/tags.js'
 
 export const MODES = ['build', 'promote', 'oci-layout'] as const
 
-export interface ImagePushInputs {
+/** buildx's options that build-push-action users know as inputs: all given, build mode only. */
+type BuildxExtras = Required<
+  Pick<BuildRequest, 'cacheFrom' | 'cacheTo' | 'annotations' | 'secrets'>
+> &
+  Pick<BuildRequest, 'provenance' | 'sbom' | 'target'>
+
+export interface ImagePushInputs extends Pick<
+  BuildRequest,
+  'labels' | 'context' | 'file' | 'platforms' | 'buildArgs'
+> {
   mode: (typeof MODES)[number]
   image: ImageRef
   tagRules: string[]
   latest: Latest
-  labels: Record<string, string>
-  context: string
-  file?: string
-  platforms: string[]
-  buildArgs: string[]
   /** build-push-action's inputs, build mode only. */
-  build: {
-    cacheFrom: string[]
-    cacheTo: string[]
-    provenance?: string
-    sbom?: string
-    target?: string
-    annotations: string[]
-    secrets: Record<string, string>
-  }
+  build: BuildxExtras
   source?: ImageRef
   /** mode oci-layout: the layout directory, and which of its images (by ref name or digest). */
   ociLayout?: string

@@ -2,7 +2,6 @@ import type { ActionIO } from '../../core/action.js'
 import { ConfigurationError } from '../../core/errors.js'
 import { formatCommand } from '../../core/exec.js'
 import { log } from '../../core/log.js'
-import { Summary } from '../../core/summary.js'
 import { buildAndPush, buildxArgv, dockerLogin, dockerLogout } from '../../image/buildx.js'
 import { gitContextFromEnv } from '../../image/git-context.js'
 import { RegistrySource, type ImageSource } from '../../image/image-source.js'
@@ -12,6 +11,7 @@ import { copyImage, type PromoteResult } from '../../image/promote.js'
 import { imageName } from '../../image/reference.js'
 import { RegistryClient } from '../../image/registry-client.js'
 import { computeTags } from '../../image/tags.js'
+import { dryRunSummary, pushedSummary } from './summary.js'
 import { readInputs, type ImagePushInputs } from './inputs.js'
 
 /** State key of the post step: registries `docker login` was run for, one per line. */
@@ -88,7 +88,6 @@ export async function run(io: ActionIO): Promise<void> {
   const name = imageName(cfg.image)
   const labels = { ...ociLabels(ctx, tags, new Date()), ...cfg.labels }
   const refs = tags.map((t) => `${name}:${t}`)
-  const summary = new Summary()
   const buildOptions = {
     name,
     tags,
@@ -111,9 +110,7 @@ export async function run(io: ActionIO): Promise<void> {
           )
         )
     io.setOutput('tags', refs.join('\n'))
-    summary.heading('Image push: dry run (nothing pushed)').code(text)
-    if (plan?.facts.length) summary.facts(plan.facts)
-    await io.writeSummary(summary.toMarkdown())
+    await io.writeSummary(dryRunSummary(text, plan?.facts ?? []))
     return
   }
   let digest: string
@@ -159,18 +156,7 @@ export async function run(io: ActionIO): Promise<void> {
   io.setOutput('tags', refs.join('\n'))
   io.setOutput('image', image)
   if (plan) io.setOutput('referrers', referrers.join('\n'))
-  const title = {
-    build: 'built and pushed',
-    promote: 'promoted',
-    'oci-layout': 'pushed from an OCI layout'
-  }
-  summary.heading(`Image ${title[cfg.mode]}`).facts([['image', `\`${image}\``], ...facts])
-  summary.heading('Tags', 3).list(refs.length ? refs.map((r) => `\`${r}\``) : ['(by digest only)'])
-  if (referrers.length > 0)
-    summary.heading('Referrers copied', 3).list(referrers.map((r) => `\`${r}\``))
-  if (cfg.mode === 'build')
-    summary.heading('Labels', 3).table(['label', 'value'], Object.entries(labels))
-  await io.writeSummary(summary.toMarkdown())
+  await io.writeSummary(pushedSummary({ mode: cfg.mode, image, facts, refs, referrers, labels }))
 }
 
 /** Post step: `docker logout` of what the main step logged into (a post step only warns). */

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs'
+import type { RunContext } from '../../core/run-context.js'
 import { readFile, writeFile } from 'node:fs/promises'
 import { homedir, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -20,7 +21,7 @@ import {
   type ScanOutcome
 } from '../../scan/scan.js'
 import { SEVERITIES } from '../../scan/severity.js'
-import { buildScanSummary } from '../../scan/summary.js'
+import { buildScanSummary } from './summary.js'
 import { normaliseTargetKey, repoPathPrefix, scanLabel, scanTargetKey } from '../../scan/target.js'
 import { dryRun } from './dry-run.js'
 import { readScanInputs, type ScanInputs } from './inputs.js'
@@ -231,7 +232,7 @@ export async function run(io: ActionIO): Promise<void> {
   let issueError: unknown
   if (inputs.issue) {
     try {
-      await reportInIssue(inputs, target, markdown, failing.length)
+      await reportInIssue(inputs, io.context, target, markdown, failing.length)
     } catch (error) {
       issueError = error
       log.error(errorMessage(error))
@@ -250,17 +251,14 @@ export async function run(io: ActionIO): Promise<void> {
 
 async function reportInIssue(
   inputs: ScanInputs,
+  context: RunContext,
   target: TargetFacts,
   body: string,
   failing: number
 ): Promise<void> {
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '/').split('/')
-  const runUrl = process.env.GITHUB_RUN_ID
-    ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID}`
-    : undefined
-  const octokit = getOctokit(inputs.githubToken!, {
-    baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com'
-  })
+  const [owner = '', repo = ''] = (context.repository ?? '/').split('/')
+  const runUrl = context.runUrl
+  const octokit = getOctokit(inputs.githubToken!, { baseUrl: context.apiUrl })
   const outcome = await syncScanIssue(octokit, {
     owner,
     repo,

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../../core/errors.js'
+import type { RunContext } from '../../core/run-context.js'
 import type { Inputs } from '../../core/inputs.js'
 import type { DeliveryGoals } from '../../slo-report/delivery.js'
 import type { ServiceGoals } from '../../slo-report/figures.js'
@@ -58,7 +59,11 @@ function readEnd(inputs: Inputs, now: Date): Date {
 }
 
 /** Every input validated before a query is sent. */
-export function readReportInputs(inputs: Inputs, now = new Date()): ReportInputs {
+export function readReportInputs(
+  inputs: Inputs,
+  context: RunContext,
+  now = new Date()
+): ReportInputs {
   const periodMs = inputs.duration('period', '7d')
   if (periodMs < 60_000 || periodMs > 92 * 86_400_000)
     throw new ConfigurationError(
@@ -87,7 +92,7 @@ export function readReportInputs(inputs: Inputs, now = new Date()): ReportInputs
       'input `github-token` is required when `issue` is true',
       'github-token'
     )
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/')
+  const [owner, repo] = (context.repository ?? '').split('/')
   if (token && !(owner && repo))
     throw new ConfigurationError(
       'GITHUB_REPOSITORY (owner/name) is not set: the Deployments and the issue need the repository',

@@ -20,7 +20,7 @@ export function overallVerdict(figures: Figure[]): 'met' | 'missed' | 'inconclus
 }
 
 export async function run(io: ActionIO): Promise<void> {
-  const inputs = readReportInputs(io.inputs)
+  const inputs = readReportInputs(io.inputs, io.context)
   log.secret(inputs.github?.token)
   log.secret(inputs.prometheus.token)
   const start = new Date(inputs.end.getTime() - inputs.periodMs)
@@ -46,9 +46,7 @@ export async function run(io: ActionIO): Promise<void> {
   let delivery: DeliveryReport | undefined
   let truncated = false
   const octokit = inputs.github
-    ? getOctokit(inputs.github.token, {
-        baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com'
-      })
+    ? getOctokit(inputs.github.token, { baseUrl: io.context.apiUrl })
     : undefined
   if (inputs.github && octokit) {
     const read = await log.group('GitHub Deployments', () =>

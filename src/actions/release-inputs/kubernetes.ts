@@ -1,26 +1,6 @@
-import { ConfigurationError } from '../core/errors.js'
-import type { Inputs } from '../core/inputs.js'
-
-/** Every input of the kubernetes router, validated; nothing is contacted while it is built. */
-export interface KubernetesConfig {
-  namespace: string
-  /** Deployments `<app>-blue` / `<app>-green`, and per-slot Services of the same names. */
-  app: string
-  /** The Service whose selector picks the live slot (blue-green, and ingress-nginx stable). */
-  service: string
-  slotLabel: string
-  /** Image to roll out on the idle slot before traffic moves (see KubernetesRouter.prepareSlot). */
-  image?: string
-  /** Which container gets `image`; default: the Deployment's only container. */
-  container?: string
-  rolloutTimeoutMs: number
-  kubeconfig?: string
-  context?: string
-  /** Gateway API HTTPRoute carrying the weights (canary and blue-green). */
-  httproute?: string
-  /** ingress-nginx canary Ingress whose `canary-weight` gives the canary slot its share. */
-  canaryIngress?: string
-}
+import { ConfigurationError } from '../../core/errors.js'
+import type { Inputs } from '../../core/inputs.js'
+import type { KubernetesConfig } from '../../traffic/kubernetes.js'
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/
@@ -67,6 +47,7 @@ function labelKey(inputs: Inputs): string {
   return value
 }
 
+/** Every input of the kubernetes router, validated; nothing is contacted while it is read. */
 export function readKubernetesConfig(inputs: Inputs): KubernetesConfig {
   const namespace = dnsName(inputs, 'namespace', DNS1123_LABEL, 63, LABEL_WHAT, 'default')!
   // `-green` is appended for the per-slot Deployments and Services, which must stay a valid name.

@@ -1,5 +1,5 @@
 /**
- * `node --import tsx src/workflow-lint/cli.ts [--json] [root]`: every workflow check over the
+ * `npm run lint-workflows --` or `node --import tsx tools/workflow-lint/cli.ts [--json] [root]`: every workflow check over the
  * repository (default: this checkout). Prints findings and skipped calls; exit 1 on findings.
  */
 import { resolve } from 'node:path'

@@ -1,8 +1,8 @@
-import { Summary } from '../core/summary.js'
-import type { GateResult } from './gate.js'
-import type { IgnoreOutcome } from './ignore.js'
-import type { Finding } from './report.js'
-import { SEVERITIES, type Severity } from './severity.js'
+import { Summary } from '../../core/summary.js'
+import type { GateResult } from '../../scan/gate.js'
+import type { IgnoreOutcome } from '../../scan/ignore.js'
+import type { Finding } from '../../scan/report.js'
+import { SEVERITIES, type Severity } from '../../scan/severity.js'
 
 /** Rows of the findings table; the rest is counted, and the JSON report has them all. */
 export const MAX_FINDING_ROWS = 500

@@ -1,21 +1,12 @@
-import { hostname } from 'node:os'
-import { ConfigurationError } from '../core/errors.js'
-import type { Inputs } from '../core/inputs.js'
-import { log } from '../core/log.js'
-import type { HealthGateOptions } from '../probe/http.js'
-import type { RouterKind } from '../traffic/config.js'
-import { SLOTS, type Slot } from '../traffic/slots.js'
-import type { DeploymentOptions } from '../github/deployments.js'
+import { ConfigurationError } from '../../core/errors.js'
+import type { Inputs } from '../../core/inputs.js'
+import { log } from '../../core/log.js'
+import type { HealthGateOptions } from '../../probe/http.js'
+import type { RouterKind } from '../../traffic/config.js'
+import { SLOTS, type Slot } from '../../traffic/slots.js'
+import type { DeploymentOptions } from '../../github/deployments.js'
 
-/** Inputs that deploy-bluegreen and canary-promote share beyond the router's own. */
-
-/** Who holds the router lock, in words a person can act on. */
-export function runOwner(): string {
-  const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_WORKFLOW: wf } = process.env
-  return repo
-    ? `${repo} run ${run} (${wf}) on ${hostname()}`
-    : `ops-actions CLI pid ${process.pid} on ${hostname()}`
-}
+/* Inputs that deploy-bluegreen and canary-promote share beyond the router's own. */
 
 export function readHealthUrls(inputs: Inputs): Partial<Record<Slot, string>> {
   const urls: Partial<Record<Slot, string>> = {}

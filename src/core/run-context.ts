@@ -1,0 +1,42 @@
+import { hostname } from 'node:os'
+
+/**
+ * The run an action belongs to, read once at the edge (the runner's GITHUB_* variables) and
+ * handed to the code on ActionIO, so no library module reads process.env for it.
+ */
+export interface RunContext {
+  /** `owner/name`; undefined outside GitHub Actions (the CLI on a laptop). */
+  repository?: string
+  runId?: string
+  workflow?: string
+  /** The event that started the workflow (`push`, `workflow_dispatch`, …). */
+  eventName?: string
+  sha?: string
+  serverUrl: string
+  apiUrl: string
+  /** This run's log page, when the run is on GitHub. */
+  runUrl?: string
+}
+
+export function runContextFromEnv(env: NodeJS.ProcessEnv = process.env): RunContext {
+  const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com'
+  const repository = env.GITHUB_REPOSITORY || undefined
+  const runId = env.GITHUB_RUN_ID || undefined
+  return {
+    repository,
+    runId,
+    workflow: env.GITHUB_WORKFLOW || undefined,
+    eventName: env.GITHUB_EVENT_NAME || undefined,
+    sha: env.GITHUB_SHA || undefined,
+    serverUrl,
+    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined
+  }
+}
+
+/** Who holds the router lock, in words a person can act on. */
+export function runOwner(context: RunContext, host = hostname()): string {
+  return context.repository
+    ? `${context.repository} run ${context.runId} (${context.workflow}) on ${host}`
+    : `ops-actions CLI pid ${process.pid} on ${host}`
+}
