@@ -29215,8 +29215,8 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6867);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9749);
+/* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6092);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6093);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, _main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .b);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9749:
+/***/ 6093:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34283,31 +34283,31 @@ function getOctokit(token, options, ...additionalPlugins) {
  */
 class DeploymentRecord {
     options;
+    context;
     id;
     octokit;
-    constructor(options) {
+    constructor(options, context) {
         this.options = options;
+        this.context = context;
         core_log/* log */.Rm.secret(options.token);
-        this.octokit = getOctokit(options.token, {
-            baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com'
-        });
+        this.octokit = getOctokit(options.token, { baseUrl: context.apiUrl });
     }
     get deploymentId() {
         return this.id;
     }
     get repo() {
-        const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '/').split('/');
+        const [owner = '', repo = ''] = (this.context.repository ?? '/').split('/');
         return { owner, repo };
     }
     get logUrl() {
-        const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = process.env;
-        return `${server ?? 'https://github.com'}/${repo}/actions/runs/${run}`;
+        const { serverUrl, repository, runId } = this.context;
+        return this.context.runUrl ?? `${serverUrl}/${repository}/actions/runs/${runId}`;
     }
     async start() {
         try {
             const created = await this.octokit.rest.repos.createDeployment({
                 ...this.repo,
-                ref: process.env.GITHUB_SHA || github_context.sha,
+                ref: this.context.sha || github_context.sha,
                 environment: this.options.environment,
                 description: this.options.description.slice(0, 140),
                 auto_merge: false,
@@ -34391,23 +34391,82 @@ function scrub(text, secrets) {
     return out;
 }
 /** Shows an argument list the way a reader can paste it, without implying a shell ran it. */
-function formatCommand(argv) {
+function exec_formatCommand(argv) {
     return argv
         .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
         .join(' ');
 }
+/** Process groups of the commands still running: ended when this process exits. */
+const running = new Set();
+let exitHookInstalled = false;
+/** Ends a command's whole process group (a test runner's workers, a deploy script's children). */
+function killGroup(pid, signal) {
+    if (!pid)
+        return;
+    try {
+        process.kill(-pid, signal);
+    }
+    catch {
+        // already gone
+    }
+}
+function trackGroup(pid) {
+    if (!pid)
+        return;
+    running.add(pid);
+    if (exitHookInstalled)
+        return;
+    exitHookInstalled = true;
+    // A cancelled or failing run exits with commands still going: leave none behind.
+    process.on('exit', () => {
+        for (const group of running)
+            killGroup(group, 'SIGKILL');
+    });
+    // A command in its own group no longer gets the terminal's Ctrl-C or a signal meant for us:
+    // pass it on. Without another listener (a cancel cleanup), keep Node's default: exit on it.
+    const forward = (signal) => {
+        for (const group of running)
+            killGroup(group, signal);
+        if (process.listenerCount(signal) === 1) {
+            process.off(signal, forward);
+            process.kill(process.pid, signal);
+        }
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+}
+/** Splits a stream's chunks into lines for `onLine`; the last partial line comes at the end. */
+function lineSplitter(onLine) {
+    let partial = '';
+    return {
+        push(d) {
+            const lines = (partial + d.toString('utf8')).split('\n');
+            // A line longer than 64 KB is not a status line worth scanning: do not keep growing it.
+            partial = (lines.pop() ?? '').slice(-65536);
+            for (const line of lines)
+                onLine(line);
+        },
+        end() {
+            if (partial)
+                onLine(partial);
+            partial = '';
+        }
+    };
+}
 /**
  * Runs a program from an argument array. Never goes through a shell, so no input can be
  * interpreted as shell syntax. Output is captured; the exit code is returned, not thrown.
+ * The command runs in a process group of its own: a timeout (or this process exiting) ends
+ * the whole group, so a grandchild the command started cannot outlive it.
  */
-function runCommand(argv, options = {}) {
+function exec_runCommand(argv, options = {}) {
     if (argv.length === 0)
         throw new errors/* ToolError */.v4('runCommand: empty argument list');
     const secrets = options.secrets ?? [];
     for (const s of secrets)
         core_log/* log */.Rm.secret(s);
     if (options.echo !== false)
-        core_log/* log */.Rm.info(`$ ${scrub(formatCommand(argv), secrets)}`);
+        core_log/* log */.Rm.info(`$ ${scrub(exec_formatCommand(argv), secrets)}`);
     const started = Date.now();
     return new Promise((resolve, reject) => {
         const child = (0,external_node_child_process_namespaceObject.spawn)(argv[0], argv.slice(1), {
@@ -34415,26 +34474,21 @@ function runCommand(argv, options = {}) {
             env: { ...process.env, ...options.env },
             stdio: ['pipe', 'pipe', 'pipe'],
             shell: false,
-            detached: options.processGroup === true
+            detached: true
         });
+        trackGroup(child.pid);
         const out = [];
         const err = [];
+        const capture = options.capture !== false;
         let timedOut = false;
         let aborted = false;
-        const kill = (signal) => {
-            if (!options.processGroup || child.pid === undefined)
-                child.kill(signal);
-            else
-                try {
-                    process.kill(-child.pid, signal);
-                }
-                catch {
-                    // The group is already gone.
-                }
-        };
         const stop = () => {
-            kill('SIGTERM');
-            setTimeout(() => kill('SIGKILL'), 2000).unref();
+            killGroup(child.pid, 'SIGTERM');
+            setTimeout(() => {
+                killGroup(child.pid, 'SIGKILL');
+                if (child.pid)
+                    running.delete(child.pid);
+            }, options.killGraceMs ?? 2000).unref();
         };
         if (child.pid !== undefined)
             options.onSpawn?.(child.pid);
@@ -34452,12 +34506,27 @@ function runCommand(argv, options = {}) {
                 timedOut = true;
                 stop();
             }, options.timeoutMs);
-        child.stdout.on('data', (d) => out.push(d));
-        child.stderr.on('data', (d) => err.push(d));
+        for (const [from, kept, to] of [
+            [child.stdout, out, process.stdout],
+            [child.stderr, err, process.stderr]
+        ]) {
+            const lines = options.onLine ? lineSplitter(options.onLine) : undefined;
+            from.on('data', (d) => {
+                if (capture)
+                    kept.push(d);
+                if (options.passThrough)
+                    to.write(d);
+                lines?.push(d);
+            });
+            if (lines)
+                from.on('end', () => lines.end());
+        }
         child.on('error', (e) => {
             if (timer)
                 clearTimeout(timer);
             options.signal?.removeEventListener('abort', onAbort);
+            if (child.pid)
+                running.delete(child.pid);
             const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : '';
             reject(new errors/* ToolError */.v4(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }));
         });
@@ -34475,9 +34544,10 @@ function runCommand(argv, options = {}) {
             if (timer)
                 clearTimeout(timer);
             options.signal?.removeEventListener('abort', onAbort);
-            // Helpers of the group may outlive the leader: they get the same end.
-            if (options.processGroup && (timedOut || aborted))
-                kill('SIGKILL');
+            // After a timeout or abort the group stays listed until its SIGKILL: a grandchild may
+            // ignore TERM; helpers of the group may outlive the leader and get the same end.
+            if (child.pid && !timedOut && !aborted)
+                running.delete(child.pid);
             const inputError = await feeding;
             resolve({
                 code: code ?? 128,
@@ -34494,13 +34564,13 @@ function runCommand(argv, options = {}) {
 }
 /** Like runCommand, but a non-zero exit becomes a ToolError carrying the command's stderr. */
 async function runChecked(argv, options = {}) {
-    const result = await runCommand(argv, options);
+    const result = await exec_runCommand(argv, options);
     if (result.code !== 0 || result.timedOut) {
         const why = result.timedOut
             ? `timed out after ${options.timeoutMs} ms`
             : `exited with ${result.code}`;
         const detail = (result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n');
-        throw new ToolError(`\`${formatCommand([argv[0]])}\` ${why}${detail ? `: ${detail}` : ''}`);
+        throw new ToolError(`\`${exec_formatCommand([argv[0]])}\` ${why}${detail ? `: ${detail}` : ''}`);
     }
     return result;
 }
@@ -34930,7 +35000,45 @@ function plan_planSwitch(mode, state, target) {
     return plan(undefined, to, `no slot is live; send all traffic to ${to}`, 'the router sends traffic to no slot');
 }
 
+;// CONCATENATED MODULE: ./src/release/switch-hooks.ts
+
+
+/**
+ * Runs one hook on the runner (where deploy-command runs), with the slots in its environment.
+ * Returns undefined when it succeeded, else what went wrong (for the error message).
+ */
+async function switch_hooks_runSwitchHook(name, argv, env, timeoutMs = 30 * 60_000) {
+    return log.group(`${name} (slot ${env.slot})`, async () => {
+        let result;
+        try {
+            result = await runCommand(argv, {
+                env: {
+                    OPS_MODE: env.mode,
+                    OPS_SLOT: env.slot,
+                    OPS_TARGET_SLOT: env.slot,
+                    OPS_PREVIOUS_SLOT: env.previous ?? ''
+                },
+                timeoutMs
+            });
+        }
+        catch (error) {
+            // A program that cannot start is a failed hook too: after the switch it must roll back.
+            return `${name} \`${formatCommand(argv)}\` could not start: ${error.message}`;
+        }
+        if (result.stdout.trim())
+            log.info(result.stdout.trimEnd());
+        if (result.code === 0 && !result.timedOut)
+            return undefined;
+        const how = result.timedOut
+            ? `timed out after ${Math.round(timeoutMs / 1000)}s`
+            : `exited with ${result.code}${result.signal ? ` (${result.signal})` : ''}`;
+        const tail = result.stderr.trim().split('\n').slice(-5).join(' | ');
+        return `${name} \`${formatCommand(argv)}\` ${how}${tail ? `: ${tail}` : ''}`;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/release/bluegreen.ts
+
 
 
 
@@ -34964,7 +35072,9 @@ function liveSlotOf(state) {
     return { previous: state.previous };
 }
 /**
- * Plan -> lock -> (deploy command) -> health gate -> switch -> verify -> undo on failure.
+ * Plan (a dry run stops here, before the lock) -> lock -> plan again -> (deploy command) ->
+ * health gate -> switch -> verify -> a failed verification rolls back (mode deploy with
+ * auto-rollback only: a rollback is never reversed).
  * Returns a result in every case (for outputs and the summary); `error` is set on failure.
  * `onApplied` lets the caller know when traffic moved (so a cancel can put it back).
  */
@@ -34991,6 +35101,12 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
             return result;
         }
         await prepareSlot(router, plan.to, options);
+        const hookEnv = { mode: options.mode, slot: plan.to, previous: plan.from };
+        if (options.hooks?.preSwitch) {
+            const failed = await runSwitchHook('pre-switch-command', options.hooks.preSwitch, hookEnv);
+            if (failed)
+                throw new ToolError(`${failed}. No switch: traffic stays on ${formatWeights(current.weights)}.`);
+        }
         await gateSlot(router, plan, options, result, current);
         // Armed before the change starts: a cancel during it (nginx: between the rename and the
         // reload) puts the old weights back, so file and running config cannot disagree.
@@ -35004,19 +35120,9 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         result.switched = true;
         log.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`);
         Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) });
-        if (options.verify) {
-            const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
-            if (!notInEffect) {
-                const v = await verify(options.verify, plan.to);
-                result.verify = v.sample;
-                result.verification = v.verdict;
-            }
-            const breach = notInEffect ?? verifyBreach(result.verify, options.verify, result.verification);
+        // A failed verification and a failed post-switch command follow the same rules.
+        const judge = async (what, breach) => {
             const next = afterVerification(options.mode, options.autoRollback, breach);
-            // An inconclusive verification is never a verified switch: it is undone like a failure.
-            const failed = result.verification?.verdict === 'inconclusive'
-                ? 'verification inconclusive (not verified)'
-                : 'verification failed';
             if (next === 'roll back') {
                 // plan.to now holds the release that failed: record that there is nothing to roll back to.
                 await router.setWeights(current.weights, {
@@ -35025,14 +35131,29 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
                 });
                 result.rolledBack = true;
                 result.outcome = 'rolled-back';
-                throw new GateError(`${failed} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
+                throw new GateError(`${what} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
             }
             if (next === 'leave') {
-                throw new GateError(`${failed} after the switch to ${plan.to}: ${breach}. ` +
+                throw new GateError(`${what} after the switch to ${plan.to}: ${breach}. ` +
                     (options.mode === 'rollback'
                         ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
                         : `auto-rollback is false, so traffic stays on ${plan.to}.`));
             }
+        };
+        if (options.verify) {
+            const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
+            if (!notInEffect) {
+                const v = await verify(options.verify, plan.to);
+                result.verify = v.sample;
+                result.verification = v.verdict;
+            }
+            // An inconclusive verification is never a verified switch: it is undone like a failure.
+            await judge(result.verification?.verdict === 'inconclusive'
+                ? 'verification inconclusive (not verified)'
+                : 'verification failed', notInEffect ?? verifyBreach(result.verify, options.verify, result.verification));
+        }
+        if (options.hooks?.postSwitch) {
+            await judge('post-switch-command failed', await runSwitchHook('post-switch-command', options.hooks.postSwitch, hookEnv));
         }
         onApplied(undefined);
         result.outcome = 'switched';
@@ -35149,14 +35270,14 @@ async function prepareSlot(router, slot, options) {
     if (options.deployCommand) {
         const argv = options.deployCommand;
         await core_log/* log */.Rm.group(`Deploy command for slot ${slot}`, async () => {
-            const result = await runCommand(argv, {
+            const result = await exec_runCommand(argv, {
                 env: { OPS_SLOT: slot, OPS_TARGET_SLOT: slot, OPS_MODE: options.mode },
                 timeoutMs: 30 * 60_000
             });
             if (result.stdout.trim())
                 core_log/* log */.Rm.info(result.stdout.trimEnd());
             if (result.code !== 0) {
-                throw new errors/* ToolError */.v4(`deploy-command \`${formatCommand(argv)}\` exited with ${result.code}; no switch, traffic unchanged: ` +
+                throw new errors/* ToolError */.v4(`deploy-command \`${exec_formatCommand(argv)}\` exited with ${result.code}; no switch, traffic unchanged: ` +
                     result.stderr.trim().split('\n').slice(-5).join(' | '));
             }
         });
@@ -35286,11 +35407,11 @@ function describeFailures(outcomes, cap = 5) {
  * would miss. Zero is reported only while the slot has series carrying that label at all, so a
  * wrong label name is "no data", never "no errors".
  */
-function errorsBy(label) {
-    const m = `http_requests_total{ {{selector}}, ${label}=~"5.." }`;
+function errorsBy(label, metric = 'http_requests_total') {
+    const m = `${metric}{ {{selector}}, ${label}=~"5.." }`;
     return (`((sum(increase(${m}[{{interval}}]) and ${m} offset {{interval}}) or vector(0))` +
         ` + (sum(${m} unless ${m} offset {{interval}}) or vector(0)))` +
-        ` and on() (count(http_requests_total{ {{selector}}, ${label}=~".+" }) > 0)`);
+        ` and on() (count(${metric}{ {{selector}}, ${label}=~".+" }) > 0)`);
 }
 const DEFAULT_QUERIES = {
     requests: 'sum(increase(http_requests_total{ {{selector}} }[{{interval}}]))',
@@ -35995,38 +36116,74 @@ function planManual(mode, state) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/slo/prometheus-meta.ts
-
+;// CONCATENATED MODULE: ./src/slo/prometheus-api.ts
 
 /**
- * What sequential analysis needs to know about the Prometheus server beyond instant values:
- * its scrape interval (the natural poll interval: polling faster only re-reads the same
- * samples) and the histogram's bucket bounds (to count requests above the latency SLO).
+ * One call of Prometheus's HTTP API: the one place that builds the request (token, headers,
+ * timeout) and tells "unreachable", "not its API" and "rejected" apart. `params` are POSTed as
+ * a form (long PromQL stays out of the URL) unless `method` is GET (status endpoints).
+ * Warnings are returned, not judged: a caller that needs the whole answer refuses them.
  */
-async function api(o, path, params = {}) {
+async function callPrometheus(o, path, params, method = params ? 'POST' : 'GET') {
     const url = new URL(path, o.url.endsWith('/') ? o.url : `${o.url}/`);
-    for (const [k, v] of Object.entries(params))
-        url.searchParams.set(k, v);
     const headers = { ...o.headers };
+    const form = method === 'POST' && params ? new URLSearchParams(params) : undefined;
+    if (form)
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+    else
+        for (const [k, v] of Object.entries(params ?? {}))
+            url.searchParams.set(k, v);
     if (o.token)
         headers.authorization = `Bearer ${o.token}`;
     let res;
     try {
-        res = await fetch(url, { headers, signal: AbortSignal.timeout(o.timeoutMs) });
+        res = await fetch(url, {
+            method,
+            headers,
+            body: form,
+            signal: AbortSignal.timeout(o.timeoutMs)
+        });
     }
     catch (error) {
-        throw new errors/* ToolError */.v4(`Prometheus at ${o.url} unreachable: ${error.message}`);
+        const e = error;
+        const why = e.name === 'TimeoutError'
+            ? `no answer within ${o.timeoutMs} ms`
+            : (e.cause?.code ?? e.message);
+        throw new errors/* ToolError */.v4(`Prometheus at ${o.url} unreachable: ${why}`);
     }
-    const body = (await res.json().catch(() => ({})));
-    if (body.status !== 'success') {
-        throw new errors/* ToolError */.v4(`Prometheus ${path} answered HTTP ${res.status} without data`);
+    const text = await res.text();
+    let body;
+    try {
+        body = JSON.parse(text);
     }
-    // A partial answer (Thanos, federation with a store down) can miss series: no data, never a pass.
-    if (Array.isArray(body.warnings) && body.warnings.length) {
-        throw new errors/* ToolError */.v4(`Prometheus ${path} answered with warnings (a partial result): ${body.warnings.map(String).join('; ').slice(0, 300)}`);
+    catch {
+        throw new errors/* ToolError */.v4(`Prometheus answered HTTP ${res.status} with something that is not its API: ${text.slice(0, 200)}`);
     }
-    return body.data;
+    if (body?.status !== 'success' || body.data === undefined) {
+        const what = params?.query ? `the query \`${params.query.slice(0, 200)}\`` : path;
+        throw new errors/* ToolError */.v4(`Prometheus rejected ${what} (${body?.errorType ?? `HTTP ${res.status}`}): ${body?.error ?? text.slice(0, 200)}`);
+    }
+    const warnings = Array.isArray(body.warnings) ? body.warnings.map(String) : [];
+    return { data: body.data, warnings };
 }
+/** The answer's data, refusing a partial one: missing series must never read as a pass. */
+async function callPrometheusWhole(o, path, params, method) {
+    const { data, warnings } = await callPrometheus(o, path, params, method);
+    if (warnings.length) {
+        throw new errors/* ToolError */.v4(`Prometheus answered with warnings (a partial result): ${warnings.join('; ').slice(0, 300)}`);
+    }
+    return data;
+}
+
+;// CONCATENATED MODULE: ./src/slo/prometheus-meta.ts
+/*
+ * What sequential analysis needs to know about the Prometheus server beyond instant values:
+ * its scrape interval (the natural poll interval: polling faster only re-reads the same
+ * samples) and the histogram's bucket bounds (to count requests above the latency SLO).
+ */
+
+
+
 /** `global.scrape_interval` from the running configuration (Prometheus's default is 1m). */
 function parseScrapeInterval(yaml) {
     const global = /^global:\s*\n((?:[ \t]+.*\n?)*)/m.exec(yaml)?.[1] ?? '';
@@ -36037,7 +36194,7 @@ function parseScrapeInterval(yaml) {
     return ms;
 }
 async function scrapeIntervalMs(o) {
-    const data = (await api(o, 'api/v1/status/config'));
+    const data = (await callPrometheusWhole(o, 'api/v1/status/config'));
     return parseScrapeInterval(data.yaml ?? '');
 }
 /**
@@ -36071,7 +36228,8 @@ function bucketAround(les, boundSeconds) {
     return { low: below.length ? below[below.length - 1] : 0, high: above[0] ?? Infinity };
 }
 async function bucketBounds(o, series) {
-    const data = (await api(o, 'api/v1/query', { query: `count by (le) (${series})` }));
+    const query = `count by (le) (${series})`;
+    const data = (await callPrometheusWhole(o, 'api/v1/query', { query }, 'GET'));
     return (data.result ?? []).map((r) => r.metric.le).filter((le) => !!le);
 }
 /**
@@ -36086,7 +36244,7 @@ function taggedSums(sums) {
         .join(' or ');
 }
 async function readTagged(o, query) {
-    const data = (await api(o, 'api/v1/query', { query }));
+    const data = (await callPrometheusWhole(o, 'api/v1/query', { query }, 'GET'));
     const out = {};
     for (const r of data.result ?? []) {
         const v = Number(r.value[1]);
@@ -36936,6 +37094,7 @@ var dist = __nccwpck_require__(8815);
 
 
 
+
 class PrometheusClient {
     options;
     constructor(options) {
@@ -36950,67 +37109,17 @@ class PrometheusClient {
      */
     async scrapeIntervalMs() {
         try {
-            const res = await fetch(this.endpoint('api/v1/status/config'), {
-                headers: this.headers(),
-                signal: AbortSignal.timeout(this.options.timeoutMs)
-            });
-            const body = (await res.json());
-            return body.data?.yaml ? longestScrapeInterval(body.data.yaml) : undefined;
+            const data = (await callPrometheus(this.options, 'api/v1/status/config')).data;
+            return data?.yaml ? longestScrapeInterval(data.yaml) : undefined;
         }
         catch {
             return undefined;
         }
     }
-    endpoint(path) {
-        return new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
-    }
-    headers() {
-        const headers = { ...this.options.headers };
-        if (this.options.token)
-            headers.authorization = `Bearer ${this.options.token}`;
-        return headers;
-    }
     /** Instant query. Throws ToolError when Prometheus is unreachable or answers with an error. */
     async query(promql) {
-        const url = this.endpoint('api/v1/query');
-        const headers = {
-            'content-type': 'application/x-www-form-urlencoded',
-            ...this.options.headers
-        };
-        if (this.options.token)
-            headers.authorization = `Bearer ${this.options.token}`;
-        let res;
-        try {
-            res = await fetch(url, {
-                method: 'POST',
-                headers,
-                body: new URLSearchParams({ query: promql }),
-                signal: AbortSignal.timeout(this.options.timeoutMs)
-            });
-        }
-        catch (error) {
-            const e = error;
-            const why = e.name === 'TimeoutError'
-                ? `no answer within ${this.options.timeoutMs} ms`
-                : (e.cause?.code ?? e.message);
-            throw new errors/* ToolError */.v4(`Prometheus at ${this.options.url} unreachable: ${why}`);
-        }
-        const text = await res.text();
-        let body;
-        try {
-            body = JSON.parse(text);
-        }
-        catch {
-            throw new errors/* ToolError */.v4(`Prometheus answered HTTP ${res.status} with something that is not its API: ${text.slice(0, 200)}`);
-        }
-        if (body.status !== 'success' || !body.data) {
-            throw new errors/* ToolError */.v4(`Prometheus rejected the query (${body.errorType ?? res.status}): ${body.error ?? text.slice(0, 200)}`);
-        }
-        // A partial answer (a store or shard missing) is not the data: never a pass.
-        if (body.warnings?.length) {
-            throw new errors/* ToolError */.v4(`Prometheus answered with warnings (a partial result): ${body.warnings.join('; ')}`);
-        }
-        return reduce(body.data.resultType, body.data.result);
+        const data = (await callPrometheusWhole(this.options, 'api/v1/query', { query: promql }));
+        return reduce(data.resultType, data.result);
     }
 }
 /** Pure: the longest `scrape_interval` in a Prometheus configuration (default 1m). */
@@ -37051,14 +37160,14 @@ function reduce(resultType, result) {
     return { kind: 'value', value };
 }
 
-// EXTERNAL MODULE: ./src/core/inputs.ts
-var core_inputs = __nccwpck_require__(9114);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: ./src/core/inputs.ts
+var core_inputs = __nccwpck_require__(9114);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/traffic/lock.ts
 
 
@@ -37078,7 +37187,7 @@ function parseHolder(text) {
     }
 }
 /** Dead if it ran on this machine and its process is gone, or if its lease ran out. */
-function isStale(h, now = Date.now(), here = (0,external_node_os_namespaceObject.hostname)()) {
+function isStale(h, now = Date.now(), here = (0,external_node_os_.hostname)()) {
     if (now > h.expires)
         return true;
     if (h.host === here) {
@@ -37109,7 +37218,7 @@ async function takeDirectoryLock(t, path, owner, waitMs, timing = {}) {
     const holderFile = `${path}/holder.json`;
     const holder = () => JSON.stringify({
         owner,
-        host: (0,external_node_os_namespaceObject.hostname)(),
+        host: (0,external_node_os_.hostname)(),
         pid: process.pid,
         expires: Date.now() + leaseMs,
         token
@@ -37221,11 +37330,12 @@ async function removeIfHeld(t, path, ok) {
     return moved.code === 0;
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/traffic/transport.ts
+
 
 
 
@@ -37236,7 +37346,7 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 class LocalTransport {
     name = 'local';
     run(argv, options = {}) {
-        return runCommand(argv, { ...options, echo: false, timeoutMs: options.timeoutMs ?? 60_000 });
+        return exec_runCommand(argv, { ...options, echo: false, timeoutMs: options.timeoutMs ?? 60_000 });
     }
     async close() { }
 }
@@ -37253,13 +37363,13 @@ class SshTransport {
     constructor(options) {
         this.name = `ssh ${options.user}@${options.host}:${options.port}`;
         core_log/* log */.Rm.secret(options.key);
-        this.dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'ops-ssh-'));
-        const keyFile = (0,external_node_path_namespaceObject.join)(this.dir, 'key');
-        const knownHosts = (0,external_node_path_namespaceObject.join)(this.dir, 'known_hosts');
-        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, {
+        this.dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'ops-ssh-'));
+        const keyFile = (0,external_node_path_.join)(this.dir, 'key');
+        const knownHosts = (0,external_node_path_.join)(this.dir, 'known_hosts');
+        (0,external_node_fs_.writeFileSync)(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, {
             mode: 0o600
         });
-        (0,external_node_fs_namespaceObject.writeFileSync)(knownHosts, `${options.knownHosts.trim()}\n`, { mode: 0o600 });
+        (0,external_node_fs_.writeFileSync)(knownHosts, `${options.knownHosts.trim()}\n`, { mode: 0o600 });
         this.base = [
             'ssh',
             '-i',
@@ -37287,7 +37397,7 @@ class SshTransport {
             '-o',
             'ControlMaster=no',
             '-o',
-            `ControlPath=${(0,external_node_path_namespaceObject.join)(this.dir, 'cm')}`,
+            `ControlPath=${(0,external_node_path_.join)(this.dir, 'cm')}`,
             '-l',
             options.user,
             options.host,
@@ -37301,7 +37411,7 @@ class SshTransport {
      */
     startMaster() {
         this.masterTried = true;
-        const err = (0,external_node_fs_namespaceObject.openSync)((0,external_node_path_namespaceObject.join)(this.dir, 'master.log'), 'a');
+        const err = (0,external_node_fs_.openSync)((0,external_node_path_.join)(this.dir, 'master.log'), 'a');
         const opts = this.base
             .slice(0, -2)
             .map((a) => (a === 'ControlMaster=no' ? 'ControlMaster=yes' : a));
@@ -37309,14 +37419,14 @@ class SshTransport {
             stdio: ['ignore', 'ignore', err],
             timeout: 15_000
         });
-        (0,external_node_fs_namespaceObject.closeSync)(err);
+        (0,external_node_fs_.closeSync)(err);
     }
     async run(argv, options = {}) {
         if (!this.masterTried)
             this.startMaster();
         // ssh hands the remote shell one string: quote every argument so none is interpreted.
         const remote = argv.map(shellQuote).join(' ');
-        const result = await runCommand([...this.base, remote], {
+        const result = await exec_runCommand([...this.base, remote], {
             ...options,
             echo: false,
             timeoutMs: options.timeoutMs ?? 60_000
@@ -37328,21 +37438,20 @@ class SshTransport {
     }
     async close() {
         const control = this.base.slice(0, -2);
-        await runCommand([...control, '-O', 'exit', this.base[this.base.length - 2]], {
+        await exec_runCommand([...control, '-O', 'exit', this.base[this.base.length - 2]], {
             echo: false,
             timeoutMs: 5000
         }).catch(() => undefined);
-        (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
+        (0,external_node_fs_.rmSync)(this.dir, { recursive: true, force: true });
     }
 }
 /** `host`, `host:port` or `[v6]:port`; port defaults to 22. */
 function parseSshHost(name, raw) {
-    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(raw.trim());
-    const port = m?.[2] ? Number(m[2]) : 22;
-    if (!m || port < 1 || port > 65535) {
+    const parsed = (0,core_inputs/* splitHostPort */.cC)(raw, 22);
+    if (!parsed) {
         throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${raw}\`: expected host or host:port, such as lb1.internal:22`, name);
     }
-    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+    return parsed;
 }
 /**
  * Writes a file on the transport's host atomically: temp file in the same folder, then rename.
@@ -37383,20 +37492,18 @@ async function readFile(t, path) {
 
 
 
+
 /** Process-level variables where the router records the previous slot (lost on reload). */
 const VAR_PREVIOUS = 'proc.opsactions_previous';
 const VAR_CHANGED = 'proc.opsactions_changed';
-const TCP_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 /**
  * One runtime API exchange: send a line of commands, read until HAProxy closes. `target` is a
  * unix socket path or host:port. The lab and the tests use it too.
  */
 function runtimeApiCommand(target, command) {
-    const tcp = !target.startsWith('/') ? TCP_ADDRESS.exec(target) : null;
+    const tcp = !target.startsWith('/') ? (0,core_inputs/* splitHostPort */.cC)(target) : undefined;
     return new Promise((resolve, reject) => {
-        const conn = tcp
-            ? (0,external_node_net_.createConnection)({ host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) })
-            : (0,external_node_net_.createConnection)(target);
+        const conn = tcp ? (0,external_node_net_.createConnection)(tcp) : (0,external_node_net_.createConnection)(target);
         let out = '';
         conn.setTimeout(5000, () => conn.destroy(new Error('no answer within 5s')));
         conn.on('connect', () => conn.end(`${command}\n`));
@@ -37418,7 +37525,7 @@ class HaproxyRouter {
         this.name = `haproxy ${options.socket} (${options.transport.name}) backend ${options.backend}`;
     }
     get isTcp() {
-        return TCP_ADDRESS.test(this.options.socket) && !this.options.socket.startsWith('/');
+        return !this.options.socket.startsWith('/') && (0,core_inputs/* splitHostPort */.cC)(this.options.socket) !== undefined;
     }
     /** Sends one line of runtime API commands and returns the answer. */
     async api(command) {
@@ -37497,8 +37604,8 @@ class HaproxyRouter {
                 .map((slot) => `set server ${backend}/${servers[slot]} state ready`)
         ];
         const answer = (await this.api(commands.join('; '))).trim();
-        if (answer && !/^\s*$/.test(answer.replace(/\n/g, ''))) {
-            // HAProxy prints nothing on success; any text is an error or a warning.
+        // HAProxy prints nothing on success; any text (trimmed above) is an error or a warning.
+        if (answer) {
             core_log/* log */.Rm.warning(`${this.name}: ${answer}`);
         }
         const after = await this.read();
@@ -37580,7 +37687,23 @@ function parseServersState(text, backend) {
     return rows;
 }
 
+;// CONCATENATED MODULE: ./src/traffic/change-queue.ts
+/**
+ * Runs a router's changes one after another: a second change (a cancel's undo) waits for the
+ * one in progress, never interleaves with it, whether that one succeeds or fails.
+ */
+class ChangeQueue {
+    last = Promise.resolve();
+    run(work) {
+        const next = this.last.then(work, work);
+        this.last = next.then(() => undefined, () => undefined);
+        return next;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/traffic/nginx.ts
+
+
 
 
 
@@ -37626,8 +37749,9 @@ function parseUpstream(text, servers) {
             changedAt: fields.changed
         };
     }
-    // A file not written by us: a slot is live if any of its servers is listed and not down.
-    const active = (slot) => servers[slot].some((s) => new RegExp(`^\\s*server\\s+${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![^;]*\\bdown\\b)[^;]*;`, 'm').test(text));
+    // A file not written by us: a slot is live if any of its servers is listed and not down
+    // (the address whole: 10.0.0.1:80801 is not 10.0.0.1:8080).
+    const active = (slot) => servers[slot].some((s) => new RegExp(`^\\s*server\\s+${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s;])(?![^;]*\\bdown\\b)[^;]*;`, 'm').test(text));
     const blue = active('blue');
     const green = active('green');
     return { weights: { blue: blue ? (green ? 50 : 100) : 0, green: green ? (blue ? 50 : 100) : 0 } };
@@ -37650,12 +37774,9 @@ class NginxRouter {
         }
         return { ...parseUpstream(text, this.options.servers), detail: this.name };
     }
-    /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
-    inFlight = Promise.resolve();
+    changes = new ChangeQueue();
     setWeights(weights, meta) {
-        const next = this.inFlight.then(() => this.change(weights, meta), () => this.change(weights, meta));
-        this.inFlight = next.catch(() => undefined);
-        return next;
+        return this.changes.run(() => this.change(weights, meta));
     }
     async change(weights, meta) {
         const { transport, upstreamFile, testCommand, reloadCommand } = this.options;
@@ -37665,13 +37786,13 @@ class NginxRouter {
         const test = await transport.run(testCommand);
         if (test.code !== 0) {
             await this.restore(old);
-            throw new errors/* ToolError */.v4(`${this.name}: \`${formatCommand(testCommand)}\` rejected the new upstream file, so the old file was ` +
+            throw new errors/* ToolError */.v4(`${this.name}: \`${exec_formatCommand(testCommand)}\` rejected the new upstream file, so the old file was ` +
                 `restored and nginx was not reloaded (traffic unchanged): ${lastLines(test.stderr || test.stdout)}`);
         }
         const reload = await transport.run(reloadCommand);
         if (reload.code !== 0) {
             await this.restore(old);
-            throw new errors/* ToolError */.v4(`${this.name}: \`${formatCommand(reloadCommand)}\` failed, so the old file was restored ` +
+            throw new errors/* ToolError */.v4(`${this.name}: \`${exec_formatCommand(reloadCommand)}\` failed, so the old file was restored ` +
                 `(nginx keeps serving its previous configuration): ${lastLines(reload.stderr || reload.stdout)}`);
         }
         core_log/* log */.Rm.debug(`${this.name}: reloaded with ${JSON.stringify(weights)}`);
@@ -37702,11 +37823,11 @@ class NginxRouter {
     }
 }
 function tcpReachable(hostPort) {
-    const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(hostPort);
-    if (!m)
+    const address = (0,core_inputs/* splitHostPort */.cC)(hostPort);
+    if (!address)
         return Promise.resolve({ ok: false, why: `${hostPort}: not host:port` });
     return new Promise((resolve) => {
-        const conn = (0,external_node_net_.createConnection)({ host: m[1], port: Number(m[2]) });
+        const conn = (0,external_node_net_.createConnection)(address);
         conn.setTimeout(2000, () => conn.destroy(new Error('no answer within 2s')));
         conn.on('connect', () => {
             conn.destroy();
@@ -37720,6 +37841,7 @@ function lastLines(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/nginx-lua.ts
+
 
 
 
@@ -37917,12 +38039,9 @@ class NginxLuaRouter {
         const answer = parseAdminAnswer(live.text);
         return { ...file, weights: answer.weights, changedAt: answer.changed, detail: this.name };
     }
-    /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
-    inFlight = Promise.resolve();
+    changes = new ChangeQueue();
     setWeights(weights, meta) {
-        const next = this.inFlight.then(() => this.change(weights, meta), () => this.change(weights, meta));
-        this.inFlight = next.catch(() => undefined);
-        return next;
+        return this.changes.run(() => this.change(weights, meta));
     }
     async change(weights, meta) {
         const { transport, upstreamFile } = this.options;
@@ -37990,7 +38109,7 @@ class NginxLuaRouter {
             const r = await transport.run(argv);
             if (r.code !== 0) {
                 await this.restore(old);
-                throw new errors/* ToolError */.v4(`${this.name}: \`${formatCommand(argv)}\` ${what}, so the old file was restored (traffic unchanged): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+                throw new errors/* ToolError */.v4(`${this.name}: \`${exec_formatCommand(argv)}\` ${what}, so the old file was restored (traffic unchanged): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
             }
         }
     }
@@ -38173,7 +38292,7 @@ function annotate(obj, value) {
  */
 async function takeAnnotationLock(client, ref, owner, waitMs, timing = DEFAULT_LOCK_TIMING) {
     const where = describeRef(ref);
-    const me = { owner, host: (0,external_node_os_namespaceObject.hostname)(), id: (0,external_node_crypto_.randomUUID)() };
+    const me = { owner, host: (0,external_node_os_.hostname)(), id: (0,external_node_crypto_.randomUUID)() };
     const lease = () => JSON.stringify({ ...me, expires: new Date(Date.now() + timing.leaseMs).toISOString() });
     const deadline = Date.now() + waitMs;
     let announced = false;
@@ -38244,7 +38363,7 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 function readYamlFile(path) {
     let text;
     try {
-        text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
     }
     catch (error) {
         throw new errors/* ConfigurationError */.j1(`kubeconfig \`${path}\` cannot be read: ${error.message}`, 'kubeconfig');
@@ -38263,9 +38382,9 @@ function kubeconfigPaths(choice) {
         return [choice.path];
     const env = process.env.KUBECONFIG;
     if (env)
-        return env.split(external_node_path_namespaceObject.delimiter).filter((p) => p !== '' && (0,external_node_fs_namespaceObject.existsSync)(p));
-    const home = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.kube', 'config');
-    return (0,external_node_fs_namespaceObject.existsSync)(home) ? [home] : [];
+        return env.split(external_node_path_.delimiter).filter((p) => p !== '' && (0,external_node_fs_.existsSync)(p));
+    const home = (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.kube', 'config');
+    return (0,external_node_fs_.existsSync)(home) ? [home] : [];
 }
 /** Inline `*-data` (base64) wins over a file path, as in kubectl; relative paths are per file. */
 function pemFrom(entry, field, base) {
@@ -38274,9 +38393,9 @@ function pemFrom(entry, field, base) {
         return Buffer.from(data, 'base64').toString('utf8');
     const file = entry[field];
     if (typeof file === 'string' && file !== '') {
-        const path = (0,external_node_path_namespaceObject.isAbsolute)(file) ? file : (0,external_node_path_namespaceObject.join)(base, file);
+        const path = (0,external_node_path_.isAbsolute)(file) ? file : (0,external_node_path_.join)(base, file);
         try {
-            return (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+            return (0,external_node_fs_.readFileSync)(path, 'utf8');
         }
         catch (error) {
             throw new errors/* ConfigurationError */.j1(`kubeconfig: \`${field}\` file \`${path}\` cannot be read: ${error.message}`, 'kubeconfig');
@@ -38289,7 +38408,7 @@ function findNamed(files, list, name) {
     for (const f of files) {
         const hit = f.config[list]?.find((e) => e.name === name);
         if (hit)
-            return { item: hit, base: (0,external_node_path_namespaceObject.dirname)(f.path) };
+            return { item: hit, base: (0,external_node_path_.dirname)(f.path) };
     }
     return undefined;
 }
@@ -38309,7 +38428,7 @@ async function execCredential(exec, server) {
         kind: 'ExecCredential',
         spec: { interactive: false, cluster: { server: server.toString() } }
     });
-    const result = await runCommand([command, ...args], { env, timeoutMs: 60_000 });
+    const result = await exec_runCommand([command, ...args], { env, timeoutMs: 60_000 });
     if (result.code !== 0) {
         throw new errors/* ToolError */.v4(`kubeconfig exec plugin \`${command}\` exited ${result.code}: ${result.stderr.trim().slice(-500)}`);
     }
@@ -38329,15 +38448,15 @@ async function execCredential(exec, server) {
 function inClusterCredentials() {
     const host = process.env.KUBERNETES_SERVICE_HOST;
     const port = process.env.KUBERNETES_SERVICE_PORT;
-    const tokenPath = (0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT_DIR, 'token');
-    if (!host || !port || !(0,external_node_fs_namespaceObject.existsSync)(tokenPath))
+    const tokenPath = (0,external_node_path_.join)(SERVICE_ACCOUNT_DIR, 'token');
+    if (!host || !port || !(0,external_node_fs_.existsSync)(tokenPath))
         return undefined;
     const hostPart = host.includes(':') ? `[${host}]` : host;
     return {
         server: new URL(`https://${hostPart}:${port}`),
-        ca: (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT_DIR, 'ca.crt'), 'utf8'),
+        ca: (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(SERVICE_ACCOUNT_DIR, 'ca.crt'), 'utf8'),
         insecureSkipTlsVerify: false,
-        token: (0,external_node_fs_namespaceObject.readFileSync)(tokenPath, 'utf8').trim(),
+        token: (0,external_node_fs_.readFileSync)(tokenPath, 'utf8').trim(),
         source: 'in-cluster service account'
     };
 }
@@ -38359,7 +38478,7 @@ async function loadCredentials(choice) {
     }
     const files = paths.map(readYamlFile);
     const contextName = choice.context ?? files.find((f) => f.config['current-context'])?.config['current-context'];
-    const where = paths.join(external_node_path_namespaceObject.delimiter);
+    const where = paths.join(external_node_path_.delimiter);
     if (!contextName) {
         throw new errors/* ConfigurationError */.j1(`kubeconfig \`${where}\` has no current-context; set input \`context\``, 'context');
     }
@@ -38389,7 +38508,7 @@ async function loadCredentials(choice) {
         source: `kubeconfig ${where} context ${contextName}`
     };
     if (!credentials.token && typeof u.tokenFile === 'string') {
-        credentials.token = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.isAbsolute)(u.tokenFile) ? u.tokenFile : (0,external_node_path_namespaceObject.join)(base, u.tokenFile), 'utf8').trim();
+        credentials.token = (0,external_node_fs_.readFileSync)((0,external_node_path_.isAbsolute)(u.tokenFile) ? u.tokenFile : (0,external_node_path_.join)(base, u.tokenFile), 'utf8').trim();
     }
     if (u['auth-provider']) {
         throw new errors/* ConfigurationError */.j1(`kubeconfig user for context \`${contextName}\` uses a legacy auth-provider, which is not supported; use an exec plugin or a token`, 'kubeconfig');
@@ -38670,83 +38789,7 @@ function ingressWeights(stable, canary) {
         : { blue: canary.weight, green: 100 - canary.weight };
 }
 
-;// CONCATENATED MODULE: ./src/traffic/kubernetes-config.ts
-
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-// registry[:port]/path[:tag][@sha256:digest], the grammar of distribution/reference, loosely.
-const IMAGE = /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-function reject(name, value, accepted) {
-    throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${value}\`: ${accepted}`, name);
-}
-function dnsName(inputs, name, pattern, max, what, fallback) {
-    const value = inputs.optional(name) ?? fallback;
-    if (value === undefined)
-        return undefined;
-    if (value.length > max || !pattern.test(value))
-        reject(name, value, `expected ${what} (at most ${max} characters)`);
-    return value;
-}
-const LABEL_WHAT = 'a DNS-1123 label: lower-case letters, digits and -, starting and ending with a letter or digit';
-const SERVICE_WHAT = 'a Service name (DNS-1035 label): lower-case letters, digits and -, starting with a letter';
-const SUBDOMAIN_WHAT = 'a Kubernetes object name (DNS-1123 subdomain): lower-case letters, digits, - and .';
-/** `slot` or `example.com/slot`, as Kubernetes accepts label keys. */
-function labelKey(inputs) {
-    const value = inputs.optional('slot-label') ?? 'slot';
-    const [prefix, name, extra] = value.includes('/') ? value.split('/') : [undefined, value];
-    const okPrefix = prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix));
-    if (extra !== undefined || !okPrefix || name.length > 63 || !LABEL_NAME.test(name)) {
-        reject('slot-label', value, 'expected a label key such as `slot` or `example.com/slot`');
-    }
-    return value;
-}
-function readKubernetesConfig(inputs) {
-    const namespace = dnsName(inputs, 'namespace', DNS1123_LABEL, 63, LABEL_WHAT, 'default');
-    // `-green` is appended for the per-slot Deployments and Services, which must stay a valid name.
-    const app = dnsName(inputs, 'app', DNS1035_LABEL, 57, SERVICE_WHAT);
-    if (app === undefined) {
-        throw new errors/* ConfigurationError */.j1('input `app` is required when router is `kubernetes` (Deployments `<app>-blue` and `<app>-green`)', 'app');
-    }
-    const service = dnsName(inputs, 'service', DNS1035_LABEL, 63, SERVICE_WHAT, app);
-    const image = inputs.optional('image');
-    if (image !== undefined && !IMAGE.test(image)) {
-        reject('image', image, 'expected an image reference such as `ghcr.io/acme/shop:1.4.2` or `repo/name@sha256:<64 hex>`');
-    }
-    const rolloutTimeoutMs = inputs.duration('rollout-timeout', '5m');
-    if (rolloutTimeoutMs <= 0)
-        reject('rollout-timeout', inputs.raw('rollout-timeout'), 'expected a duration above zero, such as 5m');
-    for (const name of ['kubeconfig', 'context']) {
-        const value = inputs.optional(name);
-        if (value !== undefined && /[\r\n\0]/.test(value))
-            reject(name, value, 'expected one line');
-    }
-    const httproute = dnsName(inputs, 'httproute', DNS1123_SUBDOMAIN, 253, SUBDOMAIN_WHAT);
-    const canaryIngress = dnsName(inputs, 'canary-ingress', DNS1123_SUBDOMAIN, 253, SUBDOMAIN_WHAT);
-    if (httproute !== undefined && canaryIngress !== undefined) {
-        throw new errors/* ConfigurationError */.j1('inputs `httproute` and `canary-ingress` are both set: give one (the HTTPRoute, or the ingress-nginx canary Ingress)', 'canary-ingress');
-    }
-    if (httproute !== undefined && inputs.has('service')) {
-        throw new errors/* ConfigurationError */.j1('input `service` does not apply with `httproute`: the HTTPRoute carries the weights to Services `<app>-blue` / `<app>-green`', 'service');
-    }
-    return {
-        namespace,
-        app,
-        service,
-        slotLabel: labelKey(inputs),
-        image,
-        container: dnsName(inputs, 'container', DNS1123_LABEL, 63, LABEL_WHAT),
-        rolloutTimeoutMs,
-        kubeconfig: inputs.optional('kubeconfig'),
-        context: inputs.optional('context'),
-        httproute,
-        canaryIngress
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/traffic/kubernetes.ts
-
 
 
 
@@ -38955,9 +38998,7 @@ function checkWeights(w) {
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/config.ts
-
-
-
+// The router factory: typed, validated settings in, a Router (or a fleet of them) out.
 
 
 
@@ -38965,6 +39006,197 @@ function checkWeights(w) {
 
 
 const ROUTER_KINDS = ['haproxy', 'nginx', 'kubernetes'];
+/** Builds the router (a fleet when several hosts or sockets are given). */
+function openRouter(config) {
+    const transports = config.ssh
+        ? config.ssh.hosts.map((h) => new SshTransport({
+            host: h.host,
+            port: h.port,
+            user: config.ssh.user,
+            key: config.ssh.key,
+            knownHosts: config.ssh.knownHosts
+        }))
+        : [new LocalTransport()];
+    const members = [];
+    for (const transport of transports) {
+        if (config.haproxy) {
+            for (const socket of config.haproxy.sockets) {
+                members.push(new HaproxyRouter({ ...config.haproxy, socket, transport }));
+            }
+        }
+        if (config.nginx?.mode === 'lua') {
+            members.push(new NginxLuaRouter({ ...config.nginx, admin: config.nginx.admin, transport }));
+        }
+        else if (config.nginx)
+            members.push(new NginxRouter({ ...config.nginx, transport }));
+    }
+    if (config.kubernetes)
+        members.push(new KubernetesRouter(config.kubernetes));
+    return {
+        router: members.length === 1 ? members[0] : new FleetRouter(members),
+        close: async () => {
+            for (const t of transports)
+                await t.close();
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/slo/presets.ts
+
+
+const METRICS_PRESETS = {
+    // FastAPI: http_requests_total{handler,method,status="2xx"|"5xx"} and the label-free
+    // high-resolution histogram http_request_duration_highr_seconds (more buckets for P95).
+    'fastapi-instrumentator': {
+        description: 'prometheus-fastapi-instrumentator defaults (status grouped as 2xx/5xx)',
+        queries: {
+            requests: DEFAULT_QUERIES.requests,
+            errors: errorsBy('status'),
+            p95: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_highr_seconds_bucket{ {{selector}} }[{{interval}}])))'
+        }
+    },
+    // Python prometheus_client / Node prom-client with the conventional names of their docs:
+    // a counter http_requests_total{code} and a histogram http_request_duration_seconds.
+    'prometheus-client': {
+        description: 'Python prometheus_client or Node prom-client: http_requests_total{code}, http_request_duration_seconds',
+        queries: {
+            requests: DEFAULT_QUERIES.requests,
+            errors: errorsBy('code'),
+            p95: DEFAULT_QUERIES.p95
+        }
+    },
+    // Node express-prom-bundle (on prom-client): one histogram, the status in status_code.
+    'express-prom-bundle': {
+        description: 'Node express-prom-bundle: http_request_duration_seconds{status_code} (count from the histogram)',
+        queries: {
+            requests: 'sum(increase(http_request_duration_seconds_count{ {{selector}} }[{{interval}}]))',
+            errors: errorsBy('status_code', 'http_request_duration_seconds_count'),
+            p95: DEFAULT_QUERIES.p95
+        }
+    },
+    // HAProxy's built-in exporter: per server, code="1xx".."5xx"|"other". It has no latency
+    // histogram: the latency check judges its average over the last 1024 responses, not a P95.
+    haproxy: {
+        description: "HAProxy's built-in Prometheus exporter: haproxy_server_http_responses_total{proxy,server,code}; latency is the server's average response time (no histogram)",
+        queries: {
+            requests: 'sum(increase(haproxy_server_http_responses_total{ {{selector}} }[{{interval}}]))',
+            errors: errorsBy('code', 'haproxy_server_http_responses_total'),
+            p95: 'max(haproxy_server_response_time_average_seconds{ {{selector}} })'
+        },
+        selector: { canary: 'server="{{canary}}"', stable: 'server="{{stable}}"' }
+    },
+    // ingress-nginx: per backend Service (<app>-blue / <app>-green), numeric status.
+    'ingress-nginx': {
+        description: 'ingress-nginx controller: nginx_ingress_controller_requests{service,status}, nginx_ingress_controller_request_duration_seconds',
+        queries: {
+            requests: 'sum(increase(nginx_ingress_controller_requests{ {{selector}} }[{{interval}}]))',
+            errors: errorsBy('status', 'nginx_ingress_controller_requests'),
+            p95: 'histogram_quantile(0.95, sum by (le) (rate(nginx_ingress_controller_request_duration_seconds_bucket{ {{selector}} }[{{interval}}])))'
+        },
+        selector: { canary: 'service=~".+-{{canary}}"', stable: 'service=~".+-{{stable}}"' }
+    }
+};
+/** Input `metrics-preset`: a name from METRICS_PRESETS, or undefined for the defaults. */
+function metricsPreset(raw) {
+    if (raw === undefined || raw.trim() === '')
+        return undefined;
+    const preset = METRICS_PRESETS[raw.trim()];
+    if (!preset) {
+        throw new errors/* ConfigurationError */.j1(`input \`metrics-preset\` = \`${raw}\`: expected one of ${Object.keys(METRICS_PRESETS)
+            .map((n) => `\`${n}\``)
+            .join(', ')}`, 'metrics-preset');
+    }
+    return preset;
+}
+
+// EXTERNAL MODULE: ./src/core/run-context.ts
+var run_context = __nccwpck_require__(4448);
+;// CONCATENATED MODULE: ./src/actions/release-inputs/kubernetes.ts
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+// registry[:port]/path[:tag][@sha256:digest], the grammar of distribution/reference, loosely.
+const IMAGE = /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+function reject(name, value, accepted) {
+    throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${value}\`: ${accepted}`, name);
+}
+function dnsName(inputs, name, pattern, max, what, fallback) {
+    const value = inputs.optional(name) ?? fallback;
+    if (value === undefined)
+        return undefined;
+    if (value.length > max || !pattern.test(value))
+        reject(name, value, `expected ${what} (at most ${max} characters)`);
+    return value;
+}
+const LABEL_WHAT = 'a DNS-1123 label: lower-case letters, digits and -, starting and ending with a letter or digit';
+const SERVICE_WHAT = 'a Service name (DNS-1035 label): lower-case letters, digits and -, starting with a letter';
+const SUBDOMAIN_WHAT = 'a Kubernetes object name (DNS-1123 subdomain): lower-case letters, digits, - and .';
+/** `slot` or `example.com/slot`, as Kubernetes accepts label keys. */
+function labelKey(inputs) {
+    const value = inputs.optional('slot-label') ?? 'slot';
+    const [prefix, name, extra] = value.includes('/') ? value.split('/') : [undefined, value];
+    const okPrefix = prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix));
+    if (extra !== undefined || !okPrefix || name.length > 63 || !LABEL_NAME.test(name)) {
+        reject('slot-label', value, 'expected a label key such as `slot` or `example.com/slot`');
+    }
+    return value;
+}
+/** Every input of the kubernetes router, validated; nothing is contacted while it is read. */
+function readKubernetesConfig(inputs) {
+    const namespace = dnsName(inputs, 'namespace', DNS1123_LABEL, 63, LABEL_WHAT, 'default');
+    // `-green` is appended for the per-slot Deployments and Services, which must stay a valid name.
+    const app = dnsName(inputs, 'app', DNS1035_LABEL, 57, SERVICE_WHAT);
+    if (app === undefined) {
+        throw new errors/* ConfigurationError */.j1('input `app` is required when router is `kubernetes` (Deployments `<app>-blue` and `<app>-green`)', 'app');
+    }
+    const service = dnsName(inputs, 'service', DNS1035_LABEL, 63, SERVICE_WHAT, app);
+    const image = inputs.optional('image');
+    if (image !== undefined && !IMAGE.test(image)) {
+        reject('image', image, 'expected an image reference such as `ghcr.io/acme/shop:1.4.2` or `repo/name@sha256:<64 hex>`');
+    }
+    const rolloutTimeoutMs = inputs.duration('rollout-timeout', '5m');
+    if (rolloutTimeoutMs <= 0)
+        reject('rollout-timeout', inputs.raw('rollout-timeout'), 'expected a duration above zero, such as 5m');
+    for (const name of ['kubeconfig', 'context']) {
+        const value = inputs.optional(name);
+        if (value !== undefined && /[\r\n\0]/.test(value))
+            reject(name, value, 'expected one line');
+    }
+    const httproute = dnsName(inputs, 'httproute', DNS1123_SUBDOMAIN, 253, SUBDOMAIN_WHAT);
+    const canaryIngress = dnsName(inputs, 'canary-ingress', DNS1123_SUBDOMAIN, 253, SUBDOMAIN_WHAT);
+    if (httproute !== undefined && canaryIngress !== undefined) {
+        throw new errors/* ConfigurationError */.j1('inputs `httproute` and `canary-ingress` are both set: give one (the HTTPRoute, or the ingress-nginx canary Ingress)', 'canary-ingress');
+    }
+    if (httproute !== undefined && inputs.has('service')) {
+        throw new errors/* ConfigurationError */.j1('input `service` does not apply with `httproute`: the HTTPRoute carries the weights to Services `<app>-blue` / `<app>-green`', 'service');
+    }
+    return {
+        namespace,
+        app,
+        service,
+        slotLabel: labelKey(inputs),
+        image,
+        container: dnsName(inputs, 'container', DNS1123_LABEL, 63, LABEL_WHAT),
+        rolloutTimeoutMs,
+        kubeconfig: inputs.optional('kubeconfig'),
+        context: inputs.optional('context'),
+        httproute,
+        canaryIngress
+    };
+}
+
+;// CONCATENATED MODULE: ./src/actions/release-inputs/router.ts
+// Reads every router input of deploy-bluegreen and canary-promote into the typed settings of
+// the router factory (src/traffic/config.ts): all validation here, before anything is touched.
+
+
+
+
+
+
+
 const SERVER_NAME = /^[A-Za-z0-9._-]+$/;
 const UPSTREAM_NAME = /^[A-Za-z0-9_]+$/;
 function serverName(inputs, name, fallback) {
@@ -39079,54 +39311,12 @@ function readRouterConfig(inputs) {
         config.kubernetes = readKubernetesConfig(inputs);
     return config;
 }
-/** Builds the router (a fleet when several hosts or sockets are given). */
-function openRouter(config) {
-    const transports = config.ssh
-        ? config.ssh.hosts.map((h) => new SshTransport({
-            host: h.host,
-            port: h.port,
-            user: config.ssh.user,
-            key: config.ssh.key,
-            knownHosts: config.ssh.knownHosts
-        }))
-        : [new LocalTransport()];
-    const members = [];
-    for (const transport of transports) {
-        if (config.haproxy) {
-            for (const socket of config.haproxy.sockets) {
-                members.push(new HaproxyRouter({ ...config.haproxy, socket, transport }));
-            }
-        }
-        if (config.nginx?.mode === 'lua') {
-            members.push(new NginxLuaRouter({ ...config.nginx, admin: config.nginx.admin, transport }));
-        }
-        else if (config.nginx)
-            members.push(new NginxRouter({ ...config.nginx, transport }));
-    }
-    if (config.kubernetes)
-        members.push(new KubernetesRouter(config.kubernetes));
-    return {
-        router: members.length === 1 ? members[0] : new FleetRouter(members),
-        close: async () => {
-            for (const t of transports)
-                await t.close();
-        }
-    };
-}
 
-;// CONCATENATED MODULE: ./src/release/inputs.ts
+;// CONCATENATED MODULE: ./src/actions/release-inputs/common.ts
 
 
 
-
-/** Inputs that deploy-bluegreen and canary-promote share beyond the router's own. */
-/** Who holds the router lock, in words a person can act on. */
-function runOwner() {
-    const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_WORKFLOW: wf } = process.env;
-    return repo
-        ? `${repo} run ${run} (${wf}) on ${(0,external_node_os_namespaceObject.hostname)()}`
-        : `ops-actions CLI pid ${process.pid} on ${(0,external_node_os_namespaceObject.hostname)()}`;
-}
+/* Inputs that deploy-bluegreen and canary-promote share beyond the router's own. */
 function readHealthUrls(inputs) {
     const urls = {};
     for (const slot of SLOTS) {
@@ -39189,6 +39379,8 @@ function readDeploymentRecord(inputs) {
 
 
 
+
+
 /** `5,25,50,100`: ascending whole percentages from 1 to 100, ending at 100. */
 function parseSteps(raw) {
     const accepted = 'each step is a percentage from 1 to 100, ascending, ending at 100 (example: `5,25,50,100`)';
@@ -39215,7 +39407,7 @@ function parseHeaders(lines) {
     }
     return headers;
 }
-function readCanaryInputs(inputs) {
+function readCanaryInputs(inputs, context) {
     const mode = inputs.enum('mode', ['run', 'abort', 'promote', 'status'], 'run');
     const router = readRouterConfig(inputs);
     const steps = parseSteps(inputs.raw('steps') || '5,25,50,100');
@@ -39239,6 +39431,7 @@ function readCanaryInputs(inputs) {
         throw new errors/* ConfigurationError */.j1('input `prometheus-url` is required for mode `run`: every step is judged on Prometheus data', 'prometheus-url');
     }
     const slotLabel = inputs.optional('slot-label') ?? 'slot';
+    const preset = metricsPreset(inputs.optional('metrics-preset'));
     return {
         mode,
         router,
@@ -39265,19 +39458,26 @@ function readCanaryInputs(inputs) {
                 confidence: 0.95
             },
             maxStepDurationMs,
+            // A query or selector given as an input wins over the preset, the preset over the defaults.
             queries: {
-                requests: inputs.optional('request-count-query') ?? DEFAULT_QUERIES.requests,
-                errors: inputs.optional('error-rate-query') ?? DEFAULT_QUERIES.errors,
-                p95: inputs.optional('latency-query') ?? DEFAULT_QUERIES.p95
+                requests: inputs.optional('request-count-query') ??
+                    preset?.queries.requests ??
+                    DEFAULT_QUERIES.requests,
+                errors: inputs.optional('error-rate-query') ?? preset?.queries.errors ?? DEFAULT_QUERIES.errors,
+                p95: inputs.optional('latency-query') ?? preset?.queries.p95 ?? DEFAULT_QUERIES.p95
             },
-            canarySelector: inputs.optional('canary-selector') ?? `${slotLabel}="{{canary}}"`,
-            stableSelector: inputs.optional('stable-selector') ?? `${slotLabel}="{{stable}}"`,
+            canarySelector: inputs.optional('canary-selector') ??
+                preset?.selector?.canary ??
+                `${slotLabel}="{{canary}}"`,
+            stableSelector: inputs.optional('stable-selector') ??
+                preset?.selector?.stable ??
+                `${slotLabel}="{{stable}}"`,
             extraChecks: parseExtraChecks(inputs.raw('extra-checks')),
             failureLimit: inputs.integer('failure-limit', 0, 100, 0),
             maxInconclusive: inputs.integer('max-inconclusive', 1, 100, 2),
             compareWithStable: inputs.boolean('compare-with-stable', true),
             dryRun: inputs.boolean('dry-run', false),
-            owner: runOwner(),
+            owner: (0,run_context/* runOwner */.z)(context),
             lockTimeoutMs: router.lockTimeoutMs
         },
         prepare: {
@@ -39478,16 +39678,13 @@ function manualSummary(mode, routerName, before, after, explanation, dryRun) {
 const STATE_ACTIVE = 'canary-active';
 const STATE_STABLE = 'canary-stable';
 async function run(io) {
-    const inputs = readCanaryInputs(io.inputs);
+    const inputs = readCanaryInputs(io.inputs, io.context);
     const { router, close } = openRouter(inputs.router);
     try {
         if (inputs.mode !== 'run')
             return await manual(io, inputs, router);
         const record = inputs.github && !inputs.canary.dryRun
-            ? new DeploymentRecord({
-                ...inputs.github,
-                description: 'canary via ops-actions canary-promote'
-            })
+            ? new DeploymentRecord({ ...inputs.github, description: 'canary via ops-actions canary-promote' }, io.context)
             : undefined;
         await record?.start();
         const prometheus = new PrometheusClient(inputs.prometheus);
@@ -39619,7 +39816,7 @@ async function post(io) {
     if (io.getState(STATE_ACTIVE) !== 'true')
         return;
     const stable = io.getState(STATE_STABLE);
-    const inputs = readCanaryInputs(io.inputs);
+    const inputs = readCanaryInputs(io.inputs, io.context);
     const { router, close } = openRouter(inputs.router);
     try {
         await router.setWeights(slots_allOn(stable), {
@@ -39639,7 +39836,7 @@ async function post(io) {
 
 /***/ }),
 
-/***/ 6867:
+/***/ 6092:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42601,7 +42798,342 @@ var inputs = __nccwpck_require__(9114);
 var errors = __nccwpck_require__(4296);
 // EXTERNAL MODULE: ./src/core/log.ts
 var log = __nccwpck_require__(4325);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/core/action-yml.ts
+
+
+
+/** Reads `<dir>/action.yml`: the one reader of the file, for the CLI, the lab and the tests. */
+function readActionYml(dir) {
+    const doc = ((0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, 'action.yml'), 'utf8')) ?? {});
+    const inputs = {};
+    for (const [key, value] of Object.entries(doc.inputs ?? {})) {
+        inputs[key] = {
+            description: value?.description ?? '',
+            required: value?.required === true,
+            default: value?.default === undefined ? undefined : String(value.default)
+        };
+    }
+    const outputs = {};
+    for (const [key, value] of Object.entries(doc.outputs ?? {})) {
+        outputs[key] = { description: value?.description ?? '' };
+    }
+    return {
+        name: (0,external_node_path_.basename)(dir),
+        description: doc.description ?? '',
+        inputs,
+        outputs,
+        runs: doc.runs ?? { using: '', main: '' }
+    };
+}
+/** The runner's rule: `INPUT_` + name upper-cased with spaces to `_`; dashes are kept. */
+function inputEnvName(name) {
+    return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+}
+
+;// CONCATENATED MODULE: ./src/cli/action-spec.ts
+
+
+
+
+/**
+ * The repository root: the first folder above this file (src/cli/ when run from source,
+ * cli/dist/ when bundled) that has an actions/ folder. OPS_ACTIONS_ROOT overrides it.
+ */
+function findRepoRoot(from = dirname(fileURLToPath(import.meta.url))) {
+    if (process.env.OPS_ACTIONS_ROOT)
+        return process.env.OPS_ACTIONS_ROOT;
+    for (let dir = from;; dir = dirname(dir)) {
+        if (existsSync(join(dir, 'actions')) && existsSync(join(dir, 'package.json')))
+            return dir;
+        if (dirname(dir) === dir)
+            throw new Error(`no actions/ folder above ${from}; set OPS_ACTIONS_ROOT`);
+    }
+}
+/** The release of the checkout the CLI runs from (package.json `version`). */
+function readVersion(root) {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    return pkg.version ?? 'unknown';
+}
+/** Actions present in the repository (folders of actions/ with an action.yml), sorted. */
+function listActionDirs(root) {
+    return readdirSync(join(root, 'actions'))
+        .filter((name) => existsSync(join(root, 'actions', name, 'action.yml')))
+        .sort();
+}
+/** Reads actions/<name>/action.yml at run time, so the CLI's defaults are the action's. */
+function readActionSpec(root, name) {
+    return readActionYml((0,external_node_path_.join)(root, 'actions', name));
+}
+/**
+ * Inputs whose values must stay out of shell history: they may also come from
+ * OPS_<NAME> in the environment (or, like any input, from --<name>-file).
+ */
+function isSecretInput(name, spec) {
+    return (/(^|-)(token|password|secret|key)$/.test(name) ||
+        /pass a secret|\bmasked\b/i.test(spec.description));
+}
+/** `prometheus-token` -> `OPS_PROMETHEUS_TOKEN`. */
+function secretEnvName(input) {
+    return `OPS_${input.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+;// CONCATENATED MODULE: ./src/settings/keys.ts
+/**
+ * What a settings file may hold. The shared `deploy:` section is what deploy, canary and rollback
+ * must agree on (router, slots, transport, health): inputs of both deploy-bluegreen and
+ * canary-promote. test/settings/keys.test.ts checks this list against both action.yml files.
+ */
+const SHARED_KEYS = [
+    'router',
+    'lock-timeout',
+    'haproxy-socket',
+    'haproxy-backend',
+    'blue-server',
+    'green-server',
+    'haproxy-state-file',
+    'nginx-upstream-file',
+    'nginx-upstream-name',
+    'nginx-upstream-options',
+    'blue-servers',
+    'green-servers',
+    'nginx-test-command',
+    'nginx-reload-command',
+    'nginx-mode',
+    'nginx-admin',
+    'namespace',
+    'service',
+    'app',
+    'slot-label',
+    'httproute',
+    'canary-ingress',
+    'container',
+    'rollout-timeout',
+    'kubeconfig',
+    'context',
+    'ssh-host',
+    'ssh-user',
+    'ssh-known-hosts',
+    'health-url-blue',
+    'health-url-green',
+    'health-checks',
+    'health-interval',
+    'health-timeout',
+    'health-request-timeout',
+    'environment',
+    'environment-url'
+];
+/** Top-level sections: the shared one, then one per action that reads the file. */
+const SECTIONS = ['deploy', 'deploy-bluegreen', 'canary-promote'];
+/** Inputs that are a per-run choice, never a committed setting. */
+const FILE_REFUSED = {
+    'settings-file': 'the settings file cannot name another settings file',
+    mode: 'the mode is chosen per run (deploy, rollback, status); give it as an input',
+    'dry-run': 'a dry run is chosen per run; give it as an input',
+    'target-slot': 'the target slot is chosen per run; give it as an input',
+    image: 'the image changes with every release; give it as an input',
+    // What a release runs lives in the deploy workflow only, so a rollback never redeploys.
+    'deploy-command': 'the deploy command puts a release into a slot: give it in the deploy workflow only, so a rollback (same file) never runs it',
+    'pre-switch-command': 'a migration belongs to one release: give it in the deploy workflow only, so a rollback (same file) never runs it',
+    'post-switch-command': 'a post-switch command belongs to one release: give it in the deploy workflow only, so a rollback (same file) never runs it'
+};
+/** Secrets never go in a committed file, whatever their name says they are. */
+function isSecretName(name) {
+    return /(^|-)(token|password|secret|key)$/.test(name);
+}
+function isFileRefused(name) {
+    return name in FILE_REFUSED || isSecretName(name);
+}
+/** What `ops-actions init` writes where the user must put a hostname or URL. */
+const PLACEHOLDER = 'CHANGE-ME';
+
+;// CONCATENATED MODULE: ./src/settings/settings-file.ts
+
+
+
+
+
+/** A committed settings file is small; a bigger one is a mistake or an attack. */
+const MAX_SETTINGS_BYTES = 64 * 1024;
+function bad(path, message) {
+    throw new errors/* ConfigurationError */.j1(`input \`settings-file\` = \`${path}\`: ${message}`, 'settings-file');
+}
+function quoteList(names) {
+    return [...names].map((n) => `\`${n}\``).join(', ');
+}
+/**
+ * Parses a settings file for one action: the shared `deploy:` map (router, slots, health: what
+ * deploy, canary and rollback must agree on), then the action's own section, which wins.
+ * `ownInputs` are the running action's input names (from its action.yml). Every scalar is kept
+ * as its source text (YAML failsafe schema): `010` stays `010`, `yes` stays `yes`, and the
+ * action's own parsers judge it exactly as they judge an input.
+ */
+function parseSettings(text, path, action, ownInputs) {
+    if (Buffer.byteLength(text) > MAX_SETTINGS_BYTES)
+        bad(path, `larger than ${MAX_SETTINGS_BYTES} bytes; a settings file holds a few dozen keys`);
+    // The document is never expanded (no toJS), and anchors/aliases are refused below, so no
+    // "billion laughs"; duplicate keys are errors.
+    const doc = (0,dist/* parseDocument */.Tp)(text, {
+        schema: 'failsafe',
+        uniqueKeys: true,
+        prettyErrors: false
+    });
+    const problem = doc.errors[0] ?? doc.warnings[0];
+    if (problem)
+        bad(path, `not valid YAML: ${problem.message.split('\n')[0]}`);
+    (0,dist/* visit */.YR)(doc, {
+        Alias: () => bad(path, 'YAML aliases (*name) are not accepted; write each value out'),
+        Node: (_key, node) => {
+            if (node.anchor)
+                bad(path, 'YAML anchors (&name) are not accepted; write each value out');
+        }
+    });
+    const root = doc.contents;
+    if (root === null || ((0,dist/* isScalar */.jn)(root) && (root.value === '' || root.value === null)))
+        bad(path, 'the file is empty');
+    if (!(0,dist/* isMap */.jh)(root))
+        bad(path, `expected a map with the sections ${quoteList(SECTIONS)} at the top level`);
+    const sections = new Map();
+    for (const pair of root.items) {
+        const section = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : '';
+        if (!SECTIONS.includes(section))
+            bad(path, `unknown section \`${section}\`; accepted sections: ${quoteList(SECTIONS)}`);
+        // Another action's section is read when that action runs; this one only skips it.
+        if (section !== 'deploy' && section !== action)
+            continue;
+        const accepted = section === 'deploy' ? SHARED_KEYS : ownInputs;
+        const values = new Map();
+        if (pair.value === null || ((0,dist/* isScalar */.jn)(pair.value) && pair.value.value === '')) {
+            sections.set(section, values);
+            continue;
+        }
+        if (!(0,dist/* isMap */.jh)(pair.value))
+            bad(path, `section \`${section}\` must be a map of input: value`);
+        for (const item of pair.value.items) {
+            const key = (0,dist/* isScalar */.jn)(item.key) ? String(item.key.value) : '';
+            const where = `key ${section}.${key}`;
+            if (isFileRefused(key))
+                bad(path, `${where}: ${FILE_REFUSED[key] ?? 'a secret never goes in a committed file; pass it as an input from secrets'}`);
+            if (!accepted.includes(key)) {
+                const list = accepted.filter((k) => !isFileRefused(k));
+                bad(path, `${where}: unknown key; ${section === 'deploy' ? 'the shared section `deploy`' : `section \`${section}\``} accepts ${quoteList(list)}` +
+                    (section === 'deploy' && ownInputs.includes(key)
+                        ? ` (\`${key}\` belongs in section \`${action}\`)`
+                        : ''));
+            }
+            if ((0,dist/* isSeq */.oP)(item.value) || (0,dist/* isMap */.jh)(item.value))
+                bad(path, `${where}: expected a single value (a string; for a list write one item per line in a block scalar \`|\`; for a command a JSON array in quotes)`);
+            if (!(0,dist/* isScalar */.jn)(item.value) || item.value.value === null || String(item.value.value) === '')
+                bad(path, `${where}: empty value; remove the key to use the action's default`);
+            const value = String(item.value.value);
+            if (value.includes(PLACEHOLDER))
+                bad(path, `${where}: still the placeholder \`${value.trim()}\` written by ops-actions init; put the real value in`);
+            values.set(key, { value, origin: `${path}, ${where}` });
+        }
+        sections.set(section, values);
+    }
+    const settings = new Map(sections.get('deploy') ?? []);
+    for (const [key, value] of sections.get(action) ?? [])
+        settings.set(key, value);
+    return settings;
+}
+/** Reads and parses the file `path` (relative to `cwd`: the workspace on GitHub). */
+function readSettingsFile(path, action, ownInputs, cwd = process.cwd()) {
+    const full = (0,external_node_path_.isAbsolute)(path) ? path : (0,external_node_path_.resolve)(cwd, path);
+    let text;
+    try {
+        const stat = (0,external_node_fs_.lstatSync)(full);
+        if (!stat.isFile())
+            bad(path, 'not a regular file');
+        if (stat.size > MAX_SETTINGS_BYTES)
+            bad(path, `larger than ${MAX_SETTINGS_BYTES} bytes; a settings file holds a few dozen keys`);
+        text = (0,external_node_fs_.readFileSync)(full, 'utf8');
+    }
+    catch (error) {
+        if (error instanceof errors/* ConfigurationError */.j1)
+            throw error;
+        return bad(path, `cannot read the file (${error.message}); is the repository checked out (actions/checkout) before this step?`);
+    }
+    return parseSettings(text, path, action, ownInputs);
+}
+/**
+ * Inputs given explicitly win over the file; the file wins over the action's defaults.
+ * `isGiven` tells an explicit input from a default: the CLI knows; on GitHub the runner fills
+ * defaults in, so there a value equal to its action.yml default counts as not given.
+ */
+function layeredSource(source, settings, isGiven) {
+    return (name) => {
+        const fromFile = settings.get(name);
+        if (fromFile && !isGiven(name))
+            return fromFile.value;
+        return source(name);
+    };
+}
+/** Names the file and key in a configuration error about a value that came from the file. */
+function attributeToSettings(error, settings, isGiven) {
+    if (!(error instanceof errors/* ConfigurationError */.j1))
+        return error;
+    let message = error.message;
+    for (const [name, { origin }] of settings) {
+        if (isGiven(name))
+            continue;
+        message = message.split(`input \`${name}\``).join(`input \`${name}\` (from ${origin})`);
+    }
+    return message === error.message ? error : new errors/* ConfigurationError */.j1(message, error.input);
+}
+
+;// CONCATENATED MODULE: ./src/settings/layer.ts
+
+
+
+
+const identity = (source) => ({ source, attribute: (e) => e });
+/**
+ * Layers the settings file under the given inputs when the action declares `settings-file` and
+ * it is set. `isGiven` says whether an input was given explicitly (see layeredSource).
+ */
+function settingsLayer(source, spec, isGiven, cwd = process.cwd()) {
+    if (!spec || !('settings-file' in spec.inputs))
+        return identity(source);
+    const path = (source('settings-file') ?? '').trim();
+    if (path === '')
+        return identity(source);
+    const settings = readSettingsFile(path, spec.name, Object.keys(spec.inputs), cwd);
+    return {
+        source: layeredSource(source, settings, isGiven),
+        attribute: (error) => attributeToSettings(error, settings, isGiven)
+    };
+}
+/** On GitHub the runner fills action.yml defaults in: a value equal to its default is not "given". */
+function givenOnGitHub(source, spec) {
+    return (name) => {
+        const value = (source(name) ?? '').trim();
+        const fallback = (spec?.inputs[name]?.default ?? '').trim();
+        return value !== '' && value !== fallback;
+    };
+}
+/** The action.yml of the running bundle (actions/<name>/dist/index.js), if it has one. */
+function bundleActionSpec(entry = process.argv[1]) {
+    if (!entry)
+        return undefined;
+    const actionDir = (0,external_node_path_.resolve)((0,external_node_path_.dirname)(entry), '..');
+    if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(actionDir, 'action.yml')))
+        return undefined;
+    return readActionSpec((0,external_node_path_.resolve)(actionDir, '..', '..'), (0,external_node_path_.basename)(actionDir));
+}
+
+// EXTERNAL MODULE: ./src/core/run-context.ts
+var run_context = __nccwpck_require__(4448);
 ;// CONCATENATED MODULE: ./src/core/action.ts
+
+
 
 
 
@@ -42610,6 +43142,7 @@ const githubSource = (name) => getInput(name);
 function githubIO(source = githubSource) {
     return {
         inputs: new inputs/* Inputs */.G0(source),
+        context: (0,run_context/* runContextFromEnv */.w)(),
         setOutput: (name, value) => setOutput(name, (0,log/* redact */.E$)(String(value))),
         writeSummary: async (markdown) => {
             if (!process.env.GITHUB_STEP_SUMMARY) {
@@ -42642,24 +43175,32 @@ function useGitHubLog() {
 async function runAsGitHubAction(main, post) {
     useGitHubLog();
     const isPost = process.env.STATE_isPost === 'true';
-    const io = githubIO();
+    // The settings file (input `settings-file`) sits under the inputs; read inside the try so a
+    // bad file fails the step like a bad input.
+    let attribute = (error) => error;
+    const openIO = () => {
+        const spec = bundleActionSpec();
+        const layer = settingsLayer(githubSource, spec, givenOnGitHub(githubSource, spec));
+        attribute = layer.attribute;
+        return githubIO(layer.source);
+    };
     if (isPost) {
         try {
             if (post)
-                await post(io);
+                await post(openIO());
         }
         catch (error) {
-            warning(`post step: ${(0,errors/* describeFailure */.Ic)(error)}`);
+            warning(`post step: ${(0,errors/* describeFailure */.Ic)(attribute(error))}`);
         }
         process.exit(0);
     }
     saveState('isPost', 'true');
     try {
-        await main(io);
+        await main(openIO());
         process.exit(0);
     }
     catch (error) {
-        setFailed((0,errors/* describeFailure */.Ic)(error));
+        setFailed((0,errors/* describeFailure */.Ic)(attribute(error)));
         process.exit((0,errors/* exitCodeFor */.Rr)(error));
     }
 }
@@ -42693,15 +43234,23 @@ function parseDurationMs(raw) {
         return undefined;
     return Math.round(total);
 }
-/** Human form of a duration for logs and summaries: 850ms, 12.3s, 4m05s. */
+/**
+ * Human form of a duration for logs and summaries: 850ms, 12.3s, 4m05s, 26h00m (backup ages
+ * and lead times run to hours and days; seconds no longer matter there).
+ */
 function formatDuration(ms) {
     if (ms < 1000)
         return `${Math.round(ms)}ms`;
     if (ms < 60_000)
         return `${(ms / 1000).toFixed(1)}s`;
-    const minutes = Math.floor(ms / 60_000);
-    const seconds = Math.round((ms % 60_000) / 1000);
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+    if (ms < 3_600_000) {
+        const minutes = Math.floor(ms / 60_000);
+        const seconds = Math.round((ms % 60_000) / 1000);
+        return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+    }
+    const hours = Math.floor(ms / 3_600_000);
+    const minutes = Math.floor((ms % 3_600_000) / 60_000);
+    return `${hours}h${String(minutes).padStart(2, '0')}m`;
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -42780,7 +43329,8 @@ function describeFailure(error) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Dv: () => (/* binding */ parseHostPort),
 /* harmony export */   G0: () => (/* binding */ Inputs),
-/* harmony export */   Y: () => (/* binding */ requireTogether)
+/* harmony export */   Y: () => (/* binding */ requireTogether),
+/* harmony export */   cC: () => (/* binding */ splitHostPort)
 /* harmony export */ });
 /* unused harmony exports parseDuration, parsePercent, parseList, parseLines, parseEnum, parseBoolean, parseInteger, parseUrl, parseCommand */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
@@ -42858,13 +43408,22 @@ function parseUrl(name, raw, protocols = ['http:', 'https:']) {
     }
     return url;
 }
+/**
+ * `host:port` (IPv6 as `[::1]:8080`, brackets dropped) with a port from 1 to 65535, or
+ * undefined. With `defaultPort` the port may be left out. The one host:port reader.
+ */
+function splitHostPort(raw, defaultPort) {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(raw.trim());
+    if (!m || (m[2] === undefined && defaultPort === undefined))
+        return undefined;
+    const port = m[2] === undefined ? defaultPort : Number(m[2]);
+    if (port < 1 || port > 65535)
+        return undefined;
+    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
 /** `host:port` with a port from 1 to 65535 (IPv6 as `[::1]:8080`). */
 function parseHostPort(name, raw) {
-    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-        fail(name, raw, 'expected host:port, such as 10.0.0.5:8080');
-    }
-    return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+    return splitHostPort(raw) ?? fail(name, raw, 'expected host:port, such as 10.0.0.5:8080');
 }
 /**
  * A command as an argument list, never a shell string: either a JSON array
@@ -43050,6 +43609,41 @@ const log = {
 
 /***/ }),
 
+/***/ 4448:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   w: () => (/* binding */ runContextFromEnv),
+/* harmony export */   z: () => (/* binding */ runOwner)
+/* harmony export */ });
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_0__);
+
+function runContextFromEnv(env = process.env) {
+    const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
+    const repository = env.GITHUB_REPOSITORY || undefined;
+    const runId = env.GITHUB_RUN_ID || undefined;
+    return {
+        repository,
+        runId,
+        workflow: env.GITHUB_WORKFLOW || undefined,
+        eventName: env.GITHUB_EVENT_NAME || undefined,
+        sha: env.GITHUB_SHA || undefined,
+        serverUrl,
+        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined
+    };
+}
+/** Who holds the router lock, in words a person can act on. */
+function runOwner(context, host = (0,node_os__WEBPACK_IMPORTED_MODULE_0__.hostname)()) {
+    return context.repository
+        ? `${context.repository} run ${context.runId} (${context.workflow}) on ${host}`
+        : `ops-actions CLI pid ${process.pid} on ${host}`;
+}
+
+
+/***/ }),
+
 /***/ 2613:
 /***/ ((module) => {
 
@@ -43155,6 +43749,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -43173,6 +43774,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -45910,11 +46525,11 @@ __webpack_unused_export__ = Alias.Alias;
 __webpack_unused_export__ = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
-__webpack_unused_export__ = identity.isMap;
+exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
-__webpack_unused_export__ = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.jn = identity.isScalar;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
@@ -45925,9 +46540,9 @@ __webpack_unused_export__ = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
-__webpack_unused_export__ = publicApi.parseDocument;
+exports.Tp = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
-__webpack_unused_export__ = visit.visit;
+exports.YR = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 
 
@@ -51943,6 +52558,18 @@ exports.visitAsync = visitAsync;
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

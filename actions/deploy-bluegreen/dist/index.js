@@ -29215,8 +29215,8 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6867);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5231);
+/* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6092);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2866);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5231:
+/***/ 2866:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34608,31 +34608,31 @@ function getOctokit(token, options, ...additionalPlugins) {
  */
 class DeploymentRecord {
     options;
+    context;
     id;
     octokit;
-    constructor(options) {
+    constructor(options, context) {
         this.options = options;
+        this.context = context;
         log/* log */.Rm.secret(options.token);
-        this.octokit = getOctokit(options.token, {
-            baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com'
-        });
+        this.octokit = getOctokit(options.token, { baseUrl: context.apiUrl });
     }
     get deploymentId() {
         return this.id;
     }
     get repo() {
-        const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '/').split('/');
+        const [owner = '', repo = ''] = (this.context.repository ?? '/').split('/');
         return { owner, repo };
     }
     get logUrl() {
-        const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = process.env;
-        return `${server ?? 'https://github.com'}/${repo}/actions/runs/${run}`;
+        const { serverUrl, repository, runId } = this.context;
+        return this.context.runUrl ?? `${serverUrl}/${repository}/actions/runs/${runId}`;
     }
     async start() {
         try {
             const created = await this.octokit.rest.repos.createDeployment({
                 ...this.repo,
-                ref: process.env.GITHUB_SHA || github_context.sha,
+                ref: this.context.sha || github_context.sha,
                 environment: this.options.environment,
                 description: this.options.description.slice(0, 140),
                 auto_merge: false,
@@ -34721,9 +34721,68 @@ function formatCommand(argv) {
         .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
         .join(' ');
 }
+/** Process groups of the commands still running: ended when this process exits. */
+const running = new Set();
+let exitHookInstalled = false;
+/** Ends a command's whole process group (a test runner's workers, a deploy script's children). */
+function killGroup(pid, signal) {
+    if (!pid)
+        return;
+    try {
+        process.kill(-pid, signal);
+    }
+    catch {
+        // already gone
+    }
+}
+function trackGroup(pid) {
+    if (!pid)
+        return;
+    running.add(pid);
+    if (exitHookInstalled)
+        return;
+    exitHookInstalled = true;
+    // A cancelled or failing run exits with commands still going: leave none behind.
+    process.on('exit', () => {
+        for (const group of running)
+            killGroup(group, 'SIGKILL');
+    });
+    // A command in its own group no longer gets the terminal's Ctrl-C or a signal meant for us:
+    // pass it on. Without another listener (a cancel cleanup), keep Node's default: exit on it.
+    const forward = (signal) => {
+        for (const group of running)
+            killGroup(group, signal);
+        if (process.listenerCount(signal) === 1) {
+            process.off(signal, forward);
+            process.kill(process.pid, signal);
+        }
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+}
+/** Splits a stream's chunks into lines for `onLine`; the last partial line comes at the end. */
+function lineSplitter(onLine) {
+    let partial = '';
+    return {
+        push(d) {
+            const lines = (partial + d.toString('utf8')).split('\n');
+            // A line longer than 64 KB is not a status line worth scanning: do not keep growing it.
+            partial = (lines.pop() ?? '').slice(-65536);
+            for (const line of lines)
+                onLine(line);
+        },
+        end() {
+            if (partial)
+                onLine(partial);
+            partial = '';
+        }
+    };
+}
 /**
  * Runs a program from an argument array. Never goes through a shell, so no input can be
  * interpreted as shell syntax. Output is captured; the exit code is returned, not thrown.
+ * The command runs in a process group of its own: a timeout (or this process exiting) ends
+ * the whole group, so a grandchild the command started cannot outlive it.
  */
 function runCommand(argv, options = {}) {
     if (argv.length === 0)
@@ -34740,26 +34799,21 @@ function runCommand(argv, options = {}) {
             env: { ...process.env, ...options.env },
             stdio: ['pipe', 'pipe', 'pipe'],
             shell: false,
-            detached: options.processGroup === true
+            detached: true
         });
+        trackGroup(child.pid);
         const out = [];
         const err = [];
+        const capture = options.capture !== false;
         let timedOut = false;
         let aborted = false;
-        const kill = (signal) => {
-            if (!options.processGroup || child.pid === undefined)
-                child.kill(signal);
-            else
-                try {
-                    process.kill(-child.pid, signal);
-                }
-                catch {
-                    // The group is already gone.
-                }
-        };
         const stop = () => {
-            kill('SIGTERM');
-            setTimeout(() => kill('SIGKILL'), 2000).unref();
+            killGroup(child.pid, 'SIGTERM');
+            setTimeout(() => {
+                killGroup(child.pid, 'SIGKILL');
+                if (child.pid)
+                    running.delete(child.pid);
+            }, options.killGraceMs ?? 2000).unref();
         };
         if (child.pid !== undefined)
             options.onSpawn?.(child.pid);
@@ -34777,12 +34831,27 @@ function runCommand(argv, options = {}) {
                 timedOut = true;
                 stop();
             }, options.timeoutMs);
-        child.stdout.on('data', (d) => out.push(d));
-        child.stderr.on('data', (d) => err.push(d));
+        for (const [from, kept, to] of [
+            [child.stdout, out, process.stdout],
+            [child.stderr, err, process.stderr]
+        ]) {
+            const lines = options.onLine ? lineSplitter(options.onLine) : undefined;
+            from.on('data', (d) => {
+                if (capture)
+                    kept.push(d);
+                if (options.passThrough)
+                    to.write(d);
+                lines?.push(d);
+            });
+            if (lines)
+                from.on('end', () => lines.end());
+        }
         child.on('error', (e) => {
             if (timer)
                 clearTimeout(timer);
             options.signal?.removeEventListener('abort', onAbort);
+            if (child.pid)
+                running.delete(child.pid);
             const hint = e.code === 'ENOENT' ? ' (program not found on PATH)' : '';
             reject(new errors/* ToolError */.v4(`could not start \`${argv[0]}\`${hint}: ${e.message}`, { cause: e }));
         });
@@ -34800,9 +34869,10 @@ function runCommand(argv, options = {}) {
             if (timer)
                 clearTimeout(timer);
             options.signal?.removeEventListener('abort', onAbort);
-            // Helpers of the group may outlive the leader: they get the same end.
-            if (options.processGroup && (timedOut || aborted))
-                kill('SIGKILL');
+            // After a timeout or abort the group stays listed until its SIGKILL: a grandchild may
+            // ignore TERM; helpers of the group may outlive the leader and get the same end.
+            if (child.pid && !timedOut && !aborted)
+                running.delete(child.pid);
             const inputError = await feeding;
             resolve({
                 code: code ?? 128,
@@ -35255,7 +35325,45 @@ function planSwitch(mode, state, target) {
     return plan(undefined, to, `no slot is live; send all traffic to ${to}`, 'the router sends traffic to no slot');
 }
 
+;// CONCATENATED MODULE: ./src/release/switch-hooks.ts
+
+
+/**
+ * Runs one hook on the runner (where deploy-command runs), with the slots in its environment.
+ * Returns undefined when it succeeded, else what went wrong (for the error message).
+ */
+async function runSwitchHook(name, argv, env, timeoutMs = 30 * 60_000) {
+    return log/* log */.Rm.group(`${name} (slot ${env.slot})`, async () => {
+        let result;
+        try {
+            result = await runCommand(argv, {
+                env: {
+                    OPS_MODE: env.mode,
+                    OPS_SLOT: env.slot,
+                    OPS_TARGET_SLOT: env.slot,
+                    OPS_PREVIOUS_SLOT: env.previous ?? ''
+                },
+                timeoutMs
+            });
+        }
+        catch (error) {
+            // A program that cannot start is a failed hook too: after the switch it must roll back.
+            return `${name} \`${formatCommand(argv)}\` could not start: ${error.message}`;
+        }
+        if (result.stdout.trim())
+            log/* log */.Rm.info(result.stdout.trimEnd());
+        if (result.code === 0 && !result.timedOut)
+            return undefined;
+        const how = result.timedOut
+            ? `timed out after ${Math.round(timeoutMs / 1000)}s`
+            : `exited with ${result.code}${result.signal ? ` (${result.signal})` : ''}`;
+        const tail = result.stderr.trim().split('\n').slice(-5).join(' | ');
+        return `${name} \`${formatCommand(argv)}\` ${how}${tail ? `: ${tail}` : ''}`;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/release/bluegreen.ts
+
 
 
 
@@ -35289,7 +35397,9 @@ function liveSlotOf(state) {
     return { previous: state.previous };
 }
 /**
- * Plan -> lock -> (deploy command) -> health gate -> switch -> verify -> undo on failure.
+ * Plan (a dry run stops here, before the lock) -> lock -> plan again -> (deploy command) ->
+ * health gate -> switch -> verify -> a failed verification rolls back (mode deploy with
+ * auto-rollback only: a rollback is never reversed).
  * Returns a result in every case (for outputs and the summary); `error` is set on failure.
  * `onApplied` lets the caller know when traffic moved (so a cancel can put it back).
  */
@@ -35316,6 +35426,12 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
             return result;
         }
         await prepareSlot(router, plan.to, options);
+        const hookEnv = { mode: options.mode, slot: plan.to, previous: plan.from };
+        if (options.hooks?.preSwitch) {
+            const failed = await runSwitchHook('pre-switch-command', options.hooks.preSwitch, hookEnv);
+            if (failed)
+                throw new errors/* ToolError */.v4(`${failed}. No switch: traffic stays on ${formatWeights(current.weights)}.`);
+        }
         await gateSlot(router, plan, options, result, current);
         // Armed before the change starts: a cancel during it (nginx: between the rename and the
         // reload) puts the old weights back, so file and running config cannot disagree.
@@ -35329,19 +35445,9 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         result.switched = true;
         log/* log */.Rm.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`);
         Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) });
-        if (options.verify) {
-            const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
-            if (!notInEffect) {
-                const v = await verify(options.verify, plan.to);
-                result.verify = v.sample;
-                result.verification = v.verdict;
-            }
-            const breach = notInEffect ?? verifyBreach(result.verify, options.verify, result.verification);
+        // A failed verification and a failed post-switch command follow the same rules.
+        const judge = async (what, breach) => {
             const next = afterVerification(options.mode, options.autoRollback, breach);
-            // An inconclusive verification is never a verified switch: it is undone like a failure.
-            const failed = result.verification?.verdict === 'inconclusive'
-                ? 'verification inconclusive (not verified)'
-                : 'verification failed';
             if (next === 'roll back') {
                 // plan.to now holds the release that failed: record that there is nothing to roll back to.
                 await router.setWeights(current.weights, {
@@ -35350,14 +35456,29 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
                 });
                 result.rolledBack = true;
                 result.outcome = 'rolled-back';
-                throw new errors/* GateError */.ue(`${failed} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
+                throw new errors/* GateError */.ue(`${what} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
             }
             if (next === 'leave') {
-                throw new errors/* GateError */.ue(`${failed} after the switch to ${plan.to}: ${breach}. ` +
+                throw new errors/* GateError */.ue(`${what} after the switch to ${plan.to}: ${breach}. ` +
                     (options.mode === 'rollback'
                         ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
                         : `auto-rollback is false, so traffic stays on ${plan.to}.`));
             }
+        };
+        if (options.verify) {
+            const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
+            if (!notInEffect) {
+                const v = await verify(options.verify, plan.to);
+                result.verify = v.sample;
+                result.verification = v.verdict;
+            }
+            // An inconclusive verification is never a verified switch: it is undone like a failure.
+            await judge(result.verification?.verdict === 'inconclusive'
+                ? 'verification inconclusive (not verified)'
+                : 'verification failed', notInEffect ?? verifyBreach(result.verify, options.verify, result.verification));
+        }
+        if (options.hooks?.postSwitch) {
+            await judge('post-switch-command failed', await runSwitchHook('post-switch-command', options.hooks.postSwitch, hookEnv));
         }
         onApplied(undefined);
         result.outcome = 'switched';
@@ -35597,14 +35718,14 @@ function describeFailures(outcomes, cap = 5) {
     return shown.join(', ');
 }
 
-// EXTERNAL MODULE: ./src/core/inputs.ts
-var core_inputs = __nccwpck_require__(9114);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: ./src/core/inputs.ts
+var core_inputs = __nccwpck_require__(9114);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/traffic/lock.ts
 
 
@@ -35624,7 +35745,7 @@ function parseHolder(text) {
     }
 }
 /** Dead if it ran on this machine and its process is gone, or if its lease ran out. */
-function isStale(h, now = Date.now(), here = (0,external_node_os_namespaceObject.hostname)()) {
+function isStale(h, now = Date.now(), here = (0,external_node_os_.hostname)()) {
     if (now > h.expires)
         return true;
     if (h.host === here) {
@@ -35655,7 +35776,7 @@ async function takeDirectoryLock(t, path, owner, waitMs, timing = {}) {
     const holderFile = `${path}/holder.json`;
     const holder = () => JSON.stringify({
         owner,
-        host: (0,external_node_os_namespaceObject.hostname)(),
+        host: (0,external_node_os_.hostname)(),
         pid: process.pid,
         expires: Date.now() + leaseMs,
         token
@@ -35767,11 +35888,12 @@ async function removeIfHeld(t, path, ok) {
     return moved.code === 0;
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/traffic/transport.ts
+
 
 
 
@@ -35799,13 +35921,13 @@ class SshTransport {
     constructor(options) {
         this.name = `ssh ${options.user}@${options.host}:${options.port}`;
         log/* log */.Rm.secret(options.key);
-        this.dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'ops-ssh-'));
-        const keyFile = (0,external_node_path_namespaceObject.join)(this.dir, 'key');
-        const knownHosts = (0,external_node_path_namespaceObject.join)(this.dir, 'known_hosts');
-        (0,external_node_fs_namespaceObject.writeFileSync)(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, {
+        this.dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'ops-ssh-'));
+        const keyFile = (0,external_node_path_.join)(this.dir, 'key');
+        const knownHosts = (0,external_node_path_.join)(this.dir, 'known_hosts');
+        (0,external_node_fs_.writeFileSync)(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, {
             mode: 0o600
         });
-        (0,external_node_fs_namespaceObject.writeFileSync)(knownHosts, `${options.knownHosts.trim()}\n`, { mode: 0o600 });
+        (0,external_node_fs_.writeFileSync)(knownHosts, `${options.knownHosts.trim()}\n`, { mode: 0o600 });
         this.base = [
             'ssh',
             '-i',
@@ -35833,7 +35955,7 @@ class SshTransport {
             '-o',
             'ControlMaster=no',
             '-o',
-            `ControlPath=${(0,external_node_path_namespaceObject.join)(this.dir, 'cm')}`,
+            `ControlPath=${(0,external_node_path_.join)(this.dir, 'cm')}`,
             '-l',
             options.user,
             options.host,
@@ -35847,7 +35969,7 @@ class SshTransport {
      */
     startMaster() {
         this.masterTried = true;
-        const err = (0,external_node_fs_namespaceObject.openSync)((0,external_node_path_namespaceObject.join)(this.dir, 'master.log'), 'a');
+        const err = (0,external_node_fs_.openSync)((0,external_node_path_.join)(this.dir, 'master.log'), 'a');
         const opts = this.base
             .slice(0, -2)
             .map((a) => (a === 'ControlMaster=no' ? 'ControlMaster=yes' : a));
@@ -35855,7 +35977,7 @@ class SshTransport {
             stdio: ['ignore', 'ignore', err],
             timeout: 15_000
         });
-        (0,external_node_fs_namespaceObject.closeSync)(err);
+        (0,external_node_fs_.closeSync)(err);
     }
     async run(argv, options = {}) {
         if (!this.masterTried)
@@ -35878,17 +36000,16 @@ class SshTransport {
             echo: false,
             timeoutMs: 5000
         }).catch(() => undefined);
-        (0,external_node_fs_namespaceObject.rmSync)(this.dir, { recursive: true, force: true });
+        (0,external_node_fs_.rmSync)(this.dir, { recursive: true, force: true });
     }
 }
 /** `host`, `host:port` or `[v6]:port`; port defaults to 22. */
 function parseSshHost(name, raw) {
-    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(raw.trim());
-    const port = m?.[2] ? Number(m[2]) : 22;
-    if (!m || port < 1 || port > 65535) {
+    const parsed = (0,core_inputs/* splitHostPort */.cC)(raw, 22);
+    if (!parsed) {
         throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${raw}\`: expected host or host:port, such as lb1.internal:22`, name);
     }
-    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+    return parsed;
 }
 /**
  * Writes a file on the transport's host atomically: temp file in the same folder, then rename.
@@ -35929,20 +36050,18 @@ async function readFile(t, path) {
 
 
 
+
 /** Process-level variables where the router records the previous slot (lost on reload). */
 const VAR_PREVIOUS = 'proc.opsactions_previous';
 const VAR_CHANGED = 'proc.opsactions_changed';
-const TCP_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 /**
  * One runtime API exchange: send a line of commands, read until HAProxy closes. `target` is a
  * unix socket path or host:port. The lab and the tests use it too.
  */
 function runtimeApiCommand(target, command) {
-    const tcp = !target.startsWith('/') ? TCP_ADDRESS.exec(target) : null;
+    const tcp = !target.startsWith('/') ? (0,core_inputs/* splitHostPort */.cC)(target) : undefined;
     return new Promise((resolve, reject) => {
-        const conn = tcp
-            ? (0,external_node_net_.createConnection)({ host: tcp[1].replace(/^\[|\]$/g, ''), port: Number(tcp[2]) })
-            : (0,external_node_net_.createConnection)(target);
+        const conn = tcp ? (0,external_node_net_.createConnection)(tcp) : (0,external_node_net_.createConnection)(target);
         let out = '';
         conn.setTimeout(5000, () => conn.destroy(new Error('no answer within 5s')));
         conn.on('connect', () => conn.end(`${command}\n`));
@@ -35964,7 +36083,7 @@ class HaproxyRouter {
         this.name = `haproxy ${options.socket} (${options.transport.name}) backend ${options.backend}`;
     }
     get isTcp() {
-        return TCP_ADDRESS.test(this.options.socket) && !this.options.socket.startsWith('/');
+        return !this.options.socket.startsWith('/') && (0,core_inputs/* splitHostPort */.cC)(this.options.socket) !== undefined;
     }
     /** Sends one line of runtime API commands and returns the answer. */
     async api(command) {
@@ -36043,8 +36162,8 @@ class HaproxyRouter {
                 .map((slot) => `set server ${backend}/${servers[slot]} state ready`)
         ];
         const answer = (await this.api(commands.join('; '))).trim();
-        if (answer && !/^\s*$/.test(answer.replace(/\n/g, ''))) {
-            // HAProxy prints nothing on success; any text is an error or a warning.
+        // HAProxy prints nothing on success; any text (trimmed above) is an error or a warning.
+        if (answer) {
             log/* log */.Rm.warning(`${this.name}: ${answer}`);
         }
         const after = await this.read();
@@ -36126,7 +36245,23 @@ function parseServersState(text, backend) {
     return rows;
 }
 
+;// CONCATENATED MODULE: ./src/traffic/change-queue.ts
+/**
+ * Runs a router's changes one after another: a second change (a cancel's undo) waits for the
+ * one in progress, never interleaves with it, whether that one succeeds or fails.
+ */
+class ChangeQueue {
+    last = Promise.resolve();
+    run(work) {
+        const next = this.last.then(work, work);
+        this.last = next.then(() => undefined, () => undefined);
+        return next;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/traffic/nginx.ts
+
+
 
 
 
@@ -36172,8 +36307,9 @@ function parseUpstream(text, servers) {
             changedAt: fields.changed
         };
     }
-    // A file not written by us: a slot is live if any of its servers is listed and not down.
-    const active = (slot) => servers[slot].some((s) => new RegExp(`^\\s*server\\s+${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![^;]*\\bdown\\b)[^;]*;`, 'm').test(text));
+    // A file not written by us: a slot is live if any of its servers is listed and not down
+    // (the address whole: 10.0.0.1:80801 is not 10.0.0.1:8080).
+    const active = (slot) => servers[slot].some((s) => new RegExp(`^\\s*server\\s+${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s;])(?![^;]*\\bdown\\b)[^;]*;`, 'm').test(text));
     const blue = active('blue');
     const green = active('green');
     return { weights: { blue: blue ? (green ? 50 : 100) : 0, green: green ? (blue ? 50 : 100) : 0 } };
@@ -36196,12 +36332,9 @@ class NginxRouter {
         }
         return { ...parseUpstream(text, this.options.servers), detail: this.name };
     }
-    /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
-    inFlight = Promise.resolve();
+    changes = new ChangeQueue();
     setWeights(weights, meta) {
-        const next = this.inFlight.then(() => this.change(weights, meta), () => this.change(weights, meta));
-        this.inFlight = next.catch(() => undefined);
-        return next;
+        return this.changes.run(() => this.change(weights, meta));
     }
     async change(weights, meta) {
         const { transport, upstreamFile, testCommand, reloadCommand } = this.options;
@@ -36248,11 +36381,11 @@ class NginxRouter {
     }
 }
 function tcpReachable(hostPort) {
-    const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(hostPort);
-    if (!m)
+    const address = (0,core_inputs/* splitHostPort */.cC)(hostPort);
+    if (!address)
         return Promise.resolve({ ok: false, why: `${hostPort}: not host:port` });
     return new Promise((resolve) => {
-        const conn = (0,external_node_net_.createConnection)({ host: m[1], port: Number(m[2]) });
+        const conn = (0,external_node_net_.createConnection)(address);
         conn.setTimeout(2000, () => conn.destroy(new Error('no answer within 2s')));
         conn.on('connect', () => {
             conn.destroy();
@@ -36266,6 +36399,7 @@ function lastLines(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/nginx-lua.ts
+
 
 
 
@@ -36463,12 +36597,9 @@ class NginxLuaRouter {
         const answer = parseAdminAnswer(live.text);
         return { ...file, weights: answer.weights, changedAt: answer.changed, detail: this.name };
     }
-    /** The change in progress: a second change (a cancel's undo) waits for it, never interleaves. */
-    inFlight = Promise.resolve();
+    changes = new ChangeQueue();
     setWeights(weights, meta) {
-        const next = this.inFlight.then(() => this.change(weights, meta), () => this.change(weights, meta));
-        this.inFlight = next.catch(() => undefined);
-        return next;
+        return this.changes.run(() => this.change(weights, meta));
     }
     async change(weights, meta) {
         const { transport, upstreamFile } = this.options;
@@ -36719,7 +36850,7 @@ function annotate(obj, value) {
  */
 async function takeAnnotationLock(client, ref, owner, waitMs, timing = DEFAULT_LOCK_TIMING) {
     const where = describeRef(ref);
-    const me = { owner, host: (0,external_node_os_namespaceObject.hostname)(), id: (0,external_node_crypto_.randomUUID)() };
+    const me = { owner, host: (0,external_node_os_.hostname)(), id: (0,external_node_crypto_.randomUUID)() };
     const lease = () => JSON.stringify({ ...me, expires: new Date(Date.now() + timing.leaseMs).toISOString() });
     const deadline = Date.now() + waitMs;
     let announced = false;
@@ -36792,7 +36923,7 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 function readYamlFile(path) {
     let text;
     try {
-        text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
     }
     catch (error) {
         throw new errors/* ConfigurationError */.j1(`kubeconfig \`${path}\` cannot be read: ${error.message}`, 'kubeconfig');
@@ -36811,9 +36942,9 @@ function kubeconfigPaths(choice) {
         return [choice.path];
     const env = process.env.KUBECONFIG;
     if (env)
-        return env.split(external_node_path_namespaceObject.delimiter).filter((p) => p !== '' && (0,external_node_fs_namespaceObject.existsSync)(p));
-    const home = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.kube', 'config');
-    return (0,external_node_fs_namespaceObject.existsSync)(home) ? [home] : [];
+        return env.split(external_node_path_.delimiter).filter((p) => p !== '' && (0,external_node_fs_.existsSync)(p));
+    const home = (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.kube', 'config');
+    return (0,external_node_fs_.existsSync)(home) ? [home] : [];
 }
 /** Inline `*-data` (base64) wins over a file path, as in kubectl; relative paths are per file. */
 function pemFrom(entry, field, base) {
@@ -36822,9 +36953,9 @@ function pemFrom(entry, field, base) {
         return Buffer.from(data, 'base64').toString('utf8');
     const file = entry[field];
     if (typeof file === 'string' && file !== '') {
-        const path = (0,external_node_path_namespaceObject.isAbsolute)(file) ? file : (0,external_node_path_namespaceObject.join)(base, file);
+        const path = (0,external_node_path_.isAbsolute)(file) ? file : (0,external_node_path_.join)(base, file);
         try {
-            return (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+            return (0,external_node_fs_.readFileSync)(path, 'utf8');
         }
         catch (error) {
             throw new errors/* ConfigurationError */.j1(`kubeconfig: \`${field}\` file \`${path}\` cannot be read: ${error.message}`, 'kubeconfig');
@@ -36837,7 +36968,7 @@ function findNamed(files, list, name) {
     for (const f of files) {
         const hit = f.config[list]?.find((e) => e.name === name);
         if (hit)
-            return { item: hit, base: (0,external_node_path_namespaceObject.dirname)(f.path) };
+            return { item: hit, base: (0,external_node_path_.dirname)(f.path) };
     }
     return undefined;
 }
@@ -36877,15 +37008,15 @@ async function execCredential(exec, server) {
 function inClusterCredentials() {
     const host = process.env.KUBERNETES_SERVICE_HOST;
     const port = process.env.KUBERNETES_SERVICE_PORT;
-    const tokenPath = (0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT_DIR, 'token');
-    if (!host || !port || !(0,external_node_fs_namespaceObject.existsSync)(tokenPath))
+    const tokenPath = (0,external_node_path_.join)(SERVICE_ACCOUNT_DIR, 'token');
+    if (!host || !port || !(0,external_node_fs_.existsSync)(tokenPath))
         return undefined;
     const hostPart = host.includes(':') ? `[${host}]` : host;
     return {
         server: new URL(`https://${hostPart}:${port}`),
-        ca: (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT_DIR, 'ca.crt'), 'utf8'),
+        ca: (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(SERVICE_ACCOUNT_DIR, 'ca.crt'), 'utf8'),
         insecureSkipTlsVerify: false,
-        token: (0,external_node_fs_namespaceObject.readFileSync)(tokenPath, 'utf8').trim(),
+        token: (0,external_node_fs_.readFileSync)(tokenPath, 'utf8').trim(),
         source: 'in-cluster service account'
     };
 }
@@ -36907,7 +37038,7 @@ async function loadCredentials(choice) {
     }
     const files = paths.map(readYamlFile);
     const contextName = choice.context ?? files.find((f) => f.config['current-context'])?.config['current-context'];
-    const where = paths.join(external_node_path_namespaceObject.delimiter);
+    const where = paths.join(external_node_path_.delimiter);
     if (!contextName) {
         throw new errors/* ConfigurationError */.j1(`kubeconfig \`${where}\` has no current-context; set input \`context\``, 'context');
     }
@@ -36937,7 +37068,7 @@ async function loadCredentials(choice) {
         source: `kubeconfig ${where} context ${contextName}`
     };
     if (!credentials.token && typeof u.tokenFile === 'string') {
-        credentials.token = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.isAbsolute)(u.tokenFile) ? u.tokenFile : (0,external_node_path_namespaceObject.join)(base, u.tokenFile), 'utf8').trim();
+        credentials.token = (0,external_node_fs_.readFileSync)((0,external_node_path_.isAbsolute)(u.tokenFile) ? u.tokenFile : (0,external_node_path_.join)(base, u.tokenFile), 'utf8').trim();
     }
     if (u['auth-provider']) {
         throw new errors/* ConfigurationError */.j1(`kubeconfig user for context \`${contextName}\` uses a legacy auth-provider, which is not supported; use an exec plugin or a token`, 'kubeconfig');
@@ -37218,83 +37349,7 @@ function ingressWeights(stable, canary) {
         : { blue: canary.weight, green: 100 - canary.weight };
 }
 
-;// CONCATENATED MODULE: ./src/traffic/kubernetes-config.ts
-
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-// registry[:port]/path[:tag][@sha256:digest], the grammar of distribution/reference, loosely.
-const IMAGE = /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-function reject(name, value, accepted) {
-    throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${value}\`: ${accepted}`, name);
-}
-function dnsName(inputs, name, pattern, max, what, fallback) {
-    const value = inputs.optional(name) ?? fallback;
-    if (value === undefined)
-        return undefined;
-    if (value.length > max || !pattern.test(value))
-        reject(name, value, `expected ${what} (at most ${max} characters)`);
-    return value;
-}
-const LABEL_WHAT = 'a DNS-1123 label: lower-case letters, digits and -, starting and ending with a letter or digit';
-const SERVICE_WHAT = 'a Service name (DNS-1035 label): lower-case letters, digits and -, starting with a letter';
-const SUBDOMAIN_WHAT = 'a Kubernetes object name (DNS-1123 subdomain): lower-case letters, digits, - and .';
-/** `slot` or `example.com/slot`, as Kubernetes accepts label keys. */
-function labelKey(inputs) {
-    const value = inputs.optional('slot-label') ?? 'slot';
-    const [prefix, name, extra] = value.includes('/') ? value.split('/') : [undefined, value];
-    const okPrefix = prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix));
-    if (extra !== undefined || !okPrefix || name.length > 63 || !LABEL_NAME.test(name)) {
-        reject('slot-label', value, 'expected a label key such as `slot` or `example.com/slot`');
-    }
-    return value;
-}
-function readKubernetesConfig(inputs) {
-    const namespace = dnsName(inputs, 'namespace', DNS1123_LABEL, 63, LABEL_WHAT, 'default');
-    // `-green` is appended for the per-slot Deployments and Services, which must stay a valid name.
-    const app = dnsName(inputs, 'app', DNS1035_LABEL, 57, SERVICE_WHAT);
-    if (app === undefined) {
-        throw new errors/* ConfigurationError */.j1('input `app` is required when router is `kubernetes` (Deployments `<app>-blue` and `<app>-green`)', 'app');
-    }
-    const service = dnsName(inputs, 'service', DNS1035_LABEL, 63, SERVICE_WHAT, app);
-    const image = inputs.optional('image');
-    if (image !== undefined && !IMAGE.test(image)) {
-        reject('image', image, 'expected an image reference such as `ghcr.io/acme/shop:1.4.2` or `repo/name@sha256:<64 hex>`');
-    }
-    const rolloutTimeoutMs = inputs.duration('rollout-timeout', '5m');
-    if (rolloutTimeoutMs <= 0)
-        reject('rollout-timeout', inputs.raw('rollout-timeout'), 'expected a duration above zero, such as 5m');
-    for (const name of ['kubeconfig', 'context']) {
-        const value = inputs.optional(name);
-        if (value !== undefined && /[\r\n\0]/.test(value))
-            reject(name, value, 'expected one line');
-    }
-    const httproute = dnsName(inputs, 'httproute', DNS1123_SUBDOMAIN, 253, SUBDOMAIN_WHAT);
-    const canaryIngress = dnsName(inputs, 'canary-ingress', DNS1123_SUBDOMAIN, 253, SUBDOMAIN_WHAT);
-    if (httproute !== undefined && canaryIngress !== undefined) {
-        throw new errors/* ConfigurationError */.j1('inputs `httproute` and `canary-ingress` are both set: give one (the HTTPRoute, or the ingress-nginx canary Ingress)', 'canary-ingress');
-    }
-    if (httproute !== undefined && inputs.has('service')) {
-        throw new errors/* ConfigurationError */.j1('input `service` does not apply with `httproute`: the HTTPRoute carries the weights to Services `<app>-blue` / `<app>-green`', 'service');
-    }
-    return {
-        namespace,
-        app,
-        service,
-        slotLabel: labelKey(inputs),
-        image,
-        container: dnsName(inputs, 'container', DNS1123_LABEL, 63, LABEL_WHAT),
-        rolloutTimeoutMs,
-        kubeconfig: inputs.optional('kubeconfig'),
-        context: inputs.optional('context'),
-        httproute,
-        canaryIngress
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/traffic/kubernetes.ts
-
 
 
 
@@ -37503,9 +37558,7 @@ function checkWeights(w) {
 }
 
 ;// CONCATENATED MODULE: ./src/traffic/config.ts
-
-
-
+// The router factory: typed, validated settings in, a Router (or a fleet of them) out.
 
 
 
@@ -37513,6 +37566,190 @@ function checkWeights(w) {
 
 
 const ROUTER_KINDS = ['haproxy', 'nginx', 'kubernetes'];
+/** Builds the router (a fleet when several hosts or sockets are given). */
+function openRouter(config) {
+    const transports = config.ssh
+        ? config.ssh.hosts.map((h) => new SshTransport({
+            host: h.host,
+            port: h.port,
+            user: config.ssh.user,
+            key: config.ssh.key,
+            knownHosts: config.ssh.knownHosts
+        }))
+        : [new LocalTransport()];
+    const members = [];
+    for (const transport of transports) {
+        if (config.haproxy) {
+            for (const socket of config.haproxy.sockets) {
+                members.push(new HaproxyRouter({ ...config.haproxy, socket, transport }));
+            }
+        }
+        if (config.nginx?.mode === 'lua') {
+            members.push(new NginxLuaRouter({ ...config.nginx, admin: config.nginx.admin, transport }));
+        }
+        else if (config.nginx)
+            members.push(new NginxRouter({ ...config.nginx, transport }));
+    }
+    if (config.kubernetes)
+        members.push(new KubernetesRouter(config.kubernetes));
+    return {
+        router: members.length === 1 ? members[0] : new FleetRouter(members),
+        close: async () => {
+            for (const t of transports)
+                await t.close();
+        }
+    };
+}
+
+// EXTERNAL MODULE: ./src/core/run-context.ts
+var run_context = __nccwpck_require__(4448);
+;// CONCATENATED MODULE: ./src/actions/release-inputs/common.ts
+
+
+
+/* Inputs that deploy-bluegreen and canary-promote share beyond the router's own. */
+function readHealthUrls(inputs) {
+    const urls = {};
+    for (const slot of SLOTS) {
+        const url = inputs.optionalUrl(`health-url-${slot}`);
+        if (url)
+            urls[slot] = url.toString();
+    }
+    return urls;
+}
+/** A duration that must be more than 0 (a 0 timeout fails every request, a 0 interval spins). */
+function positiveDuration(inputs, name, fallback) {
+    const ms = inputs.duration(name, fallback);
+    if (ms <= 0) {
+        throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${inputs.raw(name)}\`: must be more than 0 (for example ${fallback})`, name);
+    }
+    return ms;
+}
+function readHealthGate(inputs) {
+    const gate = {
+        consecutive: inputs.integer('health-checks', 1, 100, 3),
+        intervalMs: positiveDuration(inputs, 'health-interval', '2s'),
+        timeoutMs: positiveDuration(inputs, 'health-timeout', '2m'),
+        requestTimeoutMs: positiveDuration(inputs, 'health-request-timeout', '2s')
+    };
+    // N successes in a row need (N - 1) intervals at least: a shorter timeout can never pass.
+    const needed = (gate.consecutive - 1) * gate.intervalMs;
+    if (gate.timeoutMs < needed) {
+        throw new errors/* ConfigurationError */.j1(`input \`health-timeout\` = \`${inputs.raw('health-timeout') || '2m'}\`: shorter than health-checks x health-interval ` +
+            `(${gate.consecutive} checks ${gate.intervalMs} ms apart need ${needed} ms at least), so the gate could never pass`, 'health-timeout');
+    }
+    return gate;
+}
+/** How the new version gets into the idle slot: a deploy command (VMs) or an image (Kubernetes). */
+function readSlotPreparation(inputs, router) {
+    const image = inputs.optional('image');
+    if (image && router !== 'kubernetes') {
+        throw new errors/* ConfigurationError */.j1(`input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`, 'image');
+    }
+    return {
+        deployCommand: inputs.optionalCommand('deploy-command'),
+        image,
+        rolloutTimeoutMs: inputs.duration('rollout-timeout', '5m')
+    };
+}
+/** The GitHub Deployment record, when both a token and an environment are given. */
+function readDeploymentRecord(inputs) {
+    const token = inputs.optional('github-token');
+    log/* log */.Rm.secret(token);
+    const environment = inputs.optional('environment');
+    // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
+    const environmentUrl = inputs.optionalUrl('environment-url')
+        ? inputs.raw('environment-url')
+        : undefined;
+    return token && environment ? { token, environment, environmentUrl } : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/actions/release-inputs/kubernetes.ts
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+// registry[:port]/path[:tag][@sha256:digest], the grammar of distribution/reference, loosely.
+const IMAGE = /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+function reject(name, value, accepted) {
+    throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${value}\`: ${accepted}`, name);
+}
+function dnsName(inputs, name, pattern, max, what, fallback) {
+    const value = inputs.optional(name) ?? fallback;
+    if (value === undefined)
+        return undefined;
+    if (value.length > max || !pattern.test(value))
+        reject(name, value, `expected ${what} (at most ${max} characters)`);
+    return value;
+}
+const LABEL_WHAT = 'a DNS-1123 label: lower-case letters, digits and -, starting and ending with a letter or digit';
+const SERVICE_WHAT = 'a Service name (DNS-1035 label): lower-case letters, digits and -, starting with a letter';
+const SUBDOMAIN_WHAT = 'a Kubernetes object name (DNS-1123 subdomain): lower-case letters, digits, - and .';
+/** `slot` or `example.com/slot`, as Kubernetes accepts label keys. */
+function labelKey(inputs) {
+    const value = inputs.optional('slot-label') ?? 'slot';
+    const [prefix, name, extra] = value.includes('/') ? value.split('/') : [undefined, value];
+    const okPrefix = prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix));
+    if (extra !== undefined || !okPrefix || name.length > 63 || !LABEL_NAME.test(name)) {
+        reject('slot-label', value, 'expected a label key such as `slot` or `example.com/slot`');
+    }
+    return value;
+}
+/** Every input of the kubernetes router, validated; nothing is contacted while it is read. */
+function readKubernetesConfig(inputs) {
+    const namespace = dnsName(inputs, 'namespace', DNS1123_LABEL, 63, LABEL_WHAT, 'default');
+    // `-green` is appended for the per-slot Deployments and Services, which must stay a valid name.
+    const app = dnsName(inputs, 'app', DNS1035_LABEL, 57, SERVICE_WHAT);
+    if (app === undefined) {
+        throw new errors/* ConfigurationError */.j1('input `app` is required when router is `kubernetes` (Deployments `<app>-blue` and `<app>-green`)', 'app');
+    }
+    const service = dnsName(inputs, 'service', DNS1035_LABEL, 63, SERVICE_WHAT, app);
+    const image = inputs.optional('image');
+    if (image !== undefined && !IMAGE.test(image)) {
+        reject('image', image, 'expected an image reference such as `ghcr.io/acme/shop:1.4.2` or `repo/name@sha256:<64 hex>`');
+    }
+    const rolloutTimeoutMs = inputs.duration('rollout-timeout', '5m');
+    if (rolloutTimeoutMs <= 0)
+        reject('rollout-timeout', inputs.raw('rollout-timeout'), 'expected a duration above zero, such as 5m');
+    for (const name of ['kubeconfig', 'context']) {
+        const value = inputs.optional(name);
+        if (value !== undefined && /[\r\n\0]/.test(value))
+            reject(name, value, 'expected one line');
+    }
+    const httproute = dnsName(inputs, 'httproute', DNS1123_SUBDOMAIN, 253, SUBDOMAIN_WHAT);
+    const canaryIngress = dnsName(inputs, 'canary-ingress', DNS1123_SUBDOMAIN, 253, SUBDOMAIN_WHAT);
+    if (httproute !== undefined && canaryIngress !== undefined) {
+        throw new errors/* ConfigurationError */.j1('inputs `httproute` and `canary-ingress` are both set: give one (the HTTPRoute, or the ingress-nginx canary Ingress)', 'canary-ingress');
+    }
+    if (httproute !== undefined && inputs.has('service')) {
+        throw new errors/* ConfigurationError */.j1('input `service` does not apply with `httproute`: the HTTPRoute carries the weights to Services `<app>-blue` / `<app>-green`', 'service');
+    }
+    return {
+        namespace,
+        app,
+        service,
+        slotLabel: labelKey(inputs),
+        image,
+        container: dnsName(inputs, 'container', DNS1123_LABEL, 63, LABEL_WHAT),
+        rolloutTimeoutMs,
+        kubeconfig: inputs.optional('kubeconfig'),
+        context: inputs.optional('context'),
+        httproute,
+        canaryIngress
+    };
+}
+
+;// CONCATENATED MODULE: ./src/actions/release-inputs/router.ts
+// Reads every router input of deploy-bluegreen and canary-promote into the typed settings of
+// the router factory (src/traffic/config.ts): all validation here, before anything is touched.
+
+
+
+
+
+
+
 const SERVER_NAME = /^[A-Za-z0-9._-]+$/;
 const UPSTREAM_NAME = /^[A-Za-z0-9_]+$/;
 function serverName(inputs, name, fallback) {
@@ -37627,111 +37864,9 @@ function readRouterConfig(inputs) {
         config.kubernetes = readKubernetesConfig(inputs);
     return config;
 }
-/** Builds the router (a fleet when several hosts or sockets are given). */
-function openRouter(config) {
-    const transports = config.ssh
-        ? config.ssh.hosts.map((h) => new SshTransport({
-            host: h.host,
-            port: h.port,
-            user: config.ssh.user,
-            key: config.ssh.key,
-            knownHosts: config.ssh.knownHosts
-        }))
-        : [new LocalTransport()];
-    const members = [];
-    for (const transport of transports) {
-        if (config.haproxy) {
-            for (const socket of config.haproxy.sockets) {
-                members.push(new HaproxyRouter({ ...config.haproxy, socket, transport }));
-            }
-        }
-        if (config.nginx?.mode === 'lua') {
-            members.push(new NginxLuaRouter({ ...config.nginx, admin: config.nginx.admin, transport }));
-        }
-        else if (config.nginx)
-            members.push(new NginxRouter({ ...config.nginx, transport }));
-    }
-    if (config.kubernetes)
-        members.push(new KubernetesRouter(config.kubernetes));
-    return {
-        router: members.length === 1 ? members[0] : new FleetRouter(members),
-        close: async () => {
-            for (const t of transports)
-                await t.close();
-        }
-    };
-}
-
-;// CONCATENATED MODULE: ./src/release/inputs.ts
-
-
-
-
-/** Inputs that deploy-bluegreen and canary-promote share beyond the router's own. */
-/** Who holds the router lock, in words a person can act on. */
-function runOwner() {
-    const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_WORKFLOW: wf } = process.env;
-    return repo
-        ? `${repo} run ${run} (${wf}) on ${(0,external_node_os_namespaceObject.hostname)()}`
-        : `ops-actions CLI pid ${process.pid} on ${(0,external_node_os_namespaceObject.hostname)()}`;
-}
-function readHealthUrls(inputs) {
-    const urls = {};
-    for (const slot of SLOTS) {
-        const url = inputs.optionalUrl(`health-url-${slot}`);
-        if (url)
-            urls[slot] = url.toString();
-    }
-    return urls;
-}
-/** A duration that must be more than 0 (a 0 timeout fails every request, a 0 interval spins). */
-function positiveDuration(inputs, name, fallback) {
-    const ms = inputs.duration(name, fallback);
-    if (ms <= 0) {
-        throw new errors/* ConfigurationError */.j1(`input \`${name}\` = \`${inputs.raw(name)}\`: must be more than 0 (for example ${fallback})`, name);
-    }
-    return ms;
-}
-function readHealthGate(inputs) {
-    const gate = {
-        consecutive: inputs.integer('health-checks', 1, 100, 3),
-        intervalMs: positiveDuration(inputs, 'health-interval', '2s'),
-        timeoutMs: positiveDuration(inputs, 'health-timeout', '2m'),
-        requestTimeoutMs: positiveDuration(inputs, 'health-request-timeout', '2s')
-    };
-    // N successes in a row need (N - 1) intervals at least: a shorter timeout can never pass.
-    const needed = (gate.consecutive - 1) * gate.intervalMs;
-    if (gate.timeoutMs < needed) {
-        throw new errors/* ConfigurationError */.j1(`input \`health-timeout\` = \`${inputs.raw('health-timeout') || '2m'}\`: shorter than health-checks x health-interval ` +
-            `(${gate.consecutive} checks ${gate.intervalMs} ms apart need ${needed} ms at least), so the gate could never pass`, 'health-timeout');
-    }
-    return gate;
-}
-/** How the new version gets into the idle slot: a deploy command (VMs) or an image (Kubernetes). */
-function readSlotPreparation(inputs, router) {
-    const image = inputs.optional('image');
-    if (image && router !== 'kubernetes') {
-        throw new errors/* ConfigurationError */.j1(`input \`image\` = \`${image}\`: only applies to router \`kubernetes\`; use deploy-command for VMs`, 'image');
-    }
-    return {
-        deployCommand: inputs.optionalCommand('deploy-command'),
-        image,
-        rolloutTimeoutMs: inputs.duration('rollout-timeout', '5m')
-    };
-}
-/** The GitHub Deployment record, when both a token and an environment are given. */
-function readDeploymentRecord(inputs) {
-    const token = inputs.optional('github-token');
-    log/* log */.Rm.secret(token);
-    const environment = inputs.optional('environment');
-    // Validated as a URL, kept as written (URL normalisation would add a trailing slash).
-    const environmentUrl = inputs.optionalUrl('environment-url')
-        ? inputs.raw('environment-url')
-        : undefined;
-    return token && environment ? { token, environment, environmentUrl } : undefined;
-}
 
 ;// CONCATENATED MODULE: ./src/actions/deploy-bluegreen/inputs.ts
+
 
 
 
@@ -37744,7 +37879,7 @@ function slotHeader(inputs) {
     }
     return value?.toLowerCase();
 }
-function readDeployInputs(inputs) {
+function readDeployInputs(inputs, context) {
     const mode = inputs.enum('mode', ['deploy', 'rollback', 'status'], 'deploy');
     const router = readRouterConfig(inputs);
     const target = inputs.optionalEnum('target-slot', SLOTS);
@@ -37763,12 +37898,16 @@ function readDeployInputs(inputs) {
         target,
         dryRun: inputs.boolean('dry-run', false),
         autoRollback: inputs.boolean('auto-rollback', true),
-        owner: runOwner(),
+        owner: (0,run_context/* runOwner */.z)(context),
         lockTimeoutMs: router.lockTimeoutMs,
         ...readSlotPreparation(inputs, router.kind),
         healthUrls,
         health: readHealthGate(inputs),
         healthOnRollback: inputs.boolean('health-check-on-rollback', true),
+        hooks: {
+            preSwitch: inputs.optionalCommand('pre-switch-command'),
+            postSwitch: inputs.optionalCommand('post-switch-command')
+        },
         verify: verifyUrl
             ? {
                 url: verifyUrl.toString(),
@@ -37969,7 +38108,7 @@ function blueGreenSummary(routerName, inputs, r) {
 
 
 async function run(io) {
-    const inputs = readDeployInputs(io.inputs);
+    const inputs = readDeployInputs(io.inputs, io.context);
     const { router, close } = openRouter(inputs.router);
     try {
         if (inputs.mode === 'status') {
@@ -37984,10 +38123,7 @@ async function run(io) {
             return;
         }
         const record = inputs.github && !inputs.release.dryRun
-            ? new DeploymentRecord({
-                ...inputs.github,
-                description: `${inputs.mode} via ops-actions deploy-bluegreen`
-            })
+            ? new DeploymentRecord({ ...inputs.github, description: `${inputs.mode} via ops-actions deploy-bluegreen` }, io.context)
             : undefined;
         const deploymentId = await record?.start();
         // If the job is cancelled after traffic moved but before it was verified, put it back.
@@ -38043,7 +38179,7 @@ async function run(io) {
 
 /***/ }),
 
-/***/ 6867:
+/***/ 6092:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41005,7 +41141,342 @@ var inputs = __nccwpck_require__(9114);
 var errors = __nccwpck_require__(4296);
 // EXTERNAL MODULE: ./src/core/log.ts
 var log = __nccwpck_require__(4325);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/core/action-yml.ts
+
+
+
+/** Reads `<dir>/action.yml`: the one reader of the file, for the CLI, the lab and the tests. */
+function readActionYml(dir) {
+    const doc = ((0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, 'action.yml'), 'utf8')) ?? {});
+    const inputs = {};
+    for (const [key, value] of Object.entries(doc.inputs ?? {})) {
+        inputs[key] = {
+            description: value?.description ?? '',
+            required: value?.required === true,
+            default: value?.default === undefined ? undefined : String(value.default)
+        };
+    }
+    const outputs = {};
+    for (const [key, value] of Object.entries(doc.outputs ?? {})) {
+        outputs[key] = { description: value?.description ?? '' };
+    }
+    return {
+        name: (0,external_node_path_.basename)(dir),
+        description: doc.description ?? '',
+        inputs,
+        outputs,
+        runs: doc.runs ?? { using: '', main: '' }
+    };
+}
+/** The runner's rule: `INPUT_` + name upper-cased with spaces to `_`; dashes are kept. */
+function inputEnvName(name) {
+    return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+}
+
+;// CONCATENATED MODULE: ./src/cli/action-spec.ts
+
+
+
+
+/**
+ * The repository root: the first folder above this file (src/cli/ when run from source,
+ * cli/dist/ when bundled) that has an actions/ folder. OPS_ACTIONS_ROOT overrides it.
+ */
+function findRepoRoot(from = dirname(fileURLToPath(import.meta.url))) {
+    if (process.env.OPS_ACTIONS_ROOT)
+        return process.env.OPS_ACTIONS_ROOT;
+    for (let dir = from;; dir = dirname(dir)) {
+        if (existsSync(join(dir, 'actions')) && existsSync(join(dir, 'package.json')))
+            return dir;
+        if (dirname(dir) === dir)
+            throw new Error(`no actions/ folder above ${from}; set OPS_ACTIONS_ROOT`);
+    }
+}
+/** The release of the checkout the CLI runs from (package.json `version`). */
+function readVersion(root) {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    return pkg.version ?? 'unknown';
+}
+/** Actions present in the repository (folders of actions/ with an action.yml), sorted. */
+function listActionDirs(root) {
+    return readdirSync(join(root, 'actions'))
+        .filter((name) => existsSync(join(root, 'actions', name, 'action.yml')))
+        .sort();
+}
+/** Reads actions/<name>/action.yml at run time, so the CLI's defaults are the action's. */
+function readActionSpec(root, name) {
+    return readActionYml((0,external_node_path_.join)(root, 'actions', name));
+}
+/**
+ * Inputs whose values must stay out of shell history: they may also come from
+ * OPS_<NAME> in the environment (or, like any input, from --<name>-file).
+ */
+function isSecretInput(name, spec) {
+    return (/(^|-)(token|password|secret|key)$/.test(name) ||
+        /pass a secret|\bmasked\b/i.test(spec.description));
+}
+/** `prometheus-token` -> `OPS_PROMETHEUS_TOKEN`. */
+function secretEnvName(input) {
+    return `OPS_${input.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+;// CONCATENATED MODULE: ./src/settings/keys.ts
+/**
+ * What a settings file may hold. The shared `deploy:` section is what deploy, canary and rollback
+ * must agree on (router, slots, transport, health): inputs of both deploy-bluegreen and
+ * canary-promote. test/settings/keys.test.ts checks this list against both action.yml files.
+ */
+const SHARED_KEYS = [
+    'router',
+    'lock-timeout',
+    'haproxy-socket',
+    'haproxy-backend',
+    'blue-server',
+    'green-server',
+    'haproxy-state-file',
+    'nginx-upstream-file',
+    'nginx-upstream-name',
+    'nginx-upstream-options',
+    'blue-servers',
+    'green-servers',
+    'nginx-test-command',
+    'nginx-reload-command',
+    'nginx-mode',
+    'nginx-admin',
+    'namespace',
+    'service',
+    'app',
+    'slot-label',
+    'httproute',
+    'canary-ingress',
+    'container',
+    'rollout-timeout',
+    'kubeconfig',
+    'context',
+    'ssh-host',
+    'ssh-user',
+    'ssh-known-hosts',
+    'health-url-blue',
+    'health-url-green',
+    'health-checks',
+    'health-interval',
+    'health-timeout',
+    'health-request-timeout',
+    'environment',
+    'environment-url'
+];
+/** Top-level sections: the shared one, then one per action that reads the file. */
+const SECTIONS = ['deploy', 'deploy-bluegreen', 'canary-promote'];
+/** Inputs that are a per-run choice, never a committed setting. */
+const FILE_REFUSED = {
+    'settings-file': 'the settings file cannot name another settings file',
+    mode: 'the mode is chosen per run (deploy, rollback, status); give it as an input',
+    'dry-run': 'a dry run is chosen per run; give it as an input',
+    'target-slot': 'the target slot is chosen per run; give it as an input',
+    image: 'the image changes with every release; give it as an input',
+    // What a release runs lives in the deploy workflow only, so a rollback never redeploys.
+    'deploy-command': 'the deploy command puts a release into a slot: give it in the deploy workflow only, so a rollback (same file) never runs it',
+    'pre-switch-command': 'a migration belongs to one release: give it in the deploy workflow only, so a rollback (same file) never runs it',
+    'post-switch-command': 'a post-switch command belongs to one release: give it in the deploy workflow only, so a rollback (same file) never runs it'
+};
+/** Secrets never go in a committed file, whatever their name says they are. */
+function isSecretName(name) {
+    return /(^|-)(token|password|secret|key)$/.test(name);
+}
+function isFileRefused(name) {
+    return name in FILE_REFUSED || isSecretName(name);
+}
+/** What `ops-actions init` writes where the user must put a hostname or URL. */
+const PLACEHOLDER = 'CHANGE-ME';
+
+;// CONCATENATED MODULE: ./src/settings/settings-file.ts
+
+
+
+
+
+/** A committed settings file is small; a bigger one is a mistake or an attack. */
+const MAX_SETTINGS_BYTES = 64 * 1024;
+function bad(path, message) {
+    throw new errors/* ConfigurationError */.j1(`input \`settings-file\` = \`${path}\`: ${message}`, 'settings-file');
+}
+function quoteList(names) {
+    return [...names].map((n) => `\`${n}\``).join(', ');
+}
+/**
+ * Parses a settings file for one action: the shared `deploy:` map (router, slots, health: what
+ * deploy, canary and rollback must agree on), then the action's own section, which wins.
+ * `ownInputs` are the running action's input names (from its action.yml). Every scalar is kept
+ * as its source text (YAML failsafe schema): `010` stays `010`, `yes` stays `yes`, and the
+ * action's own parsers judge it exactly as they judge an input.
+ */
+function parseSettings(text, path, action, ownInputs) {
+    if (Buffer.byteLength(text) > MAX_SETTINGS_BYTES)
+        bad(path, `larger than ${MAX_SETTINGS_BYTES} bytes; a settings file holds a few dozen keys`);
+    // The document is never expanded (no toJS), and anchors/aliases are refused below, so no
+    // "billion laughs"; duplicate keys are errors.
+    const doc = (0,dist/* parseDocument */.Tp)(text, {
+        schema: 'failsafe',
+        uniqueKeys: true,
+        prettyErrors: false
+    });
+    const problem = doc.errors[0] ?? doc.warnings[0];
+    if (problem)
+        bad(path, `not valid YAML: ${problem.message.split('\n')[0]}`);
+    (0,dist/* visit */.YR)(doc, {
+        Alias: () => bad(path, 'YAML aliases (*name) are not accepted; write each value out'),
+        Node: (_key, node) => {
+            if (node.anchor)
+                bad(path, 'YAML anchors (&name) are not accepted; write each value out');
+        }
+    });
+    const root = doc.contents;
+    if (root === null || ((0,dist/* isScalar */.jn)(root) && (root.value === '' || root.value === null)))
+        bad(path, 'the file is empty');
+    if (!(0,dist/* isMap */.jh)(root))
+        bad(path, `expected a map with the sections ${quoteList(SECTIONS)} at the top level`);
+    const sections = new Map();
+    for (const pair of root.items) {
+        const section = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : '';
+        if (!SECTIONS.includes(section))
+            bad(path, `unknown section \`${section}\`; accepted sections: ${quoteList(SECTIONS)}`);
+        // Another action's section is read when that action runs; this one only skips it.
+        if (section !== 'deploy' && section !== action)
+            continue;
+        const accepted = section === 'deploy' ? SHARED_KEYS : ownInputs;
+        const values = new Map();
+        if (pair.value === null || ((0,dist/* isScalar */.jn)(pair.value) && pair.value.value === '')) {
+            sections.set(section, values);
+            continue;
+        }
+        if (!(0,dist/* isMap */.jh)(pair.value))
+            bad(path, `section \`${section}\` must be a map of input: value`);
+        for (const item of pair.value.items) {
+            const key = (0,dist/* isScalar */.jn)(item.key) ? String(item.key.value) : '';
+            const where = `key ${section}.${key}`;
+            if (isFileRefused(key))
+                bad(path, `${where}: ${FILE_REFUSED[key] ?? 'a secret never goes in a committed file; pass it as an input from secrets'}`);
+            if (!accepted.includes(key)) {
+                const list = accepted.filter((k) => !isFileRefused(k));
+                bad(path, `${where}: unknown key; ${section === 'deploy' ? 'the shared section `deploy`' : `section \`${section}\``} accepts ${quoteList(list)}` +
+                    (section === 'deploy' && ownInputs.includes(key)
+                        ? ` (\`${key}\` belongs in section \`${action}\`)`
+                        : ''));
+            }
+            if ((0,dist/* isSeq */.oP)(item.value) || (0,dist/* isMap */.jh)(item.value))
+                bad(path, `${where}: expected a single value (a string; for a list write one item per line in a block scalar \`|\`; for a command a JSON array in quotes)`);
+            if (!(0,dist/* isScalar */.jn)(item.value) || item.value.value === null || String(item.value.value) === '')
+                bad(path, `${where}: empty value; remove the key to use the action's default`);
+            const value = String(item.value.value);
+            if (value.includes(PLACEHOLDER))
+                bad(path, `${where}: still the placeholder \`${value.trim()}\` written by ops-actions init; put the real value in`);
+            values.set(key, { value, origin: `${path}, ${where}` });
+        }
+        sections.set(section, values);
+    }
+    const settings = new Map(sections.get('deploy') ?? []);
+    for (const [key, value] of sections.get(action) ?? [])
+        settings.set(key, value);
+    return settings;
+}
+/** Reads and parses the file `path` (relative to `cwd`: the workspace on GitHub). */
+function readSettingsFile(path, action, ownInputs, cwd = process.cwd()) {
+    const full = (0,external_node_path_.isAbsolute)(path) ? path : (0,external_node_path_.resolve)(cwd, path);
+    let text;
+    try {
+        const stat = (0,external_node_fs_.lstatSync)(full);
+        if (!stat.isFile())
+            bad(path, 'not a regular file');
+        if (stat.size > MAX_SETTINGS_BYTES)
+            bad(path, `larger than ${MAX_SETTINGS_BYTES} bytes; a settings file holds a few dozen keys`);
+        text = (0,external_node_fs_.readFileSync)(full, 'utf8');
+    }
+    catch (error) {
+        if (error instanceof errors/* ConfigurationError */.j1)
+            throw error;
+        return bad(path, `cannot read the file (${error.message}); is the repository checked out (actions/checkout) before this step?`);
+    }
+    return parseSettings(text, path, action, ownInputs);
+}
+/**
+ * Inputs given explicitly win over the file; the file wins over the action's defaults.
+ * `isGiven` tells an explicit input from a default: the CLI knows; on GitHub the runner fills
+ * defaults in, so there a value equal to its action.yml default counts as not given.
+ */
+function layeredSource(source, settings, isGiven) {
+    return (name) => {
+        const fromFile = settings.get(name);
+        if (fromFile && !isGiven(name))
+            return fromFile.value;
+        return source(name);
+    };
+}
+/** Names the file and key in a configuration error about a value that came from the file. */
+function attributeToSettings(error, settings, isGiven) {
+    if (!(error instanceof errors/* ConfigurationError */.j1))
+        return error;
+    let message = error.message;
+    for (const [name, { origin }] of settings) {
+        if (isGiven(name))
+            continue;
+        message = message.split(`input \`${name}\``).join(`input \`${name}\` (from ${origin})`);
+    }
+    return message === error.message ? error : new errors/* ConfigurationError */.j1(message, error.input);
+}
+
+;// CONCATENATED MODULE: ./src/settings/layer.ts
+
+
+
+
+const identity = (source) => ({ source, attribute: (e) => e });
+/**
+ * Layers the settings file under the given inputs when the action declares `settings-file` and
+ * it is set. `isGiven` says whether an input was given explicitly (see layeredSource).
+ */
+function settingsLayer(source, spec, isGiven, cwd = process.cwd()) {
+    if (!spec || !('settings-file' in spec.inputs))
+        return identity(source);
+    const path = (source('settings-file') ?? '').trim();
+    if (path === '')
+        return identity(source);
+    const settings = readSettingsFile(path, spec.name, Object.keys(spec.inputs), cwd);
+    return {
+        source: layeredSource(source, settings, isGiven),
+        attribute: (error) => attributeToSettings(error, settings, isGiven)
+    };
+}
+/** On GitHub the runner fills action.yml defaults in: a value equal to its default is not "given". */
+function givenOnGitHub(source, spec) {
+    return (name) => {
+        const value = (source(name) ?? '').trim();
+        const fallback = (spec?.inputs[name]?.default ?? '').trim();
+        return value !== '' && value !== fallback;
+    };
+}
+/** The action.yml of the running bundle (actions/<name>/dist/index.js), if it has one. */
+function bundleActionSpec(entry = process.argv[1]) {
+    if (!entry)
+        return undefined;
+    const actionDir = (0,external_node_path_.resolve)((0,external_node_path_.dirname)(entry), '..');
+    if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(actionDir, 'action.yml')))
+        return undefined;
+    return readActionSpec((0,external_node_path_.resolve)(actionDir, '..', '..'), (0,external_node_path_.basename)(actionDir));
+}
+
+// EXTERNAL MODULE: ./src/core/run-context.ts
+var run_context = __nccwpck_require__(4448);
 ;// CONCATENATED MODULE: ./src/core/action.ts
+
+
 
 
 
@@ -41014,6 +41485,7 @@ const githubSource = (name) => getInput(name);
 function githubIO(source = githubSource) {
     return {
         inputs: new inputs/* Inputs */.G0(source),
+        context: (0,run_context/* runContextFromEnv */.w)(),
         setOutput: (name, value) => setOutput(name, (0,log/* redact */.E$)(String(value))),
         writeSummary: async (markdown) => {
             if (!process.env.GITHUB_STEP_SUMMARY) {
@@ -41046,24 +41518,32 @@ function useGitHubLog() {
 async function runAsGitHubAction(main, post) {
     useGitHubLog();
     const isPost = process.env.STATE_isPost === 'true';
-    const io = githubIO();
+    // The settings file (input `settings-file`) sits under the inputs; read inside the try so a
+    // bad file fails the step like a bad input.
+    let attribute = (error) => error;
+    const openIO = () => {
+        const spec = bundleActionSpec();
+        const layer = settingsLayer(githubSource, spec, givenOnGitHub(githubSource, spec));
+        attribute = layer.attribute;
+        return githubIO(layer.source);
+    };
     if (isPost) {
         try {
             if (post)
-                await post(io);
+                await post(openIO());
         }
         catch (error) {
-            warning(`post step: ${(0,errors/* describeFailure */.Ic)(error)}`);
+            warning(`post step: ${(0,errors/* describeFailure */.Ic)(attribute(error))}`);
         }
         process.exit(0);
     }
     saveState('isPost', 'true');
     try {
-        await main(io);
+        await main(openIO());
         process.exit(0);
     }
     catch (error) {
-        setFailed((0,errors/* describeFailure */.Ic)(error));
+        setFailed((0,errors/* describeFailure */.Ic)(attribute(error)));
         process.exit((0,errors/* exitCodeFor */.Rr)(error));
     }
 }
@@ -41097,15 +41577,23 @@ function parseDurationMs(raw) {
         return undefined;
     return Math.round(total);
 }
-/** Human form of a duration for logs and summaries: 850ms, 12.3s, 4m05s. */
+/**
+ * Human form of a duration for logs and summaries: 850ms, 12.3s, 4m05s, 26h00m (backup ages
+ * and lead times run to hours and days; seconds no longer matter there).
+ */
 function formatDuration(ms) {
     if (ms < 1000)
         return `${Math.round(ms)}ms`;
     if (ms < 60_000)
         return `${(ms / 1000).toFixed(1)}s`;
-    const minutes = Math.floor(ms / 60_000);
-    const seconds = Math.round((ms % 60_000) / 1000);
-    return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+    if (ms < 3_600_000) {
+        const minutes = Math.floor(ms / 60_000);
+        const seconds = Math.round((ms % 60_000) / 1000);
+        return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+    }
+    const hours = Math.floor(ms / 3_600_000);
+    const minutes = Math.floor((ms % 3_600_000) / 60_000);
+    return `${hours}h${String(minutes).padStart(2, '0')}m`;
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -41184,7 +41672,8 @@ function describeFailure(error) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Dv: () => (/* binding */ parseHostPort),
 /* harmony export */   G0: () => (/* binding */ Inputs),
-/* harmony export */   Y: () => (/* binding */ requireTogether)
+/* harmony export */   Y: () => (/* binding */ requireTogether),
+/* harmony export */   cC: () => (/* binding */ splitHostPort)
 /* harmony export */ });
 /* unused harmony exports parseDuration, parsePercent, parseList, parseLines, parseEnum, parseBoolean, parseInteger, parseUrl, parseCommand */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
@@ -41262,13 +41751,22 @@ function parseUrl(name, raw, protocols = ['http:', 'https:']) {
     }
     return url;
 }
+/**
+ * `host:port` (IPv6 as `[::1]:8080`, brackets dropped) with a port from 1 to 65535, or
+ * undefined. With `defaultPort` the port may be left out. The one host:port reader.
+ */
+function splitHostPort(raw, defaultPort) {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(raw.trim());
+    if (!m || (m[2] === undefined && defaultPort === undefined))
+        return undefined;
+    const port = m[2] === undefined ? defaultPort : Number(m[2]);
+    if (port < 1 || port > 65535)
+        return undefined;
+    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
 /** `host:port` with a port from 1 to 65535 (IPv6 as `[::1]:8080`). */
 function parseHostPort(name, raw) {
-    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-        fail(name, raw, 'expected host:port, such as 10.0.0.5:8080');
-    }
-    return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+    return splitHostPort(raw) ?? fail(name, raw, 'expected host:port, such as 10.0.0.5:8080');
 }
 /**
  * A command as an argument list, never a shell string: either a JSON array
@@ -41454,6 +41952,41 @@ const log = {
 
 /***/ }),
 
+/***/ 4448:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   w: () => (/* binding */ runContextFromEnv),
+/* harmony export */   z: () => (/* binding */ runOwner)
+/* harmony export */ });
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_0__);
+
+function runContextFromEnv(env = process.env) {
+    const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
+    const repository = env.GITHUB_REPOSITORY || undefined;
+    const runId = env.GITHUB_RUN_ID || undefined;
+    return {
+        repository,
+        runId,
+        workflow: env.GITHUB_WORKFLOW || undefined,
+        eventName: env.GITHUB_EVENT_NAME || undefined,
+        sha: env.GITHUB_SHA || undefined,
+        serverUrl,
+        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined
+    };
+}
+/** Who holds the router lock, in words a person can act on. */
+function runOwner(context, host = (0,node_os__WEBPACK_IMPORTED_MODULE_0__.hostname)()) {
+    return context.repository
+        ? `${context.repository} run ${context.runId} (${context.workflow}) on ${host}`
+        : `ops-actions CLI pid ${process.pid} on ${host}`;
+}
+
+
+/***/ }),
+
 /***/ 2613:
 /***/ ((module) => {
 
@@ -41559,6 +42092,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -41577,6 +42117,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -44314,11 +44868,11 @@ __webpack_unused_export__ = Alias.Alias;
 __webpack_unused_export__ = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
-__webpack_unused_export__ = identity.isMap;
+exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
-__webpack_unused_export__ = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.jn = identity.isScalar;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
@@ -44329,9 +44883,9 @@ __webpack_unused_export__ = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
-__webpack_unused_export__ = publicApi.parseDocument;
+exports.Tp = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
-__webpack_unused_export__ = visit.visit;
+exports.YR = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 
 
@@ -50347,6 +50901,18 @@ exports.visitAsync = visitAsync;
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 
