@@ -62,7 +62,8 @@ export function planSwitch(
       throw new ConfigurationError(
         `nothing to roll back to: ${live} is live and the idle slot ${idle} holds the release that ` +
           `was undone${state.changedAt ? ` at ${state.changedAt}` : ''} (a canary aborted or a ` +
-          `switch rolled back after its verification), so traffic stays on ${live}. Deploy a good ` +
+          `switch rolled back after its verification; or the weights were changed by hand), so ` +
+          `traffic stays on ${live}. Deploy a good ` +
           `release, or give target-slot ${idle} to send users to ${idle} anyway`,
         'target-slot'
       )

@@ -40,7 +40,8 @@ export const SHARED_KEYS: readonly string[] = [
   'health-timeout',
   'health-request-timeout',
   'environment',
-  'environment-url'
+  'environment-url',
+  'error-judgement'
 ]
 
 /** Top-level sections: the shared one, then one per action that reads the file. */

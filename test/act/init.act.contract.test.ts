@@ -121,7 +121,10 @@ describe('init output under act: HAProxy, self-hosted runner on the load balance
             'health-url-green': `${app.green.url}/healthz`,
             'verify-url': lb.url,
             // lab speed only; the defaults work as well
-            'verify-duration': '2s'
+            'verify-duration': '2s',
+            // the adoption path is the subject; the interval judgement needs thousands of requests
+            // (test/deploy-bluegreen/verification.e2e.test.ts)
+            'error-judgement': 'point'
           },
           recordingDeploySlot(installs)
         )
@@ -255,7 +258,10 @@ describe('init output under act: nginx on a VM over SSH (real sshd)', () => {
             'health-url-blue': `${app.blue.url}/healthz`,
             'health-url-green': `${app.green.url}/healthz`,
             'verify-url': nginx.url,
-            'verify-duration': '2s'
+            'verify-duration': '2s',
+            // the adoption path is the subject; the interval judgement needs thousands of requests
+            // (test/deploy-bluegreen/verification.e2e.test.ts)
+            'error-judgement': 'point'
           },
           recordingDeploySlot(installs)
         )
@@ -351,7 +357,10 @@ describe('init output under act: Kubernetes with a kubeconfig secret (fake Kuber
             'health-url-blue': `${app.blue.url}/healthz`,
             'health-url-green': `${app.green.url}/healthz`,
             'verify-url': app.green.url,
-            'verify-duration': '2s'
+            'verify-duration': '2s',
+            // the adoption path is the subject; the interval judgement needs thousands of requests
+            // (test/deploy-bluegreen/verification.e2e.test.ts)
+            'error-judgement': 'point'
           },
           ''
         )

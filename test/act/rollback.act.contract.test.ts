@@ -65,7 +65,10 @@ describe('rollback template under act (host mode) on HAProxy', () => {
   })
 
   it('dry-run shows the rollback and changes nothing', async () => {
-    await lb.command('set weight app/blue 0; set weight app/green 100')
+    // as a deploy to green records it (a hand change of weights leaves the record stale)
+    await lb.command(
+      'experimental-mode on; set var proc.opsactions_previous str(blue); set weight app/blue 0; set weight app/green 100'
+    )
     const before = api.deployments.length
     const run = await runAct({
       callerFiles: {

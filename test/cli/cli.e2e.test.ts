@@ -127,7 +127,9 @@ describe('ops-actions deploy-bluegreen on a real HAProxy', () => {
   })
 
   it('deploys: switches to green, verifies through HAProxy, prints the summary, exit 0', async () => {
-    const r = await runCli(base({ 'verify-url': lb.url, 'verify-duration': '1s' }))
+    const r = await runCli(
+      base({ 'verify-url': lb.url, 'verify-duration': '1s', 'error-judgement': 'point' })
+    )
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/switched to green/)

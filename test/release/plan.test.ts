@@ -44,8 +44,7 @@ describe('planSwitch', () => {
     // rollback goes to the recorded previous slot, else the other one
     ['rollback', w(0, 100), 'blue', undefined, 'green', 'blue', w(100, 0), false, false],
     ['rollback', w(0, 100), undefined, undefined, 'green', 'blue', w(100, 0), false, false],
-    // previous == live (a re-run after a rollback): the other slot
-    ['rollback', w(0, 100), 'green', undefined, 'green', 'blue', w(100, 0), false, false],
+    // previous == live records an undone release: refused (test/release/rollback-after-failure.test.ts)
     ['rollback', w(100, 0), 'green', 'blue', 'blue', 'blue', w(100, 0), true, false],
     // an interrupted canary: rollback puts all back on the stable slot
     ['rollback', w(95, 5), undefined, undefined, 'blue', 'blue', w(100, 0), false, true],

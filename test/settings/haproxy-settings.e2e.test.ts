@@ -48,6 +48,9 @@ describe('settings file read by the deploy-bluegreen bundle on real HAProxy', ()
       'deploy-bluegreen:',
       `  verify-url: ${lb.url}`,
       '  verify-duration: 1s',
+      // the settings path is the subject; the interval rule needs thousands of requests
+      // (test/deploy-bluegreen/verification.e2e.test.ts)
+      '  error-judgement: point',
       ''
     ].join('\n')
   })

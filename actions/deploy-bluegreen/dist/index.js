@@ -35297,7 +35297,8 @@ function planSwitch(mode, state, target) {
             const idle = otherSlot(live);
             throw new errors/* ConfigurationError */.j1(`nothing to roll back to: ${live} is live and the idle slot ${idle} holds the release that ` +
                 `was undone${state.changedAt ? ` at ${state.changedAt}` : ''} (a canary aborted or a ` +
-                `switch rolled back after its verification), so traffic stays on ${live}. Deploy a good ` +
+                `switch rolled back after its verification; or the weights were changed by hand), so ` +
+                `traffic stays on ${live}. Deploy a good ` +
                 `release, or give target-slot ${idle} to send users to ${idle} anyway`, 'target-slot');
         }
         const fallback = state.previous && state.previous !== live ? state.previous : otherSlot(live);
@@ -41271,7 +41272,8 @@ const SHARED_KEYS = [
     'health-timeout',
     'health-request-timeout',
     'environment',
-    'environment-url'
+    'environment-url',
+    'error-judgement'
 ];
 /** Top-level sections: the shared one, then one per action that reads the file. */
 const SECTIONS = ['deploy', 'deploy-bluegreen', 'canary-promote'];

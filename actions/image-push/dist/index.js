@@ -36981,7 +36981,8 @@ const SHARED_KEYS = [
     'health-timeout',
     'health-request-timeout',
     'environment',
-    'environment-url'
+    'environment-url',
+    'error-judgement'
 ];
 /** Top-level sections: the shared one, then one per action that reads the file. */
 const SECTIONS = ['deploy', 'deploy-bluegreen', 'canary-promote'];
