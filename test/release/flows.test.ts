@@ -1,20 +1,10 @@
 import { describe, expect, it } from '@jest/globals'
-import { runBlueGreen, type BlueGreenOptions } from '../../src/release/bluegreen.js'
-import { runCanary, type CanaryOptions } from '../../src/release/canary.js'
+import { runBlueGreen } from '../../src/release/bluegreen.js'
+import { runCanary } from '../../src/release/canary.js'
 import type { PrometheusClient } from '../../src/slo/prometheus.js'
-import { DEFAULT_QUERIES } from '../../src/slo/queries.js'
-import { MemoryRouter } from './memory-router.js'
+import { CANARY_OPTIONS, MemoryRouter, ROLLBACK_OPTIONS } from './memory-router.js'
 
-const rollback: BlueGreenOptions = {
-  mode: 'rollback',
-  dryRun: false,
-  autoRollback: true,
-  owner: 'test',
-  lockTimeoutMs: 1000,
-  healthUrls: {},
-  health: { consecutive: 1, intervalMs: 10, timeoutMs: 100 },
-  healthOnRollback: false
-}
+const rollback = ROLLBACK_OPTIONS
 
 describe('blue-green flow on an in-memory router', () => {
   it('a change that applied and then failed is reported from a fresh read: moved, switched', async () => {
@@ -55,32 +45,7 @@ describe('canary flow on an in-memory router', () => {
     query: async () => ({ kind: 'value', value: 0 }),
     scrapeIntervalMs: async () => undefined
   } as unknown as PrometheusClient
-  const options: CanaryOptions = {
-    steps: [50, 100],
-    stepDurationMs: 10,
-    intervalMs: 10,
-    thresholds: {
-      maxErrorRatePercent: 0.1,
-      maxP95Ms: 500,
-      minRequests: 0,
-      maxErrorRateIncreasePoints: 0.5,
-      maxP95IncreasePercent: 50,
-      p95NoiseFloorMs: 50,
-      // these flows are about planning; the fake Prometheus serves 0 requests, which the
-      // interval rule never passes (that rule: test/slo/interval-judgement.test.ts)
-      errorJudgement: 'point'
-    },
-    queries: DEFAULT_QUERIES,
-    canarySelector: 'slot="{{canary}}"',
-    stableSelector: 'slot="{{stable}}"',
-    extraChecks: [],
-    failureLimit: 0,
-    maxInconclusive: 2,
-    compareWithStable: false,
-    dryRun: false,
-    owner: 'test',
-    lockTimeoutMs: 1000
-  }
+  const options = CANARY_OPTIONS
 
   it('a run that waited while another promoted does not touch traffic', async () => {
     const router = new MemoryRouter({ blue: 50, green: 50 }, 'blue')

@@ -1,12 +1,11 @@
 import { describe, expect, it } from '@jest/globals'
-import { runBlueGreen, type BlueGreenOptions } from '../../src/release/bluegreen.js'
-import { runCanary, type CanaryOptions } from '../../src/release/canary.js'
+import { runBlueGreen } from '../../src/release/bluegreen.js'
+import { runCanary } from '../../src/release/canary.js'
 import { planManual } from '../../src/release/canary-plan.js'
 import { planSwitch } from '../../src/release/plan.js'
 import type { PrometheusClient } from '../../src/slo/prometheus.js'
-import { DEFAULT_QUERIES } from '../../src/slo/queries.js'
 import type { Slot } from '../../src/traffic/slots.js'
-import { MemoryRouter } from './memory-router.js'
+import { CANARY_OPTIONS, MemoryRouter, ROLLBACK_OPTIONS } from './memory-router.js'
 
 // After a failed release is undone, its slot is idle and holds that release: the release that
 // was there before it is gone. A rollback must not send users to it (found under act: the
@@ -67,40 +66,10 @@ describe('flows on an in-memory router: an undone release leaves nothing to roll
     },
     scrapeIntervalMs: async () => undefined
   } as unknown as PrometheusClient
-  const canary: CanaryOptions = {
-    steps: [50, 100],
-    stepDurationMs: 10,
-    intervalMs: 10,
-    thresholds: {
-      maxErrorRatePercent: 0.1,
-      maxP95Ms: 500,
-      minRequests: 0,
-      maxErrorRateIncreasePoints: 0.5,
-      maxP95IncreasePercent: 50,
-      p95NoiseFloorMs: 50,
-      errorJudgement: 'point'
-    },
-    queries: DEFAULT_QUERIES,
-    canarySelector: 'slot="{{canary}}"',
-    stableSelector: 'slot="{{stable}}"',
-    extraChecks: [],
-    failureLimit: 0,
-    maxInconclusive: 0,
-    compareWithStable: false,
-    dryRun: false,
-    owner: 'test',
-    lockTimeoutMs: 1000
-  }
-  const rollback: BlueGreenOptions = {
-    mode: 'rollback',
-    dryRun: false,
-    autoRollback: true,
-    owner: 'test',
-    lockTimeoutMs: 1000,
-    healthUrls: {},
-    health: { consecutive: 1, intervalMs: 10, timeoutMs: 100 },
-    healthOnRollback: false
-  }
+  // no inconclusive analysis is tolerated: the failing Prometheus ends the canary at once
+  const canary = { ...CANARY_OPTIONS, maxInconclusive: 0 }
+
+  const rollback = ROLLBACK_OPTIONS
 
   it('a canary that ended back on stable, then mode: rollback: refused, traffic stays', async () => {
     const router = new MemoryRouter({ blue: 100, green: 0 }, 'green')

@@ -8,7 +8,7 @@ import { startApp, type AppSlot } from '../../lab/services/app.js'
 import { startNginx, type NginxInstance } from '../../lab/services/nginx.js'
 import { startPrometheus, type PrometheusInstance } from '../../lab/services/prometheus.js'
 import { renderUpstream } from '../../src/traffic/nginx.js'
-import { settledSlotCounts } from '../deploy-bluegreen/helpers.js'
+import { settledSlotCounts } from '../../lab/slots.js'
 
 const errorOf = (r: { annotations: { level: string; message: string }[] }): string =>
   r.annotations
