@@ -30,7 +30,7 @@ async function planCopy(cfg: ImagePushInputs): Promise<CopyPlan> {
     // Everything is read and hashed before any request: a corrupt layout pushes nothing.
     const layout = OciLayoutSource.open(cfg.ociLayout!)
     const top = layout.select(cfg.ociLayoutRef)
-    const check = await log.group(`check ${layout.name}`, () => layout.verify(top))
+    const check = await log.group(`check ${layout.name}`, () => layout.check(top))
     return {
       source: layout,
       reference: top.digest,

@@ -35,7 +35,7 @@ async function loadIgnoreRules(file: string | undefined): Promise<IgnoreRule[]> 
   return rules
 }
 
-/** Where a scan installs, caches and writes: the same for a run and a dry run's plan. */
+/** Where a scan installs, caches and writes: the same for a run and a dry run's preview. */
 function scanOptions(inputs: ScanInputs, now: Date): Omit<ScanOptions, 'store'> {
   return {
     scanType: inputs.scanType,
