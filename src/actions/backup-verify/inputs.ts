@@ -158,9 +158,15 @@ export interface PreparedBackup {
   amcheckProgram?: string
 }
 
-/** Reads files only (backup header, checks file): still nothing is created. */
-export async function prepareBackup(inputs: RestoreTestInputs): Promise<PreparedBackup> {
-  const decompressed = await decompressIfNeeded(inputs.backupPath)
+/**
+ * Reads files only (backup header, checks file): still nothing is created in the database; a
+ * compressed backup is decompressed under `tempDir`.
+ */
+export async function prepareBackup(
+  inputs: RestoreTestInputs,
+  tempDir: string
+): Promise<PreparedBackup> {
+  const decompressed = await decompressIfNeeded(inputs.backupPath, tempDir)
   const source = decompressed
     ? { ...(await inspectBackup(decompressed.path, inputs.format)), givenPath: inputs.backupPath }
     : await inspectBackup(inputs.backupPath, inputs.format)

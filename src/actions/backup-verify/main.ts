@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ActionIO } from '../../core/action.js'
 import { GateError } from '../../core/errors.js'
@@ -149,7 +148,7 @@ export async function run(io: ActionIO): Promise<void> {
   refuseServiceEnv()
   if (readMode(io.inputs) === 'backup') return backup(io)
   const inputs = readRestoreTestInputs(io.inputs)
-  const prepared = await prepareBackup(inputs)
+  const prepared = await prepareBackup(inputs, io.context.tempDir)
   try {
     await testPrepared(io, inputs, prepared)
   } finally {
@@ -194,7 +193,7 @@ async function testPrepared(
   const report = await withCancel((signal) => testRestore({ ...request, signal }))
   log.info(`phases (s): ${formatPhases(report.phaseMs)}`)
 
-  const dir = process.env.RUNNER_TEMP || tmpdir()
+  const dir = io.context.tempDir
   await mkdir(dir, { recursive: true })
   const reportFile = join(dir, `${report.database}.json`)
   await writeReportFile(report, reportFile)

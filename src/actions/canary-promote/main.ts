@@ -22,7 +22,7 @@ const STATE_STABLE = 'canary-stable'
 
 export async function run(io: ActionIO): Promise<void> {
   const inputs = readCanaryInputs(io.inputs, io.context)
-  const { router, close } = openRouter(inputs.router)
+  const { router, close } = openRouter(inputs.router, io.context)
   try {
     if (inputs.mode !== 'run') return await manual(io, inputs, router)
     const sequential =
@@ -202,7 +202,7 @@ export async function post(io: ActionIO): Promise<void> {
   if (io.getState(STATE_ACTIVE) !== 'true') return
   const stable = io.getState(STATE_STABLE) as Slot
   const inputs = readCanaryInputs(io.inputs, io.context)
-  const { router, close } = openRouter(inputs.router)
+  const { router, close } = openRouter(inputs.router, io.context)
   try {
     await router.setWeights(allOn(stable), {
       previous: stable,

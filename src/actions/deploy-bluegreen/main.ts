@@ -17,7 +17,7 @@ import { blueGreenSummary, statusSummary } from './summary.js'
 
 export async function run(io: ActionIO): Promise<void> {
   const inputs = readDeployInputs(io.inputs, io.context)
-  const { router, close } = openRouter(inputs.router)
+  const { router, close } = openRouter(inputs.router, io.context)
   try {
     if (inputs.mode === 'status') {
       const state = await router.read()
