@@ -7,7 +7,13 @@ import { dropRole, dropScratchDatabase } from '../../backup/cleanup.js'
 import { endRestoreGroup } from '../../backup/orphans.js'
 import { parseDatabaseUrl } from '../../backup/connection.js'
 import { previewRestoreTest } from '../../backup/preview.js'
-import { previewLines, summarize, summarizePreview, writeReportFile } from './summary.js'
+import {
+  backupSummary,
+  previewLines,
+  summarize,
+  summarizePreview,
+  writeReportFile
+} from './summary.js'
 import { effectiveJobs } from '../../backup/restore.js'
 import {
   checkServer,
@@ -18,7 +24,6 @@ import {
   type RestoreTestRequest
 } from '../../backup/restore-test.js'
 import { makeBackup } from '../../backup/make-backup.js'
-import { Summary } from '../../core/summary.js'
 import {
   prepareBackup,
   readBackupInputs,
@@ -127,18 +132,7 @@ async function backup(io: ActionIO): Promise<void> {
   io.setOutput('manifest-file', result.manifestPath)
   io.setOutput('tables', manifest.tables.length)
   io.setOutput('rows', rows)
-  await io.writeSummary(
-    new Summary()
-      .heading('Backup made')
-      .facts([
-        ['backup', `${inputs.path} (${inputs.format})`],
-        ['snapshot time', manifest.createdAt],
-        ['tables / rows', `${manifest.tables.length} / ${rows}`],
-        ['large objects', String(manifest.largeObjects)],
-        ['manifest', result.manifestPath]
-      ])
-      .toMarkdown()
-  )
+  await io.writeSummary(backupSummary(inputs, result, rows))
   log.info(
     `backup ${inputs.path} and manifest ${result.manifestPath} written in ${Math.round(result.durationMs / 100) / 10} s`
   )

@@ -4,6 +4,7 @@ import { Summary } from '../../core/summary.js'
 import type { RestoreTestPreview } from '../../backup/preview.js'
 import { formatTableName } from '../../backup/spec.js'
 import type { RestoreTestReport } from '../../backup/restore-test.js'
+import type { BackupRequest, BackupResult } from '../../backup/make-backup.js'
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`
@@ -153,4 +154,23 @@ export function previewLines(preview: RestoreTestPreview): string[] {
     ),
     ...preview.wouldCheck.map((c) => `would check ${c}`)
   ]
+}
+
+/** `mode: backup`: what was dumped, as of when, and where its manifest is. */
+export function backupSummary(
+  request: Pick<BackupRequest, 'path' | 'format'>,
+  result: Pick<BackupResult, 'manifest' | 'manifestPath'>,
+  rows: number
+): string {
+  const { manifest } = result
+  return new Summary()
+    .heading('Backup made')
+    .facts([
+      ['backup', `${request.path} (${request.format})`],
+      ['snapshot time', manifest.createdAt],
+      ['tables / rows', `${manifest.tables.length} / ${rows}`],
+      ['large objects', String(manifest.largeObjects)],
+      ['manifest', result.manifestPath]
+    ])
+    .toMarkdown()
 }

@@ -7,13 +7,13 @@ import { resolve } from 'node:path'
 import type { ActionIO } from '../../core/action.js'
 import { formatCommand } from '../../core/exec.js'
 import { log } from '../../core/log.js'
-import { Summary } from '../../core/summary.js'
 import { actionsCacheAvailable } from '../../scan/actions-cache.js'
 import type { IgnoreRule } from '../../scan/ignore.js'
 import { previewScan, type ScanOptions } from '../../scan/scan.js'
 import { SEVERITIES } from '../../scan/severity.js'
 import { scanTargetKey } from '../../scan/target.js'
 import type { ScanInputs } from './inputs.js'
+import { dryRunSummary } from './summary.js'
 
 /** The steps of a run, in order, each as one line of plain text. */
 async function previewSteps(
@@ -76,10 +76,5 @@ export async function dryRun(
   })
   io.setOutput('passed', 'dry-run')
   const target = inputs.target ?? inputs.reportFile ?? ''
-  const summary = new Summary()
-    .heading(`Security scan: dry run (${inputs.scanType} ${target})`)
-    .paragraph('🔎 dry run: nothing was downloaded, scanned, gated or written')
-    .list(steps)
-  if (argv) summary.paragraph('It would scan with:').code(formatCommand(argv))
-  await io.writeSummary(summary.facts(facts).toMarkdown())
+  await io.writeSummary(dryRunSummary(`${inputs.scanType} ${target}`, steps, argv, facts))
 }
