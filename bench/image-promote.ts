@@ -51,7 +51,7 @@ try {
   const layout = OciLayoutSource.open(dir)
   const top = layout.select()
   const ours = await time('oci-layout push (check + upload)', async () => {
-    await layout.verify(top)
+    await layout.check(top)
     await copyImage(
       layout,
       top.digest,

@@ -1,5 +1,5 @@
 /**
- * Nothing a verification creates may outlive it: the post step drops what the state names
+ * Nothing a restore test creates may outlive it: the post step drops what the state names
  * (after a cancel or a killed main step), and each run first sweeps scratch databases, restore
  * roles and checks roles older than a day, left by runs that could not even run their post step.
  * `DROP DATABASE … WITH (FORCE)` also ends the sessions of a pg_restore orphaned by a SIGKILL,

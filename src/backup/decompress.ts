@@ -5,7 +5,6 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip, constants as zlib, gunzipSync } from 'node:zlib'
@@ -51,8 +50,14 @@ async function readHead(path: string): Promise<Buffer> {
   }
 }
 
-/** Undefined when the file is not compressed (or is a gzip plain script, streamed as it is). */
-export async function decompressIfNeeded(path: string): Promise<Decompressed | undefined> {
+/**
+ * Undefined when the file is not compressed (or is a gzip plain script, streamed as it is).
+ * The copy goes under `tempDir` (the run's temp dir).
+ */
+export async function decompressIfNeeded(
+  path: string,
+  tempDir: string
+): Promise<Decompressed | undefined> {
   let head: Buffer
   try {
     head = await readHead(path)
@@ -62,7 +67,7 @@ export async function decompressIfNeeded(path: string): Promise<Decompressed | u
   if (head.length < 4) return undefined
   const compression = compressionOf(head)
   if (!compression || (compression === 'gzip' && isGzipPlain(head))) return undefined
-  const dir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'backup-verify-'))
+  const dir = await mkdtemp(join(tempDir, 'backup-verify-'))
   const out = join(dir, basename(path).replace(/\.(gz|zst|lz4)$/, '') || 'backup')
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true })
   try {

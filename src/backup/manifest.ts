@@ -1,7 +1,7 @@
 /**
  * A manifest made at dump time from the dump's own snapshot (`pg_export_snapshot()` held open
  * while `pg_dump --snapshot` runs): exact rows per table, the large-object count, the UTC
- * creation time and each file's sha256. Verification compares the restored database with it
+ * creation time and each file's sha256. The restore test compares the restored database with it
  * exactly, so a table dumped without data, a cut data file or a changed digit cannot pass.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'

@@ -134,7 +134,7 @@ export function effectiveJobs(source: BackupSource, jobs: number): number {
 /**
  * `pg_restore` into `database`; the connection (and its password) goes in the environment.
  * Always without owners and grants: the throwaway role that restores owns everything it makes
- * (whether the archive's owner roles exist is checked apart, see verify.ts).
+ * (whether the archive's owner roles exist is checked apart, see restore-test.ts).
  */
 export function archiveRestoreArgs(
   database: string,
@@ -169,7 +169,7 @@ export function plainRestoreArgs(stopOnError: boolean, restrictKey = '<random ke
   ]
 }
 
-/** The restore as a reader would type it (for a dry run's plan); never holds the password. */
+/** The restore as a reader would type it (for a dry run's preview); never holds the password. */
 export function describeRestoreCommand(
   database: string,
   source: BackupSource,

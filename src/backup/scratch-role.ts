@@ -32,7 +32,7 @@ export interface AdminPowers {
 }
 
 /**
- * Pure: why the admin cannot run a safe verification, if it cannot. A role that may create
+ * Pure: why the admin cannot run a safe restore test, if it cannot. A role that may create
  * databases but not roles would have to restore as itself: refused, since the backup's code
  * would run with its powers (and could, for one, change its password).
  */

@@ -48,7 +48,7 @@ export class DeploymentRecord {
     try {
       const created = await this.octokit.rest.repos.createDeployment({
         ...this.repo,
-        ref: this.context.sha || github.context.sha,
+        ref: this.context.sha ?? '',
         environment: this.options.environment,
         description: this.options.description.slice(0, 140),
         auto_merge: false,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import type { RunContext } from '../core/run-context.js'
 
 /** What the tags and labels are made from: the GitHub runner's context variables. */
 export interface GitContext {
@@ -28,18 +29,19 @@ function eventRepository(path: string | undefined): Record<string, unknown> {
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
 
-export function gitContextFromEnv(env: NodeJS.ProcessEnv = process.env): GitContext {
-  const repo = eventRepository(env.GITHUB_EVENT_PATH)
+/** The run context as tags and labels see it, with the event payload's repository facts. */
+export function gitContextOf(context: RunContext): GitContext {
+  const repo = eventRepository(context.eventPath)
   const license = repo.license as { spdx_id?: unknown } | null | undefined
   const spdx = text(license?.spdx_id)
   const defaultBranch = text(repo.default_branch)
   const description = text(repo.description)
   return {
-    ref: env.GITHUB_REF ?? '',
-    sha: env.GITHUB_SHA ?? '',
-    repository: env.GITHUB_REPOSITORY ?? '',
-    serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
-    runNumber: env.GITHUB_RUN_NUMBER ?? '',
+    ref: context.ref ?? '',
+    sha: context.sha ?? '',
+    repository: context.repository ?? '',
+    serverUrl: context.serverUrl,
+    runNumber: context.runNumber ?? '',
     ...(defaultBranch && { defaultBranch }),
     ...(description && { description }),
     // GitHub says NOASSERTION when it cannot tell the license: no label then.

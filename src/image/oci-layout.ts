@@ -33,7 +33,7 @@ async function hashFile(path: string): Promise<string> {
 export class OciLayoutSource implements ImageSource {
   readonly name: string
   private readonly mediaTypes = new Map<string, string>()
-  /** Blobs whose size and sha256 were checked (by `verify`); others are checked on open. */
+  /** Blobs whose size and sha256 were checked (by `check`); others are checked on open. */
   private readonly checked = new Set<string>()
 
   private constructor(
@@ -181,7 +181,7 @@ export class OciLayoutSource implements ImageSource {
    * Walks the image from `top` and checks every manifest and blob it needs (present, size,
    * sha256) before anything is sent, so a corrupt layout pushes nothing.
    */
-  async verify(top: Descriptor): Promise<LayoutCheck> {
+  async check(top: Descriptor): Promise<LayoutCheck> {
     const check: LayoutCheck = { manifests: 0, blobs: 0, bytes: 0, skipped: 0 }
     const seen = new Set<string>()
     const walk = async (d: Descriptor, depth: number): Promise<void> => {

@@ -134,7 +134,6 @@ function semverTag(pattern: string, raw: string, v: semver.SemVer): string | und
   return pattern.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, k: string) => values[k] ?? '')
 }
 
-/** The tags one typed rule gives for this Git context (before sanitising). */
 /** metadata-action's setGlobalExp: `{{branch}}`/`{{tag}}` (empty elsewhere), `{{sha}}` (7 hex). */
 function globalExp(value: string | undefined, ctx: GitContext): string | undefined {
   if (value === undefined) return undefined
@@ -146,6 +145,7 @@ function globalExp(value: string | undefined, ctx: GitContext): string | undefin
   return value.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, k: string) => values[k] ?? '')
 }
 
+/** The tags one typed rule gives for this Git context (before sanitising). */
 export function applyTypedRule(rule: TypedRule, ctx: GitContext): RuleOutput {
   const a = {
     ...rule.attrs,

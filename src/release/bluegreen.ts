@@ -50,7 +50,6 @@ export interface VerifyOptions {
 export interface BlueGreenOptions {
   mode: 'deploy' | 'rollback'
   target?: Slot
-  dryRun: boolean
   autoRollback: boolean
   owner: string
   lockTimeoutMs: number
@@ -112,10 +111,34 @@ export function liveSlotOf(state: RouterState): { live?: Slot; previous?: Slot }
   return { previous: state.previous }
 }
 
+/** Reads the router and plans the switch, without the lock; logs the plan. */
+async function planFromFirstRead(
+  router: Router,
+  options: BlueGreenOptions
+): Promise<{ first: FleetState; plan: SwitchPlan }> {
+  const first = await readForPlan(router, options)
+  const plan = planFor(options, first)
+  log.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`)
+  if (plan.recovering)
+    log.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`)
+  return { first, plan }
+}
+
 /**
- * Plan (a dry run stops here, before the lock) -> lock -> plan again -> (deploy command) ->
- * health gate -> switch -> verify -> a failed verification rolls back (mode deploy with
- * auto-rollback only: a rollback is never reversed).
+ * The dry run: the plan runBlueGreen would start from, and the slots as they are; no lock,
+ * no change. The entry point chooses between this and runBlueGreen (the only dry-run check).
+ */
+export async function previewBlueGreen(
+  router: Router,
+  options: BlueGreenOptions
+): Promise<BlueGreenResult> {
+  const { first, plan } = await planFromFirstRead(router, options)
+  return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false }
+}
+
+/**
+ * Plan -> lock -> plan again -> (deploy command) -> health gate -> switch -> verify -> a failed
+ * verification rolls back (mode deploy with auto-rollback only: a rollback is never reversed).
  * Returns a result in every case (for outputs and the summary); `error` is set on failure.
  * `onApplied` lets the caller know when traffic moved (so a cancel can put it back).
  */
@@ -124,13 +147,7 @@ export async function runBlueGreen(
   options: BlueGreenOptions,
   onApplied: (before: Weights | undefined, movedTo?: Slot) => void = () => undefined
 ): Promise<BlueGreenResult> {
-  const first = await readForPlan(router, options)
-  let plan = planFor(options, first)
-  log.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`)
-  if (plan.recovering)
-    log.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`)
-  if (options.dryRun)
-    return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false }
+  let { plan } = await planFromFirstRead(router, options)
 
   const release = await router.lock(options.owner, options.lockTimeoutMs)
   const result: BlueGreenResult = { plan, outcome: 'failed', switched: false, rolledBack: false }

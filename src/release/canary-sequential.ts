@@ -12,9 +12,8 @@ import {
 } from '../slo/prometheus-meta.js'
 import { compare, renderQuery } from '../slo/queries.js'
 import { SequentialAnalysis, type Batch, type SequentialState } from '../slo/sequential.js'
-import { chooseCanary } from './canary-plan.js'
 import type { Router } from '../traffic/router.js'
-import { allOn, formatWeights, placement, split } from '../traffic/slots.js'
+import { allOn, formatWeights, split } from '../traffic/slots.js'
 import {
   backToStableAfterError,
   lockAndPlan,
@@ -112,20 +111,6 @@ export async function runSequentialCanary(
   const started = Date.now()
   const plannedMs = o.steps.length * o.stepDurationMs
   const initial = await router.read()
-  if (o.dryRun) {
-    const choice = chooseCanary(initial, o.steps)
-    const { canary, stable } = choice
-    const base = { canary, stable, decisions: [] as Decision[], plannedMs }
-    log.info(
-      `dry run: would move ${canary} through ${o.steps.join('% -> ')}% (stable ${stable}) under sequential analysis (alpha ${s.alpha}, poll ${formatDuration(s.pollIntervalMs)})`
-    )
-    return {
-      ...base,
-      result: 'dry-run',
-      finalWeight: placement(initial.weights).kind === 'split' ? (choice.resumed ?? 0) : 0,
-      durationMs: Date.now() - started
-    }
-  }
   // Lock first, then plan from what is there now (never from the read above).
   const { choice, release } = await lockAndPlan(router, o, initial)
   const { canary, stable } = choice

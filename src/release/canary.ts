@@ -35,7 +35,6 @@ export interface CanaryOptions {
   failureLimit: number
   maxInconclusive: number
   compareWithStable: boolean
-  dryRun: boolean
   owner: string
   lockTimeoutMs: number
   /**
@@ -149,6 +148,38 @@ export async function lockAndPlan(
 }
 
 /**
+ * The dry run of either analysis loop: which slot would be the canary and the steps it would
+ * take, from one read of the router; no lock, no change. The entry point chooses between this
+ * and runCanary / runSequentialCanary (the only dry-run check).
+ */
+export async function previewCanary(
+  router: Router,
+  o: Pick<CanaryOptions, 'steps' | 'stepDurationMs'>,
+  sequential?: { alpha: number; pollIntervalMs: number }
+): Promise<CanaryResult> {
+  const started = Date.now()
+  const plannedMs = o.steps.length * o.stepDurationMs
+  const initial = await router.read()
+  const choice = chooseCanary(initial, o.steps)
+  const how = sequential
+    ? `under sequential analysis (alpha ${sequential.alpha}, poll ${formatDuration(sequential.pollIntervalMs)})`
+    : `${formatDuration(plannedMs)} at least`
+  log.info(
+    `dry run: would move ${choice.canary} through ${o.steps.join('% -> ')}% (stable ${choice.stable}) ${how}`
+  )
+  return {
+    canary: choice.canary,
+    stable: choice.stable,
+    decisions: [],
+    plannedMs,
+    result: 'dry-run',
+    // resumed is set only when the router is split: the canary's weight found there
+    finalWeight: choice.resumed ?? 0,
+    durationMs: Date.now() - started
+  }
+}
+
+/**
  * Steps the canary's weight up, holding each step for `stepDurationMs` and analysing every
  * `intervalMs`; a step is passed when its last analysis passed. A failure beyond the limit, or
  * too many inconclusive analyses in a row, puts all traffic back on the stable slot at once.
@@ -163,21 +194,6 @@ export async function runCanary(
   const started = Date.now()
   const plannedMs = o.steps.length * o.stepDurationMs
   const initial = await router.read()
-  if (o.dryRun) {
-    const choice = chooseCanary(initial, o.steps)
-    log.info(
-      `dry run: would move ${choice.canary} through ${o.steps.join('% -> ')}% (stable ${choice.stable}), ${formatDuration(plannedMs)} at least`
-    )
-    return {
-      canary: choice.canary,
-      stable: choice.stable,
-      decisions: [],
-      plannedMs,
-      result: 'dry-run',
-      finalWeight: choice.resumed ?? 0,
-      durationMs: Date.now() - started
-    }
-  }
   const { choice, release } = await lockAndPlan(router, o, initial)
   const { canary, stable } = choice
   const base = { canary, stable, decisions: [] as Decision[], plannedMs }

@@ -181,7 +181,7 @@ async function extractBinary(archive: string, dir: string): Promise<void> {
  * digest and the binary must be byte for byte the archive's `trivy`. A planted or swapped
  * binary is replaced from the verified archive; a swapped archive means a fresh download.
  */
-async function verifyCached(plan: InstallPlan, version: string): Promise<boolean> {
+async function checkCached(plan: InstallPlan, version: string): Promise<boolean> {
   const archiveSha = await sha256File(plan.archive)
   if (archiveSha !== plan.expectedSha256) {
     log.warning(
@@ -259,7 +259,7 @@ export async function installTrivy(options: InstallOptions): Promise<InstalledTr
   const plan = planInstall(options)
   const { asset, dir, binary, archiveUrl, expectedSha256 } = plan
   if (!expectedSha256) throw unverifiable(version, asset)
-  if (plan.cached && (await verifyCached(plan, version))) {
+  if (plan.cached && (await checkCached(plan, version))) {
     const path = await privateBinary(plan.archive, expectedSha256, options.tempDir)
     log.info(
       `Trivy ${version} found in the tool cache and re-verified; running a private copy: ${path}`

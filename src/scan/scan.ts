@@ -174,7 +174,7 @@ function scanArgs(
   })
 }
 
-export interface ScanPlan {
+export interface ScanPreview {
   binary: string
   /** How the binary would be obtained, for the log and summary. */
   trivy: string
@@ -187,9 +187,9 @@ export interface ScanPlan {
  * What scanWithTrivy would run, without running it: no download, no install, no DB, no cache.
  * A `trivyPath` binary is asked its version (read-only; refuses a compromised build).
  */
-export async function planScan(
+export async function previewScan(
   options: Omit<ScanOptions, 'store'> & { cache: boolean }
-): Promise<ScanPlan> {
+): Promise<ScanPreview> {
   let binary: string
   let trivy: string
   if (options.trivyPath) {

@@ -94,15 +94,6 @@ function noData(r: Reading): string {
 const pct = (v: number): string => `${(v * 100).toFixed(3)}%`
 
 /**
- * Judges one analysis of the canary. Rules (documented in actions/canary-promote/README.md):
- * - fewer requests than `minRequests`, or any query without an answer -> inconclusive, never pass;
- * - fixed bounds: error rate <= max, P95 < max (the design's SLOs);
- * - against the stable slot: fail only when the canary is worse *with confidence*: the lower
- *   bound of the canary's 95 % Wilson interval for its error rate exceeds the stable rate plus
- *   the allowed increase; P95 above stable's by more than the allowed percentage. When the
- *   stable slot has too little traffic, that comparison is skipped (noted), not failed.
- */
-/**
  * The counts behind a rate. increase() extrapolates, so its counts are often fractional: then
  * they are shown as the estimates they are (one decimal), never rounded into integers that do
  * not give the rate shown (3.8 % shown as 1/37).
@@ -113,6 +104,20 @@ export function countsShown(errors: number, requests: number): string {
   return `(≈${errors.toFixed(1)}/${requests.toFixed(1)}, Prometheus increase() estimates)`
 }
 
+/**
+ * Judges one analysis of the canary. Rules (documented in actions/canary-promote/README.md):
+ * - fewer requests than `minRequests`, or any query without an answer -> inconclusive, never pass;
+ * - fixed bounds, error-judgement interval (default): the error rate's upper bound (Clopper-Pearson,
+ *   confidence split over `looks`) <= max, else fail when its lower bound is above, else
+ *   inconclusive; the P95 as judgeP95 says. error-judgement point: the observed error rate
+ *   <= max and the P95 < max;
+ * - against the stable slot: fail only when the canary is worse *with confidence*: the lower
+ *   bound of the canary's 95 % Wilson interval for its error rate exceeds the stable rate plus
+ *   the allowed increase; P95 above stable's by more than the allowed percentage and by more
+ *   than `p95NoiseFloorMs`. When either slot has too little traffic, that comparison is
+ *   skipped (noted), not failed;
+ * - extra checks: each query's value against its bound, no answer -> inconclusive.
+ */
 export function judgeAnalysis(
   canary: SlotReadings,
   stable: SlotReadings | undefined,

@@ -1,11 +1,6 @@
 import { ConfigurationError } from '../core/errors.js'
 
 /**
- * Default PromQL for the lab app's metrics (and any app exporting the same conventional names):
- * `http_requests_total{status}` and the `http_request_duration_seconds` histogram. Placeholders:
- * `{{selector}}` (the label matchers of the slot judged) and `{{interval}}` (the window).
- */
-/**
  * 5xx requests of the slot in the window, for a status label named `label`. Series present at
  * the window's start count by increase(); a series born inside the window (a client library
  * that creates the 5xx series at the first error) counts with its whole value, which increase()
@@ -21,6 +16,11 @@ export function errorsBy(label: string, metric = 'http_requests_total'): string 
   )
 }
 
+/**
+ * Default PromQL for the lab app's metrics (and any app exporting the same conventional names):
+ * `http_requests_total{status}` and the `http_request_duration_seconds` histogram. Placeholders:
+ * `{{selector}}` (the label matchers of the slot judged) and `{{interval}}` (the window).
+ */
 export const DEFAULT_QUERIES = {
   requests: 'sum(increase(http_requests_total{ {{selector}} }[{{interval}}]))',
   // The status code in `status` (this project's sample app) or `code` (Prometheus' client_golang).

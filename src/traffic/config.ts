@@ -6,6 +6,7 @@ import { NginxLuaRouter, type NginxLuaRouterOptions } from './nginx-lua.js'
 import type { Router } from './router.js'
 import { LocalTransport, SshTransport, type SshOptions, type Transport } from './transport.js'
 import { KubernetesRouter, type KubernetesConfig } from './kubernetes.js'
+import type { RunContext } from '../core/run-context.js'
 
 export const ROUTER_KINDS = ['haproxy', 'nginx', 'kubernetes'] as const
 export type RouterKind = (typeof ROUTER_KINDS)[number]
@@ -18,7 +19,7 @@ export type RouterKind = (typeof ROUTER_KINDS)[number]
 export interface RouterConfig {
   kind: RouterKind
   lockTimeoutMs: number
-  ssh?: Omit<SshOptions, 'host' | 'port'> & { hosts: { host: string; port: number }[] }
+  ssh?: Omit<SshOptions, 'host' | 'port' | 'tempDir'> & { hosts: { host: string; port: number }[] }
   haproxy?: Omit<HaproxyRouterOptions, 'socket' | 'transport'> & { sockets: string[] }
   nginx?: Omit<NginxRouterOptions, 'transport'> & {
     /** `reload`: rewrite + reload; `lua`: balancer_by_lua weights set over `admin`, no reload. */
@@ -33,8 +34,11 @@ export interface OpenRouter {
   close(): Promise<void>
 }
 
-/** Builds the router (a fleet when several hosts or sockets are given). */
-export function openRouter(config: RouterConfig): OpenRouter {
+/**
+ * Builds the router (a fleet when several hosts or sockets are given); SSH writes its key and
+ * control socket under the run's temp dir.
+ */
+export function openRouter(config: RouterConfig, context: Pick<RunContext, 'tempDir'>): OpenRouter {
   const transports: Transport[] = config.ssh
     ? config.ssh.hosts.map(
         (h) =>
@@ -43,7 +47,8 @@ export function openRouter(config: RouterConfig): OpenRouter {
             port: h.port,
             user: config.ssh!.user,
             key: config.ssh!.key,
-            knownHosts: config.ssh!.knownHosts
+            knownHosts: config.ssh!.knownHosts,
+            tempDir: context.tempDir
           })
       )
     : [new LocalTransport()]

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCommand, type CommandResult } from '../core/exec.js'
 import { ConfigurationError, ToolError } from '../core/errors.js'
@@ -42,6 +41,8 @@ export interface SshOptions {
   key: string
   /** known_hosts lines; host key checking is never disabled. */
   knownHosts: string
+  /** Where the key, known_hosts and control socket are written (the run's temp dir). */
+  tempDir: string
 }
 
 export class SshTransport implements Transport {
@@ -52,7 +53,7 @@ export class SshTransport implements Transport {
   constructor(options: SshOptions) {
     this.name = `ssh ${options.user}@${options.host}:${options.port}`
     log.secret(options.key)
-    this.dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'ops-ssh-'))
+    this.dir = mkdtempSync(join(options.tempDir, 'ops-ssh-'))
     const keyFile = join(this.dir, 'key')
     const knownHosts = join(this.dir, 'known_hosts')
     writeFileSync(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, {

@@ -74,7 +74,12 @@ async function backup(
     'manifest-key': key
   })
   expect(error).toBeUndefined()
-  return JSON.parse(readFileSync(fake.outputs['manifest-file'], 'utf8')) as Manifest
+  const manifest = JSON.parse(readFileSync(fake.outputs['manifest-file'], 'utf8')) as Manifest
+  // the summary names what was dumped, its snapshot time and where the manifest is
+  const summary = fake.summary.join('\n')
+  for (const fact of ['Backup made', path, manifest.createdAt, fake.outputs['manifest-file']])
+    expect(summary).toContain(fact)
+  return manifest
 }
 
 describe('mode backup', () => {

@@ -116,6 +116,24 @@ describe('canary-promote with real Prometheus, HAProxy weights and real load', (
     expect(await lb.command('get weight app/green')).toMatch(/^100/)
   })
 
+  it.each(['interval', 'sequential'])(
+    'dry-run (%s analysis) names the canary and its steps, and changes nothing',
+    async (analysis) => {
+      const r = await runAction('canary-promote', inputs({ 'dry-run': 'true', analysis }))
+      expect(errorOf(r)).toBe('')
+      expect(r.outputs).toMatchObject({
+        result: 'dry-run',
+        'final-weight': '0',
+        decisions: '[]',
+        'canary-slot': 'green',
+        'stable-slot': 'blue'
+      })
+      expect(r.stdout).toMatch(/dry run: would move green through 5% -> 25% -> 50% -> 100%/)
+      expect(await lb.command('get weight app/green')).toMatch(/^0 /)
+      expect(await lb.command('get weight app/blue')).toMatch(/^100 /)
+    }
+  )
+
   it('aborts a canary returning 5% errors at the first step, with the measured rate', async () => {
     await app.green.control({ errorRate: 0.05 })
     const r = await runAction('canary-promote', inputs())

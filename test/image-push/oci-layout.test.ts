@@ -77,7 +77,7 @@ describe('pushing an OCI image layout to a real registry', () => {
     const layout = OciLayoutSource.open(dir)
     const top = layout.select()
     expect(top.digest).toBe(built)
-    expect(await layout.verify(top)).toMatchObject({ manifests: 1, blobs: 2 })
+    expect(await layout.check(top)).toMatchObject({ manifests: 1, blobs: 2 })
     const result = await copyImage(
       layout,
       top.digest,
@@ -129,7 +129,7 @@ describe('pushing an OCI image layout to a real registry', () => {
     const bytes = readFileSync(layer)
     bytes[100] ^= 0xff
     writeFileSync(layer, bytes)
-    await expect(layout.verify(top)).rejects.toThrow(
+    await expect(layout.check(top)).rejects.toThrow(
       /hashes to sha256:[0-9a-f]{64}: the layout is corrupt/
     )
     // Without the pre-check, copyImage itself refuses the blob before its upload starts.
@@ -214,7 +214,7 @@ describe('pushing an OCI image layout to a real registry', () => {
     const layer = join(dir, 'blobs', 'sha256', digestOf(Buffer.from('layer')).slice(7))
     writeFileSync(layer, '')
     const layout = OciLayoutSource.open(dir)
-    await expect(layout.verify(layout.select())).rejects.toThrow(
+    await expect(layout.check(layout.select())).rejects.toThrow(
       /has 0 bytes, its descriptor says 5/
     )
   })

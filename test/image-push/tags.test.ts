@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gitContextFromEnv, type GitContext } from '../../src/image/git-context.js'
+import { runContextFromEnv } from '../../src/core/run-context.js'
+import { gitContextOf, type GitContext } from '../../src/image/git-context.js'
 import { ociLabels } from '../../src/image/labels.js'
 import { parseImageRef } from '../../src/image/reference.js'
 import { computeTags, sanitizeTag, validateTagRules } from '../../src/image/tags.js'
@@ -251,7 +252,7 @@ describe('computeTags with metadata-action rules (type=…)', () => {
   })
 })
 
-describe('gitContextFromEnv', () => {
+describe('gitContextOf', () => {
   it.each([
     [
       {
@@ -278,7 +279,9 @@ describe('gitContextFromEnv', () => {
     const dir = mkdtempSync(join(tmpdir(), 'event-'))
     const path = join(dir, 'event.json')
     writeFileSync(path, typeof event === 'string' ? event : JSON.stringify(event))
-    const got = gitContextFromEnv({ GITHUB_EVENT_PATH: path, GITHUB_REF: 'refs/heads/main' })
+    const got = gitContextOf(
+      runContextFromEnv({ GITHUB_EVENT_PATH: path, GITHUB_REF: 'refs/heads/main' })
+    )
     rmSync(dir, { recursive: true })
     expect(got).toEqual({
       ref: 'refs/heads/main',

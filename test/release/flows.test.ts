@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { runBlueGreen } from '../../src/release/bluegreen.js'
-import { runCanary } from '../../src/release/canary.js'
+import { previewBlueGreen, runBlueGreen } from '../../src/release/bluegreen.js'
+import { previewCanary, runCanary } from '../../src/release/canary.js'
 import type { PrometheusClient } from '../../src/slo/prometheus.js'
 import { CANARY_OPTIONS, MemoryRouter, ROLLBACK_OPTIONS } from './memory-router.js'
 
@@ -37,6 +37,35 @@ describe('blue-green flow on an in-memory router', () => {
     const r = await runBlueGreen(router, { ...rollback, target: 'green' })
     expect(r.outcome).toBe('noop')
     expect(router.changes).toEqual([])
+  })
+})
+
+describe('dry runs on an in-memory router: the plan, and no lock, no change', () => {
+  const untouchable = (weights: { blue: number; green: number }, previous?: 'blue' | 'green') => {
+    const router = new MemoryRouter(weights, previous)
+    router.whileWaiting = () => {
+      throw new Error('a dry run took the lock')
+    }
+    return router
+  }
+
+  it('blue-green: the rollback that would be made, the slots as they are', async () => {
+    const router = untouchable({ blue: 100, green: 0 }, 'green')
+    const r = await previewBlueGreen(router, rollback)
+    expect(r).toMatchObject({ outcome: 'dry-run', switched: false, rolledBack: false })
+    expect(r.plan?.explanation).toBe('roll back from blue to green')
+    expect([r.liveSlot, r.previousSlot]).toEqual(['blue', 'green'])
+    expect(router.changes).toEqual([])
+  })
+
+  it('canary: a split router is resumed at the weight found; a single one starts at 0', async () => {
+    const split = await previewCanary(untouchable({ blue: 75, green: 25 }, 'blue'), CANARY_OPTIONS)
+    expect(split).toMatchObject({ result: 'dry-run', canary: 'green', finalWeight: 25 })
+    const single = untouchable({ blue: 0, green: 100 })
+    const r = await previewCanary(single, CANARY_OPTIONS, { alpha: 0.01, pollIntervalMs: 1000 })
+    expect(r).toMatchObject({ result: 'dry-run', canary: 'blue', stable: 'green', finalWeight: 0 })
+    expect(r.plannedMs).toBe(2 * CANARY_OPTIONS.stepDurationMs)
+    expect(single.changes).toEqual([])
   })
 })
 

@@ -53,7 +53,6 @@ export class MemoryRouter implements Router {
 /** A manual rollback with fast health settings, for the blue-green flows on a MemoryRouter. */
 export const ROLLBACK_OPTIONS: BlueGreenOptions = {
   mode: 'rollback',
-  dryRun: false,
   autoRollback: true,
   owner: 'test',
   lockTimeoutMs: 1000,
@@ -85,7 +84,6 @@ export const CANARY_OPTIONS: CanaryOptions = {
   failureLimit: 0,
   maxInconclusive: 2,
   compareWithStable: false,
-  dryRun: false,
   owner: 'test',
   lockTimeoutMs: 1000
 }

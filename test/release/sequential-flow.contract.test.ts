@@ -73,7 +73,6 @@ const options: CanaryOptions = {
   failureLimit: 0,
   maxInconclusive: 2,
   compareWithStable: false,
-  dryRun: false,
   owner: 'test',
   lockTimeoutMs: 1000
 }

@@ -66,7 +66,7 @@ function parseCompression(raw: string | undefined): number | undefined {
 }
 
 /** Everything backup-verify needs, validated; reading it touches no database. */
-export interface VerifyInputs {
+export interface RestoreTestInputs {
   backupPath: string
   format: BackupFormat | 'auto'
   conn: Connection
@@ -86,7 +86,7 @@ export interface VerifyInputs {
   allowErrors: ErrorPattern[]
   noOwner: boolean
   keepDatabase: boolean
-  /** Plan only: read-only checks and the TOC, nothing created. */
+  /** Preview only: read-only checks and the TOC, nothing created. */
   dryRun: boolean
 }
 
@@ -106,7 +106,7 @@ export function refuseServiceEnv(env: NodeJS.ProcessEnv = process.env): void {
 }
 
 /** Pure parsing of every input; the first mistake stops the run with a message naming it. */
-export function readVerifyInputs(inputs: Inputs): VerifyInputs {
+export function readRestoreTestInputs(inputs: Inputs): RestoreTestInputs {
   const expect = inputs.list('expect-tables')
   const createdAt = inputs.optional('created-at')
   const dumpZone = inputs.optional('dump-timezone')
@@ -158,9 +158,15 @@ export interface PreparedBackup {
   amcheckProgram?: string
 }
 
-/** Reads files only (backup header, checks file): still nothing is created. */
-export async function prepareBackup(inputs: VerifyInputs): Promise<PreparedBackup> {
-  const decompressed = await decompressIfNeeded(inputs.backupPath)
+/**
+ * Reads files only (backup header, checks file): still nothing is created in the database; a
+ * compressed backup is decompressed under `tempDir`.
+ */
+export async function prepareBackup(
+  inputs: RestoreTestInputs,
+  tempDir: string
+): Promise<PreparedBackup> {
+  const decompressed = await decompressIfNeeded(inputs.backupPath, tempDir)
   const source = decompressed
     ? { ...(await inspectBackup(decompressed.path, inputs.format)), givenPath: inputs.backupPath }
     : await inspectBackup(inputs.backupPath, inputs.format)

@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ActionIO } from '../../core/action.js'
 import { GateError } from '../../core/errors.js'
@@ -7,27 +6,32 @@ import { log } from '../../core/log.js'
 import { dropRole, dropScratchDatabase } from '../../backup/cleanup.js'
 import { endRestoreGroup } from '../../backup/orphans.js'
 import { parseDatabaseUrl } from '../../backup/connection.js'
-import { planBackupVerify } from '../../backup/plan.js'
-import { planLines, summarize, summarizePlan, writeReportFile } from './summary.js'
+import { previewRestoreTest } from '../../backup/preview.js'
+import {
+  backupSummary,
+  previewLines,
+  summarize,
+  summarizePreview,
+  writeReportFile
+} from './summary.js'
 import { effectiveJobs } from '../../backup/restore.js'
 import {
   checkServer,
   failureReasons,
-  verifyBackup,
+  testRestore,
   type ServerInfo,
-  type VerifyReport,
-  type VerifyRequest
-} from '../../backup/verify.js'
+  type RestoreTestReport,
+  type RestoreTestRequest
+} from '../../backup/restore-test.js'
 import { makeBackup } from '../../backup/make-backup.js'
-import { Summary } from '../../core/summary.js'
 import {
   prepareBackup,
   readBackupInputs,
   readMode,
-  readVerifyInputs,
+  readRestoreTestInputs,
   refuseServiceEnv,
   type PreparedBackup,
-  type VerifyInputs
+  type RestoreTestInputs
 } from './inputs.js'
 
 /** State the main step saves for the post step, by what it names. */
@@ -60,7 +64,7 @@ export async function post(io: ActionIO): Promise<void> {
 }
 
 /**
- * The runner cancels with SIGINT, then SIGTERM: either aborts the verification, which stops the
+ * The runner cancels with SIGINT, then SIGTERM: either aborts the restore test, which stops the
  * restore's process group and drops what it made before the step ends. Only the entry point
  * listens for signals; the library is told through the AbortSignal.
  */
@@ -81,7 +85,7 @@ async function withCancel<T>(work: (signal: AbortSignal) => Promise<T>): Promise
   }
 }
 
-function setOutputs(io: ActionIO, report: VerifyReport, reportFile: string): void {
+function setOutputs(io: ActionIO, report: RestoreTestReport, reportFile: string): void {
   io.setOutput('passed', report.passed)
   io.setOutput('restore-seconds', report.restoreSeconds ?? '')
   io.setOutput('backup-age-seconds', report.backupAgeSeconds ?? '')
@@ -92,23 +96,27 @@ function setOutputs(io: ActionIO, report: VerifyReport, reportFile: string): voi
 }
 
 /**
- * Plan only: the server checks and the TOC were read, nothing is created. Outputs: `passed` is
+ * Preview only: the server checks and the TOC were read, nothing is created. Outputs: `passed` is
  * `dry-run` (or `false` when a check known without a restore fails) and `backup-age-seconds`
  * when known; the others stay empty.
  */
-async function dryRun(io: ActionIO, request: VerifyRequest, server: ServerInfo): Promise<void> {
-  const plan = await planBackupVerify(request)
+async function dryRun(
+  io: ActionIO,
+  request: RestoreTestRequest,
+  server: ServerInfo
+): Promise<void> {
+  const preview = await previewRestoreTest(request)
   await log.group('Dry run: what a verification would do', async () => {
-    for (const line of planLines(plan)) log.info(line)
+    for (const line of previewLines(preview)) log.info(line)
   })
-  io.setOutput('passed', plan.passed ? 'dry-run' : 'false')
-  io.setOutput('backup-age-seconds', plan.backupAgeSeconds ?? '')
+  io.setOutput('passed', preview.passed ? 'dry-run' : 'false')
+  io.setOutput('backup-age-seconds', preview.backupAgeSeconds ?? '')
   await io.writeSummary(
-    summarizePlan(plan, { display: request.conn.display, version: server.version })
+    summarizePreview(preview, { display: request.conn.display, version: server.version })
   )
-  if (!plan.passed) {
+  if (!preview.passed) {
     throw new GateError(
-      `backup ${request.source.path} (dry run, nothing restored): ${failureReasons(plan.decided)}`
+      `backup ${request.source.path} (dry run, nothing restored): ${failureReasons(preview.decided)}`
     )
   }
   log.info('dry run: nothing was created or restored')
@@ -124,18 +132,7 @@ async function backup(io: ActionIO): Promise<void> {
   io.setOutput('manifest-file', result.manifestPath)
   io.setOutput('tables', manifest.tables.length)
   io.setOutput('rows', rows)
-  await io.writeSummary(
-    new Summary()
-      .heading('Backup made')
-      .facts([
-        ['backup', `${inputs.path} (${inputs.format})`],
-        ['snapshot time', manifest.createdAt],
-        ['tables / rows', `${manifest.tables.length} / ${rows}`],
-        ['large objects', String(manifest.largeObjects)],
-        ['manifest', result.manifestPath]
-      ])
-      .toMarkdown()
-  )
+  await io.writeSummary(backupSummary(inputs, result, rows))
   log.info(
     `backup ${inputs.path} and manifest ${result.manifestPath} written in ${Math.round(result.durationMs / 100) / 10} s`
   )
@@ -144,10 +141,10 @@ async function backup(io: ActionIO): Promise<void> {
 export async function run(io: ActionIO): Promise<void> {
   refuseServiceEnv()
   if (readMode(io.inputs) === 'backup') return backup(io)
-  const inputs = readVerifyInputs(io.inputs)
-  const prepared = await prepareBackup(inputs)
+  const inputs = readRestoreTestInputs(io.inputs)
+  const prepared = await prepareBackup(inputs, io.context.tempDir)
   try {
-    await verifyPrepared(io, inputs, prepared)
+    await testPrepared(io, inputs, prepared)
   } finally {
     await prepared.cleanup()
   }
@@ -160,9 +157,9 @@ export function formatPhases(phaseMs: Record<string, number>): string {
     .join(' ')
 }
 
-async function verifyPrepared(
+async function testPrepared(
   io: ActionIO,
-  inputs: VerifyInputs,
+  inputs: RestoreTestInputs,
   prepared: PreparedBackup
 ): Promise<void> {
   const server = await checkServer(inputs.conn)
@@ -173,7 +170,7 @@ async function verifyPrepared(
       `server ${inputs.conn.display} (PostgreSQL ${server.version}); restore with ${jobs} job(s)` +
       (jobs < inputs.jobs ? ` (the ${source.format} format restores serially)` : '')
   )
-  const request: VerifyRequest = {
+  const request: RestoreTestRequest = {
     ...inputs,
     source,
     checks: prepared.checks,
@@ -187,10 +184,10 @@ async function verifyPrepared(
   }
   if (inputs.dryRun) return dryRun(io, request, server)
 
-  const report = await withCancel((signal) => verifyBackup({ ...request, signal }))
+  const report = await withCancel((signal) => testRestore({ ...request, signal }))
   log.info(`phases (s): ${formatPhases(report.phaseMs)}`)
 
-  const dir = process.env.RUNNER_TEMP || tmpdir()
+  const dir = io.context.tempDir
   await mkdir(dir, { recursive: true })
   const reportFile = join(dir, `${report.database}.json`)
   await writeReportFile(report, reportFile)

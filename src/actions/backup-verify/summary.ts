@@ -1,9 +1,10 @@
-/** The verification as a job summary (Markdown) and as a JSON report file. */
+/** The restore test (backup-verify) as a job summary (Markdown) and as a JSON report file. */
 import { writeFile } from 'node:fs/promises'
 import { Summary } from '../../core/summary.js'
-import type { VerifyPlan } from '../../backup/plan.js'
+import type { RestoreTestPreview } from '../../backup/preview.js'
 import { formatTableName } from '../../backup/spec.js'
-import type { VerifyReport } from '../../backup/verify.js'
+import type { RestoreTestReport } from '../../backup/restore-test.js'
+import type { BackupRequest, BackupResult } from '../../backup/make-backup.js'
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`
@@ -18,7 +19,7 @@ function bytes(n: number): string {
 }
 
 /** Table checks can number in the thousands: passing ones are folded into one line. */
-function visibleChecks(report: VerifyReport): VerifyReport['checks'] {
+function visibleChecks(report: RestoreTestReport): RestoreTestReport['checks'] {
   const passedTables = report.checks.filter((c) => c.kind === 'table' && c.passed)
   const rest = report.checks.filter((c) => !(c.kind === 'table' && c.passed))
   if (passedTables.length <= 20) return report.checks
@@ -34,7 +35,7 @@ function visibleChecks(report: VerifyReport): VerifyReport['checks'] {
   ]
 }
 
-export function summarize(report: VerifyReport, reportFile: string): string {
+export function summarize(report: RestoreTestReport, reportFile: string): string {
   const verdict = report.passed
     ? '✅ backup restores and passes every check'
     : '❌ backup verification failed'
@@ -84,52 +85,52 @@ export function summarize(report: VerifyReport, reportFile: string): string {
   return summary.toMarkdown()
 }
 
-export async function writeReportFile(report: VerifyReport, path: string): Promise<void> {
+export async function writeReportFile(report: RestoreTestReport, path: string): Promise<void> {
   await writeFile(path, `${JSON.stringify(report, null, 2)}\n`)
 }
 
 /** Expected tables can number in the thousands: the summary names the first ones. */
 const PLAN_TABLE_NAMES = 500
 
-/** The dry run's plan: what a verification would do, and what is already known to fail. */
-export function summarizePlan(
-  plan: VerifyPlan,
+/** The dry run's preview: what a restore test would do, and what is already known to fail. */
+export function summarizePreview(
+  preview: RestoreTestPreview,
   conn: { display: string; version: string }
 ): string {
-  const verdict = plan.passed
+  const verdict = preview.passed
     ? '🔎 dry run: nothing was created or restored'
     : '❌ dry run: this backup would fail verification (known without restoring)'
-  const tables = plan.expectedTables.map(formatTableName)
+  const tables = preview.expectedTables.map(formatTableName)
   const summary = new Summary()
     .heading('Backup verification: dry run')
     .paragraph(verdict)
     .facts([
       [
         'backup',
-        `${plan.backup.path} (${plan.backup.format}${plan.backup.gzip ? ', gzip' : ''}, ${bytes(plan.backup.sizeBytes)})`
+        `${preview.backup.path} (${preview.backup.format}${preview.backup.gzip ? ', gzip' : ''}, ${bytes(preview.backup.sizeBytes)})`
       ],
-      ['created at', plan.backup.createdAt ?? 'unknown'],
+      ['created at', preview.backup.createdAt ?? 'unknown'],
       [
         'backup age',
-        plan.backupAgeSeconds === undefined ? 'unknown' : `${plan.backupAgeSeconds} s`
+        preview.backupAgeSeconds === undefined ? 'unknown' : `${preview.backupAgeSeconds} s`
       ],
       ['server', `${conn.display} (PostgreSQL ${conn.version}), may create databases`],
-      ['would create', `scratch database ${plan.database} (TEMPLATE template0), then drop it`],
-      ['jobs', String(plan.jobs)],
-      ['expected tables', `${tables.length} (from ${plan.tablesFrom})`]
+      ['would create', `scratch database ${preview.database} (TEMPLATE template0), then drop it`],
+      ['jobs', String(preview.jobs)],
+      ['expected tables', `${tables.length} (from ${preview.tablesFrom})`]
     ])
-  if (plan.restoreCommand) summary.paragraph('Restore command:').code(plan.restoreCommand)
+  if (preview.restoreCommand) summary.paragraph('Restore command:').code(preview.restoreCommand)
   summary.table(
     ['decided without a restore', 'expected', 'measured', 'result'],
-    plan.decided.map((c) => [
+    preview.decided.map((c) => [
       c.name,
       c.expected,
       c.measured ?? '—',
       c.passed ? 'pass' : `FAIL: ${c.detail ?? ''}`
     ])
   )
-  if (plan.wouldCheck.length)
-    summary.paragraph('After the restore it would check:').list(plan.wouldCheck)
+  if (preview.wouldCheck.length)
+    summary.paragraph('After the restore it would check:').list(preview.wouldCheck)
   if (tables.length) {
     const shown = tables.slice(0, PLAN_TABLE_NAMES).join(', ')
     const more =
@@ -139,18 +140,37 @@ export function summarizePlan(
   return summary.toMarkdown()
 }
 
-/** The plan for the log, a line per decision. */
-export function planLines(plan: VerifyPlan): string[] {
+/** The preview for the log, a line per decision. */
+export function previewLines(preview: RestoreTestPreview): string[] {
   return [
-    `would create scratch database ${plan.database} (TEMPLATE template0) owned by a throwaway restore role without privileges, restore and check as that role, and drop both afterwards`,
-    plan.restoreCommand
-      ? `would restore with: ${plan.restoreCommand}`
+    `would create scratch database ${preview.database} (TEMPLATE template0) owned by a throwaway restore role without privileges, restore and check as that role, and drop both afterwards`,
+    preview.restoreCommand
+      ? `would restore with: ${preview.restoreCommand}`
       : 'would not restore: the table of contents cannot be read',
-    `expected tables: ${plan.expectedTables.length} (from ${plan.tablesFrom})`,
-    ...plan.decided.map(
+    `expected tables: ${preview.expectedTables.length} (from ${preview.tablesFrom})`,
+    ...preview.decided.map(
       (c) =>
         `${c.passed ? 'pass' : 'FAIL'} (known now) ${c.name}: expected ${c.expected}, measured ${c.measured ?? 'nothing'}`
     ),
-    ...plan.wouldCheck.map((c) => `would check ${c}`)
+    ...preview.wouldCheck.map((c) => `would check ${c}`)
   ]
+}
+
+/** `mode: backup`: what was dumped, as of when, and where its manifest is. */
+export function backupSummary(
+  request: Pick<BackupRequest, 'path' | 'format'>,
+  result: Pick<BackupResult, 'manifest' | 'manifestPath'>,
+  rows: number
+): string {
+  const { manifest } = result
+  return new Summary()
+    .heading('Backup made')
+    .facts([
+      ['backup', `${request.path} (${request.format})`],
+      ['snapshot time', manifest.createdAt],
+      ['tables / rows', `${manifest.tables.length} / ${rows}`],
+      ['large objects', String(manifest.largeObjects)],
+      ['manifest', result.manifestPath]
+    ])
+    .toMarkdown()
 }

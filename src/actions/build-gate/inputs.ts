@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { ConfigurationError } from '../../core/errors.js'
 import { parseCommand, parsePercent, type Inputs } from '../../core/inputs.js'
 import type { GateLimits } from '../../build-gate/gate.js'
+import type { RunContext } from '../../core/run-context.js'
 
 export interface BuildGateInputs {
   build: string[][]
@@ -20,8 +21,11 @@ function commands(inputs: Inputs, name: string): string[][] {
   return inputs.lines(name).map((line) => parseCommand(name, line))
 }
 
-export function readInputs(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): BuildGateInputs {
-  const workspace = env.GITHUB_WORKSPACE || process.cwd()
+export function readInputs(
+  inputs: Inputs,
+  context: Pick<RunContext, 'workspace'>
+): BuildGateInputs {
+  const workspace = context.workspace
   const parsed: BuildGateInputs = {
     build: commands(inputs, 'build'),
     test: commands(inputs, 'test'),

@@ -60,7 +60,7 @@ function annotateFailures(failed: TestCase[], cfg: BuildGateInputs): void {
 }
 
 export async function run(io: ActionIO): Promise<void> {
-  const cfg = readInputs(io.inputs)
+  const cfg = readInputs(io.inputs, io.context)
   if (cfg.dryRun) {
     await io.writeSummary(dryRunSummary(cfg))
     return

@@ -30,11 +30,11 @@ export function testTitle(test: TestCase): string {
 
 /** The commands a run would start, and nothing run. */
 export function dryRunSummary(cfg: Pick<BuildGateInputs, 'build' | 'test'>): string {
-  const plan = [
+  const preview = [
     ...cfg.build.map((c) => `build: ${formatCommand(c)}`),
     ...cfg.test.map((c) => `test: ${formatCommand(c)}`)
   ]
-  return new Summary().heading('Build gate: dry run (nothing run)').list(plan).toMarkdown()
+  return new Summary().heading('Build gate: dry run (nothing run)').list(preview).toMarkdown()
 }
 
 /** The job summary: totals, coverage, every check with its measured value, commands, failures. */

@@ -24,6 +24,8 @@ export interface CanaryInputs {
   mode: CanaryMode
   router: RouterConfig
   canary: CanaryOptions
+  /** Checked once, in main.ts: plan and report, change nothing (no deployment record either). */
+  dryRun: boolean
   prometheus?: { url: string; token?: string; headers: Record<string, string>; timeoutMs: number }
   prepare: {
     deployCommand?: string[]
@@ -158,10 +160,10 @@ export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInp
       failureLimit: inputs.integer('failure-limit', 0, 100, 0),
       maxInconclusive: inputs.integer('max-inconclusive', 1, 100, 2),
       compareWithStable: inputs.boolean('compare-with-stable', true),
-      dryRun: inputs.boolean('dry-run', false),
       owner: runOwner(context),
       lockTimeoutMs: router.lockTimeoutMs
     },
+    dryRun: inputs.boolean('dry-run', false),
     prepare: {
       ...readSlotPreparation(inputs, router.kind),
       healthUrls: readHealthUrls(inputs),

@@ -4,7 +4,7 @@ import { describeFailure, GateError } from '../../core/errors.js'
 import { log } from '../../core/log.js'
 import { DeploymentRecord } from '../../github/deployments.js'
 import { healthGate, prepareSlot } from '../../release/bluegreen.js'
-import { runCanary, type CanaryResult } from '../../release/canary.js'
+import { previewCanary, runCanary, type CanaryResult } from '../../release/canary.js'
 import { planManual } from '../../release/canary-plan.js'
 import { runSequentialCanary, sequentialSettings } from '../../release/canary-sequential.js'
 import { PrometheusClient } from '../../slo/prometheus.js'
@@ -22,16 +22,25 @@ const STATE_STABLE = 'canary-stable'
 
 export async function run(io: ActionIO): Promise<void> {
   const inputs = readCanaryInputs(io.inputs, io.context)
-  const { router, close } = openRouter(inputs.router)
+  const { router, close } = openRouter(inputs.router, io.context)
   try {
     if (inputs.mode !== 'run') return await manual(io, inputs, router)
-    const record =
-      inputs.github && !inputs.canary.dryRun
-        ? new DeploymentRecord(
-            { ...inputs.github, description: 'canary via ops-actions canary-promote' },
-            io.context
-          )
+    const sequential =
+      inputs.analysis === 'sequential'
+        ? await sequentialSettings(inputs.sequential, inputs.prometheus!)
         : undefined
+    if (inputs.dryRun) {
+      // The one place a dry run is decided: plan, report, change nothing, record nothing.
+      const result = await previewCanary(router, inputs.canary, sequential)
+      await report(io, router.name, inputs, result)
+      return
+    }
+    const record = inputs.github
+      ? new DeploymentRecord(
+          { ...inputs.github, description: 'canary via ops-actions canary-promote' },
+          io.context
+        )
+      : undefined
     await record?.start()
     const prometheus = new PrometheusClient(inputs.prometheus!)
     const options = {
@@ -49,10 +58,6 @@ export async function run(io: ActionIO): Promise<void> {
           : undefined
     }
 
-    const sequential =
-      inputs.analysis === 'sequential'
-        ? await sequentialSettings(inputs.sequential, inputs.prometheus!)
-        : undefined
     let live: { stable: Slot; weight: number } | undefined
     let cancelling: Promise<void> | undefined
     const result: CanaryResult = await withCancelCleanup(
@@ -90,14 +95,7 @@ export async function run(io: ActionIO): Promise<void> {
       await record?.finish(false, `cancelled (${signal})`)
     }
     io.saveState(STATE_ACTIVE, 'false')
-    io.setOutput('result', result.result)
-    io.setOutput('final-weight', result.finalWeight)
-    io.setOutput('failed-check', result.failedCheck ?? '')
-    io.setOutput('decisions', JSON.stringify(result.decisions))
-    io.setOutput('duration-s', (result.durationMs / 1000).toFixed(1))
-    io.setOutput('canary-slot', result.canary)
-    io.setOutput('stable-slot', result.stable)
-    await io.writeSummary(canarySummary(router.name, inputs, result))
+    await report(io, router.name, inputs, result)
     if (result.result === 'aborted') {
       await record?.finish(false, `aborted: ${result.abortReason}`)
       throw new GateError(
@@ -108,6 +106,23 @@ export async function run(io: ActionIO): Promise<void> {
   } finally {
     await close()
   }
+}
+
+/** The outputs and summary of a canary run or its dry run. */
+async function report(
+  io: ActionIO,
+  routerName: string,
+  inputs: CanaryInputs,
+  result: CanaryResult
+): Promise<void> {
+  io.setOutput('result', result.result)
+  io.setOutput('final-weight', result.finalWeight)
+  io.setOutput('failed-check', result.failedCheck ?? '')
+  io.setOutput('decisions', JSON.stringify(result.decisions))
+  io.setOutput('duration-s', (result.durationMs / 1000).toFixed(1))
+  io.setOutput('canary-slot', result.canary)
+  io.setOutput('stable-slot', result.stable)
+  await io.writeSummary(canarySummary(routerName, inputs, result))
 }
 
 /** The one failure policy: read the router again and report what is there. */
@@ -146,7 +161,7 @@ async function prepareCanary(router: Router, canary: Slot, inputs: CanaryInputs)
 /** abort / promote / status: one immediate change (or none), planned under the lock. */
 async function manual(io: ActionIO, inputs: CanaryInputs, router: Router): Promise<void> {
   const mode = inputs.mode as 'abort' | 'promote' | 'status'
-  const dry = inputs.canary.dryRun || mode === 'status'
+  const dry = inputs.dryRun || mode === 'status'
   let state = await router.read()
   let plan = planManual(mode, state)
   if (plan.changed && !dry) {
@@ -187,7 +202,7 @@ export async function post(io: ActionIO): Promise<void> {
   if (io.getState(STATE_ACTIVE) !== 'true') return
   const stable = io.getState(STATE_STABLE) as Slot
   const inputs = readCanaryInputs(io.inputs, io.context)
-  const { router, close } = openRouter(inputs.router)
+  const { router, close } = openRouter(inputs.router, io.context)
   try {
     await router.setWeights(allOn(stable), {
       previous: stable,

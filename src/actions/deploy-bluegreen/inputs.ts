@@ -18,6 +18,8 @@ export interface DeployInputs {
   mode: 'deploy' | 'rollback' | 'status'
   router: RouterConfig
   release: BlueGreenOptions
+  /** Checked once, in main.ts: plan and report, change nothing (no deployment record either). */
+  dryRun: boolean
   github?: Omit<DeploymentOptions, 'description'>
 }
 
@@ -50,10 +52,10 @@ export function readDeployInputs(inputs: Inputs, context: RunContext): DeployInp
     }
   }
   const verifyUrl = inputs.optionalUrl('verify-url')
+  const dryRun = inputs.boolean('dry-run', false)
   const release: BlueGreenOptions = {
     mode: mode === 'status' ? 'deploy' : mode,
     target,
-    dryRun: inputs.boolean('dry-run', false),
     autoRollback: inputs.boolean('auto-rollback', true),
     owner: runOwner(context),
     lockTimeoutMs: router.lockTimeoutMs,
@@ -90,5 +92,5 @@ export function readDeployInputs(inputs: Inputs, context: RunContext): DeployInp
       )
     }
   }
-  return { mode, router, release, github: readDeploymentRecord(inputs) }
+  return { mode, router, release, dryRun, github: readDeploymentRecord(inputs) }
 }

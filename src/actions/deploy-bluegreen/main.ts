@@ -4,7 +4,12 @@ import { withCancelCleanup } from '../../core/cancel.js'
 import { describeFailure } from '../../core/errors.js'
 import { log } from '../../core/log.js'
 import { DeploymentRecord } from '../../github/deployments.js'
-import { liveSlotOf, runBlueGreen, type BlueGreenResult } from '../../release/bluegreen.js'
+import {
+  liveSlotOf,
+  previewBlueGreen,
+  runBlueGreen,
+  type BlueGreenResult
+} from '../../release/bluegreen.js'
 import { openRouter } from '../../traffic/config.js'
 import { formatWeights, placement, type Slot, type Weights } from '../../traffic/slots.js'
 import { readDeployInputs } from './inputs.js'
@@ -12,7 +17,7 @@ import { blueGreenSummary, statusSummary } from './summary.js'
 
 export async function run(io: ActionIO): Promise<void> {
   const inputs = readDeployInputs(io.inputs, io.context)
-  const { router, close } = openRouter(inputs.router)
+  const { router, close } = openRouter(inputs.router, io.context)
   try {
     if (inputs.mode === 'status') {
       const state = await router.read()
@@ -27,13 +32,19 @@ export async function run(io: ActionIO): Promise<void> {
       await io.writeSummary(statusSummary(router.name, state))
       return
     }
-    const record =
-      inputs.github && !inputs.release.dryRun
-        ? new DeploymentRecord(
-            { ...inputs.github, description: `${inputs.mode} via ops-actions deploy-bluegreen` },
-            io.context
-          )
-        : undefined
+    if (inputs.dryRun) {
+      // The one place a dry run is decided: plan, report, change nothing, record nothing.
+      const result = await previewBlueGreen(router, inputs.release)
+      report(io, result, undefined)
+      await io.writeSummary(blueGreenSummary(router.name, inputs, result))
+      return
+    }
+    const record = inputs.github
+      ? new DeploymentRecord(
+          { ...inputs.github, description: `${inputs.mode} via ops-actions deploy-bluegreen` },
+          io.context
+        )
+      : undefined
     const deploymentId = await record?.start()
 
     // If the job is cancelled after traffic moved but before it was verified, put it back.
@@ -68,24 +79,7 @@ export async function run(io: ActionIO): Promise<void> {
       await record?.finish(false, `cancelled (${signal})`)
     }
 
-    io.setOutput('live-slot', result.liveSlot ?? '')
-    io.setOutput('previous-slot', result.previousSlot ?? '')
-    io.setOutput('switched', result.switched)
-    io.setOutput('rolled-back', result.rolledBack)
-    io.setOutput('switch-ms', result.switchMs ?? '')
-    io.setOutput('verification', result.verification?.verdict ?? '')
-    io.setOutput('verify-requests', result.verify?.total ?? '')
-    io.setOutput(
-      'error-rate-upper-bound',
-      result.verification ? upperBoundShown(result.verification) : ''
-    )
-    io.setOutput(
-      'p95-upper-bound-ms',
-      result.verification?.p95.upperBoundMs !== undefined
-        ? Math.round(result.verification.p95.upperBoundMs)
-        : ''
-    )
-    io.setOutput('deployment-id', deploymentId ?? '')
+    report(io, result, deploymentId)
     await io.writeSummary(blueGreenSummary(router.name, inputs, result))
     await record?.finish(
       !result.error,
@@ -98,4 +92,26 @@ export async function run(io: ActionIO): Promise<void> {
   } finally {
     await close()
   }
+}
+
+/** The outputs of a deploy, rollback or dry run. */
+function report(io: ActionIO, result: BlueGreenResult, deploymentId: number | undefined): void {
+  io.setOutput('live-slot', result.liveSlot ?? '')
+  io.setOutput('previous-slot', result.previousSlot ?? '')
+  io.setOutput('switched', result.switched)
+  io.setOutput('rolled-back', result.rolledBack)
+  io.setOutput('switch-ms', result.switchMs ?? '')
+  io.setOutput('verification', result.verification?.verdict ?? '')
+  io.setOutput('verify-requests', result.verify?.total ?? '')
+  io.setOutput(
+    'error-rate-upper-bound',
+    result.verification ? upperBoundShown(result.verification) : ''
+  )
+  io.setOutput(
+    'p95-upper-bound-ms',
+    result.verification?.p95.upperBoundMs !== undefined
+      ? Math.round(result.verification.p95.upperBoundMs)
+      : ''
+  )
+  io.setOutput('deployment-id', deploymentId ?? '')
 }

@@ -3,7 +3,7 @@ import { ConfigurationError } from '../../core/errors.js'
 import { formatCommand } from '../../core/exec.js'
 import { log } from '../../core/log.js'
 import { buildAndPush, buildxArgv, dockerLogin, dockerLogout } from '../../image/buildx.js'
-import { gitContextFromEnv } from '../../image/git-context.js'
+import { gitContextOf } from '../../image/git-context.js'
 import { RegistrySource, type ImageSource } from '../../image/image-source.js'
 import { ociLabels } from '../../image/labels.js'
 import { OciLayoutSource } from '../../image/oci-layout.js'
@@ -30,7 +30,7 @@ async function planCopy(cfg: ImagePushInputs): Promise<CopyPlan> {
     // Everything is read and hashed before any request: a corrupt layout pushes nothing.
     const layout = OciLayoutSource.open(cfg.ociLayout!)
     const top = layout.select(cfg.ociLayoutRef)
-    const check = await log.group(`check ${layout.name}`, () => layout.verify(top))
+    const check = await log.group(`check ${layout.name}`, () => layout.check(top))
     return {
       source: layout,
       reference: top.digest,
@@ -77,7 +77,7 @@ function referrerLines(name: string, result: PromoteResult): string[] {
 
 export async function run(io: ActionIO): Promise<void> {
   const cfg = readInputs(io.inputs)
-  const ctx = gitContextFromEnv()
+  const ctx = gitContextOf(io.context)
   const tags = computeTags(cfg.tagRules, ctx, { latest: cfg.latest })
   if (cfg.mode === 'build' && tags.length === 0) {
     throw new ConfigurationError(

@@ -1,5 +1,5 @@
 /**
- * security-scan's dry run: the inputs are validated and the ignore file read; then the plan is
+ * security-scan's dry run: the inputs are validated and the ignore file read; then the preview is
  * printed and nothing else happens: no download, no install, no DB, no cache, no scan, no gate,
  * no SARIF, no issue. Only `passed` is set, to `dry-run`.
  */
@@ -7,16 +7,16 @@ import { resolve } from 'node:path'
 import type { ActionIO } from '../../core/action.js'
 import { formatCommand } from '../../core/exec.js'
 import { log } from '../../core/log.js'
-import { Summary } from '../../core/summary.js'
 import { actionsCacheAvailable } from '../../scan/actions-cache.js'
 import type { IgnoreRule } from '../../scan/ignore.js'
-import { planScan, type ScanOptions } from '../../scan/scan.js'
+import { previewScan, type ScanOptions } from '../../scan/scan.js'
 import { SEVERITIES } from '../../scan/severity.js'
 import { scanTargetKey } from '../../scan/target.js'
 import type { ScanInputs } from './inputs.js'
+import { dryRunSummary } from './summary.js'
 
 /** The steps of a run, in order, each as one line of plain text. */
-async function planSteps(
+async function previewSteps(
   inputs: ScanInputs,
   options: Omit<ScanOptions, 'store'>
 ): Promise<{ steps: string[]; argv?: string[] }> {
@@ -25,17 +25,17 @@ async function planSteps(
       steps: [`would gate the existing report ${inputs.reportFile} (Trivy not installed nor run)`]
     }
   }
-  const plan = await planScan({ ...options, cache: inputs.cache && actionsCacheAvailable() })
-  const steps = [plan.trivy]
-  if (plan.db) {
-    const update = formatCommand(plan.db.argv)
+  const preview = await previewScan({ ...options, cache: inputs.cache && actionsCacheAvailable() })
+  const steps = [preview.trivy]
+  if (preview.db) {
+    const update = formatCommand(preview.db.argv)
     steps.push(
-      plan.db.cacheKey
-        ? `would restore the Trivy DB from the Actions cache (key ${plan.db.cacheKey}, else the newest older day), update it with \`${update}\` and save it`
+      preview.db.cacheKey
+        ? `would restore the Trivy DB from the Actions cache (key ${preview.db.cacheKey}, else the newest older day), update it with \`${update}\` and save it`
         : `would update the Trivy DB with \`${update}\` (${inputs.cache ? 'no Actions cache on this runner' : 'cache: false'})`
     )
   }
-  return { steps, argv: plan.argv }
+  return { steps, argv: preview.argv }
 }
 
 function gateFacts(inputs: ScanInputs, ignoreRules: IgnoreRule[]): [string, string][] {
@@ -66,7 +66,7 @@ export async function dryRun(
   ignoreRules: IgnoreRule[],
   options: Omit<ScanOptions, 'store'>
 ): Promise<void> {
-  const { steps, argv } = await planSteps(inputs, options)
+  const { steps, argv } = await previewSteps(inputs, options)
   const facts = gateFacts(inputs, ignoreRules)
   await log.group('Dry run: what a scan would do', async () => {
     for (const step of steps) log.info(step)
@@ -76,10 +76,5 @@ export async function dryRun(
   })
   io.setOutput('passed', 'dry-run')
   const target = inputs.target ?? inputs.reportFile ?? ''
-  const summary = new Summary()
-    .heading(`Security scan: dry run (${inputs.scanType} ${target})`)
-    .paragraph('🔎 dry run: nothing was downloaded, scanned, gated or written')
-    .list(steps)
-  if (argv) summary.paragraph('It would scan with:').code(formatCommand(argv))
-  await io.writeSummary(summary.facts(facts).toMarkdown())
+  await io.writeSummary(dryRunSummary(`${inputs.scanType} ${target}`, steps, argv, facts))
 }

@@ -39,7 +39,7 @@ export interface ScanInputs {
   sarifFile?: string
   issue: boolean
   githubToken?: string
-  /** Plan only: nothing downloaded, scanned, gated or written. */
+  /** Preview only: nothing downloaded, scanned, gated or written. */
   dryRun: boolean
 }
 

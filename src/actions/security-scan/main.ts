@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import type { RunContext } from '../../core/run-context.js'
 import { readFile, writeFile } from 'node:fs/promises'
-import { homedir, tmpdir } from 'node:os'
+import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { getOctokit } from '@actions/github'
 import type { ActionIO } from '../../core/action.js'
@@ -35,8 +35,12 @@ async function loadIgnoreRules(file: string | undefined): Promise<IgnoreRule[]> 
   return rules
 }
 
-/** Where a scan installs, caches and writes: the same for a run and a dry run's plan. */
-function scanOptions(inputs: ScanInputs, now: Date): Omit<ScanOptions, 'store'> {
+/** Where a scan installs, caches and writes: the same for a run and a dry run's preview. */
+function scanOptions(
+  inputs: ScanInputs,
+  context: RunContext,
+  now: Date
+): Omit<ScanOptions, 'store'> {
   return {
     scanType: inputs.scanType,
     target: inputs.target,
@@ -45,9 +49,8 @@ function scanOptions(inputs: ScanInputs, now: Date): Omit<ScanOptions, 'store'> 
     trivyPath: inputs.trivyPath,
     version: inputs.trivyVersion,
     sha256: inputs.trivySha256,
-    toolCacheDir:
-      process.env.RUNNER_TOOL_CACHE || join(homedir(), '.cache', 'ops-actions', 'tools'),
-    tempDir: process.env.RUNNER_TEMP || tmpdir(),
+    toolCacheDir: context.toolCacheDir || join(homedir(), '.cache', 'ops-actions', 'tools'),
+    tempDir: context.tempDir,
     cacheDir: inputs.cacheDir ?? defaultCacheDir(homedir()),
     outputFile: resolve(JSON_REPORT),
     now,
@@ -64,6 +67,7 @@ function scanOptions(inputs: ScanInputs, now: Date): Omit<ScanOptions, 'store'> 
 
 async function obtainReport(
   inputs: ScanInputs,
+  context: RunContext,
   now: Date
 ): Promise<{ report: TrivyReport; jsonFile: string; scan?: ScanOutcome }> {
   if (inputs.reportFile) {
@@ -71,7 +75,7 @@ async function obtainReport(
     const report = readReportFile(inputs.reportFile, inputs.reportFile)
     return { report, jsonFile: inputs.reportFile }
   }
-  const options = scanOptions(inputs, now)
+  const options = scanOptions(inputs, context, now)
   const scan = await scanWithTrivy({
     ...options,
     store: inputs.cache ? actionsCacheStore() : undefined
@@ -95,7 +99,12 @@ interface TargetFacts {
   pathPrefix: string
 }
 
-function targetFacts(inputs: ScanInputs, report: TrivyReport, jsonFile: string): TargetFacts {
+function targetFacts(
+  inputs: ScanInputs,
+  context: RunContext,
+  report: TrivyReport,
+  jsonFile: string
+): TargetFacts {
   // A report file says what it scanned; the scan-type input only defaults to image.
   const label = inputs.reportFile
     ? scanLabel(report.ArtifactType, inputs.scanType)
@@ -105,7 +114,7 @@ function targetFacts(inputs: ScanInputs, report: TrivyReport, jsonFile: string):
     label !== 'image' && label !== 'sbom' && inputs.target && existsSync(resolve(inputs.target))
       ? resolve(inputs.target)
       : undefined
-  const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
+  const workspace = context.workspace
   return {
     label,
     display,
@@ -172,8 +181,8 @@ export async function run(io: ActionIO): Promise<void> {
   log.secret(process.env.TRIVY_PASSWORD)
   const now = new Date()
   const ignoreRules = await loadIgnoreRules(inputs.ignoreFile)
-  if (inputs.dryRun) return dryRun(io, inputs, ignoreRules, scanOptions(inputs, now))
-  const { report, jsonFile, scan } = await obtainReport(inputs, now)
+  if (inputs.dryRun) return dryRun(io, inputs, ignoreRules, scanOptions(inputs, io.context, now))
+  const { report, jsonFile, scan } = await obtainReport(inputs, io.context, now)
   const analysis = analyseReport(report, {
     severities: inputs.severities,
     ignoreUnfixed: inputs.ignoreUnfixed,
@@ -181,7 +190,7 @@ export async function run(io: ActionIO): Promise<void> {
     now
   })
   warnExpired(analysis)
-  const target = targetFacts(inputs, report, jsonFile)
+  const target = targetFacts(inputs, io.context, report, jsonFile)
   annotateFiles(analysis, target.pathPrefix)
   const notes: string[] = []
   let sarifFile = ''

@@ -1,3 +1,4 @@
+import { formatCommand } from '../../core/exec.js'
 import { Summary } from '../../core/summary.js'
 import type { GateResult } from '../../scan/gate.js'
 import type { IgnoreOutcome } from '../../scan/ignore.js'
@@ -105,4 +106,19 @@ export function buildScanSummary(input: ScanSummaryInput): string {
   if (input.notes && input.notes.length > 0)
     summary.heading('Notes', 3).list(input.notes.map(plainText))
   return summary.toMarkdown()
+}
+
+/** The dry run: the steps a run would take, the scan command, and the gate it would apply. */
+export function dryRunSummary(
+  what: string,
+  steps: string[],
+  argv: string[] | undefined,
+  facts: [string, string][]
+): string {
+  const summary = new Summary()
+    .heading(`Security scan: dry run (${what})`)
+    .paragraph('🔎 dry run: nothing was downloaded, scanned, gated or written')
+    .list(steps)
+  if (argv) summary.paragraph('It would scan with:').code(formatCommand(argv))
+  return summary.facts(facts).toMarkdown()
 }

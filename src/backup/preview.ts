@@ -1,7 +1,7 @@
 /**
- * The dry run: what a verification would do, from the inputs and the backup's table of contents
+ * The dry run: what a restore test would do, from the inputs and the backup's table of contents
  * alone. Nothing is created. Checks whose outcome is already known without a restore (a TOC that
- * cannot be read, a backup past max-age, no table to check) are judged here and fail the plan,
+ * cannot be read, a backup past max-age, no table to check) are judged here and fail the preview,
  * because a real run would fail them too.
  */
 import { formatCommand } from '../core/exec.js'
@@ -20,10 +20,10 @@ import {
   restoreOptions,
   scratchDatabaseName,
   type BackupFacts,
-  type VerifyRequest
-} from './verify.js'
+  type RestoreTestRequest
+} from './restore-test.js'
 
-export interface VerifyPlan {
+export interface RestoreTestPreview {
   passed: boolean
   /** A name drawn as the real run would; each run draws a new one. */
   database: string
@@ -41,10 +41,10 @@ export interface VerifyPlan {
 }
 
 function afterRestoreChecks(
-  request: VerifyRequest,
+  request: RestoreTestRequest,
   database: string,
   tables: TableName[],
-  tablesFrom: VerifyPlan['tablesFrom']
+  tablesFrom: RestoreTestPreview['tablesFrom']
 ): string[] {
   const lines = [`restore: no error${request.allowErrors.length ? ' other than allow-errors' : ''}`]
   if (request.maxRestoreMs !== undefined)
@@ -61,13 +61,13 @@ function afterRestoreChecks(
   return lines
 }
 
-/** Pure: the plan from a TOC that was read (or the failed TOC check when it was not). */
-export function planVerification(
-  request: VerifyRequest,
+/** Pure: the preview from a TOC that was read (or the failed TOC check when it was not). */
+export function previewFromToc(
+  request: RestoreTestRequest,
   read: { toc: Toc } | { failed: CheckResult },
   now: Date,
   integrity: CheckResult[] = []
-): VerifyPlan {
+): RestoreTestPreview {
   const database = scratchDatabaseName(now)
   const jobs = effectiveJobs(request.source, request.jobs)
   const tablesFrom = request.expectTables ? 'expect-tables' : 'table of contents'
@@ -102,14 +102,9 @@ export function planVerification(
 }
 
 /** Reads the TOC (read-only: `pg_restore --list` or the script's comments) and plans. */
-export async function planBackupVerify(
-  request: VerifyRequest,
+export async function previewRestoreTest(
+  request: RestoreTestRequest,
   now = new Date()
-): Promise<VerifyPlan> {
-  return planVerification(
-    request,
-    await readTocChecked(request),
-    now,
-    await integrityChecks(request)
-  )
+): Promise<RestoreTestPreview> {
+  return previewFromToc(request, await readTocChecked(request), now, await integrityChecks(request))
 }

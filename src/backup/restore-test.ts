@@ -47,7 +47,7 @@ import { execute, queryRows, quoteIdent } from './sql.js'
 import { readToc, tablesWithData, type Toc } from './toc.js'
 import { wallTimeToInstant, wallTimeWindow, type TimeZone } from './wall-time.js'
 
-export interface VerifyRequest {
+export interface RestoreTestRequest {
   source: BackupSource
   conn: Connection
   jobs: number
@@ -92,7 +92,7 @@ export interface BackupFacts {
   dumpedBy?: string
 }
 
-export interface VerifyReport {
+export interface RestoreTestReport {
   passed: boolean
   database: string
   databaseKept: boolean
@@ -111,7 +111,11 @@ export interface VerifyReport {
 }
 
 /** Runs one step of the drill and records its wall time in the report. */
-async function phase<T>(report: VerifyReport, name: string, step: () => Promise<T>): Promise<T> {
+async function phase<T>(
+  report: RestoreTestReport,
+  name: string,
+  step: () => Promise<T>
+): Promise<T> {
   const started = Date.now()
   try {
     return await step()
@@ -225,11 +229,15 @@ async function countRows(
 }
 
 /** The tables that must come back: `expect-tables`, or every table with data in the TOC. */
-export function expectedTables(request: VerifyRequest, toc: Toc): TableName[] {
+export function expectedTables(request: RestoreTestRequest, toc: Toc): TableName[] {
   return request.expectTables ?? tablesWithData(toc)
 }
 
-function tableChecks(request: VerifyRequest, toc: Toc, restored: RestoredTable[]): CheckResult[] {
+function tableChecks(
+  request: RestoreTestRequest,
+  toc: Toc,
+  restored: RestoredTable[]
+): CheckResult[] {
   const rowsOf = new Map(restored.map((t) => [key(t), t.rows]))
   const expected = expectedTables(request, toc)
   const checks =
@@ -247,7 +255,7 @@ async function runSqlChecks(
   conn: Connection,
   database: string,
   checks: SqlCheck[],
-  track: VerifyRequest['track']
+  track: RestoreTestRequest['track']
 ): Promise<CheckResult[]> {
   if (checks.length === 0) return []
   const reader = await createReader(conn)
@@ -297,7 +305,7 @@ async function runAmcheck(
   return judgeAmcheck(result.code, `${result.stdout}\n${result.stderr}`)
 }
 
-export function describeBackup(request: VerifyRequest, toc: Toc | undefined): BackupFacts {
+export function describeBackup(request: RestoreTestRequest, toc: Toc | undefined): BackupFacts {
   const { source } = request
   return {
     path: source.path,
@@ -310,7 +318,11 @@ export function describeBackup(request: VerifyRequest, toc: Toc | undefined): Ba
   }
 }
 
-function emptyReport(request: VerifyRequest, database: string, toc: Toc | undefined): VerifyReport {
+function emptyReport(
+  request: RestoreTestRequest,
+  database: string,
+  toc: Toc | undefined
+): RestoreTestReport {
   return {
     passed: false,
     database,
@@ -330,7 +342,11 @@ function emptyReport(request: VerifyRequest, database: string, toc: Toc | undefi
  * What is known before anything is created: the RPO, and for plain SQL the pre-scan and the end
  * marker. A failed blocking check means nothing is restored.
  */
-export function decidedBeforeRestore(request: VerifyRequest, toc: Toc, now: Date): CheckResult[] {
+export function decidedBeforeRestore(
+  request: RestoreTestRequest,
+  toc: Toc,
+  now: Date
+): CheckResult[] {
   const checks: CheckResult[] = []
   const age = backupAge(request, toc, now)
   if (age.check) checks.push(age.check)
@@ -340,7 +356,7 @@ export function decidedBeforeRestore(request: VerifyRequest, toc: Toc, now: Date
 }
 
 /** The backup's bytes against the sidecar and the manifest: read before anything is created. */
-export async function integrityChecks(request: VerifyRequest): Promise<CheckResult[]> {
+export async function integrityChecks(request: RestoreTestRequest): Promise<CheckResult[]> {
   if (!request.sha256 && !request.manifest) return []
   const actual = await digestBackup(request.source)
   const checks: CheckResult[] = []
@@ -354,7 +370,7 @@ export const blocks = (checks: CheckResult[]): boolean =>
   checks.some((c) => !c.passed && BLOCKING_KINDS.has(c.kind))
 
 /** `created-at`, else the archive's wall time in `dump-timezone`, else the window it allows. */
-export function createdAtOf(request: VerifyRequest, toc: Toc): CreatedAt | undefined {
+export function createdAtOf(request: RestoreTestRequest, toc: Toc): CreatedAt | undefined {
   if (request.createdAt) return { at: request.createdAt }
   if (request.manifest) return { at: new Date(request.manifest.createdAt) }
   if (!toc.createdWall) return undefined
@@ -370,7 +386,7 @@ function describeCreatedAt(created: CreatedAt | undefined): string | undefined {
 
 /** Known from the TOC alone (or `created-at`): no restore is needed to judge the RPO. */
 export function backupAge(
-  request: VerifyRequest,
+  request: RestoreTestRequest,
   toc: Toc,
   now: Date
 ): { seconds?: number; check?: CheckResult } {
@@ -410,7 +426,7 @@ export function checkVersions(toc: Toc, serverVersion: string | undefined): void
 }
 
 /** An unreadable TOC is a failed check (the backup is bad), not an error of the action. */
-export async function readTocChecked(request: VerifyRequest): Promise<TocOutcome> {
+export async function readTocChecked(request: RestoreTestRequest): Promise<TocOutcome> {
   try {
     const toc = await readToc(request.source, request.conn.env)
     checkVersions(toc, request.serverVersion)
@@ -430,7 +446,9 @@ export async function readTocChecked(request: VerifyRequest): Promise<TocOutcome
   }
 }
 
-export function restoreOptions(request: VerifyRequest): RestoreOptions & { stopOnError: boolean } {
+export function restoreOptions(
+  request: RestoreTestRequest
+): RestoreOptions & { stopOnError: boolean } {
   return {
     jobs: request.jobs,
     timeoutMs: request.maxRestoreMs,
@@ -438,7 +456,10 @@ export function restoreOptions(request: VerifyRequest): RestoreOptions & { stopO
   }
 }
 
-function restoreOptionsFor(request: VerifyRequest, toc: Toc): ReturnType<typeof restoreOptions> {
+function restoreOptionsFor(
+  request: RestoreTestRequest,
+  toc: Toc
+): ReturnType<typeof restoreOptions> {
   const script = toc.script
   return {
     ...restoreOptions(request),
@@ -453,11 +474,11 @@ function restoreOptionsFor(request: VerifyRequest, toc: Toc): ReturnType<typeof 
  * report with what was measured, also as that role.
  */
 async function restoreAndMeasure(
-  request: VerifyRequest,
+  request: RestoreTestRequest,
   toc: Toc,
   database: string,
   role: ScratchRole,
-  report: VerifyReport
+  report: RestoreTestReport
 ): Promise<void> {
   const { conn, signal } = request
   const as = roleConnection(conn, role, database)
@@ -522,8 +543,8 @@ async function restoreAndMeasure(
 
 /** Drops (or, with keep-database, keeps and locks) what the run made; each failure is logged. */
 async function dropMade(
-  request: VerifyRequest,
-  report: VerifyReport,
+  request: RestoreTestRequest,
+  report: RestoreTestReport,
   made: { database: boolean; role?: string }
 ): Promise<void> {
   const { conn } = request
@@ -544,10 +565,10 @@ async function dropMade(
     await dropScratchRole(conn, made.role).catch(logged(`drop restore role ${made.role}`))
 }
 
-export async function verifyBackup(
-  request: VerifyRequest,
+export async function testRestore(
+  request: RestoreTestRequest,
   now = new Date()
-): Promise<VerifyReport> {
+): Promise<RestoreTestReport> {
   const database = scratchDatabaseName(now)
   const started = Date.now()
   const read = await readTocChecked(request)
