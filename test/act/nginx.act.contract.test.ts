@@ -4,7 +4,7 @@
  * green-servers, nginx-test-command, nginx-reload-command) flow through to deploy-bluegreen,
  * which rewrites the upstream include and reloads nginx. Stand-ins: none reached.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { jobResult, runAct } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
@@ -13,6 +13,10 @@ import { startNginx, type NginxInstance } from '../../lab/services/nginx.js'
 import { settledSlotCounts } from '../../lab/slots.js'
 import { startFakeGitHubApi, type FakeGitHubApi } from '../fakes/github-api.js'
 import { explain, templateCaller } from './helpers.js'
+
+// Each act run has its own limit (runAct's default, 240 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(300_000)
 
 describe('rollback template to a version under act, on nginx', () => {
   const lab = Lab.create()
