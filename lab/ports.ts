@@ -13,3 +13,22 @@ export function freePort(): Promise<number> {
     })
   })
 }
+
+/** What a server's log says when another process bound its port first. */
+const PORT_TAKEN = /address already in use|EADDRINUSE/i
+
+/**
+ * Runs `start` (which picks its ports with freePort() and starts a server on them) again, at
+ * most `attempts` times in all, when it failed because the port was taken in between: the pick
+ * is only a hint, and under parallel test workers another process can bind that port first. Any
+ * other failure is thrown at once. `start` must be safe to run again after such a failure.
+ */
+export async function withFreshPorts<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start()
+    } catch (e) {
+      if (attempt >= attempts || !PORT_TAKEN.test(String((e as Error)?.message ?? e))) throw e
+    }
+  }
+}

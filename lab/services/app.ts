@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import type { Lab } from '../lab.js'
-import { freePort } from '../ports.js'
+import { freePort, withFreshPorts } from '../ports.js'
 import { httpOk, type ManagedProcess } from '../process.js'
 
 export type Slot = 'blue' | 'green'
@@ -23,7 +23,7 @@ export interface AppSlot {
 
 const script = fileURLToPath(new URL('../sample-app.mjs', import.meta.url))
 
-export async function startAppSlot(lab: Lab, slot: Slot, faults: AppFaults = {}): Promise<AppSlot> {
+async function startAppSlotOnce(lab: Lab, slot: Slot, faults: AppFaults = {}): Promise<AppSlot> {
   const port = await freePort()
   const args = [`--slot=${slot}`, `--port=${port}`, `--version=${faults.version ?? 'v1'}`]
   if (faults.errorRate) args.push(`--error-rate=${faults.errorRate}`)
@@ -43,6 +43,11 @@ export async function startAppSlot(lab: Lab, slot: Slot, faults: AppFaults = {})
       await res.arrayBuffer().catch(() => undefined)
     }
   }
+}
+
+/** The slot's server on a free port (picked again if another process took it meanwhile). */
+export function startAppSlot(lab: Lab, slot: Slot, faults: AppFaults = {}): Promise<AppSlot> {
+  return withFreshPorts(() => startAppSlotOnce(lab, slot, faults))
 }
 
 /** Both slots of the sample service. */

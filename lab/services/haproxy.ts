@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { runtimeApiCommand } from '../../src/traffic/haproxy.js'
 import type { Lab } from '../lab.js'
-import { freePort } from '../ports.js'
+import { freePort, withFreshPorts } from '../ports.js'
 import { httpOk, type ManagedProcess } from '../process.js'
 
 export interface HaproxyOptions {
@@ -37,7 +37,7 @@ export const haproxyCommand = runtimeApiCommand
  * HAProxy in master-worker mode (-W) so a reload (SIGUSR2) behaves as in production: new workers
  * start with the config and, when configured, the server-state file written before the reload.
  */
-export async function startHaproxy(lab: Lab, options: HaproxyOptions): Promise<HaproxyInstance> {
+async function startHaproxyOnce(lab: Lab, options: HaproxyOptions): Promise<HaproxyInstance> {
   const name = options.name ?? 'haproxy'
   const dir = lab.mkdir(name)
   const port = await freePort()
@@ -104,4 +104,9 @@ ${servers}
       }, 15_000)
     }
   }
+}
+
+/** startHaproxyOnce on free ports, picked again if another process took one meanwhile. */
+export function startHaproxy(lab: Lab, options: HaproxyOptions): Promise<HaproxyInstance> {
+  return withFreshPorts(() => startHaproxyOnce(lab, options))
 }

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import type { Lab } from '../lab.js'
-import { freePort } from '../ports.js'
+import { freePort, withFreshPorts } from '../ports.js'
 import { httpOk, type ManagedProcess } from '../process.js'
 
 export interface NginxOptions {
@@ -37,7 +37,7 @@ export interface NginxInstance {
   reloadCommand: string[]
 }
 
-export async function startNginx(lab: Lab, options: NginxOptions): Promise<NginxInstance> {
+async function startNginxOnce(lab: Lab, options: NginxOptions): Promise<NginxInstance> {
   const name = options.name ?? 'nginx'
   const prefix = lab.mkdir(name)
   lab.mkdir(name, 'logs')
@@ -89,4 +89,9 @@ http {
     testCommand: [...base, '-t'],
     reloadCommand: [...base, '-s', 'reload']
   }
+}
+
+/** startNginxOnce on a free port, picked again if another process took it meanwhile. */
+export function startNginx(lab: Lab, options: NginxOptions): Promise<NginxInstance> {
+  return withFreshPorts(() => startNginxOnce(lab, options))
 }

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import type { Lab } from '../lab.js'
-import { freePort } from '../ports.js'
+import { freePort, withFreshPorts } from '../ports.js'
 import { httpOk, type ManagedProcess } from '../process.js'
 
 export interface PrometheusOptions {
@@ -21,7 +21,7 @@ export interface PrometheusInstance {
   waitForTargets(timeoutMs?: number): Promise<void>
 }
 
-export async function startPrometheus(
+async function startPrometheusOnce(
   lab: Lab,
   options: PrometheusOptions
 ): Promise<PrometheusInstance> {
@@ -74,4 +74,9 @@ ${targets}
       }, timeoutMs)
     }
   }
+}
+
+/** startPrometheusOnce on a free port, picked again if another process took it meanwhile. */
+export function startPrometheus(lab: Lab, options: PrometheusOptions): Promise<PrometheusInstance> {
+  return withFreshPorts(() => startPrometheusOnce(lab, options))
 }

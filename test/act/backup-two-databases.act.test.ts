@@ -6,12 +6,16 @@
  * must keep, fetch and verify its own dump. Host mode, as backup.act.test.ts (use-containers
  * false, a scratch server). Stand-ins: upload-artifact, download-artifact.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { dirname } from 'node:path'
 import { runAct, type ActRun } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
 import { pgProgram, startPostgres, type Postgres } from '../../lab/services/postgres.js'
 import { explain } from './helpers.js'
+
+// Each act run has its own limit (180 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(240_000)
 
 const call = (db: string, rows: string) => `
   ${db}:

@@ -5,7 +5,7 @@
  * `use-containers: false` and a scratch server (SCRATCH_DATABASE_URL): the path a self-hosted
  * runner next to the database takes. Stand-ins: upload-artifact, download-artifact.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -13,6 +13,10 @@ import { jobResult, runAct, stepOutput } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
 import { pgProgram, startPostgres, type Postgres } from '../../lab/services/postgres.js'
 import { templateCaller } from './helpers.js'
+
+// Each act run has its own limit (runAct's default, 240 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(300_000)
 
 describe('backup template under act (host mode) on a real PostgreSQL', () => {
   const lab = Lab.create()

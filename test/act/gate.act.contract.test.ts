@@ -5,7 +5,7 @@
  * and nothing is released. A failing test stops the run at the gate.
  * Stand-ins: checkout.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { jobResult, REPO_ROOT, runAct, stepOutput } from '../../lab/act.js'
@@ -15,6 +15,10 @@ import { startHaproxy, type HaproxyInstance } from '../../lab/services/haproxy.j
 import { slotCounts } from '../deploy-bluegreen/helpers.js'
 import { startFakeGitHubApi, type FakeGitHubApi } from '../fakes/github-api.js'
 import { explain, haproxyWith, templateCaller } from './helpers.js'
+
+// Each act run has its own limit (runAct's default, 240 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(300_000)
 
 const SERVICE = join(REPO_ROOT, 'lab', 'demo-data', 'service')
 const service = (): Record<string, string> =>

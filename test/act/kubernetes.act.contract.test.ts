@@ -7,7 +7,7 @@
  * goes back to the previous slot.
  * Stand-ins: none reached (no AWS role given).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
@@ -22,6 +22,10 @@ import {
   type FakeKubeApi
 } from '../fakes/kube-api.js'
 import { explain, templateCaller } from './helpers.js'
+
+// Each act run has its own limit (runAct's default, 240 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(300_000)
 
 describe('rollback template under act on the Kubernetes router (fake API)', () => {
   let kube: FakeKubeApi

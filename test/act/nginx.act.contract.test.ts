@@ -4,15 +4,19 @@
  * green-servers, nginx-test-command, nginx-reload-command) flow through to deploy-bluegreen,
  * which rewrites the upstream include and reloads nginx. Stand-ins: none reached.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { jobResult, runAct } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
 import { startApp } from '../../lab/services/app.js'
 import { startNginx, type NginxInstance } from '../../lab/services/nginx.js'
-import { slotCounts } from '../deploy-bluegreen/helpers.js'
+import { settledSlotCounts } from '../../lab/slots.js'
 import { startFakeGitHubApi, type FakeGitHubApi } from '../fakes/github-api.js'
 import { explain, templateCaller } from './helpers.js'
+
+// Each act run has its own limit (runAct's default, 240 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(300_000)
 
 describe('rollback template to a version under act, on nginx', () => {
   const lab = Lab.create()
@@ -64,12 +68,8 @@ describe('rollback template to a version under act, on nginx', () => {
     if (jobResult(run, 'rollback') !== 'success') throw new Error(explain(run))
     expect(readFileSync(installs, 'utf8').trim()).toBe('green 127.0.0.1:5000/shop:1.4.2')
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toMatch(/blue=0 green=100 previous=blue/)
-    // A keep-alive connection may still reach an old worker for a moment after the reload.
-    let counts: Record<string, number> = {}
-    for (let i = 0; i < 50 && counts.green !== 10; i++) {
-      counts = await slotCounts(nginx.url, 10).catch(() => ({}))
-      if (counts.green !== 10) await new Promise((r) => setTimeout(r, 100))
-    }
-    expect(counts).toEqual({ green: 10 })
+    // Old workers may answer for a moment after the reload (longer on a loaded machine): wait,
+    // bounded, for 10 fresh-connection answers in a row from green.
+    expect(await settledSlotCounts(nginx.url, 'green', { n: 10 })).toEqual({ green: 10 })
   })
 })

@@ -7,7 +7,7 @@
  * not there (it fails after the build and scan jobs; this test is about what was pushed).
  * Stand-ins: checkout, upload-artifact, download-artifact.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { enginePath } from '../../lab/engines.js'
 import { jobResult, makeCallerRepo, runAct, type ActRun } from '../../lab/act.js'
@@ -22,6 +22,10 @@ import {
   removeLater,
   removeTempDirs
 } from './helpers.js'
+
+// Each act run has its own limit (240 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(300_000)
 
 describe('two deploy.yml calls with oci-layout in one caller run', () => {
   const lab = Lab.create()

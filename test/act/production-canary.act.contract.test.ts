@@ -8,7 +8,16 @@
  * The template's Kubernetes router is swapped for the lab's HAProxy (the inputs named below).
  * Stand-ins: none reached on this path.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  jest
+} from '@jest/globals'
 import { jobResult, makeCallerRepo, runAct, type ActRun } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
 import { startLoad, type Load } from '../../lab/load.js'
@@ -25,6 +34,10 @@ import {
   removeLater,
   removeTempDirs
 } from './helpers.js'
+
+// Each act run has its own limit (300 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(360_000)
 
 describe('production template under act (host mode): canary on HAProxy with Prometheus', () => {
   const lab = Lab.create()

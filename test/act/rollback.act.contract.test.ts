@@ -3,7 +3,7 @@
  * traffic goes back to the previous slot and the rollback is recorded as a Deployment.
  * Stand-ins: none reached (the rollback job has no third-party step with these inputs).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { jobResult, runAct } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
 import { startApp } from '../../lab/services/app.js'
@@ -11,6 +11,10 @@ import { startHaproxy, type HaproxyInstance } from '../../lab/services/haproxy.j
 import { slotCounts } from '../deploy-bluegreen/helpers.js'
 import { startFakeGitHubApi, type FakeGitHubApi } from '../fakes/github-api.js'
 import { explain, haproxyWith, templateCaller } from './helpers.js'
+
+// Each act run has its own limit (runAct's default, 240 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(300_000)
 
 describe('rollback template under act (host mode) on HAProxy', () => {
   const lab = Lab.create()

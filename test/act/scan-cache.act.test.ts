@@ -9,7 +9,7 @@
  * RUNNER_TEMP. (The fake trivy stands in for Trivy: no DB can be downloaded offline.)
  * Stand-ins: checkout, upload-artifact, download-artifact.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { join } from 'node:path'
 import { enginePath } from '../../lab/engines.js'
 import { jobResult, makeCallerRepo, REPO_ROOT, runAct } from '../../lab/act.js'
@@ -17,6 +17,10 @@ import { Lab } from '../../lab/lab.js'
 import { startRegistry, type Registry } from '../../lab/services/registry.js'
 import { pushImage } from '../image-push/upload.js'
 import { explain, fakeTrivyEnv, fakeTrivyPath, removeLater, removeTempDirs } from './helpers.js'
+
+// Each act run has its own limit (180 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(240_000)
 
 describe('the scan gate and a Trivy DB cache entry saved by the gate job', () => {
   const lab = Lab.create()

@@ -4,7 +4,7 @@
  * proves our requests, not GitHub), and opens one tracking issue for the week.
  * Faked: the GitHub API (test/fakes/github-history.ts). Real: act, Prometheus, the app.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { jobResult, REPO_ROOT, runAct } from '../../lab/act.js'
@@ -13,6 +13,10 @@ import { startApp, type AppSlot } from '../../lab/services/app.js'
 import { startPrometheus, type PrometheusInstance } from '../../lab/services/prometheus.js'
 import { startFakeGitHubHistory } from '../fakes/github-history.js'
 import { explain } from './helpers.js'
+
+// Each act run has its own limit (300 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(360_000)
 
 const TOKEN = 'act-slo-token'
 const ago = (m: number): string => new Date(Date.now() - m * 60_000).toISOString()

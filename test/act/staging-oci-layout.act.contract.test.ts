@@ -8,7 +8,7 @@
  * offline), blue-green on a real HAProxy with its Deployment record, mark-released.
  * Stand-ins: checkout, upload-artifact, download-artifact.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -31,6 +31,10 @@ import {
   removeTempDirs,
   templateCaller
 } from './helpers.js'
+
+// Each act run has its own limit (300 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(360_000)
 
 const SERVICE = join(REPO_ROOT, 'lab', 'demo-data', 'service')
 const service = (): Record<string, string> =>

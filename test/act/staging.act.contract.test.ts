@@ -9,7 +9,7 @@
  * its Deployment record, and mark-released tagging the digest `staging`.
  * Stand-ins: none reached on this path (no checkout in promote/scan/release).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { jobResult, makeCallerRepo, runAct, stepOutput } from '../../lab/act.js'
@@ -30,6 +30,10 @@ import {
   removeTempDirs,
   templateCaller
 } from './helpers.js'
+
+// Each act run has its own limit (300 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(360_000)
 
 describe('staging template under act (host mode): promote, scan gate, blue-green on HAProxy', () => {
   const lab = Lab.create()

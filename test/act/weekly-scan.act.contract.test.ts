@@ -6,10 +6,14 @@
  * binary cannot download its DB offline) and the GitHub API (test/fakes/github-api.ts).
  * Stand-ins: checkout, codeql-action/upload-sarif (posts to the fake API).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { jobResult, runAct } from '../../lab/act.js'
 import { startFakeGitHubApi, type FakeGitHubApi } from '../fakes/github-api.js'
 import { explain, fakeTrivyEnv, fakeTrivyPath, removeTempDirs, templateCaller } from './helpers.js'
+
+// Each act run has its own limit (300 s); jest's 120 s default must not cut a slow run on a loaded
+// machine short first (the per-run limit stays the bound).
+jest.setTimeout(360_000)
 
 describe('weekly scan template under act (host mode)', () => {
   let api: FakeGitHubApi

@@ -22,10 +22,12 @@ async function gone(pid: number): Promise<boolean> {
 // `sh` starts a grandchild that does not hold the pipes (so `close` comes when sh dies) and
 // prints its pid; killing only `sh` would leave the 60 s sleep running.
 const withGrandchild = ['sh', '-c', 'sleep 60 >/dev/null 2>&1 & echo $!; wait']
+// Long enough for sh to start and print the pid on a loaded machine before the timeout hits.
+const timeoutMs = 2000
 
 describe('runCommand', () => {
   test('a timeout ends the whole process group: the grandchild is killed too', async () => {
-    const r = await runCommand(withGrandchild, { timeoutMs: 500, echo: false })
+    const r = await runCommand(withGrandchild, { timeoutMs, echo: false })
     expect(r.timedOut).toBe(true)
     const grandchild = Number(r.stdout.trim())
     expect(grandchild).toBeGreaterThan(1)
@@ -35,7 +37,7 @@ describe('runCommand', () => {
   test('the build gate runner (same runner) kills the grandchild too', async () => {
     let grandchild = 0
     const r = await runCommand(withGrandchild, {
-      timeoutMs: 500,
+      timeoutMs,
       echo: false,
       capture: false,
       onLine: (line) => (grandchild ||= Number(line))

@@ -14,7 +14,8 @@ const errorOf = (r: { annotations: { level: string; message: string }[] }): stri
     .map((a) => a.message)
     .join('\n')
 
-const waitFor = async (check: () => Promise<boolean>, ms = 5000): Promise<void> => {
+// 15 s, as lab/slots.ts settledSlotCounts: a loaded machine can take seconds to start new workers.
+const waitFor = async (check: () => Promise<boolean>, ms = 15_000): Promise<void> => {
   const end = Date.now() + ms
   // A request racing nginx's graceful reload on a reused keep-alive connection can see the old
   // worker close it (the reload benchmark measures that); here we only wait for the new state.

@@ -78,11 +78,13 @@ describe('blob copies are bounded by an idle timeout, not a total one (real regi
   it('a layer that trickles in for longer than the timeout, but never stops, is copied whole', async () => {
     const image = await pushImage(staging, 'team/slow', 'candidate', {
       layers: 1,
-      layerBytes: 96_000
+      layerBytes: 200_000
     })
     const slow = await startSlowProxy(staging, { chunk: 8000, everyMs: 150 })
     servers.push(slow.server)
-    const idleTimeoutMs = 1000
+    // 25 chunks 150 ms apart (about 3.7 s) under a 2.5 s idle timeout: a loaded machine may
+    // stall this process for a while between chunks without the copy going idle
+    const idleTimeoutMs = 2500
     const started = Date.now()
     const result = await promoteImage(
       {

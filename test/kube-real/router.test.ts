@@ -365,8 +365,12 @@ describe('lock: a lease annotation written with resourceVersion', () => {
     const r = router()
     const release = await r.lock('run 1', 0)
     const first = JSON.parse((await holder(path.service('shop')))!).expires
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-    expect(JSON.parse((await holder(path.service('shop')))!).expires > first).toBe(true)
+    // renewals every 300 ms: wait (bounded) for one; a loaded API server can take longer than 1 s
+    const expires = async (): Promise<string> =>
+      JSON.parse((await holder(path.service('shop')))!).expires
+    for (let i = 0; i < 100 && (await expires()) <= first; i++)
+      await new Promise((r) => setTimeout(r, 100))
+    expect((await expires()) > first).toBe(true)
     // Renewals (every 300 ms) keep moving the resourceVersion under the switch.
     await r.setWeights(allOn('green'), toGreen)
     expect((await scene.service(ns, 'shop')).spec.selector.slot).toBe('green')
