@@ -13,8 +13,6 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { jobResult, runAct, type ActRun } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
@@ -29,6 +27,8 @@ import {
   fakeTrivyEnv,
   fakeTrivyPath,
   haproxyWith,
+  registryProxy,
+  type RegistryProxy,
   removeTempDirs,
   templateCaller
 } from './helpers.js'
@@ -41,10 +41,8 @@ describe('rollback template under act: the environment tag follows what is live'
   let api: FakeGitHubApi
   let registry: Registry
   let app: Awaited<ReturnType<typeof startApp>>
-  let proxy: Server
+  let proxy: RegistryProxy
   let proxyHost: string
-  /** Runs once, before the proxy forwards the first PUT of the `production` tag. */
-  let beforeTagPut: (() => Promise<void>) | undefined
   let digests: { blue: string; green: string }
 
   async function digestOf(tag: string): Promise<string | null> {
@@ -76,37 +74,11 @@ describe('rollback template under act: the environment tag follows what is live'
       ]
     })
     ;[api, registry] = await Promise.all([startFakeGitHubApi(), startRegistry(lab)])
-    const target = new URL(registry.url)
-    proxy = createServer((req, res) => {
-      const forward = () => {
-        const out = request(
-          {
-            host: target.hostname,
-            port: target.port,
-            method: req.method,
-            path: req.url,
-            headers: req.headers
-          },
-          (up) => {
-            res.writeHead(up.statusCode ?? 502, up.headers)
-            up.pipe(res)
-          }
-        )
-        out.on('error', () => res.destroy())
-        req.pipe(out)
-      }
-      const hook = beforeTagPut
-      if (req.method === 'PUT' && req.url === '/v2/shop/manifests/production' && hook) {
-        beforeTagPut = undefined
-        req.pause()
-        hook().then(forward, () => res.destroy())
-      } else forward()
-    })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-    proxyHost = `127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    proxy = await registryProxy(registry.url)
+    proxyHost = proxy.host
   })
   afterAll(async () => {
-    await new Promise((resolve) => proxy.close(resolve))
+    await proxy.close()
     await api.close()
     await lab.stop()
     removeTempDirs()
@@ -164,14 +136,14 @@ describe('rollback template under act: the environment tag follows what is live'
 
   it('a release switching while the rollback tags: read again, the tag ends on what is live', async () => {
     let switched = false
-    beforeTagPut = async () => {
+    proxy.beforePut('shop', 'production', async () => {
       // A deploy queued behind the rollback (deploy.yml's group) releases green again.
       await lb.command(
         'experimental-mode on; set var proc.opsactions_previous str(blue); set weight app/green 100'
       )
       await lb.command('set weight app/blue 0')
       switched = true
-    }
+    })
     const run = await rollback()
     if (jobResult(run, 'rollback') !== 'success') throw new Error(explain(run))
     expect(switched).toBe(true)

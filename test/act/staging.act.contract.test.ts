@@ -27,6 +27,7 @@ import {
   headSha,
   fakeTrivyEnv,
   fakeTrivyPath,
+  registryProxy,
   removeLater,
   removeTempDirs,
   templateCaller
@@ -125,6 +126,71 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
         headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
       })
       expect([tag, res.headers.get('docker-content-digest')]).toEqual([tag, pushed.digest])
+    }
+  })
+
+  // A rollback (rollback.yml, its own concurrency group) switching back to blue while this
+  // release writes the `staging` tag: played by the test, through a proxy holding that PUT.
+  it('a rollback switching while the release tags: read again, `staging` ends on what is live', async () => {
+    await lb.command('set weight app/blue 100; set weight app/green 0')
+    const blue = await pushImage({ url: registry.url }, 'shop', 'staging-blue', {
+      layers: 1,
+      layerBytes: 512
+    })
+    const proxy = await registryProxy(registry.url)
+    let switched = false
+    proxy.beforePut('shop', 'staging', async () => {
+      await lb.command(
+        'experimental-mode on; set var proc.opsactions_previous str(green); set weight app/blue 100'
+      )
+      await lb.command('set weight app/green 0')
+      switched = true
+    })
+    try {
+      const caller = templateCaller('deploy-staging', {
+        ...haproxyWith(lb.socket, app),
+        'trivy-path': fakeTrivyPath(),
+        'promote-from': 'ci',
+        namespace: undefined,
+        service: undefined,
+        app: undefined,
+        'eks-cluster': undefined,
+        'aws-role-to-assume': undefined
+      })
+      const dir = removeLater(
+        makeCallerRepo({ '.github/workflows/deploy-staging.yml': caller }, 'develop')
+      )
+      const pushed = await pushImage({ url: registry.url }, 'shop', `sha-${headSha(dir)}`, {
+        layers: 1,
+        layerBytes: 512
+      })
+      const run = await runAct({
+        callerFiles: {},
+        callerDir: dir,
+        branch: 'develop',
+        workflow: '.github/workflows/deploy-staging.yml',
+        event: 'push',
+        vars: { IMAGE: `${proxy.host}/shop` },
+        apiUrl: api.url,
+        token: api.token,
+        env: fakeTrivyEnv('trivy-image-slmicro-clean-zero-vulns.json'),
+        timeoutMs: 300_000
+      })
+      if (jobResult(run, 'release') !== 'success') throw new Error(explain(run))
+      expect(switched).toBe(true)
+      expect(await slotCounts(lb.url, 10)).toEqual({ blue: 10 })
+      const digest = async (tag: string) =>
+        (
+          await fetch(`${registry.url}/v2/shop/manifests/${tag}`, {
+            method: 'HEAD',
+            headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
+          })
+        ).headers.get('docker-content-digest')
+      // green got this release and keeps its record; `staging` is what is live: blue's image
+      expect(await digest('staging-green')).toBe(pushed.digest)
+      expect(await digest('staging')).toBe(blue.digest)
+    } finally {
+      await proxy.close()
     }
   })
 
