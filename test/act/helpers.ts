@@ -6,6 +6,8 @@
  */
 import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseDocument } from 'yaml'
@@ -101,4 +103,51 @@ export function removeLater(dir: string): string {
 export function removeTempDirs(): void {
   if (process.env.OPS_LAB_KEEP) return
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
+
+export interface RegistryProxy {
+  /** host:port to write in image names instead of the registry's. */
+  host: string
+  /** Runs `hook` once, before forwarding the next PUT of `<repo>:<tag>`'s manifest. */
+  beforePut(repo: string, tag: string, hook: () => Promise<void>): void
+  close(): Promise<void>
+}
+
+/**
+ * A pass-through proxy in front of a lab registry that can hold one manifest PUT until a hook
+ * has run: a test puts "something else happens now" between a workflow's reads and its write.
+ */
+export async function registryProxy(registryUrl: string): Promise<RegistryProxy> {
+  const target = new URL(registryUrl)
+  const hooks = new Map<string, () => Promise<void>>()
+  const server = createServer((req, res) => {
+    const forward = () => {
+      const out = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers)
+          up.pipe(res)
+        }
+      )
+      out.on('error', () => res.destroy())
+      req.pipe(out)
+    }
+    const hook = req.method === 'PUT' ? hooks.get(req.url ?? '') : undefined
+    if (!hook) return forward()
+    hooks.delete(req.url ?? '')
+    req.pause()
+    hook().then(forward, () => res.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    beforePut: (repo, tag, hook) => hooks.set(`/v2/${repo}/manifests/${tag}`, hook),
+    close: () => new Promise((resolve) => server.close(() => resolve()))
+  }
 }

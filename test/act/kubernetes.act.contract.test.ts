@@ -4,7 +4,8 @@
  * (test/fakes/kube-api.ts: a contract fake; the kind workflow runs a real cluster). It proves the
  * inputs flow (namespace from the environment, service and app from the variables) and that the
  * kubeconfig secret's CONTENTS reach the action as a file in $RUNNER_TEMP: the Service selector
- * goes back to the previous slot.
+ * goes back to the previous slot, and the environment tag is read back from the router (the
+ * Service, or production's HTTPRoute) and moved to that slot's recorded image (lab registry).
  * Stand-ins: none reached (no AWS role given).
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
@@ -12,6 +13,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { jobResult, REPO_ROOT, runAct } from '../../lab/act.js'
+import { Lab } from '../../lab/lab.js'
+import { startRegistry, type Registry } from '../../lab/services/registry.js'
 import { runAction } from '../../lab/runner.js'
 import {
   deployment,
@@ -21,16 +24,41 @@ import {
   writeKubeconfig,
   type FakeKubeApi
 } from '../fakes/kube-api.js'
+import { pushImage } from '../image-push/upload.js'
 import { explain, templateCaller } from './helpers.js'
 
 // Each act run has its own limit (runAct's default, 240 s); jest's 120 s default must not cut a slow run on a loaded
 // machine short first (the per-run limit stays the bound).
 jest.setTimeout(300_000)
 
+async function tagDigest(registry: Registry, tag: string): Promise<string | null> {
+  const res = await fetch(`${registry.url}/v2/shop/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
+  })
+  return res.ok ? res.headers.get('docker-content-digest') : null
+}
+
+/** Each slot's record, as releases into them wrote it; the digests by slot. */
+async function records(registry: Registry, env: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const slot of ['blue', 'green']) {
+    const p = await pushImage({ url: registry.url }, 'shop', `${env}-${slot}`, {
+      layers: 1,
+      layerBytes: 512
+    })
+    out[slot] = p.digest
+  }
+  return out
+}
+
 describe('rollback template under act on the Kubernetes router (fake API)', () => {
+  const lab = Lab.create()
   let kube: FakeKubeApi
+  let registry: Registry
   beforeAll(async () => {
     kube = await startFakeKubeApi({ rolloutDelayMs: 50 })
+    registry = await startRegistry(lab)
     const ns = (o: Record<string, unknown>) => ({
       ...o,
       metadata: { ...(o.metadata as object), namespace: 'staging' }
@@ -39,9 +67,13 @@ describe('rollback template under act on the Kubernetes router (fake API)', () =
     live.metadata.annotations = { 'ops-actions/previous-slot': 'blue' }
     for (const o of [live, deployment('blue'), deployment('green')]) kube.put(ns(o))
   })
-  afterAll(() => kube.close())
+  afterAll(async () => {
+    await kube.close()
+    await lab.stop()
+  })
 
   it('switches the Service back to the previous slot with the kubeconfig from the secret', async () => {
+    const digests = await records(registry, 'staging')
     const kubeconfig = readFileSync(writeKubeconfig(kube.url, kube.token), 'utf8')
     const run = await runAct({
       callerFiles: {
@@ -54,7 +86,7 @@ describe('rollback template under act on the Kubernetes router (fake API)', () =
       workflow: '.github/workflows/rollback.yml',
       event: 'workflow_dispatch',
       payload: { inputs: { environment: 'staging', target: '', 'dry-run': 'false' } },
-      vars: { IMAGE: '127.0.0.1:5000/shop', APP_NAME: 'shop' },
+      vars: { IMAGE: `${registry.host}/shop`, APP_NAME: 'shop' },
       secrets: { KUBECONFIG: kubeconfig }
     })
     if (jobResult(run, 'rollback') !== 'success') throw new Error(explain(run))
@@ -62,6 +94,7 @@ describe('rollback template under act on the Kubernetes router (fake API)', () =
       app: 'shop',
       slot: 'blue'
     })
+    expect(await tagDigest(registry, 'staging')).toBe(digests.blue)
     // The token appears in the log only where the action asks the runner to mask it.
     const withToken = run.log.split('\n').filter((l) => l.includes(kube.token))
     expect(withToken.length).toBeGreaterThan(0)
@@ -78,6 +111,7 @@ describe('rollback template under act on the Kubernetes router (fake API)', () =
     live.metadata.annotations = { 'ops-actions/previous-slot': 'blue' }
     for (const o of [route, live, deployment('blue'), deployment('green')])
       kube.put({ ...o, metadata: { ...o.metadata, namespace: 'production' } })
+    const digests = await records(registry, 'production')
     const kubeconfig = readFileSync(writeKubeconfig(kube.url, kube.token), 'utf8')
     const run = await runAct({
       callerFiles: {
@@ -90,7 +124,7 @@ describe('rollback template under act on the Kubernetes router (fake API)', () =
       workflow: '.github/workflows/rollback.yml',
       event: 'workflow_dispatch',
       payload: { inputs: { environment: 'production', target: '', 'dry-run': 'false' } },
-      vars: { IMAGE: '127.0.0.1:5000/shop', APP_NAME: 'shop' },
+      vars: { IMAGE: `${registry.host}/shop`, APP_NAME: 'shop' },
       secrets: { KUBECONFIG: kubeconfig }
     })
     if (jobResult(run, 'rollback') !== 'success') throw new Error(explain(run))
@@ -98,6 +132,8 @@ describe('rollback template under act on the Kubernetes router (fake API)', () =
       .get('HTTPRoute', 'shop', 'production')
       .spec.rules[0].backendRefs.map((b: { weight?: number }) => b.weight)
     expect(weights).toEqual([100, 0])
+    // read back from the HTTPRoute (blue at 100), not from the Service
+    expect(await tagDigest(registry, 'production')).toBe(digests.blue)
   })
 })
 

@@ -66,7 +66,15 @@ describe('production template under act (host mode): canary on HAProxy with Prom
     await load.stop()
   })
 
-  async function release(): Promise<{ run: ActRun; sha: string }> {
+  const tagDigest = async (tag: string): Promise<string | null> => {
+    const res = await fetch(`${registry.url}/v2/shop/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
+    })
+    return res.ok ? res.headers.get('docker-content-digest') : null
+  }
+
+  async function release(): Promise<{ run: ActRun; sha: string; digest: string }> {
     const { app, lb, prometheus } = stack
     const caller = templateCaller('deploy-production', {
       'trivy-path': fakeTrivyPath(),
@@ -93,7 +101,10 @@ describe('production template under act (host mode): canary on HAProxy with Prom
       makeCallerRepo({ '.github/workflows/deploy-production.yml': caller }, 'main')
     )
     const sha = headSha(dir)
-    await pushImage({ url: registry.url }, 'shop', `sha-${sha}`, { layers: 1, layerBytes: 1024 })
+    const pushed = await pushImage({ url: registry.url }, 'shop', `sha-${sha}`, {
+      layers: 1,
+      layerBytes: 1024
+    })
     const run = await runAct({
       callerFiles: {},
       callerDir: dir,
@@ -106,7 +117,7 @@ describe('production template under act (host mode): canary on HAProxy with Prom
       env: fakeTrivyEnv('trivy-image-slmicro-clean-zero-vulns.json'),
       timeoutMs: 300_000
     })
-    return { run, sha }
+    return { run, sha, digest: pushed.digest }
   }
 
   it('promotes a good canary; Deployment success, the previous one inactive', async () => {
@@ -119,10 +130,12 @@ describe('production template under act (host mode): canary on HAProxy with Prom
       payload: {},
       statuses: [{ state: 'success' }]
     })
-    const { run, sha } = await release()
+    const { run, sha, digest } = await release()
     if (jobResult(run, 'release') !== 'success') throw new Error(explain(run))
     expect(run.exitCode).toBe(0)
-    expect(jobResult(run, 'mark-released')).toBe('success')
+    // green (the canary, now live) recorded; `production` read back from HAProxy: green's image
+    expect(await tagDigest('production-green')).toBe(digest)
+    expect(await tagDigest('production')).toBe(digest)
     expect(await stack.lb.command('get weight app/green')).toMatch(/^100 /)
     expect(await stack.lb.command('get weight app/blue')).toMatch(/^0 /)
     const mine = api.deployments.filter((d) => d.environment === 'production' && d.ref === sha)
@@ -133,11 +146,13 @@ describe('production template under act (host mode): canary on HAProxy with Prom
 
   it('aborts a canary breaching its error-rate SLO: traffic on stable, run and Deployment fail', async () => {
     await stack.app.green.control({ errorRate: 0.5 })
+    const tagged = [await tagDigest('production'), await tagDigest('production-green')]
     try {
       const { run, sha } = await release()
       expect(run.exitCode).not.toBe(0)
       expect(jobResult(run, 'release')).toBe('failure')
-      expect(jobResult(run, 'mark-released')).toBeUndefined()
+      // an aborted canary records and tags nothing
+      expect([await tagDigest('production'), await tagDigest('production-green')]).toEqual(tagged)
       expect(await stack.lb.command('get weight app/green')).toMatch(/^0 /)
       expect(await stack.lb.command('get weight app/blue')).toMatch(/^100 /)
       const mine = api.deployments.filter((d) => d.environment === 'production' && d.ref === sha)

@@ -53,7 +53,7 @@ describe('rollback template under act (host mode) on HAProxy', () => {
       workflow: '.github/workflows/rollback.yml',
       event: 'workflow_dispatch',
       payload: { inputs: { environment: 'staging', target: '', 'dry-run': 'false' } },
-      vars: { IMAGE: '127.0.0.1:5000/shop' },
+      // No IMAGE: no environment tag to move (rollback-tags.act.contract.test.ts moves it).
       apiUrl: api.url,
       token: api.token
     })
@@ -65,6 +65,7 @@ describe('rollback template under act (host mode) on HAProxy', () => {
     const recorded = api.deployments.filter((d) => d.environment === 'staging')
     expect(recorded).toHaveLength(1)
     expect(api.lastState(recorded[0])).toBe('success')
+    expect(run.log).toMatch(/the staging image tag was not moved/)
     if (run.exitCode !== 0) throw new Error(explain(run))
   })
 

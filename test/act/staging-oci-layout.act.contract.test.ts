@@ -5,7 +5,7 @@
  * image layout, then the sample service's pytest; it uploads the layout as an artifact. The build
  * job (packages: write, no caller code) downloads it and pushes it with image-push
  * `mode: oci-layout` as sha-<commit>; then the scan gate (fake trivy: no vulnerability DB
- * offline), blue-green on a real HAProxy with its Deployment record, mark-released.
+ * offline), blue-green on a real HAProxy with its Deployment record, the environment tags.
  * Stand-ins: checkout, upload-artifact, download-artifact.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
@@ -130,7 +130,7 @@ describe('staging template under act, built from the commit as an OCI layout (no
 
   const jobsOf = (result: Awaited<ReturnType<typeof run>>['result']) =>
     Object.fromEntries(
-      ['check-inputs', 'gate', 'build', 'promote', 'scan', 'release', 'mark-released'].map((j) => [
+      ['check-inputs', 'gate', 'build', 'promote', 'scan', 'release'].map((j) => [
         j,
         jobResult(result, j)
       ])
@@ -161,21 +161,20 @@ describe('staging template under act, built from the commit as an OCI layout (no
         'deploy-command': deployCommand
       })
     )
-    if (jobResult(result, 'mark-released') !== 'success') throw new Error(explain(result))
+    if (jobResult(result, 'release') !== 'success') throw new Error(explain(result))
     expect(jobsOf(result)).toEqual({
       'check-inputs': 'success',
       gate: 'success',
       build: 'success',
       promote: undefined,
       scan: 'success',
-      release: 'success',
-      'mark-released': 'success'
+      release: 'success'
     })
     expect(result.exitCode).toBe(0)
     // The gate ran the real tests too.
     expect(stepOutput(result, 'gate', 'failures')).toBe('0')
     // What the registry has for sha-<commit>, read by crane, is what the build job reported, what
-    // the idle slot got and what mark-released tagged; it is the layout's image (crane pull keeps
+    // the idle slot got and what the release job tagged; it is the layout's image (crane pull keeps
     // the manifest bytes, so its digest is the base image's).
     const pushed = execFileSync(crane, ['digest', `${registry.host}/shop:sha-${sha}`], {
       encoding: 'utf8'
@@ -184,6 +183,7 @@ describe('staging template under act, built from the commit as an OCI layout (no
     expect(stepOutput(result, 'build', 'digest')).toBe(pushed)
     expect(readFileSync(installs, 'utf8').trim()).toBe(`green ${registry.host}/shop@${pushed}`)
     expect(await tagDigest('staging')).toBe(pushed)
+    expect(await tagDigest('staging-green')).toBe(pushed)
     expect(await tagDigest('develop')).toBe(pushed)
     // Traffic on the new slot; one Deployment on this commit, success.
     expect(await slotCounts(lb.url, 20)).toEqual({ green: 20 })
@@ -233,7 +233,7 @@ describe('staging template under act, built from the commit as an OCI layout (no
 
     await lb.command('set weight app/blue 100; set weight app/green 0')
     const { result, sha } = await run(caller(both, { 'oci-layout-ref': `${registry.host}/base:2` }))
-    if (jobResult(result, 'mark-released') !== 'success') throw new Error(explain(result))
+    if (jobResult(result, 'release') !== 'success') throw new Error(explain(result))
     expect(base2.digest).not.toBe(base.digest)
     expect(await tagDigest(`sha-${sha}`)).toBe(base2.digest)
     expect(stepOutput(result, 'build', 'image')).toBe(`${registry.host}/shop@${base2.digest}`)

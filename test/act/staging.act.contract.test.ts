@@ -6,7 +6,8 @@
  * build from the commit without Docker, `oci-layout`, is staging-oci-layout.act.contract.test.ts).
  * Everything after it runs: promote of this commit's
  * digest, the scan gate (fake trivy: no vulnerability DB offline), the release on HAProxy with
- * its Deployment record, and mark-released tagging the digest `staging`.
+ * its Deployment record, and the release job recording the digest as `staging-green` (what the
+ * slot runs) and tagging it `staging` after reading the live slot back from HAProxy.
  * Stand-ins: none reached on this path (no checkout in promote/scan/release).
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
@@ -26,6 +27,7 @@ import {
   headSha,
   fakeTrivyEnv,
   fakeTrivyPath,
+  registryProxy,
   removeLater,
   removeTempDirs,
   templateCaller
@@ -99,21 +101,19 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
       timeoutMs: 300_000
     })
     const jobs = Object.fromEntries(
-      ['check-inputs', 'gate', 'build', 'promote', 'scan', 'release', 'mark-released'].map((j) => [
+      ['check-inputs', 'gate', 'build', 'promote', 'scan', 'release'].map((j) => [
         j,
         jobResult(run, j)
       ])
     )
-    if (jobs.release !== 'success' || jobs['mark-released'] !== 'success')
-      throw new Error(explain(run))
+    if (jobs.release !== 'success') throw new Error(explain(run))
     expect(jobs).toEqual({
       'check-inputs': 'success',
       gate: undefined,
       build: undefined,
       promote: 'success',
       scan: 'success',
-      release: 'success',
-      'mark-released': 'success'
+      release: 'success'
     })
     expect(run.exitCode).toBe(0)
     // Traffic on the new slot, which got exactly this commit's digest.
@@ -123,12 +123,79 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
     // One Deployment for staging, on this commit, success.
     const recorded = api.deployments.filter((d) => d.environment === 'staging')
     expect(recorded.map((d) => [d.ref, api.lastState(d)])).toEqual([[sha, 'success']])
-    // mark-released tagged the released digest `staging`.
-    const res = await fetch(`${registry.url}/v2/shop/manifests/staging`, {
-      method: 'HEAD',
-      headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
+    // The release job recorded green's image and tagged the live slot's image `staging`.
+    for (const tag of ['staging-green', 'staging']) {
+      const res = await fetch(`${registry.url}/v2/shop/manifests/${tag}`, {
+        method: 'HEAD',
+        headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
+      })
+      expect([tag, res.headers.get('docker-content-digest')]).toEqual([tag, pushed.digest])
+    }
+  })
+
+  // A rollback (rollback.yml, its own concurrency group) switching back to blue while this
+  // release writes the `staging` tag: played by the test, through a proxy holding that PUT.
+  it('a rollback switching while the release tags: read again, `staging` ends on what is live', async () => {
+    await lb.command('set weight app/blue 100; set weight app/green 0')
+    const blue = await pushImage({ url: registry.url }, 'shop', 'staging-blue', {
+      layers: 1,
+      layerBytes: 512
     })
-    expect(res.headers.get('docker-content-digest')).toBe(pushed.digest)
+    const proxy = await registryProxy(registry.url)
+    let switched = false
+    proxy.beforePut('shop', 'staging', async () => {
+      await lb.command(
+        'experimental-mode on; set var proc.opsactions_previous str(green); set weight app/blue 100'
+      )
+      await lb.command('set weight app/green 0')
+      switched = true
+    })
+    try {
+      const caller = templateCaller('deploy-staging', {
+        ...haproxyWith(lb.socket, app),
+        'trivy-path': fakeTrivyPath(),
+        'promote-from': 'ci',
+        namespace: undefined,
+        service: undefined,
+        app: undefined,
+        'eks-cluster': undefined,
+        'aws-role-to-assume': undefined
+      })
+      const dir = removeLater(
+        makeCallerRepo({ '.github/workflows/deploy-staging.yml': caller }, 'develop')
+      )
+      const pushed = await pushImage({ url: registry.url }, 'shop', `sha-${headSha(dir)}`, {
+        layers: 1,
+        layerBytes: 512
+      })
+      const run = await runAct({
+        callerFiles: {},
+        callerDir: dir,
+        branch: 'develop',
+        workflow: '.github/workflows/deploy-staging.yml',
+        event: 'push',
+        vars: { IMAGE: `${proxy.host}/shop` },
+        apiUrl: api.url,
+        token: api.token,
+        env: fakeTrivyEnv('trivy-image-slmicro-clean-zero-vulns.json'),
+        timeoutMs: 300_000
+      })
+      if (jobResult(run, 'release') !== 'success') throw new Error(explain(run))
+      expect(switched).toBe(true)
+      expect(await slotCounts(lb.url, 10)).toEqual({ blue: 10 })
+      const digest = async (tag: string) =>
+        (
+          await fetch(`${registry.url}/v2/shop/manifests/${tag}`, {
+            method: 'HEAD',
+            headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
+          })
+        ).headers.get('docker-content-digest')
+      // green got this release and keeps its record; `staging` is what is live: blue's image
+      expect(await digest('staging-green')).toBe(pushed.digest)
+      expect(await digest('staging')).toBe(blue.digest)
+    } finally {
+      await proxy.close()
+    }
   })
 
   it.each([
@@ -161,7 +228,6 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
     expect(run.exitCode).not.toBe(0)
     expect(jobResult(run, failing)).toBe('failure')
     expect(jobResult(run, 'release')).toBeUndefined()
-    expect(jobResult(run, 'mark-released')).toBeUndefined()
     expect(await slotCounts(lb.url, 10)).toEqual({ blue: 10 })
     expect(api.deployments.length).toBe(before)
   })
