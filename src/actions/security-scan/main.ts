@@ -45,6 +45,8 @@ function scanOptions(inputs: ScanInputs, now: Date): Omit<ScanOptions, 'store'> 
     trivyPath: inputs.trivyPath,
     version: inputs.trivyVersion,
     sha256: inputs.trivySha256,
+    signature: inputs.trivySignature,
+    trustedRootPath: inputs.trivyTrustedRoot,
     toolCacheDir:
       process.env.RUNNER_TOOL_CACHE || join(homedir(), '.cache', 'ops-actions', 'tools'),
     tempDir: process.env.RUNNER_TEMP || tmpdir(),
