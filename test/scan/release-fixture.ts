@@ -30,6 +30,8 @@ export interface PublishOptions {
   omitBundle?: boolean
   /** Serve this text as the bundle instead. */
   bundleText?: string
+  /** Change the signed bundle's JSON before it is served. */
+  mangle?: (bundle: Record<string, unknown>) => void
 }
 
 export class ReleaseFixture {
@@ -63,7 +65,11 @@ export class ReleaseFixture {
           issuer: TRIVY_SIGNING_ISSUER,
           ...options.signer
         })
-      writeFileSync(`${archive}.sigstore.json`, bundle)
+      if (options.mangle) {
+        const json = JSON.parse(bundle) as Record<string, unknown>
+        options.mangle(json)
+        writeFileSync(`${archive}.sigstore.json`, JSON.stringify(json))
+      } else writeFileSync(`${archive}.sigstore.json`, bundle)
     }
     // the tampered archive is swapped in after the checksums and the bundle were published
     if (options.tamper) writeFileSync(archive, Buffer.concat([bytes, Buffer.from('x')]))
