@@ -158,7 +158,7 @@ export function planInstall(options: InstallOptions): InstallPlan {
     signatureCheck:
       signature === 'off'
         ? 'skip its Sigstore bundle (trivy-signature: off)'
-        : `verify its Sigstore bundle ${bundleAssetName(asset)}${signature === 'if-present' ? ' (when the release has one)' : ''} verified against ${options.trustedRootPath ?? "Sigstore's public-good trusted root"} for ${trivySigningIdentity(version)} issued by ${TRIVY_SIGNING_ISSUER}`,
+        : `verify its Sigstore bundle ${bundleAssetName(asset)}${signature === 'if-present' ? ' (when the release has one)' : ''} against ${options.trustedRootPath ?? "Sigstore's public-good trusted root"} for ${trivySigningIdentity(version)} issued by ${TRIVY_SIGNING_ISSUER}`,
     expectedSha256,
     trust: options.sha256
       ? `against trivy-sha256 ${options.sha256}`
