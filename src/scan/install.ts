@@ -24,6 +24,7 @@ import {
   type SignaturePolicy,
   trivySigningIdentity,
   TRIVY_SIGNING_ISSUER,
+  type VerifiedSigner,
   verifyTrivyBundle
 } from './trivy-signature.js'
 
@@ -53,7 +54,7 @@ export interface InstalledTrivy {
   fromCache: boolean
   sha256?: string
   /** The Sigstore signer whose bundle verified; absent from the cache or without a bundle. */
-  signer?: { identity: string; issuer: string }
+  signer?: VerifiedSigner
 }
 
 /** Trivy release archives are ~50 MB; a larger file in the cache is not one. */
@@ -311,7 +312,7 @@ async function checkSignature(
   archive: string,
   expectedSha256: string,
   delays: number[]
-): Promise<{ identity: string; issuer: string } | undefined> {
+): Promise<VerifiedSigner | undefined> {
   const { version } = options
   if (plan.signature === 'off') {
     log.warning(
@@ -348,7 +349,9 @@ async function checkSignature(
     trustedRoot
   })
   log.info(
-    `Sigstore bundle of ${plan.asset} verified: signed by ${signer.identity} (issuer ${signer.issuer})`
+    signer.content === 'attestation'
+      ? `Sigstore attestation of ${plan.asset} verified: signed by ${signer.identity} (issuer ${signer.issuer}); its in-toto Statement${signer.predicateType ? ` (${signer.predicateType})` : ''} names the archive's SHA-256 as subject ${signer.subject}`
+      : `Sigstore bundle of ${plan.asset} verified: signed by ${signer.identity} (issuer ${signer.issuer}), a message signature over the archive`
   )
   return signer
 }

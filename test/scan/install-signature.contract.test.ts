@@ -2,11 +2,13 @@
  * Contract tests of the Sigstore check of a Trivy download: Sigstore's public-good instance
  * cannot be reached here, so the bundles are made by a self-made Sigstore (a CA, a Rekor-style
  * log and a CT log; test/scan/sigstore-fixture.ts) in the shape `cosign sign-blob --bundle`
- * writes, served beside the archive by the local release server, and checked by the real
+ * writes (a message signature) and the one `cosign attest-blob --bundle` writes (a DSSE
+ * envelope with an in-toto Statement, what Trivy's latest docs verify), served beside the archive by the local release server, and checked by the real
  * @sigstore/verify against that Sigstore's trusted_root.json (`trustedRootPath`). What is not
  * covered: a real Trivy bundle and the TUF fetch of the public-good root.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { createHash } from 'node:crypto'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
@@ -77,7 +79,8 @@ describe('Sigstore bundle of a Trivy download (contract tests: self-made Sigstor
     const result = await installed
     expect(result.signer).toEqual({
       identity: `https://github.com/aquasecurity/trivy/.github/workflows/reusable-release.yaml@refs/tags/v${V}`,
-      issuer: 'https://token.actions.githubusercontent.com'
+      issuer: 'https://token.actions.githubusercontent.com',
+      content: 'message-signature'
     })
     expect(await trivyVersion(result.path)).toBe('0.72.0')
     expect(await server.log()).toContain(`/download/v${V}/${BUNDLE}`)
@@ -229,6 +232,183 @@ describe('Sigstore bundle of a Trivy download (contract tests: self-made Sigstor
     )
     await expect(installed).rejects.toThrow(
       /Sigstore trusted root .*trusted_root\.json could not be read as JSON/
+    )
+    expect(installedNothing()).toBe(true)
+  })
+})
+
+/** Re-encodes the bundle's DSSE payload (the signature is left as it was signed). */
+function rewriteStatement(
+  bundle: Record<string, unknown>,
+  change: (statement: { subject: { name: string; digest: { sha256: string } }[] }) => void
+) {
+  const envelope = bundle.dsseEnvelope as { payload: string }
+  const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'))
+  change(statement)
+  envelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64')
+}
+
+describe('in-toto attestation bundle of a Trivy download (cosign verify-blob-attestation semantics)', () => {
+  it.each<['dsse' | 'intoto', string]>([
+    ['dsse', 'https://in-toto.io/Statement/v1'],
+    ['intoto', 'https://in-toto.io/Statement/v0.1']
+  ])(
+    'installs a release whose attestation (%s log entry, %s) verifies and names the archive',
+    async (tlogKind, statementType) => {
+      const { installed, server } = await attempt(`attest-${tlogKind}`, {
+        attest: { tlogKind, statementType }
+      })
+      const result = await installed
+      expect(result.signer).toEqual({
+        identity: trivySigningIdentity(V),
+        issuer: 'https://token.actions.githubusercontent.com',
+        content: 'attestation',
+        subject: ASSET(V),
+        predicateType: 'https://slsa.dev/provenance/v1'
+      })
+      expect(await trivyVersion(result.path)).toBe('0.72.0')
+      expect(await server.log()).toContain(`/download/v${V}/${BUNDLE}`)
+    }
+  )
+
+  it('finds the archive among several subjects, by digest in any case, whatever its name', async () => {
+    const { installed } = await attempt('attest-subjects', {
+      attest: {
+        payload: (sha256) =>
+          JSON.stringify({
+            _type: 'https://in-toto.io/Statement/v1',
+            subject: [
+              { name: 'trivy_0.73.9_Linux-ARM64.tar.gz', digest: { sha256: '0'.repeat(64) } },
+              { name: 'renamed.tar.gz', digest: { sha256: sha256.toUpperCase() } }
+            ],
+            predicateType: 'https://slsa.dev/provenance/v1',
+            predicate: {}
+          })
+      }
+    })
+    const result = await installed
+    expect(result.signer?.content).toBe('attestation')
+    expect(result.signer?.subject).toBe('renamed.tar.gz')
+  })
+
+  it('refuses an attestation about another archive, naming the digests', async () => {
+    const other = createHash('sha256').update('another archive').digest('hex')
+    const { installed, installedNothing } = await attempt('attest-other', {
+      attest: { subjectSha256: other }
+    })
+    await expect(installed).rejects.toThrow(ToolError)
+    await expect(installed).rejects.toThrow(
+      refusal(
+        new RegExp(
+          `the attestation does not name this archive: no subject has its SHA-256 [0-9a-f]{64} \\(subjects: trivy_0\\.73\\.9_Linux-64bit\\.tar\\.gz sha256:${other}\\)`
+        )
+      )
+    )
+    expect(installedNothing()).toBe(true)
+  })
+
+  it('refuses a swapped archive whose attestation was left as signed', async () => {
+    const { installed, installedNothing } = await attempt('attest-swapped', {
+      attest: {},
+      tamper: true
+    })
+    await expect(installed).rejects.toThrow(refusal(/the attestation does not name this archive/))
+    expect(installedNothing()).toBe(true)
+  })
+
+  it('refuses a swapped archive whose attestation was edited to name it', async () => {
+    const { installed, installedNothing } = await attempt('attest-tampered', {
+      attest: {},
+      tamper: true,
+      mangle: (bundle, served) =>
+        rewriteStatement(bundle, (statement) => {
+          statement.subject[0].digest.sha256 = createHash('sha256').update(served).digest('hex')
+        })
+    })
+    await expect(installed).rejects.toThrow(
+      refusal(
+        /the transparency log entry is not for this signature and attestation \(tampered attestation\) \[TLOG_BODY_ERROR: DSSE payload hash mismatch\]/
+      )
+    )
+    expect(installedNothing()).toBe(true)
+  })
+
+  it('refuses an envelope relabelled as in-toto: the signature covers the payloadType (DSSE PAE)', async () => {
+    // signed as another type, then relabelled: the log entry (payload and signature) still
+    // matches, only the signature over the PAE shows the change
+    const { installed, installedNothing } = await attempt('attest-relabelled', {
+      attest: { payloadType: 'application/vnd.example+json' },
+      mangle: (bundle) => {
+        ;(bundle.dsseEnvelope as { payloadType: string }).payloadType =
+          'application/vnd.in-toto+json'
+      }
+    })
+    await expect(installed).rejects.toThrow(
+      refusal(
+        /the signature does not match the attestation \(tampered attestation\) \[SIGNATURE_ERROR/
+      )
+    )
+    expect(installedNothing()).toBe(true)
+  })
+
+  it('refuses a DSSE envelope that is not an in-toto attestation', async () => {
+    const { installed, installedNothing } = await attempt('attest-type', {
+      attest: { payloadType: 'application/vnd.example+json' }
+    })
+    await expect(installed).rejects.toThrow(
+      refusal(
+        /trivy_0\.73\.9_Linux-64bit\.tar\.gz\.sigstore\.json holds a DSSE envelope of payloadType "application\/vnd\.example\+json", not an in-toto attestation \(application\/vnd\.in-toto\+json\)/
+      )
+    )
+    expect(installedNothing()).toBe(true)
+  })
+
+  it.each([
+    [
+      'a payload that is not JSON',
+      { payload: 'not json {' },
+      /the attestation's payload is not JSON/
+    ],
+    [
+      'a Statement of an unknown _type',
+      { statementType: 'https://in-toto.io/Statement/v9' },
+      /the attestation's payload is not an in-toto Statement \(_type "https:\/\/in-toto\.io\/Statement\/v9"; accepted: https:\/\/in-toto\.io\/Statement\/v0\.1, https:\/\/in-toto\.io\/Statement\/v1\)/
+    ],
+    [
+      'a Statement without subjects',
+      { payload: JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [] }) },
+      /the attestation does not name this archive: no subject has its SHA-256 [0-9a-f]{64} \(subjects: none\)/
+    ]
+  ])('refuses a signed attestation holding %s', async (label, attest, what) => {
+    const { installed, installedNothing } = await attempt(`attest-${label.replace(/\W+/g, '-')}`, {
+      attest
+    })
+    await expect(installed).rejects.toThrow(refusal(what))
+    expect(installedNothing()).toBe(true)
+  })
+
+  it('refuses an attestation signed by another identity', async () => {
+    const identity =
+      'https://github.com/attacker/trivy/.github/workflows/reusable-release.yaml@refs/tags/v0.73.9'
+    const { installed, installedNothing } = await attempt('attest-identity', {
+      attest: {},
+      signer: { identity }
+    })
+    await expect(installed).rejects.toThrow(
+      refusal(
+        /the certificate identity is https:\/\/github\.com\/attacker\/trivy\/.*, not Trivy's release workflow for v0\.73\.9/
+      )
+    )
+    expect(installedNothing()).toBe(true)
+  })
+
+  it('refuses an attestation whose certificate has another OIDC issuer', async () => {
+    const { installed, installedNothing } = await attempt('attest-issuer', {
+      attest: {},
+      signer: { issuer: 'https://accounts.google.com' }
+    })
+    await expect(installed).rejects.toThrow(
+      refusal(/the certificate's OIDC issuer is https:\/\/accounts\.google\.com, not/)
     )
     expect(installedNothing()).toBe(true)
   })

@@ -14,7 +14,7 @@ import { freePort } from '../../lab/ports.js'
 import { httpOk } from '../../lab/process.js'
 import { trivySigningIdentity, TRIVY_SIGNING_ISSUER } from '../../src/scan/trivy-signature.js'
 import { FAKE_TRIVY } from './helpers.js'
-import { TestSigstore, type SignOptions } from './sigstore-fixture.js'
+import { TestSigstore, type AttestOptions, type SignOptions } from './sigstore-fixture.js'
 
 const SERVER = fileURLToPath(new URL('../fixtures/scan/release-server.mjs', import.meta.url))
 export const ASSET = (v: string) => `trivy_${v}_Linux-64bit.tar.gz`
@@ -24,14 +24,19 @@ export interface PublishOptions {
   omitSum?: boolean
   /** Who signs the bundle (default: Trivy's release workflow at `v<version>`, GitHub's issuer). */
   signer?: Partial<SignOptions>
+  /**
+   * Publish an in-toto attestation bundle (`cosign attest-blob`) instead of a message
+   * signature, made with these options (its subject defaults to the archive's digest and name).
+   */
+  attest?: Partial<AttestOptions>
   /** Which Sigstore signs it (default: the one whose root the tests trust). */
   sigstore?: TestSigstore
   /** No bundle at all (a release before 0.68.1, or a stripped mirror). */
   omitBundle?: boolean
   /** Serve this text as the bundle instead. */
   bundleText?: string
-  /** Change the signed bundle's JSON before it is served. */
-  mangle?: (bundle: Record<string, unknown>) => void
+  /** Change the signed bundle's JSON before it is served (`served`: the archive's bytes as served). */
+  mangle?: (bundle: Record<string, unknown>, served: Buffer) => void
 }
 
 export class ReleaseFixture {
@@ -57,22 +62,27 @@ export class ReleaseFixture {
     const lines = [`${'0'.repeat(64)}  trivy_${version}_Linux-ARM64.tar.gz`]
     if (!options.omitSum) lines.push(`${sum}  ${ASSET(version)}`)
     writeFileSync(join(dir, `trivy_${version}_checksums.txt`), `${lines.join('\n')}\n`)
+    // the tampered archive is swapped in after the checksums and the bundle were published
+    const served = options.tamper ? Buffer.concat([bytes, Buffer.from('x')]) : bytes
     if (!options.omitBundle) {
+      const sigstore = options.sigstore ?? this.sigstore
+      const signer = {
+        identity: trivySigningIdentity(version),
+        issuer: TRIVY_SIGNING_ISSUER,
+        ...options.signer
+      }
       const bundle =
         options.bundleText ??
-        (options.sigstore ?? this.sigstore).sign(bytes, {
-          identity: trivySigningIdentity(version),
-          issuer: TRIVY_SIGNING_ISSUER,
-          ...options.signer
-        })
+        (options.attest
+          ? sigstore.attest(bytes, { subjectName: ASSET(version), ...signer, ...options.attest })
+          : sigstore.sign(bytes, signer))
       if (options.mangle) {
         const json = JSON.parse(bundle) as Record<string, unknown>
-        options.mangle(json)
+        options.mangle(json, served)
         writeFileSync(`${archive}.sigstore.json`, JSON.stringify(json))
       } else writeFileSync(`${archive}.sigstore.json`, bundle)
     }
-    // the tampered archive is swapped in after the checksums and the bundle were published
-    if (options.tamper) writeFileSync(archive, Buffer.concat([bytes, Buffer.from('x')]))
+    if (options.tamper) writeFileSync(archive, served)
   }
 
   async startServer(

@@ -4,7 +4,9 @@
  * trusted_root.json; and a signer that makes the bundle `cosign sign-blob --bundle` makes: a
  * short-lived leaf certificate with the workflow's SAN URI, Fulcio's OIDC issuer extensions and
  * an embedded SCT, a message signature over the artifact, and a hashedrekord 0.0.1 log entry
- * with a signed entry timestamp. The real @sigstore/verify checks all of it; nothing is stubbed.
+ * with a signed entry timestamp; and the bundle `cosign attest-blob --bundle` makes: the same
+ * certificate, a DSSE envelope holding an in-toto Statement about the artifact, and a dsse (or
+ * intoto) log entry. The real @sigstore/verify checks all of it; nothing is stubbed.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto'
 
@@ -124,6 +126,33 @@ export interface SignOptions {
   at?: Date
 }
 
+export const IN_TOTO_JSON = 'application/vnd.in-toto+json'
+
+/** DSSE's pre-authentication encoding: what a DSSE signature is over. */
+export function dssePae(payloadType: string, payload: Buffer): Buffer {
+  const type = Buffer.from(payloadType, 'utf8')
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${type.length} `),
+    type,
+    Buffer.from(` ${payload.length} `),
+    payload
+  ])
+}
+
+export interface AttestOptions extends SignOptions {
+  /** The DSSE payload type (default in-toto's). */
+  payloadType?: string
+  /** The payload as signed (given the artifact's sha256), instead of the Statement made from the options below. */
+  payload?: string | ((sha256: string) => string)
+  /** The Statement's `_type` (default https://in-toto.io/Statement/v1). */
+  statementType?: string
+  subjectName?: string
+  /** The subject's sha256 (default the artifact's; a function gets the artifact's). */
+  subjectSha256?: string | ((sha256: string) => string)
+  /** The Rekor entry's kind: `dsse` 0.0.1 (default) or `intoto` 0.0.2. */
+  tlogKind?: 'dsse' | 'intoto'
+}
+
 export class TestSigstore {
   readonly ca = newKey()
   readonly rekor = newKey()
@@ -227,26 +256,19 @@ export class TestSigstore {
     return certificate(tbsCertificate({ ...fields, extensions: [...base, sctExt] }), this.ca)
   }
 
-  /** The v0.3 bundle `cosign sign-blob --bundle` writes for `artifact`, as JSON text. */
-  sign(artifact: Buffer, o: SignOptions): string {
-    const at = new Date(Math.floor((o.at ?? new Date()).getTime() / 1000) * 1000)
-    const key = newKey()
-    const cert = this.leaf(key, o, at)
-    const digest = createHash('sha256').update(artifact).digest()
-    const signature = sign('sha256', artifact, key.privateKey)
-    const pem = `-----BEGIN CERTIFICATE-----\n${b64(cert)
+  /** Fulcio's PEM of a certificate, as Rekor records the verifier. */
+  private static pem(cert: Buffer): string {
+    return `-----BEGIN CERTIFICATE-----\n${b64(cert)
       .match(/.{1,64}/g)!
       .join('\n')}\n-----END CERTIFICATE-----\n`
-    const body = Buffer.from(
-      canonical({
-        apiVersion: '0.0.1',
-        kind: 'hashedrekord',
-        spec: {
-          data: { hash: { algorithm: 'sha256', value: digest.toString('hex') } },
-          signature: { content: b64(signature), publicKey: { content: b64(Buffer.from(pem)) } }
-        }
-      })
-    )
+  }
+
+  /**
+   * A Rekor v1 log entry for `body`: a signed entry timestamp and an inclusion proof in a
+   * two-leaf Merkle tree (RFC 6962; our entry at index 1, someone else's at 0) with a signed
+   * checkpoint.
+   */
+  private logEntry(body: Buffer, kind: string, version: string, at: Date): object {
     const logIndex = this.logIndex++
     const integratedTime = Math.floor(at.getTime() / 1000) + 1
     const entryTimestamp = sign(
@@ -261,7 +283,6 @@ export class TestSigstore {
       ),
       this.rekor.privateKey
     )
-    // a two-leaf Merkle tree (RFC 6962): our entry at index 1, someone else's at 0
     const leafHash = createHash('sha256')
       .update(Buffer.from([0]))
       .update(body)
@@ -277,37 +298,138 @@ export class TestSigstore {
       this.rekor.id.subarray(0, 4),
       sign('sha256', Buffer.from(note), this.rekor.privateKey)
     ])
-    const inclusionProof = {
-      logIndex: '1',
-      rootHash: b64(rootHash),
-      treeSize: '2',
-      hashes: [b64(sibling)],
-      checkpoint: { envelope: `${note}\n\u2014 rekor.test.invalid ${b64(noteSig)}\n` }
+    return {
+      logIndex: String(logIndex),
+      logId: { keyId: b64(this.rekor.id) },
+      kindVersion: { kind, version },
+      integratedTime: String(integratedTime),
+      inclusionPromise: { signedEntryTimestamp: b64(entryTimestamp) },
+      inclusionProof: {
+        logIndex: '1',
+        rootHash: b64(rootHash),
+        treeSize: '2',
+        hashes: [b64(sibling)],
+        checkpoint: { envelope: `${note}\n\u2014 rekor.test.invalid ${b64(noteSig)}\n` }
+      },
+      canonicalizedBody: b64(body)
     }
+  }
+
+  private static bundle(cert: Buffer, entry: object, content: Record<string, unknown>): string {
     return JSON.stringify(
       {
         mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-        verificationMaterial: {
-          certificate: { rawBytes: b64(cert) },
-          tlogEntries: [
-            {
-              logIndex: String(logIndex),
-              logId: { keyId: b64(this.rekor.id) },
-              kindVersion: { kind: 'hashedrekord', version: '0.0.1' },
-              integratedTime: String(integratedTime),
-              inclusionPromise: { signedEntryTimestamp: b64(entryTimestamp) },
-              inclusionProof,
-              canonicalizedBody: b64(body)
-            }
-          ]
-        },
-        messageSignature: {
-          messageDigest: { algorithm: 'SHA2_256', digest: b64(digest) },
-          signature: b64(signature)
-        }
+        verificationMaterial: { certificate: { rawBytes: b64(cert) }, tlogEntries: [entry] },
+        ...content
       },
       null,
       2
+    )
+  }
+
+  /** The v0.3 bundle `cosign sign-blob --bundle` writes for `artifact`, as JSON text. */
+  sign(artifact: Buffer, o: SignOptions): string {
+    const at = new Date(Math.floor((o.at ?? new Date()).getTime() / 1000) * 1000)
+    const key = newKey()
+    const cert = this.leaf(key, o, at)
+    const digest = createHash('sha256').update(artifact).digest()
+    const signature = sign('sha256', artifact, key.privateKey)
+    const body = Buffer.from(
+      canonical({
+        apiVersion: '0.0.1',
+        kind: 'hashedrekord',
+        spec: {
+          data: { hash: { algorithm: 'sha256', value: digest.toString('hex') } },
+          signature: {
+            content: b64(signature),
+            publicKey: { content: b64(Buffer.from(TestSigstore.pem(cert))) }
+          }
+        }
+      })
+    )
+    return TestSigstore.bundle(cert, this.logEntry(body, 'hashedrekord', '0.0.1', at), {
+      messageSignature: {
+        messageDigest: { algorithm: 'SHA2_256', digest: b64(digest) },
+        signature: b64(signature)
+      }
+    })
+  }
+
+  /**
+   * The v0.3 bundle `cosign attest-blob --bundle` writes for `artifact`: a DSSE envelope whose
+   * payload is an in-toto Statement naming the artifact's SHA-256, signed over the DSSE PAE, and
+   * logged as a `dsse` 0.0.1 entry (Rekor's current kind) or an `intoto` 0.0.2 one (older cosign).
+   */
+  attest(artifact: Buffer, o: AttestOptions): string {
+    const at = new Date(Math.floor((o.at ?? new Date()).getTime() / 1000) * 1000)
+    const key = newKey()
+    const cert = this.leaf(key, o, at)
+    const payloadType = o.payloadType ?? IN_TOTO_JSON
+    const actual = createHash('sha256').update(artifact).digest('hex')
+    const given = <T>(v: T | ((sha256: string) => T) | undefined) =>
+      typeof v === 'function' ? (v as (sha256: string) => T)(actual) : v
+    const payload = Buffer.from(
+      given(o.payload) ??
+        JSON.stringify({
+          _type: o.statementType ?? 'https://in-toto.io/Statement/v1',
+          subject: [
+            {
+              name: o.subjectName ?? 'artifact',
+              digest: {
+                sha256: given(o.subjectSha256) ?? actual
+              }
+            }
+          ],
+          predicateType: 'https://slsa.dev/provenance/v1',
+          predicate: { buildDefinition: { buildType: 'https://ops-actions.test/release' } }
+        })
+    )
+    const signature = sign('sha256', dssePae(payloadType, payload), key.privateKey)
+    const envelope = {
+      payload: b64(payload),
+      payloadType,
+      signatures: [{ sig: b64(signature), keyid: '' }]
+    }
+    const sha = (b: Buffer) => ({
+      algorithm: 'sha256',
+      value: createHash('sha256').update(b).digest('hex')
+    })
+    const envelopeBytes = Buffer.from(JSON.stringify(envelope))
+    const verifier = b64(Buffer.from(TestSigstore.pem(cert)))
+    const kind = o.tlogKind ?? 'dsse'
+    const body = Buffer.from(
+      canonical(
+        kind === 'dsse'
+          ? {
+              apiVersion: '0.0.1',
+              kind: 'dsse',
+              spec: {
+                envelopeHash: sha(envelopeBytes),
+                payloadHash: sha(payload),
+                signatures: [{ signature: b64(signature), verifier }]
+              }
+            }
+          : {
+              apiVersion: '0.0.2',
+              kind: 'intoto',
+              spec: {
+                content: {
+                  envelope: {
+                    payloadType,
+                    // Rekor's intoto 0.0.2 stores the signature base64-encoded twice
+                    signatures: [{ sig: b64(Buffer.from(b64(signature))), publicKey: verifier }]
+                  },
+                  hash: sha(envelopeBytes),
+                  payloadHash: sha(payload)
+                }
+              }
+            }
+      )
+    )
+    return TestSigstore.bundle(
+      cert,
+      this.logEntry(body, kind, kind === 'dsse' ? '0.0.1' : '0.0.2', at),
+      { dsseEnvelope: envelope }
     )
   }
 }
