@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { createReadStream, createWriteStream, existsSync } from 'node:fs'
-import { chmod, mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { arch as osArch, platform as osPlatform } from 'node:os'
 import { basename, join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
@@ -17,6 +17,16 @@ import {
   releaseAssetName,
   TRIVY_RELEASES_URL
 } from './trivy-release.js'
+import {
+  bundleAssetName,
+  DEFAULT_SIGNATURE_POLICY,
+  loadTrustedRoot,
+  type SignaturePolicy,
+  trivySigningIdentity,
+  TRIVY_SIGNING_ISSUER,
+  type VerifiedSigner,
+  verifyTrivyBundle
+} from './trivy-signature.js'
 
 export interface InstallOptions {
   version: string
@@ -30,6 +40,10 @@ export interface InstallOptions {
   retryDelaysMs?: number[]
   /** `trivy-sha256`: the archive digest the user vouches for (versions not embedded). */
   sha256?: string
+  /** `trivy-signature`: the release's Sigstore bundle must verify (default), may be absent, or is not fetched. */
+  signature?: SignaturePolicy
+  /** `trivy-trusted-root`: a trusted_root.json instead of Sigstore's public-good TUF root. */
+  trustedRootPath?: string
 }
 
 export interface InstalledTrivy {
@@ -39,10 +53,14 @@ export interface InstalledTrivy {
   toolCacheBinary: string
   fromCache: boolean
   sha256?: string
+  /** The Sigstore signer whose bundle verified; absent from the cache or without a bundle. */
+  signer?: VerifiedSigner
 }
 
 /** Trivy release archives are ~50 MB; a larger file in the cache is not one. */
 const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
+/** A Sigstore bundle is a few kB (a certificate, a signature, a log entry). */
+const MAX_BUNDLE_BYTES = 1024 * 1024
 
 class HttpStatusError extends ToolError {
   constructor(
@@ -105,6 +123,11 @@ export interface InstallPlan {
   /** Already installed: nothing would be downloaded (the binary is still re-checked). */
   cached: boolean
   archiveUrl: string
+  /** The release's Sigstore bundle, `<asset>.sigstore.json`. */
+  bundleUrl: string
+  signature: SignaturePolicy
+  /** What the signature check is, for the log and the dry run. */
+  signatureCheck: string
   /** The digest the archive must have, from the embedded table or `trivy-sha256`. */
   expectedSha256?: string
   /** Where that digest comes from, for the log and the dry run. */
@@ -123,6 +146,7 @@ export function planInstall(options: InstallOptions): InstallPlan {
   const embedded = knownGoodSha256(version, asset)
   const expectedSha256 = options.sha256 ?? embedded
   const base = `${options.baseUrl ?? TRIVY_RELEASES_URL}/v${version}`
+  const signature = options.signature ?? DEFAULT_SIGNATURE_POLICY
   return {
     asset,
     dir,
@@ -130,6 +154,12 @@ export function planInstall(options: InstallOptions): InstallPlan {
     archive,
     cached: existsSync(`${dir}.complete`) && existsSync(binary) && existsSync(archive),
     archiveUrl: `${base}/${asset}`,
+    bundleUrl: `${base}/${bundleAssetName(asset)}`,
+    signature,
+    signatureCheck:
+      signature === 'off'
+        ? 'skip its Sigstore bundle (trivy-signature: off)'
+        : `verify its Sigstore bundle ${bundleAssetName(asset)}${signature === 'if-present' ? ' (when the release has one)' : ''} against ${options.trustedRootPath ?? "Sigstore's public-good trusted root"} for ${trivySigningIdentity(version)} issued by ${TRIVY_SIGNING_ISSUER}`,
     expectedSha256,
     trust: options.sha256
       ? `against trivy-sha256 ${options.sha256}`
@@ -249,6 +279,83 @@ async function privateBinary(
   return binary
 }
 
+/** The bundle's text, or undefined when the release has none (HTTP 404). */
+async function downloadBundle(url: string, delays: number[]): Promise<string | undefined> {
+  try {
+    return await withRetries(`download of ${url}`, delays, async () => {
+      const res = await get(url)
+      const length = Number(res.headers.get('content-length') ?? 0)
+      if (length > MAX_BUNDLE_BYTES) {
+        await res.body?.cancel()
+        throw new ToolError(`${url} is ${length} bytes, larger than any Sigstore bundle`)
+      }
+      const bytes = Buffer.from(await res.arrayBuffer())
+      if (bytes.length > MAX_BUNDLE_BYTES)
+        throw new ToolError(`${url} is ${bytes.length} bytes, larger than any Sigstore bundle`)
+      return bytes.toString('utf8')
+    })
+  } catch (error) {
+    if (error instanceof HttpStatusError && error.status === 404) return undefined
+    throw error
+  }
+}
+
+/**
+ * The checksum proves the bytes are the ones we expect; the Sigstore bundle proves Trivy's
+ * release workflow signed them (and, for a version given with `trivy-sha256`, is the only
+ * proof of origin there is). Verified over the archive bytes in memory, re-hashed so they are
+ * the ones whose digest was checked; a bundle that is there and fails is always refused.
+ */
+async function checkSignature(
+  plan: InstallPlan,
+  options: InstallOptions,
+  archive: string,
+  expectedSha256: string,
+  delays: number[]
+): Promise<VerifiedSigner | undefined> {
+  const { version } = options
+  if (plan.signature === 'off') {
+    log.warning(
+      `trivy-signature is off: Trivy ${version}'s Sigstore bundle is not checked, only its SHA-256`
+    )
+    return undefined
+  }
+  const bundleJson = await downloadBundle(plan.bundleUrl, delays)
+  if (bundleJson === undefined) {
+    if (plan.signature === 'require')
+      throw new ToolError(
+        `Trivy ${version} has no Sigstore bundle at ${plan.bundleUrl} (HTTP 404) and trivy-signature is \`require\`: refusing an archive whose origin cannot be verified (Trivy signs its releases since 0.68.1; for an older one, or a mirror without bundles, set \`trivy-signature: if-present\`)`
+      )
+    log.warning(
+      `Trivy ${version} has no Sigstore bundle at ${plan.bundleUrl}; trivy-signature is if-present, so only its SHA-256 is checked`
+    )
+    return undefined
+  }
+  const trustedRoot = await loadTrustedRoot({
+    trustedRootPath: options.trustedRootPath,
+    tufCacheDir: options.toolCacheDir
+  })
+  const artifact = await readFile(archive)
+  const sha = createHash('sha256').update(artifact).digest('hex')
+  if (sha !== expectedSha256)
+    throw new ToolError(
+      `${archive} changed after it was hashed (sha256 ${sha}, expected ${expectedSha256}); refusing it`
+    )
+  const signer = verifyTrivyBundle({
+    bundleJson,
+    artifact,
+    asset: plan.asset,
+    version,
+    trustedRoot
+  })
+  log.info(
+    signer.content === 'attestation'
+      ? `Sigstore attestation of ${plan.asset} verified: signed by ${signer.identity} (issuer ${signer.issuer}); its in-toto Statement${signer.predicateType ? ` (${signer.predicateType})` : ''} names the archive's SHA-256 as subject ${signer.subject}`
+      : `Sigstore bundle of ${plan.asset} verified: signed by ${signer.identity} (issuer ${signer.issuer}), a message signature over the archive`
+  )
+  return signer
+}
+
 /**
  * Installs a pinned Trivy release into the tool cache, or reuses the cached one after
  * re-hashing it. The archive must match a digest this action trusts (embedded, or the user's
@@ -278,13 +385,14 @@ export async function installTrivy(options: InstallOptions): Promise<InstalledTr
         `SHA-256 of ${asset} is ${actual}, but ${plan.trust.replace(/^against /, '')} says ${expectedSha256}; refusing to install a tampered or corrupt archive`
       )
     }
+    const signer = await checkSignature(plan, options, archive, expectedSha256, delays)
     await rm(`${dir}.complete`, { force: true })
     await extractBinary(archive, dir)
     await rename(join(dir, basename(archive)), plan.archive)
     await writeFile(`${dir}.complete`, '')
     log.info(`installed Trivy ${version} (${asset}, sha256 ${actual}) into ${dir}`)
     const path = await privateBinary(plan.archive, expectedSha256, options.tempDir)
-    return { path, toolCacheBinary: binary, fromCache: false, sha256: actual }
+    return { path, toolCacheBinary: binary, fromCache: false, sha256: actual, signer }
   } finally {
     await rm(archive, { force: true })
   }

@@ -11,6 +11,7 @@ import {
   type DbState
 } from './db.js'
 import { installTrivy, planInstall } from './install.js'
+import type { SignaturePolicy } from './trivy-signature.js'
 import type { TrivyReport } from './report.js'
 import {
   ScanFailed,
@@ -43,6 +44,9 @@ export interface ScanOptions extends TrivySources {
   version: string
   /** `trivy-sha256`: the archive digest for a version the action embeds none for. */
   sha256?: string
+  /** `trivy-signature` and `trivy-trusted-root`: the Sigstore check of a downloaded release. */
+  signature?: SignaturePolicy
+  trustedRootPath?: string
   toolCacheDir: string
   tempDir: string
   cacheDir: string
@@ -77,6 +81,8 @@ export async function scanWithTrivy(options: ScanOptions): Promise<ScanOutcome> 
       const installed = await installTrivy({
         version: options.version,
         sha256: options.sha256,
+        signature: options.signature,
+        trustedRootPath: options.trustedRootPath,
         toolCacheDir: options.toolCacheDir,
         tempDir: options.tempDir
       })
@@ -199,13 +205,15 @@ export async function previewScan(
     const install = planInstall({
       version: options.version,
       sha256: options.sha256,
+      signature: options.signature,
+      trustedRootPath: options.trustedRootPath,
       toolCacheDir: options.toolCacheDir,
       tempDir: options.tempDir
     })
     binary = install.binary
     trivy = install.cached
       ? `Trivy ${options.version} from the tool cache: ${binary} (re-hashed before use)`
-      : `Trivy ${options.version}: would download ${install.archiveUrl}, check its SHA-256 ${install.trust} and install it as ${binary}`
+      : `Trivy ${options.version}: would download ${install.archiveUrl}, check its SHA-256 ${install.trust}, ${install.signatureCheck} and install it as ${binary}`
   }
   const needsDb = needsVulnDb(options.scanType, options.scanners)
   const db = needsDb

@@ -68,6 +68,9 @@ describe('security-scan dry-run bundle', () => {
     const binary = join(box.toolCache, 'trivy', DEFAULT_TRIVY_VERSION, process.arch, 'trivy')
     const asset = `${TRIVY_RELEASES_URL}/v${DEFAULT_TRIVY_VERSION}/${releaseAssetName(DEFAULT_TRIVY_VERSION, 'linux', process.arch)}`
     expect(r.summary).toContain(`would download ${asset}`)
+    expect(r.summary).toContain(
+      `verify its Sigstore bundle ${releaseAssetName(DEFAULT_TRIVY_VERSION, 'linux', process.arch)}.sigstore.json against Sigstore's public-good trusted root for https://github.com/aquasecurity/trivy/.github/workflows/reusable-release.yaml@refs/tags/v${DEFAULT_TRIVY_VERSION} issued by https://token.actions.githubusercontent.com`
+    )
     const argv = `${binary} image --format json --output `
     expect(r.summary).toContain(argv)
     expect(r.summary).toContain(
@@ -165,5 +168,17 @@ describe('security-scan dry-run bundle', () => {
     })
     expect(r.exitCode).toBe(2)
     expect(r.outputs).toEqual({})
+  })
+
+  it('an unknown trivy-signature policy is bad input, naming what is accepted', async () => {
+    const r = await runAction('security-scan', {
+      target: 'x',
+      'trivy-signature': 'sometimes',
+      'dry-run': 'true'
+    })
+    expect(r.exitCode).toBe(2)
+    expect(r.stdout + r.stderr).toMatch(
+      /input `trivy-signature` = `sometimes`: expected one of `require`, `if-present`, `off`/
+    )
   })
 })

@@ -1,82 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
-import { freePort } from '../../lab/ports.js'
-import { httpOk } from '../../lab/process.js'
 import { ConfigurationError, ToolError } from '../../src/core/errors.js'
 import { installTrivy } from '../../src/scan/install.js'
 import { parseTrivyVersion } from '../../src/scan/trivy-release.js'
 import { trivyVersion } from '../../src/scan/trivy.js'
 import { FAKE_TRIVY } from './helpers.js'
-
-const SERVER = fileURLToPath(new URL('../fixtures/scan/release-server.mjs', import.meta.url))
-const ASSET = (v: string) => `trivy_${v}_Linux-64bit.tar.gz`
+import { archiveDigest, ASSET, ReleaseFixture, type PublishOptions } from './release-fixture.js'
 
 let lab: Lab
-
-/** A release folder as GitHub serves it: `v<version>/<tarball>` and `v<version>/<checksums>`. */
-function publish(
-  root: string,
-  version: string,
-  options: { tamper?: boolean; omitSum?: boolean } = {}
-): void {
-  const dir = join(root, `v${version}`)
-  const build = lab.mkdir('build', version)
-  mkdirSync(dir, { recursive: true })
-  copyFileSync(FAKE_TRIVY, join(build, 'trivy'))
-  writeFileSync(join(build, 'README.md'), 'trivy\n')
-  execFileSync('tar', ['-czf', join(dir, ASSET(version)), '-C', build, 'trivy', 'README.md'])
-  const sum = createHash('sha256')
-    .update(readFileSync(join(dir, ASSET(version))))
-    .digest('hex')
-  const lines = [`${'0'.repeat(64)}  trivy_${version}_Linux-ARM64.tar.gz`]
-  if (!options.omitSum) lines.push(`${sum}  ${ASSET(version)}`)
-  writeFileSync(join(dir, `trivy_${version}_checksums.txt`), `${lines.join('\n')}\n`)
-  // the tampered archive is swapped in after the checksums were published
-  if (options.tamper)
-    writeFileSync(
-      join(dir, ASSET(version)),
-      Buffer.concat([readFileSync(join(dir, ASSET(version))), Buffer.from('x')])
-    )
-}
-
-async function startServer(
-  name: string,
-  root: string,
-  failFirst = 0
-): Promise<{ url: string; log: () => Promise<string[]> }> {
-  const port = await freePort()
-  const proc = lab.spawn(name, [
-    process.execPath,
-    SERVER,
-    `--root=${root}`,
-    `--port=${port}`,
-    `--fail-first=${failFirst}`
-  ])
-  const base = `http://127.0.0.1:${port}`
-  await proc.waitReady(() => httpOk(`${base}/__log`), 10_000)
-  return {
-    url: `${base}/download`,
-    log: async () => (await (await fetch(`${base}/__log`)).json()) as string[]
-  }
-}
+let releases: ReleaseFixture
+const publish = (root: string, version: string, options?: PublishOptions) =>
+  releases.publish(root, version, options)
+const startServer = (name: string, root: string, failFirst = 0) =>
+  releases.startServer(name, root, failFirst)
+const digest = archiveDigest
 
 beforeAll(() => {
   lab = Lab.create('scan-install-')
+  releases = new ReleaseFixture(lab)
 })
 afterAll(async () => {
   await lab.stop()
 })
-
-/** SHA-256 of a file in a published release folder. */
-const digest = (root: string, version: string) =>
-  createHash('sha256')
-    .update(readFileSync(join(root, `v${version}`, ASSET(version))))
-    .digest('hex')
 
 describe('installTrivy against a local release server', () => {
   // 0.73.9 is a version this action embeds no digest for: the tests vouch with `sha256`.
@@ -93,7 +40,8 @@ describe('installTrivy against a local release server', () => {
       tempDir: lab.mkdir(`tmp-${name}`),
       baseUrl: server.url,
       platform: 'linux' as const,
-      arch: 'x64'
+      arch: 'x64',
+      trustedRootPath: releases.trustedRoot
     }
     return { root, server, options, first: await installTrivy(options) }
   }
@@ -174,7 +122,8 @@ describe('installTrivy against a local release server', () => {
       tempDir: lab.mkdir('tmp-t'),
       baseUrl: server.url,
       platform: 'linux',
-      arch: 'x64'
+      arch: 'x64',
+      trustedRootPath: releases.trustedRoot
     })
     await expect(install).rejects.toThrow(ToolError)
     await expect(install).rejects.toThrow(
@@ -197,7 +146,8 @@ describe('installTrivy against a local release server', () => {
         tempDir: lab.mkdir('tmp-r'),
         baseUrl: server.url,
         platform: 'linux',
-        arch: 'x64'
+        arch: 'x64',
+        trustedRootPath: releases.trustedRoot
       })
     ).rejects.toThrow(
       /but the digest embedded in this action \(2ae6fe3ee734b7fdf11335663e18c75ea12dccc76062f09f164a3b0f8be4371a\) says 2ae6fe3e/
@@ -216,7 +166,8 @@ describe('installTrivy against a local release server', () => {
         tempDir: lab.mkdir('tmp-u'),
         baseUrl: server.url,
         platform: 'linux',
-        arch: 'x64'
+        arch: 'x64',
+        trustedRootPath: releases.trustedRoot
       })
     ).rejects.toThrow(/embeds no SHA-256 for trivy_0.73.9_Linux-64bit.tar.gz .*give `trivy-sha256`/)
     expect(await server.log()).toEqual([])
@@ -234,7 +185,8 @@ describe('installTrivy against a local release server', () => {
         tempDir: lab.mkdir('tmp-b'),
         baseUrl: server.url,
         platform: 'linux',
-        arch: 'x64'
+        arch: 'x64',
+        trustedRootPath: releases.trustedRoot
       })
     ).rejects.toThrow(/Trivy 0.69.4 is refused: malicious release/)
     expect(await server.log()).toEqual([])
@@ -262,6 +214,7 @@ describe('installTrivy against a local release server', () => {
       baseUrl: server.url,
       platform: 'linux',
       arch: 'x64',
+      trustedRootPath: releases.trustedRoot,
       retryDelaysMs: [10, 10]
     })
     expect(installedFlaky.fromCache).toBe(false)
@@ -273,6 +226,7 @@ describe('installTrivy against a local release server', () => {
       baseUrl: server.url,
       platform: 'linux',
       arch: 'x64',
+      trustedRootPath: releases.trustedRoot,
       retryDelaysMs: [10, 10]
     })
     await expect(missing).rejects.toThrow(/answered HTTP 404/)

@@ -5,6 +5,11 @@ import { requireTogether, type Inputs } from '../../core/inputs.js'
 import { parseSeverityList, type Severity } from '../../scan/severity.js'
 import { DEFAULT_TIMEOUT_MS } from '../../scan/scan.js'
 import { DEFAULT_TRIVY_VERSION, parseSha256, parseTrivyVersion } from '../../scan/trivy-release.js'
+import {
+  DEFAULT_SIGNATURE_POLICY,
+  SIGNATURE_POLICIES,
+  type SignaturePolicy
+} from '../../scan/trivy-signature.js'
 import { SCAN_TYPES, SCANNERS_BY_TYPE, type Scanner, type ScanType } from '../../scan/trivy.js'
 
 export interface ScanInputs {
@@ -20,6 +25,10 @@ export interface ScanInputs {
   trivyVersion: string
   /** The archive digest the user vouches for, for a version the action embeds none for. */
   trivySha256?: string
+  /** What to do with the release's Sigstore bundle. */
+  trivySignature: SignaturePolicy
+  /** A trusted_root.json instead of Sigstore's public-good one. */
+  trivyTrustedRoot?: string
   trivyPath?: string
   /** Trivy's own --timeout. */
   timeoutMs: number
@@ -151,6 +160,8 @@ export function readScanInputs(inputs: Inputs): ScanInputs {
       inputs.optional('trivy-version') ?? DEFAULT_TRIVY_VERSION
     ),
     trivySha256: sha ? parseSha256('trivy-sha256', sha) : undefined,
+    trivySignature: inputs.enum('trivy-signature', SIGNATURE_POLICIES, DEFAULT_SIGNATURE_POLICY),
+    trivyTrustedRoot: existingFile(inputs, 'trivy-trusted-root'),
     trivyPath: existingFile(inputs, 'trivy-path'),
     timeoutMs: timeout(inputs),
     skipDirs: globs(inputs, 'skip-dirs'),

@@ -49,6 +49,8 @@ function scanOptions(
     trivyPath: inputs.trivyPath,
     version: inputs.trivyVersion,
     sha256: inputs.trivySha256,
+    signature: inputs.trivySignature,
+    trustedRootPath: inputs.trivyTrustedRoot,
     toolCacheDir: context.toolCacheDir || join(homedir(), '.cache', 'ops-actions', 'tools'),
     tempDir: context.tempDir,
     cacheDir: inputs.cacheDir ?? defaultCacheDir(homedir()),
