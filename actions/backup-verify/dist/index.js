@@ -34987,7 +34987,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5981);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1907);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(781);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .eF, _main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .bE);
@@ -34997,7 +34997,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1907:
+/***/ 781:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35011,8 +35011,6 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/core/errors.ts
@@ -35477,7 +35475,7 @@ async function runAsReader(config, statements, timeoutMs) {
 
 const RESTORE_PREFIX = 'backup_verify_restore_';
 /**
- * Pure: why the admin cannot run a safe verification, if it cannot. A role that may create
+ * Pure: why the admin cannot run a safe restore test, if it cannot. A role that may create
  * databases but not roles would have to restore as itself: refused, since the backup's code
  * would run with its powers (and could, for one, change its password).
  */
@@ -35565,7 +35563,7 @@ async function grantAmcheck(conn, database, role) {
 
 ;// CONCATENATED MODULE: ./src/backup/cleanup.ts
 /**
- * Nothing a verification creates may outlive it: the post step drops what the state names
+ * Nothing a restore test creates may outlive it: the post step drops what the state names
  * (after a cancel or a killed main step), and each run first sweeps scratch databases, restore
  * roles and checks roles older than a day, left by runs that could not even run their post step.
  * `DROP DATABASE … WITH (FORCE)` also ends the sessions of a pg_restore orphaned by a SIGKILL,
@@ -36139,7 +36137,7 @@ function effectiveJobs(source, jobs) {
 /**
  * `pg_restore` into `database`; the connection (and its password) goes in the environment.
  * Always without owners and grants: the throwaway role that restores owns everything it makes
- * (whether the archive's owner roles exist is checked apart, see verify.ts).
+ * (whether the archive's owner roles exist is checked apart, see restore-test.ts).
  */
 function archiveRestoreArgs(database, source, options) {
     const jobs = effectiveJobs(source, options.jobs);
@@ -36169,7 +36167,7 @@ function plainRestoreArgs(stopOnError, restrictKey = '<random key>') {
         '-'
     ];
 }
-/** The restore as a reader would type it (for a dry run's plan); never holds the password. */
+/** The restore as a reader would type it (for a dry run's preview); never holds the password. */
 function describeRestoreCommand(database, source, options) {
     if (source.format !== 'plain')
         return formatCommand(archiveRestoreArgs(database, source, options));
@@ -36348,7 +36346,7 @@ function judgeIntegrity(source, expected, actual) {
 /**
  * A manifest made at dump time from the dump's own snapshot (`pg_export_snapshot()` held open
  * while `pg_dump --snapshot` runs): exact rows per table, the large-object count, the UTC
- * creation time and each file's sha256. Verification compares the restored database with it
+ * creation time and each file's sha256. The restore test compares the restored database with it
  * exactly, so a table dumped without data, a cut data file or a changed digit cannot pass.
  */
 
@@ -37120,7 +37118,7 @@ function wallTimeWindow(wall) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/backup/verify.ts
+;// CONCATENATED MODULE: ./src/backup/restore-test.ts
 /**
  * The drill: read the backup's TOC, restore it into a fresh scratch database, measure, judge,
  * and drop the scratch database whatever happened.
@@ -37187,7 +37185,7 @@ function scratchDatabaseName(now = new Date()) {
     const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14);
     return `backup_verify_${stamp}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
 }
-const verify_key = (t) => `${t.schema}\u0000${t.name}`;
+const restore_test_key = (t) => `${t.schema}\u0000${t.name}`;
 /**
  * Lists the user tables and counts this group's share (every `jobs`-th table, largest first so
  * the groups get similar work) in one statement: no separate round trip for the list.
@@ -37213,21 +37211,21 @@ async function countRows(conn, database, jobs, signal) {
     return groups
         .flat()
         .map((t) => ({ ...t, rows: Number(t.rows) }))
-        .sort((a, b) => verify_key(a).localeCompare(verify_key(b)));
+        .sort((a, b) => restore_test_key(a).localeCompare(restore_test_key(b)));
 }
 /** The tables that must come back: `expect-tables`, or every table with data in the TOC. */
 function expectedTables(request, toc) {
     return request.expectTables ?? tablesWithData(toc);
 }
 function tableChecks(request, toc, restored) {
-    const rowsOf = new Map(restored.map((t) => [verify_key(t), t.rows]));
+    const rowsOf = new Map(restored.map((t) => [restore_test_key(t), t.rows]));
     const expected = expectedTables(request, toc);
     const checks = expected.length === 0
         ? [judgeNoTables()]
-        : expected.map((t) => judgeTable(t, rowsOf.get(verify_key(t))));
+        : expected.map((t) => judgeTable(t, rowsOf.get(restore_test_key(t))));
     return [
         ...checks,
-        ...request.minRows.map((rule) => judgeMinRows(rule, rowsOf.get(verify_key(rule.table))))
+        ...request.minRows.map((rule) => judgeMinRows(rule, rowsOf.get(restore_test_key(rule.table))))
     ];
 }
 /** Each check as the throwaway read-only role, never as the admin (see reader.ts). */
@@ -37469,7 +37467,7 @@ async function dropMade(request, report, made) {
     if (made.role)
         await dropScratchRole(conn, made.role).catch(logged(`drop restore role ${made.role}`));
 }
-async function verifyBackup(request, now = new Date()) {
+async function testRestore(request, now = new Date()) {
     const database = scratchDatabaseName(now);
     const started = Date.now();
     const read = await readTocChecked(request);
@@ -37521,11 +37519,11 @@ function failureReasons(checks) {
         .join('; ');
 }
 
-;// CONCATENATED MODULE: ./src/backup/plan.ts
+;// CONCATENATED MODULE: ./src/backup/preview.ts
 /**
- * The dry run: what a verification would do, from the inputs and the backup's table of contents
+ * The dry run: what a restore test would do, from the inputs and the backup's table of contents
  * alone. Nothing is created. Checks whose outcome is already known without a restore (a TOC that
- * cannot be read, a backup past max-age, no table to check) are judged here and fail the plan,
+ * cannot be read, a backup past max-age, no table to check) are judged here and fail the preview,
  * because a real run would fail them too.
  */
 
@@ -37545,8 +37543,8 @@ function afterRestoreChecks(request, database, tables, tablesFrom) {
         lines.push(`pg_amcheck: ${formatCommand(amcheckArgs(request.amcheck, request.jobs, database))}`);
     return lines;
 }
-/** Pure: the plan from a TOC that was read (or the failed TOC check when it was not). */
-function planVerification(request, read, now, integrity = []) {
+/** Pure: the preview from a TOC that was read (or the failed TOC check when it was not). */
+function previewFromToc(request, read, now, integrity = []) {
     const database = scratchDatabaseName(now);
     const jobs = effectiveJobs(request.source, request.jobs);
     const tablesFrom = request.expectTables ? 'expect-tables' : 'table of contents';
@@ -37580,8 +37578,8 @@ function planVerification(request, read, now, integrity = []) {
     };
 }
 /** Reads the TOC (read-only: `pg_restore --list` or the script's comments) and plans. */
-async function planBackupVerify(request, now = new Date()) {
-    return planVerification(request, await readTocChecked(request), now, await integrityChecks(request));
+async function previewRestoreTest(request, now = new Date()) {
+    return previewFromToc(request, await readTocChecked(request), now, await integrityChecks(request));
 }
 
 ;// CONCATENATED MODULE: ./src/core/summary.ts
@@ -37652,7 +37650,7 @@ function truncateUtf8(text, limit) {
 }
 
 ;// CONCATENATED MODULE: ./src/actions/backup-verify/summary.ts
-/** The verification as a job summary (Markdown) and as a JSON report file. */
+/** The restore test (backup-verify) as a job summary (Markdown) and as a JSON report file. */
 
 
 
@@ -37733,40 +37731,40 @@ async function writeReportFile(report, path) {
 }
 /** Expected tables can number in the thousands: the summary names the first ones. */
 const PLAN_TABLE_NAMES = 500;
-/** The dry run's plan: what a verification would do, and what is already known to fail. */
-function summarizePlan(plan, conn) {
-    const verdict = plan.passed
+/** The dry run's preview: what a restore test would do, and what is already known to fail. */
+function summarizePreview(preview, conn) {
+    const verdict = preview.passed
         ? '🔎 dry run: nothing was created or restored'
         : '❌ dry run: this backup would fail verification (known without restoring)';
-    const tables = plan.expectedTables.map(formatTableName);
+    const tables = preview.expectedTables.map(formatTableName);
     const summary = new Summary()
         .heading('Backup verification: dry run')
         .paragraph(verdict)
         .facts([
         [
             'backup',
-            `${plan.backup.path} (${plan.backup.format}${plan.backup.gzip ? ', gzip' : ''}, ${bytes(plan.backup.sizeBytes)})`
+            `${preview.backup.path} (${preview.backup.format}${preview.backup.gzip ? ', gzip' : ''}, ${bytes(preview.backup.sizeBytes)})`
         ],
-        ['created at', plan.backup.createdAt ?? 'unknown'],
+        ['created at', preview.backup.createdAt ?? 'unknown'],
         [
             'backup age',
-            plan.backupAgeSeconds === undefined ? 'unknown' : `${plan.backupAgeSeconds} s`
+            preview.backupAgeSeconds === undefined ? 'unknown' : `${preview.backupAgeSeconds} s`
         ],
         ['server', `${conn.display} (PostgreSQL ${conn.version}), may create databases`],
-        ['would create', `scratch database ${plan.database} (TEMPLATE template0), then drop it`],
-        ['jobs', String(plan.jobs)],
-        ['expected tables', `${tables.length} (from ${plan.tablesFrom})`]
+        ['would create', `scratch database ${preview.database} (TEMPLATE template0), then drop it`],
+        ['jobs', String(preview.jobs)],
+        ['expected tables', `${tables.length} (from ${preview.tablesFrom})`]
     ]);
-    if (plan.restoreCommand)
-        summary.paragraph('Restore command:').code(plan.restoreCommand);
-    summary.table(['decided without a restore', 'expected', 'measured', 'result'], plan.decided.map((c) => [
+    if (preview.restoreCommand)
+        summary.paragraph('Restore command:').code(preview.restoreCommand);
+    summary.table(['decided without a restore', 'expected', 'measured', 'result'], preview.decided.map((c) => [
         c.name,
         c.expected,
         c.measured ?? '—',
         c.passed ? 'pass' : `FAIL: ${c.detail ?? ''}`
     ]));
-    if (plan.wouldCheck.length)
-        summary.paragraph('After the restore it would check:').list(plan.wouldCheck);
+    if (preview.wouldCheck.length)
+        summary.paragraph('After the restore it would check:').list(preview.wouldCheck);
     if (tables.length) {
         const shown = tables.slice(0, PLAN_TABLE_NAMES).join(', ');
         const more = tables.length > PLAN_TABLE_NAMES ? `, … and ${tables.length - PLAN_TABLE_NAMES} more` : '';
@@ -37774,17 +37772,31 @@ function summarizePlan(plan, conn) {
     }
     return summary.toMarkdown();
 }
-/** The plan for the log, a line per decision. */
-function planLines(plan) {
+/** The preview for the log, a line per decision. */
+function previewLines(preview) {
     return [
-        `would create scratch database ${plan.database} (TEMPLATE template0) owned by a throwaway restore role without privileges, restore and check as that role, and drop both afterwards`,
-        plan.restoreCommand
-            ? `would restore with: ${plan.restoreCommand}`
+        `would create scratch database ${preview.database} (TEMPLATE template0) owned by a throwaway restore role without privileges, restore and check as that role, and drop both afterwards`,
+        preview.restoreCommand
+            ? `would restore with: ${preview.restoreCommand}`
             : 'would not restore: the table of contents cannot be read',
-        `expected tables: ${plan.expectedTables.length} (from ${plan.tablesFrom})`,
-        ...plan.decided.map((c) => `${c.passed ? 'pass' : 'FAIL'} (known now) ${c.name}: expected ${c.expected}, measured ${c.measured ?? 'nothing'}`),
-        ...plan.wouldCheck.map((c) => `would check ${c}`)
+        `expected tables: ${preview.expectedTables.length} (from ${preview.tablesFrom})`,
+        ...preview.decided.map((c) => `${c.passed ? 'pass' : 'FAIL'} (known now) ${c.name}: expected ${c.expected}, measured ${c.measured ?? 'nothing'}`),
+        ...preview.wouldCheck.map((c) => `would check ${c}`)
     ];
+}
+/** `mode: backup`: what was dumped, as of when, and where its manifest is. */
+function backupSummary(request, result, rows) {
+    const { manifest } = result;
+    return new Summary()
+        .heading('Backup made')
+        .facts([
+        ['backup', `${request.path} (${request.format})`],
+        ['snapshot time', manifest.createdAt],
+        ['tables / rows', `${manifest.tables.length} / ${rows}`],
+        ['large objects', String(manifest.largeObjects)],
+        ['manifest', result.manifestPath]
+    ])
+        .toMarkdown();
 }
 
 ;// CONCATENATED MODULE: ./src/backup/make-backup.ts
@@ -37900,6 +37912,8 @@ async function makeBackup(request) {
     }
 }
 
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/backup/format.ts
 /** Tells a pg_dump archive (custom, directory, tar) from a plain SQL script, by content. */
 
@@ -38057,7 +38071,6 @@ function findPgProgram(name) {
 
 
 
-
 /** Pure: the compression a file's first bytes show. */
 function compressionOf(head) {
     if (head[0] === 0x1f && head[1] === 0x8b)
@@ -38089,8 +38102,11 @@ async function decompress_readHead(path) {
         await file.close();
     }
 }
-/** Undefined when the file is not compressed (or is a gzip plain script, streamed as it is). */
-async function decompressIfNeeded(path) {
+/**
+ * Undefined when the file is not compressed (or is a gzip plain script, streamed as it is).
+ * The copy goes under `tempDir` (the run's temp dir).
+ */
+async function decompressIfNeeded(path, tempDir) {
     let head;
     try {
         head = await decompress_readHead(path);
@@ -38103,7 +38119,7 @@ async function decompressIfNeeded(path) {
     const compression = compressionOf(head);
     if (!compression || (compression === 'gzip' && isGzipPlain(head)))
         return undefined;
-    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'backup-verify-'));
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(tempDir, 'backup-verify-'));
     const out = (0,external_node_path_.join)(dir, (0,external_node_path_.basename)(path).replace(/\.(gz|zst|lz4)$/, '') || 'backup');
     const cleanup = () => (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
     try {
@@ -38174,7 +38190,7 @@ function refuseServiceEnv(env = process.env) {
     }
 }
 /** Pure parsing of every input; the first mistake stops the run with a message naming it. */
-function readVerifyInputs(inputs) {
+function readRestoreTestInputs(inputs) {
     const expect = inputs.list('expect-tables');
     const createdAt = inputs.optional('created-at');
     const dumpZone = inputs.optional('dump-timezone');
@@ -38213,9 +38229,12 @@ async function loadSqlChecks(raw) {
     }
     return parseSqlChecks('checks', text);
 }
-/** Reads files only (backup header, checks file): still nothing is created. */
-async function prepareBackup(inputs) {
-    const decompressed = await decompressIfNeeded(inputs.backupPath);
+/**
+ * Reads files only (backup header, checks file): still nothing is created in the database; a
+ * compressed backup is decompressed under `tempDir`.
+ */
+async function prepareBackup(inputs, tempDir) {
+    const decompressed = await decompressIfNeeded(inputs.backupPath, tempDir);
     const source = decompressed
         ? { ...(await inspectBackup(decompressed.path, inputs.format)), givenPath: inputs.backupPath }
         : await inspectBackup(inputs.backupPath, inputs.format);
@@ -38245,8 +38264,6 @@ async function prepareBackup(inputs) {
 }
 
 ;// CONCATENATED MODULE: ./src/actions/backup-verify/main.ts
-
-
 
 
 
@@ -38293,7 +38310,7 @@ async function post(io) {
         await dropRole(conn, restoreRole);
 }
 /**
- * The runner cancels with SIGINT, then SIGTERM: either aborts the verification, which stops the
+ * The runner cancels with SIGINT, then SIGTERM: either aborts the restore test, which stops the
  * restore's process group and drops what it made before the step ends. Only the entry point
  * listens for signals; the library is told through the AbortSignal.
  */
@@ -38325,21 +38342,21 @@ function setOutputs(io, report, reportFile) {
     io.setOutput('report-file', reportFile);
 }
 /**
- * Plan only: the server checks and the TOC were read, nothing is created. Outputs: `passed` is
+ * Preview only: the server checks and the TOC were read, nothing is created. Outputs: `passed` is
  * `dry-run` (or `false` when a check known without a restore fails) and `backup-age-seconds`
  * when known; the others stay empty.
  */
 async function dryRun(io, request, server) {
-    const plan = await planBackupVerify(request);
+    const preview = await previewRestoreTest(request);
     await log/* log */.Rm.group('Dry run: what a verification would do', async () => {
-        for (const line of planLines(plan))
+        for (const line of previewLines(preview))
             log/* log */.Rm.info(line);
     });
-    io.setOutput('passed', plan.passed ? 'dry-run' : 'false');
-    io.setOutput('backup-age-seconds', plan.backupAgeSeconds ?? '');
-    await io.writeSummary(summarizePlan(plan, { display: request.conn.display, version: server.version }));
-    if (!plan.passed) {
-        throw new errors/* GateError */.ue(`backup ${request.source.path} (dry run, nothing restored): ${failureReasons(plan.decided)}`);
+    io.setOutput('passed', preview.passed ? 'dry-run' : 'false');
+    io.setOutput('backup-age-seconds', preview.backupAgeSeconds ?? '');
+    await io.writeSummary(summarizePreview(preview, { display: request.conn.display, version: server.version }));
+    if (!preview.passed) {
+        throw new errors/* GateError */.ue(`backup ${request.source.path} (dry run, nothing restored): ${failureReasons(preview.decided)}`);
     }
     log/* log */.Rm.info('dry run: nothing was created or restored');
 }
@@ -38353,26 +38370,17 @@ async function backup(io) {
     io.setOutput('manifest-file', result.manifestPath);
     io.setOutput('tables', manifest.tables.length);
     io.setOutput('rows', rows);
-    await io.writeSummary(new Summary()
-        .heading('Backup made')
-        .facts([
-        ['backup', `${inputs.path} (${inputs.format})`],
-        ['snapshot time', manifest.createdAt],
-        ['tables / rows', `${manifest.tables.length} / ${rows}`],
-        ['large objects', String(manifest.largeObjects)],
-        ['manifest', result.manifestPath]
-    ])
-        .toMarkdown());
+    await io.writeSummary(backupSummary(inputs, result, rows));
     log/* log */.Rm.info(`backup ${inputs.path} and manifest ${result.manifestPath} written in ${Math.round(result.durationMs / 100) / 10} s`);
 }
 async function run(io) {
     refuseServiceEnv();
     if (readMode(io.inputs) === 'backup')
         return backup(io);
-    const inputs = readVerifyInputs(io.inputs);
-    const prepared = await prepareBackup(inputs);
+    const inputs = readRestoreTestInputs(io.inputs);
+    const prepared = await prepareBackup(inputs, io.context.tempDir);
     try {
-        await verifyPrepared(io, inputs, prepared);
+        await testPrepared(io, inputs, prepared);
     }
     finally {
         await prepared.cleanup();
@@ -38384,7 +38392,7 @@ function formatPhases(phaseMs) {
         .map(([name, ms]) => `${name}=${(ms / 1000).toFixed(2)}`)
         .join(' ');
 }
-async function verifyPrepared(io, inputs, prepared) {
+async function testPrepared(io, inputs, prepared) {
     const server = await checkServer(inputs.conn);
     const { source } = prepared;
     const jobs = effectiveJobs(source, inputs.jobs);
@@ -38405,9 +38413,9 @@ async function verifyPrepared(io, inputs, prepared) {
     };
     if (inputs.dryRun)
         return dryRun(io, request, server);
-    const report = await withCancel((signal) => verifyBackup({ ...request, signal }));
+    const report = await withCancel((signal) => testRestore({ ...request, signal }));
     log/* log */.Rm.info(`phases (s): ${formatPhases(report.phaseMs)}`);
-    const dir = process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+    const dir = io.context.tempDir;
     await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
     const reportFile = (0,external_node_path_.join)(dir, `${report.database}.json`);
     await writeReportFile(report, reportFile);
@@ -41935,7 +41943,13 @@ function runContextFromEnv(env = process.env) {
         sha: env.GITHUB_SHA || undefined,
         serverUrl,
         apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined,
+        ref: env.GITHUB_REF || undefined,
+        runNumber: env.GITHUB_RUN_NUMBER || undefined,
+        eventPath: env.GITHUB_EVENT_PATH || undefined,
+        workspace: env.GITHUB_WORKSPACE || process.cwd(),
+        tempDir: env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(),
+        toolCacheDir: env.RUNNER_TOOL_CACHE || undefined
     };
 }
 /** Who holds the router lock, in words a person can act on. */

@@ -40359,8 +40359,8 @@ var core_inputs = __nccwpck_require__(9114);
 function commands(inputs, name) {
     return inputs.lines(name).map((line) => (0,core_inputs/* parseCommand */.RM)(name, line));
 }
-function readInputs(inputs, env = process.env) {
-    const workspace = env.GITHUB_WORKSPACE || process.cwd();
+function readInputs(inputs, context) {
+    const workspace = context.workspace;
     const parsed = {
         build: commands(inputs, 'build'),
         test: commands(inputs, 'test'),
@@ -40480,11 +40480,11 @@ function testTitle(test) {
 }
 /** The commands a run would start, and nothing run. */
 function dryRunSummary(cfg) {
-    const plan = [
+    const preview = [
         ...cfg.build.map((c) => `build: ${formatCommand(c)}`),
         ...cfg.test.map((c) => `test: ${formatCommand(c)}`)
     ];
-    return new Summary().heading('Build gate: dry run (nothing run)').list(plan).toMarkdown();
+    return new Summary().heading('Build gate: dry run (nothing run)').list(preview).toMarkdown();
 }
 /** The job summary: totals, coverage, every check with its measured value, commands, failures. */
 function buildGateSummary(cfg, results, checks, passed) {
@@ -40583,7 +40583,7 @@ function annotateFailures(failed, cfg) {
         log/* log */.Rm.warning(`${failed.length - MAX_ANNOTATIONS} more failed tests not annotated`);
 }
 async function run(io) {
-    const cfg = readInputs(io.inputs);
+    const cfg = readInputs(io.inputs, io.context);
     if (cfg.dryRun) {
         await io.writeSummary(dryRunSummary(cfg));
         return;
@@ -40980,7 +40980,13 @@ function runContextFromEnv(env = process.env) {
         sha: env.GITHUB_SHA || undefined,
         serverUrl,
         apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined,
+        ref: env.GITHUB_REF || undefined,
+        runNumber: env.GITHUB_RUN_NUMBER || undefined,
+        eventPath: env.GITHUB_EVENT_PATH || undefined,
+        workspace: env.GITHUB_WORKSPACE || process.cwd(),
+        tempDir: env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(),
+        toolCacheDir: env.RUNNER_TOOL_CACHE || undefined
     };
 }
 /** Who holds the router lock, in words a person can act on. */

@@ -34307,7 +34307,7 @@ class DeploymentRecord {
         try {
             const created = await this.octokit.rest.repos.createDeployment({
                 ...this.repo,
-                ref: this.context.sha || github_context.sha,
+                ref: this.context.sha ?? '',
                 environment: this.options.environment,
                 description: this.options.description.slice(0, 140),
                 auto_merge: false,
@@ -35072,21 +35072,31 @@ function liveSlotOf(state) {
         return { live: where.stable, previous: where.canary };
     return { previous: state.previous };
 }
+/** Reads the router and plans the switch, without the lock; logs the plan. */
+async function planFromFirstRead(router, options) {
+    const first = await readForPlan(router, options);
+    const plan = planFor(options, first);
+    log.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`);
+    if (plan.recovering)
+        log.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`);
+    return { first, plan };
+}
 /**
- * Plan (a dry run stops here, before the lock) -> lock -> plan again -> (deploy command) ->
- * health gate -> switch -> verify -> a failed verification rolls back (mode deploy with
- * auto-rollback only: a rollback is never reversed).
+ * The dry run: the plan runBlueGreen would start from, and the slots as they are; no lock,
+ * no change. The entry point chooses between this and runBlueGreen (the only dry-run check).
+ */
+async function previewBlueGreen(router, options) {
+    const { first, plan } = await planFromFirstRead(router, options);
+    return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false };
+}
+/**
+ * Plan -> lock -> plan again -> (deploy command) -> health gate -> switch -> verify -> a failed
+ * verification rolls back (mode deploy with auto-rollback only: a rollback is never reversed).
  * Returns a result in every case (for outputs and the summary); `error` is set on failure.
  * `onApplied` lets the caller know when traffic moved (so a cancel can put it back).
  */
 async function runBlueGreen(router, options, onApplied = () => undefined) {
-    const first = await readForPlan(router, options);
-    let plan = planFor(options, first);
-    log.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`);
-    if (plan.recovering)
-        log.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`);
-    if (options.dryRun)
-        return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false };
+    let { plan } = await planFromFirstRead(router, options);
     const release = await router.lock(options.owner, options.lockTimeoutMs);
     const result = { plan, outcome: 'failed', switched: false, rolledBack: false };
     let before;
@@ -35397,11 +35407,6 @@ function describeFailures(outcomes, cap = 5) {
 ;// CONCATENATED MODULE: ./src/slo/queries.ts
 
 /**
- * Default PromQL for the lab app's metrics (and any app exporting the same conventional names):
- * `http_requests_total{status}` and the `http_request_duration_seconds` histogram. Placeholders:
- * `{{selector}}` (the label matchers of the slot judged) and `{{interval}}` (the window).
- */
-/**
  * 5xx requests of the slot in the window, for a status label named `label`. Series present at
  * the window's start count by increase(); a series born inside the window (a client library
  * that creates the 5xx series at the first error) counts with its whole value, which increase()
@@ -35414,6 +35419,11 @@ function errorsBy(label, metric = 'http_requests_total') {
         ` + (sum(${m} unless ${m} offset {{interval}}) or vector(0)))` +
         ` and on() (count(${metric}{ {{selector}}, ${label}=~".+" }) > 0)`);
 }
+/**
+ * Default PromQL for the lab app's metrics (and any app exporting the same conventional names):
+ * `http_requests_total{status}` and the `http_request_duration_seconds` histogram. Placeholders:
+ * `{{selector}}` (the label matchers of the slot judged) and `{{interval}}` (the window).
+ */
 const DEFAULT_QUERIES = {
     requests: 'sum(increase(http_requests_total{ {{selector}} }[{{interval}}]))',
     // The status code in `status` (this project's sample app) or `code` (Prometheus' client_golang).
@@ -35759,15 +35769,6 @@ function noData(r) {
 }
 const judge_pct = (v) => `${(v * 100).toFixed(3)}%`;
 /**
- * Judges one analysis of the canary. Rules (documented in actions/canary-promote/README.md):
- * - fewer requests than `minRequests`, or any query without an answer -> inconclusive, never pass;
- * - fixed bounds: error rate <= max, P95 < max (the design's SLOs);
- * - against the stable slot: fail only when the canary is worse *with confidence*: the lower
- *   bound of the canary's 95 % Wilson interval for its error rate exceeds the stable rate plus
- *   the allowed increase; P95 above stable's by more than the allowed percentage. When the
- *   stable slot has too little traffic, that comparison is skipped (noted), not failed.
- */
-/**
  * The counts behind a rate. increase() extrapolates, so its counts are often fractional: then
  * they are shown as the estimates they are (one decimal), never rounded into integers that do
  * not give the rate shown (3.8 % shown as 1/37).
@@ -35778,6 +35779,20 @@ function countsShown(errors, requests) {
         return `(${Math.round(errors)}/${Math.round(requests)})`;
     return `(≈${errors.toFixed(1)}/${requests.toFixed(1)}, Prometheus increase() estimates)`;
 }
+/**
+ * Judges one analysis of the canary. Rules (documented in actions/canary-promote/README.md):
+ * - fewer requests than `minRequests`, or any query without an answer -> inconclusive, never pass;
+ * - fixed bounds, error-judgement interval (default): the error rate's upper bound (Clopper-Pearson,
+ *   confidence split over `looks`) <= max, else fail when its lower bound is above, else
+ *   inconclusive; the P95 as judgeP95 says. error-judgement point: the observed error rate
+ *   <= max and the P95 < max;
+ * - against the stable slot: fail only when the canary is worse *with confidence*: the lower
+ *   bound of the canary's 95 % Wilson interval for its error rate exceeds the stable rate plus
+ *   the allowed increase; P95 above stable's by more than the allowed percentage and by more
+ *   than `p95NoiseFloorMs`. When either slot has too little traffic, that comparison is
+ *   skipped (noted), not failed;
+ * - extra checks: each query's value against its bound, no answer -> inconclusive.
+ */
 function judgeAnalysis(canary, stable, extras, t, queries = {}) {
     const m = [];
     const requests = count(canary.requests);
@@ -36313,6 +36328,31 @@ async function lockAndPlan(router, o, initial) {
     }
 }
 /**
+ * The dry run of either analysis loop: which slot would be the canary and the steps it would
+ * take, from one read of the router; no lock, no change. The entry point chooses between this
+ * and runCanary / runSequentialCanary (the only dry-run check).
+ */
+async function previewCanary(router, o, sequential) {
+    const started = Date.now();
+    const plannedMs = o.steps.length * o.stepDurationMs;
+    const initial = await router.read();
+    const choice = chooseCanary(initial, o.steps);
+    const how = sequential
+        ? `under sequential analysis (alpha ${sequential.alpha}, poll ${(0,duration/* formatDuration */.a3)(sequential.pollIntervalMs)})`
+        : `${(0,duration/* formatDuration */.a3)(plannedMs)} at least`;
+    core_log/* log */.Rm.info(`dry run: would move ${choice.canary} through ${o.steps.join('% -> ')}% (stable ${choice.stable}) ${how}`);
+    return {
+        canary: choice.canary,
+        stable: choice.stable,
+        decisions: [],
+        plannedMs,
+        result: 'dry-run',
+        // resumed is set only when the router is split: the canary's weight found there
+        finalWeight: choice.resumed ?? 0,
+        durationMs: Date.now() - started
+    };
+}
+/**
  * Steps the canary's weight up, holding each step for `stepDurationMs` and analysing every
  * `intervalMs`; a step is passed when its last analysis passed. A failure beyond the limit, or
  * too many inconclusive analyses in a row, puts all traffic back on the stable slot at once.
@@ -36322,19 +36362,6 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
     const started = Date.now();
     const plannedMs = o.steps.length * o.stepDurationMs;
     const initial = await router.read();
-    if (o.dryRun) {
-        const choice = chooseCanary(initial, o.steps);
-        core_log/* log */.Rm.info(`dry run: would move ${choice.canary} through ${o.steps.join('% -> ')}% (stable ${choice.stable}), ${(0,duration/* formatDuration */.a3)(plannedMs)} at least`);
-        return {
-            canary: choice.canary,
-            stable: choice.stable,
-            decisions: [],
-            plannedMs,
-            result: 'dry-run',
-            finalWeight: choice.resumed ?? 0,
-            durationMs: Date.now() - started
-        };
-    }
     const { choice, release } = await lockAndPlan(router, o, initial);
     const { canary, stable } = choice;
     const base = { canary, stable, decisions: [], plannedMs };
@@ -36743,7 +36770,6 @@ function fmt(x) {
 
 
 
-
 /**
  * Cumulative counters, read at every poll; batches are their differences. The metric names are
  * those of the default queries (the sample app and most instrumentation libraries).
@@ -36801,18 +36827,6 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
     const started = Date.now();
     const plannedMs = o.steps.length * o.stepDurationMs;
     const initial = await router.read();
-    if (o.dryRun) {
-        const choice = chooseCanary(initial, o.steps);
-        const { canary, stable } = choice;
-        const base = { canary, stable, decisions: [], plannedMs };
-        core_log/* log */.Rm.info(`dry run: would move ${canary} through ${o.steps.join('% -> ')}% (stable ${stable}) under sequential analysis (alpha ${s.alpha}, poll ${(0,duration/* formatDuration */.a3)(s.pollIntervalMs)})`);
-        return {
-            ...base,
-            result: 'dry-run',
-            finalWeight: slots_placement(initial.weights).kind === 'split' ? (choice.resumed ?? 0) : 0,
-            durationMs: Date.now() - started
-        };
-    }
     // Lock first, then plan from what is there now (never from the read above).
     const { choice, release } = await lockAndPlan(router, o, initial);
     const { canary, stable } = choice;
@@ -37343,7 +37357,6 @@ var external_node_path_ = __nccwpck_require__(6760);
 
 
 
-
 class LocalTransport {
     name = 'local';
     run(argv, options = {}) {
@@ -37364,7 +37377,7 @@ class SshTransport {
     constructor(options) {
         this.name = `ssh ${options.user}@${options.host}:${options.port}`;
         core_log/* log */.Rm.secret(options.key);
-        this.dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'ops-ssh-'));
+        this.dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(options.tempDir, 'ops-ssh-'));
         const keyFile = (0,external_node_path_.join)(this.dir, 'key');
         const knownHosts = (0,external_node_path_.join)(this.dir, 'known_hosts');
         (0,external_node_fs_.writeFileSync)(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, {
@@ -39007,15 +39020,19 @@ function checkWeights(w) {
 
 
 const ROUTER_KINDS = ['haproxy', 'nginx', 'kubernetes'];
-/** Builds the router (a fleet when several hosts or sockets are given). */
-function openRouter(config) {
+/**
+ * Builds the router (a fleet when several hosts or sockets are given); SSH writes its key and
+ * control socket under the run's temp dir.
+ */
+function openRouter(config, context) {
     const transports = config.ssh
         ? config.ssh.hosts.map((h) => new SshTransport({
             host: h.host,
             port: h.port,
             user: config.ssh.user,
             key: config.ssh.key,
-            knownHosts: config.ssh.knownHosts
+            knownHosts: config.ssh.knownHosts,
+            tempDir: context.tempDir
         }))
         : [new LocalTransport()];
     const members = [];
@@ -39477,10 +39494,10 @@ function readCanaryInputs(inputs, context) {
             failureLimit: inputs.integer('failure-limit', 0, 100, 0),
             maxInconclusive: inputs.integer('max-inconclusive', 1, 100, 2),
             compareWithStable: inputs.boolean('compare-with-stable', true),
-            dryRun: inputs.boolean('dry-run', false),
             owner: (0,run_context/* runOwner */.z)(context),
             lockTimeoutMs: router.lockTimeoutMs
         },
+        dryRun: inputs.boolean('dry-run', false),
         prepare: {
             ...readSlotPreparation(inputs, router.kind),
             healthUrls: readHealthUrls(inputs),
@@ -39680,11 +39697,20 @@ const STATE_ACTIVE = 'canary-active';
 const STATE_STABLE = 'canary-stable';
 async function run(io) {
     const inputs = readCanaryInputs(io.inputs, io.context);
-    const { router, close } = openRouter(inputs.router);
+    const { router, close } = openRouter(inputs.router, io.context);
     try {
         if (inputs.mode !== 'run')
             return await manual(io, inputs, router);
-        const record = inputs.github && !inputs.canary.dryRun
+        const sequential = inputs.analysis === 'sequential'
+            ? await sequentialSettings(inputs.sequential, inputs.prometheus)
+            : undefined;
+        if (inputs.dryRun) {
+            // The one place a dry run is decided: plan, report, change nothing, record nothing.
+            const result = await previewCanary(router, inputs.canary, sequential);
+            await report(io, router.name, inputs, result);
+            return;
+        }
+        const record = inputs.github
             ? new DeploymentRecord({ ...inputs.github, description: 'canary via ops-actions canary-promote' }, io.context)
             : undefined;
         await record?.start();
@@ -39698,9 +39724,6 @@ async function run(io) {
                 ? (selector) => bucketBounds(inputs.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
                 : undefined
         };
-        const sequential = inputs.analysis === 'sequential'
-            ? await sequentialSettings(inputs.sequential, inputs.prometheus)
-            : undefined;
         let live;
         let cancelling;
         const result = await withCancelCleanup((signal) => (cancelling = cancelCleanup(signal)), () => {
@@ -39736,14 +39759,7 @@ async function run(io) {
             await record?.finish(false, `cancelled (${signal})`);
         }
         io.saveState(STATE_ACTIVE, 'false');
-        io.setOutput('result', result.result);
-        io.setOutput('final-weight', result.finalWeight);
-        io.setOutput('failed-check', result.failedCheck ?? '');
-        io.setOutput('decisions', JSON.stringify(result.decisions));
-        io.setOutput('duration-s', (result.durationMs / 1000).toFixed(1));
-        io.setOutput('canary-slot', result.canary);
-        io.setOutput('stable-slot', result.stable);
-        await io.writeSummary(canarySummary(router.name, inputs, result));
+        await report(io, router.name, inputs, result);
         if (result.result === 'aborted') {
             await record?.finish(false, `aborted: ${result.abortReason}`);
             throw new errors/* GateError */.ue(`canary aborted, all traffic back on ${result.stable}: ${result.abortReason}`);
@@ -39753,6 +39769,17 @@ async function run(io) {
     finally {
         await close();
     }
+}
+/** The outputs and summary of a canary run or its dry run. */
+async function report(io, routerName, inputs, result) {
+    io.setOutput('result', result.result);
+    io.setOutput('final-weight', result.finalWeight);
+    io.setOutput('failed-check', result.failedCheck ?? '');
+    io.setOutput('decisions', JSON.stringify(result.decisions));
+    io.setOutput('duration-s', (result.durationMs / 1000).toFixed(1));
+    io.setOutput('canary-slot', result.canary);
+    io.setOutput('stable-slot', result.stable);
+    await io.writeSummary(canarySummary(routerName, inputs, result));
 }
 /** The one failure policy: read the router again and report what is there. */
 async function reportAfterFailure(io, router) {
@@ -39786,7 +39813,7 @@ async function prepareCanary(router, canary, inputs) {
 /** abort / promote / status: one immediate change (or none), planned under the lock. */
 async function manual(io, inputs, router) {
     const mode = inputs.mode;
-    const dry = inputs.canary.dryRun || mode === 'status';
+    const dry = inputs.dryRun || mode === 'status';
     let state = await router.read();
     let plan = planManual(mode, state);
     if (plan.changed && !dry) {
@@ -39818,7 +39845,7 @@ async function post(io) {
         return;
     const stable = io.getState(STATE_STABLE);
     const inputs = readCanaryInputs(io.inputs, io.context);
-    const { router, close } = openRouter(inputs.router);
+    const { router, close } = openRouter(inputs.router, io.context);
     try {
         await router.setWeights(slots_allOn(stable), {
             previous: stable,
@@ -43633,7 +43660,13 @@ function runContextFromEnv(env = process.env) {
         sha: env.GITHUB_SHA || undefined,
         serverUrl,
         apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined,
+        ref: env.GITHUB_REF || undefined,
+        runNumber: env.GITHUB_RUN_NUMBER || undefined,
+        eventPath: env.GITHUB_EVENT_PATH || undefined,
+        workspace: env.GITHUB_WORKSPACE || process.cwd(),
+        tempDir: env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_0__.tmpdir)(),
+        toolCacheDir: env.RUNNER_TOOL_CACHE || undefined
     };
 }
 /** Who holds the router lock, in words a person can act on. */

@@ -34632,7 +34632,7 @@ class DeploymentRecord {
         try {
             const created = await this.octokit.rest.repos.createDeployment({
                 ...this.repo,
-                ref: this.context.sha || github_context.sha,
+                ref: this.context.sha ?? '',
                 environment: this.options.environment,
                 description: this.options.description.slice(0, 140),
                 auto_merge: false,
@@ -35397,21 +35397,31 @@ function liveSlotOf(state) {
         return { live: where.stable, previous: where.canary };
     return { previous: state.previous };
 }
+/** Reads the router and plans the switch, without the lock; logs the plan. */
+async function planFromFirstRead(router, options) {
+    const first = await readForPlan(router, options);
+    const plan = planFor(options, first);
+    log/* log */.Rm.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`);
+    if (plan.recovering)
+        log/* log */.Rm.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`);
+    return { first, plan };
+}
 /**
- * Plan (a dry run stops here, before the lock) -> lock -> plan again -> (deploy command) ->
- * health gate -> switch -> verify -> a failed verification rolls back (mode deploy with
- * auto-rollback only: a rollback is never reversed).
+ * The dry run: the plan runBlueGreen would start from, and the slots as they are; no lock,
+ * no change. The entry point chooses between this and runBlueGreen (the only dry-run check).
+ */
+async function previewBlueGreen(router, options) {
+    const { first, plan } = await planFromFirstRead(router, options);
+    return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false };
+}
+/**
+ * Plan -> lock -> plan again -> (deploy command) -> health gate -> switch -> verify -> a failed
+ * verification rolls back (mode deploy with auto-rollback only: a rollback is never reversed).
  * Returns a result in every case (for outputs and the summary); `error` is set on failure.
  * `onApplied` lets the caller know when traffic moved (so a cancel can put it back).
  */
 async function runBlueGreen(router, options, onApplied = () => undefined) {
-    const first = await readForPlan(router, options);
-    let plan = planFor(options, first);
-    log/* log */.Rm.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`);
-    if (plan.recovering)
-        log/* log */.Rm.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`);
-    if (options.dryRun)
-        return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false };
+    let { plan } = await planFromFirstRead(router, options);
     const release = await router.lock(options.owner, options.lockTimeoutMs);
     const result = { plan, outcome: 'failed', switched: false, rolledBack: false };
     let before;
@@ -35901,7 +35911,6 @@ var external_node_path_ = __nccwpck_require__(6760);
 
 
 
-
 class LocalTransport {
     name = 'local';
     run(argv, options = {}) {
@@ -35922,7 +35931,7 @@ class SshTransport {
     constructor(options) {
         this.name = `ssh ${options.user}@${options.host}:${options.port}`;
         log/* log */.Rm.secret(options.key);
-        this.dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'ops-ssh-'));
+        this.dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(options.tempDir, 'ops-ssh-'));
         const keyFile = (0,external_node_path_.join)(this.dir, 'key');
         const knownHosts = (0,external_node_path_.join)(this.dir, 'known_hosts');
         (0,external_node_fs_.writeFileSync)(keyFile, options.key.endsWith('\n') ? options.key : `${options.key}\n`, {
@@ -37567,15 +37576,19 @@ function checkWeights(w) {
 
 
 const ROUTER_KINDS = ['haproxy', 'nginx', 'kubernetes'];
-/** Builds the router (a fleet when several hosts or sockets are given). */
-function openRouter(config) {
+/**
+ * Builds the router (a fleet when several hosts or sockets are given); SSH writes its key and
+ * control socket under the run's temp dir.
+ */
+function openRouter(config, context) {
     const transports = config.ssh
         ? config.ssh.hosts.map((h) => new SshTransport({
             host: h.host,
             port: h.port,
             user: config.ssh.user,
             key: config.ssh.key,
-            knownHosts: config.ssh.knownHosts
+            knownHosts: config.ssh.knownHosts,
+            tempDir: context.tempDir
         }))
         : [new LocalTransport()];
     const members = [];
@@ -37894,10 +37907,10 @@ function readDeployInputs(inputs, context) {
         }
     }
     const verifyUrl = inputs.optionalUrl('verify-url');
+    const dryRun = inputs.boolean('dry-run', false);
     const release = {
         mode: mode === 'status' ? 'deploy' : mode,
         target,
-        dryRun: inputs.boolean('dry-run', false),
         autoRollback: inputs.boolean('auto-rollback', true),
         owner: (0,run_context/* runOwner */.z)(context),
         lockTimeoutMs: router.lockTimeoutMs,
@@ -37931,7 +37944,7 @@ function readDeployInputs(inputs, context) {
             throw new errors/* ConfigurationError */.j1(`input \`verify-max-duration\` = \`${raw}\`: expected at least verify-duration (${inputs.raw('verify-duration') || '30s'}) and at most 1h (default 10 x verify-duration)`, 'verify-max-duration');
         }
     }
-    return { mode, router, release, github: readDeploymentRecord(inputs) };
+    return { mode, router, release, dryRun, github: readDeploymentRecord(inputs) };
 }
 
 ;// CONCATENATED MODULE: ./src/core/summary.ts
@@ -38110,7 +38123,7 @@ function blueGreenSummary(routerName, inputs, r) {
 
 async function run(io) {
     const inputs = readDeployInputs(io.inputs, io.context);
-    const { router, close } = openRouter(inputs.router);
+    const { router, close } = openRouter(inputs.router, io.context);
     try {
         if (inputs.mode === 'status') {
             const state = await router.read();
@@ -38123,7 +38136,14 @@ async function run(io) {
             await io.writeSummary(statusSummary(router.name, state));
             return;
         }
-        const record = inputs.github && !inputs.release.dryRun
+        if (inputs.dryRun) {
+            // The one place a dry run is decided: plan, report, change nothing, record nothing.
+            const result = await previewBlueGreen(router, inputs.release);
+            report(io, result, undefined);
+            await io.writeSummary(blueGreenSummary(router.name, inputs, result));
+            return;
+        }
+        const record = inputs.github
             ? new DeploymentRecord({ ...inputs.github, description: `${inputs.mode} via ops-actions deploy-bluegreen` }, io.context)
             : undefined;
         const deploymentId = await record?.start();
@@ -38152,18 +38172,7 @@ async function run(io) {
             }
             await record?.finish(false, `cancelled (${signal})`);
         }
-        io.setOutput('live-slot', result.liveSlot ?? '');
-        io.setOutput('previous-slot', result.previousSlot ?? '');
-        io.setOutput('switched', result.switched);
-        io.setOutput('rolled-back', result.rolledBack);
-        io.setOutput('switch-ms', result.switchMs ?? '');
-        io.setOutput('verification', result.verification?.verdict ?? '');
-        io.setOutput('verify-requests', result.verify?.total ?? '');
-        io.setOutput('error-rate-upper-bound', result.verification ? upperBoundShown(result.verification) : '');
-        io.setOutput('p95-upper-bound-ms', result.verification?.p95.upperBoundMs !== undefined
-            ? Math.round(result.verification.p95.upperBoundMs)
-            : '');
-        io.setOutput('deployment-id', deploymentId ?? '');
+        report(io, result, deploymentId);
         await io.writeSummary(blueGreenSummary(router.name, inputs, result));
         await record?.finish(!result.error, result.error ? (0,errors/* describeFailure */.Ic)(result.error) : `${result.liveSlot} live`);
         if (result.error) {
@@ -38175,6 +38184,21 @@ async function run(io) {
     finally {
         await close();
     }
+}
+/** The outputs of a deploy, rollback or dry run. */
+function report(io, result, deploymentId) {
+    io.setOutput('live-slot', result.liveSlot ?? '');
+    io.setOutput('previous-slot', result.previousSlot ?? '');
+    io.setOutput('switched', result.switched);
+    io.setOutput('rolled-back', result.rolledBack);
+    io.setOutput('switch-ms', result.switchMs ?? '');
+    io.setOutput('verification', result.verification?.verdict ?? '');
+    io.setOutput('verify-requests', result.verify?.total ?? '');
+    io.setOutput('error-rate-upper-bound', result.verification ? upperBoundShown(result.verification) : '');
+    io.setOutput('p95-upper-bound-ms', result.verification?.p95.upperBoundMs !== undefined
+        ? Math.round(result.verification.p95.upperBoundMs)
+        : '');
+    io.setOutput('deployment-id', deploymentId ?? '');
 }
 
 
@@ -41976,7 +42000,13 @@ function runContextFromEnv(env = process.env) {
         sha: env.GITHUB_SHA || undefined,
         serverUrl,
         apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined,
+        ref: env.GITHUB_REF || undefined,
+        runNumber: env.GITHUB_RUN_NUMBER || undefined,
+        eventPath: env.GITHUB_EVENT_PATH || undefined,
+        workspace: env.GITHUB_WORKSPACE || process.cwd(),
+        tempDir: env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_0__.tmpdir)(),
+        toolCacheDir: env.RUNNER_TOOL_CACHE || undefined
     };
 }
 /** Who holds the router lock, in words a person can act on. */

@@ -32003,18 +32003,19 @@ function eventRepository(path) {
     }
 }
 const git_context_text = (v) => (typeof v === 'string' && v !== '' ? v : undefined);
-function gitContextFromEnv(env = process.env) {
-    const repo = eventRepository(env.GITHUB_EVENT_PATH);
+/** The run context as tags and labels see it, with the event payload's repository facts. */
+function gitContextOf(context) {
+    const repo = eventRepository(context.eventPath);
     const license = repo.license;
     const spdx = git_context_text(license?.spdx_id);
     const defaultBranch = git_context_text(repo.default_branch);
     const description = git_context_text(repo.description);
     return {
-        ref: env.GITHUB_REF ?? '',
-        sha: env.GITHUB_SHA ?? '',
-        repository: env.GITHUB_REPOSITORY ?? '',
-        serverUrl: env.GITHUB_SERVER_URL ?? 'https://github.com',
-        runNumber: env.GITHUB_RUN_NUMBER ?? '',
+        ref: context.ref ?? '',
+        sha: context.sha ?? '',
+        repository: context.repository ?? '',
+        serverUrl: context.serverUrl,
+        runNumber: context.runNumber ?? '',
         ...(defaultBranch && { defaultBranch }),
         ...(description && { description }),
         // GitHub says NOASSERTION when it cannot tell the license: no label then.
@@ -32158,7 +32159,6 @@ function semverTag(pattern, raw, v) {
     };
     return pattern.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, k) => values[k] ?? '');
 }
-/** The tags one typed rule gives for this Git context (before sanitising). */
 /** metadata-action's setGlobalExp: `{{branch}}`/`{{tag}}` (empty elsewhere), `{{sha}}` (7 hex). */
 function globalExp(value, ctx) {
     if (value === undefined)
@@ -32170,6 +32170,7 @@ function globalExp(value, ctx) {
     };
     return value.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_m, k) => values[k] ?? '');
 }
+/** The tags one typed rule gives for this Git context (before sanitising). */
 function applyTypedRule(rule, ctx) {
     const a = {
         ...rule.attrs,
@@ -32834,7 +32835,7 @@ class OciLayoutSource {
     entries;
     name;
     mediaTypes = new Map();
-    /** Blobs whose size and sha256 were checked (by `verify`); others are checked on open. */
+    /** Blobs whose size and sha256 were checked (by `check`); others are checked on open. */
     checked = new Set();
     constructor(dir, input, entries) {
         this.dir = dir;
@@ -32962,7 +32963,7 @@ class OciLayoutSource {
      * Walks the image from `top` and checks every manifest and blob it needs (present, size,
      * sha256) before anything is sent, so a corrupt layout pushes nothing.
      */
-    async verify(top) {
+    async check(top) {
         const check = { manifests: 0, blobs: 0, bytes: 0, skipped: 0 };
         const seen = new Set();
         const walk = async (d, depth) => {
@@ -33532,7 +33533,7 @@ async function planCopy(cfg) {
         // Everything is read and hashed before any request: a corrupt layout pushes nothing.
         const layout = OciLayoutSource.open(cfg.ociLayout);
         const top = layout.select(cfg.ociLayoutRef);
-        const check = await log/* log */.Rm.group(`check ${layout.name}`, () => layout.verify(top));
+        const check = await log/* log */.Rm.group(`check ${layout.name}`, () => layout.check(top));
         return {
             source: layout,
             reference: top.digest,
@@ -33572,7 +33573,7 @@ function referrerLines(name, result) {
 }
 async function run(io) {
     const cfg = readInputs(io.inputs);
-    const ctx = gitContextFromEnv();
+    const ctx = gitContextOf(io.context);
     const tags = computeTags(cfg.tagRules, ctx, { latest: cfg.latest });
     if (cfg.mode === 'build' && tags.length === 0) {
         throw new errors/* ConfigurationError */.j1(`input \`tags\`: no tag applies to ref \`${ctx.ref}\`; add a rule such as \`sha\``, 'tags');
@@ -37199,7 +37200,13 @@ function runContextFromEnv(env = process.env) {
         sha: env.GITHUB_SHA || undefined,
         serverUrl,
         apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined,
+        ref: env.GITHUB_REF || undefined,
+        runNumber: env.GITHUB_RUN_NUMBER || undefined,
+        eventPath: env.GITHUB_EVENT_PATH || undefined,
+        workspace: env.GITHUB_WORKSPACE || process.cwd(),
+        tempDir: env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(),
+        toolCacheDir: env.RUNNER_TOOL_CACHE || undefined
     };
 }
 /** Who holds the router lock, in words a person can act on. */

@@ -38639,7 +38639,13 @@ function runContextFromEnv(env = process.env) {
         sha: env.GITHUB_SHA || undefined,
         serverUrl,
         apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined,
+        ref: env.GITHUB_REF || undefined,
+        runNumber: env.GITHUB_RUN_NUMBER || undefined,
+        eventPath: env.GITHUB_EVENT_PATH || undefined,
+        workspace: env.GITHUB_WORKSPACE || process.cwd(),
+        tempDir: env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(),
+        toolCacheDir: env.RUNNER_TOOL_CACHE || undefined
     };
 }
 /** Who holds the router lock, in words a person can act on. */
