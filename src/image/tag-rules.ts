@@ -200,7 +200,10 @@ export function applyTypedRule(rule: TypedRule, ctx: GitContext): RuleOutput {
           : a.event === 'branch'
             ? refBranch(ctx)
             : refPr(ctx) && `pr-${refPr(ctx)}`
-      return wrap(value ? [value] : [])
+      // metadata-action's latest=auto covers type=ref,event=tag; ours on a release version only.
+      const tagged = a.event === 'tag' && value !== undefined
+      const v = tagged ? semver.parse(value) : null
+      return wrap(value ? [value] : [], v !== null && v.prerelease.length === 0)
     }
     case 'sha': {
       if (!ctx.sha) return none
