@@ -199,6 +199,131 @@ describe('promotion copies signatures, SBOMs and attestations (real registries)'
     ).toEqual([sig.digest])
   })
 
+  // A re-promotion (a re-run, a hotfix re-signed in staging) meets what the target already holds
+  // about the digest: an SBOM or signature attached in production itself (notation, cosign 2 on a
+  // registry without the referrers API) must survive it.
+  describe('what the target already holds about the digest is kept', () => {
+    const fromStaging = (repository: string, reference: string) => ({
+      client: new RegistryClient(staging.host),
+      repository,
+      reference
+    })
+    const sigType = {
+      layerType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+      artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+      withSubject: false
+    }
+    const listIn = (
+      subject: string,
+      entries: { digest: string; size: number; mediaType: string; artifactType?: string }[]
+    ) => ({
+      schemaVersion: 2,
+      mediaType: MEDIA.ociIndex,
+      manifests: entries.map((e) => ({
+        mediaType: e.mediaType,
+        digest: e.digest,
+        size: e.size,
+        artifactType: e.artifactType
+      })),
+      annotations: { subject }
+    })
+    const target = {
+      url: '',
+      credentials: undefined as { username: string; password: string } | undefined
+    }
+    beforeAll(() => {
+      target.url = production.url
+      target.credentials = production.credentials
+    })
+
+    it('the referrers-fallback tag is merged, not overwritten', async () => {
+      const image = await pushImage(staging, 'team/merge', 'candidate', {
+        layers: 1,
+        layerBytes: 50,
+        oci: true
+      })
+      const tag = image.digest.replace(':', '-')
+      await promoteImage(
+        fromStaging('team/merge', image.digest),
+        { client: prod(), repository: 'prod/merge' },
+        ['1']
+      )
+      // Production attaches its own attestation, listed in its fallback tag.
+      const prodAtt = await pushArtifact(target, 'prod/merge', undefined, image, {
+        layerType: 'application/vnd.in-toto+json',
+        artifactType: 'application/vnd.in-toto+json',
+        withSubject: true
+      })
+      await pushManifest(target, 'prod/merge', tag, listIn(image.digest, [prodAtt]), MEDIA.ociIndex)
+      // Staging attaches an SBOM, and the image is promoted again.
+      const sbom = await pushArtifact(staging, 'team/merge', undefined, image, {
+        layerType: 'application/spdx+json',
+        artifactType: 'application/spdx+json',
+        withSubject: true
+      })
+      await pushManifest(staging, 'team/merge', tag, listIn(image.digest, [sbom]), MEDIA.ociIndex)
+      await promoteImage(
+        fromStaging('team/merge', image.digest),
+        { client: prod(), repository: 'prod/merge' },
+        ['1']
+      )
+      const fallback = JSON.parse(crane('manifest', `${production.host}/prod/merge:${tag}`)) as {
+        manifests: { digest: string }[]
+      }
+      expect(fallback.manifests.map((m) => m.digest).sort()).toEqual(
+        [prodAtt.digest, sbom.digest].sort()
+      )
+    })
+
+    it('a cosign tag holding signatures the source lacks is kept; diverged ones refuse the promotion', async () => {
+      const image = await pushImage(staging, 'team/cosign', 'candidate', {
+        layers: 1,
+        layerBytes: 50,
+        oci: true
+      })
+      const tag = `${image.digest.replace(':', '-')}.sig`
+      const stagingSig = await pushArtifact(staging, 'team/cosign', tag, image, sigType)
+      await promoteImage(
+        fromStaging('team/cosign', image.digest),
+        { client: prod(), repository: 'prod/cosign' },
+        ['1']
+      )
+      // Production's release key signs too: cosign appends its layer to the .sig manifest.
+      const doc = JSON.parse(stagingSig.bytes.toString()) as { layers: { digest: string }[] }
+      const extra = await pushArtifact(target, 'prod/cosign', undefined, image, sigType)
+      const extraLayers = (JSON.parse(extra.bytes.toString()) as { layers: unknown[] }).layers
+      const both = await pushManifest(
+        target,
+        'prod/cosign',
+        tag,
+        { ...JSON.parse(stagingSig.bytes.toString()), layers: [...doc.layers, ...extraLayers] },
+        MEDIA.ociManifest
+      )
+      await promoteImage(
+        fromStaging('team/cosign', image.digest),
+        { client: prod(), repository: 'prod/cosign' },
+        ['1', '1.0']
+      )
+      expect(crane('digest', `${production.host}/prod/cosign:${tag}`)).toBe(both.digest)
+      expect(crane('digest', `${production.host}/prod/cosign:1.0`)).toBe(image.digest)
+      // Staging re-signs with a new key (replacing its .sig): neither holds the other's signatures.
+      await pushArtifact(staging, 'team/cosign', tag, image, sigType)
+      await expect(
+        promoteImage(
+          fromStaging('team/cosign', image.digest),
+          { client: prod(), repository: 'prod/cosign' },
+          ['1', '1.1']
+        )
+      ).rejects.toThrow(
+        /prod\/cosign:sha256-[0-9a-f]{64}\.sig on the target holds 2 signature\(s\) the source does not have, and the source 1/
+      )
+      expect(crane('digest', `${production.host}/prod/cosign:${tag}`)).toBe(both.digest)
+      expect(
+        (await fetchRaw(production, '/v2/prod/cosign/manifests/1.1', MANIFEST_ACCEPT)).status
+      ).toBe(404)
+    })
+  })
+
   it('a signature that cannot be copied fails the promotion before any tag moves', async () => {
     const image = await pushImage(staging, 'team/halfsigned', 'candidate', {
       layers: 1,
