@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { Lab } from '../../lab/lab.js'
 import {
   startReferrersRegistry,
@@ -322,6 +324,74 @@ describe('promotion copies signatures, SBOMs and attestations (real registries)'
         (await fetchRaw(production, '/v2/prod/cosign/manifests/1.1', MANIFEST_ACCEPT)).status
       ).toBe(404)
     })
+  })
+
+  // Registries may page the referrers list (distribution-spec 1.1: `Link: <…>; rel="next"`).
+  // This front before go-containerregistry's registry serves it one referrer per page.
+  it('reads every page of a paged referrers list', async () => {
+    const front = createServer((req, res) => {
+      const url = new URL(req.url!, 'http://front')
+      const m = /^\/v2\/(.+)\/referrers\/(sha256:[0-9a-f]{64})$/.exec(url.pathname)
+      if (req.method === 'GET' && m) {
+        void fetch(`${withApi.url}${url.pathname}`).then(async (up) => {
+          const index = (await up.json()) as { manifests: unknown[] }
+          const page = Number(url.searchParams.get('page') ?? 0)
+          const more = page + 1 < index.manifests.length
+          res.writeHead(200, {
+            'content-type': MEDIA.ociIndex,
+            ...(more && { link: `<${url.pathname}?page=${page + 1}>; rel="next"` })
+          })
+          res.end(JSON.stringify({ ...index, manifests: index.manifests.slice(page, page + 1) }))
+        })
+        return
+      }
+      const upstream = request(
+        `${withApi.url}${req.url}`,
+        { method: req.method, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode!, up.headers)
+          up.pipe(res)
+        }
+      )
+      req.pipe(upstream)
+    })
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r))
+    try {
+      const host = `127.0.0.1:${(front.address() as AddressInfo).port}`
+      const image = await pushImage(withApi, 'team/paged', 'candidate', {
+        layers: 1,
+        layerBytes: 100,
+        oci: true
+      })
+      const artifacts = []
+      for (const type of [
+        'application/spdx+json',
+        'application/vnd.in-toto+json',
+        'application/vnd.dev.sigstore.bundle.v0.3+json'
+      ])
+        artifacts.push(
+          await pushArtifact(withApi, 'team/paged', undefined, image, {
+            layerType: type,
+            artifactType: type,
+            withSubject: true
+          })
+        )
+      const result = await promoteImage(
+        { client: new RegistryClient(host), repository: 'team/paged', reference: image.digest },
+        { client: prod(), repository: 'prod/paged' },
+        ['1']
+      )
+      expect(result.referrers.map((r) => r.digest).sort()).toEqual(
+        artifacts.map((a) => a.digest).sort()
+      )
+      const fallback = JSON.parse(
+        crane('manifest', `${production.host}/prod/paged:${image.digest.replace(':', '-')}`)
+      ) as { manifests: { digest: string }[] }
+      expect(fallback.manifests).toHaveLength(3)
+    } finally {
+      front.closeAllConnections()
+      await new Promise((r) => front.close(r))
+    }
   })
 
   it('a signature that cannot be copied fails the promotion before any tag moves', async () => {
