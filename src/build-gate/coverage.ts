@@ -213,7 +213,12 @@ function parseCobertura(root: XmlNode, c: Collector, file: string): void {
 
 /** JaCoCo XML: per source file, `ci`/`mi` instructions and `cb`/`mb` branches of each line. */
 function parseJacoco(root: XmlNode, c: Collector): void {
-  const packages = [...arr(root.package), ...arr(root.group).flatMap((g) => arr(g.package))]
+  // Groups nest (JaCoCo's DTD: group holds groups or packages; Ant and aggregate reports nest them).
+  const packagesOf = (node: XmlNode, depth: number): XmlNode[] =>
+    depth > 20
+      ? []
+      : [...arr(node.package), ...arr(node.group).flatMap((g) => packagesOf(g, depth + 1))]
+  const packages = packagesOf(root, 0)
   for (const pkg of packages)
     for (const src of arr(pkg.sourcefile)) {
       const f = c.file(`${String(pkg.name ?? '')}/${String(src.name ?? '')}`.replace(/^\//, ''))

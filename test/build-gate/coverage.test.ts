@@ -46,6 +46,13 @@ describe('parseCoverage', () => {
       { covered: 1, total: 2 }
     ],
     ['JaCoCo XML', jacoco, 'jacoco', { covered: 2, total: 3 }, { covered: 1, total: 2 }],
+    [
+      'JaCoCo XML with nested groups (an aggregate of an aggregate)',
+      `<report name="all"><group name="services"><group name="billing"><package name="com/b"><sourcefile name="B.java"><line nr="1" mi="3" ci="0" mb="0" cb="0"/><line nr="2" mi="3" ci="0" mb="0" cb="0"/></sourcefile></package></group></group><group name="app"><package name="com/a"><sourcefile name="A.java"><line nr="1" mi="0" ci="2" mb="0" cb="0"/></sourcefile></package></group></report>`,
+      'jacoco',
+      { covered: 1, total: 3 },
+      { covered: 0, total: 0 }
+    ],
     ['Clover XML (jest)', clover, 'clover', { covered: 2, total: 3 }, { covered: 1, total: 2 }],
     [
       'Cobertura (coverage.py --cov-branch)',
