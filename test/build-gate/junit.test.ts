@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { ToolError } from '../../src/core/errors.js'
 import { countTests, parseJUnit } from '../../src/build-gate/junit.js'
 
 const surefire = `<?xml version="1.0" encoding="UTF-8"?>
@@ -150,8 +151,14 @@ describe('parseJUnit', () => {
       '<html><body>502 Bad Gateway</body></html>',
       /not JUnit XML: root element is <html>/
     ],
-    ['plain text', 'PASS all tests', /not well-formed XML/]
+    ['plain text', 'PASS all tests', /not well-formed XML/],
+    [
+      'suites nested 20000 deep',
+      `<testsuites>${'<testsuite name="n">'.repeat(20000)}<testcase name="f"/>${'</testsuite>'.repeat(20000)}</testsuites>`,
+      /report reports\/junit\.xml could not be read as XML: Maximum nested tags exceeded/
+    ]
   ])('rejects %s with a clear error', (_name, xml, message) => {
+    expect(() => parseJUnit(xml, 'reports/junit.xml')).toThrow(ToolError)
     expect(() => parseJUnit(xml, 'reports/junit.xml')).toThrow(message)
   })
 })
