@@ -123,7 +123,9 @@ function semverTag(pattern: string, raw: string, v: semver.SemVer): string | und
   // metadata-action (src/meta.ts procSemver): a pre-release renders `{{raw}}` patterns as
   // they are and every other pattern as `{{version}}`, so `{{major}}` gives `2.0.8-beta.67`.
   if (pre && !uses('raw')) pattern = '{{version}}'
-  if (v.major === 0 && pattern.replace(/\s/g, '') === '{{major}}') return undefined
+  // Any pattern of the major alone (`{{major}}`, `v{{major}}`, `{{major}}-alpine`) on 0.x.
+  if (v.major === 0 && uses('major') && !['minor', 'patch', 'version', 'raw'].some(uses))
+    return undefined
   const values: Record<string, string> = {
     version: v.version,
     major: String(v.major),

@@ -224,6 +224,17 @@ describe('computeTags with metadata-action rules (type=…)', () => {
       ['sha-0123abc', 'latest']
     ],
     [
+      'no major-only tag on 0.x, whatever surrounds {{major}}',
+      'refs/tags/v0.3.1',
+      [
+        'type=semver,pattern=v{{major}}',
+        'type=semver,pattern={{major}}-alpine',
+        'type=semver,pattern=v{{major}}.{{minor}}'
+      ],
+      false,
+      ['v0.3']
+    ],
+    [
       'latest=auto: not on a branch',
       'refs/heads/main',
       ['type=ref,event=branch'],
