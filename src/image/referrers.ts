@@ -148,6 +148,8 @@ function keepOrReplace(
   existing: Manifest,
   manifest: Manifest
 ): 'keep' | 'replace' {
+  // `cosign attach sbom` replaces its tag rather than appending: the newer SBOM wins.
+  if (tag.endsWith('.sbom')) return 'replace'
   const theirs = layerDigests(existing)
   const mine = layerDigests(manifest)
   const onlyTheirs = [...theirs].filter((d) => !mine.has(d)).length

@@ -324,6 +324,27 @@ describe('promotion copies signatures, SBOMs and attestations (real registries)'
         (await fetchRaw(production, '/v2/prod/cosign/manifests/1.1', MANIFEST_ACCEPT)).status
       ).toBe(404)
     })
+
+    it('an SBOM attached again replaces the promoted one, as `cosign attach sbom` does on its tag', async () => {
+      const image = await pushImage(staging, 'team/sbom', 'candidate', {
+        layers: 1,
+        layerBytes: 50,
+        oci: true
+      })
+      const sbomTag = `${image.digest.replace(':', '-')}.sbom`
+      const sbomType = { ...sigType, layerType: 'text/spdx+json', artifactType: 'text/spdx+json' }
+      await pushArtifact(staging, 'team/sbom', sbomTag, image, sbomType)
+      const promote = () =>
+        promoteImage(
+          fromStaging('team/sbom', image.digest),
+          { client: prod(), repository: 'prod/sbom' },
+          ['1']
+        )
+      await promote()
+      const newer = await pushArtifact(staging, 'team/sbom', sbomTag, image, sbomType)
+      await promote()
+      expect(crane('digest', `${production.host}/prod/sbom:${sbomTag}`)).toBe(newer.digest)
+    })
   })
 
   // Registries may page the referrers list (distribution-spec 1.1: `Link: <…>; rel="next"`).
@@ -334,7 +355,9 @@ describe('promotion copies signatures, SBOMs and attestations (real registries)'
       const m = /^\/v2\/(.+)\/referrers\/(sha256:[0-9a-f]{64})$/.exec(url.pathname)
       if (req.method === 'GET' && m) {
         void fetch(`${withApi.url}${url.pathname}`).then(async (up) => {
-          const index = (await up.json()) as { manifests: unknown[] }
+          const index = (await up.json()) as { manifests: { digest: string }[] }
+          // go-containerregistry lists referrers in map order: sort, so pages do not overlap.
+          index.manifests.sort((a, b) => a.digest.localeCompare(b.digest))
           const page = Number(url.searchParams.get('page') ?? 0)
           const more = page + 1 < index.manifests.length
           res.writeHead(200, {
