@@ -32,6 +32,25 @@ describe('scanLine: failures runners print but leave out of their reports', () =
     [['FAIL\texample.com/m/b [build failed]'], ['go test: example.com/m/b build failed']],
     [['FAIL\texample.com/m/c [setup failed]'], ['go test: example.com/m/c setup failed']],
     [['--- FAIL: TestAdd (0.00s)', 'FAIL\texample.com/m/a\t0.002s'], []],
+    // Gradle and Surefire exit 1 when the test JVM dies (OOM killer, System.exit): the per-class
+    // reports of the classes run so far hold only their failures.
+    [
+      [
+        "> Process 'Gradle Test Executor 1' finished with non-zero exit value 137",
+        '  This problem might be caused by incorrect test process configuration.'
+      ],
+      ['gradle: test JVM Gradle Test Executor 1 exited 137']
+    ],
+    [
+      ['> Could not complete execution for Gradle Test Executor 3.'],
+      ['gradle: could not complete execution for Gradle Test Executor 3']
+    ],
+    [
+      [
+        '[ERROR] ExecutionException The forked VM terminated without properly saying goodbye. VM crash or System.exit called?'
+      ],
+      ['surefire: the forked test JVM terminated (crash or System.exit)']
+    ],
     [
       ['panic: runtime error: index out of range [3] with length 1'],
       ['go test: panic: runtime error: index out of range [3] with length 1']
