@@ -1,4 +1,5 @@
-import { isAbsolute, normalize, relative } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, isAbsolute, join, normalize, relative, resolve } from 'node:path'
 import { ToolError } from '../core/errors.js'
 import { parseXml } from './xml.js'
 
@@ -40,10 +41,38 @@ class Collector {
   readonly files = new Map<string, FileCoverage>()
   readonly fileTotals = new Map<string, { lines: Counts; branches: Counts }>()
 
-  constructor(private readonly workDir?: string) {}
+  constructor(
+    private readonly workDir?: string,
+    private readonly reportFile?: string,
+    private readonly exists: (path: string) => boolean = existsSync
+  ) {}
 
-  private key(path: string): string {
-    const p = normalize(path).replace(/^\.\//, '')
+  /**
+   * Where a relative path in a report points. jest (lcov, Cobertura) and coverage.py write paths
+   * relative to the directory they ran in, so in a monorepo `packages/a` and `packages/b` both
+   * name `src/index.ts`: keyed as written, the two files merged into one and the better one hid
+   * the other. Cobertura names its roots (`<source>`); otherwise the nearest directory above the
+   * report where the file exists, up to the working directory. Unresolved, the path is kept.
+   */
+  private resolve(path: string, roots: string[] = []): string {
+    if (isAbsolute(path)) return path
+    const bases = roots.map((r) => (this.workDir ? resolve(this.workDir, r) : r))
+    if (this.workDir && this.reportFile) {
+      const top = resolve(this.workDir)
+      for (let dir = dirname(resolve(this.workDir, this.reportFile)); ; dir = dirname(dir)) {
+        const rel = relative(top, dir)
+        if (rel.startsWith('..') || isAbsolute(rel)) break
+        bases.push(dir)
+        if (dir === top) break
+      }
+    }
+    const found = bases.find((b) => isAbsolute(b) && this.exists(join(b, path)))
+    if (found) return join(found, path)
+    return roots.length > 0 && isAbsolute(bases[0]) ? join(bases[0], path) : path
+  }
+
+  private key(path: string, roots?: string[]): string {
+    const p = normalize(roots === undefined ? path : this.resolve(path, roots)).replace(/^\.\//, '')
     if (this.workDir && isAbsolute(p)) {
       const rel = relative(this.workDir, p)
       if (!rel.startsWith('..') && !isAbsolute(rel)) return rel.split('\\').join('/')
@@ -51,8 +80,9 @@ class Collector {
     return p.split('\\').join('/')
   }
 
-  file(path: string): FileCoverage {
-    const k = this.key(path)
+  /** `roots`: resolve a relative path (Cobertura's `<source>`s; `[]` for the report's place). */
+  file(path: string, roots?: string[]): FileCoverage {
+    const k = this.key(path, roots)
     let f = this.files.get(k)
     if (!f) this.files.set(k, (f = { lines: new Map(), branches: new Map() }))
     return f
@@ -94,7 +124,7 @@ function parseLcov(text: string, file: string, c: Collector): void {
     const line = raw.trim()
     if (line.startsWith('SF:')) {
       path = line.slice(3)
-      current = c.file(path)
+      current = c.file(path, [])
     } else if (line.startsWith('DA:') && current) {
       const [n, hits] = line.slice(3).split(',')
       c.line(current, n, Number(hits))
@@ -150,9 +180,13 @@ function parseIstanbulSummary(text: string, file: string, c: Collector): void {
 /** Cobertura (coverage.py, jest, gcovr): per class file, line hits and condition coverage. */
 function parseCobertura(root: XmlNode, c: Collector, file: string): void {
   const before = c.files.size
+  const listed = (root.sources as XmlNode | undefined)?.source
+  const roots = (Array.isArray(listed) ? (listed as unknown[]) : [listed])
+    .map((r) => (typeof r === 'string' ? r.trim() : ''))
+    .filter((r) => r !== '')
   for (const pkg of arr((root.packages as XmlNode | undefined)?.package))
     for (const cls of arr((pkg.classes as XmlNode | undefined)?.class)) {
-      const f = c.file(String(cls.filename ?? cls.name ?? ''))
+      const f = c.file(String(cls.filename ?? cls.name ?? ''), roots)
       for (const line of arr((cls.lines as XmlNode | undefined)?.line)) {
         const n = String(line.number)
         c.line(f, n, num(line.hits))
@@ -179,7 +213,12 @@ function parseCobertura(root: XmlNode, c: Collector, file: string): void {
 
 /** JaCoCo XML: per source file, `ci`/`mi` instructions and `cb`/`mb` branches of each line. */
 function parseJacoco(root: XmlNode, c: Collector): void {
-  const packages = [...arr(root.package), ...arr(root.group).flatMap((g) => arr(g.package))]
+  // Groups nest (JaCoCo's DTD: group holds groups or packages; Ant and aggregate reports nest them).
+  const packagesOf = (node: XmlNode, depth: number): XmlNode[] =>
+    depth > 20
+      ? []
+      : [...arr(node.package), ...arr(node.group).flatMap((g) => packagesOf(g, depth + 1))]
+  const packages = packagesOf(root, 0)
   for (const pkg of packages)
     for (const src of arr(pkg.sourcefile)) {
       const f = c.file(`${String(pkg.name ?? '')}/${String(src.name ?? '')}`.replace(/^\//, ''))
@@ -256,7 +295,7 @@ function parseXmlCoverage(text: string, file: string, c: Collector): CoverageFor
 export function parseCoverage(text: string, file: string, workDir?: string): CoverageReport {
   const start = text.trimStart()
   if (start === '') throw new ToolError(`coverage report ${file} is empty`)
-  const c = new Collector(workDir)
+  const c = new Collector(workDir, file)
   if (start.startsWith('{')) {
     parseIstanbulSummary(text, file, c)
     return c.report('istanbul-json-summary')

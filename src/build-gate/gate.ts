@@ -50,15 +50,21 @@ function commandChecks(
       // A runner exits non-zero when tests fail; that is judged by max-failures below. It is
       // explained only when the report accounts for it: failed tests, and nothing the runner
       // printed that no report holds (a suite that never ran, a package that did not build).
-      const explained = run.phase === 'test' && failedTests > 0 && hidden.length === 0
+      // A signal (or 128+n, how a wrapper reports one: 137 is the OOM killer's SIGKILL) is not
+      // how a runner reports failed tests: it was killed, and what it had not run yet is in no
+      // report (Gradle writes a report per class as it goes).
+      const killed = run.code === null || run.code >= 128
+      const explained = run.phase === 'test' && failedTests > 0 && hidden.length === 0 && !killed
       const why =
         hidden.length > 0
           ? ` and printed failures no report holds: ${hidden.join('; ')}`
-          : explained
-            ? ` (${failedTests} failed tests)`
-            : run.phase === 'test' && totals
-              ? ' but the reports hold no failed test'
-              : ''
+          : killed
+            ? ', which is not how a runner reports failed tests (killed?); tests it had not run are in no report'
+            : explained
+              ? ` (${failedTests} failed tests)`
+              : run.phase === 'test' && totals
+                ? ' but the reports hold no failed test'
+                : ''
       checks.push({
         name: `${run.phase} command`,
         measured: `${cmd} exited ${run.code ?? 'on a signal'}${why}`,

@@ -67,14 +67,59 @@ function toCase(raw: XmlNode, suite: string): TestCase {
   }
 }
 
-/** Collects test cases from a suite and from suites nested in it (some tools nest them). */
-function collectSuite(suite: XmlNode, out: TestCase[]): void {
+const failingElements = (raw: XmlNode): number =>
+  ['failure', 'error'].reduce((n, k) => n + (Array.isArray(raw[k]) ? raw[k].length : 0), 0)
+
+/**
+ * Collects test cases from a suite and from suites nested in it (some tools nest them), and
+ * returns how many failure/error elements its subtree holds. A failure outside any test case
+ * is an error of its own: `<error>` directly under `<testsuite>` (Ant's formatter and Jenkins'
+ * reading of it: a setup that failed before any test ran), and failures or errors a suite
+ * declares in its attributes but holds no element for (a report whose failing cases were left
+ * out). Neither may read as "no test failed".
+ */
+function collectSuite(suite: XmlNode, out: TestCase[], file: string): number {
   // jest-junit names a suite "undefined" when the test file has no describe() block
   const name = text(suite.name) === 'undefined' ? '' : (text(suite.name) ?? '')
-  for (const raw of (suite.testcase as unknown[] | undefined) ?? [])
-    out.push(toCase(asNode(raw), name))
+  const label = name || file
+  let failing = 0
+  for (const raw of (suite.testcase as unknown[] | undefined) ?? []) {
+    const node = asNode(raw)
+    out.push(toCase(node, name))
+    failing += failingElements(node)
+  }
   for (const child of (suite.testsuite as unknown[] | undefined) ?? [])
-    collectSuite(asNode(child), out)
+    failing += collectSuite(asNode(child), out, file)
+  for (const kind of ['failure', 'error'] as const)
+    for (const raw of (suite[kind] as unknown[] | undefined) ?? []) {
+      const node = asNode(raw)
+      const details = text(node['#text'])?.trim()
+      const message = text(node.message) ?? details?.split('\n')[0]
+      out.push({
+        suite: name,
+        classname: '',
+        name: `(suite ${label}: ${kind} outside any test case)`,
+        status: kind === 'failure' ? 'failed' : 'error',
+        timeSeconds: 0,
+        ...(message !== undefined && { message }),
+        ...(details !== undefined && { details })
+      })
+      failing++
+    }
+  const declared = (Number(suite.failures) || 0) + (Number(suite.errors) || 0)
+  if (declared > failing) {
+    const missing = declared - failing
+    out.push({
+      suite: name,
+      classname: '',
+      name: `(suite ${label}: ${missing} failure(s)/error(s) declared but not in the report)`,
+      status: 'error',
+      timeSeconds: 0,
+      message: `suite ${label} declares failures="${String(suite.failures ?? 0)}" errors="${String(suite.errors ?? 0)}" but holds ${failing} failing element(s)`
+    })
+    failing = declared
+  }
+  return failing
 }
 
 /**
@@ -94,9 +139,9 @@ export function parseJUnit(xml: string, file: string): TestCase[] {
   ])
   const cases: TestCase[] = []
   if ('testsuites' in doc) {
-    collectSuite(asNode(doc.testsuites), cases)
+    collectSuite(asNode(doc.testsuites), cases, file)
   } else if (Array.isArray(doc.testsuite)) {
-    for (const suite of doc.testsuite) collectSuite(asNode(suite), cases)
+    for (const suite of doc.testsuite) collectSuite(asNode(suite), cases, file)
   } else {
     const root = Object.keys(doc)[0] ?? '(none)'
     throw new ToolError(

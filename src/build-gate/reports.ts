@@ -43,8 +43,23 @@ export async function findReports(
       )
     }
   }
+  for (const f of files) {
+    // Followed through symlinks: a link to /dev/zero or a FIFO would be read for ever.
+    const st = statSync(f)
+    if (!st.isFile())
+      throw new ToolError(
+        `input \`${input}\`: ${relative(workDir, f)} is not a regular file (a device, FIFO or socket behind a symlink?)`
+      )
+    if (st.size > MAX_REPORT_BYTES)
+      throw new ToolError(
+        `input \`${input}\`: ${relative(workDir, f)} is ${st.size} bytes; reports of up to ${MAX_REPORT_BYTES} bytes are read (split it, or report less output per test)`
+      )
+  }
   return files
 }
+
+/** The largest report read: its text, parsed, must fit in the runner's memory. */
+export const MAX_REPORT_BYTES = 128 * 1024 * 1024
 
 export interface ReportFile<T> {
   file: string

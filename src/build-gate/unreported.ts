@@ -3,7 +3,9 @@
  * never taken as "explained by the failed tests" while they hide something that never ran:
  * - jest: `● Test suite failed to run` (an import or syntax error; jest-junit omits the file),
  * - pytest: `ERROR collecting …` and `Interrupted: N error(s) during collection`,
- * - go test: `FAIL <pkg> [build failed]` / `[setup failed]`, and `panic:` outside any test.
+ * - go test: `FAIL <pkg> [build failed]` / `[setup failed]`, and `panic:` outside any test,
+ * - Gradle / Maven Surefire: the test JVM died (OOM killer, System.exit); both exit 1 and keep
+ *   the per-class reports of the classes that ran.
  */
 export interface OutputScan {
   /** What was seen, one entry per hidden failure, e.g. `jest: test suite failed to run: a.test.ts`. */
@@ -39,6 +41,14 @@ export function scanLine(scan: OutputScan, raw: string): void {
     add(`pytest: interrupted, ${m[1]} error(s) during collection`)
   else if ((m = /^FAIL\s+(\S+)\s+\[(build|setup) failed\]/.exec(line)))
     add(`go test: ${m[1]} ${m[2]} failed`)
+  else if (
+    (m = /Process '(Gradle Test Executor \d+)' finished with non-zero exit value (\d+)/.exec(line))
+  )
+    add(`gradle: test JVM ${m[1]} exited ${m[2]}`)
+  else if ((m = /Could not complete execution for (Gradle Test Executor \d+)/.exec(line)))
+    add(`gradle: could not complete execution for ${m[1]}`)
+  else if (/The forked VM terminated without (properly )?saying goodbye/.test(line))
+    add('surefire: the forked test JVM terminated (crash or System.exit)')
   else if (
     (m = /^(?:panic: .*|fatal error: .*)$/.exec(line)) &&
     !/^panic: test timed out/.test(line)

@@ -22,5 +22,10 @@ export function parseXml(text: string, file: string, arrays: string[]): Record<s
     htmlEntities: true,
     isArray: (name) => arrays.includes(name)
   })
-  return parser.parse(text) as Record<string, unknown>
+  try {
+    return parser.parse(text) as Record<string, unknown>
+  } catch (e) {
+    // The parser's own limits (nesting depth, entity expansion) on a hostile or broken report.
+    throw new ToolError(`report ${file} could not be read as XML: ${(e as Error).message}`)
+  }
 }

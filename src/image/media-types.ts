@@ -37,3 +37,11 @@ export interface Descriptor {
   annotations?: Record<string, string>
   artifactType?: string
 }
+
+/**
+ * A layer left at its URLs: non-distributable and naming where it lives. One without `urls`
+ * exists only in the registry that holds it, so it is copied like any other layer.
+ */
+export function isLeftAtUrls(blob: { mediaType: string; urls?: string[] }): boolean {
+  return isNonDistributable(blob.mediaType) && Array.isArray(blob.urls) && blob.urls.length > 0
+}

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { ConfigurationError } from '../core/errors.js'
 import type { ImageSource } from './image-source.js'
-import { isIndex, isManifestType, isNonDistributable, type Descriptor } from './media-types.js'
+import { isIndex, isManifestType, isLeftAtUrls, type Descriptor } from './media-types.js'
 import { DIGEST } from './reference.js'
 import { sha256Digest, type Manifest } from './registry-client.js'
 
@@ -209,7 +209,7 @@ export class OciLayoutSource implements ImageSource {
       for (const blob of [doc.config, ...(doc.layers ?? [])]) {
         if (seen.has(blob.digest)) continue
         seen.add(blob.digest)
-        if (isNonDistributable(blob.mediaType)) check.skipped++
+        if (isLeftAtUrls(blob)) check.skipped++
         else pending.push(blob)
       }
       // A few hashes at a time: the disk and the cores overlap, as the uploads do later.

@@ -1,7 +1,7 @@
 import { ToolError } from '../core/errors.js'
 import { log } from '../core/log.js'
 import { RegistrySource, type ImageSource } from './image-source.js'
-import { isIndex, isNonDistributable, type Descriptor } from './media-types.js'
+import { isIndex, isLeftAtUrls, type Descriptor } from './media-types.js'
 import { copyReferrers, type CopiedReferrer } from './referrers.js'
 import type { Manifest, RegistryClient } from './registry-client.js'
 
@@ -66,7 +66,7 @@ class BlobCopier {
   async copy(blob: Descriptor): Promise<void> {
     if (this.done.has(blob.digest)) return
     this.done.add(blob.digest)
-    if (isNonDistributable(blob.mediaType)) {
+    if (isLeftAtUrls(blob)) {
       this.stats.skipped++
       return
     }

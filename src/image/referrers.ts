@@ -1,3 +1,4 @@
+import { ToolError } from '../core/errors.js'
 import { log } from '../core/log.js'
 import { isIndex, MEDIA, type Descriptor } from './media-types.js'
 import type { ManifestCopier } from './promote.js'
@@ -94,9 +95,20 @@ export async function copyReferrers(
     for (const tag of referrerTagsFor(subject, tags)) {
       const manifest = await source.getManifest(tag)
       await copier.copyContent(manifest)
-      await copier.put(tag, manifest)
-      copied.push({ kind: 'tag', reference: tag, digest: manifest.digest, subject })
       follow([manifest.digest, ...childDigests(manifest)])
+      copied.push({ kind: 'tag', reference: tag, digest: manifest.digest, subject })
+      const existing = await copier.target.client.findManifest(copier.target.repository, tag)
+      if (!existing || existing.digest === manifest.digest) {
+        await copier.put(tag, manifest)
+      } else if (tag === fallbackTag(subject) && isIndex(manifest.mediaType)) {
+        // The target's fallback index may list referrers attached there: merge, never replace.
+        const entries =
+          (JSON.parse(manifest.bytes.toString('utf8')) as { manifests?: Descriptor[] }).manifests ??
+          []
+        unindexed.set(subject, [...(unindexed.get(subject) ?? []), ...entries])
+      } else if (keepOrReplace(copier, tag, existing, manifest) === 'replace') {
+        await copier.put(tag, manifest)
+      }
     }
     for (const listed of (await source.referrers?.(subject)) ?? []) {
       if (copied.some((c) => c.digest === listed.digest)) continue
@@ -117,6 +129,44 @@ export async function copyReferrers(
   }
   for (const [subject, added] of unindexed) await updateFallbackTag(copier, subject, added)
   return copied
+}
+
+function layerDigests(manifest: Manifest): Set<string> {
+  const doc = JSON.parse(manifest.bytes.toString('utf8')) as { layers?: Descriptor[] }
+  return new Set((doc.layers ?? []).map((l) => l.digest))
+}
+
+/**
+ * A cosign tag (`.sig`, `.att`, `.sbom`) the target already holds with other content: cosign
+ * appends each signature as a layer, so the target may hold signatures made there (a release
+ * key). The source's manifest replaces it only when it holds every layer the target's does; a
+ * target holding all of the source's is kept; otherwise either way loses a signature: refused.
+ */
+function keepOrReplace(
+  copier: ManifestCopier,
+  tag: string,
+  existing: Manifest,
+  manifest: Manifest
+): 'keep' | 'replace' {
+  // `cosign attach sbom` replaces its tag rather than appending: the newer SBOM wins.
+  if (tag.endsWith('.sbom')) return 'replace'
+  const theirs = layerDigests(existing)
+  const mine = layerDigests(manifest)
+  const onlyTheirs = [...theirs].filter((d) => !mine.has(d)).length
+  const onlyMine = [...mine].filter((d) => !theirs.has(d)).length
+  if (onlyTheirs === 0) return 'replace'
+  const where = `${copier.target.repository}:${tag}`
+  if (onlyMine === 0) {
+    log.info(
+      `${where}: the target's holds every signature of the source's and ${onlyTheirs} more; kept`
+    )
+    return 'keep'
+  }
+  throw new ToolError(
+    `${where} on the target holds ${onlyTheirs} signature(s) the source does not have, and the ` +
+      `source ${onlyMine} the target does not: copying either way would drop some; merge them ` +
+      '(sign the promoted digest again, or `cosign copy`) or delete one of them, then promote again'
+  )
 }
 
 /** Adds referrers to the target's `sha256-<hex>` index (created when missing). */

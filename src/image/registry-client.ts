@@ -6,6 +6,12 @@ import { IdleWatchdog, idleReason } from './idle.js'
 import { MANIFEST_ACCEPT, MEDIA, type Descriptor } from './media-types.js'
 import { DIGEST, registryBaseUrl } from './reference.js'
 
+/** Pages of a tag or referrers list read at most. */
+const MAX_PAGES = 100
+
+const nextPage = (res: Response): string | undefined =>
+  /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1]
+
 export interface Manifest {
   bytes: Buffer
   mediaType: string
@@ -219,11 +225,14 @@ export class RegistryClient {
     return res.status === 404 ? undefined : this.getManifest(repository, tag)
   }
 
-  /** Every tag of a repository, following `Link: <…>; rel="next"` pages (at most 100 pages). */
+  /** Every tag of a repository, following `Link: <…>; rel="next"` pages; never a partial list. */
   async listTags(repository: string): Promise<string[]> {
     const tags: string[] = []
     let next: string | undefined = `/v2/${repository}/tags/list?n=1000`
-    for (let page = 0; next && page < 100; page++) {
+    for (let page = 0; next; page++) {
+      // A partial list would silently leave signature tags behind.
+      if (page === MAX_PAGES)
+        throw new ToolError(`${this.registry}/${repository}: tag list runs past ${MAX_PAGES} pages`)
       const res = await this.request('GET', next, {
         scopes: [`repository:${repository}:pull`],
         ok: [200, 404]
@@ -234,7 +243,7 @@ export class RegistryClient {
       }
       const body = (await res.json()) as { tags?: string[] | null }
       tags.push(...(body.tags ?? []))
-      next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1]
+      next = nextPage(res)
     }
     return tags
   }
@@ -244,26 +253,43 @@ export class RegistryClient {
    * undefined when the registry has no referrers API (it answers 404 for the route).
    */
   async referrers(repository: string, digest: string): Promise<Descriptor[] | undefined> {
-    const res = await this.request('GET', `/v2/${repository}/referrers/${digest}`, {
-      scopes: [`repository:${repository}:pull`],
-      headers: { accept: MEDIA.ociIndex },
-      // Registries without the API answer for an unknown route: 404, or 400/405 on some.
-      ok: [200, 400, 404, 405]
-    })
-    if (res.status !== 200) {
-      await res.arrayBuffer()
-      return undefined
+    const found: Descriptor[] = []
+    // A registry may page the list (`Link: <…>; rel="next"`, distribution-spec 1.1): every page
+    // is read, or a signature on page two would stay behind.
+    let next: string | undefined = `/v2/${repository}/referrers/${digest}`
+    for (let page = 0; next; page++) {
+      if (page === MAX_PAGES)
+        throw new ToolError(
+          `${this.registry}/${repository}: referrers of ${digest} run past ${MAX_PAGES} pages`
+        )
+      const res = await this.request('GET', next, {
+        scopes: [`repository:${repository}:pull`],
+        headers: { accept: MEDIA.ociIndex },
+        // Registries without the API answer for an unknown route: 404, or 400/405 on some.
+        ok: [200, 400, 404, 405]
+      })
+      if (res.status !== 200) {
+        await res.arrayBuffer()
+        if (page === 0) return undefined
+        throw new ToolError(
+          `${this.registry}/${repository}: page ${page + 1} of the referrers of ${digest}: HTTP ${res.status}`
+        )
+      }
+      const type = res.headers.get('content-type')?.split(';')[0].trim()
+      const text = await res.text()
+      if (type !== MEDIA.ociIndex) return page === 0 ? undefined : found
+      try {
+        found.push(
+          ...((JSON.parse(text) as { manifests?: Descriptor[] }).manifests ?? []).filter(
+            (d) => typeof d.digest === 'string' && DIGEST.test(d.digest)
+          )
+        )
+      } catch {
+        throw new ToolError(`${this.registry}/${repository}: referrers of ${digest} are not JSON`)
+      }
+      next = nextPage(res)
     }
-    const type = res.headers.get('content-type')?.split(';')[0].trim()
-    const text = await res.text()
-    if (type !== MEDIA.ociIndex) return undefined
-    try {
-      return ((JSON.parse(text) as { manifests?: Descriptor[] }).manifests ?? []).filter(
-        (d) => typeof d.digest === 'string' && DIGEST.test(d.digest)
-      )
-    } catch {
-      throw new ToolError(`${this.registry}/${repository}: referrers of ${digest} are not JSON`)
-    }
+    return found
   }
 
   async hasBlob(repository: string, digest: string): Promise<boolean> {

@@ -123,7 +123,9 @@ function semverTag(pattern: string, raw: string, v: semver.SemVer): string | und
   // metadata-action (src/meta.ts procSemver): a pre-release renders `{{raw}}` patterns as
   // they are and every other pattern as `{{version}}`, so `{{major}}` gives `2.0.8-beta.67`.
   if (pre && !uses('raw')) pattern = '{{version}}'
-  if (v.major === 0 && pattern.replace(/\s/g, '') === '{{major}}') return undefined
+  // Any pattern of the major alone (`{{major}}`, `v{{major}}`, `{{major}}-alpine`) on 0.x.
+  if (v.major === 0 && uses('major') && !['minor', 'patch', 'version', 'raw'].some(uses))
+    return undefined
   const values: Record<string, string> = {
     version: v.version,
     major: String(v.major),
@@ -200,7 +202,10 @@ export function applyTypedRule(rule: TypedRule, ctx: GitContext): RuleOutput {
           : a.event === 'branch'
             ? refBranch(ctx)
             : refPr(ctx) && `pr-${refPr(ctx)}`
-      return wrap(value ? [value] : [])
+      // metadata-action's latest=auto covers type=ref,event=tag; ours on a release version only.
+      const tagged = a.event === 'tag' && value !== undefined
+      const v = tagged ? semver.parse(value) : null
+      return wrap(value ? [value] : [], v !== null && v.prerelease.length === 0)
     }
     case 'sha': {
       if (!ctx.sha) return none

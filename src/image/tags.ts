@@ -121,9 +121,13 @@ export function computeTags(
   const values = contextValues(ctx, options.now ?? new Date())
   const tags: string[] = []
   let release = false
+  const v = releaseVersion(ctx)
+  const isRelease = v !== undefined && v.prerelease.length === 0
   for (const rule of rules) {
-    if (rule === 'semver') tags.push(...semverTags(ctx, options.latest !== false))
-    else if (rule === 'sha') tags.push(...(values.sha ? [`sha-${values.sha}`] : []))
+    if (rule === 'semver') {
+      tags.push(...semverTags(ctx, options.latest !== false))
+      release ||= isRelease
+    } else if (rule === 'sha') tags.push(...(values.sha ? [`sha-${values.sha}`] : []))
     else if (rule === 'branch') tags.push(...(values.branch ? [values.branch] : []))
     else if (isTypedRule(rule)) {
       const out = applyTypedRule(parseTypedRule('tags', rule), ctx)
@@ -132,9 +136,15 @@ export function computeTags(
     } else {
       const rendered = render(rule, values)
       if (rendered !== undefined) tags.push(rendered)
+      release ||=
+        rendered !== undefined &&
+        isRelease &&
+        /\{\{\s*(version|major|minor|patch)\s*\}\}/.test(rule)
     }
   }
-  const v = releaseVersion(ctx)
-  if (options.latest !== false && (release || (v && v.prerelease.length === 0))) tags.push('latest')
+  // `auto` (metadata-action's): `latest` only when a rule tagged the release version, so a
+  // `type=sha` or `type=raw` rule, or a monorepo `match=` for another app's tag, never moves it.
+  // `true`: on any release version the ref names.
+  if (options.latest === 'auto' ? release : options.latest && isRelease) tags.push('latest')
   return [...new Set(tags.map(sanitizeTag).filter((t) => t !== ''))]
 }

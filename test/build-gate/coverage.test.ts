@@ -1,4 +1,7 @@
-import { describe, expect, it } from '@jest/globals'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from '@jest/globals'
 import { mergeCoverage, parseCoverage, percent } from '../../src/build-gate/coverage.js'
 import { judgeBuild } from '../../src/build-gate/gate.js'
 
@@ -43,6 +46,13 @@ describe('parseCoverage', () => {
       { covered: 1, total: 2 }
     ],
     ['JaCoCo XML', jacoco, 'jacoco', { covered: 2, total: 3 }, { covered: 1, total: 2 }],
+    [
+      'JaCoCo XML with nested groups (an aggregate of an aggregate)',
+      `<report name="all"><group name="services"><group name="billing"><package name="com/b"><sourcefile name="B.java"><line nr="1" mi="3" ci="0" mb="0" cb="0"/><line nr="2" mi="3" ci="0" mb="0" cb="0"/></sourcefile></package></group></group><group name="app"><package name="com/a"><sourcefile name="A.java"><line nr="1" mi="0" ci="2" mb="0" cb="0"/></sourcefile></package></group></report>`,
+      'jacoco',
+      { covered: 1, total: 3 },
+      { covered: 0, total: 0 }
+    ],
     ['Clover XML (jest)', clover, 'clover', { covered: 2, total: 3 }, { covered: 1, total: 2 }],
     [
       'Cobertura (coverage.py --cov-branch)',
@@ -151,6 +161,63 @@ describe('mergeCoverage: by file and line, never added up', () => {
     const a = 'SF:a.js\nDA:1,1\nBRDA:1,0,0,1\nBRDA:1,0,1,0\nend_of_record\n'
     const b = 'SF:a.js\nDA:1,1\nBRDA:1,0,0,0\nBRDA:1,0,1,2\nend_of_record\n'
     expect(merge(a, b).branches).toEqual({ covered: 2, total: 2 })
+  })
+})
+
+// jest (lcov and Cobertura) and coverage.py write paths relative to where they ran: a monorepo
+// whose packages each run their tests names `src/index.ts` twice, for two different files.
+describe('mergeCoverage: one relative path in two packages is two files', () => {
+  const root = mkdtempSync(join(tmpdir(), 'cov-monorepo-'))
+  afterAll(() => rmSync(root, { recursive: true, force: true }))
+  for (const pkg of ['a', 'b']) {
+    mkdirSync(join(root, 'packages', pkg, 'src'), { recursive: true })
+    mkdirSync(join(root, 'packages', pkg, 'coverage'), { recursive: true })
+    writeFileSync(join(root, 'packages', pkg, 'src', 'index.ts'), 'export {}\n')
+  }
+  mkdirSync(join(root, 'coverage', 'unit'), { recursive: true })
+  mkdirSync(join(root, 'src'))
+  writeFileSync(join(root, 'src', 'app.ts'), 'export {}\n')
+  const lcovOf = (hits: number) => `SF:src/index.ts\nDA:1,${hits}\nDA:2,${hits}\nend_of_record\n`
+  const coberturaOf = (pkg: string, hits: number) =>
+    `<?xml version="1.0" ?><coverage lines-valid="2" lines-covered="${2 * hits}"><sources><source>${join(root, 'packages', pkg)}</source></sources><packages><package name="src"><classes><class name="index.ts" filename="src/index.ts"><lines><line number="1" hits="${hits}"/><line number="2" hits="${hits}"/></lines></class></classes></package></packages></coverage>`
+  const read = (pkg: string, name: string, text: string) =>
+    parseCoverage(text, join(root, 'packages', pkg, 'coverage', name), root)
+
+  it('lcov: resolved from the package the report sits in', () => {
+    const a = read('a', 'lcov.info', lcovOf(1))
+    const b = read('b', 'lcov.info', lcovOf(0))
+    expect([...a.files.keys(), ...b.files.keys()]).toEqual([
+      'packages/a/src/index.ts',
+      'packages/b/src/index.ts'
+    ])
+    expect(mergeCoverage([a, b]).lines).toEqual({ covered: 2, total: 4 })
+  })
+
+  it('Cobertura: resolved against its <source>, even where the file is not on disk', () => {
+    const a = read('a', 'cobertura-coverage.xml', coberturaOf('a', 1))
+    const b = read('b', 'cobertura-coverage.xml', coberturaOf('b', 0))
+    expect(mergeCoverage([a, b]).lines).toEqual({ covered: 2, total: 4 })
+    const elsewhere = parseCoverage(
+      coberturaOf('a', 1).replace(join(root, 'packages', 'a'), '/ci/checkout'),
+      join(root, 'cov.xml'),
+      root
+    )
+    expect([...elsewhere.files.keys()]).toEqual(['/ci/checkout/src/index.ts'])
+  })
+
+  it('reports of one project in several directories still merge', () => {
+    const unit = parseCoverage(
+      'SF:src/app.ts\nDA:1,1\nDA:2,0\nend_of_record\n',
+      join(root, 'coverage', 'unit', 'lcov.info'),
+      root
+    )
+    const e2e = parseCoverage(
+      `SF:${join(root, 'src', 'app.ts')}\nDA:1,0\nDA:2,1\nend_of_record\n`,
+      join(root, 'coverage', 'e2e.info'),
+      root
+    )
+    expect([...unit.files.keys()]).toEqual(['src/app.ts'])
+    expect(mergeCoverage([unit, e2e]).lines).toEqual({ covered: 2, total: 2 })
   })
 })
 

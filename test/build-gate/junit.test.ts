@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { ToolError } from '../../src/core/errors.js'
 import { countTests, parseJUnit } from '../../src/build-gate/junit.js'
 
 const surefire = `<?xml version="1.0" encoding="UTF-8"?>
@@ -99,6 +100,45 @@ describe('parseJUnit', () => {
     })
   })
 
+  // Ant's XMLJUnitResultFormatter puts a failed @BeforeClass/static init under <testsuite>, and
+  // Jenkins reads it as a failure; a report whose attributes count failures it does not hold
+  // (hand-written or trimmed) must not read as clean either.
+  it.each([
+    [
+      'an <error> directly under <testsuite> (setup failed before any test)',
+      `<testsuites><testsuite name="com.example.DbTest" tests="1" errors="1" failures="0">
+         <error message="Connection refused" type="java.net.ConnectException">java.net.ConnectException: Connection refused</error>
+         <testcase name="ok" classname="com.example.DbTest"/></testsuite></testsuites>`,
+      { tests: 2, passed: 1, failed: 0, errors: 1, skipped: 0, flaky: 0 },
+      /DbTest: error outside any test case/
+    ],
+    [
+      'failures declared in the attributes but not held',
+      `<testsuite name="s" tests="3" failures="2" errors="0"><testcase name="ok" classname="c"/></testsuite>`,
+      { tests: 2, passed: 1, failed: 0, errors: 1, skipped: 0, flaky: 0 },
+      /2 failure\(s\)\/error\(s\) declared but not in the report/
+    ],
+    [
+      'a nested suite declaring an error it does not hold, the outer suite counting it',
+      `<testsuites failures="0" errors="1"><testsuite name="outer" errors="1"><testsuite name="inner" errors="1"/></testsuite></testsuites>`,
+      { tests: 1, passed: 0, failed: 0, errors: 1, skipped: 0, flaky: 0 },
+      /inner: 1 failure/
+    ]
+  ])('counts %s as failing', (_name, xml, totals, name) => {
+    const cases = parseJUnit(xml, 'r.xml')
+    expect(countTests(cases)).toEqual(totals)
+    expect(cases.filter((c) => c.status !== 'passed').map((c) => c.name)).toEqual([
+      expect.stringMatching(name)
+    ])
+  })
+
+  it('does not count twice a pytest case that failed and errored in teardown', () => {
+    const xml = `<testsuites><testsuite name="pytest" errors="1" failures="1" tests="1">
+      <testcase classname="tests.test_db" name="test_q"><failure message="assert 1 == 2">f</failure><error message="failed on teardown">e</error></testcase>
+      </testsuite></testsuites>`
+    expect(countTests(parseJUnit(xml, 'r.xml'))).toMatchObject({ tests: 1, failed: 1, errors: 0 })
+  })
+
   it.each([
     [
       'truncated XML',
@@ -111,8 +151,14 @@ describe('parseJUnit', () => {
       '<html><body>502 Bad Gateway</body></html>',
       /not JUnit XML: root element is <html>/
     ],
-    ['plain text', 'PASS all tests', /not well-formed XML/]
+    ['plain text', 'PASS all tests', /not well-formed XML/],
+    [
+      'suites nested 20000 deep',
+      `<testsuites>${'<testsuite name="n">'.repeat(20000)}<testcase name="f"/>${'</testsuite>'.repeat(20000)}</testsuites>`,
+      /report reports\/junit\.xml could not be read as XML: Maximum nested tags exceeded/
+    ]
   ])('rejects %s with a clear error', (_name, xml, message) => {
+    expect(() => parseJUnit(xml, 'reports/junit.xml')).toThrow(ToolError)
     expect(() => parseJUnit(xml, 'reports/junit.xml')).toThrow(message)
   })
 })

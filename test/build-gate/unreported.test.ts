@@ -32,6 +32,25 @@ describe('scanLine: failures runners print but leave out of their reports', () =
     [['FAIL\texample.com/m/b [build failed]'], ['go test: example.com/m/b build failed']],
     [['FAIL\texample.com/m/c [setup failed]'], ['go test: example.com/m/c setup failed']],
     [['--- FAIL: TestAdd (0.00s)', 'FAIL\texample.com/m/a\t0.002s'], []],
+    // Gradle and Surefire exit 1 when the test JVM dies (OOM killer, System.exit): the per-class
+    // reports of the classes run so far hold only their failures.
+    [
+      [
+        "> Process 'Gradle Test Executor 1' finished with non-zero exit value 137",
+        '  This problem might be caused by incorrect test process configuration.'
+      ],
+      ['gradle: test JVM Gradle Test Executor 1 exited 137']
+    ],
+    [
+      ['> Could not complete execution for Gradle Test Executor 3.'],
+      ['gradle: could not complete execution for Gradle Test Executor 3']
+    ],
+    [
+      [
+        '[ERROR] ExecutionException The forked VM terminated without properly saying goodbye. VM crash or System.exit called?'
+      ],
+      ['surefire: the forked test JVM terminated (crash or System.exit)']
+    ],
     [
       ['panic: runtime error: index out of range [3] with length 1'],
       ['go test: panic: runtime error: index out of range [3] with length 1']
@@ -150,5 +169,31 @@ describe('a non-zero exit is explained only when the report accounts for it (rea
     )!
     expect(command.passed).toBe(false)
     expect(command.measured).toMatch(/go test: example\.com\/m\/b build failed/)
+  })
+
+  // Gradle writes one report per test class as it goes: a runner killed half-way (the OOM killer,
+  // a runner's own time limit) leaves the reports of the classes done so far, one failure among
+  // them. That failure does not explain the kill; the classes never run are in no report.
+  it.each([
+    ['killed by a signal', "process.kill(process.pid, 'SIGKILL')", /exited on a signal/],
+    ['reported killed by a wrapper (exit 137)', 'process.exit(137)', /exited 137/]
+  ])('a runner %s after writing one failure is not explained by it', async (_name, end, why) => {
+    const project = join(dir, `killed-${end.length}`)
+    const report =
+      '<testsuite name="com.example.ATest" tests="2" failures="1"><testcase name="a" classname="com.example.ATest"><failure message="boom"/></testcase><testcase name="b" classname="com.example.ATest"/></testsuite>'
+    write(project, {
+      'runner.js': `require('fs').writeFileSync('TEST-com.example.ATest.xml', ${JSON.stringify(report)})\n${end}\n`
+    })
+    const result = await run([process.execPath, 'runner.js'], project)
+    const totals = countTests(
+      parseJUnit(readFileSync(join(project, 'TEST-com.example.ATest.xml'), 'utf8'), 'r.xml')
+    )
+    expect(totals).toMatchObject({ tests: 2, failed: 1 })
+    const command = judgeBuild({ runs: [result], totals }, limits).find(
+      (c) => c.name === 'test command'
+    )!
+    expect(command.passed).toBe(false)
+    expect(command.measured).toMatch(why)
+    expect(command.measured).toMatch(/not how a runner reports failed tests/)
   })
 })

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { Lab } from '../../lab/lab.js'
-import { startRegistry, type Registry } from '../../lab/services/registry.js'
+import {
+  startReferrersRegistry,
+  startRegistry,
+  type Registry
+} from '../../lab/services/registry.js'
 import { isNonDistributable, MANIFEST_ACCEPT, MEDIA } from '../../src/image/media-types.js'
 import { promoteImage } from '../../src/image/promote.js'
 import { RegistryClient } from '../../src/image/registry-client.js'
@@ -140,6 +144,43 @@ describe('promoteImage against real registries', () => {
     const { username, password } = production.credentials!
     craneLogin(lab.dir, production.host, username, password)
     expect(crane('digest', `${production.host}/prod/win:1`)).toBe(image.digest)
+  })
+
+  // A non-distributable layer without `urls` lives nowhere but in the registry that holds it
+  // (pushed with --allow-nondistributable-artifacts, or by tools that ignore the type). It must be
+  // copied: left behind, the promoted image names a blob its registry does not have.
+  it('copies a non-distributable layer that has no URLs (go-containerregistry registry)', async () => {
+    const ggcr = await startReferrersRegistry(lab, 'ggcr-nondist')
+    const config = await pushBlob(
+      ggcr,
+      'team/win',
+      Buffer.from('{"os":"windows"}'),
+      'application/vnd.oci.image.config.v1+json'
+    )
+    const base = await pushBlob(
+      ggcr,
+      'team/win',
+      Buffer.from('windows base layer'),
+      'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'
+    )
+    const image = await pushManifest(
+      ggcr,
+      'team/win',
+      'candidate',
+      { schemaVersion: 2, mediaType: MEDIA.ociManifest, config, layers: [base] },
+      MEDIA.ociManifest
+    )
+    const client = new RegistryClient(ggcr.host)
+    const other = await startReferrersRegistry(lab, 'ggcr-nondist-target')
+    const result = await promoteImage(
+      { client, repository: 'team/win', reference: image.digest },
+      { client: new RegistryClient(other.host), repository: 'prod/win' },
+      ['1']
+    )
+    expect(result.blobs).toMatchObject({ copied: 2, skipped: 0 })
+    const head = await fetch(`${other.url}/v2/prod/win/blobs/${base.digest}`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(crane('digest', `${other.host}/prod/win:1`)).toBe(image.digest)
   })
 
   it('fails clearly with wrong credentials, and never shows the password', async () => {

@@ -197,6 +197,45 @@ describe('computeTags with metadata-action rules (type=…)', () => {
       ['1.3.0-rc.1']
     ],
     [
+      'latest=auto: a monorepo rule that does not match this tag tags nothing, not latest',
+      'refs/tags/v2.0.0',
+      ['type=semver,pattern={{version}},match=app-v(\\d+\\.\\d+\\.\\d+)'],
+      'auto',
+      []
+    ],
+    [
+      'latest=auto: sha and raw rules on a release tag do not move latest (metadata-action)',
+      'refs/tags/v1.2.3',
+      ['type=sha', 'type=raw,value=stable', 'type=ref,event=branch'],
+      'auto',
+      ['sha-0123abc', 'stable']
+    ],
+    [
+      'latest=auto: type=ref,event=tag on a release tags latest (metadata-action)',
+      'refs/tags/v1.2.3',
+      ['type=ref,event=tag'],
+      'auto',
+      ['v1.2.3', 'latest']
+    ],
+    [
+      'latest=true: latest on any release version the ref names',
+      'refs/tags/v1.2.3',
+      ['type=sha'],
+      true,
+      ['sha-0123abc', 'latest']
+    ],
+    [
+      'no major-only tag on 0.x, whatever surrounds {{major}}',
+      'refs/tags/v0.3.1',
+      [
+        'type=semver,pattern=v{{major}}',
+        'type=semver,pattern={{major}}-alpine',
+        'type=semver,pattern=v{{major}}.{{minor}}'
+      ],
+      false,
+      ['v0.3']
+    ],
+    [
       'latest=auto: not on a branch',
       'refs/heads/main',
       ['type=ref,event=branch'],
