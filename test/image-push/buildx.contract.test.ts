@@ -17,6 +17,7 @@ const argv = process.argv.slice(2)
 const stdin = argv.includes('--password-stdin') ? fs.readFileSync(0, 'utf8') : ''
 fs.appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ argv, stdin }) + '\\n')
 const secret = argv.find((a) => a.startsWith('id=') && a.includes(',src='))
+if (argv[0] === 'login' && process.env.FAKE_DOCKER_LOGIN_FAILS) { console.error('login interrupted'); process.exit(1) }
 if (secret) fs.appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ secretFile: fs.readFileSync(secret.split(',src=')[1], 'utf8'), mode: (fs.statSync(secret.split(',src=')[1]).mode & 0o777).toString(8) }) + '\\n')
 const i = argv.indexOf('--metadata-file')
 if (i >= 0) fs.writeFileSync(argv[i + 1], JSON.stringify({ 'containerimage.digest': ${JSON.stringify(digest)} }))
@@ -112,6 +113,22 @@ describe('image-push build mode (contract with docker buildx)', () => {
     expect(result.masks).toContain('s3cret-registry-token')
     const printed = result.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'))
     expect(printed.join('\n') + result.summary).not.toContain('s3cret-registry-token')
+  })
+
+  it('a login that fails half-way is still logged out of in the post step', async () => {
+    writeFileSync(calls, '')
+    const result = await runAction(
+      'image-push',
+      { image: 'ghcr.io/example-org/service', username: 'bot', password: 's3cret-registry-token' },
+      { env: { ...env, FAKE_DOCKER_LOGIN_FAILS: '1' } }
+    )
+    expect(result.exitCode).not.toBe(0)
+    const argvs = readFileSync(calls, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { argv: string[] }).argv)
+    expect(argvs.map((a) => a[0])).toEqual(['login', 'logout'])
+    expect(argvs[1]).toEqual(['logout', 'ghcr.io'])
   })
 
   it('without credentials there is nothing to log out of', async () => {

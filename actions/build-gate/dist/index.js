@@ -28398,6 +28398,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var errors = __nccwpck_require__(4296);
 // EXTERNAL MODULE: ./src/core/log.ts
 var log = __nccwpck_require__(4325);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./node_modules/fast-xml-parser/src/util.js
@@ -35719,10 +35721,17 @@ function xml_parseXml(text, file, arrays) {
         htmlEntities: true,
         isArray: (name) => arrays.includes(name)
     });
-    return parser.parse(text);
+    try {
+        return parser.parse(text);
+    }
+    catch (e) {
+        // The parser's own limits (nesting depth, entity expansion) on a hostile or broken report.
+        throw new errors/* ToolError */.v4(`report ${file} could not be read as XML: ${e.message}`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/build-gate/coverage.ts
+
 
 
 
@@ -35730,13 +35739,44 @@ const arr = (v) => Array.isArray(v) ? v : v && typeof v === 'object' ? [v] : [];
 const num = (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN);
 class Collector {
     workDir;
+    reportFile;
+    exists;
     files = new Map();
     fileTotals = new Map();
-    constructor(workDir) {
+    constructor(workDir, reportFile, exists = external_node_fs_.existsSync) {
         this.workDir = workDir;
+        this.reportFile = reportFile;
+        this.exists = exists;
     }
-    key(path) {
-        const p = (0,external_node_path_.normalize)(path).replace(/^\.\//, '');
+    /**
+     * Where a relative path in a report points. jest (lcov, Cobertura) and coverage.py write paths
+     * relative to the directory they ran in, so in a monorepo `packages/a` and `packages/b` both
+     * name `src/index.ts`: keyed as written, the two files merged into one and the better one hid
+     * the other. Cobertura names its roots (`<source>`); otherwise the nearest directory above the
+     * report where the file exists, up to the working directory. Unresolved, the path is kept.
+     */
+    resolve(path, roots = []) {
+        if ((0,external_node_path_.isAbsolute)(path))
+            return path;
+        const bases = roots.map((r) => (this.workDir ? (0,external_node_path_.resolve)(this.workDir, r) : r));
+        if (this.workDir && this.reportFile) {
+            const top = (0,external_node_path_.resolve)(this.workDir);
+            for (let dir = (0,external_node_path_.dirname)((0,external_node_path_.resolve)(this.workDir, this.reportFile));; dir = (0,external_node_path_.dirname)(dir)) {
+                const rel = (0,external_node_path_.relative)(top, dir);
+                if (rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel))
+                    break;
+                bases.push(dir);
+                if (dir === top)
+                    break;
+            }
+        }
+        const found = bases.find((b) => (0,external_node_path_.isAbsolute)(b) && this.exists((0,external_node_path_.join)(b, path)));
+        if (found)
+            return (0,external_node_path_.join)(found, path);
+        return roots.length > 0 && (0,external_node_path_.isAbsolute)(bases[0]) ? (0,external_node_path_.join)(bases[0], path) : path;
+    }
+    key(path, roots) {
+        const p = (0,external_node_path_.normalize)(roots === undefined ? path : this.resolve(path, roots)).replace(/^\.\//, '');
         if (this.workDir && (0,external_node_path_.isAbsolute)(p)) {
             const rel = (0,external_node_path_.relative)(this.workDir, p);
             if (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel))
@@ -35744,8 +35784,9 @@ class Collector {
         }
         return p.split('\\').join('/');
     }
-    file(path) {
-        const k = this.key(path);
+    /** `roots`: resolve a relative path (Cobertura's `<source>`s; `[]` for the report's place). */
+    file(path, roots) {
+        const k = this.key(path, roots);
         let f = this.files.get(k);
         if (!f)
             this.files.set(k, (f = { lines: new Map(), branches: new Map() }));
@@ -35785,7 +35826,7 @@ function parseLcov(text, file, c) {
         const line = raw.trim();
         if (line.startsWith('SF:')) {
             path = line.slice(3);
-            current = c.file(path);
+            current = c.file(path, []);
         }
         else if (line.startsWith('DA:') && current) {
             const [n, hits] = line.slice(3).split(',');
@@ -35843,9 +35884,13 @@ function parseIstanbulSummary(text, file, c) {
 /** Cobertura (coverage.py, jest, gcovr): per class file, line hits and condition coverage. */
 function parseCobertura(root, c, file) {
     const before = c.files.size;
+    const listed = root.sources?.source;
+    const roots = (Array.isArray(listed) ? listed : [listed])
+        .map((r) => (typeof r === 'string' ? r.trim() : ''))
+        .filter((r) => r !== '');
     for (const pkg of arr(root.packages?.package))
         for (const cls of arr(pkg.classes?.class)) {
-            const f = c.file(String(cls.filename ?? cls.name ?? ''));
+            const f = c.file(String(cls.filename ?? cls.name ?? ''), roots);
             for (const line of arr(cls.lines?.line)) {
                 const n = String(line.number);
                 c.line(f, n, num(line.hits));
@@ -35869,7 +35914,11 @@ function parseCobertura(root, c, file) {
 }
 /** JaCoCo XML: per source file, `ci`/`mi` instructions and `cb`/`mb` branches of each line. */
 function parseJacoco(root, c) {
-    const packages = [...arr(root.package), ...arr(root.group).flatMap((g) => arr(g.package))];
+    // Groups nest (JaCoCo's DTD: group holds groups or packages; Ant and aggregate reports nest them).
+    const packagesOf = (node, depth) => depth > 20
+        ? []
+        : [...arr(node.package), ...arr(node.group).flatMap((g) => packagesOf(g, depth + 1))];
+    const packages = packagesOf(root, 0);
     for (const pkg of packages)
         for (const src of arr(pkg.sourcefile)) {
             const f = c.file(`${String(pkg.name ?? '')}/${String(src.name ?? '')}`.replace(/^\//, ''));
@@ -35944,7 +35993,7 @@ function parseCoverage(text, file, workDir) {
     const start = text.trimStart();
     if (start === '')
         throw new errors/* ToolError */.v4(`coverage report ${file} is empty`);
-    const c = new Collector(workDir);
+    const c = new Collector(workDir, file);
     if (start.startsWith('{')) {
         parseIstanbulSummary(text, file, c);
         return c.report('istanbul-json-summary');
@@ -36243,14 +36292,20 @@ function commandChecks(runs, totals, limits) {
             // A runner exits non-zero when tests fail; that is judged by max-failures below. It is
             // explained only when the report accounts for it: failed tests, and nothing the runner
             // printed that no report holds (a suite that never ran, a package that did not build).
-            const explained = run.phase === 'test' && failedTests > 0 && hidden.length === 0;
+            // A signal (or 128+n, how a wrapper reports one: 137 is the OOM killer's SIGKILL) is not
+            // how a runner reports failed tests: it was killed, and what it had not run yet is in no
+            // report (Gradle writes a report per class as it goes).
+            const killed = run.code === null || run.code >= 128;
+            const explained = run.phase === 'test' && failedTests > 0 && hidden.length === 0 && !killed;
             const why = hidden.length > 0
                 ? ` and printed failures no report holds: ${hidden.join('; ')}`
-                : explained
-                    ? ` (${failedTests} failed tests)`
-                    : run.phase === 'test' && totals
-                        ? ' but the reports hold no failed test'
-                        : '';
+                : killed
+                    ? ', which is not how a runner reports failed tests (killed?); tests it had not run are in no report'
+                    : explained
+                        ? ` (${failedTests} failed tests)`
+                        : run.phase === 'test' && totals
+                            ? ' but the reports hold no failed test'
+                            : '';
             checks.push({
                 name: `${run.phase} command`,
                 measured: `${cmd} exited ${run.code ?? 'on a signal'}${why}`,
@@ -36353,14 +36408,57 @@ function toCase(raw, suite) {
         ...(flaky && { flaky })
     };
 }
-/** Collects test cases from a suite and from suites nested in it (some tools nest them). */
-function collectSuite(suite, out) {
+const failingElements = (raw) => ['failure', 'error'].reduce((n, k) => n + (Array.isArray(raw[k]) ? raw[k].length : 0), 0);
+/**
+ * Collects test cases from a suite and from suites nested in it (some tools nest them), and
+ * returns how many failure/error elements its subtree holds. A failure outside any test case
+ * is an error of its own: `<error>` directly under `<testsuite>` (Ant's formatter and Jenkins'
+ * reading of it: a setup that failed before any test ran), and failures or errors a suite
+ * declares in its attributes but holds no element for (a report whose failing cases were left
+ * out). Neither may read as "no test failed".
+ */
+function collectSuite(suite, out, file) {
     // jest-junit names a suite "undefined" when the test file has no describe() block
     const name = junit_text(suite.name) === 'undefined' ? '' : (junit_text(suite.name) ?? '');
-    for (const raw of suite.testcase ?? [])
-        out.push(toCase(asNode(raw), name));
+    const label = name || file;
+    let failing = 0;
+    for (const raw of suite.testcase ?? []) {
+        const node = asNode(raw);
+        out.push(toCase(node, name));
+        failing += failingElements(node);
+    }
     for (const child of suite.testsuite ?? [])
-        collectSuite(asNode(child), out);
+        failing += collectSuite(asNode(child), out, file);
+    for (const kind of ['failure', 'error'])
+        for (const raw of suite[kind] ?? []) {
+            const node = asNode(raw);
+            const details = junit_text(node['#text'])?.trim();
+            const message = junit_text(node.message) ?? details?.split('\n')[0];
+            out.push({
+                suite: name,
+                classname: '',
+                name: `(suite ${label}: ${kind} outside any test case)`,
+                status: kind === 'failure' ? 'failed' : 'error',
+                timeSeconds: 0,
+                ...(message !== undefined && { message }),
+                ...(details !== undefined && { details })
+            });
+            failing++;
+        }
+    const declared = (Number(suite.failures) || 0) + (Number(suite.errors) || 0);
+    if (declared > failing) {
+        const missing = declared - failing;
+        out.push({
+            suite: name,
+            classname: '',
+            name: `(suite ${label}: ${missing} failure(s)/error(s) declared but not in the report)`,
+            status: 'error',
+            timeSeconds: 0,
+            message: `suite ${label} declares failures="${String(suite.failures ?? 0)}" errors="${String(suite.errors ?? 0)}" but holds ${failing} failing element(s)`
+        });
+        failing = declared;
+    }
+    return failing;
 }
 /**
  * Reads one JUnit XML report in the shapes real tools write: `<testsuites>` around
@@ -36379,11 +36477,11 @@ function parseJUnit(xml, file) {
     ]);
     const cases = [];
     if ('testsuites' in doc) {
-        collectSuite(asNode(doc.testsuites), cases);
+        collectSuite(asNode(doc.testsuites), cases, file);
     }
     else if (Array.isArray(doc.testsuite)) {
         for (const suite of doc.testsuite)
-            collectSuite(asNode(suite), cases);
+            collectSuite(asNode(suite), cases, file);
     }
     else {
         const root = Object.keys(doc)[0] ?? '(none)';
@@ -36403,8 +36501,6 @@ function countTests(cases) {
     };
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/build-gate/locate.ts
 
 
@@ -40254,8 +40350,18 @@ async function findReports(input, patterns, workDir, notBefore) {
                 'predates this run (left from an earlier run?); delete it or write reports to a fresh path');
         }
     }
+    for (const f of files) {
+        // Followed through symlinks: a link to /dev/zero or a FIFO would be read for ever.
+        const st = (0,external_node_fs_.statSync)(f);
+        if (!st.isFile())
+            throw new errors/* ToolError */.v4(`input \`${input}\`: ${(0,external_node_path_.relative)(workDir, f)} is not a regular file (a device, FIFO or socket behind a symlink?)`);
+        if (st.size > MAX_REPORT_BYTES)
+            throw new errors/* ToolError */.v4(`input \`${input}\`: ${(0,external_node_path_.relative)(workDir, f)} is ${st.size} bytes; reports of up to ${MAX_REPORT_BYTES} bytes are read (split it, or report less output per test)`);
+    }
     return files;
 }
+/** The largest report read: its text, parsed, must fit in the runner's memory. */
+const MAX_REPORT_BYTES = 128 * 1024 * 1024;
 function readJUnitReports(files) {
     return files.map((file) => ({ file, content: parseJUnit((0,external_node_fs_.readFileSync)(file, 'utf8'), file) }));
 }
@@ -40292,6 +40398,12 @@ function scanLine(scan, raw) {
         add(`pytest: interrupted, ${m[1]} error(s) during collection`);
     else if ((m = /^FAIL\s+(\S+)\s+\[(build|setup) failed\]/.exec(line)))
         add(`go test: ${m[1]} ${m[2]} failed`);
+    else if ((m = /Process '(Gradle Test Executor \d+)' finished with non-zero exit value (\d+)/.exec(line)))
+        add(`gradle: test JVM ${m[1]} exited ${m[2]}`);
+    else if ((m = /Could not complete execution for (Gradle Test Executor \d+)/.exec(line)))
+        add(`gradle: could not complete execution for ${m[1]}`);
+    else if (/The forked VM terminated without (properly )?saying goodbye/.test(line))
+        add('surefire: the forked test JVM terminated (crash or System.exit)');
     else if ((m = /^(?:panic: .*|fatal error: .*)$/.exec(line)) &&
         !/^panic: test timed out/.test(line))
         add(`go test: ${m[0].slice(0, 120)}`);

@@ -32148,7 +32148,8 @@ function semverTag(pattern, raw, v) {
     // they are and every other pattern as `{{version}}`, so `{{major}}` gives `2.0.8-beta.67`.
     if (pre && !uses('raw'))
         pattern = '{{version}}';
-    if (v.major === 0 && pattern.replace(/\s/g, '') === '{{major}}')
+    // Any pattern of the major alone (`{{major}}`, `v{{major}}`, `{{major}}-alpine`) on 0.x.
+    if (v.major === 0 && uses('major') && !['minor', 'patch', 'version', 'raw'].some(uses))
         return undefined;
     const values = {
         version: v.version,
@@ -32230,7 +32231,10 @@ function applyTypedRule(rule, ctx) {
                 : a.event === 'branch'
                     ? refBranch(ctx)
                     : refPr(ctx) && `pr-${refPr(ctx)}`;
-            return wrap(value ? [value] : []);
+            // metadata-action's latest=auto covers type=ref,event=tag; ours on a release version only.
+            const tagged = a.event === 'tag' && value !== undefined;
+            const v = tagged ? semver_default().parse(value) : null;
+            return wrap(value ? [value] : [], v !== null && v.prerelease.length === 0);
         }
         case 'sha': {
             if (!ctx.sha)
@@ -32346,9 +32350,13 @@ function computeTags(rules, ctx, options) {
     const values = contextValues(ctx, options.now ?? new Date());
     const tags = [];
     let release = false;
+    const v = releaseVersion(ctx);
+    const isRelease = v !== undefined && v.prerelease.length === 0;
     for (const rule of rules) {
-        if (rule === 'semver')
+        if (rule === 'semver') {
             tags.push(...semverTags(ctx, options.latest !== false));
+            release ||= isRelease;
+        }
         else if (rule === 'sha')
             tags.push(...(values.sha ? [`sha-${values.sha}`] : []));
         else if (rule === 'branch')
@@ -32362,10 +32370,16 @@ function computeTags(rules, ctx, options) {
             const rendered = render(rule, values);
             if (rendered !== undefined)
                 tags.push(rendered);
+            release ||=
+                rendered !== undefined &&
+                    isRelease &&
+                    /\{\{\s*(version|major|minor|patch)\s*\}\}/.test(rule);
         }
     }
-    const v = releaseVersion(ctx);
-    if (options.latest !== false && (release || (v && v.prerelease.length === 0)))
+    // `auto` (metadata-action's): `latest` only when a rule tagged the release version, so a
+    // `type=sha` or `type=raw` rule, or a monorepo `match=` for another app's tag, never moves it.
+    // `true`: on any release version the ref names.
+    if (options.latest === 'auto' ? release : options.latest && isRelease)
         tags.push('latest');
     return [...new Set(tags.map(sanitizeTag).filter((t) => t !== ''))];
 }
@@ -32418,6 +32432,13 @@ function isManifestType(mediaType) {
 function isNonDistributable(mediaType) {
     return (/^application\/vnd\.docker\.image\.rootfs\.foreign\.diff\.tar(\.gzip)?$/.test(mediaType) ||
         /^application\/vnd\.oci\.image\.layer\.nondistributable\.v1\.tar(\+gzip|\+zstd)?$/.test(mediaType));
+}
+/**
+ * A layer left at its URLs: non-distributable and naming where it lives. One without `urls`
+ * exists only in the registry that holds it, so it is copied like any other layer.
+ */
+function isLeftAtUrls(blob) {
+    return isNonDistributable(blob.mediaType) && Array.isArray(blob.urls) && blob.urls.length > 0;
 }
 
 ;// CONCATENATED MODULE: ./src/image/auth.ts
@@ -32513,6 +32534,9 @@ function idleReason(error, signal) {
 
 
 
+/** Pages of a tag or referrers list read at most. */
+const MAX_PAGES = 100;
+const nextPage = (res) => /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
 /** Bound on small requests (manifests, HEAD, upload start): they carry no bulk data. */
 const REQUEST_TIMEOUT_MS = 60_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
@@ -32680,11 +32704,14 @@ class RegistryClient {
         });
         return res.status === 404 ? undefined : this.getManifest(repository, tag);
     }
-    /** Every tag of a repository, following `Link: <…>; rel="next"` pages (at most 100 pages). */
+    /** Every tag of a repository, following `Link: <…>; rel="next"` pages; never a partial list. */
     async listTags(repository) {
         const tags = [];
         let next = `/v2/${repository}/tags/list?n=1000`;
-        for (let page = 0; next && page < 100; page++) {
+        for (let page = 0; next; page++) {
+            // A partial list would silently leave signature tags behind.
+            if (page === MAX_PAGES)
+                throw new errors/* ToolError */.v4(`${this.registry}/${repository}: tag list runs past ${MAX_PAGES} pages`);
             const res = await this.request('GET', next, {
                 scopes: [`repository:${repository}:pull`],
                 ok: [200, 404]
@@ -32695,7 +32722,7 @@ class RegistryClient {
             }
             const body = (await res.json());
             tags.push(...(body.tags ?? []));
-            next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+            next = nextPage(res);
         }
         return tags;
     }
@@ -32704,26 +32731,38 @@ class RegistryClient {
      * undefined when the registry has no referrers API (it answers 404 for the route).
      */
     async referrers(repository, digest) {
-        const res = await this.request('GET', `/v2/${repository}/referrers/${digest}`, {
-            scopes: [`repository:${repository}:pull`],
-            headers: { accept: MEDIA.ociIndex },
-            // Registries without the API answer for an unknown route: 404, or 400/405 on some.
-            ok: [200, 400, 404, 405]
-        });
-        if (res.status !== 200) {
-            await res.arrayBuffer();
-            return undefined;
+        const found = [];
+        // A registry may page the list (`Link: <…>; rel="next"`, distribution-spec 1.1): every page
+        // is read, or a signature on page two would stay behind.
+        let next = `/v2/${repository}/referrers/${digest}`;
+        for (let page = 0; next; page++) {
+            if (page === MAX_PAGES)
+                throw new errors/* ToolError */.v4(`${this.registry}/${repository}: referrers of ${digest} run past ${MAX_PAGES} pages`);
+            const res = await this.request('GET', next, {
+                scopes: [`repository:${repository}:pull`],
+                headers: { accept: MEDIA.ociIndex },
+                // Registries without the API answer for an unknown route: 404, or 400/405 on some.
+                ok: [200, 400, 404, 405]
+            });
+            if (res.status !== 200) {
+                await res.arrayBuffer();
+                if (page === 0)
+                    return undefined;
+                throw new errors/* ToolError */.v4(`${this.registry}/${repository}: page ${page + 1} of the referrers of ${digest}: HTTP ${res.status}`);
+            }
+            const type = res.headers.get('content-type')?.split(';')[0].trim();
+            const text = await res.text();
+            if (type !== MEDIA.ociIndex)
+                return page === 0 ? undefined : found;
+            try {
+                found.push(...(JSON.parse(text).manifests ?? []).filter((d) => typeof d.digest === 'string' && DIGEST.test(d.digest)));
+            }
+            catch {
+                throw new errors/* ToolError */.v4(`${this.registry}/${repository}: referrers of ${digest} are not JSON`);
+            }
+            next = nextPage(res);
         }
-        const type = res.headers.get('content-type')?.split(';')[0].trim();
-        const text = await res.text();
-        if (type !== MEDIA.ociIndex)
-            return undefined;
-        try {
-            return (JSON.parse(text).manifests ?? []).filter((d) => typeof d.digest === 'string' && DIGEST.test(d.digest));
-        }
-        catch {
-            throw new errors/* ToolError */.v4(`${this.registry}/${repository}: referrers of ${digest} are not JSON`);
-        }
+        return found;
     }
     async hasBlob(repository, digest) {
         const res = await this.request('HEAD', `/v2/${repository}/blobs/${digest}`, {
@@ -32990,7 +33029,7 @@ class OciLayoutSource {
                 if (seen.has(blob.digest))
                     continue;
                 seen.add(blob.digest);
-                if (isNonDistributable(blob.mediaType))
+                if (isLeftAtUrls(blob))
                     check.skipped++;
                 else
                     pending.push(blob);
@@ -33011,6 +33050,7 @@ class OciLayoutSource {
 }
 
 ;// CONCATENATED MODULE: ./src/image/referrers.ts
+
 
 
 
@@ -33082,9 +33122,21 @@ async function copyReferrers(copier, top) {
         for (const tag of referrerTagsFor(subject, tags)) {
             const manifest = await source.getManifest(tag);
             await copier.copyContent(manifest);
-            await copier.put(tag, manifest);
-            copied.push({ kind: 'tag', reference: tag, digest: manifest.digest, subject });
             follow([manifest.digest, ...childDigests(manifest)]);
+            copied.push({ kind: 'tag', reference: tag, digest: manifest.digest, subject });
+            const existing = await copier.target.client.findManifest(copier.target.repository, tag);
+            if (!existing || existing.digest === manifest.digest) {
+                await copier.put(tag, manifest);
+            }
+            else if (tag === fallbackTag(subject) && isIndex(manifest.mediaType)) {
+                // The target's fallback index may list referrers attached there: merge, never replace.
+                const entries = JSON.parse(manifest.bytes.toString('utf8')).manifests ??
+                    [];
+                unindexed.set(subject, [...(unindexed.get(subject) ?? []), ...entries]);
+            }
+            else if (keepOrReplace(copier, tag, existing, manifest) === 'replace') {
+                await copier.put(tag, manifest);
+            }
         }
         for (const listed of (await source.referrers?.(subject)) ?? []) {
             if (copied.some((c) => c.digest === listed.digest))
@@ -33108,6 +33160,35 @@ async function copyReferrers(copier, top) {
     for (const [subject, added] of unindexed)
         await updateFallbackTag(copier, subject, added);
     return copied;
+}
+function layerDigests(manifest) {
+    const doc = JSON.parse(manifest.bytes.toString('utf8'));
+    return new Set((doc.layers ?? []).map((l) => l.digest));
+}
+/**
+ * A cosign tag (`.sig`, `.att`, `.sbom`) the target already holds with other content: cosign
+ * appends each signature as a layer, so the target may hold signatures made there (a release
+ * key). The source's manifest replaces it only when it holds every layer the target's does; a
+ * target holding all of the source's is kept; otherwise either way loses a signature: refused.
+ */
+function keepOrReplace(copier, tag, existing, manifest) {
+    // `cosign attach sbom` replaces its tag rather than appending: the newer SBOM wins.
+    if (tag.endsWith('.sbom'))
+        return 'replace';
+    const theirs = layerDigests(existing);
+    const mine = layerDigests(manifest);
+    const onlyTheirs = [...theirs].filter((d) => !mine.has(d)).length;
+    const onlyMine = [...mine].filter((d) => !theirs.has(d)).length;
+    if (onlyTheirs === 0)
+        return 'replace';
+    const where = `${copier.target.repository}:${tag}`;
+    if (onlyMine === 0) {
+        log/* log */.Rm.info(`${where}: the target's holds every signature of the source's and ${onlyTheirs} more; kept`);
+        return 'keep';
+    }
+    throw new errors/* ToolError */.v4(`${where} on the target holds ${onlyTheirs} signature(s) the source does not have, and the ` +
+        `source ${onlyMine} the target does not: copying either way would drop some; merge them ` +
+        '(sign the promoted digest again, or `cosign copy`) or delete one of them, then promote again');
 }
 /** Adds referrers to the target's `sha256-<hex>` index (created when missing). */
 async function updateFallbackTag(copier, subject, added) {
@@ -33161,7 +33242,7 @@ class BlobCopier {
         if (this.done.has(blob.digest))
             return;
         this.done.add(blob.digest);
-        if (isNonDistributable(blob.mediaType)) {
+        if (isLeftAtUrls(blob)) {
             this.stats.skipped++;
             return;
         }
@@ -33605,9 +33686,10 @@ async function run(io) {
     let referrers = [];
     if (!plan) {
         if (cfg.credentials) {
-            await dockerLogin(cfg.image.registry, cfg.credentials.username, cfg.credentials.password);
-            // The post step logs out again: no credential stays on a self-hosted runner.
+            // Recorded before the login: the post step logs out again even when the job is cancelled
+            // or the login fails half-way, so no credential stays on a self-hosted runner.
             io.saveState(STATE_LOGGED_IN, cfg.image.registry);
+            await dockerLogin(cfg.image.registry, cfg.credentials.username, cfg.credentials.password);
         }
         digest = await buildAndPush(buildOptions);
     }

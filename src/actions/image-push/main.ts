@@ -118,9 +118,10 @@ export async function run(io: ActionIO): Promise<void> {
   let referrers: string[] = []
   if (!plan) {
     if (cfg.credentials) {
-      await dockerLogin(cfg.image.registry, cfg.credentials.username, cfg.credentials.password)
-      // The post step logs out again: no credential stays on a self-hosted runner.
+      // Recorded before the login: the post step logs out again even when the job is cancelled
+      // or the login fails half-way, so no credential stays on a self-hosted runner.
       io.saveState(STATE_LOGGED_IN, cfg.image.registry)
+      await dockerLogin(cfg.image.registry, cfg.credentials.username, cfg.credentials.password)
     }
     digest = await buildAndPush(buildOptions)
   } else {
