@@ -24,6 +24,7 @@ describe('the names check itself, on a fixture action', () => {
       'helth-url',
       'pasword',
       'retries-${slot}',
+      'retrys-blue',
       'timeout',
       'username'
     ])
@@ -32,7 +33,7 @@ describe('the names check itself, on a fixture action', () => {
   test.each([
     [
       'a mistyped input',
-      /src\/probe\.ts:20: reads input `helth-url`, which action.yml does not declare/
+      /src\/probe\.ts:22: reads input `helth-url`, which action.yml does not declare/
     ],
     [
       "a mistyped input given as a helper's second argument",
@@ -45,6 +46,10 @@ describe('the names check itself, on a fixture action', () => {
     [
       'a template no declared input matches',
       /src\/probe\.ts:18: reads input `helth-\$\{slot\}`, which action.yml does not declare/
+    ],
+    [
+      'a mistyped input in the list a loop reads',
+      /src\/probe\.ts:19: reads input `retrys-blue`, which action.yml does not declare/
     ],
     ['an undeclared output', /sets output `checked-by`, which action.yml does not declare/],
     [
@@ -60,11 +65,11 @@ describe('the names check itself, on a fixture action', () => {
     expect(problems.join('\n')).not.toMatch(
       /`timeout`|`username`|`retries-\$\{slot\}`|`status`|`checked-at`|`started-at`/
     )
-    expect(problems).toHaveLength(7)
+    expect(problems).toHaveLength(8)
   })
 
   test('a name computed at run time is listed as unchecked', () => {
-    expect(used.unchecked.map((u) => `${u.name} ${u.at}`)).toEqual(['name src/probe.ts:19'])
+    expect(used.unchecked.map((u) => `${u.name} ${u.at}`)).toEqual(['computed src/probe.ts:21'])
   })
 })
 

@@ -8,7 +8,8 @@
  * - a literal or a constant of the file is the name; a template (`health-url-${slot}`) must
  *   match a declared name; a parameter of the enclosing function is followed to each call of
  *   that function (`credentials(inputs, 'username', 'password')`, a closure `metric('x')`).
- * What is computed at run time (a loop variable) is listed apart as unchecked.
+ * - a loop variable over an array of literals (`for (const n of ['a', 'b'])`) takes each;
+ * what is computed at run time otherwise is listed apart as unchecked.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -118,6 +119,40 @@ function nameOf(arg: string, known: Map<string, string>): Named {
   return { dynamic: arg }
 }
 
+/**
+ * The names a loop variable takes just before `index`: `for (const v of ['a', 'b'])`, `of LIST`
+ * (a constant array of the file) or `['a', 'b'].filter((v) => …)`; undefined if not all literals.
+ */
+function loopNames(text: string, index: number, variable: string): string[] | undefined {
+  if (!/^[A-Za-z_]\w*$/.test(variable)) return undefined
+  const before = text.slice(Math.max(0, index - 400), index)
+  const forOf = new RegExp(
+    `for\\s*\\(\\s*const\\s+${variable}\\s+of\\s+(\\[[^\\]]*\\]|[A-Za-z_]\\w*)`,
+    'g'
+  )
+  const method = new RegExp(
+    `(\\[[^\\]]*\\])\\s*\\.(?:filter|map|forEach|some|every|flatMap)\\(\\s*\\(?\\s*${variable}\\s*\\)?\\s*=>`,
+    'g'
+  )
+  const last = [...before.matchAll(forOf), ...before.matchAll(method)].sort(
+    (a, b) => b.index - a.index
+  )[0]
+  if (!last) return undefined
+  let list = last[1]
+  if (!list.startsWith('[')) {
+    const def = new RegExp(`\\bconst\\s+${list}\\s*=\\s*(\\[[^\\]]*\\])`).exec(text)
+    if (!def) return undefined
+    list = def[1]
+  }
+  const items = list
+    .slice(1, -1)
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+  if (!items.length || !items.every((x) => /^(['"`])[a-z][a-z0-9-]*\1$/.test(x))) return undefined
+  return items.map((x) => x.slice(1, -1))
+}
+
 interface FunctionDef {
   name: string
   params: string[]
@@ -186,7 +221,9 @@ function resolveName(
     return
   }
   if (!enclosing || depth > 4) {
-    unchecked({ name: named.dynamic, at: src.at(index) })
+    const listed = enclosing ? undefined : loopNames(src.text, index, arg)
+    if (listed) for (const name of listed) found({ name, at: src.at(index) })
+    else unchecked({ name: named.dynamic, at: src.at(index) })
     return
   }
   const position = enclosing.params.indexOf(arg)
