@@ -3,7 +3,7 @@
  * the verdict. Pure. Anything that could not be measured is a failure ("could not verify"),
  * never a pass.
  */
-import { formatDuration as formatShort } from '../core/duration.js'
+import { formatDuration } from '../core/duration.js'
 import type { RestoreError, RestoreOutcome } from './restore.js'
 import {
   formatTableName,
@@ -14,14 +14,6 @@ import {
 } from './spec.js'
 import type { ScriptScan } from './script-scan.js'
 import type { ReaderResult } from './reader.js'
-
-/** core's formatDuration stops at minutes; backup ages run to hours and days. */
-export function formatDuration(ms: number): string {
-  if (ms < 3_600_000) return formatShort(ms)
-  const hours = Math.floor(ms / 3_600_000)
-  const minutes = Math.floor((ms % 3_600_000) / 60_000)
-  return `${hours}h${String(minutes).padStart(2, '0')}m`
-}
 
 export type CheckKind =
   | 'toc'

@@ -5,7 +5,8 @@
  * because a real run would fail them too.
  */
 import { formatCommand } from '../core/exec.js'
-import { formatDuration, judgeNoTables, type CheckResult } from './checks.js'
+import { formatDuration } from '../core/duration.js'
+import { judgeNoTables, type CheckResult } from './checks.js'
 import { effectiveJobs, describeRestoreCommand } from './restore.js'
 import { formatTableName, type TableName } from './spec.js'
 import type { Toc } from './toc.js'

@@ -5,7 +5,6 @@ import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import {
-  formatDuration,
   judgeBackupAge,
   judgeRestore,
   judgeRestoreErrors,
@@ -415,18 +414,6 @@ describe('format from the first bytes', () => {
     ['empty', Buffer.alloc(0), undefined]
   ])('%s', (_name, head, expected) => {
     expect(formatFromHead(head)).toEqual(expected)
-  })
-})
-
-describe('durations in messages', () => {
-  it.each([
-    [850, '850ms'],
-    [12_300, '12.3s'],
-    [245_000, '4m05s'],
-    [26 * 3_600_000, '26h00m'],
-    [50 * 3_600_000 + 7 * 60_000, '50h07m']
-  ])('%p ms -> %s', (ms, text) => {
-    expect(formatDuration(ms)).toBe(text)
   })
 })
 

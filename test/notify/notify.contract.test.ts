@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http'
 import { Inputs } from '../../src/core/inputs.js'
 import { setLogSink } from '../../src/core/log.js'
 import type { NotifyEvent } from '../../src/notify/event.js'
-import { readNotifyConfig } from '../../src/notify/inputs.js'
+import { readNotifyConfig } from '../../src/actions/notify-inputs/inputs.js'
 import { notify, signature } from '../../src/notify/send.js'
 import { slackEscape } from '../../src/notify/channels.js'
 

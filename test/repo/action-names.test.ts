@@ -18,23 +18,58 @@ describe('the names check itself, on a fixture action', () => {
 
   test('follows imports to the module that reads the inputs', () => {
     expect(files.map((f) => f.slice(fixture.length + 1))).toEqual(['src/index.ts', 'src/probe.ts'])
-    expect(used.inputs.map((u) => u.name).sort()).toEqual(['helth-url', 'timeout'])
+    expect([...new Set(used.inputs.map((u) => u.name))].sort()).toEqual([
+      'header-nmae',
+      'helth-${slot}',
+      'helth-url',
+      'pasword',
+      'retries-${slot}',
+      'retrys-blue',
+      'timeout',
+      'username'
+    ])
   })
 
   test.each([
     [
       'a mistyped input',
-      /src\/probe\.ts:5: reads input `helth-url`, which action.yml does not declare/
+      /src\/probe\.ts:22: reads input `helth-url`, which action.yml does not declare/
+    ],
+    [
+      "a mistyped input given as a helper's second argument",
+      /src\/probe\.ts:15: reads input `pasword`, which action.yml does not declare/
+    ],
+    [
+      'a mistyped input given to a closure',
+      /src\/probe\.ts:16: reads input `header-nmae`, which action.yml does not declare/
+    ],
+    [
+      'a template no declared input matches',
+      /src\/probe\.ts:18: reads input `helth-\$\{slot\}`, which action.yml does not declare/
+    ],
+    [
+      'a mistyped input in the list a loop reads',
+      /src\/probe\.ts:19: reads input `retrys-blue`, which action.yml does not declare/
     ],
     ['an undeclared output', /sets output `checked-by`, which action.yml does not declare/],
+    [
+      'a mistyped output set through a helper',
+      /src\/index\.ts:\d+: sets output `stauts`, which action.yml does not declare/
+    ],
     ['a state nothing saves', /reads state `finished-at`, which no step of the action saves/]
   ])('reports %s', (_what, message) => {
     expect(problems.some((p) => message.test(p))).toBe(true)
   })
 
   test('declared names are not reported', () => {
-    expect(problems.join('\n')).not.toMatch(/`timeout`|`status`|`checked-at`|`started-at`/)
-    expect(problems).toHaveLength(3)
+    expect(problems.join('\n')).not.toMatch(
+      /`timeout`|`username`|`retries-\$\{slot\}`|`status`|`checked-at`|`started-at`/
+    )
+    expect(problems).toHaveLength(8)
+  })
+
+  test('a name computed at run time is listed as unchecked', () => {
+    expect(used.unchecked.map((u) => `${u.name} ${u.at}`)).toEqual(['computed src/probe.ts:21'])
   })
 })
 

@@ -24,6 +24,8 @@ for (const name of names.length
     `${name}: ${count(used.inputs)} inputs, ${count(used.outputs)} outputs, ${count(used.stateWritten)}/${count(used.stateRead)} state written/read; ${found.length} problems`
   )
   for (const p of found) console.log(`  ${p}`)
+  for (const u of used.unchecked)
+    console.log(`  unchecked (computed at run time): ${u.name} at ${u.at}`)
   problems += found.length
 }
 process.exitCode = problems ? 1 : 0

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { ConfigurationError, errorMessage } from '../../core/errors.js'
 import type { Inputs } from '../../core/inputs.js'
-import { parseDatabaseUrl, type Connection } from '../../backup/connection.js'
+import { parseDatabaseUrl } from '../../backup/connection.js'
 import {
   BACKUP_FORMATS,
   inspectBackup,
@@ -18,26 +18,18 @@ import {
   parseMinRows,
   parseSqlChecks,
   parseTableName,
-  type ErrorPattern,
-  type MinRowsRule,
-  type SqlCheck,
-  type TableName
+  type SqlCheck
 } from '../../backup/spec.js'
-import { parseTimeZone, type TimeZone } from '../../backup/wall-time.js'
+import { parseTimeZone } from '../../backup/wall-time.js'
 import { decompressIfNeeded } from '../../backup/decompress.js'
 import { log } from '../../core/log.js'
+import type { BackupRequest } from '../../backup/make-backup.js'
+import type { RestoreTestRequest } from '../../backup/restore-test.js'
 import { readSha256Input, type Digests } from '../../backup/integrity.js'
 import { parseManifestKey, readManifest, type Manifest } from '../../backup/manifest.js'
 
 /** `mode: backup`: dump a source database with a manifest from the same snapshot. */
-export interface BackupInputs {
-  source: Connection
-  path: string
-  format: 'custom' | 'directory'
-  jobs: number
-  compression?: number
-  manifestKey?: string
-}
+export type BackupInputs = BackupRequest
 
 export function readMode(inputs: Inputs): 'verify' | 'backup' {
   return inputs.enum('mode', ['verify', 'backup'], 'verify')
@@ -65,27 +57,32 @@ function parseCompression(raw: string | undefined): number | undefined {
   return Number(raw.trim())
 }
 
-/** Everything backup-verify needs, validated; reading it touches no database. */
-export interface RestoreTestInputs {
+/**
+ * Everything backup-verify needs, validated; reading it touches no database. The request's own
+ * fields as they are; the rest (paths, raw texts) become the request's in prepareBackup.
+ */
+export interface RestoreTestInputs extends Pick<
+  RestoreTestRequest,
+  | 'conn'
+  | 'jobs'
+  | 'expectTables'
+  | 'minRows'
+  | 'maxAgeMs'
+  | 'createdAt'
+  | 'dumpTimeZone'
+  | 'maxRestoreMs'
+  | 'allowErrors'
+  | 'noOwner'
+  | 'keepDatabase'
+> {
   backupPath: string
   format: BackupFormat | 'auto'
-  conn: Connection
-  jobs: number
-  expectTables?: TableName[]
-  minRows: MinRowsRule[]
   checksRaw: string
-  maxAgeMs?: number
-  createdAt?: Date
-  dumpTimeZone?: TimeZone
   manifestPath?: string
   /** HMAC key the manifest must be signed with. */
   manifestKey?: string
   sha256Raw?: string
-  maxRestoreMs?: number
   amcheck: boolean
-  allowErrors: ErrorPattern[]
-  noOwner: boolean
-  keepDatabase: boolean
   /** Preview only: read-only checks and the TOC, nothing created. */
   dryRun: boolean
 }

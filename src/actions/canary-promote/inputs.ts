@@ -7,14 +7,15 @@ import type { CanaryOptions } from '../../release/canary.js'
 import { DEFAULT_QUERIES, parseExtraChecks } from '../../slo/queries.js'
 import type { RouterConfig } from '../../traffic/config.js'
 import { readRouterConfig } from '../release-inputs/router.js'
-import type { Slot } from '../../traffic/slots.js'
-import type { HealthGateOptions } from '../../probe/http.js'
+import type { BlueGreenOptions } from '../../release/bluegreen.js'
+import type { PrometheusOptions } from '../../slo/prometheus-api.js'
 import {
   readDeploymentRecord,
   readHealthGate,
   readHealthUrls,
   positiveDuration,
-  readSlotPreparation
+  readSlotPreparation,
+  type SlotPreparation
 } from '../release-inputs/common.js'
 import type { DeploymentOptions } from '../../github/deployments.js'
 
@@ -26,14 +27,9 @@ export interface CanaryInputs {
   canary: CanaryOptions
   /** Checked once, in main.ts: plan and report, change nothing (no deployment record either). */
   dryRun: boolean
-  prometheus?: { url: string; token?: string; headers: Record<string, string>; timeoutMs: number }
-  prepare: {
-    deployCommand?: string[]
-    image?: string
-    rolloutTimeoutMs: number
-    healthUrls: Partial<Record<Slot, string>>
-    health: HealthGateOptions
-  }
+  prometheus?: PrometheusOptions & Required<Pick<PrometheusOptions, 'headers'>>
+  /** The idle slot made ready as deploy-bluegreen does it (src/release/bluegreen.ts). */
+  prepare: SlotPreparation & Pick<BlueGreenOptions, 'healthUrls' | 'health'>
   github?: Omit<DeploymentOptions, 'description'>
   /** `sequential`: src/release/canary-sequential.ts; `interval`: the fixed-interval judge. */
   analysis: 'sequential' | 'interval'

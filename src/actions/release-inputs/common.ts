@@ -2,6 +2,7 @@ import { ConfigurationError } from '../../core/errors.js'
 import type { Inputs } from '../../core/inputs.js'
 import { log } from '../../core/log.js'
 import type { HealthGateOptions } from '../../probe/http.js'
+import type { BlueGreenOptions } from '../../release/bluegreen.js'
 import type { RouterKind } from '../../traffic/config.js'
 import { SLOTS, type Slot } from '../../traffic/slots.js'
 import type { DeploymentOptions } from '../../github/deployments.js'
@@ -48,11 +49,12 @@ export function readHealthGate(inputs: Inputs): HealthGateOptions {
   return gate
 }
 
+/** The release's own options for preparing the idle slot, with the rollout limit always set. */
+export type SlotPreparation = Pick<BlueGreenOptions, 'deployCommand' | 'image'> &
+  Required<Pick<BlueGreenOptions, 'rolloutTimeoutMs'>>
+
 /** How the new version gets into the idle slot: a deploy command (VMs) or an image (Kubernetes). */
-export function readSlotPreparation(
-  inputs: Inputs,
-  router: RouterKind
-): { deployCommand?: string[]; image?: string; rolloutTimeoutMs: number } {
+export function readSlotPreparation(inputs: Inputs, router: RouterKind): SlotPreparation {
   const image = inputs.optional('image')
   if (image && router !== 'kubernetes') {
     throw new ConfigurationError(

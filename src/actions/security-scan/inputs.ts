@@ -3,23 +3,31 @@ import { resolve } from 'node:path'
 import { ConfigurationError } from '../../core/errors.js'
 import { requireTogether, type Inputs } from '../../core/inputs.js'
 import { parseSeverityList, type Severity } from '../../scan/severity.js'
-import { DEFAULT_TIMEOUT_MS } from '../../scan/scan.js'
+import { DEFAULT_TIMEOUT_MS, type ScanOptions } from '../../scan/scan.js'
 import { DEFAULT_TRIVY_VERSION, parseSha256, parseTrivyVersion } from '../../scan/trivy-release.js'
 import {
   DEFAULT_SIGNATURE_POLICY,
   SIGNATURE_POLICIES,
   type SignaturePolicy
 } from '../../scan/trivy-signature.js'
-import { SCAN_TYPES, SCANNERS_BY_TYPE, type Scanner, type ScanType } from '../../scan/trivy.js'
+import {
+  SCAN_TYPES,
+  SCANNERS_BY_TYPE,
+  type Scanner,
+  type ScanType,
+  type TrivySources
+} from '../../scan/trivy.js'
 
-export interface ScanInputs {
-  scanType: ScanType
-  target?: string
-  /** An image tar (`docker save`) for scan-type image, instead of a registry reference. */
-  input?: string
+/** What the scan takes as it is comes from ScanOptions; the rest is the action's own. */
+export interface ScanInputs
+  extends
+    Pick<ScanOptions, 'scanType' | 'target' | 'input' | 'scanners' | 'trivyPath'>,
+    Required<Pick<ScanOptions, 'timeoutMs' | 'skipDirs' | 'skipFiles' | 'offline'>>,
+    Required<Pick<TrivySources, 'dbRepositories' | 'javaDbRepositories'>>,
+    Pick<TrivySources, 'checksBundleRepository'>,
+    Partial<Pick<ScanOptions, 'cacheDir'>> {
   severities: Set<Severity>
   ignoreUnfixed: boolean
-  scanners: Scanner[]
   ignoreFile?: string
   failOnFindings: boolean
   trivyVersion: string
@@ -29,17 +37,7 @@ export interface ScanInputs {
   trivySignature: SignaturePolicy
   /** A trusted_root.json instead of Sigstore's public-good one. */
   trivyTrustedRoot?: string
-  trivyPath?: string
-  /** Trivy's own --timeout. */
-  timeoutMs: number
-  skipDirs: string[]
-  skipFiles: string[]
   trivyConfig?: string
-  dbRepositories: string[]
-  javaDbRepositories: string[]
-  checksBundleRepository?: string
-  offline: boolean
-  cacheDir?: string
   /** SARIF only of the gate's severities (trivy-action's limit-severities-for-sarif). */
   limitSeveritiesForSarif: boolean
   sarifCategory?: string

@@ -3,15 +3,15 @@ import type { RunContext } from '../../core/run-context.js'
 import type { Inputs } from '../../core/inputs.js'
 import type { DeliveryGoals } from '../../slo-report/delivery.js'
 import type { ServiceGoals } from '../../slo-report/figures.js'
+import type { PeriodQuery } from '../../slo-report/prometheus-period.js'
 
-export interface ReportInputs {
-  prometheus: { url: string; token?: string; timeoutMs: number }
-  selector: string
-  statusLabel: string
-  requestsMetric: string
-  latencyMetric: string
+/** The query's own fields as they are (PeriodQuery); the bound and the period come from goals. */
+export interface ReportInputs extends Pick<
+  PeriodQuery,
+  'selector' | 'statusLabel' | 'requestsMetric' | 'latencyMetric' | 'end'
+> {
+  prometheus: Pick<PeriodQuery, 'url' | 'token' | 'timeoutMs'>
   periodMs: number
-  end: Date
   service: ServiceGoals
   delivery: DeliveryGoals
   github?: {

@@ -1,8 +1,9 @@
-// The notification inputs every action that notifies shares (validated before anything runs).
-import { ConfigurationError } from '../core/errors.js'
-import type { Inputs } from '../core/inputs.js'
-import { DEFAULT_NOTIFY_ON, NOTIFY_EVENTS, type NotifyEventKind } from './event.js'
-import type { Channel, NotifyConfig } from './send.js'
+// The notification inputs every action that notifies shares (validated before anything runs);
+// read here at the edge, src/notify/ gets the NotifyConfig.
+import { ConfigurationError } from '../../core/errors.js'
+import type { Inputs } from '../../core/inputs.js'
+import { DEFAULT_NOTIFY_ON, NOTIFY_EVENTS, type NotifyEventKind } from '../../notify/event.js'
+import type { Channel, NotifyConfig } from '../../notify/send.js'
 
 const LOOPBACK = /^(127(?:\.\d{1,3}){3}|localhost|\[::1\])$/
 
