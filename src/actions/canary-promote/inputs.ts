@@ -1,10 +1,10 @@
-import { metricsPreset } from '../../slo/presets.js'
+import { readMetricQueries } from '../release-inputs/metrics.js'
 import { ConfigurationError } from '../../core/errors.js'
 import { runOwner, type RunContext } from '../../core/run-context.js'
 import type { Inputs } from '../../core/inputs.js'
 import { log } from '../../core/log.js'
 import type { CanaryOptions } from '../../release/canary.js'
-import { DEFAULT_QUERIES, parseExtraChecks } from '../../slo/queries.js'
+import { parseExtraChecks } from '../../slo/queries.js'
 import type { RouterConfig } from '../../traffic/config.js'
 import { readRouterConfig } from '../release-inputs/router.js'
 import type { Slot } from '../../traffic/slots.js'
@@ -111,7 +111,7 @@ export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInp
     )
   }
   const slotLabel = inputs.optional('slot-label') ?? 'slot'
-  const preset = metricsPreset(inputs.optional('metrics-preset'))
+  const { queries, preset } = readMetricQueries(inputs)
   return {
     mode,
     router,
@@ -139,15 +139,7 @@ export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInp
       },
       maxStepDurationMs,
       // A query or selector given as an input wins over the preset, the preset over the defaults.
-      queries: {
-        requests:
-          inputs.optional('request-count-query') ??
-          preset?.queries.requests ??
-          DEFAULT_QUERIES.requests,
-        errors:
-          inputs.optional('error-rate-query') ?? preset?.queries.errors ?? DEFAULT_QUERIES.errors,
-        p95: inputs.optional('latency-query') ?? preset?.queries.p95 ?? DEFAULT_QUERIES.p95
-      },
+      queries,
       canarySelector:
         inputs.optional('canary-selector') ??
         preset?.selector?.canary ??
