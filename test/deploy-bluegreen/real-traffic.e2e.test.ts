@@ -9,8 +9,9 @@ import { Lab } from '../../lab/lab.js'
 import { startLoad, type Load } from '../../lab/load.js'
 import { freePort } from '../../lab/ports.js'
 import { runAction } from '../../lab/runner.js'
-import type { HaproxyInstance } from '../../lab/services/haproxy.js'
-import type { PrometheusInstance } from '../../lab/services/prometheus.js'
+import { startApp } from '../../lab/services/app.js'
+import { startHaproxy, type HaproxyInstance } from '../../lab/services/haproxy.js'
+import { startPrometheus, type PrometheusInstance } from '../../lab/services/prometheus.js'
 import { startServiceStack } from '../../lab/stacks.js'
 import { haproxyInputs, slotCounts, type Slots } from './helpers.js'
 
@@ -109,6 +110,62 @@ describe('deploy-bluegreen verification of real traffic (real HAProxy + Promethe
       verification: 'inconclusive',
       'verify-traffic': 'inconclusive',
       'verify-traffic-requests': '',
+      'rolled-back': 'true',
+      'live-slot': 'blue'
+    })
+    expect(await slotCounts(lb.url)).toEqual({ blue: 20 })
+  })
+})
+
+describe("deploy-bluegreen verification of real traffic from the router's metrics (HAProxy's exporter)", () => {
+  const lab = Lab.create()
+  let app: Slots
+  let lb: HaproxyInstance
+  let prometheus: PrometheusInstance
+  let load: Load
+
+  beforeAll(async () => {
+    app = await startApp(lab)
+    lb = await startHaproxy(lab, {
+      metrics: true,
+      servers: [
+        { name: 'blue', address: `127.0.0.1:${app.blue.port}`, weight: 100 },
+        { name: 'green', address: `127.0.0.1:${app.green.port}`, weight: 0 }
+      ]
+    })
+    prometheus = await startPrometheus(lab, { targets: [{ address: lb.metricsAddress! }] })
+    await prometheus.waitForTargets()
+  })
+  afterAll(() => lab.stop())
+  afterEach(async () => {
+    await load.stop()
+  })
+
+  it('metrics-preset haproxy: 5 % errors of users through the router roll the release back', async () => {
+    await app.green.control({ errorRate: 0.05 })
+    // HAProxy counts the probe's 200s too (it goes through the router): more load keeps the
+    // users' 5 % clearly above the 1 % bound in the mix (~600 of ~1,100 requests in 4 s)
+    load = startLoad(lb.url, { ratePerSecond: 150, maxDurationMs: 40_000 })
+    const r = await runAction(
+      'deploy-bluegreen',
+      haproxyInputs(app, [lb.socket], {
+        'verify-url': `${lb.url}/healthz`,
+        'verify-rate': '120',
+        'verify-duration': '4s',
+        'verify-max-duration': '12s',
+        'verify-max-error-rate': '1%',
+        'verify-max-p95': '2s',
+        'verify-prometheus-url': prometheus.url,
+        'metrics-preset': 'haproxy'
+      })
+    )
+    expect(r.exitCode).toBe(1)
+    expect(r.stdout).toMatch(/Verify real traffic of green from Prometheus \(server="green"\)/)
+    expect(errorOf(r)).toMatch(
+      /verification failed after the switch to green: real traffic from Prometheus: error rate .*above the 1 % bound.*Rolled back: blue 100% \/ green 0%/
+    )
+    expect(r.outputs).toMatchObject({
+      'verify-traffic': 'fail',
       'rolled-back': 'true',
       'live-slot': 'blue'
     })
