@@ -44,6 +44,7 @@ export const SHARED_KEYS: readonly string[] = [
   'error-judgement',
   // what both judge real traffic with (canary: every step; blue-green: after the switch)
   'prometheus-timeout',
+  'prometheus-headers',
   'metrics-preset',
   'request-count-query',
   'error-rate-query',

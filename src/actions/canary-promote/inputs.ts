@@ -1,4 +1,4 @@
-import { readMetricQueries } from '../release-inputs/metrics.js'
+import { readMetricQueries, readPrometheusHeaders } from '../release-inputs/metrics.js'
 import { ConfigurationError } from '../../core/errors.js'
 import { runOwner, type RunContext } from '../../core/run-context.js'
 import type { Inputs } from '../../core/inputs.js'
@@ -59,21 +59,6 @@ export function parseSteps(raw: string): number[] {
   return steps
 }
 
-function parseHeaders(lines: string[]): Record<string, string> {
-  const headers: Record<string, string> = {}
-  for (const line of lines) {
-    const m = /^([A-Za-z0-9-]+)\s*:\s*(.+)$/.exec(line)
-    if (!m)
-      throw new ConfigurationError(
-        'input `prometheus-headers` (values hidden): expected `Name: value` lines',
-        'prometheus-headers'
-      )
-    headers[m[1].toLowerCase()] = m[2]
-    log.secret(m[2])
-  }
-  return headers
-}
-
 export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInputs {
   const mode = inputs.enum('mode', ['run', 'abort', 'promote', 'status'] as const, 'run')
   const router = readRouterConfig(inputs)
@@ -119,7 +104,7 @@ export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInp
       ? {
           url: prometheusUrl.toString(),
           token,
-          headers: parseHeaders(inputs.lines('prometheus-headers')),
+          headers: readPrometheusHeaders(inputs),
           timeoutMs: positiveDuration(inputs, 'prometheus-timeout', '10s')
         }
       : undefined,

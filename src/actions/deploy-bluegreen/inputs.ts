@@ -15,7 +15,7 @@ import { readRouterConfig } from '../release-inputs/router.js'
 import { SLOTS } from '../../traffic/slots.js'
 import { log } from '../../core/log.js'
 import type { TrafficVerifyOptions } from '../../release/traffic-verification.js'
-import { readMetricQueries } from '../release-inputs/metrics.js'
+import { readMetricQueries, readPrometheusHeaders } from '../release-inputs/metrics.js'
 
 export interface DeployInputs {
   mode: 'deploy' | 'rollback' | 'status'
@@ -125,6 +125,7 @@ function readTraffic(inputs: Inputs, url: URL): TrafficVerifyOptions {
     prometheus: {
       url: url.toString(),
       token,
+      headers: readPrometheusHeaders(inputs),
       timeoutMs: positiveDuration(inputs, 'prometheus-timeout', '10s')
     },
     queries,
