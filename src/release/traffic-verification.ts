@@ -113,9 +113,17 @@ export function judgeTraffic(
           .filter((m) => m.verdict !== 'pass')
           .map((m) => `${m.check} ${m.shown} (bound ${m.bound})`)
           .join('; ')
+  // Fewer requests than min-requests is a reason to look again after a switch (the window
+  // grows), unlike a query without an answer: more time cannot bring missing series back.
+  const tooFew = requests !== undefined && requests !== null && requests < rule.minRequests
+  const needsMore =
+    j.needsMore ||
+    (j.verdict === 'inconclusive' &&
+      tooFew &&
+      j.measurements.every((m) => m.verdict !== 'inconclusive' || m.value !== null || m.needsMore))
   return {
     verdict: j.verdict,
-    needsMore: j.needsMore,
+    needsMore,
     measurements: j.measurements,
     requests: requests === null ? undefined : requests,
     errorUpperBoundPercent: get('error rate')?.highPercent,
@@ -128,8 +136,9 @@ export function judgeTraffic(
 
 /**
  * Pure: look again or stop. A pass or a fail is final; an inconclusive look for want of
- * requests goes on while a look is left; no data (Prometheus down, a partial answer, no
- * series) stops at once: waiting would keep users on an unverified release for nothing.
+ * requests (below min-requests, or too few for the bound) goes on while a look is left; no data
+ * (Prometheus down, a partial answer, no series, NaN) stops at once: waiting would keep users on
+ * an unverified release for nothing.
  */
 export function afterTrafficLook(
   verdict: Verdict,

@@ -41,7 +41,15 @@ describe('judgeTraffic: the canary rules on one slot', () => {
     ['clean and enough', v(1000), v(0), v(0.05), 'pass', false],
     ['5 % errors', v(1000), v(50), v(0.05), 'fail', false],
     ['clean, too few for the bound', v(100), v(0), v(0.05), 'inconclusive', true],
-    ['below min-requests', v(20), v(0), v(0.05), 'inconclusive', false],
+    ['below min-requests: look again', v(20), v(0), v(0.05), 'inconclusive', true],
+    [
+      'below min-requests, P95 without an answer',
+      v(20),
+      v(0),
+      { kind: 'empty' },
+      'inconclusive',
+      false
+    ],
     ['errors query without series', v(1000), { kind: 'empty' }, v(0.05), 'inconclusive', false],
     [
       'Prometheus unreachable',
