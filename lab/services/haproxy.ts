@@ -13,6 +13,8 @@ export interface HaproxyOptions {
   tcpApi?: boolean
   /** Load server state from this file at start (what a reload after a switch relies on). */
   stateFile?: boolean
+  /** Also serve HAProxy's built-in Prometheus exporter (on `metricsAddress`, path /metrics). */
+  metrics?: boolean
 }
 
 export interface HaproxyInstance {
@@ -21,6 +23,8 @@ export interface HaproxyInstance {
   socket: string
   tcpApi?: string
   stateFile?: string
+  /** host:port of the built-in Prometheus exporter, with `metrics`. */
+  metricsAddress?: string
   configFile: string
   backend: string
   process: ManagedProcess
@@ -46,6 +50,7 @@ async function startHaproxyOnce(lab: Lab, options: HaproxyOptions): Promise<Hapr
   const socket = `${dir}/admin.sock`
   const stateFile = options.stateFile ? `${dir}/server-state` : undefined
   const tcpPort = options.tcpApi ? await freePort() : undefined
+  const metricsPort = options.metrics ? await freePort() : undefined
   const servers = options.servers
     .map((s) => `  server ${s.name} ${s.address} weight ${s.weight}`)
     .join('\n')
@@ -69,7 +74,15 @@ frontend public
 frontend stats
   bind 127.0.0.1:${statsPort}
   http-request return status 200 content-type text/plain string ok
-
+${
+  metricsPort
+    ? `
+frontend metrics
+  bind 127.0.0.1:${metricsPort}
+  http-request use-service prometheus-exporter if { path /metrics }
+`
+    : ''
+}
 backend ${backend}
   balance roundrobin
 ${servers}
@@ -89,6 +102,7 @@ ${servers}
     socket,
     tcpApi: tcpPort ? `127.0.0.1:${tcpPort}` : undefined,
     stateFile,
+    metricsAddress: metricsPort ? `127.0.0.1:${metricsPort}` : undefined,
     configFile,
     backend,
     process: proc,

@@ -12,6 +12,15 @@ import { emptySample, mergeSamples, sampleTraffic, type SampleResult } from '../
 import { failuresThatFail } from '../slo/interval.js'
 import type { ErrorJudgement } from '../slo/judge.js'
 import { judgeVerification, type VerificationVerdict } from './verification.js'
+import {
+  combinedVerdict,
+  prometheusTrafficReader,
+  verifyTraffic,
+  type TrafficReader,
+  type TrafficVerdict,
+  type TrafficVerifyOptions
+} from './traffic-verification.js'
+import type { Verdict } from '../slo/judge.js'
 import { waitForSlot } from '../probe/switched.js'
 import { failedReleaseIdle, type Router, type RouterState } from '../traffic/router.js'
 import { RoutersDisagree } from '../traffic/fleet.js'
@@ -45,6 +54,10 @@ export interface VerifyOptions {
   maxDurationMs?: number
   /** Overall one-sided confidence (default 0.95). */
   confidence?: number
+  /** Also judge the new slot's real traffic from Prometheus (src/release/traffic-verification.ts). */
+  traffic?: TrafficVerifyOptions
+  /** How the traffic is read (default: the Prometheus of `traffic`; a fake in tests). */
+  trafficReader?: TrafficReader
 }
 
 export interface BlueGreenOptions {
@@ -79,8 +92,12 @@ export interface BlueGreenResult {
   switchMs?: number
   health?: HealthGateResult
   verify?: SampleResult
-  /** The verdict of the verification with its bounds (pass / fail / inconclusive). */
+  /** The verdict of the probe's sample with its bounds (pass / fail / inconclusive). */
   verification?: VerificationVerdict
+  /** The verdict of the new slot's real traffic read from Prometheus, when configured. */
+  traffic?: TrafficVerdict
+  /** Probe and real traffic together: pass only when every configured judgement passed. */
+  verdict?: Verdict
   /** What was done about traffic when it failed: "unchanged", "rolled back to blue", ... */
   trafficAfterFailure?: string
   error?: Error
@@ -181,7 +198,8 @@ export async function runBlueGreen(
       previous: plan.from ?? otherSlot(plan.to),
       reason: options.mode
     })
-    result.switchMs = Math.round(performance.now() - started)
+    const switchedAt = performance.now()
+    result.switchMs = Math.round(switchedAt - started)
     result.switched = true
     log.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`)
     Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) })
@@ -217,12 +235,40 @@ export async function runBlueGreen(
         result.verify = v.sample
         result.verification = v.verdict
       }
+      const probeBreach =
+        notInEffect ?? verifyBreach(result.verify!, options.verify, result.verification)
+      // Real traffic is read only after a passing probe: a broken smoke test is rolled back at once.
+      if (!probeBreach && options.verify.traffic) {
+        result.traffic = await verifyTraffic(
+          options.verify.trafficReader ?? prometheusTrafficReader(options.verify.traffic),
+          options.verify.traffic,
+          {
+            maxErrorRatePercent: options.verify.maxErrorRatePercent,
+            maxP95Ms: options.verify.maxP95Ms,
+            judgement: options.verify.judgement ?? 'interval',
+            confidence: options.verify.confidence ?? 0.95
+          },
+          {
+            durationMs: options.verify.durationMs,
+            maxDurationMs: options.verify.maxDurationMs ?? 10 * options.verify.durationMs
+          },
+          plan.to,
+          switchedAt
+        )
+      }
+      result.verdict = notInEffect
+        ? 'fail'
+        : combinedVerdict(result.verification?.verdict, result.traffic?.verdict)
+      const trafficBreach =
+        result.traffic && result.traffic.verdict !== 'pass'
+          ? `real traffic from Prometheus: ${result.traffic.why ?? result.traffic.verdict}`
+          : undefined
       // An inconclusive verification is never a verified switch: it is undone like a failure.
       await judge(
-        result.verification?.verdict === 'inconclusive'
+        result.verdict === 'inconclusive'
           ? 'verification inconclusive (not verified)'
           : 'verification failed',
-        notInEffect ?? verifyBreach(result.verify!, options.verify, result.verification)
+        probeBreach ?? trafficBreach
       )
     }
     if (options.hooks?.postSwitch) {

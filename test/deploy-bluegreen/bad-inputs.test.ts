@@ -214,6 +214,52 @@ describe('deploy-bluegreen rejects bad input before touching anything', () => {
         'nginx-upstream-options': 'server evil:1; } server {'
       },
       /input `nginx-upstream-options` line/
+    ],
+    [
+      'verify-prometheus-url',
+      { 'verify-prometheus-url': 'http://127.0.0.1:9090' },
+      /input `verify-prometheus-url` = `http:\/\/127.0.0.1:9090` needs `verify-url` as well/
+    ],
+    [
+      'verify-prometheus-url',
+      { 'verify-url': 'http://127.0.0.1:1/', 'verify-prometheus-url': 'prometheus:9090' },
+      /input `verify-prometheus-url`/
+    ],
+    [
+      'metrics-preset',
+      {
+        'verify-url': 'http://127.0.0.1:1/',
+        'verify-prometheus-url': 'http://127.0.0.1:9090',
+        'metrics-preset': 'statsd'
+      },
+      /input `metrics-preset` = `statsd`: expected one of `fastapi-instrumentator`/
+    ],
+    [
+      'verify-selector',
+      {
+        'verify-url': 'http://127.0.0.1:1/',
+        'verify-prometheus-url': 'http://127.0.0.1:9090',
+        'verify-selector': 'slot="green"'
+      },
+      /input `verify-selector` = `slot="green"`: must contain \{\{slot\}\}/
+    ],
+    [
+      'prometheus-timeout',
+      {
+        'verify-url': 'http://127.0.0.1:1/',
+        'verify-prometheus-url': 'http://127.0.0.1:9090',
+        'prometheus-timeout': '0s'
+      },
+      /input `prometheus-timeout` = `0s`: must be more than 0/
+    ],
+    [
+      'prometheus-headers',
+      {
+        'verify-url': 'http://127.0.0.1:1/',
+        'verify-prometheus-url': 'http://127.0.0.1:9090',
+        'prometheus-headers': 'not a header'
+      },
+      /input `prometheus-headers` \(values hidden\): expected `Name: value` lines/
     ]
   ]
 

@@ -1,10 +1,10 @@
-import { metricsPreset } from '../../slo/presets.js'
+import { readMetricQueries, readPrometheusHeaders } from '../release-inputs/metrics.js'
 import { ConfigurationError } from '../../core/errors.js'
 import { runOwner, type RunContext } from '../../core/run-context.js'
 import type { Inputs } from '../../core/inputs.js'
 import { log } from '../../core/log.js'
 import type { CanaryOptions } from '../../release/canary.js'
-import { DEFAULT_QUERIES, parseExtraChecks } from '../../slo/queries.js'
+import { parseExtraChecks } from '../../slo/queries.js'
 import type { RouterConfig } from '../../traffic/config.js'
 import { readRouterConfig } from '../release-inputs/router.js'
 import type { BlueGreenOptions } from '../../release/bluegreen.js'
@@ -55,21 +55,6 @@ export function parseSteps(raw: string): number[] {
   return steps
 }
 
-function parseHeaders(lines: string[]): Record<string, string> {
-  const headers: Record<string, string> = {}
-  for (const line of lines) {
-    const m = /^([A-Za-z0-9-]+)\s*:\s*(.+)$/.exec(line)
-    if (!m)
-      throw new ConfigurationError(
-        'input `prometheus-headers` (values hidden): expected `Name: value` lines',
-        'prometheus-headers'
-      )
-    headers[m[1].toLowerCase()] = m[2]
-    log.secret(m[2])
-  }
-  return headers
-}
-
 export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInputs {
   const mode = inputs.enum('mode', ['run', 'abort', 'promote', 'status'] as const, 'run')
   const router = readRouterConfig(inputs)
@@ -107,7 +92,7 @@ export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInp
     )
   }
   const slotLabel = inputs.optional('slot-label') ?? 'slot'
-  const preset = metricsPreset(inputs.optional('metrics-preset'))
+  const { queries, preset } = readMetricQueries(inputs)
   return {
     mode,
     router,
@@ -115,7 +100,7 @@ export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInp
       ? {
           url: prometheusUrl.toString(),
           token,
-          headers: parseHeaders(inputs.lines('prometheus-headers')),
+          headers: readPrometheusHeaders(inputs),
           timeoutMs: positiveDuration(inputs, 'prometheus-timeout', '10s')
         }
       : undefined,
@@ -135,15 +120,7 @@ export function readCanaryInputs(inputs: Inputs, context: RunContext): CanaryInp
       },
       maxStepDurationMs,
       // A query or selector given as an input wins over the preset, the preset over the defaults.
-      queries: {
-        requests:
-          inputs.optional('request-count-query') ??
-          preset?.queries.requests ??
-          DEFAULT_QUERIES.requests,
-        errors:
-          inputs.optional('error-rate-query') ?? preset?.queries.errors ?? DEFAULT_QUERIES.errors,
-        p95: inputs.optional('latency-query') ?? preset?.queries.p95 ?? DEFAULT_QUERIES.p95
-      },
+      queries,
       canarySelector:
         inputs.optional('canary-selector') ??
         preset?.selector?.canary ??

@@ -13,6 +13,9 @@ import {
 import type { RouterConfig } from '../../traffic/config.js'
 import { readRouterConfig } from '../release-inputs/router.js'
 import { SLOTS } from '../../traffic/slots.js'
+import { log } from '../../core/log.js'
+import type { TrafficVerifyOptions } from '../../release/traffic-verification.js'
+import { readMetricQueries, readPrometheusHeaders } from '../release-inputs/metrics.js'
 
 export interface DeployInputs {
   mode: 'deploy' | 'rollback' | 'status'
@@ -81,6 +84,14 @@ export function readDeployInputs(inputs: Inputs, context: RunContext): DeployInp
         }
       : undefined
   }
+  const prometheusUrl = inputs.optionalUrl('verify-prometheus-url')
+  if (prometheusUrl && !release.verify) {
+    throw new ConfigurationError(
+      `input \`verify-prometheus-url\` = \`${inputs.raw('verify-prometheus-url')}\` needs \`verify-url\` as well: real traffic is judged alongside the probe, over the same verification window`,
+      'verify-prometheus-url'
+    )
+  }
+  if (release.verify && prometheusUrl) release.verify.traffic = readTraffic(inputs, prometheusUrl)
   if (release.verify) {
     const v = release.verify
     const raw = inputs.optional('verify-max-duration')
@@ -93,4 +104,32 @@ export function readDeployInputs(inputs: Inputs, context: RunContext): DeployInp
     }
   }
   return { mode, router, release, dryRun, github: readDeploymentRecord(inputs) }
+}
+
+/** verify-prometheus-url and the canary's query inputs: the new slot's real traffic. */
+function readTraffic(inputs: Inputs, url: URL): TrafficVerifyOptions {
+  const token = inputs.optional('verify-prometheus-token')
+  log.secret(token)
+  const { queries, preset } = readMetricQueries(inputs)
+  const selector =
+    inputs.optional('verify-selector') ??
+    preset?.selector?.canary.replace(/\{\{\s*canary\s*\}\}/g, '{{slot}}') ??
+    `${inputs.optional('slot-label') ?? 'slot'}="{{slot}}"`
+  if (!/\{\{\s*slot\s*\}\}/.test(selector)) {
+    throw new ConfigurationError(
+      `input \`verify-selector\` = \`${selector}\`: must contain {{slot}} (the slot judged), for example \`slot="{{slot}}"\``,
+      'verify-selector'
+    )
+  }
+  return {
+    prometheus: {
+      url: url.toString(),
+      token,
+      headers: readPrometheusHeaders(inputs),
+      timeoutMs: positiveDuration(inputs, 'prometheus-timeout', '10s')
+    },
+    queries,
+    selector,
+    minRequests: inputs.integer('min-requests', 1, 1_000_000_000, 50)
+  }
 }

@@ -1,4 +1,5 @@
 import { upperBoundShown } from '../../release/verification.js'
+import { percentShown } from '../../slo/interval.js'
 import type { ActionIO } from '../../core/action.js'
 import { withCancelCleanup } from '../../core/cancel.js'
 import { describeFailure } from '../../core/errors.js'
@@ -101,7 +102,8 @@ function report(io: ActionIO, result: BlueGreenResult, deploymentId: number | un
   io.setOutput('switched', result.switched)
   io.setOutput('rolled-back', result.rolledBack)
   io.setOutput('switch-ms', result.switchMs ?? '')
-  io.setOutput('verification', result.verification?.verdict ?? '')
+  // the probe's and real traffic's verdicts together: only pass is a verified switch
+  io.setOutput('verification', result.verification ? (result.verdict ?? '') : '')
   io.setOutput('verify-requests', result.verify?.total ?? '')
   io.setOutput(
     'error-rate-upper-bound',
@@ -113,5 +115,15 @@ function report(io: ActionIO, result: BlueGreenResult, deploymentId: number | un
       ? Math.round(result.verification.p95.upperBoundMs)
       : ''
   )
+  const t = result.traffic
+  io.setOutput('verify-traffic', t?.verdict ?? '')
+  io.setOutput('verify-traffic-requests', t?.requests !== undefined ? Math.round(t.requests) : '')
+  io.setOutput(
+    'verify-traffic-error-rate-upper-bound',
+    t?.errorUpperBoundPercent !== undefined
+      ? percentShown(t.errorUpperBoundPercent / 100).replace(' %', '')
+      : ''
+  )
+  io.setOutput('verify-traffic-p95-ms', t?.p95Ms !== undefined ? Math.round(t.p95Ms) : '')
   io.setOutput('deployment-id', deploymentId ?? '')
 }

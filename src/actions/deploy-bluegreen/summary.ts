@@ -76,19 +76,30 @@ export function blueGreenSummary(
       VERDICT[v.p95.verdict]
     ])
   }
+  if (r.traffic) {
+    const t = r.traffic
+    for (const m of t.measurements) {
+      gates.push([
+        `real traffic of ${plan?.to}: ${m.check} (Prometheus, ${formatDuration(t.windowMs)} since the switch)`,
+        m.shown,
+        m.bound,
+        VERDICT[m.verdict]
+      ])
+    }
+  }
   if (gates.length) s.heading('Gates', 3).table(['check', 'measured', 'bound', 'verdict'], gates)
   s.heading('Result', 3).facts([
     ['Live slot', r.liveSlot ?? 'unknown'],
     ['Previous slot', r.previousSlot ?? 'unknown'],
     ['Switched', r.switched ? 'yes' : 'no'],
     ['Rolled back', r.rolledBack ? 'yes' : 'no'],
-    ...(r.verification
+    ...(r.verification && r.verdict
       ? ([
           [
             'Verified',
-            r.verification.verdict === 'pass'
-              ? 'yes'
-              : `no (${r.verification.verdict}${r.rolledBack ? ', so rolled back' : ''})`
+            r.verdict === 'pass'
+              ? `yes${r.traffic ? ' (probe and real traffic)' : ''}`
+              : `no (${r.verdict}${r.traffic && r.traffic.verdict !== 'pass' ? ' on real traffic' : ''}${r.rolledBack ? ', so rolled back' : ''})`
           ]
         ] as [string, string][])
       : []),

@@ -1,0 +1,248 @@
+/**
+ * Blue-green verification of real traffic: after the switch, the new live slot's own requests,
+ * 5xx and latency histogram are read from Prometheus over the window since the switch and judged
+ * by the canary's rules (src/slo/judge.ts: Clopper-Pearson bounds split over the looks, too few
+ * requests or no data is inconclusive, never a pass). The synthetic probe stays a smoke test; a
+ * switch is verified only when both pass. Pure decisions first, the I/O loop last.
+ */
+import { formatDuration, sleep } from '../core/duration.js'
+import { log } from '../core/log.js'
+import {
+  judgeAnalysis,
+  type Measurement,
+  type Reading,
+  type SloThresholds,
+  type Verdict
+} from '../slo/judge.js'
+import { DEFAULT_QUERIES, promDuration, renderQuery, type QueryTemplates } from '../slo/queries.js'
+import { bucketAround, bucketBounds } from '../slo/prometheus-meta.js'
+import { PrometheusClient, type PrometheusOptions, type QueryValue } from '../slo/prometheus.js'
+import type { Slot } from '../traffic/slots.js'
+
+export interface TrafficVerifyOptions {
+  prometheus: PrometheusOptions
+  queries: QueryTemplates
+  /** PromQL label matchers of one slot; `{{slot}}` is the slot judged. */
+  selector: string
+  minRequests: number
+}
+
+/** What the loop needs from Prometheus (PrometheusClient; a fake in tests). */
+export interface TrafficReader {
+  scrapeIntervalMs(): Promise<number | undefined>
+  query(promql: string): Promise<QueryValue>
+  /** Histogram `le` values for the slot's selector, when the latency query is known to use it. */
+  latencyBuckets?(selector: string): Promise<string[]>
+}
+
+export interface TrafficVerdict {
+  verdict: Verdict
+  measurements: Measurement[]
+  /** Requests of the slot counted in the window (increase() estimate), when there was an answer. */
+  requests?: number
+  /** Upper bound of the error rate (percent), interval judgement only. */
+  errorUpperBoundPercent?: number
+  p95Ms?: number
+  /** The window judged (since the switch), and the looks the confidence was split over. */
+  windowMs: number
+  looks: number
+  /** Why it is not a pass, undefined on a pass. */
+  why?: string
+}
+
+export interface TrafficRule {
+  maxErrorRatePercent: number
+  maxP95Ms: number
+  minRequests: number
+  judgement: 'interval' | 'point'
+  confidence: number
+  p95Bucket?: SloThresholds['p95Bucket']
+}
+
+/**
+ * Pure: when to look at the slot's traffic, in ms since the switch. A look every verify-duration
+ * up to verify-max-duration, but none before the window holds two scrapes (a shorter range holds
+ * at most one sample: no increase, and a first error is lost). When two scrapes do not fit in
+ * verify-max-duration, one look once they do. The confidence is split over all of these.
+ */
+export function trafficLookTimes(
+  durationMs: number,
+  maxDurationMs: number,
+  scrapeMs: number | undefined
+): number[] {
+  const earliest = scrapeMs === undefined ? durationMs : Math.max(durationMs, 2 * scrapeMs)
+  const times: number[] = []
+  for (let k = 1; k * durationMs <= maxDurationMs; k++) {
+    if (k * durationMs >= earliest) times.push(k * durationMs)
+  }
+  return times.length ? times : [earliest]
+}
+
+/**
+ * Pure: the verdict of one look at the slot's traffic (the canary's judgeAnalysis for one slot,
+ * no comparison with the other: after a blue-green switch the old slot has no traffic).
+ */
+export function judgeTraffic(
+  readings: { requests: Reading; errors: Reading; p95Seconds: Reading },
+  rule: TrafficRule,
+  looks: number,
+  windowMs: number,
+  queries?: { requests: string; errors: string; p95: string }
+): TrafficVerdict & { needsMore: boolean } {
+  const thresholds: SloThresholds = {
+    maxErrorRatePercent: rule.maxErrorRatePercent,
+    maxP95Ms: rule.maxP95Ms,
+    minRequests: rule.minRequests,
+    maxErrorRateIncreasePoints: 0,
+    maxP95IncreasePercent: 0,
+    p95NoiseFloorMs: 0,
+    errorJudgement: rule.judgement,
+    confidence: rule.confidence,
+    looks: rule.judgement === 'interval' ? looks : 1,
+    p95Bucket: rule.p95Bucket
+  }
+  const j = judgeAnalysis(readings, undefined, [], thresholds, queries)
+  const get = (check: string): Measurement | undefined =>
+    j.measurements.find((m) => m.check === check)
+  const requests = get('requests')?.value ?? undefined
+  const p95 = get('p95 latency')?.value ?? undefined
+  const why =
+    j.verdict === 'pass'
+      ? undefined
+      : j.measurements
+          .filter((m) => m.verdict !== 'pass')
+          .map((m) => `${m.check} ${m.shown} (bound ${m.bound})`)
+          .join('; ')
+  // Fewer requests than min-requests is a reason to look again after a switch (the window
+  // grows), unlike a query without an answer: more time cannot bring missing series back.
+  const tooFew = requests !== undefined && requests !== null && requests < rule.minRequests
+  const needsMore =
+    j.needsMore ||
+    (j.verdict === 'inconclusive' &&
+      tooFew &&
+      j.measurements.every((m) => m.verdict !== 'inconclusive' || m.value !== null || m.needsMore))
+  return {
+    verdict: j.verdict,
+    needsMore,
+    measurements: j.measurements,
+    requests: requests === null ? undefined : requests,
+    errorUpperBoundPercent: get('error rate')?.highPercent,
+    p95Ms: p95 === null ? undefined : p95,
+    windowMs,
+    looks,
+    why
+  }
+}
+
+/**
+ * Pure: look again or stop. A pass or a fail is final; an inconclusive look for want of
+ * requests (below min-requests, or too few for the bound) goes on while a look is left; no data
+ * (Prometheus down, a partial answer, no series, NaN) stops at once: waiting would keep users on
+ * an unverified release for nothing.
+ */
+export function afterTrafficLook(
+  verdict: Verdict,
+  needsMore: boolean,
+  lookIndex: number,
+  looks: number
+): 'stop' | 'look again' {
+  if (verdict !== 'inconclusive') return 'stop'
+  return needsMore && lookIndex + 1 < looks ? 'look again' : 'stop'
+}
+
+/** Pure: the verification's verdict from the probe's and, when configured, real traffic's. */
+export function combinedVerdict(probe: Verdict | undefined, traffic: Verdict | undefined): Verdict {
+  const all = [probe, traffic].filter((v): v is Verdict => v !== undefined)
+  if (all.length === 0) return 'inconclusive'
+  if (all.includes('fail')) return 'fail'
+  if (all.includes('inconclusive')) return 'inconclusive'
+  return 'pass'
+}
+
+async function read(p: TrafficReader, q: string): Promise<Reading> {
+  try {
+    return await p.query(q)
+  } catch (e) {
+    return { kind: 'error', message: (e as Error).message }
+  }
+}
+
+/**
+ * Reads and judges the slot's real traffic since `switchedAt` (performance.now() of the
+ * switch), looking at the times trafficLookTimes gives until a look is decisive.
+ */
+export async function verifyTraffic(
+  reader: TrafficReader,
+  options: TrafficVerifyOptions,
+  rule: Omit<TrafficRule, 'p95Bucket' | 'minRequests'>,
+  timing: { durationMs: number; maxDurationMs: number },
+  slot: Slot,
+  switchedAt: number
+): Promise<TrafficVerdict> {
+  const selector = options.selector.replace(/\{\{\s*slot\s*\}\}/g, slot)
+  const scrapeMs = await reader.scrapeIntervalMs()
+  const times = trafficLookTimes(timing.durationMs, timing.maxDurationMs, scrapeMs)
+  const full: TrafficRule = { ...rule, minRequests: options.minRequests }
+  if (rule.judgement === 'interval' && reader.latencyBuckets) {
+    try {
+      full.p95Bucket = bucketAround(await reader.latencyBuckets(selector), rule.maxP95Ms / 1000)
+    } catch (e) {
+      log.warning(`could not read the latency histogram's buckets: ${(e as Error).message}`)
+    }
+  }
+  const scrape =
+    scrapeMs === undefined
+      ? 'scrape interval not known'
+      : `scrape interval ${formatDuration(scrapeMs)}`
+  return log.group(
+    `Verify real traffic of ${slot} from Prometheus (${selector}): up to ${times.length} looks, ${scrape}`,
+    async () => {
+      let last: TrafficVerdict | undefined
+      // The probe may have taken longer than the first looks: start at the latest one due.
+      const since = performance.now() - switchedAt
+      const first = Math.max(0, times.filter((t) => t <= since).length - 1)
+      for (let i = first; i < times.length; i++) {
+        await sleep(Math.max(0, switchedAt + times[i] - performance.now()))
+        const windowMs = Math.max(times[i], performance.now() - switchedAt)
+        const vars = { selector, interval: promDuration(windowMs) }
+        const queries = {
+          requests: renderQuery('request-count-query', options.queries.requests, vars),
+          errors: renderQuery('error-rate-query', options.queries.errors, vars),
+          p95: renderQuery('latency-query', options.queries.p95, vars)
+        }
+        const [requests, errors, p95Seconds] = await Promise.all([
+          read(reader, queries.requests),
+          read(reader, queries.errors),
+          read(reader, queries.p95)
+        ])
+        const j = judgeTraffic(
+          { requests, errors, p95Seconds },
+          full,
+          times.length,
+          windowMs,
+          queries
+        )
+        last = j
+        log.info(
+          `look ${i + 1}/${times.length} (${formatDuration(windowMs)} since the switch): ${j.verdict.toUpperCase()} — ${j.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`
+        )
+        if (afterTrafficLook(j.verdict, j.needsMore, i, times.length) === 'stop') break
+      }
+      return last!
+    }
+  )
+}
+
+/** The reader on a real Prometheus; the histogram's buckets only for the default latency query. */
+export function prometheusTrafficReader(o: TrafficVerifyOptions): TrafficReader {
+  const client = new PrometheusClient(o.prometheus)
+  return {
+    scrapeIntervalMs: () => client.scrapeIntervalMs(),
+    query: (q) => client.query(q),
+    latencyBuckets:
+      o.queries.p95 === DEFAULT_QUERIES.p95
+        ? (selector) =>
+            bucketBounds(o.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
+        : undefined
+  }
+}
