@@ -35775,14 +35775,6 @@ function parseJobs(input, raw, cpus) {
  */
 
 
-/** core's formatDuration stops at minutes; backup ages run to hours and days. */
-function formatDuration(ms) {
-    if (ms < 3_600_000)
-        return (0,duration/* formatDuration */.a3)(ms);
-    const hours = Math.floor(ms / 3_600_000);
-    const minutes = Math.floor((ms % 3_600_000) / 60_000);
-    return `${hours}h${String(minutes).padStart(2, '0')}m`;
-}
 /** Failing one of these means nothing is restored: the backup is unsafe, cut or altered. */
 const BLOCKING_KINDS = new Set([
     'toc',
@@ -35825,11 +35817,11 @@ function judgeRestoreTime(durationMs, timedOut, maxMs) {
         kind: 'restore-time',
         name: 'restore time (RTO)',
         passed,
-        expected: `<= ${formatDuration(maxMs)}`,
-        measured: `${timedOut ? '> ' : ''}${formatDuration(durationMs)}`,
+        expected: `<= ${(0,duration/* formatDuration */.a3)(maxMs)}`,
+        measured: `${timedOut ? '> ' : ''}${(0,duration/* formatDuration */.a3)(durationMs)}`,
         detail: passed
             ? undefined
-            : `restore took longer than max-restore-time ${formatDuration(maxMs)}`
+            : `restore took longer than max-restore-time ${(0,duration/* formatDuration */.a3)(maxMs)}`
     };
 }
 /** Clocks of two machines disagree a little; beyond this a creation time "in the future" fails. */
@@ -35839,7 +35831,7 @@ function ageCheck(passed, maxMs, measured, detail) {
         kind: 'backup-age',
         name: 'backup age (RPO)',
         passed,
-        expected: maxMs === undefined ? 'not in the future' : `<= ${formatDuration(maxMs)}`,
+        expected: maxMs === undefined ? 'not in the future' : `<= ${(0,duration/* formatDuration */.a3)(maxMs)}`,
         measured,
         detail: passed ? undefined : detail
     };
@@ -35859,16 +35851,16 @@ function judgeBackupAge(created, now, maxMs) {
     const oldest = now.getTime() - earliest.getTime();
     const newest = now.getTime() - latest.getTime();
     if (-oldest > CLOCK_SKEW_MS) {
-        return ageCheck(false, maxMs, `${formatDuration(-oldest)} in the future`, `backup creation time ${earliest.toISOString()} is in the future (beyond ${formatDuration(CLOCK_SKEW_MS)} of clock skew): a wrong \`dump-timezone\`, \`created-at\` or clock`);
+        return ageCheck(false, maxMs, `${(0,duration/* formatDuration */.a3)(-oldest)} in the future`, `backup creation time ${earliest.toISOString()} is in the future (beyond ${(0,duration/* formatDuration */.a3)(CLOCK_SKEW_MS)} of clock skew): a wrong \`dump-timezone\`, \`created-at\` or clock`);
     }
     if (maxMs === undefined)
-        return 'at' in created ? ageCheck(true, maxMs, formatDuration(Math.max(0, oldest))) : undefined;
+        return 'at' in created ? ageCheck(true, maxMs, (0,duration/* formatDuration */.a3)(Math.max(0, oldest))) : undefined;
     if (oldest <= maxMs)
-        return ageCheck(true, maxMs, formatDuration(Math.max(0, oldest)));
+        return ageCheck(true, maxMs, (0,duration/* formatDuration */.a3)(Math.max(0, oldest)));
     if ('at' in created || newest > maxMs) {
-        return ageCheck(false, maxMs, formatDuration(Math.max(0, newest)), `backup made ${'at' in created ? created.at.toISOString() : `${created.wall} (local time of the dump machine, at the latest ${created.latest.toISOString()})`} is older than max-age ${formatDuration(maxMs)}`);
+        return ageCheck(false, maxMs, (0,duration/* formatDuration */.a3)(Math.max(0, newest)), `backup made ${'at' in created ? created.at.toISOString() : `${created.wall} (local time of the dump machine, at the latest ${created.latest.toISOString()})`} is older than max-age ${(0,duration/* formatDuration */.a3)(maxMs)}`);
     }
-    return ageCheck(false, maxMs, `${formatDuration(Math.max(0, newest))} to ${formatDuration(oldest)}`, `could not verify: the archive says it was made at ${created.wall} local time without a zone, so its age is between ${formatDuration(Math.max(0, newest))} and ${formatDuration(oldest)}; give \`dump-timezone\` (the zone of the machine that ran pg_dump) or \`created-at\``);
+    return ageCheck(false, maxMs, `${(0,duration/* formatDuration */.a3)(Math.max(0, newest))} to ${(0,duration/* formatDuration */.a3)(oldest)}`, `could not verify: the archive says it was made at ${created.wall} local time without a zone, so its age is between ${(0,duration/* formatDuration */.a3)(Math.max(0, newest))} and ${(0,duration/* formatDuration */.a3)(oldest)}; give \`dump-timezone\` (the zone of the machine that ran pg_dump) or \`created-at\``);
 }
 function judgeNoTables() {
     return {
@@ -37531,10 +37523,11 @@ function failureReasons(checks) {
 
 
 
+
 function afterRestoreChecks(request, database, tables, tablesFrom) {
     const lines = [`restore: no error${request.allowErrors.length ? ' other than allow-errors' : ''}`];
     if (request.maxRestoreMs !== undefined)
-        lines.push(`restore time (RTO): <= ${formatDuration(request.maxRestoreMs)}, stopped past it`);
+        lines.push(`restore time (RTO): <= ${(0,duration/* formatDuration */.a3)(request.maxRestoreMs)}, stopped past it`);
     if (tables.length)
         lines.push(`${tables.length} table(s) restored (from ${tablesFrom})`);
     lines.push(...request.minRows.map((r) => `rows in ${formatTableName(r.table)}: >= ${r.min}`));
@@ -41726,7 +41719,15 @@ const SHARED_KEYS = [
     'health-request-timeout',
     'environment',
     'environment-url',
-    'error-judgement'
+    'error-judgement',
+    // what both judge real traffic with (canary: every step; blue-green: after the switch)
+    'prometheus-timeout',
+    'prometheus-headers',
+    'metrics-preset',
+    'request-count-query',
+    'error-rate-query',
+    'latency-query',
+    'min-requests'
 ];
 /** Top-level sections: the shared one, then one per action that reads the file. */
 const SECTIONS = ['deploy', 'deploy-bluegreen', 'canary-promote'];

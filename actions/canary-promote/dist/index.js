@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6092);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6093);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9746);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e, _main_js__WEBPACK_IMPORTED_MODULE_1__/* .post */ .b);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6093:
+/***/ 9746:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34743,667 +34743,6 @@ function sampler_emptySample() {
     };
 }
 
-;// CONCATENATED MODULE: ./src/probe/switched.ts
-
-/**
- * A reload can return before the new configuration serves (nginx starts new workers, the old
- * ones finish their connections). The switch counts as done only once `consecutive` answers in
- * a row come from the target slot; until then an answer from the old slot is "not yet".
- */
-async function switched_waitForSlot(url, slot, o) {
-    const started = Date.now();
-    let streak = 0;
-    let requests = 0;
-    let notYet = 0;
-    let last;
-    for (;;) {
-        requests++;
-        try {
-            const res = await fetch(url, {
-                signal: AbortSignal.timeout(o.requestTimeoutMs),
-                redirect: 'manual'
-            });
-            await res.arrayBuffer();
-            last = res.headers.get(o.header) ?? `no ${o.header} header (HTTP ${res.status})`;
-        }
-        catch (error) {
-            const e = error;
-            last = e.cause?.code ?? e.message;
-        }
-        if (last === slot)
-            streak++;
-        else {
-            streak = 0;
-            notYet++;
-        }
-        const elapsedMs = Date.now() - started;
-        if (streak >= o.consecutive)
-            return { done: true, requests, notYet, elapsedMs, last };
-        if (elapsedMs + o.intervalMs > o.timeoutMs)
-            return { done: false, requests, notYet, elapsedMs, last };
-        await sleep(o.intervalMs);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/traffic/slots.ts
-const SLOTS = ['blue', 'green'];
-function slots_otherSlot(slot) {
-    return slot === 'blue' ? 'green' : 'blue';
-}
-/** All traffic on one slot. */
-function slots_allOn(slot) {
-    return slot === 'blue' ? { blue: 100, green: 0 } : { blue: 0, green: 100 };
-}
-/** `canary` gets `percent`, the other slot the rest. */
-function split(canary, percent) {
-    const w = Math.max(0, Math.min(100, Math.round(percent)));
-    return canary === 'blue' ? { blue: w, green: 100 - w } : { blue: 100 - w, green: w };
-}
-function slots_sameWeights(a, b) {
-    return a.blue === b.blue && a.green === b.green;
-}
-function slots_formatWeights(w) {
-    return `blue ${w.blue}% / green ${w.green}%`;
-}
-/**
- * What the weights mean. A split is a canary in progress (or an interrupted one): the stable
- * slot is the recorded previous-live slot when there is one, else the heavier slot.
- */
-function slots_placement(weights, previous) {
-    if (weights.blue > 0 && weights.green === 0)
-        return { kind: 'single', live: 'blue' };
-    if (weights.green > 0 && weights.blue === 0)
-        return { kind: 'single', live: 'green' };
-    if (weights.blue === 0 && weights.green === 0)
-        return { kind: 'none' };
-    let stable;
-    if (previous)
-        stable = previous;
-    else if (weights.blue !== weights.green)
-        stable = weights.blue > weights.green ? 'blue' : 'green';
-    else
-        stable = 'blue';
-    const canary = slots_otherSlot(stable);
-    const total = weights.blue + weights.green;
-    return {
-        kind: 'split',
-        stable,
-        canary,
-        canaryWeight: Math.round((weights[canary] / total) * 100)
-    };
-}
-
-;// CONCATENATED MODULE: ./src/traffic/fleet.ts
-
-
-
-/** The members of a fleet report different weights; `states` is what each reported. */
-class fleet_RoutersDisagree extends errors/* ToolError */.v4 {
-    states;
-    constructor(message, states) {
-        super(message);
-        this.states = states;
-    }
-}
-/**
- * Several load balancers (an HA pair, a fleet) driven as one: they must agree before anything
- * changes, get the same change, and are all put back if any of them fails.
- */
-class FleetRouter {
-    members;
-    name;
-    /** What each member reported at the last read: what an undo restores. */
-    lastRead;
-    constructor(members) {
-        this.members = members;
-        this.name = members.length === 1 ? members[0].name : `${members.length} load balancers`;
-    }
-    async read() {
-        const states = await Promise.all(this.members.map((m) => m.read()));
-        this.lastRead = states;
-        const first = states[0];
-        const disagree = states.some((s) => !slots_sameWeights(s.weights, first.weights));
-        if (disagree) {
-            const lines = states.map((s, i) => `${this.members[i].name}: ${slots_formatWeights(s.weights)}`);
-            throw new fleet_RoutersDisagree(`the load balancers disagree about where traffic goes, so nothing was changed:\n  ${lines.join('\n  ')}\n` +
-                'Bring them into line first (deploy-bluegreen mode: rollback with target-slot, or fix by hand).', states);
-        }
-        const previous = states.find((s) => s.previous)?.previous;
-        return { ...first, previous, detail: this.name };
-    }
-    async setWeights(weights, meta) {
-        if (this.members.length === 1)
-            return this.members[0].setWeights(weights, meta);
-        // Undo restores what the plan was made from; a member may already be unreachable now.
-        const before = this.lastRead ?? (await Promise.all(this.members.map((m) => m.read())));
-        const applied = [];
-        try {
-            for (const [i, member] of this.members.entries()) {
-                applied.push(i);
-                await member.setWeights(weights, meta);
-            }
-        }
-        catch (error) {
-            const undo = [];
-            for (const i of applied.reverse()) {
-                try {
-                    await this.members[i].setWeights(before[i].weights, {
-                        previous: meta.previous,
-                        reason: 'undo'
-                    });
-                    undo.push(`${this.members[i].name}: restored ${slots_formatWeights(before[i].weights)}`);
-                }
-                catch (undoError) {
-                    undo.push(`${this.members[i].name}: COULD NOT RESTORE (${undoError.message})`);
-                }
-            }
-            throw new errors/* ToolError */.v4(`${error.message}\nThe change was undone on every load balancer it reached:\n  ${undo.join('\n  ')}`);
-        }
-    }
-    /** Down if any load balancer that can tell says so (each one must be able to serve it). */
-    async slotHealth(slot) {
-        const known = [];
-        for (const m of this.members) {
-            const h = await m.slotHealth?.(slot);
-            if (h)
-                known.push({ up: h.up, detail: `${m.name}: ${h.detail}` });
-        }
-        if (known.length === 0)
-            return undefined;
-        const down = known.filter((h) => !h.up);
-        return down.length
-            ? { up: false, detail: down.map((h) => h.detail).join('; ') }
-            : { up: true, detail: known.map((h) => h.detail).join('; ') };
-    }
-    async lock(owner, waitMs) {
-        const releases = [];
-        try {
-            for (const m of this.members)
-                releases.push(await m.lock(owner, waitMs));
-        }
-        catch (error) {
-            for (const r of releases.reverse())
-                await r().catch(() => undefined);
-            throw error;
-        }
-        const waitedFor = releases.find((r) => r.waitedFor)?.waitedFor;
-        const release = async () => {
-            for (const r of releases.reverse()) {
-                await r().catch((e) => core_log/* log */.Rm.warning(`could not release a router lock: ${String(e)}`));
-            }
-        };
-        return Object.assign(release, { waitedFor });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/traffic/router.ts
-/**
- * True when the router records that the idle slot holds a release that failed: `previous` is
- * the live slot itself. A rollback there would send users to the release just undone.
- */
-function router_failedReleaseIdle(state, live) {
-    return state.previous === live;
-}
-
-;// CONCATENATED MODULE: ./src/release/plan.ts
-
-
-
-function plan_planSwitch(mode, state, target) {
-    const where = slots_placement(state.weights, state.previous);
-    const before = state.weights;
-    const plan = (from, to, explanation, recovering) => ({
-        mode,
-        before,
-        after: slots_allOn(to),
-        from,
-        to,
-        noop: where.kind === 'single' && where.live === to,
-        recovering,
-        explanation
-    });
-    if (where.kind === 'single') {
-        const live = where.live;
-        if (mode === 'deploy') {
-            const to = target ?? slots_otherSlot(live);
-            return plan(live, to, to === live ? `${to} is already live; nothing to switch` : `switch from ${live} to ${to}`);
-        }
-        if (!target && router_failedReleaseIdle(state, live)) {
-            const idle = slots_otherSlot(live);
-            throw new errors/* ConfigurationError */.j1(`nothing to roll back to: ${live} is live and the idle slot ${idle} holds the release that ` +
-                `was undone${state.changedAt ? ` at ${state.changedAt}` : ''} (a canary aborted or a ` +
-                `switch rolled back after its verification; or the weights were changed by hand), so ` +
-                `traffic stays on ${live}. Deploy a good ` +
-                `release, or give target-slot ${idle} to send users to ${idle} anyway`, 'target-slot');
-        }
-        const fallback = state.previous && state.previous !== live ? state.previous : slots_otherSlot(live);
-        const to = target ?? fallback;
-        return plan(live, to, to === live
-            ? `${to} is already live; nothing to roll back`
-            : `roll back from ${live} to ${to}`);
-    }
-    if (where.kind === 'split') {
-        const found = `the router is mid-change (${slots_formatWeights(before)}): an interrupted canary or switch`;
-        if (mode === 'rollback') {
-            const to = target ?? where.stable;
-            return plan(where.stable, to, `put all traffic back on ${to}`, found);
-        }
-        if (!target) {
-            throw new errors/* ConfigurationError */.j1(`input \`target-slot\` is required here: ${found}. Give target-slot to complete the change to ` +
-                `one slot, or run mode: rollback to return to ${where.stable}`, 'target-slot');
-        }
-        return plan(where.stable, target, `complete the change: all traffic to ${target}`, found);
-    }
-    const to = target ?? state.previous;
-    if (!to) {
-        throw new errors/* ConfigurationError */.j1('input `target-slot` is required here: the router sends no traffic to either slot (both weights 0)', 'target-slot');
-    }
-    return plan(undefined, to, `no slot is live; send all traffic to ${to}`, 'the router sends traffic to no slot');
-}
-
-;// CONCATENATED MODULE: ./src/release/switch-hooks.ts
-
-
-/**
- * Runs one hook on the runner (where deploy-command runs), with the slots in its environment.
- * Returns undefined when it succeeded, else what went wrong (for the error message).
- */
-async function switch_hooks_runSwitchHook(name, argv, env, timeoutMs = 30 * 60_000) {
-    return log.group(`${name} (slot ${env.slot})`, async () => {
-        let result;
-        try {
-            result = await runCommand(argv, {
-                env: {
-                    OPS_MODE: env.mode,
-                    OPS_SLOT: env.slot,
-                    OPS_TARGET_SLOT: env.slot,
-                    OPS_PREVIOUS_SLOT: env.previous ?? ''
-                },
-                timeoutMs
-            });
-        }
-        catch (error) {
-            // A program that cannot start is a failed hook too: after the switch it must roll back.
-            return `${name} \`${formatCommand(argv)}\` could not start: ${error.message}`;
-        }
-        if (result.stdout.trim())
-            log.info(result.stdout.trimEnd());
-        if (result.code === 0 && !result.timedOut)
-            return undefined;
-        const how = result.timedOut
-            ? `timed out after ${Math.round(timeoutMs / 1000)}s`
-            : `exited with ${result.code}${result.signal ? ` (${result.signal})` : ''}`;
-        const tail = result.stderr.trim().split('\n').slice(-5).join(' | ');
-        return `${name} \`${formatCommand(argv)}\` ${how}${tail ? `: ${tail}` : ''}`;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/release/bluegreen.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-function canPrepare(router) {
-    return typeof router.prepareSlot === 'function';
-}
-function liveSlotOf(state) {
-    const where = placement(state.weights, state.previous);
-    if (where.kind === 'single') {
-        return {
-            live: where.live,
-            previous: failedReleaseIdle(state, where.live)
-                ? undefined
-                : state.previous && state.previous !== where.live
-                    ? state.previous
-                    : otherSlot(where.live)
-        };
-    }
-    if (where.kind === 'split')
-        return { live: where.stable, previous: where.canary };
-    return { previous: state.previous };
-}
-/** Reads the router and plans the switch, without the lock; logs the plan. */
-async function planFromFirstRead(router, options) {
-    const first = await readForPlan(router, options);
-    const plan = planFor(options, first);
-    log.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`);
-    if (plan.recovering)
-        log.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`);
-    return { first, plan };
-}
-/**
- * The dry run: the plan runBlueGreen would start from, and the slots as they are; no lock,
- * no change. The entry point chooses between this and runBlueGreen (the only dry-run check).
- */
-async function previewBlueGreen(router, options) {
-    const { first, plan } = await planFromFirstRead(router, options);
-    return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false };
-}
-/**
- * Plan -> lock -> plan again -> (deploy command) -> health gate -> switch -> verify -> a failed
- * verification rolls back (mode deploy with auto-rollback only: a rollback is never reversed).
- * Returns a result in every case (for outputs and the summary); `error` is set on failure.
- * `onApplied` lets the caller know when traffic moved (so a cancel can put it back).
- */
-async function runBlueGreen(router, options, onApplied = () => undefined) {
-    let { plan } = await planFromFirstRead(router, options);
-    const release = await router.lock(options.owner, options.lockTimeoutMs);
-    const result = { plan, outcome: 'failed', switched: false, rolledBack: false };
-    let before;
-    try {
-        // Another run may have changed things while this one waited for the lock.
-        const current = await readForPlan(router, options);
-        before = current.weights;
-        plan = planFor(options, current);
-        result.plan = plan;
-        if (plan.noop) {
-            Object.assign(result, { outcome: 'noop', ...slots(current) });
-            log.info(plan.explanation);
-            return result;
-        }
-        await prepareSlot(router, plan.to, options);
-        const hookEnv = { mode: options.mode, slot: plan.to, previous: plan.from };
-        if (options.hooks?.preSwitch) {
-            const failed = await runSwitchHook('pre-switch-command', options.hooks.preSwitch, hookEnv);
-            if (failed)
-                throw new ToolError(`${failed}. No switch: traffic stays on ${formatWeights(current.weights)}.`);
-        }
-        await gateSlot(router, plan, options, result, current);
-        // Armed before the change starts: a cancel during it (nginx: between the rename and the
-        // reload) puts the old weights back, so file and running config cannot disagree.
-        onApplied(current.weights, plan.to);
-        const started = performance.now();
-        await router.setWeights(plan.after, {
-            previous: plan.from ?? otherSlot(plan.to),
-            reason: options.mode
-        });
-        result.switchMs = Math.round(performance.now() - started);
-        result.switched = true;
-        log.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`);
-        Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) });
-        // A failed verification and a failed post-switch command follow the same rules.
-        const judge = async (what, breach) => {
-            const next = afterVerification(options.mode, options.autoRollback, breach);
-            if (next === 'roll back') {
-                // plan.to now holds the release that failed: record that there is nothing to roll back to.
-                await router.setWeights(current.weights, {
-                    previous: plan.from ?? plan.to,
-                    reason: 'automatic rollback'
-                });
-                result.rolledBack = true;
-                result.outcome = 'rolled-back';
-                throw new GateError(`${what} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
-            }
-            if (next === 'leave') {
-                throw new GateError(`${what} after the switch to ${plan.to}: ${breach}. ` +
-                    (options.mode === 'rollback'
-                        ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
-                        : `auto-rollback is false, so traffic stays on ${plan.to}.`));
-            }
-        };
-        if (options.verify) {
-            const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
-            if (!notInEffect) {
-                const v = await verify(options.verify, plan.to);
-                result.verify = v.sample;
-                result.verification = v.verdict;
-            }
-            // An inconclusive verification is never a verified switch: it is undone like a failure.
-            await judge(result.verification?.verdict === 'inconclusive'
-                ? 'verification inconclusive (not verified)'
-                : 'verification failed', notInEffect ?? verifyBreach(result.verify, options.verify, result.verification));
-        }
-        if (options.hooks?.postSwitch) {
-            await judge('post-switch-command failed', await runSwitchHook('post-switch-command', options.hooks.postSwitch, hookEnv));
-        }
-        onApplied(undefined);
-        result.outcome = 'switched';
-        return result;
-    }
-    catch (error) {
-        result.error = error;
-        await reportWhatIsThere(router, result, before);
-        return result;
-    }
-    finally {
-        await release();
-    }
-}
-/**
- * The one failure policy: whatever failed, read the router again and report what is there,
- * never what this run believes it did.
- */
-async function reportWhatIsThere(router, result, before) {
-    try {
-        const now = await router.read();
-        Object.assign(result, slots(now));
-        result.trafficAfterFailure = describeTrafficNow(before, now.weights, result.rolledBack);
-        if (before && !sameWeights(before, now.weights) && !result.rolledBack)
-            result.switched = true;
-    }
-    catch (readError) {
-        result.trafficAfterFailure = `unknown: the router could not be read after the failure (${readError.message})`;
-    }
-}
-/** Pure: how the traffic found after a failure compares with the traffic before the run. */
-function describeTrafficNow(before, now, rolledBack) {
-    if (!before)
-        return `${formatWeights(now)} (read after the failure)`;
-    if (sameWeights(before, now))
-        return rolledBack ? `rolled back to ${formatWeights(now)}` : `unchanged (${formatWeights(now)})`;
-    return `moved: ${formatWeights(before)} -> ${formatWeights(now)} (read after the failure)`;
-}
-/** Pure: what a failed (or passed) verification leads to. A rollback is never reversed. */
-function afterVerification(mode, autoRollback, breach) {
-    if (!breach)
-        return 'done';
-    return mode === 'deploy' && autoRollback ? 'roll back' : 'leave';
-}
-/**
- * The slot about to take traffic must be alive. A rollback (nothing was just deployed, so the
- * router's view is current) first asks the router (HAProxy's check state, nginx: connections to
- * the slot's servers); right after a deploy command the router's checks may lag, so a deploy
- * relies on the HTTP health gate, which also runs for rollbacks unless turned off.
- */
-async function gateSlot(router, plan, options, result, current) {
-    const known = options.mode === 'rollback' ? await router.slotHealth?.(plan.to) : undefined;
-    if (known && !known.up) {
-        throw new GateError(`slot ${plan.to} is down according to the router (${known.detail}). No switch: traffic stays on ${formatWeights(current.weights)}.`);
-    }
-    const gate = options.mode === 'deploy' || options.healthOnRollback !== false;
-    if (!gate)
-        return;
-    if (!options.healthUrls[plan.to]) {
-        if (options.mode === 'deploy')
-            throw new ToolError(`no health URL for slot ${plan.to}`);
-        log.warning(`no health-url-${plan.to}: the rollback target was checked only through the router (${known?.detail ?? 'which cannot tell'})`);
-        return;
-    }
-    result.health = await healthGate(plan.to, options);
-    if (!result.health.passed) {
-        throw new GateError(`slot ${plan.to} is not healthy: ${result.health.successes}/${options.health.consecutive} consecutive ` +
-            `successes after ${result.health.attempts} probes in ${formatDuration(result.health.elapsedMs)} ` +
-            `(last: ${describeProbe(result.health.last)}). No switch: traffic stays on ${plan.from ?? 'no slot'}.`);
-    }
-}
-/**
- * Reads the router for planning. A fleet whose members disagree is an error, except for the
- * remedy that error names: `mode: rollback` with `target-slot`, which brings all into line.
- */
-async function readForPlan(router, options) {
-    try {
-        return await router.read();
-    }
-    catch (error) {
-        if (!(error instanceof RoutersDisagree) || options.mode !== 'rollback' || !options.target)
-            throw error;
-        const first = error.states[0];
-        const seen = error.states.map((s) => formatWeights(s.weights)).join(' | ');
-        return { ...first, previous: undefined, disagreement: seen };
-    }
-}
-function planFor(options, state) {
-    if (!state.disagreement)
-        return planSwitch(options.mode, state, options.target);
-    const to = options.target;
-    return {
-        mode: options.mode,
-        before: state.weights,
-        after: allOn(to),
-        from: undefined,
-        to,
-        noop: false,
-        recovering: `the load balancers disagree (${state.disagreement})`,
-        explanation: `bring every load balancer to all traffic on ${to}`
-    };
-}
-function slots(state) {
-    const s = liveSlotOf(state);
-    return { liveSlot: s.live, previousSlot: s.previous };
-}
-/** Puts the new version into `slot`: Kubernetes image rollout and/or the deploy command. */
-async function prepareSlot(router, slot, options) {
-    if (options.image) {
-        if (!canPrepare(router))
-            throw new errors/* ToolError */.v4('input `image` only applies to router `kubernetes`');
-        await core_log/* log */.Rm.group(`Roll out ${options.image} in slot ${slot}`, () => router.prepareSlot(slot, options.image, options.rolloutTimeoutMs ?? 300_000));
-    }
-    if (options.deployCommand) {
-        const argv = options.deployCommand;
-        await core_log/* log */.Rm.group(`Deploy command for slot ${slot}`, async () => {
-            const result = await exec_runCommand(argv, {
-                env: { OPS_SLOT: slot, OPS_TARGET_SLOT: slot, OPS_MODE: options.mode },
-                timeoutMs: 30 * 60_000
-            });
-            if (result.stdout.trim())
-                core_log/* log */.Rm.info(result.stdout.trimEnd());
-            if (result.code !== 0) {
-                throw new errors/* ToolError */.v4(`deploy-command \`${exec_formatCommand(argv)}\` exited with ${result.code}; no switch, traffic unchanged: ` +
-                    result.stderr.trim().split('\n').slice(-5).join(' | '));
-            }
-        });
-    }
-}
-/** N consecutive healthy probes of the slot, directly (not through the router). */
-async function healthGate(slot, options) {
-    const url = options.healthUrls[slot];
-    if (!url)
-        throw new errors/* ToolError */.v4(`no health URL for slot ${slot}`);
-    return core_log/* log */.Rm.group(`Health gate: ${url}`, async () => {
-        const r = await waitHealthy(url, options.health);
-        core_log/* log */.Rm.info(`${r.passed ? 'healthy' : 'NOT healthy'}: ${r.successes} consecutive of ${options.health.consecutive} needed, ${r.attempts} probes, last ${http_describeProbe(r.last)}`);
-        return r;
-    });
-}
-/** Waits until the verify URL answers from the target slot; returns why not, if it never did. */
-async function waitSwitched(v, slot, health) {
-    if (!v.slotHeader)
-        return undefined;
-    const r = await waitForSlot(v.url, slot, {
-        header: v.slotHeader,
-        consecutive: health.consecutive,
-        intervalMs: Math.min(health.intervalMs, 200),
-        timeoutMs: health.timeoutMs,
-        requestTimeoutMs: v.timeoutMs
-    });
-    if (r.done) {
-        log.info(`switch in effect: ${health.consecutive} answers in a row from ${slot} after ${r.requests} requests in ${formatDuration(r.elapsedMs)} (${r.notYet} not switched yet)`);
-        return undefined;
-    }
-    return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${formatDuration(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`;
-}
-/**
- * Samples through the router after the switch. interval: in looks of verify-duration each,
- * until the bounds decide or verify-max-duration is sampled; each look is judged at
- * alpha / looks (Bonferroni), so stopping at the first decisive one keeps the overall
- * confidence. A look stops early once its failures alone make it fail (the same verdict its end
- * would give: the lower bound only grows with failures), sparing users a broken slot.
- */
-async function verify(v, slot) {
-    const judgement = v.judgement ?? 'interval';
-    const confidence = v.confidence ?? 0.95;
-    const looks = verifyLooks(v);
-    const rule = {
-        maxErrorRatePercent: v.maxErrorRatePercent,
-        maxP95Ms: v.maxP95Ms,
-        judgement,
-        confidence
-    };
-    const perLook = Math.max(1, Math.round((v.durationMs / 1000) * v.ratePerSecond));
-    const title = judgement === 'interval'
-        ? `Verify through ${v.url}: ${formatDuration(v.durationMs)} per look, up to ${looks} looks (${formatDuration(looks * v.durationMs)})`
-        : `Verify through ${v.url} for ${formatDuration(v.durationMs)}`;
-    return log.group(title, async () => {
-        let sample = emptySample();
-        let verdict = judgeVerification(sample, rule, looks);
-        for (let look = 1; look <= looks; look++) {
-            const failAt = judgement === 'interval'
-                ? failuresThatFail(look * perLook, v.maxErrorRatePercent, confidence, looks)
-                : Math.floor((v.maxErrorRatePercent / 100) * perLook) + 1;
-            const r = await sampleTraffic(v.url, {
-                durationMs: v.durationMs,
-                ratePerSecond: v.ratePerSecond,
-                timeoutMs: v.timeoutMs,
-                stopAfterFailures: failAt === undefined ? undefined : Math.max(1, failAt - sample.failed),
-                expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
-            });
-            sample = mergeSamples(sample, r);
-            verdict = judgeVerification(sample, rule, looks);
-            log.info(`look ${look}/${looks}: ${sample.total} requests, ${sample.failed} failed, p95 ${Math.round(sample.p95Ms)} ms: ${verdict.verdict.toUpperCase()}`);
-            log.info(`  errors: ${verdict.errors.shown}`);
-            log.info(`  p95: ${verdict.p95.shown}`);
-            if (verdict.verdict !== 'inconclusive' || r.stoppedEarly || r.total === 0)
-                break;
-        }
-        if (sample.notSwitched) {
-            log.warning(`${sample.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`);
-        }
-        if (sample.resetsRetried) {
-            log.warning(`${sample.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`);
-        }
-        return { sample, verdict };
-    });
-}
-/** Looks of verify-duration that fit in verify-max-duration (1 for the point rule). */
-function verifyLooks(v) {
-    if ((v.judgement ?? 'interval') === 'point')
-        return 1;
-    return Math.max(1, Math.floor((v.maxDurationMs ?? 10 * v.durationMs) / v.durationMs));
-}
-function verifyBreach(r, v, verdict = judgeVerification(r, {
-    maxErrorRatePercent: v.maxErrorRatePercent,
-    maxP95Ms: v.maxP95Ms,
-    judgement: v.judgement ?? 'interval',
-    confidence: v.confidence ?? 0.95
-}, verifyLooks(v))) {
-    if (verdict.verdict === 'pass')
-        return undefined;
-    const why = describeFailures(r.outcomes);
-    return (verdict.why ?? verdict.verdict) + (why ? ` (failed requests: ${why})` : '');
-}
-/** Pure: `HTTP 503 x12, ECONNRESET x2`, most frequent first, at most `cap` kinds. */
-function describeFailures(outcomes, cap = 5) {
-    const failing = Object.entries(outcomes)
-        .filter(([k]) => !/^2\d\d$/.test(k))
-        .sort((a, b) => b[1] - a[1]);
-    const shown = failing
-        .slice(0, cap)
-        .map(([k, n]) => `${/^\d{3}$/.test(k) ? `HTTP ${k}` : k} x${n}`);
-    if (failing.length > cap)
-        shown.push(`${failing.length - cap} more kinds`);
-    return shown.join(', ');
-}
-
 ;// CONCATENATED MODULE: ./src/slo/queries.ts
 
 /**
@@ -35424,7 +34763,7 @@ function errorsBy(label, metric = 'http_requests_total') {
  * `http_requests_total{status}` and the `http_request_duration_seconds` histogram. Placeholders:
  * `{{selector}}` (the label matchers of the slot judged) and `{{interval}}` (the window).
  */
-const DEFAULT_QUERIES = {
+const queries_DEFAULT_QUERIES = {
     requests: 'sum(increase(http_requests_total{ {{selector}} }[{{interval}}]))',
     // The status code in `status` (this project's sample app) or `code` (Prometheus' client_golang).
     errors: `(${errorsBy('status')}) or (${errorsBy('code')})`,
@@ -35444,7 +34783,7 @@ function analysisWindow(intervalMs, scrapeMs) {
 }
 const PLACEHOLDER = /\{\{\s*([a-z-]+)\s*\}\}/g;
 /** Fills `{{name}}` placeholders; an unknown one is a configuration error, not a silent blank. */
-function renderQuery(input, template, values) {
+function queries_renderQuery(input, template, values) {
     return template.replace(PLACEHOLDER, (_, name) => {
         if (!(name in values)) {
             throw new errors/* ConfigurationError */.j1(`input \`${input}\` uses {{${name}}}; known placeholders: ${Object.keys(values)
@@ -35455,7 +34794,7 @@ function renderQuery(input, template, values) {
     });
 }
 /** Prometheus range selectors take whole seconds or more (5s, 1m). */
-function promDuration(ms) {
+function queries_promDuration(ms) {
     return `${Math.max(1, Math.round(ms / 1000))}s`;
 }
 /** `name: <PromQL> <op> <number>` per line, e.g. `cpu: max(rate(cpu_seconds{ {{selector}} }[1m])) < 0.8`. */
@@ -35793,7 +35132,7 @@ function countsShown(errors, requests) {
  *   skipped (noted), not failed;
  * - extra checks: each query's value against its bound, no answer -> inconclusive.
  */
-function judgeAnalysis(canary, stable, extras, t, queries = {}) {
+function judge_judgeAnalysis(canary, stable, extras, t, queries = {}) {
     const m = [];
     const requests = count(canary.requests);
     const errors = count(canary.errors);
@@ -36043,95 +35382,6 @@ class AnalysisTally {
     }
 }
 
-;// CONCATENATED MODULE: ./src/release/canary-plan.ts
-
-
-
-
-/** Which slot is the canary: the idle one, or (resuming) the one already carrying a share. */
-function chooseCanary(state, steps) {
-    const where = slots_placement(state.weights, state.previous);
-    if (where.kind === 'split') {
-        const startStep = Math.max(0, steps.findIndex((s) => s >= where.canaryWeight));
-        return { canary: where.canary, stable: where.stable, startStep, resumed: where.canaryWeight };
-    }
-    if (where.kind === 'single')
-        return { canary: slots_otherSlot(where.live), stable: where.live, startStep: 0 };
-    throw new errors/* GateError */.ue('the router sends traffic to no slot (both weights 0); restore a live slot first');
-}
-/**
- * The plan a run acts on, made from the state read after it holds the lock. `seen` is what it
- * read when it started. If traffic moved while it waited, another run was releasing: resuming
- * that canary or starting one on a slot this run did not fill would hijack the other run's
- * release (observed: half of the traffic sent back to the old version, then "promoted").
- * Only a run that puts its own version into the canary slot (deploy-command / image) may go on.
- */
-function planCanaryAfterLock(seen, now, steps, deploysItsOwnVersion, waitedFor) {
-    const choice = chooseCanary(now, steps);
-    if (waitedFor && !deploysItsOwnVersion) {
-        // Even if the weights look as before, the other run may have finished a release meanwhile.
-        throw new errors/* GateError */.ue(`another run (${waitedFor}) held the router lock when this run started, so slot ${choice.canary} may hold ` +
-            'what that run left there, not a version this run deployed (no deploy-command or image). This run changed nothing; run it again once that run has finished.');
-    }
-    if (slots_sameWeights(seen.weights, now.weights))
-        return choice;
-    const moved = `traffic moved while this run waited for the router lock (${slots_formatWeights(seen.weights)} -> ${slots_formatWeights(now.weights)}): another run was releasing`;
-    if (choice.resumed !== undefined) {
-        throw new errors/* GateError */.ue(`${moved}, and its canary is still in progress. This run changed nothing; run it again once that run has finished.`);
-    }
-    if (!deploysItsOwnVersion) {
-        throw new errors/* GateError */.ue(`${moved}. Slot ${choice.canary} now holds what that run left there, not a version this run deployed ` +
-            '(no deploy-command or image), so this run changed nothing. Run it again to release from the new state.');
-    }
-    return choice;
-}
-/** abort / promote / status, planned from the state read under the lock (pure). */
-function planManual(mode, state) {
-    const where = slots_placement(state.weights, state.previous);
-    const previous = where.kind === 'single'
-        ? where.live
-        : where.kind === 'split'
-            ? where.stable
-            : (state.previous ?? 'blue');
-    const same = (explanation) => ({
-        after: state.weights,
-        previous,
-        changed: false,
-        explanation
-    });
-    if (mode === 'status') {
-        return same(where.kind === 'split'
-            ? `canary ${where.canary} at ${where.canaryWeight}%`
-            : where.kind === 'single'
-                ? `${where.live} live, no canary`
-                : 'no slot live');
-    }
-    if (mode === 'abort') {
-        if (where.kind === 'single' && router_failedReleaseIdle(state, where.live)) {
-            return same(`no canary in progress; ${where.live} is live and the last release was already undone`);
-        }
-        const plan = plan_planSwitch('rollback', { ...state, detail: '' });
-        if (plan.noop)
-            return same(plan.explanation);
-        // Right after a promotion, abort is the undo: back to the recorded previous slot, which is
-        // then recorded as having nothing behind it (the aborted release is in the idle slot).
-        return {
-            after: plan.after,
-            previous: plan.to,
-            changed: true,
-            explanation: `abort: ${plan.explanation}`
-        };
-    }
-    if (where.kind !== 'split')
-        return same('no canary in progress; nothing to promote');
-    return {
-        after: slots_allOn(where.canary),
-        previous,
-        changed: true,
-        explanation: `promote ${where.canary} to 100% without further analysis`
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/slo/prometheus-api.ts
 
 /**
@@ -36230,7 +35480,7 @@ function chooseBucket(les, boundSeconds) {
  * bound is exact), or inside (low, high] (histogram_quantile interpolates there, so that
  * bucket is the answer's resolution). undefined when the buckets are not known.
  */
-function bucketAround(les, boundSeconds) {
+function prometheus_meta_bucketAround(les, boundSeconds) {
     const values = les
         .map(Number)
         .filter((v) => !Number.isNaN(v) && v >= 0)
@@ -36243,7 +35493,7 @@ function bucketAround(les, boundSeconds) {
     const above = values.filter((v) => v > boundSeconds);
     return { low: below.length ? below[below.length - 1] : 0, high: above[0] ?? Infinity };
 }
-async function bucketBounds(o, series) {
+async function prometheus_meta_bucketBounds(o, series) {
     const query = `count by (le) (${series})`;
     const data = (await callPrometheusWhole(o, 'api/v1/query', { query }, 'GET'));
     return (data.result ?? []).map((r) => r.metric.le).filter((le) => !!le);
@@ -36270,6 +35520,1015 @@ async function readTagged(o, query) {
     return out;
 }
 
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/slo/prometheus.ts
+
+
+
+
+
+class prometheus_PrometheusClient {
+    options;
+    constructor(options) {
+        this.options = options;
+        core_log/* log */.Rm.secret(options.token);
+        for (const v of Object.values(options.headers ?? {}))
+            core_log/* log */.Rm.secret(v);
+    }
+    /**
+     * The longest scrape interval in Prometheus' loaded configuration (global and per job), or
+     * undefined when the server does not expose it (some managed services do not).
+     */
+    async scrapeIntervalMs() {
+        try {
+            const data = (await callPrometheus(this.options, 'api/v1/status/config')).data;
+            return data?.yaml ? longestScrapeInterval(data.yaml) : undefined;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    /** Instant query. Throws ToolError when Prometheus is unreachable or answers with an error. */
+    async query(promql) {
+        const data = (await callPrometheusWhole(this.options, 'api/v1/query', { query: promql }));
+        return reduce(data.resultType, data.result);
+    }
+}
+/** Pure: the longest `scrape_interval` in a Prometheus configuration (default 1m). */
+function longestScrapeInterval(yaml) {
+    let config;
+    try {
+        config = (0,dist/* parse */.qg)(yaml);
+    }
+    catch {
+        return undefined;
+    }
+    const global = (0,duration/* parseDurationMs */.yi)(config?.global?.scrape_interval ?? '1m');
+    const jobs = (config?.scrape_configs ?? []).map((j) => j.scrape_interval ? (0,duration/* parseDurationMs */.yi)(j.scrape_interval) : global);
+    const all = [global, ...jobs].filter((v) => typeof v === 'number');
+    return all.length ? Math.max(...all) : undefined;
+}
+/** A scalar, or a vector of exactly one sample; several series are an error in the query. */
+function reduce(resultType, result) {
+    let raw;
+    if (resultType === 'scalar')
+        raw = result[1];
+    else if (resultType === 'vector') {
+        const series = result;
+        if (series.length === 0)
+            return { kind: 'empty' };
+        if (series.length > 1) {
+            throw new errors/* ToolError */.v4(`the query returned ${series.length} series; aggregate it to one (for example with sum())`);
+        }
+        raw = series[0].value[1];
+    }
+    else
+        throw new errors/* ToolError */.v4(`the query returned a ${resultType}; an instant vector or scalar is needed`);
+    // Prometheus writes infinities as +Inf / -Inf (Number() reads those as NaN): a P95 in the +Inf
+    // bucket is slower than every bound, not "no data"; an infinite count is judged no data later.
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
+    if (Number.isNaN(value))
+        return { kind: 'nan' };
+    return { kind: 'value', value };
+}
+
+;// CONCATENATED MODULE: ./src/release/traffic-verification.ts
+/**
+ * Blue-green verification of real traffic: after the switch, the new live slot's own requests,
+ * 5xx and latency histogram are read from Prometheus over the window since the switch and judged
+ * by the canary's rules (src/slo/judge.ts: Clopper-Pearson bounds split over the looks, too few
+ * requests or no data is inconclusive, never a pass). The synthetic probe stays a smoke test; a
+ * switch is verified only when both pass. Pure decisions first, the I/O loop last.
+ */
+
+
+
+
+
+
+/**
+ * Pure: when to look at the slot's traffic, in ms since the switch. A look every verify-duration
+ * up to verify-max-duration, but none before the window holds two scrapes (a shorter range holds
+ * at most one sample: no increase, and a first error is lost). When two scrapes do not fit in
+ * verify-max-duration, one look once they do. The confidence is split over all of these.
+ */
+function trafficLookTimes(durationMs, maxDurationMs, scrapeMs) {
+    const earliest = scrapeMs === undefined ? durationMs : Math.max(durationMs, 2 * scrapeMs);
+    const times = [];
+    for (let k = 1; k * durationMs <= maxDurationMs; k++) {
+        if (k * durationMs >= earliest)
+            times.push(k * durationMs);
+    }
+    return times.length ? times : [earliest];
+}
+/**
+ * Pure: the verdict of one look at the slot's traffic (the canary's judgeAnalysis for one slot,
+ * no comparison with the other: after a blue-green switch the old slot has no traffic).
+ */
+function judgeTraffic(readings, rule, looks, windowMs, queries) {
+    const thresholds = {
+        maxErrorRatePercent: rule.maxErrorRatePercent,
+        maxP95Ms: rule.maxP95Ms,
+        minRequests: rule.minRequests,
+        maxErrorRateIncreasePoints: 0,
+        maxP95IncreasePercent: 0,
+        p95NoiseFloorMs: 0,
+        errorJudgement: rule.judgement,
+        confidence: rule.confidence,
+        looks: rule.judgement === 'interval' ? looks : 1,
+        p95Bucket: rule.p95Bucket
+    };
+    const j = judgeAnalysis(readings, undefined, [], thresholds, queries);
+    const get = (check) => j.measurements.find((m) => m.check === check);
+    const requests = get('requests')?.value ?? undefined;
+    const p95 = get('p95 latency')?.value ?? undefined;
+    const why = j.verdict === 'pass'
+        ? undefined
+        : j.measurements
+            .filter((m) => m.verdict !== 'pass')
+            .map((m) => `${m.check} ${m.shown} (bound ${m.bound})`)
+            .join('; ');
+    // Fewer requests than min-requests is a reason to look again after a switch (the window
+    // grows), unlike a query without an answer: more time cannot bring missing series back.
+    const tooFew = requests !== undefined && requests !== null && requests < rule.minRequests;
+    const needsMore = j.needsMore ||
+        (j.verdict === 'inconclusive' &&
+            tooFew &&
+            j.measurements.every((m) => m.verdict !== 'inconclusive' || m.value !== null || m.needsMore));
+    return {
+        verdict: j.verdict,
+        needsMore,
+        measurements: j.measurements,
+        requests: requests === null ? undefined : requests,
+        errorUpperBoundPercent: get('error rate')?.highPercent,
+        p95Ms: p95 === null ? undefined : p95,
+        windowMs,
+        looks,
+        why
+    };
+}
+/**
+ * Pure: look again or stop. A pass or a fail is final; an inconclusive look for want of
+ * requests (below min-requests, or too few for the bound) goes on while a look is left; no data
+ * (Prometheus down, a partial answer, no series, NaN) stops at once: waiting would keep users on
+ * an unverified release for nothing.
+ */
+function afterTrafficLook(verdict, needsMore, lookIndex, looks) {
+    if (verdict !== 'inconclusive')
+        return 'stop';
+    return needsMore && lookIndex + 1 < looks ? 'look again' : 'stop';
+}
+/** Pure: the verification's verdict from the probe's and, when configured, real traffic's. */
+function traffic_verification_combinedVerdict(probe, traffic) {
+    const all = [probe, traffic].filter((v) => v !== undefined);
+    if (all.length === 0)
+        return 'inconclusive';
+    if (all.includes('fail'))
+        return 'fail';
+    if (all.includes('inconclusive'))
+        return 'inconclusive';
+    return 'pass';
+}
+async function read(p, q) {
+    try {
+        return await p.query(q);
+    }
+    catch (e) {
+        return { kind: 'error', message: e.message };
+    }
+}
+/**
+ * Reads and judges the slot's real traffic since `switchedAt` (performance.now() of the
+ * switch), looking at the times trafficLookTimes gives until a look is decisive.
+ */
+async function traffic_verification_verifyTraffic(reader, options, rule, timing, slot, switchedAt) {
+    const selector = options.selector.replace(/\{\{\s*slot\s*\}\}/g, slot);
+    const scrapeMs = await reader.scrapeIntervalMs();
+    const times = trafficLookTimes(timing.durationMs, timing.maxDurationMs, scrapeMs);
+    const full = { ...rule, minRequests: options.minRequests };
+    if (rule.judgement === 'interval' && reader.latencyBuckets) {
+        try {
+            full.p95Bucket = bucketAround(await reader.latencyBuckets(selector), rule.maxP95Ms / 1000);
+        }
+        catch (e) {
+            log.warning(`could not read the latency histogram's buckets: ${e.message}`);
+        }
+    }
+    const scrape = scrapeMs === undefined
+        ? 'scrape interval not known'
+        : `scrape interval ${formatDuration(scrapeMs)}`;
+    return log.group(`Verify real traffic of ${slot} from Prometheus (${selector}): up to ${times.length} looks, ${scrape}`, async () => {
+        let last;
+        // The probe may have taken longer than the first looks: start at the latest one due.
+        const since = performance.now() - switchedAt;
+        const first = Math.max(0, times.filter((t) => t <= since).length - 1);
+        for (let i = first; i < times.length; i++) {
+            await sleep(Math.max(0, switchedAt + times[i] - performance.now()));
+            const windowMs = Math.max(times[i], performance.now() - switchedAt);
+            const vars = { selector, interval: promDuration(windowMs) };
+            const queries = {
+                requests: renderQuery('request-count-query', options.queries.requests, vars),
+                errors: renderQuery('error-rate-query', options.queries.errors, vars),
+                p95: renderQuery('latency-query', options.queries.p95, vars)
+            };
+            const [requests, errors, p95Seconds] = await Promise.all([
+                read(reader, queries.requests),
+                read(reader, queries.errors),
+                read(reader, queries.p95)
+            ]);
+            const j = judgeTraffic({ requests, errors, p95Seconds }, full, times.length, windowMs, queries);
+            last = j;
+            log.info(`look ${i + 1}/${times.length} (${formatDuration(windowMs)} since the switch): ${j.verdict.toUpperCase()} — ${j.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`);
+            if (afterTrafficLook(j.verdict, j.needsMore, i, times.length) === 'stop')
+                break;
+        }
+        return last;
+    });
+}
+/** The reader on a real Prometheus; the histogram's buckets only for the default latency query. */
+function traffic_verification_prometheusTrafficReader(o) {
+    const client = new PrometheusClient(o.prometheus);
+    return {
+        scrapeIntervalMs: () => client.scrapeIntervalMs(),
+        query: (q) => client.query(q),
+        latencyBuckets: o.queries.p95 === DEFAULT_QUERIES.p95
+            ? (selector) => bucketBounds(o.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
+            : undefined
+    };
+}
+
+;// CONCATENATED MODULE: ./src/probe/switched.ts
+
+/**
+ * A reload can return before the new configuration serves (nginx starts new workers, the old
+ * ones finish their connections). The switch counts as done only once `consecutive` answers in
+ * a row come from the target slot; until then an answer from the old slot is "not yet".
+ */
+async function switched_waitForSlot(url, slot, o) {
+    const started = Date.now();
+    let streak = 0;
+    let requests = 0;
+    let notYet = 0;
+    let last;
+    for (;;) {
+        requests++;
+        try {
+            const res = await fetch(url, {
+                signal: AbortSignal.timeout(o.requestTimeoutMs),
+                redirect: 'manual'
+            });
+            await res.arrayBuffer();
+            last = res.headers.get(o.header) ?? `no ${o.header} header (HTTP ${res.status})`;
+        }
+        catch (error) {
+            const e = error;
+            last = e.cause?.code ?? e.message;
+        }
+        if (last === slot)
+            streak++;
+        else {
+            streak = 0;
+            notYet++;
+        }
+        const elapsedMs = Date.now() - started;
+        if (streak >= o.consecutive)
+            return { done: true, requests, notYet, elapsedMs, last };
+        if (elapsedMs + o.intervalMs > o.timeoutMs)
+            return { done: false, requests, notYet, elapsedMs, last };
+        await sleep(o.intervalMs);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/traffic/slots.ts
+const SLOTS = ['blue', 'green'];
+function slots_otherSlot(slot) {
+    return slot === 'blue' ? 'green' : 'blue';
+}
+/** All traffic on one slot. */
+function slots_allOn(slot) {
+    return slot === 'blue' ? { blue: 100, green: 0 } : { blue: 0, green: 100 };
+}
+/** `canary` gets `percent`, the other slot the rest. */
+function split(canary, percent) {
+    const w = Math.max(0, Math.min(100, Math.round(percent)));
+    return canary === 'blue' ? { blue: w, green: 100 - w } : { blue: 100 - w, green: w };
+}
+function slots_sameWeights(a, b) {
+    return a.blue === b.blue && a.green === b.green;
+}
+function slots_formatWeights(w) {
+    return `blue ${w.blue}% / green ${w.green}%`;
+}
+/**
+ * What the weights mean. A split is a canary in progress (or an interrupted one): the stable
+ * slot is the recorded previous-live slot when there is one, else the heavier slot.
+ */
+function slots_placement(weights, previous) {
+    if (weights.blue > 0 && weights.green === 0)
+        return { kind: 'single', live: 'blue' };
+    if (weights.green > 0 && weights.blue === 0)
+        return { kind: 'single', live: 'green' };
+    if (weights.blue === 0 && weights.green === 0)
+        return { kind: 'none' };
+    let stable;
+    if (previous)
+        stable = previous;
+    else if (weights.blue !== weights.green)
+        stable = weights.blue > weights.green ? 'blue' : 'green';
+    else
+        stable = 'blue';
+    const canary = slots_otherSlot(stable);
+    const total = weights.blue + weights.green;
+    return {
+        kind: 'split',
+        stable,
+        canary,
+        canaryWeight: Math.round((weights[canary] / total) * 100)
+    };
+}
+
+;// CONCATENATED MODULE: ./src/traffic/fleet.ts
+
+
+
+/** The members of a fleet report different weights; `states` is what each reported. */
+class fleet_RoutersDisagree extends errors/* ToolError */.v4 {
+    states;
+    constructor(message, states) {
+        super(message);
+        this.states = states;
+    }
+}
+/**
+ * Several load balancers (an HA pair, a fleet) driven as one: they must agree before anything
+ * changes, get the same change, and are all put back if any of them fails.
+ */
+class FleetRouter {
+    members;
+    name;
+    /** What each member reported at the last read: what an undo restores. */
+    lastRead;
+    constructor(members) {
+        this.members = members;
+        this.name = members.length === 1 ? members[0].name : `${members.length} load balancers`;
+    }
+    async read() {
+        const states = await Promise.all(this.members.map((m) => m.read()));
+        this.lastRead = states;
+        const first = states[0];
+        const disagree = states.some((s) => !slots_sameWeights(s.weights, first.weights));
+        if (disagree) {
+            const lines = states.map((s, i) => `${this.members[i].name}: ${slots_formatWeights(s.weights)}`);
+            throw new fleet_RoutersDisagree(`the load balancers disagree about where traffic goes, so nothing was changed:\n  ${lines.join('\n  ')}\n` +
+                'Bring them into line first (deploy-bluegreen mode: rollback with target-slot, or fix by hand).', states);
+        }
+        const previous = states.find((s) => s.previous)?.previous;
+        return { ...first, previous, detail: this.name };
+    }
+    async setWeights(weights, meta) {
+        if (this.members.length === 1)
+            return this.members[0].setWeights(weights, meta);
+        // Undo restores what the plan was made from; a member may already be unreachable now.
+        const before = this.lastRead ?? (await Promise.all(this.members.map((m) => m.read())));
+        const applied = [];
+        try {
+            for (const [i, member] of this.members.entries()) {
+                applied.push(i);
+                await member.setWeights(weights, meta);
+            }
+        }
+        catch (error) {
+            const undo = [];
+            for (const i of applied.reverse()) {
+                try {
+                    await this.members[i].setWeights(before[i].weights, {
+                        previous: meta.previous,
+                        reason: 'undo'
+                    });
+                    undo.push(`${this.members[i].name}: restored ${slots_formatWeights(before[i].weights)}`);
+                }
+                catch (undoError) {
+                    undo.push(`${this.members[i].name}: COULD NOT RESTORE (${undoError.message})`);
+                }
+            }
+            throw new errors/* ToolError */.v4(`${error.message}\nThe change was undone on every load balancer it reached:\n  ${undo.join('\n  ')}`);
+        }
+    }
+    /** Down if any load balancer that can tell says so (each one must be able to serve it). */
+    async slotHealth(slot) {
+        const known = [];
+        for (const m of this.members) {
+            const h = await m.slotHealth?.(slot);
+            if (h)
+                known.push({ up: h.up, detail: `${m.name}: ${h.detail}` });
+        }
+        if (known.length === 0)
+            return undefined;
+        const down = known.filter((h) => !h.up);
+        return down.length
+            ? { up: false, detail: down.map((h) => h.detail).join('; ') }
+            : { up: true, detail: known.map((h) => h.detail).join('; ') };
+    }
+    async lock(owner, waitMs) {
+        const releases = [];
+        try {
+            for (const m of this.members)
+                releases.push(await m.lock(owner, waitMs));
+        }
+        catch (error) {
+            for (const r of releases.reverse())
+                await r().catch(() => undefined);
+            throw error;
+        }
+        const waitedFor = releases.find((r) => r.waitedFor)?.waitedFor;
+        const release = async () => {
+            for (const r of releases.reverse()) {
+                await r().catch((e) => core_log/* log */.Rm.warning(`could not release a router lock: ${String(e)}`));
+            }
+        };
+        return Object.assign(release, { waitedFor });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/traffic/router.ts
+/**
+ * True when the router records that the idle slot holds a release that failed: `previous` is
+ * the live slot itself. A rollback there would send users to the release just undone.
+ */
+function router_failedReleaseIdle(state, live) {
+    return state.previous === live;
+}
+
+;// CONCATENATED MODULE: ./src/release/plan.ts
+
+
+
+function plan_planSwitch(mode, state, target) {
+    const where = slots_placement(state.weights, state.previous);
+    const before = state.weights;
+    const plan = (from, to, explanation, recovering) => ({
+        mode,
+        before,
+        after: slots_allOn(to),
+        from,
+        to,
+        noop: where.kind === 'single' && where.live === to,
+        recovering,
+        explanation
+    });
+    if (where.kind === 'single') {
+        const live = where.live;
+        if (mode === 'deploy') {
+            const to = target ?? slots_otherSlot(live);
+            return plan(live, to, to === live ? `${to} is already live; nothing to switch` : `switch from ${live} to ${to}`);
+        }
+        if (!target && router_failedReleaseIdle(state, live)) {
+            const idle = slots_otherSlot(live);
+            throw new errors/* ConfigurationError */.j1(`nothing to roll back to: ${live} is live and the idle slot ${idle} holds the release that ` +
+                `was undone${state.changedAt ? ` at ${state.changedAt}` : ''} (a canary aborted or a ` +
+                `switch rolled back after its verification; or the weights were changed by hand), so ` +
+                `traffic stays on ${live}. Deploy a good ` +
+                `release, or give target-slot ${idle} to send users to ${idle} anyway`, 'target-slot');
+        }
+        const fallback = state.previous && state.previous !== live ? state.previous : slots_otherSlot(live);
+        const to = target ?? fallback;
+        return plan(live, to, to === live
+            ? `${to} is already live; nothing to roll back`
+            : `roll back from ${live} to ${to}`);
+    }
+    if (where.kind === 'split') {
+        const found = `the router is mid-change (${slots_formatWeights(before)}): an interrupted canary or switch`;
+        if (mode === 'rollback') {
+            const to = target ?? where.stable;
+            return plan(where.stable, to, `put all traffic back on ${to}`, found);
+        }
+        if (!target) {
+            throw new errors/* ConfigurationError */.j1(`input \`target-slot\` is required here: ${found}. Give target-slot to complete the change to ` +
+                `one slot, or run mode: rollback to return to ${where.stable}`, 'target-slot');
+        }
+        return plan(where.stable, target, `complete the change: all traffic to ${target}`, found);
+    }
+    const to = target ?? state.previous;
+    if (!to) {
+        throw new errors/* ConfigurationError */.j1('input `target-slot` is required here: the router sends no traffic to either slot (both weights 0)', 'target-slot');
+    }
+    return plan(undefined, to, `no slot is live; send all traffic to ${to}`, 'the router sends traffic to no slot');
+}
+
+;// CONCATENATED MODULE: ./src/release/switch-hooks.ts
+
+
+/**
+ * Runs one hook on the runner (where deploy-command runs), with the slots in its environment.
+ * Returns undefined when it succeeded, else what went wrong (for the error message).
+ */
+async function switch_hooks_runSwitchHook(name, argv, env, timeoutMs = 30 * 60_000) {
+    return log.group(`${name} (slot ${env.slot})`, async () => {
+        let result;
+        try {
+            result = await runCommand(argv, {
+                env: {
+                    OPS_MODE: env.mode,
+                    OPS_SLOT: env.slot,
+                    OPS_TARGET_SLOT: env.slot,
+                    OPS_PREVIOUS_SLOT: env.previous ?? ''
+                },
+                timeoutMs
+            });
+        }
+        catch (error) {
+            // A program that cannot start is a failed hook too: after the switch it must roll back.
+            return `${name} \`${formatCommand(argv)}\` could not start: ${error.message}`;
+        }
+        if (result.stdout.trim())
+            log.info(result.stdout.trimEnd());
+        if (result.code === 0 && !result.timedOut)
+            return undefined;
+        const how = result.timedOut
+            ? `timed out after ${Math.round(timeoutMs / 1000)}s`
+            : `exited with ${result.code}${result.signal ? ` (${result.signal})` : ''}`;
+        const tail = result.stderr.trim().split('\n').slice(-5).join(' | ');
+        return `${name} \`${formatCommand(argv)}\` ${how}${tail ? `: ${tail}` : ''}`;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/release/bluegreen.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+function canPrepare(router) {
+    return typeof router.prepareSlot === 'function';
+}
+function liveSlotOf(state) {
+    const where = placement(state.weights, state.previous);
+    if (where.kind === 'single') {
+        return {
+            live: where.live,
+            previous: failedReleaseIdle(state, where.live)
+                ? undefined
+                : state.previous && state.previous !== where.live
+                    ? state.previous
+                    : otherSlot(where.live)
+        };
+    }
+    if (where.kind === 'split')
+        return { live: where.stable, previous: where.canary };
+    return { previous: state.previous };
+}
+/** Reads the router and plans the switch, without the lock; logs the plan. */
+async function planFromFirstRead(router, options) {
+    const first = await readForPlan(router, options);
+    const plan = planFor(options, first);
+    log.info(`${router.name}: ${formatWeights(first.weights)}; plan: ${plan.explanation}`);
+    if (plan.recovering)
+        log.warning(`recognised: ${plan.recovering}; this run will ${plan.explanation}`);
+    return { first, plan };
+}
+/**
+ * The dry run: the plan runBlueGreen would start from, and the slots as they are; no lock,
+ * no change. The entry point chooses between this and runBlueGreen (the only dry-run check).
+ */
+async function previewBlueGreen(router, options) {
+    const { first, plan } = await planFromFirstRead(router, options);
+    return { plan, outcome: 'dry-run', ...slots(first), switched: false, rolledBack: false };
+}
+/**
+ * Plan -> lock -> plan again -> (deploy command) -> health gate -> switch -> verify -> a failed
+ * verification rolls back (mode deploy with auto-rollback only: a rollback is never reversed).
+ * Returns a result in every case (for outputs and the summary); `error` is set on failure.
+ * `onApplied` lets the caller know when traffic moved (so a cancel can put it back).
+ */
+async function runBlueGreen(router, options, onApplied = () => undefined) {
+    let { plan } = await planFromFirstRead(router, options);
+    const release = await router.lock(options.owner, options.lockTimeoutMs);
+    const result = { plan, outcome: 'failed', switched: false, rolledBack: false };
+    let before;
+    try {
+        // Another run may have changed things while this one waited for the lock.
+        const current = await readForPlan(router, options);
+        before = current.weights;
+        plan = planFor(options, current);
+        result.plan = plan;
+        if (plan.noop) {
+            Object.assign(result, { outcome: 'noop', ...slots(current) });
+            log.info(plan.explanation);
+            return result;
+        }
+        await prepareSlot(router, plan.to, options);
+        const hookEnv = { mode: options.mode, slot: plan.to, previous: plan.from };
+        if (options.hooks?.preSwitch) {
+            const failed = await runSwitchHook('pre-switch-command', options.hooks.preSwitch, hookEnv);
+            if (failed)
+                throw new ToolError(`${failed}. No switch: traffic stays on ${formatWeights(current.weights)}.`);
+        }
+        await gateSlot(router, plan, options, result, current);
+        // Armed before the change starts: a cancel during it (nginx: between the rename and the
+        // reload) puts the old weights back, so file and running config cannot disagree.
+        onApplied(current.weights, plan.to);
+        const started = performance.now();
+        await router.setWeights(plan.after, {
+            previous: plan.from ?? otherSlot(plan.to),
+            reason: options.mode
+        });
+        const switchedAt = performance.now();
+        result.switchMs = Math.round(switchedAt - started);
+        result.switched = true;
+        log.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`);
+        Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) });
+        // A failed verification and a failed post-switch command follow the same rules.
+        const judge = async (what, breach) => {
+            const next = afterVerification(options.mode, options.autoRollback, breach);
+            if (next === 'roll back') {
+                // plan.to now holds the release that failed: record that there is nothing to roll back to.
+                await router.setWeights(current.weights, {
+                    previous: plan.from ?? plan.to,
+                    reason: 'automatic rollback'
+                });
+                result.rolledBack = true;
+                result.outcome = 'rolled-back';
+                throw new GateError(`${what} after the switch to ${plan.to}: ${breach}. Rolled back: ${formatWeights(current.weights)}.`);
+            }
+            if (next === 'leave') {
+                throw new GateError(`${what} after the switch to ${plan.to}: ${breach}. ` +
+                    (options.mode === 'rollback'
+                        ? `This was a rollback, so it is not reversed (that would send users back to the release being rolled away from): traffic stays on ${plan.to}.`
+                        : `auto-rollback is false, so traffic stays on ${plan.to}.`));
+            }
+        };
+        if (options.verify) {
+            const notInEffect = await waitSwitched(options.verify, plan.to, options.health);
+            if (!notInEffect) {
+                const v = await verify(options.verify, plan.to);
+                result.verify = v.sample;
+                result.verification = v.verdict;
+            }
+            const probeBreach = notInEffect ?? verifyBreach(result.verify, options.verify, result.verification);
+            // Real traffic is read only after a passing probe: a broken smoke test is rolled back at once.
+            if (!probeBreach && options.verify.traffic) {
+                result.traffic = await verifyTraffic(options.verify.trafficReader ?? prometheusTrafficReader(options.verify.traffic), options.verify.traffic, {
+                    maxErrorRatePercent: options.verify.maxErrorRatePercent,
+                    maxP95Ms: options.verify.maxP95Ms,
+                    judgement: options.verify.judgement ?? 'interval',
+                    confidence: options.verify.confidence ?? 0.95
+                }, {
+                    durationMs: options.verify.durationMs,
+                    maxDurationMs: options.verify.maxDurationMs ?? 10 * options.verify.durationMs
+                }, plan.to, switchedAt);
+            }
+            result.verdict = notInEffect
+                ? 'fail'
+                : combinedVerdict(result.verification?.verdict, result.traffic?.verdict);
+            const trafficBreach = result.traffic && result.traffic.verdict !== 'pass'
+                ? `real traffic from Prometheus: ${result.traffic.why ?? result.traffic.verdict}`
+                : undefined;
+            // An inconclusive verification is never a verified switch: it is undone like a failure.
+            await judge(result.verdict === 'inconclusive'
+                ? 'verification inconclusive (not verified)'
+                : 'verification failed', probeBreach ?? trafficBreach);
+        }
+        if (options.hooks?.postSwitch) {
+            await judge('post-switch-command failed', await runSwitchHook('post-switch-command', options.hooks.postSwitch, hookEnv));
+        }
+        onApplied(undefined);
+        result.outcome = 'switched';
+        return result;
+    }
+    catch (error) {
+        result.error = error;
+        await reportWhatIsThere(router, result, before);
+        return result;
+    }
+    finally {
+        await release();
+    }
+}
+/**
+ * The one failure policy: whatever failed, read the router again and report what is there,
+ * never what this run believes it did.
+ */
+async function reportWhatIsThere(router, result, before) {
+    try {
+        const now = await router.read();
+        Object.assign(result, slots(now));
+        result.trafficAfterFailure = describeTrafficNow(before, now.weights, result.rolledBack);
+        if (before && !sameWeights(before, now.weights) && !result.rolledBack)
+            result.switched = true;
+    }
+    catch (readError) {
+        result.trafficAfterFailure = `unknown: the router could not be read after the failure (${readError.message})`;
+    }
+}
+/** Pure: how the traffic found after a failure compares with the traffic before the run. */
+function describeTrafficNow(before, now, rolledBack) {
+    if (!before)
+        return `${formatWeights(now)} (read after the failure)`;
+    if (sameWeights(before, now))
+        return rolledBack ? `rolled back to ${formatWeights(now)}` : `unchanged (${formatWeights(now)})`;
+    return `moved: ${formatWeights(before)} -> ${formatWeights(now)} (read after the failure)`;
+}
+/** Pure: what a failed (or passed) verification leads to. A rollback is never reversed. */
+function afterVerification(mode, autoRollback, breach) {
+    if (!breach)
+        return 'done';
+    return mode === 'deploy' && autoRollback ? 'roll back' : 'leave';
+}
+/**
+ * The slot about to take traffic must be alive. A rollback (nothing was just deployed, so the
+ * router's view is current) first asks the router (HAProxy's check state, nginx: connections to
+ * the slot's servers); right after a deploy command the router's checks may lag, so a deploy
+ * relies on the HTTP health gate, which also runs for rollbacks unless turned off.
+ */
+async function gateSlot(router, plan, options, result, current) {
+    const known = options.mode === 'rollback' ? await router.slotHealth?.(plan.to) : undefined;
+    if (known && !known.up) {
+        throw new GateError(`slot ${plan.to} is down according to the router (${known.detail}). No switch: traffic stays on ${formatWeights(current.weights)}.`);
+    }
+    const gate = options.mode === 'deploy' || options.healthOnRollback !== false;
+    if (!gate)
+        return;
+    if (!options.healthUrls[plan.to]) {
+        if (options.mode === 'deploy')
+            throw new ToolError(`no health URL for slot ${plan.to}`);
+        log.warning(`no health-url-${plan.to}: the rollback target was checked only through the router (${known?.detail ?? 'which cannot tell'})`);
+        return;
+    }
+    result.health = await healthGate(plan.to, options);
+    if (!result.health.passed) {
+        throw new GateError(`slot ${plan.to} is not healthy: ${result.health.successes}/${options.health.consecutive} consecutive ` +
+            `successes after ${result.health.attempts} probes in ${formatDuration(result.health.elapsedMs)} ` +
+            `(last: ${describeProbe(result.health.last)}). No switch: traffic stays on ${plan.from ?? 'no slot'}.`);
+    }
+}
+/**
+ * Reads the router for planning. A fleet whose members disagree is an error, except for the
+ * remedy that error names: `mode: rollback` with `target-slot`, which brings all into line.
+ */
+async function readForPlan(router, options) {
+    try {
+        return await router.read();
+    }
+    catch (error) {
+        if (!(error instanceof RoutersDisagree) || options.mode !== 'rollback' || !options.target)
+            throw error;
+        const first = error.states[0];
+        const seen = error.states.map((s) => formatWeights(s.weights)).join(' | ');
+        return { ...first, previous: undefined, disagreement: seen };
+    }
+}
+function planFor(options, state) {
+    if (!state.disagreement)
+        return planSwitch(options.mode, state, options.target);
+    const to = options.target;
+    return {
+        mode: options.mode,
+        before: state.weights,
+        after: allOn(to),
+        from: undefined,
+        to,
+        noop: false,
+        recovering: `the load balancers disagree (${state.disagreement})`,
+        explanation: `bring every load balancer to all traffic on ${to}`
+    };
+}
+function slots(state) {
+    const s = liveSlotOf(state);
+    return { liveSlot: s.live, previousSlot: s.previous };
+}
+/** Puts the new version into `slot`: Kubernetes image rollout and/or the deploy command. */
+async function prepareSlot(router, slot, options) {
+    if (options.image) {
+        if (!canPrepare(router))
+            throw new errors/* ToolError */.v4('input `image` only applies to router `kubernetes`');
+        await core_log/* log */.Rm.group(`Roll out ${options.image} in slot ${slot}`, () => router.prepareSlot(slot, options.image, options.rolloutTimeoutMs ?? 300_000));
+    }
+    if (options.deployCommand) {
+        const argv = options.deployCommand;
+        await core_log/* log */.Rm.group(`Deploy command for slot ${slot}`, async () => {
+            const result = await exec_runCommand(argv, {
+                env: { OPS_SLOT: slot, OPS_TARGET_SLOT: slot, OPS_MODE: options.mode },
+                timeoutMs: 30 * 60_000
+            });
+            if (result.stdout.trim())
+                core_log/* log */.Rm.info(result.stdout.trimEnd());
+            if (result.code !== 0) {
+                throw new errors/* ToolError */.v4(`deploy-command \`${exec_formatCommand(argv)}\` exited with ${result.code}; no switch, traffic unchanged: ` +
+                    result.stderr.trim().split('\n').slice(-5).join(' | '));
+            }
+        });
+    }
+}
+/** N consecutive healthy probes of the slot, directly (not through the router). */
+async function healthGate(slot, options) {
+    const url = options.healthUrls[slot];
+    if (!url)
+        throw new errors/* ToolError */.v4(`no health URL for slot ${slot}`);
+    return core_log/* log */.Rm.group(`Health gate: ${url}`, async () => {
+        const r = await waitHealthy(url, options.health);
+        core_log/* log */.Rm.info(`${r.passed ? 'healthy' : 'NOT healthy'}: ${r.successes} consecutive of ${options.health.consecutive} needed, ${r.attempts} probes, last ${http_describeProbe(r.last)}`);
+        return r;
+    });
+}
+/** Waits until the verify URL answers from the target slot; returns why not, if it never did. */
+async function waitSwitched(v, slot, health) {
+    if (!v.slotHeader)
+        return undefined;
+    const r = await waitForSlot(v.url, slot, {
+        header: v.slotHeader,
+        consecutive: health.consecutive,
+        intervalMs: Math.min(health.intervalMs, 200),
+        timeoutMs: health.timeoutMs,
+        requestTimeoutMs: v.timeoutMs
+    });
+    if (r.done) {
+        log.info(`switch in effect: ${health.consecutive} answers in a row from ${slot} after ${r.requests} requests in ${formatDuration(r.elapsedMs)} (${r.notYet} not switched yet)`);
+        return undefined;
+    }
+    return `the switch did not take effect: no ${health.consecutive} answers in a row from ${slot} (header ${v.slotHeader}) within ${formatDuration(health.timeoutMs)}; last answer: ${r.last ?? 'none'}`;
+}
+/**
+ * Samples through the router after the switch. interval: in looks of verify-duration each,
+ * until the bounds decide or verify-max-duration is sampled; each look is judged at
+ * alpha / looks (Bonferroni), so stopping at the first decisive one keeps the overall
+ * confidence. A look stops early once its failures alone make it fail (the same verdict its end
+ * would give: the lower bound only grows with failures), sparing users a broken slot.
+ */
+async function verify(v, slot) {
+    const judgement = v.judgement ?? 'interval';
+    const confidence = v.confidence ?? 0.95;
+    const looks = verifyLooks(v);
+    const rule = {
+        maxErrorRatePercent: v.maxErrorRatePercent,
+        maxP95Ms: v.maxP95Ms,
+        judgement,
+        confidence
+    };
+    const perLook = Math.max(1, Math.round((v.durationMs / 1000) * v.ratePerSecond));
+    const title = judgement === 'interval'
+        ? `Verify through ${v.url}: ${formatDuration(v.durationMs)} per look, up to ${looks} looks (${formatDuration(looks * v.durationMs)})`
+        : `Verify through ${v.url} for ${formatDuration(v.durationMs)}`;
+    return log.group(title, async () => {
+        let sample = emptySample();
+        let verdict = judgeVerification(sample, rule, looks);
+        for (let look = 1; look <= looks; look++) {
+            const failAt = judgement === 'interval'
+                ? failuresThatFail(look * perLook, v.maxErrorRatePercent, confidence, looks)
+                : Math.floor((v.maxErrorRatePercent / 100) * perLook) + 1;
+            const r = await sampleTraffic(v.url, {
+                durationMs: v.durationMs,
+                ratePerSecond: v.ratePerSecond,
+                timeoutMs: v.timeoutMs,
+                stopAfterFailures: failAt === undefined ? undefined : Math.max(1, failAt - sample.failed),
+                expectSlot: v.slotHeader ? { header: v.slotHeader, slot } : undefined
+            });
+            sample = mergeSamples(sample, r);
+            verdict = judgeVerification(sample, rule, looks);
+            log.info(`look ${look}/${looks}: ${sample.total} requests, ${sample.failed} failed, p95 ${Math.round(sample.p95Ms)} ms: ${verdict.verdict.toUpperCase()}`);
+            log.info(`  errors: ${verdict.errors.shown}`);
+            log.info(`  p95: ${verdict.p95.shown}`);
+            if (verdict.verdict !== 'inconclusive' || r.stoppedEarly || r.total === 0)
+                break;
+        }
+        if (sample.notSwitched) {
+            log.warning(`${sample.notSwitched} answers still came from the old slot (an old worker on a reused connection): not judged, the new slot is`);
+        }
+        if (sample.resetsRetried) {
+            log.warning(`${sample.resetsRetried} requests met a reused keep-alive connection closed by the router (an old worker shutting down) and were retried once; clients that do not retry saw an error`);
+        }
+        return { sample, verdict };
+    });
+}
+/** Looks of verify-duration that fit in verify-max-duration (1 for the point rule). */
+function verifyLooks(v) {
+    if ((v.judgement ?? 'interval') === 'point')
+        return 1;
+    return Math.max(1, Math.floor((v.maxDurationMs ?? 10 * v.durationMs) / v.durationMs));
+}
+function verifyBreach(r, v, verdict = judgeVerification(r, {
+    maxErrorRatePercent: v.maxErrorRatePercent,
+    maxP95Ms: v.maxP95Ms,
+    judgement: v.judgement ?? 'interval',
+    confidence: v.confidence ?? 0.95
+}, verifyLooks(v))) {
+    if (verdict.verdict === 'pass')
+        return undefined;
+    const why = describeFailures(r.outcomes);
+    return (verdict.why ?? verdict.verdict) + (why ? ` (failed requests: ${why})` : '');
+}
+/** Pure: `HTTP 503 x12, ECONNRESET x2`, most frequent first, at most `cap` kinds. */
+function describeFailures(outcomes, cap = 5) {
+    const failing = Object.entries(outcomes)
+        .filter(([k]) => !/^2\d\d$/.test(k))
+        .sort((a, b) => b[1] - a[1]);
+    const shown = failing
+        .slice(0, cap)
+        .map(([k, n]) => `${/^\d{3}$/.test(k) ? `HTTP ${k}` : k} x${n}`);
+    if (failing.length > cap)
+        shown.push(`${failing.length - cap} more kinds`);
+    return shown.join(', ');
+}
+
+;// CONCATENATED MODULE: ./src/release/canary-plan.ts
+
+
+
+
+/** Which slot is the canary: the idle one, or (resuming) the one already carrying a share. */
+function chooseCanary(state, steps) {
+    const where = slots_placement(state.weights, state.previous);
+    if (where.kind === 'split') {
+        const startStep = Math.max(0, steps.findIndex((s) => s >= where.canaryWeight));
+        return { canary: where.canary, stable: where.stable, startStep, resumed: where.canaryWeight };
+    }
+    if (where.kind === 'single')
+        return { canary: slots_otherSlot(where.live), stable: where.live, startStep: 0 };
+    throw new errors/* GateError */.ue('the router sends traffic to no slot (both weights 0); restore a live slot first');
+}
+/**
+ * The plan a run acts on, made from the state read after it holds the lock. `seen` is what it
+ * read when it started. If traffic moved while it waited, another run was releasing: resuming
+ * that canary or starting one on a slot this run did not fill would hijack the other run's
+ * release (observed: half of the traffic sent back to the old version, then "promoted").
+ * Only a run that puts its own version into the canary slot (deploy-command / image) may go on.
+ */
+function planCanaryAfterLock(seen, now, steps, deploysItsOwnVersion, waitedFor) {
+    const choice = chooseCanary(now, steps);
+    if (waitedFor && !deploysItsOwnVersion) {
+        // Even if the weights look as before, the other run may have finished a release meanwhile.
+        throw new errors/* GateError */.ue(`another run (${waitedFor}) held the router lock when this run started, so slot ${choice.canary} may hold ` +
+            'what that run left there, not a version this run deployed (no deploy-command or image). This run changed nothing; run it again once that run has finished.');
+    }
+    if (slots_sameWeights(seen.weights, now.weights))
+        return choice;
+    const moved = `traffic moved while this run waited for the router lock (${slots_formatWeights(seen.weights)} -> ${slots_formatWeights(now.weights)}): another run was releasing`;
+    if (choice.resumed !== undefined) {
+        throw new errors/* GateError */.ue(`${moved}, and its canary is still in progress. This run changed nothing; run it again once that run has finished.`);
+    }
+    if (!deploysItsOwnVersion) {
+        throw new errors/* GateError */.ue(`${moved}. Slot ${choice.canary} now holds what that run left there, not a version this run deployed ` +
+            '(no deploy-command or image), so this run changed nothing. Run it again to release from the new state.');
+    }
+    return choice;
+}
+/** abort / promote / status, planned from the state read under the lock (pure). */
+function planManual(mode, state) {
+    const where = slots_placement(state.weights, state.previous);
+    const previous = where.kind === 'single'
+        ? where.live
+        : where.kind === 'split'
+            ? where.stable
+            : (state.previous ?? 'blue');
+    const same = (explanation) => ({
+        after: state.weights,
+        previous,
+        changed: false,
+        explanation
+    });
+    if (mode === 'status') {
+        return same(where.kind === 'split'
+            ? `canary ${where.canary} at ${where.canaryWeight}%`
+            : where.kind === 'single'
+                ? `${where.live} live, no canary`
+                : 'no slot live');
+    }
+    if (mode === 'abort') {
+        if (where.kind === 'single' && router_failedReleaseIdle(state, where.live)) {
+            return same(`no canary in progress; ${where.live} is live and the last release was already undone`);
+        }
+        const plan = plan_planSwitch('rollback', { ...state, detail: '' });
+        if (plan.noop)
+            return same(plan.explanation);
+        // Right after a promotion, abort is the undo: back to the recorded previous slot, which is
+        // then recorded as having nothing behind it (the aborted release is in the idle slot).
+        return {
+            after: plan.after,
+            previous: plan.to,
+            changed: true,
+            explanation: `abort: ${plan.explanation}`
+        };
+    }
+    if (where.kind !== 'split')
+        return same('no canary in progress; nothing to promote');
+    return {
+        after: slots_allOn(where.canary),
+        previous,
+        changed: true,
+        explanation: `promote ${where.canary} to 100% without further analysis`
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/release/canary.ts
 
 
@@ -36284,7 +36543,7 @@ function maxAnalysesPerStep(o) {
     const max = o.maxStepDurationMs ?? 5 * o.stepDurationMs;
     return Math.max(1, Math.floor(o.stepDurationMs / o.intervalMs), Math.floor(max / o.intervalMs));
 }
-async function read(p, q) {
+async function canary_read(p, q) {
     try {
         return await p.query(q);
     }
@@ -36295,14 +36554,14 @@ async function read(p, q) {
 async function readSlot(p, q, selector, interval) {
     const vars = { selector, interval };
     const queries = {
-        requests: renderQuery('request-count-query', q.requests, vars),
-        errors: renderQuery('error-rate-query', q.errors, vars),
-        p95: renderQuery('latency-query', q.p95, vars)
+        requests: queries_renderQuery('request-count-query', q.requests, vars),
+        errors: queries_renderQuery('error-rate-query', q.errors, vars),
+        p95: queries_renderQuery('latency-query', q.p95, vars)
     };
     const [requests, errors, p95Seconds] = await Promise.all([
-        read(p, queries.requests),
-        read(p, queries.errors),
-        read(p, queries.p95)
+        canary_read(p, queries.requests),
+        canary_read(p, queries.errors),
+        canary_read(p, queries.p95)
     ]);
     return { readings: { requests, errors, p95Seconds }, queries };
 }
@@ -36369,7 +36628,7 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
     const window = analysisWindow(o.intervalMs, await prometheus.scrapeIntervalMs());
     if (window.note)
         core_log/* log */.Rm.warning(window.note);
-    const interval = promDuration(window.windowMs);
+    const interval = queries_promDuration(window.windowMs);
     const fill = (sel) => sel.replace(/\{\{\s*canary\s*\}\}/g, canary).replace(/\{\{\s*stable\s*\}\}/g, stable);
     const canarySelector = fill(o.canarySelector);
     const stableSelector = fill(o.stableSelector);
@@ -36384,7 +36643,7 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
             let les = await o.latencyBuckets(canarySelector);
             if (!les.length)
                 les = await o.latencyBuckets(stableSelector);
-            thresholds.p95Bucket = bucketAround(les, o.thresholds.maxP95Ms / 1000);
+            thresholds.p95Bucket = prometheus_meta_bucketAround(les, o.thresholds.maxP95Ms / 1000);
         }
         catch (e) {
             core_log/* log */.Rm.warning(`could not read the latency histogram's buckets: ${e.message}`);
@@ -36419,14 +36678,14 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
                 // interval: the step so far (a growing sample, its looks paid for above); point: the
                 // last window only, as before.
                 const range = interval_
-                    ? promDuration(Math.max(window.windowMs, Date.now() - stepStart))
+                    ? queries_promDuration(Math.max(window.windowMs, Date.now() - stepStart))
                     : interval;
                 const c = await readSlot(prometheus, o.queries, canarySelector, range);
                 const s = o.compareWithStable && weight < 100
                     ? await readSlot(prometheus, o.queries, stableSelector, range)
                     : undefined;
                 const extras = await Promise.all(o.extraChecks.map(async (x) => {
-                    const query = renderQuery('extra-checks', x.query, {
+                    const query = queries_renderQuery('extra-checks', x.query, {
                         selector: canarySelector,
                         interval: range,
                         'stable-selector': stableSelector
@@ -36436,10 +36695,10 @@ async function runCanary(router, prometheus, o, onWeight = () => undefined) {
                         query,
                         op: x.op,
                         bound: x.bound,
-                        reading: await read(prometheus, query)
+                        reading: await canary_read(prometheus, query)
                     };
                 }));
-                const judged = judgeAnalysis(c.readings, s?.readings, extras, thresholds, c.queries);
+                const judged = judge_judgeAnalysis(c.readings, s?.readings, extras, thresholds, c.queries);
                 last = judged.verdict;
                 base.decisions.push({
                     step: i + 1,
@@ -36836,7 +37095,7 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
     const boundSeconds = o.thresholds.maxP95Ms / 1000;
     let les;
     try {
-        const bounds = (selector) => bucketBounds(s.prometheus, renderQuery('canary-selector', COUNTER_QUERIES.buckets, { selector }));
+        const bounds = (selector) => prometheus_meta_bucketBounds(s.prometheus, queries_renderQuery('canary-selector', COUNTER_QUERIES.buckets, { selector }));
         // A slot that never served has no histogram series yet; both slots run one build's metrics.
         les = await bounds(selectors.canary);
         if (!les.length)
@@ -36860,7 +37119,7 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
         const slots = withStable ? ['canary', 'stable'] : ['canary'];
         for (const slot of slots) {
             for (const n of ['requests', 'errors', 'count', 'fast']) {
-                sums[`${slot}_${n}`] = renderQuery('canary-selector', COUNTER_QUERIES[n], {
+                sums[`${slot}_${n}`] = queries_renderQuery('canary-selector', COUNTER_QUERIES[n], {
                     selector: selectors[slot],
                     le
                 });
@@ -37057,7 +37316,7 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
     /** extra-checks are fixed thresholds: judged when a step is about to advance. */
     async function extraChecks(step, weight, poll) {
         for (const x of o.extraChecks) {
-            const query = renderQuery('extra-checks', x.query, {
+            const query = queries_renderQuery('extra-checks', x.query, {
                 selector: selectors.canary,
                 interval: `${Math.max(1, Math.round(o.intervalMs / 1000))}s`,
                 'stable-selector': selectors.stable
@@ -37100,79 +37359,6 @@ async function runSequentialCanary(router, prometheus, o, s, onWeight = () => un
 function describeUpper(st) {
     const p = (x) => `${Number((x * 100).toPrecision(2))} %`;
     return `error rate ≤ ${p(st.errorRate.high)}, slow share ≤ ${p(st.slowFraction.high)}`;
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/slo/prometheus.ts
-
-
-
-
-
-class PrometheusClient {
-    options;
-    constructor(options) {
-        this.options = options;
-        core_log/* log */.Rm.secret(options.token);
-        for (const v of Object.values(options.headers ?? {}))
-            core_log/* log */.Rm.secret(v);
-    }
-    /**
-     * The longest scrape interval in Prometheus' loaded configuration (global and per job), or
-     * undefined when the server does not expose it (some managed services do not).
-     */
-    async scrapeIntervalMs() {
-        try {
-            const data = (await callPrometheus(this.options, 'api/v1/status/config')).data;
-            return data?.yaml ? longestScrapeInterval(data.yaml) : undefined;
-        }
-        catch {
-            return undefined;
-        }
-    }
-    /** Instant query. Throws ToolError when Prometheus is unreachable or answers with an error. */
-    async query(promql) {
-        const data = (await callPrometheusWhole(this.options, 'api/v1/query', { query: promql }));
-        return reduce(data.resultType, data.result);
-    }
-}
-/** Pure: the longest `scrape_interval` in a Prometheus configuration (default 1m). */
-function longestScrapeInterval(yaml) {
-    let config;
-    try {
-        config = (0,dist/* parse */.qg)(yaml);
-    }
-    catch {
-        return undefined;
-    }
-    const global = (0,duration/* parseDurationMs */.yi)(config?.global?.scrape_interval ?? '1m');
-    const jobs = (config?.scrape_configs ?? []).map((j) => j.scrape_interval ? (0,duration/* parseDurationMs */.yi)(j.scrape_interval) : global);
-    const all = [global, ...jobs].filter((v) => typeof v === 'number');
-    return all.length ? Math.max(...all) : undefined;
-}
-/** A scalar, or a vector of exactly one sample; several series are an error in the query. */
-function reduce(resultType, result) {
-    let raw;
-    if (resultType === 'scalar')
-        raw = result[1];
-    else if (resultType === 'vector') {
-        const series = result;
-        if (series.length === 0)
-            return { kind: 'empty' };
-        if (series.length > 1) {
-            throw new errors/* ToolError */.v4(`the query returned ${series.length} series; aggregate it to one (for example with sum())`);
-        }
-        raw = series[0].value[1];
-    }
-    else
-        throw new errors/* ToolError */.v4(`the query returned a ${resultType}; an instant vector or scalar is needed`);
-    // Prometheus writes infinities as +Inf / -Inf (Number() reads those as NaN): a P95 in the +Inf
-    // bucket is slower than every bound, not "no data"; an infinite count is judged no data later.
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    if (Number.isNaN(value))
-        return { kind: 'nan' };
-    return { kind: 'value', value };
 }
 
 // EXTERNAL MODULE: external "node:net"
@@ -39068,7 +39254,7 @@ const METRICS_PRESETS = {
     'fastapi-instrumentator': {
         description: 'prometheus-fastapi-instrumentator defaults (status grouped as 2xx/5xx)',
         queries: {
-            requests: DEFAULT_QUERIES.requests,
+            requests: queries_DEFAULT_QUERIES.requests,
             errors: errorsBy('status'),
             p95: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_highr_seconds_bucket{ {{selector}} }[{{interval}}])))'
         }
@@ -39078,9 +39264,9 @@ const METRICS_PRESETS = {
     'prometheus-client': {
         description: 'Python prometheus_client or Node prom-client: http_requests_total{code}, http_request_duration_seconds',
         queries: {
-            requests: DEFAULT_QUERIES.requests,
+            requests: queries_DEFAULT_QUERIES.requests,
             errors: errorsBy('code'),
-            p95: DEFAULT_QUERIES.p95
+            p95: queries_DEFAULT_QUERIES.p95
         }
     },
     // Node express-prom-bundle (on prom-client): one histogram, the status in status_code.
@@ -39089,7 +39275,7 @@ const METRICS_PRESETS = {
         queries: {
             requests: 'sum(increase(http_request_duration_seconds_count{ {{selector}} }[{{interval}}]))',
             errors: errorsBy('status_code', 'http_request_duration_seconds_count'),
-            p95: DEFAULT_QUERIES.p95
+            p95: queries_DEFAULT_QUERIES.p95
         }
     },
     // HAProxy's built-in exporter: per server, code="1xx".."5xx"|"other". It has no latency
@@ -39125,6 +39311,42 @@ function metricsPreset(raw) {
             .join(', ')}`, 'metrics-preset');
     }
     return preset;
+}
+
+;// CONCATENATED MODULE: ./src/actions/release-inputs/metrics.ts
+
+
+
+
+/**
+ * metrics-preset, request-count-query, error-rate-query, latency-query: the PromQL both release
+ * actions judge traffic with. A query given as an input wins over the preset, the preset over
+ * the defaults.
+ */
+function readMetricQueries(inputs) {
+    const preset = metricsPreset(inputs.optional('metrics-preset'));
+    return {
+        preset,
+        queries: {
+            requests: inputs.optional('request-count-query') ??
+                preset?.queries.requests ??
+                queries_DEFAULT_QUERIES.requests,
+            errors: inputs.optional('error-rate-query') ?? preset?.queries.errors ?? queries_DEFAULT_QUERIES.errors,
+            p95: inputs.optional('latency-query') ?? preset?.queries.p95 ?? queries_DEFAULT_QUERIES.p95
+        }
+    };
+}
+/** prometheus-headers: `Name: value` lines, the values masked in the log. */
+function readPrometheusHeaders(inputs) {
+    const headers = {};
+    for (const line of inputs.lines('prometheus-headers')) {
+        const m = /^([A-Za-z0-9-]+)\s*:\s*(.+)$/.exec(line);
+        if (!m)
+            throw new errors/* ConfigurationError */.j1('input `prometheus-headers` (values hidden): expected `Name: value` lines', 'prometheus-headers');
+        headers[m[1].toLowerCase()] = m[2];
+        core_log/* log */.Rm.secret(m[2]);
+    }
+    return headers;
 }
 
 // EXTERNAL MODULE: ./src/core/run-context.ts
@@ -39414,17 +39636,6 @@ function parseSteps(raw) {
         throw new errors/* ConfigurationError */.j1(`input \`steps\` = \`${raw}\`: ${accepted}`, 'steps');
     return steps;
 }
-function parseHeaders(lines) {
-    const headers = {};
-    for (const line of lines) {
-        const m = /^([A-Za-z0-9-]+)\s*:\s*(.+)$/.exec(line);
-        if (!m)
-            throw new errors/* ConfigurationError */.j1('input `prometheus-headers` (values hidden): expected `Name: value` lines', 'prometheus-headers');
-        headers[m[1].toLowerCase()] = m[2];
-        core_log/* log */.Rm.secret(m[2]);
-    }
-    return headers;
-}
 function readCanaryInputs(inputs, context) {
     const mode = inputs.enum('mode', ['run', 'abort', 'promote', 'status'], 'run');
     const router = readRouterConfig(inputs);
@@ -39449,7 +39660,7 @@ function readCanaryInputs(inputs, context) {
         throw new errors/* ConfigurationError */.j1('input `prometheus-url` is required for mode `run`: every step is judged on Prometheus data', 'prometheus-url');
     }
     const slotLabel = inputs.optional('slot-label') ?? 'slot';
-    const preset = metricsPreset(inputs.optional('metrics-preset'));
+    const { queries, preset } = readMetricQueries(inputs);
     return {
         mode,
         router,
@@ -39457,7 +39668,7 @@ function readCanaryInputs(inputs, context) {
             ? {
                 url: prometheusUrl.toString(),
                 token,
-                headers: parseHeaders(inputs.lines('prometheus-headers')),
+                headers: readPrometheusHeaders(inputs),
                 timeoutMs: positiveDuration(inputs, 'prometheus-timeout', '10s')
             }
             : undefined,
@@ -39477,13 +39688,7 @@ function readCanaryInputs(inputs, context) {
             },
             maxStepDurationMs,
             // A query or selector given as an input wins over the preset, the preset over the defaults.
-            queries: {
-                requests: inputs.optional('request-count-query') ??
-                    preset?.queries.requests ??
-                    DEFAULT_QUERIES.requests,
-                errors: inputs.optional('error-rate-query') ?? preset?.queries.errors ?? DEFAULT_QUERIES.errors,
-                p95: inputs.optional('latency-query') ?? preset?.queries.p95 ?? DEFAULT_QUERIES.p95
-            },
+            queries,
             canarySelector: inputs.optional('canary-selector') ??
                 preset?.selector?.canary ??
                 `${slotLabel}="{{canary}}"`,
@@ -39714,14 +39919,14 @@ async function run(io) {
             ? new DeploymentRecord({ ...inputs.github, description: 'canary via ops-actions canary-promote' }, io.context)
             : undefined;
         await record?.start();
-        const prometheus = new PrometheusClient(inputs.prometheus);
+        const prometheus = new prometheus_PrometheusClient(inputs.prometheus);
         const options = {
             ...inputs.canary,
             prepare: (canary) => prepareCanary(router, canary, inputs),
             deploysItsOwnVersion: !!(inputs.prepare.deployCommand || inputs.prepare.image),
             // only the default latency query is known to read this histogram
-            latencyBuckets: inputs.canary.queries.p95 === DEFAULT_QUERIES.p95
-                ? (selector) => bucketBounds(inputs.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
+            latencyBuckets: inputs.canary.queries.p95 === queries_DEFAULT_QUERIES.p95
+                ? (selector) => prometheus_meta_bucketBounds(inputs.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
                 : undefined
         };
         let live;
@@ -42957,7 +43162,15 @@ const SHARED_KEYS = [
     'health-request-timeout',
     'environment',
     'environment-url',
-    'error-judgement'
+    'error-judgement',
+    // what both judge real traffic with (canary: every step; blue-green: after the switch)
+    'prometheus-timeout',
+    'prometheus-headers',
+    'metrics-preset',
+    'request-count-query',
+    'error-rate-query',
+    'latency-query',
+    'min-requests'
 ];
 /** Top-level sections: the shared one, then one per action that reads the file. */
 const SECTIONS = ['deploy', 'deploy-bluegreen', 'canary-promote'];

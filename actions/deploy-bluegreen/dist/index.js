@@ -29216,7 +29216,7 @@ module.exports = {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _core_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6092);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2866);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1339);
 
 
 await (0,_core_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAsGitHubAction */ .r)(_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e);
@@ -29226,7 +29226,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2866:
+/***/ 1339:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35068,6 +35068,776 @@ function emptySample() {
     };
 }
 
+;// CONCATENATED MODULE: ./src/slo/queries.ts
+
+/**
+ * 5xx requests of the slot in the window, for a status label named `label`. Series present at
+ * the window's start count by increase(); a series born inside the window (a client library
+ * that creates the 5xx series at the first error) counts with its whole value, which increase()
+ * would miss. Zero is reported only while the slot has series carrying that label at all, so a
+ * wrong label name is "no data", never "no errors".
+ */
+function errorsBy(label, metric = 'http_requests_total') {
+    const m = `${metric}{ {{selector}}, ${label}=~"5.." }`;
+    return (`((sum(increase(${m}[{{interval}}]) and ${m} offset {{interval}}) or vector(0))` +
+        ` + (sum(${m} unless ${m} offset {{interval}}) or vector(0)))` +
+        ` and on() (count(${metric}{ {{selector}}, ${label}=~".+" }) > 0)`);
+}
+/**
+ * Default PromQL for the lab app's metrics (and any app exporting the same conventional names):
+ * `http_requests_total{status}` and the `http_request_duration_seconds` histogram. Placeholders:
+ * `{{selector}}` (the label matchers of the slot judged) and `{{interval}}` (the window).
+ */
+const DEFAULT_QUERIES = {
+    requests: 'sum(increase(http_requests_total{ {{selector}} }[{{interval}}]))',
+    // The status code in `status` (this project's sample app) or `code` (Prometheus' client_golang).
+    errors: `(${errorsBy('status')}) or (${errorsBy('code')})`,
+    p95: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{ {{selector}} }[{{interval}}])))'
+};
+/**
+ * The PromQL window: at least two scrapes, or a rate over it may hold one sample (no answer)
+ * and a counter's first increment is lost. Returns the window and, when widened, why.
+ */
+function analysisWindow(intervalMs, scrapeMs) {
+    if (scrapeMs === undefined || intervalMs >= 2 * scrapeMs)
+        return { windowMs: intervalMs };
+    return {
+        windowMs: 2 * scrapeMs,
+        note: `analysis-interval ${Math.round(intervalMs / 1000)}s is shorter than two scrapes (scrape interval ${Math.round(scrapeMs / 1000)}s): queries use a ${Math.round((2 * scrapeMs) / 1000)}s window`
+    };
+}
+const PLACEHOLDER = /\{\{\s*([a-z-]+)\s*\}\}/g;
+/** Fills `{{name}}` placeholders; an unknown one is a configuration error, not a silent blank. */
+function renderQuery(input, template, values) {
+    return template.replace(PLACEHOLDER, (_, name) => {
+        if (!(name in values)) {
+            throw new errors/* ConfigurationError */.j1(`input \`${input}\` uses {{${name}}}; known placeholders: ${Object.keys(values)
+                .map((k) => `{{${k}}}`)
+                .join(', ')}`, input);
+        }
+        return values[name];
+    });
+}
+/** Prometheus range selectors take whole seconds or more (5s, 1m). */
+function promDuration(ms) {
+    return `${Math.max(1, Math.round(ms / 1000))}s`;
+}
+/** `name: <PromQL> <op> <number>` per line, e.g. `cpu: max(rate(cpu_seconds{ {{selector}} }[1m])) < 0.8`. */
+function parseExtraChecks(raw) {
+    const checks = [];
+    for (const line of raw.split(/\r?\n/).map((l) => l.trim())) {
+        if (line === '' || line.startsWith('#'))
+            continue;
+        const m = /^([A-Za-z0-9_. -]+?)\s*:\s*(.+?)\s*(<=|>=|==|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)$/.exec(line);
+        if (!m) {
+            throw new ConfigurationError(`input \`extra-checks\` line \`${line}\`: expected \`name: <PromQL> <op> <number>\` with op one of < <= > >= ==, ` +
+                'for example `cpu: max(rate(process_cpu_seconds_total{ {{selector}} }[1m])) < 0.8`', 'extra-checks');
+        }
+        checks.push({ name: m[1], query: m[2], op: m[3], bound: Number(m[4]) });
+    }
+    return checks;
+}
+function compare(value, op, bound) {
+    switch (op) {
+        case '<':
+            return value < bound;
+        case '<=':
+            return value <= bound;
+        case '>':
+            return value > bound;
+        case '>=':
+            return value >= bound;
+        case '==':
+            return value === bound;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/slo/stats.ts
+/**
+ * Wilson score interval for a proportion (errors / requests). At low traffic it is wide, so a
+ * comparison built on it does not fail a canary for one unlucky error in twenty requests, and
+ * it never divides by zero. z = 1.645: one-sided 95 %.
+ */
+function wilsonInterval(successes, trials, z = 1.645) {
+    if (trials <= 0)
+        return { low: 0, high: 1 };
+    const p = successes / trials;
+    const z2 = z * z;
+    const denominator = 1 + z2 / trials;
+    const centre = (p + z2 / (2 * trials)) / denominator;
+    const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / denominator;
+    return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+;// CONCATENATED MODULE: ./src/slo/judge.ts
+
+
+
+const num = (r) => (r.kind === 'value' ? r.value : null);
+/** A count must be a finite number >= 0: +Inf or a negative "count" (a reset seen through
+ * increase() of a hand-written query, a subtraction gone wrong) is no data, never a rate. */
+const count = (r) => r.kind === 'value' && Number.isFinite(r.value) && r.value >= 0 ? r.value : null;
+function noData(r) {
+    if (r.kind === 'error')
+        return `no data: ${r.message}`;
+    if (r.kind === 'nan')
+        return 'no data: the query returned NaN';
+    if (r.kind === 'value')
+        return `no data: ${r.value} is not a count`;
+    return 'no data: the query returned no series';
+}
+const judge_pct = (v) => `${(v * 100).toFixed(3)}%`;
+/**
+ * The counts behind a rate. increase() extrapolates, so its counts are often fractional: then
+ * they are shown as the estimates they are (one decimal), never rounded into integers that do
+ * not give the rate shown (3.8 % shown as 1/37).
+ */
+function countsShown(errors, requests) {
+    const whole = (x) => Math.abs(x - Math.round(x)) < 1e-6;
+    if (whole(errors) && whole(requests))
+        return `(${Math.round(errors)}/${Math.round(requests)})`;
+    return `(≈${errors.toFixed(1)}/${requests.toFixed(1)}, Prometheus increase() estimates)`;
+}
+/**
+ * Judges one analysis of the canary. Rules (documented in actions/canary-promote/README.md):
+ * - fewer requests than `minRequests`, or any query without an answer -> inconclusive, never pass;
+ * - fixed bounds, error-judgement interval (default): the error rate's upper bound (Clopper-Pearson,
+ *   confidence split over `looks`) <= max, else fail when its lower bound is above, else
+ *   inconclusive; the P95 as judgeP95 says. error-judgement point: the observed error rate
+ *   <= max and the P95 < max;
+ * - against the stable slot: fail only when the canary is worse *with confidence*: the lower
+ *   bound of the canary's 95 % Wilson interval for its error rate exceeds the stable rate plus
+ *   the allowed increase; P95 above stable's by more than the allowed percentage and by more
+ *   than `p95NoiseFloorMs`. When either slot has too little traffic, that comparison is
+ *   skipped (noted), not failed;
+ * - extra checks: each query's value against its bound, no answer -> inconclusive.
+ */
+function judgeAnalysis(canary, stable, extras, t, queries = {}) {
+    const m = [];
+    const requests = count(canary.requests);
+    const errors = count(canary.errors);
+    const p95Raw = num(canary.p95Seconds);
+    // histogram_quantile gives +Inf when the quantile is in the +Inf bucket: slower than every bound
+    const p95 = p95Raw !== null && (p95Raw >= 0 || p95Raw === Infinity) ? p95Raw : null;
+    const enough = requests !== null && requests >= t.minRequests;
+    const interval = (t.errorJudgement ?? 'interval') === 'interval';
+    const confidence = t.confidence ?? 0.95;
+    const looks = Math.max(1, t.looks ?? 1);
+    m.push({
+        check: 'requests',
+        query: queries.requests,
+        value: requests,
+        shown: requests === null ? noData(canary.requests) : `${Math.round(requests)} requests`,
+        bound: `>= ${t.minRequests}`,
+        verdict: enough ? 'pass' : 'inconclusive',
+        note: enough ? undefined : requests === null ? undefined : 'too little traffic to judge'
+    });
+    if (errors === null || requests === null) {
+        m.push({
+            check: 'error rate',
+            query: queries.errors,
+            value: null,
+            shown: noData(errors === null ? canary.errors : canary.requests),
+            bound: `<= ${t.maxErrorRatePercent}%`,
+            verdict: 'inconclusive'
+        });
+    }
+    else if (errors > requests + 1e-9) {
+        // more errors than requests: the two queries disagree (different selectors, a reset)
+        m.push({
+            check: 'error rate',
+            query: queries.errors,
+            value: null,
+            shown: `no data: ${errors} errors of ${requests} requests (the queries disagree)`,
+            bound: `<= ${t.maxErrorRatePercent}%`,
+            verdict: 'inconclusive'
+        });
+    }
+    else if (interval) {
+        const rate = requests > 0 ? errors / requests : 0;
+        const j = judgeRate(errors, requests, t.maxErrorRatePercent, confidence, looks);
+        m.push({
+            check: 'error rate',
+            query: queries.errors,
+            value: rate * 100,
+            shown: `${judge_pct(rate)} ${countsShown(errors, requests)}; ${describeBound(j)}`,
+            bound: `upper bound <= ${t.maxErrorRatePercent}%`,
+            verdict: !enough ? 'inconclusive' : j.verdict,
+            needsMore: enough && j.verdict === 'inconclusive',
+            lowPercent: j.low * 100,
+            highPercent: j.high * 100
+        });
+    }
+    else {
+        const rate = requests > 0 ? errors / requests : 0;
+        m.push({
+            check: 'error rate',
+            query: queries.errors,
+            value: rate * 100,
+            shown: `${judge_pct(rate)} ${countsShown(errors, requests)}; point estimate, no bound stated (error-judgement point)`,
+            bound: `<= ${t.maxErrorRatePercent}%`,
+            verdict: !enough
+                ? 'inconclusive'
+                : rate * 100 <= t.maxErrorRatePercent + 1e-9
+                    ? 'pass'
+                    : 'fail'
+        });
+    }
+    if (p95 === null) {
+        m.push({
+            check: 'p95 latency',
+            query: queries.p95,
+            value: null,
+            shown: noData(canary.p95Seconds),
+            bound: `< ${t.maxP95Ms} ms`,
+            verdict: 'inconclusive'
+        });
+    }
+    else if (interval) {
+        m.push(judgeP95(p95, requests, t, confidence, looks, enough, queries.p95));
+    }
+    else {
+        const ms = p95 * 1000;
+        m.push({
+            check: 'p95 latency',
+            query: queries.p95,
+            value: ms,
+            shown: `${Math.round(ms)} ms`,
+            bound: `< ${t.maxP95Ms} ms`,
+            verdict: !enough ? 'inconclusive' : ms < t.maxP95Ms ? 'pass' : 'fail'
+        });
+    }
+    if (stable)
+        m.push(...compareWithStable(canary, stable, t, enough));
+    for (const x of extras) {
+        const v = num(x.reading);
+        m.push({
+            check: x.name,
+            query: x.query,
+            value: v,
+            shown: v === null ? noData(x.reading) : String(Number(v.toPrecision(6))),
+            bound: `${x.op} ${x.bound}`,
+            verdict: v === null ? 'inconclusive' : compare(v, x.op, x.bound) ? 'pass' : 'fail'
+        });
+    }
+    const verdict = m.some((x) => x.verdict === 'fail')
+        ? 'fail'
+        : m.some((x) => x.verdict === 'inconclusive')
+            ? 'inconclusive'
+            : 'pass';
+    const needsMore = verdict === 'inconclusive' &&
+        m.filter((x) => x.verdict === 'inconclusive').every((x) => x.needsMore);
+    return { verdict, measurements: m, needsMore };
+}
+/**
+ * A P95 from histogram_quantile under the interval judgement. What it can show is limited
+ * twice: by the samples (a distribution-free bound of a P95 needs 1 - 0.95^n >= confidence, 59
+ * samples at 95 %; fewer say nothing) and by the buckets (inside the bucket that holds the
+ * bound, the value is a linear interpolation, so a P95 there is neither shown below nor above).
+ */
+function judgeP95(p95Seconds, requests, t, confidence, looks, enough, query) {
+    const ms = p95Seconds * 1000;
+    const needed = samplesForQuantile(0.95, 1 - (1 - confidence) / Math.max(1, looks));
+    const base = {
+        check: 'p95 latency',
+        query,
+        value: Number.isFinite(ms) ? ms : null,
+        bound: `< ${t.maxP95Ms} ms`
+    };
+    const shownMs = Number.isFinite(ms) ? `${Math.round(ms)} ms` : 'above the largest bucket (+Inf)';
+    if (requests === null || requests < needed) {
+        return {
+            ...base,
+            shown: `${shownMs}; inconclusive: ${requests === null ? 'no request count' : `${Math.round(requests)} requests`} cannot bound a P95 (${needed} needed at ${Number((confidence * 100).toPrecision(3))} %${looks > 1 ? ` over ${looks} looks` : ''})`,
+            verdict: 'inconclusive',
+            needsMore: requests !== null
+        };
+    }
+    const b = t.p95Bucket;
+    if (b && b !== 'boundary' && p95Seconds > b.low && p95Seconds <= b.high) {
+        return {
+            ...base,
+            shown: `${shownMs}; inconclusive: it lies in the histogram bucket (${b.low * 1000} ms, ${b.high * 1000} ms] that holds the ${t.maxP95Ms} ms bound, where histogram_quantile only interpolates (resolution: that bucket)`,
+            verdict: 'inconclusive'
+        };
+    }
+    const resolution = b === undefined
+        ? 'histogram buckets not known'
+        : b === 'boundary'
+            ? 'the bound is a bucket boundary'
+            : `bucket resolution: the bound lies in (${b.low * 1000} ms, ${b.high * 1000} ms]`;
+    return {
+        ...base,
+        shown: `${shownMs} from ${Math.round(requests)} requests (${resolution})`,
+        verdict: !enough ? 'inconclusive' : ms < t.maxP95Ms ? 'pass' : 'fail'
+    };
+}
+function compareWithStable(canary, stable, t, canaryEnough) {
+    const out = [];
+    const sReq = num(stable.requests);
+    const sErr = num(stable.errors);
+    const cReq = num(canary.requests);
+    const cErr = num(canary.errors);
+    const stableEnough = sReq !== null && sReq >= t.minRequests;
+    if (!stableEnough || sErr === null || cReq === null || cErr === null || !canaryEnough) {
+        out.push({
+            check: 'error rate vs stable',
+            value: null,
+            shown: 'skipped: too little traffic on one of the slots',
+            bound: `<= stable + ${t.maxErrorRateIncreasePoints} points`,
+            verdict: 'pass',
+            note: 'not judged'
+        });
+    }
+    else {
+        const stableRate = sErr / sReq;
+        const { low } = wilsonInterval(cErr, cReq);
+        const allowed = stableRate + t.maxErrorRateIncreasePoints / 100;
+        out.push({
+            check: 'error rate vs stable',
+            value: low * 100,
+            shown: `canary ≥ ${judge_pct(low)} (95% lower bound) vs stable ${judge_pct(stableRate)}`,
+            bound: `<= ${judge_pct(allowed)}`,
+            verdict: low <= allowed ? 'pass' : 'fail'
+        });
+    }
+    const sP95 = num(stable.p95Seconds);
+    const cP95 = num(canary.p95Seconds);
+    if (!stableEnough || sP95 === null || cP95 === null || !canaryEnough) {
+        out.push({
+            check: 'p95 vs stable',
+            value: null,
+            shown: 'skipped: too little traffic on one of the slots',
+            bound: `<= stable + ${t.maxP95IncreasePercent}% (min ${t.p95NoiseFloorMs} ms)`,
+            verdict: 'pass',
+            note: 'not judged'
+        });
+    }
+    else {
+        const allowed = Math.max(sP95 * (1 + t.maxP95IncreasePercent / 100), sP95 + t.p95NoiseFloorMs / 1000);
+        out.push({
+            check: 'p95 vs stable',
+            value: cP95 * 1000,
+            shown: `canary ${Math.round(cP95 * 1000)} ms vs stable ${Math.round(sP95 * 1000)} ms`,
+            bound: `<= ${Math.round(allowed * 1000)} ms`,
+            verdict: cP95 <= allowed ? 'pass' : 'fail'
+        });
+    }
+    return out;
+}
+/**
+ * How analyses add up to a decision. `failureLimit` is the number of failed analyses tolerated:
+ * the run aborts on failure number failureLimit + 1 (0 = the first failure aborts).
+ * `maxInconclusive` is the number of consecutive inconclusive analyses that abort the run
+ * (2 = the second in a row aborts). A pass resets the inconclusive streak, not the failures.
+ */
+class AnalysisTally {
+    failureLimit;
+    maxInconclusive;
+    failures = 0;
+    inconclusiveStreak = 0;
+    constructor(failureLimit, maxInconclusive) {
+        this.failureLimit = failureLimit;
+        this.maxInconclusive = maxInconclusive;
+    }
+    /** Returns why the run must abort now, or undefined to go on. */
+    record(verdict) {
+        if (verdict === 'fail') {
+            this.failures++;
+            this.inconclusiveStreak = 0;
+            if (this.failures > this.failureLimit) {
+                return `${this.failures} failed analys${this.failures === 1 ? 'is' : 'es'} (failure-limit ${this.failureLimit} tolerates ${this.failureLimit})`;
+            }
+        }
+        else if (verdict === 'inconclusive') {
+            this.inconclusiveStreak++;
+            if (this.inconclusiveStreak >= this.maxInconclusive) {
+                return `${this.inconclusiveStreak} inconclusive analyses in a row (max-inconclusive ${this.maxInconclusive})`;
+            }
+        }
+        else {
+            this.inconclusiveStreak = 0;
+        }
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/slo/prometheus-api.ts
+
+/**
+ * One call of Prometheus's HTTP API: the one place that builds the request (token, headers,
+ * timeout) and tells "unreachable", "not its API" and "rejected" apart. `params` are POSTed as
+ * a form (long PromQL stays out of the URL) unless `method` is GET (status endpoints).
+ * Warnings are returned, not judged: a caller that needs the whole answer refuses them.
+ */
+async function callPrometheus(o, path, params, method = params ? 'POST' : 'GET') {
+    const url = new URL(path, o.url.endsWith('/') ? o.url : `${o.url}/`);
+    const headers = { ...o.headers };
+    const form = method === 'POST' && params ? new URLSearchParams(params) : undefined;
+    if (form)
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+    else
+        for (const [k, v] of Object.entries(params ?? {}))
+            url.searchParams.set(k, v);
+    if (o.token)
+        headers.authorization = `Bearer ${o.token}`;
+    let res;
+    try {
+        res = await fetch(url, {
+            method,
+            headers,
+            body: form,
+            signal: AbortSignal.timeout(o.timeoutMs)
+        });
+    }
+    catch (error) {
+        const e = error;
+        const why = e.name === 'TimeoutError'
+            ? `no answer within ${o.timeoutMs} ms`
+            : (e.cause?.code ?? e.message);
+        throw new errors/* ToolError */.v4(`Prometheus at ${o.url} unreachable: ${why}`);
+    }
+    const text = await res.text();
+    let body;
+    try {
+        body = JSON.parse(text);
+    }
+    catch {
+        throw new errors/* ToolError */.v4(`Prometheus answered HTTP ${res.status} with something that is not its API: ${text.slice(0, 200)}`);
+    }
+    if (body?.status !== 'success' || body.data === undefined) {
+        const what = params?.query ? `the query \`${params.query.slice(0, 200)}\`` : path;
+        throw new errors/* ToolError */.v4(`Prometheus rejected ${what} (${body?.errorType ?? `HTTP ${res.status}`}): ${body?.error ?? text.slice(0, 200)}`);
+    }
+    const warnings = Array.isArray(body.warnings) ? body.warnings.map(String) : [];
+    return { data: body.data, warnings };
+}
+/** The answer's data, refusing a partial one: missing series must never read as a pass. */
+async function prometheus_api_callPrometheusWhole(o, path, params, method) {
+    const { data, warnings } = await callPrometheus(o, path, params, method);
+    if (warnings.length) {
+        throw new errors/* ToolError */.v4(`Prometheus answered with warnings (a partial result): ${warnings.join('; ').slice(0, 300)}`);
+    }
+    return data;
+}
+
+;// CONCATENATED MODULE: ./src/slo/prometheus-meta.ts
+/*
+ * What sequential analysis needs to know about the Prometheus server beyond instant values:
+ * its scrape interval (the natural poll interval: polling faster only re-reads the same
+ * samples) and the histogram's bucket bounds (to count requests above the latency SLO).
+ */
+
+
+
+/** `global.scrape_interval` from the running configuration (Prometheus's default is 1m). */
+function parseScrapeInterval(yaml) {
+    const global = /^global:\s*\n((?:[ \t]+.*\n?)*)/m.exec(yaml)?.[1] ?? '';
+    const raw = /^\s+scrape_interval:\s*['"]?([0-9a-z]+)/m.exec(global)?.[1];
+    const ms = raw === undefined ? 60_000 : parseDurationMs(raw);
+    if (ms === undefined || ms <= 0)
+        throw new ToolError(`Prometheus scrape_interval \`${raw}\` not understood`);
+    return ms;
+}
+async function scrapeIntervalMs(o) {
+    const data = (await callPrometheusWhole(o, 'api/v1/status/config'));
+    return parseScrapeInterval(data.yaml ?? '');
+}
+/**
+ * The bucket to count "fast" requests with: the smallest `le` at or above the bound, so a
+ * request is counted slow only when it surely exceeded the bound (a coarser bucket makes the
+ * test more lenient, never stricter). undefined when the histogram has no such bucket.
+ */
+function chooseBucket(les, boundSeconds) {
+    const finite = les
+        .map((le) => ({ le, v: Number(le) }))
+        .filter((b) => Number.isFinite(b.v) && b.v >= boundSeconds - 1e-12)
+        .sort((a, b) => a.v - b.v);
+    return finite[0]?.le;
+}
+/**
+ * Where the bound falls among the histogram's buckets: on a bucket boundary (a count at the
+ * bound is exact), or inside (low, high] (histogram_quantile interpolates there, so that
+ * bucket is the answer's resolution). undefined when the buckets are not known.
+ */
+function bucketAround(les, boundSeconds) {
+    const values = les
+        .map(Number)
+        .filter((v) => !Number.isNaN(v) && v >= 0)
+        .sort((a, b) => a - b);
+    if (!values.length)
+        return undefined;
+    if (values.some((v) => Math.abs(v - boundSeconds) < 1e-9))
+        return 'boundary';
+    const below = values.filter((v) => v < boundSeconds);
+    const above = values.filter((v) => v > boundSeconds);
+    return { low: below.length ? below[below.length - 1] : 0, high: above[0] ?? Infinity };
+}
+async function bucketBounds(o, series) {
+    const query = `count by (le) (${series})`;
+    const data = (await prometheus_api_callPrometheusWhole(o, 'api/v1/query', { query }, 'GET'));
+    return (data.result ?? []).map((r) => r.metric.le).filter((le) => !!le);
+}
+/**
+ * Several sums in ONE instant query, each tagged by label `m`: Prometheus answers a query from
+ * one consistent view (a scrape is seen whole or not at all), so the counters can be subtracted
+ * from each other. Separate queries can straddle a scrape: `count - fast` then counts a whole
+ * second of new requests as slow. Missing sums are simply absent from the answer.
+ */
+function taggedSums(sums) {
+    return Object.entries(sums)
+        .map(([tag, expr]) => `label_replace(${expr}, "m", "${tag}", "", "")`)
+        .join(' or ');
+}
+async function readTagged(o, query) {
+    const data = (await callPrometheusWhole(o, 'api/v1/query', { query }, 'GET'));
+    const out = {};
+    for (const r of data.result ?? []) {
+        const v = Number(r.value[1]);
+        if (r.metric.m && Number.isFinite(v))
+            out[r.metric.m] = v;
+    }
+    return out;
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/slo/prometheus.ts
+
+
+
+
+
+class PrometheusClient {
+    options;
+    constructor(options) {
+        this.options = options;
+        log/* log */.Rm.secret(options.token);
+        for (const v of Object.values(options.headers ?? {}))
+            log/* log */.Rm.secret(v);
+    }
+    /**
+     * The longest scrape interval in Prometheus' loaded configuration (global and per job), or
+     * undefined when the server does not expose it (some managed services do not).
+     */
+    async scrapeIntervalMs() {
+        try {
+            const data = (await callPrometheus(this.options, 'api/v1/status/config')).data;
+            return data?.yaml ? longestScrapeInterval(data.yaml) : undefined;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    /** Instant query. Throws ToolError when Prometheus is unreachable or answers with an error. */
+    async query(promql) {
+        const data = (await prometheus_api_callPrometheusWhole(this.options, 'api/v1/query', { query: promql }));
+        return reduce(data.resultType, data.result);
+    }
+}
+/** Pure: the longest `scrape_interval` in a Prometheus configuration (default 1m). */
+function longestScrapeInterval(yaml) {
+    let config;
+    try {
+        config = (0,dist/* parse */.qg)(yaml);
+    }
+    catch {
+        return undefined;
+    }
+    const global = (0,duration/* parseDurationMs */.yi)(config?.global?.scrape_interval ?? '1m');
+    const jobs = (config?.scrape_configs ?? []).map((j) => j.scrape_interval ? (0,duration/* parseDurationMs */.yi)(j.scrape_interval) : global);
+    const all = [global, ...jobs].filter((v) => typeof v === 'number');
+    return all.length ? Math.max(...all) : undefined;
+}
+/** A scalar, or a vector of exactly one sample; several series are an error in the query. */
+function reduce(resultType, result) {
+    let raw;
+    if (resultType === 'scalar')
+        raw = result[1];
+    else if (resultType === 'vector') {
+        const series = result;
+        if (series.length === 0)
+            return { kind: 'empty' };
+        if (series.length > 1) {
+            throw new errors/* ToolError */.v4(`the query returned ${series.length} series; aggregate it to one (for example with sum())`);
+        }
+        raw = series[0].value[1];
+    }
+    else
+        throw new errors/* ToolError */.v4(`the query returned a ${resultType}; an instant vector or scalar is needed`);
+    // Prometheus writes infinities as +Inf / -Inf (Number() reads those as NaN): a P95 in the +Inf
+    // bucket is slower than every bound, not "no data"; an infinite count is judged no data later.
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
+    if (Number.isNaN(value))
+        return { kind: 'nan' };
+    return { kind: 'value', value };
+}
+
+;// CONCATENATED MODULE: ./src/release/traffic-verification.ts
+/**
+ * Blue-green verification of real traffic: after the switch, the new live slot's own requests,
+ * 5xx and latency histogram are read from Prometheus over the window since the switch and judged
+ * by the canary's rules (src/slo/judge.ts: Clopper-Pearson bounds split over the looks, too few
+ * requests or no data is inconclusive, never a pass). The synthetic probe stays a smoke test; a
+ * switch is verified only when both pass. Pure decisions first, the I/O loop last.
+ */
+
+
+
+
+
+
+/**
+ * Pure: when to look at the slot's traffic, in ms since the switch. A look every verify-duration
+ * up to verify-max-duration, but none before the window holds two scrapes (a shorter range holds
+ * at most one sample: no increase, and a first error is lost). When two scrapes do not fit in
+ * verify-max-duration, one look once they do. The confidence is split over all of these.
+ */
+function trafficLookTimes(durationMs, maxDurationMs, scrapeMs) {
+    const earliest = scrapeMs === undefined ? durationMs : Math.max(durationMs, 2 * scrapeMs);
+    const times = [];
+    for (let k = 1; k * durationMs <= maxDurationMs; k++) {
+        if (k * durationMs >= earliest)
+            times.push(k * durationMs);
+    }
+    return times.length ? times : [earliest];
+}
+/**
+ * Pure: the verdict of one look at the slot's traffic (the canary's judgeAnalysis for one slot,
+ * no comparison with the other: after a blue-green switch the old slot has no traffic).
+ */
+function judgeTraffic(readings, rule, looks, windowMs, queries) {
+    const thresholds = {
+        maxErrorRatePercent: rule.maxErrorRatePercent,
+        maxP95Ms: rule.maxP95Ms,
+        minRequests: rule.minRequests,
+        maxErrorRateIncreasePoints: 0,
+        maxP95IncreasePercent: 0,
+        p95NoiseFloorMs: 0,
+        errorJudgement: rule.judgement,
+        confidence: rule.confidence,
+        looks: rule.judgement === 'interval' ? looks : 1,
+        p95Bucket: rule.p95Bucket
+    };
+    const j = judgeAnalysis(readings, undefined, [], thresholds, queries);
+    const get = (check) => j.measurements.find((m) => m.check === check);
+    const requests = get('requests')?.value ?? undefined;
+    const p95 = get('p95 latency')?.value ?? undefined;
+    const why = j.verdict === 'pass'
+        ? undefined
+        : j.measurements
+            .filter((m) => m.verdict !== 'pass')
+            .map((m) => `${m.check} ${m.shown} (bound ${m.bound})`)
+            .join('; ');
+    // Fewer requests than min-requests is a reason to look again after a switch (the window
+    // grows), unlike a query without an answer: more time cannot bring missing series back.
+    const tooFew = requests !== undefined && requests !== null && requests < rule.minRequests;
+    const needsMore = j.needsMore ||
+        (j.verdict === 'inconclusive' &&
+            tooFew &&
+            j.measurements.every((m) => m.verdict !== 'inconclusive' || m.value !== null || m.needsMore));
+    return {
+        verdict: j.verdict,
+        needsMore,
+        measurements: j.measurements,
+        requests: requests === null ? undefined : requests,
+        errorUpperBoundPercent: get('error rate')?.highPercent,
+        p95Ms: p95 === null ? undefined : p95,
+        windowMs,
+        looks,
+        why
+    };
+}
+/**
+ * Pure: look again or stop. A pass or a fail is final; an inconclusive look for want of
+ * requests (below min-requests, or too few for the bound) goes on while a look is left; no data
+ * (Prometheus down, a partial answer, no series, NaN) stops at once: waiting would keep users on
+ * an unverified release for nothing.
+ */
+function afterTrafficLook(verdict, needsMore, lookIndex, looks) {
+    if (verdict !== 'inconclusive')
+        return 'stop';
+    return needsMore && lookIndex + 1 < looks ? 'look again' : 'stop';
+}
+/** Pure: the verification's verdict from the probe's and, when configured, real traffic's. */
+function combinedVerdict(probe, traffic) {
+    const all = [probe, traffic].filter((v) => v !== undefined);
+    if (all.length === 0)
+        return 'inconclusive';
+    if (all.includes('fail'))
+        return 'fail';
+    if (all.includes('inconclusive'))
+        return 'inconclusive';
+    return 'pass';
+}
+async function read(p, q) {
+    try {
+        return await p.query(q);
+    }
+    catch (e) {
+        return { kind: 'error', message: e.message };
+    }
+}
+/**
+ * Reads and judges the slot's real traffic since `switchedAt` (performance.now() of the
+ * switch), looking at the times trafficLookTimes gives until a look is decisive.
+ */
+async function verifyTraffic(reader, options, rule, timing, slot, switchedAt) {
+    const selector = options.selector.replace(/\{\{\s*slot\s*\}\}/g, slot);
+    const scrapeMs = await reader.scrapeIntervalMs();
+    const times = trafficLookTimes(timing.durationMs, timing.maxDurationMs, scrapeMs);
+    const full = { ...rule, minRequests: options.minRequests };
+    if (rule.judgement === 'interval' && reader.latencyBuckets) {
+        try {
+            full.p95Bucket = bucketAround(await reader.latencyBuckets(selector), rule.maxP95Ms / 1000);
+        }
+        catch (e) {
+            log/* log */.Rm.warning(`could not read the latency histogram's buckets: ${e.message}`);
+        }
+    }
+    const scrape = scrapeMs === undefined
+        ? 'scrape interval not known'
+        : `scrape interval ${(0,duration/* formatDuration */.a3)(scrapeMs)}`;
+    return log/* log */.Rm.group(`Verify real traffic of ${slot} from Prometheus (${selector}): up to ${times.length} looks, ${scrape}`, async () => {
+        let last;
+        // The probe may have taken longer than the first looks: start at the latest one due.
+        const since = performance.now() - switchedAt;
+        const first = Math.max(0, times.filter((t) => t <= since).length - 1);
+        for (let i = first; i < times.length; i++) {
+            await (0,duration/* sleep */.yy)(Math.max(0, switchedAt + times[i] - performance.now()));
+            const windowMs = Math.max(times[i], performance.now() - switchedAt);
+            const vars = { selector, interval: promDuration(windowMs) };
+            const queries = {
+                requests: renderQuery('request-count-query', options.queries.requests, vars),
+                errors: renderQuery('error-rate-query', options.queries.errors, vars),
+                p95: renderQuery('latency-query', options.queries.p95, vars)
+            };
+            const [requests, errors, p95Seconds] = await Promise.all([
+                read(reader, queries.requests),
+                read(reader, queries.errors),
+                read(reader, queries.p95)
+            ]);
+            const j = judgeTraffic({ requests, errors, p95Seconds }, full, times.length, windowMs, queries);
+            last = j;
+            log/* log */.Rm.info(`look ${i + 1}/${times.length} (${(0,duration/* formatDuration */.a3)(windowMs)} since the switch): ${j.verdict.toUpperCase()} — ${j.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`);
+            if (afterTrafficLook(j.verdict, j.needsMore, i, times.length) === 'stop')
+                break;
+        }
+        return last;
+    });
+}
+/** The reader on a real Prometheus; the histogram's buckets only for the default latency query. */
+function prometheusTrafficReader(o) {
+    const client = new PrometheusClient(o.prometheus);
+    return {
+        scrapeIntervalMs: () => client.scrapeIntervalMs(),
+        query: (q) => client.query(q),
+        latencyBuckets: o.queries.p95 === DEFAULT_QUERIES.p95
+            ? (selector) => bucketBounds(o.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
+            : undefined
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/probe/switched.ts
 
 /**
@@ -35378,6 +36148,7 @@ async function runSwitchHook(name, argv, env, timeoutMs = 30 * 60_000) {
 
 
 
+
 function canPrepare(router) {
     return typeof router.prepareSlot === 'function';
 }
@@ -35452,7 +36223,8 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
             previous: plan.from ?? otherSlot(plan.to),
             reason: options.mode
         });
-        result.switchMs = Math.round(performance.now() - started);
+        const switchedAt = performance.now();
+        result.switchMs = Math.round(switchedAt - started);
         result.switched = true;
         log/* log */.Rm.info(`switched: all traffic on ${plan.to} (${result.switchMs} ms)`);
         Object.assign(result, { liveSlot: plan.to, previousSlot: plan.from ?? otherSlot(plan.to) });
@@ -35483,10 +36255,29 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
                 result.verify = v.sample;
                 result.verification = v.verdict;
             }
+            const probeBreach = notInEffect ?? verifyBreach(result.verify, options.verify, result.verification);
+            // Real traffic is read only after a passing probe: a broken smoke test is rolled back at once.
+            if (!probeBreach && options.verify.traffic) {
+                result.traffic = await verifyTraffic(options.verify.trafficReader ?? prometheusTrafficReader(options.verify.traffic), options.verify.traffic, {
+                    maxErrorRatePercent: options.verify.maxErrorRatePercent,
+                    maxP95Ms: options.verify.maxP95Ms,
+                    judgement: options.verify.judgement ?? 'interval',
+                    confidence: options.verify.confidence ?? 0.95
+                }, {
+                    durationMs: options.verify.durationMs,
+                    maxDurationMs: options.verify.maxDurationMs ?? 10 * options.verify.durationMs
+                }, plan.to, switchedAt);
+            }
+            result.verdict = notInEffect
+                ? 'fail'
+                : combinedVerdict(result.verification?.verdict, result.traffic?.verdict);
+            const trafficBreach = result.traffic && result.traffic.verdict !== 'pass'
+                ? `real traffic from Prometheus: ${result.traffic.why ?? result.traffic.verdict}`
+                : undefined;
             // An inconclusive verification is never a verified switch: it is undone like a failure.
-            await judge(result.verification?.verdict === 'inconclusive'
+            await judge(result.verdict === 'inconclusive'
                 ? 'verification inconclusive (not verified)'
-                : 'verification failed', notInEffect ?? verifyBreach(result.verify, options.verify, result.verification));
+                : 'verification failed', probeBreach ?? trafficBreach);
         }
         if (options.hooks?.postSwitch) {
             await judge('post-switch-command failed', await runSwitchHook('post-switch-command', options.hooks.postSwitch, hookEnv));
@@ -36919,8 +37710,6 @@ async function takeAnnotationLock(client, ref, owner, waitMs, timing = DEFAULT_L
     };
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/kube/kubeconfig.ts
 
 
@@ -37879,7 +38668,113 @@ function readRouterConfig(inputs) {
     return config;
 }
 
+;// CONCATENATED MODULE: ./src/slo/presets.ts
+
+
+const METRICS_PRESETS = {
+    // FastAPI: http_requests_total{handler,method,status="2xx"|"5xx"} and the label-free
+    // high-resolution histogram http_request_duration_highr_seconds (more buckets for P95).
+    'fastapi-instrumentator': {
+        description: 'prometheus-fastapi-instrumentator defaults (status grouped as 2xx/5xx)',
+        queries: {
+            requests: DEFAULT_QUERIES.requests,
+            errors: errorsBy('status'),
+            p95: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_highr_seconds_bucket{ {{selector}} }[{{interval}}])))'
+        }
+    },
+    // Python prometheus_client / Node prom-client with the conventional names of their docs:
+    // a counter http_requests_total{code} and a histogram http_request_duration_seconds.
+    'prometheus-client': {
+        description: 'Python prometheus_client or Node prom-client: http_requests_total{code}, http_request_duration_seconds',
+        queries: {
+            requests: DEFAULT_QUERIES.requests,
+            errors: errorsBy('code'),
+            p95: DEFAULT_QUERIES.p95
+        }
+    },
+    // Node express-prom-bundle (on prom-client): one histogram, the status in status_code.
+    'express-prom-bundle': {
+        description: 'Node express-prom-bundle: http_request_duration_seconds{status_code} (count from the histogram)',
+        queries: {
+            requests: 'sum(increase(http_request_duration_seconds_count{ {{selector}} }[{{interval}}]))',
+            errors: errorsBy('status_code', 'http_request_duration_seconds_count'),
+            p95: DEFAULT_QUERIES.p95
+        }
+    },
+    // HAProxy's built-in exporter: per server, code="1xx".."5xx"|"other". It has no latency
+    // histogram: the latency check judges its average over the last 1024 responses, not a P95.
+    haproxy: {
+        description: "HAProxy's built-in Prometheus exporter: haproxy_server_http_responses_total{proxy,server,code}; latency is the server's average response time (no histogram)",
+        queries: {
+            requests: 'sum(increase(haproxy_server_http_responses_total{ {{selector}} }[{{interval}}]))',
+            errors: errorsBy('code', 'haproxy_server_http_responses_total'),
+            p95: 'max(haproxy_server_response_time_average_seconds{ {{selector}} })'
+        },
+        selector: { canary: 'server="{{canary}}"', stable: 'server="{{stable}}"' }
+    },
+    // ingress-nginx: per backend Service (<app>-blue / <app>-green), numeric status.
+    'ingress-nginx': {
+        description: 'ingress-nginx controller: nginx_ingress_controller_requests{service,status}, nginx_ingress_controller_request_duration_seconds',
+        queries: {
+            requests: 'sum(increase(nginx_ingress_controller_requests{ {{selector}} }[{{interval}}]))',
+            errors: errorsBy('status', 'nginx_ingress_controller_requests'),
+            p95: 'histogram_quantile(0.95, sum by (le) (rate(nginx_ingress_controller_request_duration_seconds_bucket{ {{selector}} }[{{interval}}])))'
+        },
+        selector: { canary: 'service=~".+-{{canary}}"', stable: 'service=~".+-{{stable}}"' }
+    }
+};
+/** Input `metrics-preset`: a name from METRICS_PRESETS, or undefined for the defaults. */
+function metricsPreset(raw) {
+    if (raw === undefined || raw.trim() === '')
+        return undefined;
+    const preset = METRICS_PRESETS[raw.trim()];
+    if (!preset) {
+        throw new errors/* ConfigurationError */.j1(`input \`metrics-preset\` = \`${raw}\`: expected one of ${Object.keys(METRICS_PRESETS)
+            .map((n) => `\`${n}\``)
+            .join(', ')}`, 'metrics-preset');
+    }
+    return preset;
+}
+
+;// CONCATENATED MODULE: ./src/actions/release-inputs/metrics.ts
+
+
+
+
+/**
+ * metrics-preset, request-count-query, error-rate-query, latency-query: the PromQL both release
+ * actions judge traffic with. A query given as an input wins over the preset, the preset over
+ * the defaults.
+ */
+function readMetricQueries(inputs) {
+    const preset = metricsPreset(inputs.optional('metrics-preset'));
+    return {
+        preset,
+        queries: {
+            requests: inputs.optional('request-count-query') ??
+                preset?.queries.requests ??
+                DEFAULT_QUERIES.requests,
+            errors: inputs.optional('error-rate-query') ?? preset?.queries.errors ?? DEFAULT_QUERIES.errors,
+            p95: inputs.optional('latency-query') ?? preset?.queries.p95 ?? DEFAULT_QUERIES.p95
+        }
+    };
+}
+/** prometheus-headers: `Name: value` lines, the values masked in the log. */
+function readPrometheusHeaders(inputs) {
+    const headers = {};
+    for (const line of inputs.lines('prometheus-headers')) {
+        const m = /^([A-Za-z0-9-]+)\s*:\s*(.+)$/.exec(line);
+        if (!m)
+            throw new errors/* ConfigurationError */.j1('input `prometheus-headers` (values hidden): expected `Name: value` lines', 'prometheus-headers');
+        headers[m[1].toLowerCase()] = m[2];
+        log/* log */.Rm.secret(m[2]);
+    }
+    return headers;
+}
+
 ;// CONCATENATED MODULE: ./src/actions/deploy-bluegreen/inputs.ts
+
+
 
 
 
@@ -37936,6 +38831,12 @@ function readDeployInputs(inputs, context) {
             }
             : undefined
     };
+    const prometheusUrl = inputs.optionalUrl('verify-prometheus-url');
+    if (prometheusUrl && !release.verify) {
+        throw new errors/* ConfigurationError */.j1(`input \`verify-prometheus-url\` = \`${inputs.raw('verify-prometheus-url')}\` needs \`verify-url\` as well: real traffic is judged alongside the probe, over the same verification window`, 'verify-prometheus-url');
+    }
+    if (release.verify && prometheusUrl)
+        release.verify.traffic = readTraffic(inputs, prometheusUrl);
     if (release.verify) {
         const v = release.verify;
         const raw = inputs.optional('verify-max-duration');
@@ -37945,6 +38846,29 @@ function readDeployInputs(inputs, context) {
         }
     }
     return { mode, router, release, dryRun, github: readDeploymentRecord(inputs) };
+}
+/** verify-prometheus-url and the canary's query inputs: the new slot's real traffic. */
+function readTraffic(inputs, url) {
+    const token = inputs.optional('verify-prometheus-token');
+    log/* log */.Rm.secret(token);
+    const { queries, preset } = readMetricQueries(inputs);
+    const selector = inputs.optional('verify-selector') ??
+        preset?.selector?.canary.replace(/\{\{\s*canary\s*\}\}/g, '{{slot}}') ??
+        `${inputs.optional('slot-label') ?? 'slot'}="{{slot}}"`;
+    if (!/\{\{\s*slot\s*\}\}/.test(selector)) {
+        throw new errors/* ConfigurationError */.j1(`input \`verify-selector\` = \`${selector}\`: must contain {{slot}} (the slot judged), for example \`slot="{{slot}}"\``, 'verify-selector');
+    }
+    return {
+        prometheus: {
+            url: url.toString(),
+            token,
+            headers: readPrometheusHeaders(inputs),
+            timeoutMs: positiveDuration(inputs, 'prometheus-timeout', '10s')
+        },
+        queries,
+        selector,
+        minRequests: inputs.integer('min-requests', 1, 1_000_000_000, 50)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/core/summary.ts
@@ -38083,6 +39007,17 @@ function blueGreenSummary(routerName, inputs, r) {
             VERDICT[v.p95.verdict]
         ]);
     }
+    if (r.traffic) {
+        const t = r.traffic;
+        for (const m of t.measurements) {
+            gates.push([
+                `real traffic of ${plan?.to}: ${m.check} (Prometheus, ${(0,duration/* formatDuration */.a3)(t.windowMs)} since the switch)`,
+                m.shown,
+                m.bound,
+                VERDICT[m.verdict]
+            ]);
+        }
+    }
     if (gates.length)
         s.heading('Gates', 3).table(['check', 'measured', 'bound', 'verdict'], gates);
     s.heading('Result', 3).facts([
@@ -38090,13 +39025,13 @@ function blueGreenSummary(routerName, inputs, r) {
         ['Previous slot', r.previousSlot ?? 'unknown'],
         ['Switched', r.switched ? 'yes' : 'no'],
         ['Rolled back', r.rolledBack ? 'yes' : 'no'],
-        ...(r.verification
+        ...(r.verification && r.verdict
             ? [
                 [
                     'Verified',
-                    r.verification.verdict === 'pass'
-                        ? 'yes'
-                        : `no (${r.verification.verdict}${r.rolledBack ? ', so rolled back' : ''})`
+                    r.verdict === 'pass'
+                        ? `yes${r.traffic ? ' (probe and real traffic)' : ''}`
+                        : `no (${r.verdict}${r.traffic && r.traffic.verdict !== 'pass' ? ' on real traffic' : ''}${r.rolledBack ? ', so rolled back' : ''})`
                 ]
             ]
             : []),
@@ -38111,6 +39046,7 @@ function blueGreenSummary(routerName, inputs, r) {
 }
 
 ;// CONCATENATED MODULE: ./src/actions/deploy-bluegreen/main.ts
+
 
 
 
@@ -38192,12 +39128,20 @@ function report(io, result, deploymentId) {
     io.setOutput('switched', result.switched);
     io.setOutput('rolled-back', result.rolledBack);
     io.setOutput('switch-ms', result.switchMs ?? '');
-    io.setOutput('verification', result.verification?.verdict ?? '');
+    // the probe's and real traffic's verdicts together: only pass is a verified switch
+    io.setOutput('verification', result.verification ? (result.verdict ?? '') : '');
     io.setOutput('verify-requests', result.verify?.total ?? '');
     io.setOutput('error-rate-upper-bound', result.verification ? upperBoundShown(result.verification) : '');
     io.setOutput('p95-upper-bound-ms', result.verification?.p95.upperBoundMs !== undefined
         ? Math.round(result.verification.p95.upperBoundMs)
         : '');
+    const t = result.traffic;
+    io.setOutput('verify-traffic', t?.verdict ?? '');
+    io.setOutput('verify-traffic-requests', t?.requests !== undefined ? Math.round(t.requests) : '');
+    io.setOutput('verify-traffic-error-rate-upper-bound', t?.errorUpperBoundPercent !== undefined
+        ? percentShown(t.errorUpperBoundPercent / 100).replace(' %', '')
+        : '');
+    io.setOutput('verify-traffic-p95-ms', t?.p95Ms !== undefined ? Math.round(t.p95Ms) : '');
     io.setOutput('deployment-id', deploymentId ?? '');
 }
 
@@ -41297,7 +42241,15 @@ const SHARED_KEYS = [
     'health-request-timeout',
     'environment',
     'environment-url',
-    'error-judgement'
+    'error-judgement',
+    // what both judge real traffic with (canary: every step; blue-green: after the switch)
+    'prometheus-timeout',
+    'prometheus-headers',
+    'metrics-preset',
+    'request-count-query',
+    'error-rate-query',
+    'latency-query',
+    'min-requests'
 ];
 /** Top-level sections: the shared one, then one per action that reads the file. */
 const SECTIONS = ['deploy', 'deploy-bluegreen', 'canary-promote'];

@@ -38422,7 +38422,15 @@ const SHARED_KEYS = [
     'health-request-timeout',
     'environment',
     'environment-url',
-    'error-judgement'
+    'error-judgement',
+    // what both judge real traffic with (canary: every step; blue-green: after the switch)
+    'prometheus-timeout',
+    'prometheus-headers',
+    'metrics-preset',
+    'request-count-query',
+    'error-rate-query',
+    'latency-query',
+    'min-requests'
 ];
 /** Top-level sections: the shared one, then one per action that reads the file. */
 const SECTIONS = ['deploy', 'deploy-bluegreen', 'canary-promote'];
