@@ -4,6 +4,11 @@ import type { KubeDoc } from './kube-api.js'
 
 /** Pods with any container image ending in this run but never become ready (stuck rollout). */
 export const STUCK_IMAGE_SUFFIX = ':never-ready'
+/**
+ * The same for a digest-pinned image of this repository name (`<registry>/never-ready@sha256:...`),
+ * which a workflow releases by digest (the deploy workflow's Helm path): no tag to end in.
+ */
+export const STUCK_IMAGE_REPOSITORY = 'never-ready'
 
 /** The node KWOK manages; the scheduler binds every pod to it. */
 export const LAB_NODE: KubeDoc = {
@@ -17,7 +22,7 @@ export const LAB_NODE: KubeDoc = {
   spec: {}
 }
 
-const stuck = `.spec.containers.[] | select( .image | endswith("${STUCK_IMAGE_SUFFIX}") ) | .name`
+const stuck = `.spec.containers.[] | select( ( .image | endswith("${STUCK_IMAGE_SUFFIX}") ) or ( .image | contains("/${STUCK_IMAGE_REPOSITORY}@sha256:") ) ) | .name`
 
 const podStatus = (ready: boolean): string => `
       {{ $now := Now }}

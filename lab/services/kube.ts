@@ -7,9 +7,14 @@ import { enginePath, engineVersion } from '../engines.js'
 import { LabKubeApi, writeTokenKubeconfig, type KubeDoc } from '../kube-api.js'
 import type { Lab } from '../lab.js'
 import { freePort } from '../ports.js'
-import { KWOK_STAGES, LAB_NODE, STUCK_IMAGE_SUFFIX } from '../kube-stages.js'
+import {
+  KWOK_STAGES,
+  LAB_NODE,
+  STUCK_IMAGE_REPOSITORY,
+  STUCK_IMAGE_SUFFIX
+} from '../kube-stages.js'
 
-export { STUCK_IMAGE_SUFFIX }
+export { STUCK_IMAGE_REPOSITORY, STUCK_IMAGE_SUFFIX }
 
 /**
  * A real Kubernetes control plane on 127.0.0.1, built from the Go modules

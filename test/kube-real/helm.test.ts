@@ -113,7 +113,14 @@ describe('charts/sample-service, offline', () => {
   it.each([
     [['--set', 'app=Shop_App'], /app "Shop_App": expected a DNS-1035 label/],
     [['--set', 'liveSlot=red'], /liveSlot "red": expected blue or green/],
-    [['--set', 'green.image.tag='], /green.image.repository and green.image.tag are required/]
+    [
+      ['--set', 'green.image.tag='],
+      /green.image.repository and green.image.tag \(or green.image.digest\) are required/
+    ],
+    [
+      ['--set-string', 'blue.image.digest=sha256:abc,blue.image.tag='],
+      /blue.image.digest "sha256:abc": expected sha256:<64 hex digits>/
+    ]
   ])('refuses hostile values %j', async (args, message) => {
     const run = await helm(['template', 'shop', CHART, ...KUBE_VERSION, ...args])
     expect(run.code).not.toBe(0)
