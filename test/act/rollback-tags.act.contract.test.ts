@@ -12,7 +12,7 @@
  * Stand-ins: none reached (the rollback path has no third-party step with these inputs).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { jobResult, runAct, type ActRun } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
@@ -172,6 +172,10 @@ describe('rollback template under act: the environment tag follows what is live'
   it('by version: a digest with findings is refused; nothing switches, no tag moves', async () => {
     await pushImage({ url: registry.url }, 'shop', '1.4.1', { layers: 1, layerBytes: 1024 })
     const before = api.deployments.length
+    const installs = lab.path('installs-refused.log')
+    const deployCommand = join(lab.mkdir('bin-refused'), 'install-slot')
+    writeFileSync(deployCommand, `#!/bin/sh\necho "$OPS_SLOT $OPS_IMAGE" > "${installs}"\n`)
+    chmodSync(deployCommand, 0o755)
     const run = await runAct({
       callerFiles: {
         '.github/workflows/rollback.yml': templateCaller('rollback', {
@@ -183,7 +187,8 @@ describe('rollback template under act: the environment tag follows what is live'
           httproute: undefined,
           'aws-role-to-assume': undefined,
           'aws-region': undefined,
-          'eks-cluster': undefined
+          'eks-cluster': undefined,
+          'deploy-command': deployCommand
         })
       },
       workflow: '.github/workflows/rollback.yml',
@@ -198,6 +203,7 @@ describe('rollback template under act: the environment tag follows what is live'
     expect(run.exitCode).not.toBe(0)
     expect(jobResult(run, 'scan')).toBe('failure')
     expect(jobResult(run, 'rollback')).toBeUndefined()
+    expect(existsSync(installs)).toBe(false)
     expect(await slotCounts(lb.url, 10)).toEqual({ green: 10 })
     expect(api.deployments.length).toBe(before)
     expect(await digestOf('production')).toBe(digests.green)
