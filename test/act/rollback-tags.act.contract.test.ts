@@ -134,6 +134,47 @@ describe('rollback template under act: the environment tag follows what is live'
     expect(await digestOf('production')).toBe(digests.blue)
   })
 
+  it('first rollback after the upgrade (no slot record): traffic back, the job passes, a warning says so', async () => {
+    // An image whose slots were released before records existed: only `production` is there.
+    const old = await pushImage({ url: registry.url }, 'legacy', 'production', {
+      layers: 1,
+      layerBytes: 1024
+    })
+    const run = await runAct({
+      callerFiles: {
+        '.github/workflows/rollback.yml': templateCaller('rollback', {
+          ...haproxyWith(lb.socket, app),
+          namespace: undefined,
+          service: undefined,
+          app: undefined,
+          httproute: undefined,
+          'aws-role-to-assume': undefined,
+          'aws-region': undefined,
+          'eks-cluster': undefined
+        })
+      },
+      workflow: '.github/workflows/rollback.yml',
+      event: 'workflow_dispatch',
+      payload: { inputs: { environment: 'production', target: '', 'dry-run': 'false' } },
+      vars: { IMAGE: `${proxyHost}/legacy` },
+      apiUrl: api.url,
+      token: api.token,
+      timeoutMs: 240_000
+    })
+    // The switch is what a rollback is for: a failed job here would invite a re-run, which
+    // switches traffic again, to the release just rolled away from.
+    if (jobResult(run, 'rollback') !== 'success') throw new Error(explain(run))
+    expect(await slotCounts(lb.url, 10)).toEqual({ blue: 10 })
+    expect(run.log).toMatch(
+      /the rollback itself succeeded: traffic is on the live slot blue .*do not re-run this job .*legacy:production was not moved: no readable record .*legacy:production-blue/
+    )
+    const res = await fetch(`${registry.url}/v2/legacy/manifests/production`, {
+      method: 'HEAD',
+      headers: { accept: MANIFEST }
+    })
+    expect(res.headers.get('docker-content-digest')).toBe(old.digest)
+  })
+
   it('a release switching while the rollback tags: read again, the tag ends on what is live', async () => {
     let switched = false
     proxy.beforePut('shop', 'production', async () => {
