@@ -124,6 +124,12 @@ describe('deploy.yml check-inputs: nothing released that nothing installed', () 
     expect(deploy({ 'deploy-command': '', 'dry-run': 'true' }).code).toBe(0)
   })
 
+  it('refuses an environment that makes no valid image tag, before anything is built', () => {
+    const r = deploy({ environment: 'staging eu' })
+    expect(r.code).toBe(2)
+    expect(r.out).toContain("::error::input environment = 'staging eu'")
+  })
+
   it.each(['haproxy', 'nginx'])('refuses router %s without deploy-command', (router) => {
     for (const strategy of ['bluegreen', 'canary']) {
       const r = deploy({ router, strategy, 'deploy-command': '' })
