@@ -134,6 +134,17 @@ describe('rollback template under act: the environment tag follows what is live'
     expect(await digestOf('production')).toBe(digests.blue)
   })
 
+  it('two rollbacks dispatched together: the second, queued behind the first, changes nothing', async () => {
+    // GitHub runs them one after the other in rollback.yml's concurrency group.
+    const first = await rollback()
+    if (jobResult(first, 'rollback') !== 'success') throw new Error(explain(first))
+    const second = await rollback()
+    expect(jobResult(second, 'rollback')).toBe('failure')
+    expect(second.log).toMatch(/nothing to roll back to: blue is live and the idle slot green/)
+    expect(await slotCounts(lb.url, 10)).toEqual({ blue: 10 })
+    expect(await digestOf('production')).toBe(digests.blue)
+  })
+
   it('first rollback after the upgrade (no slot record): traffic back, the job passes, a warning says so', async () => {
     // An image whose slots were released before records existed: only `production` is there.
     const old = await pushImage({ url: registry.url }, 'legacy', 'production', {
