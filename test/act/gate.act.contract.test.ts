@@ -52,6 +52,8 @@ describe('staging template gate under act: pytest on the sample service', () => 
       callerFiles: {
         '.github/workflows/deploy-staging.yml': templateCaller('deploy-staging', {
           ...haproxyWith(lb.socket, app),
+          // Required off kubernetes (check-inputs); never reached: the Docker build stops first.
+          'deploy-command': '/bin/true',
           build: undefined,
           test: JSON.stringify([
             '/usr/bin/python3',

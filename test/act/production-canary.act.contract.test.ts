@@ -5,7 +5,8 @@
  * app under real load. A good canary is promoted, its Deployment is success and the previous
  * production deployment is marked inactive; a canary breaching its error-rate SLO is aborted,
  * traffic stays on stable, the run fails and the Deployment is failure.
- * The template's Kubernetes router is swapped for the lab's HAProxy (the inputs named below).
+ * The template's Kubernetes router is swapped for the lab's HAProxy (the inputs named below); its
+ * deploy-command only logs the slot and image it is given (the lab's slots already run the app).
  * Stand-ins: none reached on this path.
  */
 import {
@@ -18,6 +19,8 @@ import {
   it,
   jest
 } from '@jest/globals'
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { jobResult, makeCallerRepo, runAct, type ActRun } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
 import { startLoad, type Load } from '../../lab/load.js'
@@ -46,7 +49,12 @@ describe('production template under act (host mode): canary on HAProxy with Prom
   let registry: Registry
   let load: Load
 
+  const installs = lab.path('installs.log')
+  let installScript: string
   beforeAll(async () => {
+    installScript = join(lab.mkdir('bin'), 'install-slot')
+    writeFileSync(installScript, `#!/bin/sh\necho "$OPS_SLOT $OPS_IMAGE" > "${installs}"\n`)
+    chmodSync(installScript, 0o755)
     ;[stack, api, registry] = await Promise.all([
       startServiceStack(lab),
       startFakeGitHubApi(),
@@ -76,8 +84,12 @@ describe('production template under act (host mode): canary on HAProxy with Prom
 
   async function release(): Promise<{ run: ActRun; sha: string; digest: string }> {
     const { app, lb, prometheus } = stack
+    // The lab's slots already run the sample app: the install only logs what it was given
+    // (deploy.yml refuses haproxy without deploy-command: nothing would install the image).
+    rmSync(installs, { force: true })
     const caller = templateCaller('deploy-production', {
       'trivy-path': fakeTrivyPath(),
+      'deploy-command': installScript,
       router: 'haproxy',
       'haproxy-socket': lb.socket,
       'health-url-blue': `${app.blue.url}/healthz`,
@@ -133,6 +145,7 @@ describe('production template under act (host mode): canary on HAProxy with Prom
     const { run, sha, digest } = await release()
     if (jobResult(run, 'release') !== 'success') throw new Error(explain(run))
     expect(run.exitCode).toBe(0)
+    expect(readFileSync(installs, 'utf8').trim()).toBe(`green ${registry.host}/shop@${digest}`)
     // green (the canary, now live) recorded; `production` read back from HAProxy: green's image
     expect(await tagDigest('production-green')).toBe(digest)
     expect(await tagDigest('production')).toBe(digest)

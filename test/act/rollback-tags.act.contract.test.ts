@@ -12,7 +12,7 @@
  * Stand-ins: none reached (the rollback path has no third-party step with these inputs).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { jobResult, runAct, type ActRun } from '../../lab/act.js'
 import { Lab } from '../../lab/lab.js'
@@ -134,6 +134,58 @@ describe('rollback template under act: the environment tag follows what is live'
     expect(await digestOf('production')).toBe(digests.blue)
   })
 
+  it('two rollbacks dispatched together: the second, queued behind the first, changes nothing', async () => {
+    // GitHub runs them one after the other in rollback.yml's concurrency group.
+    const first = await rollback()
+    if (jobResult(first, 'rollback') !== 'success') throw new Error(explain(first))
+    const second = await rollback()
+    expect(jobResult(second, 'rollback')).toBe('failure')
+    expect(second.log).toMatch(/nothing to roll back to: blue is live and the idle slot green/)
+    expect(await slotCounts(lb.url, 10)).toEqual({ blue: 10 })
+    expect(await digestOf('production')).toBe(digests.blue)
+  })
+
+  it('first rollback after the upgrade (no slot record): traffic back, the job passes, a warning says so', async () => {
+    // An image whose slots were released before records existed: only `production` is there.
+    const old = await pushImage({ url: registry.url }, 'legacy', 'production', {
+      layers: 1,
+      layerBytes: 1024
+    })
+    const run = await runAct({
+      callerFiles: {
+        '.github/workflows/rollback.yml': templateCaller('rollback', {
+          ...haproxyWith(lb.socket, app),
+          namespace: undefined,
+          service: undefined,
+          app: undefined,
+          httproute: undefined,
+          'aws-role-to-assume': undefined,
+          'aws-region': undefined,
+          'eks-cluster': undefined
+        })
+      },
+      workflow: '.github/workflows/rollback.yml',
+      event: 'workflow_dispatch',
+      payload: { inputs: { environment: 'production', target: '', 'dry-run': 'false' } },
+      vars: { IMAGE: `${proxyHost}/legacy` },
+      apiUrl: api.url,
+      token: api.token,
+      timeoutMs: 240_000
+    })
+    // The switch is what a rollback is for: a failed job here would invite a re-run, which
+    // switches traffic again, to the release just rolled away from.
+    if (jobResult(run, 'rollback') !== 'success') throw new Error(explain(run))
+    expect(await slotCounts(lb.url, 10)).toEqual({ blue: 10 })
+    expect(run.log).toMatch(
+      /the rollback itself succeeded: traffic is on the live slot blue .*do not re-run this job .*legacy:production was not moved: no readable record .*legacy:production-blue/
+    )
+    const res = await fetch(`${registry.url}/v2/legacy/manifests/production`, {
+      method: 'HEAD',
+      headers: { accept: MANIFEST }
+    })
+    expect(res.headers.get('docker-content-digest')).toBe(old.digest)
+  })
+
   it('a release switching while the rollback tags: read again, the tag ends on what is live', async () => {
     let switched = false
     proxy.beforePut('shop', 'production', async () => {
@@ -172,6 +224,10 @@ describe('rollback template under act: the environment tag follows what is live'
   it('by version: a digest with findings is refused; nothing switches, no tag moves', async () => {
     await pushImage({ url: registry.url }, 'shop', '1.4.1', { layers: 1, layerBytes: 1024 })
     const before = api.deployments.length
+    const installs = lab.path('installs-refused.log')
+    const deployCommand = join(lab.mkdir('bin-refused'), 'install-slot')
+    writeFileSync(deployCommand, `#!/bin/sh\necho "$OPS_SLOT $OPS_IMAGE" > "${installs}"\n`)
+    chmodSync(deployCommand, 0o755)
     const run = await runAct({
       callerFiles: {
         '.github/workflows/rollback.yml': templateCaller('rollback', {
@@ -183,7 +239,8 @@ describe('rollback template under act: the environment tag follows what is live'
           httproute: undefined,
           'aws-role-to-assume': undefined,
           'aws-region': undefined,
-          'eks-cluster': undefined
+          'eks-cluster': undefined,
+          'deploy-command': deployCommand
         })
       },
       workflow: '.github/workflows/rollback.yml',
@@ -198,6 +255,7 @@ describe('rollback template under act: the environment tag follows what is live'
     expect(run.exitCode).not.toBe(0)
     expect(jobResult(run, 'scan')).toBe('failure')
     expect(jobResult(run, 'rollback')).toBeUndefined()
+    expect(existsSync(installs)).toBe(false)
     expect(await slotCounts(lb.url, 10)).toEqual({ green: 10 })
     expect(api.deployments.length).toBe(before)
     expect(await digestOf('production')).toBe(digests.green)

@@ -105,6 +105,8 @@ describe('staging template under act, built from the commit as an OCI layout (no
       app: undefined,
       'eks-cluster': undefined,
       'aws-role-to-assume': undefined,
+      // required off kubernetes (check-inputs); the release case passes its own
+      'deploy-command': '/bin/true',
       ...extra
     })
   }

@@ -155,6 +155,8 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
         ...haproxyWith(lb.socket, app),
         'trivy-path': fakeTrivyPath(),
         'promote-from': 'ci',
+        // required off kubernetes; the lab's slots already run the app
+        'deploy-command': '/bin/true',
         namespace: undefined,
         service: undefined,
         app: undefined,
@@ -208,6 +210,8 @@ describe('staging template under act (host mode): promote, scan gate, blue-green
       ...haproxyWith(lb.socket, app),
       'trivy-path': fakeTrivyPath(),
       'promote-from': 'ci',
+      // required off kubernetes; the lab's slots already run the app
+      'deploy-command': '/bin/true',
       namespace: undefined,
       service: undefined,
       app: undefined,

@@ -87,4 +87,25 @@ describe('flows on an in-memory router: an undone release leaves nothing to roll
     expect(forced.error).toBeUndefined()
     expect(router.weights).toEqual({ blue: 0, green: 100 })
   })
+
+  // Two rollbacks dispatched together (two people in an incident, a double click, a re-run)
+  // run one after the other in rollback.yml's concurrency group: the second must not send users
+  // back to the release the first rolled away from.
+  it('a rollback, then another: the second is refused, traffic stays on the rolled-back-to slot', async () => {
+    const router = new MemoryRouter({ blue: 0, green: 100 }, 'blue')
+    const first = await runBlueGreen(router, rollback)
+    expect(first.error).toBeUndefined()
+    expect(router.weights).toEqual({ blue: 100, green: 0 })
+    expect(first.previousSlot).toBe('green')
+    const changes = router.changes.length
+    await expect(runBlueGreen(router, rollback)).rejects.toThrow(
+      /nothing to roll back to: blue is live and the idle slot green holds the release that was undone/
+    )
+    expect(router.changes.length).toBe(changes)
+    expect(router.weights).toEqual({ blue: 100, green: 0 })
+    // undoing the rollback is still possible, by naming the slot
+    const forced = await runBlueGreen(router, { ...rollback, target: 'green' })
+    expect(forced.error).toBeUndefined()
+    expect(router.weights).toEqual({ blue: 0, green: 100 })
+  })
 })

@@ -110,9 +110,34 @@ describe('this repository', () => {
     expect(rollback.group).not.toBe(release.group)
     for (const c of [rollback, release]) {
       expect(c.group).toContain('${{ inputs.environment }}')
-      expect(c.group).toContain('${{ inputs.image }}')
+      expect(c.group).toMatch(/\$\{\{ inputs\.image[ }|]/)
       expect(c['cancel-in-progress']).toBe(false)
     }
+  })
+
+  // image is optional in rollback.yml: without it the group must still tell services apart, or
+  // one service's rollback replaces (cancels) another's queued one.
+  it("names the rollback's router object in its group when image is empty", () => {
+    const group = (
+      parse(readFileSync(join(root, '.github/workflows/rollback.yml'), 'utf8')) as {
+        jobs: Record<string, { concurrency: { group: string } }>
+      }
+    ).jobs.rollback.concurrency.group
+    const inputs = [...group.replace(/^[^|]*\|\|/, '').matchAll(/inputs\.([\w-]+)/g)].map(
+      (m) => m[1]
+    )
+    for (const input of [
+      'router',
+      'ssh-host',
+      'haproxy-socket',
+      'haproxy-backend',
+      'nginx-upstream-file',
+      'namespace',
+      'service',
+      'httproute',
+      'app'
+    ])
+      expect(inputs).toContain(input)
   })
 })
 

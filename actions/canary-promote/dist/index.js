@@ -36139,8 +36139,11 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
         // reload) puts the old weights back, so file and running config cannot disagree.
         onApplied(current.weights, plan.to);
         const started = performance.now();
+        // A rollback undoes the release it leaves: recorded like an undone release (previous = the
+        // slot it returns to), so a second rollback (two dispatched together, a re-run) is refused
+        // instead of sending users back to it; target-slot still chooses that slot by name.
         await router.setWeights(plan.after, {
-            previous: plan.from ?? otherSlot(plan.to),
+            previous: options.mode === 'rollback' ? plan.to : (plan.from ?? otherSlot(plan.to)),
             reason: options.mode
         });
         const switchedAt = performance.now();
