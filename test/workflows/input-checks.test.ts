@@ -39,9 +39,11 @@ function runStep(step: Step, values: Record<string, string | undefined>) {
     GITHUB_OUTPUT: join(dir, 'output')
   }
   for (const [name, expr] of Object.entries(step.env ?? {})) {
-    const input = /^\$\{\{ inputs\.([\w-]+) \}\}$/.exec(expr)?.[1]
-    if (!input) throw new Error(`env ${name} = ${expr}: not an input`)
-    env[name] = values[input] ?? ''
+    // `${{ inputs.a }}` or `${{ inputs.a || inputs.b }}` (the first non-empty, as GitHub does)
+    const body = /^\$\{\{ (inputs\.[\w-]+(?: \|\| inputs\.[\w-]+)*) \}\}$/.exec(expr)?.[1]
+    if (!body) throw new Error(`env ${name} = ${expr}: not an input`)
+    const names = body.split(' || ').map((part) => part.slice('inputs.'.length))
+    env[name] = names.map((n) => values[n] ?? '').find((v) => v !== '') ?? ''
   }
   const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run!], {
     encoding: 'utf8',
