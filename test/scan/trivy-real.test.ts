@@ -285,6 +285,38 @@ describe('secrets and misconfigurations, with Trivy’s embedded checks', () => 
     })
   })
 
+  it('a job-level TRIVY_* variable and a ./trivy-secret.yaml filter nothing (Trivy reads both unasked)', async () => {
+    const cwd = lab.mkdir('cwd-with-secret-config')
+    writeFileSync(
+      join(cwd, 'trivy-secret.yaml'),
+      'disable-rules:\n  - aws-access-key-id\n  - github-pat\n'
+    )
+    const saved = { ...process.env }
+    const before = process.cwd()
+    process.env.TRIVY_SEVERITY = 'LOW'
+    process.env.TRIVY_SKIP_FILES = '**/settings.py'
+    process.chdir(cwd)
+    try {
+      const { report } = await scanWithTrivy(
+        options({ scanType: 'fs', target: work, scanners: ['secret'] })
+      )
+      const ids = collectFindings(report).map((f) => f.id)
+      expect(ids.sort()).toEqual(['aws-access-key-id', 'github-pat'])
+    } finally {
+      process.chdir(before)
+      process.env = saved
+    }
+    // the same scan without our env and --secret-config, from that directory, loses both
+    const out = join(lab.mkdir('plain-secret'), 'r.json')
+    const plain = await run(
+      trivy,
+      ['fs', '--scanners', 'secret', '--format', 'json', '--output', out, '--skip-db-update', work],
+      { cwd, env: { PATH: process.env.PATH, HOME: lab.mkdir('home'), TRIVY_SEVERITY: 'LOW' } }
+    )
+    expect(plain.stderr).not.toMatch(/FATAL/)
+    expect(readFileSync(out, 'utf8')).not.toContain('aws-access-key-id')
+  })
+
   it('trivy config: misconfigurations only, lines and resources kept', async () => {
     const { report } = await scanWithTrivy(
       options({ scanType: 'config', target: join(work, 'infra'), scanners: ['misconfig'] })

@@ -90,11 +90,27 @@ afterEach(() => {
 
 describe('the argv we give Trivy', () => {
   it.each([
-    ['image', ['vuln', 'secret'], ['--scanners', 'vuln,secret', '--no-progress']],
+    [
+      'image',
+      ['vuln', 'secret'],
+      [
+        '--scanners',
+        'vuln,secret',
+        '--no-progress',
+        '--secret-config',
+        '/o.json.secret-config.yaml'
+      ]
+    ],
     [
       'fs',
       ['vuln', 'misconfig', 'secret', 'license'],
-      ['--scanners', 'vuln,misconfig,secret,license', '--no-progress']
+      [
+        '--scanners',
+        'vuln,misconfig,secret,license',
+        '--no-progress',
+        '--secret-config',
+        '/o.json.secret-config.yaml'
+      ]
     ],
     ['sbom', ['vuln'], ['--scanners', 'vuln', '--no-progress']],
     ['config', ['misconfig'], []]
@@ -208,6 +224,8 @@ describe('scanWithTrivy with a fake trivy', () => {
       '--scanners',
       'vuln,secret',
       '--no-progress',
+      '--secret-config',
+      `${join(dir, 'trivy-results.json')}.secret-config.yaml`,
       '--skip-db-update',
       '--',
       'ghcr.io/acme/api:1.2.3'
