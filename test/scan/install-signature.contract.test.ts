@@ -131,6 +131,46 @@ describe('Sigstore bundle of a Trivy download (contract tests: self-made Sigstor
     expect(installedNothing()).toBe(true)
   })
 
+  it.each([
+    [
+      'another repository calling Trivy’s reusable release workflow (same SAN)',
+      { sourceRepository: 'https://github.com/attacker/trivy' },
+      /the certificate was issued to a workflow run of https:\/\/github\.com\/attacker\/trivy, not https:\/\/github\.com\/aquasecurity\/trivy/
+    ],
+    [
+      'a run for another ref (same SAN)',
+      { sourceRef: 'refs/heads/main' },
+      /the certificate was issued to a run for refs\/heads\/main, not refs\/tags\/v0\.73\.9/
+    ],
+    [
+      'a certificate without the source repository extension',
+      { sourceRepository: undefined },
+      /the certificate was issued to a workflow run of \(no Source Repository URI extension\)/
+    ],
+    [
+      'the identity as an email SAN instead of a URI',
+      { sans: [[1, trivySigningIdentity(V)]] as [1, string][] },
+      /the certificate's subject alternative names are \[rfc822Name .*\], not exactly the URI/
+    ],
+    [
+      'a second URI SAN beside the identity',
+      {
+        sans: [
+          [6, trivySigningIdentity(V)],
+          [6, 'https://github.com/attacker/x/.github/workflows/a.yaml@refs/heads/main']
+        ] as [6, string][]
+      },
+      /the certificate's subject alternative names are \[URI .*, URI https:\/\/github\.com\/attacker.*\], not exactly the URI/
+    ]
+  ])('refuses %s', async (label, signer, why) => {
+    const { installed, installedNothing } = await attempt(`source-${label.replace(/\W+/g, '-')}`, {
+      signer
+    })
+    await expect(installed).rejects.toThrow(ToolError)
+    await expect(installed).rejects.toThrow(refusal(why))
+    expect(installedNothing()).toBe(true)
+  })
+
   it('refuses a certificate issued for another OIDC issuer', async () => {
     const { installed, installedNothing } = await attempt('issuer', {
       signer: { issuer: 'https://accounts.google.com' }
