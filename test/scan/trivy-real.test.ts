@@ -239,6 +239,53 @@ describe('a vulnerability scan against the fixture DB', () => {
     expect(JSON.stringify(sarifs[0])).not.toContain('1.2.3')
   })
 
+  it('repo: a local git repository, its lockfile advisories and planted secrets, labelled repo', async () => {
+    const repo = projectTree(lab.mkdir('git-repo'))
+    const git = (...args: string[]) =>
+      run('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd: repo })
+    await git('init', '-q')
+    await git('add', '-A')
+    await git('commit', '-qm', 'fixture')
+    const { report } = await scanWithTrivy(
+      options({ scanType: 'repo', target: repo, scanners: ['vuln', 'secret'] })
+    )
+    expect(report.ArtifactType).toBe('repository')
+    const found = collectFindings(report).map((f) => [f.kind, f.id, f.target])
+    expect(found).toEqual(
+      expect.arrayContaining([
+        ['vulnerability', 'CVE-2019-10744', 'services/api/package-lock.json'],
+        ['secret', 'aws-access-key-id', 'services/api/config/settings.py'],
+        ['secret', 'github-pat', 'services/api/config/settings.py']
+      ])
+    )
+  })
+
+  it('sbom: a CycloneDX SBOM of the root filesystem finds what the rootfs scan finds', async () => {
+    const sbom = join(lab.mkdir('sbom'), 'rootfs.cdx.json')
+    const made = await trivyRun([
+      'rootfs',
+      '--format',
+      'cyclonedx',
+      '--output',
+      sbom,
+      '--cache-dir',
+      cacheDir,
+      '--skip-db-update',
+      '--offline-scan',
+      '--quiet',
+      rootfs
+    ])
+    expect(made.code).toBe(0)
+    const fromSbom = await scanWithTrivy(options({ scanType: 'sbom', target: sbom }))
+    const fromRootfs = await scanWithTrivy(options({ scanType: 'rootfs', target: rootfs }))
+    const ids = (r: typeof fromSbom) =>
+      collectFindings(r.report)
+        .map((f) => `${f.id} ${f.pkgName} ${f.severity}`)
+        .sort()
+    expect(ids(fromSbom)).toHaveLength(5)
+    expect(ids(fromSbom)).toEqual(ids(fromRootfs))
+  })
+
   it('fs: a lockfile finding points at the lines Trivy found in package-lock.json', async () => {
     const { report } = await scanWithTrivy(options({ scanType: 'fs', target: work }))
     const lodash = collectFindings(report).find((f) => f.id === 'CVE-2019-10744')
