@@ -52,14 +52,14 @@ export interface TrustedRootSource {
    * instance's: a private Sigstore, an air-gapped runner, or the tests' own CA and log.
    */
   trustedRootPath?: string
-  /** Where @sigstore/tuf keeps the public-good TUF metadata between runs. */
+  /** Where @sigstore/tuf keeps the public-good TUF metadata: this run's own, never shared (its root.json is trusted). */
   tufCacheDir: string
 }
 
 /**
  * Sigstore's public-good trust root (Fulcio CAs, Rekor and CT log keys) comes from its TUF
- * repository, checked against the TUF root embedded in @sigstore/tuf and cached in the tool
- * cache; `trustedRootPath` replaces it.
+ * repository, checked against the TUF root embedded in @sigstore/tuf (`tufCacheDir` must be
+ * private: a root.json found there is trusted instead); `trustedRootPath` replaces it.
  */
 export async function loadTrustedRoot(source: TrustedRootSource): Promise<TrustedRoot> {
   if (source.trustedRootPath) {
