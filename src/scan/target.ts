@@ -98,3 +98,32 @@ export function repoPathPrefix(
   if (dir === '' || dir === '.' || dir.startsWith('..') || isAbsolute(dir)) return ''
   return dir.split(sep).join('/')
 }
+
+/** The version part of an image reference: its digest when it has one, else its tag (`latest`). */
+function imageVersion(ref: string): { tag: string; digest?: string } {
+  const [name, digest] = ref.trim().split('@')
+  const last = name.split('/').pop() ?? ''
+  const colon = last.lastIndexOf(':')
+  return { tag: colon >= 0 ? last.slice(colon + 1) : 'latest', digest }
+}
+
+/**
+ * Whether a report's `ArtifactName` is the `target` named with it: the same image (Docker Hub
+ * spellings alike) at the same digest, or else the same tag; the same path once resolved; a
+ * URL exactly. A report of `api:1.2.3` is not one of `api:1.2.4`.
+ */
+export function sameTarget(label: string, given: string, reported: string, cwd: string): boolean {
+  if (given.trim() === reported.trim()) return true
+  const a = parseImageRef(given)
+  const b = parseImageRef(reported)
+  if (label === 'image' && a && b) {
+    if (a.registry !== b.registry || a.repository !== b.repository) return false
+    const va = imageVersion(given)
+    const vb = imageVersion(reported)
+    if (va.digest || vb.digest) return va.digest === vb.digest
+    return va.tag === vb.tag
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(given) || /^[a-z][a-z0-9+.-]*:\/\//i.test(reported))
+    return given.trim().replace(/\/+$/, '') === reported.trim().replace(/\/+$/, '')
+  return resolve(cwd, given) === resolve(cwd, reported)
+}

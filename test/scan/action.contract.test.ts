@@ -90,6 +90,36 @@ describe('security-scan bundle', () => {
     expect(run.automationDetails).toEqual({ id: 'nightly/fluentd/' })
   })
 
+  it('refuses a report of another target than `target` (a stale report passes nothing)', async () => {
+    const report = join(dir, 'stale-report.json')
+    writeFileSync(
+      report,
+      JSON.stringify({
+        SchemaVersion: 2,
+        ArtifactName: 'ghcr.io/acme/api:1.2.3',
+        ArtifactType: 'container_image',
+        Results: []
+      })
+    )
+    const stale = await runAction('security-scan', {
+      'report-file': report,
+      target: 'ghcr.io/acme/api:1.2.4',
+      'sarif-file': ''
+    })
+    expect(stale.exitCode).not.toBe(0)
+    expect(stale.outputs.passed).toBeUndefined()
+    expect(errors(stale).join('\n')).toMatch(
+      /input `report-file` = `.*stale-report\.json` is Trivy's report of image `ghcr\.io\/acme\/api:1\.2\.3`, not of input `target` = `ghcr\.io\/acme\/api:1\.2\.4`/
+    )
+    const same = await runAction('security-scan', {
+      'report-file': report,
+      target: 'ghcr.io/acme/api:1.2.3',
+      'sarif-file': ''
+    })
+    expect(same.exitCode).toBe(0)
+    expect(same.outputs.passed).toBe('true')
+  })
+
   it('fail-on-findings false reports only; ignore-unfixed and severity apply', async () => {
     const r = await runAction('security-scan', {
       'report-file': fixturePath('trivy-image-debian-buster-critical-and-unfixed.json'),

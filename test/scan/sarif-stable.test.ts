@@ -12,6 +12,7 @@ import {
   osPackagesPath,
   parseImageRef,
   repoPathPrefix,
+  sameTarget,
   scanLabel,
   scanTargetKey
 } from '../../src/scan/target.js'
@@ -226,5 +227,23 @@ describe('where a scanned directory sits in the repository', () => {
     ['/w', undefined, true, '']
   ])('workspace %s, scanned %s (directory %s) -> %j', (workspace, scanned, isDir, prefix) => {
     expect(repoPathPrefix(workspace, scanned, isDir)).toBe(prefix)
+  })
+})
+
+describe('sameTarget: is a report of the target named with it', () => {
+  const digest = `sha256:${'a'.repeat(64)}`
+  it.each([
+    ['image', 'nginx:1.25', 'docker.io/library/nginx:1.25', true],
+    ['image', 'ghcr.io/acme/api:1.2.3', 'ghcr.io/acme/api:1.2.4', false],
+    ['image', 'ghcr.io/acme/api', 'ghcr.io/acme/api:latest', true],
+    ['image', `ghcr.io/acme/api@${digest}`, `ghcr.io/acme/api:1.2.3@${digest}`, true],
+    ['image', `ghcr.io/acme/api@${digest}`, 'ghcr.io/acme/api:1.2.3', false],
+    ['image', 'ghcr.io/acme/api:1.2.3', 'ghcr.io/acme/web:1.2.3', false],
+    ['fs', './services/api/', 'services/api', true],
+    ['fs', 'services/api', '/w/services/api', true],
+    ['fs', 'services/api', 'services/web', false],
+    ['repo', 'https://github.com/acme/api/', 'https://github.com/acme/api', true]
+  ])('%s %s vs %s: %s', (label, given, reported, same) => {
+    expect(sameTarget(label, given, reported, '/w')).toBe(same)
   })
 })

@@ -5,7 +5,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { getOctokit } from '@actions/github'
 import type { ActionIO } from '../../core/action.js'
-import { GateError, errorMessage } from '../../core/errors.js'
+import { ConfigurationError, GateError, errorMessage } from '../../core/errors.js'
 import { log } from '../../core/log.js'
 import { syncScanIssue } from '../../github/issues.js'
 import { actionsCacheStore } from '../../scan/actions-cache.js'
@@ -22,7 +22,13 @@ import {
 } from '../../scan/scan.js'
 import { SEVERITIES } from '../../scan/severity.js'
 import { buildScanSummary } from './summary.js'
-import { normaliseTargetKey, repoPathPrefix, scanLabel, scanTargetKey } from '../../scan/target.js'
+import {
+  normaliseTargetKey,
+  repoPathPrefix,
+  sameTarget,
+  scanLabel,
+  scanTargetKey
+} from '../../scan/target.js'
 import { dryRun } from './dry-run.js'
 import { readScanInputs, type ScanInputs } from './inputs.js'
 
@@ -75,6 +81,17 @@ async function obtainReport(
   if (inputs.reportFile) {
     // Read in chunks: a large report is never held whole next to its parsed findings.
     const report = readReportFile(inputs.reportFile, inputs.reportFile)
+    // A stale report (the last release's image, another directory) must not gate this target.
+    const label = scanLabel(report.ArtifactType, inputs.scanType)
+    if (
+      inputs.target &&
+      report.ArtifactName &&
+      !sameTarget(label, inputs.target, report.ArtifactName, process.cwd())
+    )
+      throw new ConfigurationError(
+        `input \`report-file\` = \`${inputs.reportFile}\` is Trivy's report of ${label} \`${report.ArtifactName}\`, not of input \`target\` = \`${inputs.target}\`: gating it would pass or fail another ${label} than the one named. Give the report of that target, or leave \`target\` out`,
+        'report-file'
+      )
     return { report, jsonFile: inputs.reportFile }
   }
   const options = scanOptions(inputs, context, now)
