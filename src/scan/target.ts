@@ -75,11 +75,29 @@ export function scanTargetKey(label: string, target: string): string {
   return `${label}:${label === 'image' ? imageWithoutVersion(target) : target}`
 }
 
-/** An older marker key (`image:ghcr.io/acme/api:1.2.3`) read the way keys are made now. */
-export function normaliseTargetKey(key: string): string {
+/**
+ * `fs:services/api`: a local path inside the workspace is keyed relative to it, so `./services/api`,
+ * `services/api/` and `$GITHUB_WORKSPACE/services/api` (another runner's work directory too) are
+ * one target: one issue, one SARIF category. Outside the workspace: the path as given.
+ */
+export function localTargetKey(label: string, path: string, workspace: string): string {
+  const rel = relative(resolve(workspace), resolve(workspace, path))
+  if (rel.startsWith('..') || isAbsolute(rel)) return scanTargetKey(label, path)
+  return `${label}:${rel === '' ? '.' : rel.split(sep).join('/')}`
+}
+
+/**
+ * An older marker key (`image:ghcr.io/acme/api:1.2.3`, `fs:./services/api`) read the way keys
+ * are made now; paths only with the workspace they are relative to.
+ */
+export function normaliseTargetKey(key: string, workspace?: string): string {
   const colon = key.indexOf(':')
   if (colon < 0) return key
-  return scanTargetKey(key.slice(0, colon), key.slice(colon + 1))
+  const label = key.slice(0, colon)
+  const target = key.slice(colon + 1)
+  if (workspace && label !== 'image' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
+    return localTargetKey(label, target, workspace)
+  return scanTargetKey(label, target)
 }
 
 /**

@@ -3,7 +3,7 @@
  * fake `trivy` (the real one cannot download its DB here) and a fake GitHub issues API.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
@@ -244,6 +244,44 @@ describe('security-scan bundle', () => {
     const r = await runAction('security-scan', inputs as Record<string, string>)
     expect(r.exitCode).toBe(2)
     expect(errors(r)[0]).toMatch(message)
+  })
+
+  it('issue: a directory keeps its issue however the path is spelled (./x, x/, absolute)', async () => {
+    const workspace = join(dir, 'ws-spelling')
+    mkdirSync(join(workspace, 'services', 'api'), { recursive: true })
+    const run = (target: string, report: string) =>
+      runAction(
+        'security-scan',
+        {
+          'scan-type': 'fs',
+          target,
+          'trivy-path': FAKE_TRIVY,
+          issue: 'true',
+          'github-token': TOKEN,
+          'sarif-file': ''
+        },
+        {
+          cwd: workspace,
+          env: env({
+            GITHUB_API_URL: github.url,
+            GITHUB_WORKSPACE: workspace,
+            FAKE_TRIVY_REPORT: fixturePath(report)
+          })
+        }
+      )
+    const mine = async () =>
+      (await github.state()).issues.filter((i) => i.body.includes('services/api'))
+    expect((await run('./services/api', 'trivy-repo-secrets.json')).exitCode).toBe(1)
+    const [opened] = await mine()
+    expect(opened.body).toContain(issueMarker('fs:services/api'))
+    expect((await run(`${workspace}/services/api/`, 'trivy-repo-secrets.json')).exitCode).toBe(1)
+    expect(await mine()).toHaveLength(1)
+    expect((await run('services/api', 'trivy-image-slmicro-clean-zero-vulns.json')).exitCode).toBe(
+      0
+    )
+    const after = await mine()
+    expect(after).toHaveLength(1)
+    expect(after[0]).toMatchObject({ number: opened.number, state: 'closed' })
   })
 
   it('issue: opens one issue for the target, then closes it when clean', async () => {

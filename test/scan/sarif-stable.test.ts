@@ -8,6 +8,7 @@ import { collectFindings, parseReport, type TrivyReport } from '../../src/scan/r
 import { buildSarif, FINGERPRINT_KEY, findingPath } from '../../src/scan/sarif.js'
 import {
   imageWithoutVersion,
+  localTargetKey,
   normaliseTargetKey,
   osPackagesPath,
   parseImageRef,
@@ -200,6 +201,20 @@ describe('the identity of a scan target', () => {
     expect(scanTargetKey(label, target)).toBe(key)
     expect(normaliseTargetKey(`${label}:${target}`)).toBe(key)
   })
+
+  it.each([
+    ['./services/api', 'fs:services/api'],
+    ['services/api/', 'fs:services/api'],
+    ['/w/services/api', 'fs:services/api'],
+    ['.', 'fs:.'],
+    ['/elsewhere/api', 'fs:/elsewhere/api']
+  ])(
+    'a local path %s in workspace /w is keyed %s, and so is an older marker of it',
+    (path, key) => {
+      expect(localTargetKey('fs', path, '/w')).toBe(key)
+      expect(normaliseTargetKey(`fs:${path}`, '/w')).toBe(key)
+    }
+  )
 
   it('keeps a tagless image as it is', () => {
     expect(imageWithoutVersion('ghcr.io/acme/api')).toBe('ghcr.io/acme/api')

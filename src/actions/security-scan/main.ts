@@ -23,6 +23,7 @@ import {
 import { SEVERITIES } from '../../scan/severity.js'
 import { buildScanSummary } from './summary.js'
 import {
+  localTargetKey,
   normaliseTargetKey,
   repoPathPrefix,
   sameTarget,
@@ -137,7 +138,7 @@ function targetFacts(
   return {
     label,
     display,
-    key: scanTargetKey(label, display),
+    key: local ? localTargetKey(label, local, workspace) : scanTargetKey(label, display),
     pathPrefix: local ? repoPathPrefix(workspace, local, statSync(local).isDirectory()) : ''
   }
 }
@@ -292,7 +293,7 @@ async function reportInIssue(
     repo,
     // Without the tag: a new tag updates the issue the last one opened, and its clean scan closes it.
     key: target.key,
-    sameTarget: (markerKey) => normaliseTargetKey(markerKey) === target.key,
+    sameTarget: (markerKey) => normaliseTargetKey(markerKey, context.workspace) === target.key,
     title: `Security scan: ${failing} finding(s) in ${target.display}`,
     body,
     clean: failing === 0,
