@@ -120,6 +120,42 @@ describe('security-scan bundle', () => {
     expect(same.outputs.passed).toBe('true')
   })
 
+  it('warns that a clean image with no OS detected, or an end-of-life one, proves little', async () => {
+    const write = (name: string, metadata: object) => {
+      const file = join(dir, name)
+      writeFileSync(
+        file,
+        JSON.stringify({
+          SchemaVersion: 2,
+          ArtifactName: 'ghcr.io/acme/static:1',
+          ArtifactType: 'container_image',
+          Metadata: metadata,
+          Results: []
+        })
+      )
+      return file
+    }
+    const noOs = await runAction('security-scan', {
+      'report-file': write('no-os.json', {}),
+      'sarif-file': ''
+    })
+    expect(noOs.outputs.passed).toBe('true')
+    expect(warnings(noOs).join('\n')).toMatch(
+      /Trivy detected no operating system in ghcr\.io\/acme\/static:1: its OS packages were not scanned/
+    )
+    expect(noOs.summary).toContain('Trivy detected no operating system')
+    const eosl = await runAction('security-scan', {
+      'report-file': write('eosl.json', { OS: { Family: 'debian', Name: '9.13', Eosl: true } }),
+      'sarif-file': ''
+    })
+    expect(warnings(eosl).join('\n')).toMatch(/debian 9\.13 .* past its end of service life/)
+    const fine = await runAction('security-scan', {
+      'report-file': write('alpine.json', { OS: { Family: 'alpine', Name: '3.20.3' } }),
+      'sarif-file': ''
+    })
+    expect(warnings(fine)).toEqual([])
+  })
+
   it('fail-on-findings false reports only; ignore-unfixed and severity apply', async () => {
     const r = await runAction('security-scan', {
       'report-file': fixturePath('trivy-image-debian-buster-critical-and-unfixed.json'),

@@ -103,6 +103,29 @@ async function obtainReport(
   return { report: scan.report, jsonFile: options.outputFile, scan }
 }
 
+/**
+ * What a clean OS-package result cannot mean: Trivy scanned no OS packages when it detected no
+ * OS (it only logs a WARN and exits 0), and an end-of-life release gets no more advisories.
+ */
+export function coverageNotes(inputs: ScanInputs, report: TrivyReport): string[] {
+  const image =
+    report.ArtifactType === 'container_image' ||
+    (!inputs.reportFile && (inputs.scanType === 'image' || inputs.scanType === 'rootfs'))
+  const vuln = inputs.reportFile ? true : inputs.scanners.includes('vuln')
+  if (!image || !vuln) return []
+  const name = report.ArtifactName ?? inputs.target ?? inputs.input ?? 'the target'
+  const os = report.Metadata?.OS
+  if (!os?.Family)
+    return [
+      `Trivy detected no operating system in ${name}: its OS packages were not scanned for vulnerabilities, so a clean result says nothing about them (an unsupported or missing /etc/os-release, or a scratch image)`
+    ]
+  if (os.Eosl)
+    return [
+      `${os.Family} ${os.Name ?? ''} in ${name} is past its end of service life: the distribution publishes no more advisories, so fewer findings do not mean fewer vulnerabilities`
+    ]
+  return []
+}
+
 function warnExpired(analysis: Analysis): void {
   for (const { rule, findings } of analysis.ignore.expired) {
     log.warning(
@@ -212,7 +235,8 @@ export async function run(io: ActionIO): Promise<void> {
   warnExpired(analysis)
   const target = targetFacts(inputs, io.context, report, jsonFile)
   annotateFiles(analysis, target.pathPrefix)
-  const notes: string[] = []
+  const notes: string[] = coverageNotes(inputs, report)
+  for (const note of notes) log.warning(note)
   let sarifFile = ''
   if (inputs.sarifFile) {
     sarifFile = resolve(inputs.sarifFile)
