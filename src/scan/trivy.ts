@@ -267,7 +267,12 @@ export async function runScan(
     log.warning(
       `not passing ${dropped.join(', ')} to Trivy: Trivy reads flags from TRIVY_* variables, which would filter the report this action gates on (use the action's inputs, or trivy-config)`
     )
-  const result = await runCommand(argv, { timeoutMs, env })
+  let result
+  try {
+    result = await runCommand(argv, { timeoutMs, env })
+  } finally {
+    if (secretConfig >= 0) await rm(argv[secretConfig + 1], { force: true })
+  }
   if (result.timedOut || result.code !== 0) {
     const why = result.timedOut ? `timed out after ${timeoutMs} ms` : `exited with ${result.code}`
     throw new ScanFailed(

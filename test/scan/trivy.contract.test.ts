@@ -204,6 +204,8 @@ describe('scanWithTrivy with a fake trivy', () => {
     const calls = argvLog()
     expect(calls.map((c) => c[0])).toEqual(['version', 'image', 'image'])
     expect(calls[1]).toContain('--download-db-only')
+    // the empty secret config Trivy was given is not left beside the report
+    expect(existsSync(`${join(dir, 'trivy-results.json')}.secret-config.yaml`)).toBe(false)
     expect(calls[2]).toEqual([
       'image',
       '--format',
