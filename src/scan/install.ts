@@ -331,10 +331,20 @@ async function checkSignature(
     )
     return undefined
   }
-  const trustedRoot = await loadTrustedRoot({
-    trustedRootPath: options.trustedRootPath,
-    tufCacheDir: options.toolCacheDir
-  })
+  // Not in the tool cache: another job on a self-hosted runner can write there, and
+  // @sigstore/tuf trusts a root.json it finds in its cache over its embedded one. A fresh
+  // directory of this run starts from the embedded root (a few kB of TUF metadata per download).
+  await mkdir(options.tempDir, { recursive: true })
+  const tufCacheDir = await mkdtemp(join(options.tempDir, 'sigstore-tuf-'))
+  let trustedRoot
+  try {
+    trustedRoot = await loadTrustedRoot({
+      trustedRootPath: options.trustedRootPath,
+      tufCacheDir
+    })
+  } finally {
+    await rm(tufCacheDir, { recursive: true, force: true })
+  }
   const artifact = await readFile(archive)
   const sha = createHash('sha256').update(artifact).digest('hex')
   if (sha !== expectedSha256)

@@ -75,11 +75,29 @@ export function scanTargetKey(label: string, target: string): string {
   return `${label}:${label === 'image' ? imageWithoutVersion(target) : target}`
 }
 
-/** An older marker key (`image:ghcr.io/acme/api:1.2.3`) read the way keys are made now. */
-export function normaliseTargetKey(key: string): string {
+/**
+ * `fs:services/api`: a local path inside the workspace is keyed relative to it, so `./services/api`,
+ * `services/api/` and `$GITHUB_WORKSPACE/services/api` (another runner's work directory too) are
+ * one target: one issue, one SARIF category. Outside the workspace: the path as given.
+ */
+export function localTargetKey(label: string, path: string, workspace: string): string {
+  const rel = relative(resolve(workspace), resolve(workspace, path))
+  if (rel.startsWith('..') || isAbsolute(rel)) return scanTargetKey(label, path)
+  return `${label}:${rel === '' ? '.' : rel.split(sep).join('/')}`
+}
+
+/**
+ * An older marker key (`image:ghcr.io/acme/api:1.2.3`, `fs:./services/api`) read the way keys
+ * are made now; paths only with the workspace they are relative to.
+ */
+export function normaliseTargetKey(key: string, workspace?: string): string {
   const colon = key.indexOf(':')
   if (colon < 0) return key
-  return scanTargetKey(key.slice(0, colon), key.slice(colon + 1))
+  const label = key.slice(0, colon)
+  const target = key.slice(colon + 1)
+  if (workspace && label !== 'image' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
+    return localTargetKey(label, target, workspace)
+  return scanTargetKey(label, target)
 }
 
 /**
@@ -97,4 +115,33 @@ export function repoPathPrefix(
   const dir = isDirectory ? rel : dirname(rel)
   if (dir === '' || dir === '.' || dir.startsWith('..') || isAbsolute(dir)) return ''
   return dir.split(sep).join('/')
+}
+
+/** The version part of an image reference: its digest when it has one, else its tag (`latest`). */
+function imageVersion(ref: string): { tag: string; digest?: string } {
+  const [name, digest] = ref.trim().split('@')
+  const last = name.split('/').pop() ?? ''
+  const colon = last.lastIndexOf(':')
+  return { tag: colon >= 0 ? last.slice(colon + 1) : 'latest', digest }
+}
+
+/**
+ * Whether a report's `ArtifactName` is the `target` named with it: the same image (Docker Hub
+ * spellings alike) at the same digest, or else the same tag; the same path once resolved; a
+ * URL exactly. A report of `api:1.2.3` is not one of `api:1.2.4`.
+ */
+export function sameTarget(label: string, given: string, reported: string, cwd: string): boolean {
+  if (given.trim() === reported.trim()) return true
+  const a = parseImageRef(given)
+  const b = parseImageRef(reported)
+  if (label === 'image' && a && b) {
+    if (a.registry !== b.registry || a.repository !== b.repository) return false
+    const va = imageVersion(given)
+    const vb = imageVersion(reported)
+    if (va.digest || vb.digest) return va.digest === vb.digest
+    return va.tag === vb.tag
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(given) || /^[a-z][a-z0-9+.-]*:\/\//i.test(reported))
+    return given.trim().replace(/\/+$/, '') === reported.trim().replace(/\/+$/, '')
+  return resolve(cwd, given) === resolve(cwd, reported)
 }

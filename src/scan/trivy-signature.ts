@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { assertBundle, bundleFromJSON, type Bundle } from '@sigstore/bundle'
+import { X509Certificate } from '@sigstore/core'
 import { TrustedRoot } from '@sigstore/protobuf-specs'
 import { getTrustedRoot } from '@sigstore/tuf'
 import {
@@ -37,6 +38,9 @@ export function trivySigningIdentity(version: string): string {
   return `https://github.com/aquasecurity/trivy/.github/workflows/reusable-release.yaml@refs/tags/v${version}`
 }
 
+/** The repository whose release runs sign Trivy: Fulcio's Source Repository URI of the run. */
+export const TRIVY_SOURCE_REPOSITORY = 'https://github.com/aquasecurity/trivy'
+
 /** Trivy publishes `<asset>.sigstore.json` beside every release asset (since 0.68.1). */
 export function bundleAssetName(asset: string): string {
   return `${asset}.sigstore.json`
@@ -48,14 +52,14 @@ export interface TrustedRootSource {
    * instance's: a private Sigstore, an air-gapped runner, or the tests' own CA and log.
    */
   trustedRootPath?: string
-  /** Where @sigstore/tuf keeps the public-good TUF metadata between runs. */
+  /** Where @sigstore/tuf keeps the public-good TUF metadata: this run's own, never shared (its root.json is trusted). */
   tufCacheDir: string
 }
 
 /**
  * Sigstore's public-good trust root (Fulcio CAs, Rekor and CT log keys) comes from its TUF
- * repository, checked against the TUF root embedded in @sigstore/tuf and cached in the tool
- * cache; `trustedRootPath` replaces it.
+ * repository, checked against the TUF root embedded in @sigstore/tuf (`tufCacheDir` must be
+ * private: a root.json found there is trusted instead); `trustedRootPath` replaces it.
  */
 export async function loadTrustedRoot(source: TrustedRootSource): Promise<TrustedRoot> {
   if (source.trustedRootPath) {
@@ -147,6 +151,92 @@ function parseBundle(asset: string, text: string): Bundle {
       error
     )
   }
+}
+
+/** Fulcio's extensions for a GitHub Actions run (its OID info doc): who ran, for which ref. */
+const OID_SOURCE_REPOSITORY_URI = '1.3.6.1.4.1.57264.1.12'
+const OID_SOURCE_REPOSITORY_REF = '1.3.6.1.4.1.57264.1.14'
+const OID_SUBJECT_ALT_NAME = '2.5.29.17'
+const GENERAL_NAME_TYPES: Record<number, string> = {
+  0: 'otherName',
+  1: 'rfc822Name',
+  2: 'dNSName',
+  4: 'directoryName',
+  6: 'URI',
+  7: 'iPAddress',
+  8: 'registeredID'
+}
+
+function leafCertificate(bundle: Bundle): X509Certificate {
+  const material = bundle.verificationMaterial.content
+  const raw =
+    material.$case === 'certificate'
+      ? material.certificate.rawBytes
+      : material.$case === 'x509CertificateChain'
+        ? material.x509CertificateChain.certificates[0]?.rawBytes
+        : undefined
+  if (!raw) throw new Error('the bundle holds no signing certificate')
+  return X509Certificate.parse(Buffer.from(raw))
+}
+
+/** A Fulcio v2 extension: a DER UTF8String inside the extension's OCTET STRING. */
+function fulcioString(cert: X509Certificate, oid: string): string | undefined {
+  return cert.extension(oid)?.valueObj.subs?.[0]?.value.toString('utf8')
+}
+
+/**
+ * What @sigstore/verify's policy cannot say. Its SAN is the first URI (or else the email) of
+ * the certificate, so the SAN must be exactly one URI GeneralName, in one SAN extension. And a
+ * GitHub workflow's SAN is the *called* workflow's ref: any repository may call
+ * `aquasecurity/trivy/.github/workflows/reusable-release.yaml@refs/tags/v<version>` from its
+ * own workflow, with its own code, and get a certificate with that very SAN; Fulcio's Source
+ * Repository URI and Ref say whose run it was and for which ref (cosign's
+ * `--certificate-github-workflow-repository`/`-ref`).
+ */
+function checkCertificate(asset: string, bundle: Bundle, identity: string, version: string): void {
+  let cert: X509Certificate
+  try {
+    cert = leafCertificate(bundle)
+  } catch (error) {
+    throw refuse(
+      asset,
+      `its signing certificate cannot be read (${(error as Error).message})`,
+      error
+    )
+  }
+  const sanExtensions = cert.extensions.filter((e) => e.subs[0]?.toOID() === OID_SUBJECT_ALT_NAME)
+  const generalNames = cert.extension(OID_SUBJECT_ALT_NAME)?.valueObj.subs[0]?.subs ?? []
+  const names = generalNames.map((gn) => {
+    const tag = Object.keys(GENERAL_NAME_TYPES)
+      .map(Number)
+      .find((t) => gn.tag.isContextSpecific(t))
+    return {
+      type: tag === undefined ? 'unknown' : GENERAL_NAME_TYPES[tag],
+      value: gn.value.toString('ascii')
+    }
+  })
+  if (
+    sanExtensions.length !== 1 ||
+    names.length !== 1 ||
+    names[0].type !== 'URI' ||
+    names[0].value !== identity
+  )
+    throw refuse(
+      asset,
+      `the certificate's subject alternative names are [${names.map((n) => `${n.type} ${n.value}`).join(', ')}]${sanExtensions.length > 1 ? ` in ${sanExtensions.length} extensions` : ''}, not exactly the URI ${identity}`
+    )
+  const repository = fulcioString(cert, OID_SOURCE_REPOSITORY_URI)
+  if (repository !== TRIVY_SOURCE_REPOSITORY)
+    throw refuse(
+      asset,
+      `the certificate was issued to a workflow run of ${repository ?? '(no Source Repository URI extension)'}, not ${TRIVY_SOURCE_REPOSITORY} (any repository can call Trivy's reusable release workflow and get its SAN)`
+    )
+  const ref = fulcioString(cert, OID_SOURCE_REPOSITORY_REF)
+  if (ref !== `refs/tags/v${version}`)
+    throw refuse(
+      asset,
+      `the certificate was issued to a run for ${ref ?? '(no Source Repository Ref extension)'}, not refs/tags/v${version}`
+    )
 }
 
 /** What each @sigstore/verify error code means to someone reading the job log. */
@@ -288,6 +378,7 @@ export function verifyTrivyBundle(check: BundleCheck): VerifiedSigner {
   if (san !== identity) throw refuse(asset, `the certificate identity is ${san}, not ${identity}`)
   if (issuer !== TRIVY_SIGNING_ISSUER)
     throw refuse(asset, `the certificate's OIDC issuer is ${issuer}, not ${TRIVY_SIGNING_ISSUER}`)
+  checkCertificate(asset, bundle, identity, version)
   if (bundle.content.$case !== 'dsseEnvelope') return { identity: san, issuer, content }
   // the signature (checked above over the PAE of payloadType and payload) covers the Statement
   const sha256 = createHash('sha256').update(check.artifact).digest('hex')

@@ -1,6 +1,7 @@
-import { rm } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { ToolError } from '../core/errors.js'
 import { formatCommand, runCommand } from '../core/exec.js'
+import { log } from '../core/log.js'
 import { readReportFile, type TrivyReport } from './report.js'
 import { refuseCompromised } from './trivy-release.js'
 
@@ -79,6 +80,40 @@ function sourceArgs(spec: TrivySources): string[] {
 }
 
 /** Trivy takes `--timeout` as a Go duration; whole seconds are enough. */
+/**
+ * Trivy reads every flag it is not given from a `TRIVY_<FLAG>` variable, so a job-level
+ * `TRIVY_SEVERITY`, `TRIVY_IGNORE_UNFIXED`, `TRIVY_VEX`, `TRIVY_IGNORE_POLICY`, `TRIVY_SKIP_FILES`...
+ * (trivy-action's docs suggest them) would silently filter the report the gate counts. Only
+ * these reach it: registry credentials and transport, which choose no finding.
+ */
+export const TRIVY_ENV_KEPT: readonly string[] = [
+  'TRIVY_USERNAME',
+  'TRIVY_PASSWORD',
+  'TRIVY_REGISTRY_TOKEN',
+  'TRIVY_INSECURE',
+  'TRIVY_NON_SSL'
+]
+
+/** Overrides for runCommand's env: every other `TRIVY_*` variable unset, for the scan. */
+export function trivyEnv(env: NodeJS.ProcessEnv = process.env): {
+  env: Record<string, undefined>
+  dropped: string[]
+} {
+  const dropped = Object.keys(env)
+    .filter((k) => /^TRIVY_/i.test(k) && !TRIVY_ENV_KEPT.includes(k))
+    .sort()
+  return { env: Object.fromEntries(dropped.map((k) => [k, undefined])), dropped }
+}
+
+/**
+ * `--secret-config`: Trivy otherwise reads `./trivy-secret.yaml`, whose `disable-rules` and
+ * `allow-rules` silently hide secrets. Trivy refuses /dev/null (an empty YAML does not decode),
+ * so runScan writes `{}` here: the builtin rules, nothing disabled.
+ */
+export function secretConfigPath(outputFile: string): string {
+  return `${outputFile}.secret-config.yaml`
+}
+
 export function trivyDuration(ms: number): string {
   return `${Math.max(1, Math.ceil(ms / 1000))}s`
 }
@@ -114,6 +149,7 @@ export function buildScanArgs(binary: string, spec: ScanSpec): string[] {
   const config = spec.scanType === 'config'
   const sbom = spec.scanType === 'sbom'
   if (!config) argv.push('--scanners', spec.scanners.join(','), '--no-progress')
+  if (!config && !sbom) argv.push('--secret-config', secretConfigPath(spec.outputFile))
   if (!config && (spec.skipDbUpdate || spec.offline)) argv.push('--skip-db-update')
   if (!config && !sbom && (spec.skipJavaDbUpdate || spec.offline))
     argv.push('--skip-java-db-update')
@@ -224,7 +260,19 @@ export async function runScan(
 ): Promise<TrivyReport> {
   // A report left by an earlier run must never pass for this scan's.
   await rm(outputFile, { force: true })
-  const result = await runCommand(argv, { timeoutMs })
+  const secretConfig = argv.indexOf('--secret-config')
+  if (secretConfig >= 0) await writeFile(argv[secretConfig + 1], '{}\n')
+  const { env, dropped } = trivyEnv()
+  if (dropped.length > 0)
+    log.warning(
+      `not passing ${dropped.join(', ')} to Trivy: Trivy reads flags from TRIVY_* variables, which would filter the report this action gates on (use the action's inputs, or trivy-config)`
+    )
+  let result
+  try {
+    result = await runCommand(argv, { timeoutMs, env })
+  } finally {
+    if (secretConfig >= 0) await rm(argv[secretConfig + 1], { force: true })
+  }
   if (result.timedOut || result.code !== 0) {
     const why = result.timedOut ? `timed out after ${timeoutMs} ms` : `exited with ${result.code}`
     throw new ScanFailed(

@@ -3,7 +3,7 @@
  * fake `trivy` (the real one cannot download its DB here) and a fake GitHub issues API.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
@@ -88,6 +88,72 @@ describe('security-scan bundle', () => {
     const run = JSON.parse(readFileSync(sarif, 'utf8')).runs[0]
     expect(run.results.map((x: { ruleId: string }) => x.ruleId)).toEqual(['CVE-2019-18224'])
     expect(run.automationDetails).toEqual({ id: 'nightly/fluentd/' })
+  })
+
+  it('refuses a report of another target than `target` (a stale report passes nothing)', async () => {
+    const report = join(dir, 'stale-report.json')
+    writeFileSync(
+      report,
+      JSON.stringify({
+        SchemaVersion: 2,
+        ArtifactName: 'ghcr.io/acme/api:1.2.3',
+        ArtifactType: 'container_image',
+        Results: []
+      })
+    )
+    const stale = await runAction('security-scan', {
+      'report-file': report,
+      target: 'ghcr.io/acme/api:1.2.4',
+      'sarif-file': ''
+    })
+    expect(stale.exitCode).not.toBe(0)
+    expect(stale.outputs.passed).toBeUndefined()
+    expect(errors(stale).join('\n')).toMatch(
+      /input `report-file` = `.*stale-report\.json` is Trivy's report of image `ghcr\.io\/acme\/api:1\.2\.3`, not of input `target` = `ghcr\.io\/acme\/api:1\.2\.4`/
+    )
+    const same = await runAction('security-scan', {
+      'report-file': report,
+      target: 'ghcr.io/acme/api:1.2.3',
+      'sarif-file': ''
+    })
+    expect(same.exitCode).toBe(0)
+    expect(same.outputs.passed).toBe('true')
+  })
+
+  it('warns that a clean image with no OS detected, or an end-of-life one, proves little', async () => {
+    const write = (name: string, metadata: object) => {
+      const file = join(dir, name)
+      writeFileSync(
+        file,
+        JSON.stringify({
+          SchemaVersion: 2,
+          ArtifactName: 'ghcr.io/acme/static:1',
+          ArtifactType: 'container_image',
+          Metadata: metadata,
+          Results: []
+        })
+      )
+      return file
+    }
+    const noOs = await runAction('security-scan', {
+      'report-file': write('no-os.json', {}),
+      'sarif-file': ''
+    })
+    expect(noOs.outputs.passed).toBe('true')
+    expect(warnings(noOs).join('\n')).toMatch(
+      /Trivy detected no operating system in ghcr\.io\/acme\/static:1: its OS packages were not scanned/
+    )
+    expect(noOs.summary).toContain('Trivy detected no operating system')
+    const eosl = await runAction('security-scan', {
+      'report-file': write('eosl.json', { OS: { Family: 'debian', Name: '9.13', Eosl: true } }),
+      'sarif-file': ''
+    })
+    expect(warnings(eosl).join('\n')).toMatch(/debian 9\.13 .* past its end of service life/)
+    const fine = await runAction('security-scan', {
+      'report-file': write('alpine.json', { OS: { Family: 'alpine', Name: '3.20.3' } }),
+      'sarif-file': ''
+    })
+    expect(warnings(fine)).toEqual([])
   })
 
   it('fail-on-findings false reports only; ignore-unfixed and severity apply', async () => {
@@ -214,6 +280,44 @@ describe('security-scan bundle', () => {
     const r = await runAction('security-scan', inputs as Record<string, string>)
     expect(r.exitCode).toBe(2)
     expect(errors(r)[0]).toMatch(message)
+  })
+
+  it('issue: a directory keeps its issue however the path is spelled (./x, x/, absolute)', async () => {
+    const workspace = join(dir, 'ws-spelling')
+    mkdirSync(join(workspace, 'services', 'api'), { recursive: true })
+    const run = (target: string, report: string) =>
+      runAction(
+        'security-scan',
+        {
+          'scan-type': 'fs',
+          target,
+          'trivy-path': FAKE_TRIVY,
+          issue: 'true',
+          'github-token': TOKEN,
+          'sarif-file': ''
+        },
+        {
+          cwd: workspace,
+          env: env({
+            GITHUB_API_URL: github.url,
+            GITHUB_WORKSPACE: workspace,
+            FAKE_TRIVY_REPORT: fixturePath(report)
+          })
+        }
+      )
+    const mine = async () =>
+      (await github.state()).issues.filter((i) => i.body.includes('services/api'))
+    expect((await run('./services/api', 'trivy-repo-secrets.json')).exitCode).toBe(1)
+    const [opened] = await mine()
+    expect(opened.body).toContain(issueMarker('fs:services/api'))
+    expect((await run(`${workspace}/services/api/`, 'trivy-repo-secrets.json')).exitCode).toBe(1)
+    expect(await mine()).toHaveLength(1)
+    expect((await run('services/api', 'trivy-image-slmicro-clean-zero-vulns.json')).exitCode).toBe(
+      0
+    )
+    const after = await mine()
+    expect(after).toHaveLength(1)
+    expect(after[0]).toMatchObject({ number: opened.number, state: 'closed' })
   })
 
   it('issue: opens one issue for the target, then closes it when clean', async () => {

@@ -9,7 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import { join } from 'node:path'
 import { Lab } from '../../lab/lab.js'
 import { ToolError } from '../../src/core/errors.js'
@@ -131,6 +132,46 @@ describe('Sigstore bundle of a Trivy download (contract tests: self-made Sigstor
     expect(installedNothing()).toBe(true)
   })
 
+  it.each([
+    [
+      'another repository calling Trivy’s reusable release workflow (same SAN)',
+      { sourceRepository: 'https://github.com/attacker/trivy' },
+      /the certificate was issued to a workflow run of https:\/\/github\.com\/attacker\/trivy, not https:\/\/github\.com\/aquasecurity\/trivy/
+    ],
+    [
+      'a run for another ref (same SAN)',
+      { sourceRef: 'refs/heads/main' },
+      /the certificate was issued to a run for refs\/heads\/main, not refs\/tags\/v0\.73\.9/
+    ],
+    [
+      'a certificate without the source repository extension',
+      { sourceRepository: undefined },
+      /the certificate was issued to a workflow run of \(no Source Repository URI extension\)/
+    ],
+    [
+      'the identity as an email SAN instead of a URI',
+      { sans: [[1, trivySigningIdentity(V)]] as [1, string][] },
+      /the certificate's subject alternative names are \[rfc822Name .*\], not exactly the URI/
+    ],
+    [
+      'a second URI SAN beside the identity',
+      {
+        sans: [
+          [6, trivySigningIdentity(V)],
+          [6, 'https://github.com/attacker/x/.github/workflows/a.yaml@refs/heads/main']
+        ] as [6, string][]
+      },
+      /the certificate's subject alternative names are \[URI .*, URI https:\/\/github\.com\/attacker.*\], not exactly the URI/
+    ]
+  ])('refuses %s', async (label, signer, why) => {
+    const { installed, installedNothing } = await attempt(`source-${label.replace(/\W+/g, '-')}`, {
+      signer
+    })
+    await expect(installed).rejects.toThrow(ToolError)
+    await expect(installed).rejects.toThrow(refusal(why))
+    expect(installedNothing()).toBe(true)
+  })
+
   it('refuses a certificate issued for another OIDC issuer', async () => {
     const { installed, installedNothing } = await attempt('issuer', {
       signer: { issuer: 'https://accounts.google.com' }
@@ -220,6 +261,43 @@ describe('Sigstore bundle of a Trivy download (contract tests: self-made Sigstor
       refusal(/no verified timestamp \(transparency log or timestamp authority\)/)
     )
     expect(installedNothing()).toBe(true)
+  })
+
+  it('never trusts TUF metadata from the shared tool cache: a planted root.json there is not read', async () => {
+    // A job sharing a self-hosted runner can write the tool cache; @sigstore/tuf trusts a
+    // root.json it finds in its cache over the root embedded in it, so the public-good
+    // Sigstore's trust would be the planter's. Outbound connections are refused and recorded:
+    // the TUF client must start from its embedded root (and so go to Sigstore's TUF CDN).
+    const toolCacheDir = lab.mkdir('tool-cache-planted-tuf')
+    // where @sigstore/tuf 5 keeps the public-good repository's metadata under its cachePath
+    const tufDir = join(toolCacheDir, 'sigstore-tuf', 'tuf-repo-cdn.sigstore.dev')
+    mkdirSync(tufDir, { recursive: true })
+    const planted = join(tufDir, 'root.json')
+    writeFileSync(planted, '{"signed": {"_type": "root", "planted": true}, "signatures": []}')
+    const tried: string[] = []
+    const connect = net.Socket.prototype.connect
+    net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+      // net.connect() passes its normalised [options, callback] array as the first argument
+      const first = (Array.isArray(args[0]) ? args[0][0] : args[0]) as { host?: string } | null
+      const host = typeof first === 'object' && first !== null ? first.host : undefined
+      if (host === '127.0.0.1')
+        return (connect as (...a: unknown[]) => net.Socket).apply(this, args)
+      tried.push(String(host))
+      process.nextTick(() => this.destroy(new Error(`network disabled by the test (${host})`)))
+      return this
+    } as typeof connect
+    try {
+      const { installed, installedNothing } = await attempt(
+        'planted-tuf',
+        {},
+        { trustedRootPath: undefined, toolCacheDir }
+      )
+      await expect(installed).rejects.toThrow(/could not get Sigstore's trusted root/)
+      expect(tried.some((h) => h.includes('sigstore.dev'))).toBe(true)
+      expect(installedNothing()).toBe(true)
+    } finally {
+      net.Socket.prototype.connect = connect
+    }
   })
 
   it('checks nothing it cannot reach: the trusted root given must be readable', async () => {

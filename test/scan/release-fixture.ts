@@ -12,7 +12,11 @@ import { fileURLToPath } from 'node:url'
 import type { Lab } from '../../lab/lab.js'
 import { freePort } from '../../lab/ports.js'
 import { httpOk } from '../../lab/process.js'
-import { trivySigningIdentity, TRIVY_SIGNING_ISSUER } from '../../src/scan/trivy-signature.js'
+import {
+  trivySigningIdentity,
+  TRIVY_SIGNING_ISSUER,
+  TRIVY_SOURCE_REPOSITORY
+} from '../../src/scan/trivy-signature.js'
 import { FAKE_TRIVY } from './helpers.js'
 import { TestSigstore, type AttestOptions, type SignOptions } from './sigstore-fixture.js'
 
@@ -69,6 +73,9 @@ export class ReleaseFixture {
       const signer = {
         identity: trivySigningIdentity(version),
         issuer: TRIVY_SIGNING_ISSUER,
+        // what Fulcio writes for Trivy's release: its repository, at the release's tag
+        sourceRepository: TRIVY_SOURCE_REPOSITORY,
+        sourceRef: `refs/tags/v${version}`,
         ...options.signer
       }
       const bundle =

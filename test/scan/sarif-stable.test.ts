@@ -8,10 +8,12 @@ import { collectFindings, parseReport, type TrivyReport } from '../../src/scan/r
 import { buildSarif, FINGERPRINT_KEY, findingPath } from '../../src/scan/sarif.js'
 import {
   imageWithoutVersion,
+  localTargetKey,
   normaliseTargetKey,
   osPackagesPath,
   parseImageRef,
   repoPathPrefix,
+  sameTarget,
   scanLabel,
   scanTargetKey
 } from '../../src/scan/target.js'
@@ -200,6 +202,20 @@ describe('the identity of a scan target', () => {
     expect(normaliseTargetKey(`${label}:${target}`)).toBe(key)
   })
 
+  it.each([
+    ['./services/api', 'fs:services/api'],
+    ['services/api/', 'fs:services/api'],
+    ['/w/services/api', 'fs:services/api'],
+    ['.', 'fs:.'],
+    ['/elsewhere/api', 'fs:/elsewhere/api']
+  ])(
+    'a local path %s in workspace /w is keyed %s, and so is an older marker of it',
+    (path, key) => {
+      expect(localTargetKey('fs', path, '/w')).toBe(key)
+      expect(normaliseTargetKey(`fs:${path}`, '/w')).toBe(key)
+    }
+  )
+
   it('keeps a tagless image as it is', () => {
     expect(imageWithoutVersion('ghcr.io/acme/api')).toBe('ghcr.io/acme/api')
   })
@@ -226,5 +242,23 @@ describe('where a scanned directory sits in the repository', () => {
     ['/w', undefined, true, '']
   ])('workspace %s, scanned %s (directory %s) -> %j', (workspace, scanned, isDir, prefix) => {
     expect(repoPathPrefix(workspace, scanned, isDir)).toBe(prefix)
+  })
+})
+
+describe('sameTarget: is a report of the target named with it', () => {
+  const digest = `sha256:${'a'.repeat(64)}`
+  it.each([
+    ['image', 'nginx:1.25', 'docker.io/library/nginx:1.25', true],
+    ['image', 'ghcr.io/acme/api:1.2.3', 'ghcr.io/acme/api:1.2.4', false],
+    ['image', 'ghcr.io/acme/api', 'ghcr.io/acme/api:latest', true],
+    ['image', `ghcr.io/acme/api@${digest}`, `ghcr.io/acme/api:1.2.3@${digest}`, true],
+    ['image', `ghcr.io/acme/api@${digest}`, 'ghcr.io/acme/api:1.2.3', false],
+    ['image', 'ghcr.io/acme/api:1.2.3', 'ghcr.io/acme/web:1.2.3', false],
+    ['fs', './services/api/', 'services/api', true],
+    ['fs', 'services/api', '/w/services/api', true],
+    ['fs', 'services/api', 'services/web', false],
+    ['repo', 'https://github.com/acme/api/', 'https://github.com/acme/api', true]
+  ])('%s %s vs %s: %s', (label, given, reported, same) => {
+    expect(sameTarget(label, given, reported, '/w')).toBe(same)
   })
 })

@@ -124,7 +124,19 @@ export interface SignOptions {
   issuer: string
   /** When the log integrated the entry (and the certificate's 10 minutes start); default now. */
   at?: Date
+  /**
+   * The SAN's GeneralNames instead of the one URI `identity` (tag 1 rfc822Name, 2 dNSName,
+   * 6 URI): a certificate naming the identity otherwise, or more than one name.
+   */
+  sans?: [tag: 1 | 2 | 6, value: string][]
+  /** Fulcio's Source Repository URI extension (1.3.6.1.4.1.57264.1.12): the calling repository. */
+  sourceRepository?: string
+  /** Fulcio's Source Repository Ref extension (1.3.6.1.4.1.57264.1.14): the ref the workflow ran for. */
+  sourceRef?: string
 }
+
+export const FULCIO_SOURCE_REPOSITORY_URI = '1.3.6.1.4.1.57264.1.12'
+export const FULCIO_SOURCE_REPOSITORY_REF = '1.3.6.1.4.1.57264.1.14'
 
 export const IN_TOTO_JSON = 'application/vnd.in-toto+json'
 
@@ -217,9 +229,19 @@ export class TestSigstore {
       ext('2.5.29.37', seq(oid('1.3.6.1.5.5.7.3.3'))), // codeSigning
       ext('2.5.29.14', octets(key.id.subarray(0, 20))),
       ext('2.5.29.35', seq(tlv(0x80, this.ca.id.subarray(0, 20)))),
-      ext('2.5.29.17', seq(tlv(0x86, Buffer.from(o.identity, 'ascii'))), true),
+      ext(
+        '2.5.29.17',
+        seq(
+          ...(o.sans ?? [[6, o.identity]]).map(([tag, v]) =>
+            tlv(0x80 + tag, Buffer.from(v, 'ascii'))
+          )
+        ),
+        true
+      ),
       ext(FULCIO_ISSUER_V1, Buffer.from(o.issuer, 'ascii')),
-      ext(FULCIO_ISSUER_V2, utf8(o.issuer))
+      ext(FULCIO_ISSUER_V2, utf8(o.issuer)),
+      ...(o.sourceRepository ? [ext(FULCIO_SOURCE_REPOSITORY_URI, utf8(o.sourceRepository))] : []),
+      ...(o.sourceRef ? [ext(FULCIO_SOURCE_REPOSITORY_REF, utf8(o.sourceRef))] : [])
     ]
     const fields = {
       serial: randomBytes(16),

@@ -239,6 +239,53 @@ describe('a vulnerability scan against the fixture DB', () => {
     expect(JSON.stringify(sarifs[0])).not.toContain('1.2.3')
   })
 
+  it('repo: a local git repository, its lockfile advisories and planted secrets, labelled repo', async () => {
+    const repo = projectTree(lab.mkdir('git-repo'))
+    const git = (...args: string[]) =>
+      run('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd: repo })
+    await git('init', '-q')
+    await git('add', '-A')
+    await git('commit', '-qm', 'fixture')
+    const { report } = await scanWithTrivy(
+      options({ scanType: 'repo', target: repo, scanners: ['vuln', 'secret'] })
+    )
+    expect(report.ArtifactType).toBe('repository')
+    const found = collectFindings(report).map((f) => [f.kind, f.id, f.target])
+    expect(found).toEqual(
+      expect.arrayContaining([
+        ['vulnerability', 'CVE-2019-10744', 'services/api/package-lock.json'],
+        ['secret', 'aws-access-key-id', 'services/api/config/settings.py'],
+        ['secret', 'github-pat', 'services/api/config/settings.py']
+      ])
+    )
+  })
+
+  it('sbom: a CycloneDX SBOM of the root filesystem finds what the rootfs scan finds', async () => {
+    const sbom = join(lab.mkdir('sbom'), 'rootfs.cdx.json')
+    const made = await trivyRun([
+      'rootfs',
+      '--format',
+      'cyclonedx',
+      '--output',
+      sbom,
+      '--cache-dir',
+      cacheDir,
+      '--skip-db-update',
+      '--offline-scan',
+      '--quiet',
+      rootfs
+    ])
+    expect(made.code).toBe(0)
+    const fromSbom = await scanWithTrivy(options({ scanType: 'sbom', target: sbom }))
+    const fromRootfs = await scanWithTrivy(options({ scanType: 'rootfs', target: rootfs }))
+    const ids = (r: typeof fromSbom) =>
+      collectFindings(r.report)
+        .map((f) => `${f.id} ${f.pkgName} ${f.severity}`)
+        .sort()
+    expect(ids(fromSbom)).toHaveLength(5)
+    expect(ids(fromSbom)).toEqual(ids(fromRootfs))
+  })
+
   it('fs: a lockfile finding points at the lines Trivy found in package-lock.json', async () => {
     const { report } = await scanWithTrivy(options({ scanType: 'fs', target: work }))
     const lodash = collectFindings(report).find((f) => f.id === 'CVE-2019-10744')
@@ -283,6 +330,38 @@ describe('secrets and misconfigurations, with Trivy’s embedded checks', () => 
       resource: 'aws_security_group.web',
       startLine: 12
     })
+  })
+
+  it('a job-level TRIVY_* variable and a ./trivy-secret.yaml filter nothing (Trivy reads both unasked)', async () => {
+    const cwd = lab.mkdir('cwd-with-secret-config')
+    writeFileSync(
+      join(cwd, 'trivy-secret.yaml'),
+      'disable-rules:\n  - aws-access-key-id\n  - github-pat\n'
+    )
+    const saved = { ...process.env }
+    const before = process.cwd()
+    process.env.TRIVY_SEVERITY = 'LOW'
+    process.env.TRIVY_SKIP_FILES = '**/settings.py'
+    process.chdir(cwd)
+    try {
+      const { report } = await scanWithTrivy(
+        options({ scanType: 'fs', target: work, scanners: ['secret'] })
+      )
+      const ids = collectFindings(report).map((f) => f.id)
+      expect(ids.sort()).toEqual(['aws-access-key-id', 'github-pat'])
+    } finally {
+      process.chdir(before)
+      process.env = saved
+    }
+    // the same scan without our env and --secret-config, from that directory, loses both
+    const out = join(lab.mkdir('plain-secret'), 'r.json')
+    const plain = await run(
+      trivy,
+      ['fs', '--scanners', 'secret', '--format', 'json', '--output', out, '--skip-db-update', work],
+      { cwd, env: { PATH: process.env.PATH, HOME: lab.mkdir('home'), TRIVY_SEVERITY: 'LOW' } }
+    )
+    expect(plain.stderr).not.toMatch(/FATAL/)
+    expect(readFileSync(out, 'utf8')).not.toContain('aws-access-key-id')
   })
 
   it('trivy config: misconfigurations only, lines and resources kept', async () => {

@@ -90,11 +90,27 @@ afterEach(() => {
 
 describe('the argv we give Trivy', () => {
   it.each([
-    ['image', ['vuln', 'secret'], ['--scanners', 'vuln,secret', '--no-progress']],
+    [
+      'image',
+      ['vuln', 'secret'],
+      [
+        '--scanners',
+        'vuln,secret',
+        '--no-progress',
+        '--secret-config',
+        '/o.json.secret-config.yaml'
+      ]
+    ],
     [
       'fs',
       ['vuln', 'misconfig', 'secret', 'license'],
-      ['--scanners', 'vuln,misconfig,secret,license', '--no-progress']
+      [
+        '--scanners',
+        'vuln,misconfig,secret,license',
+        '--no-progress',
+        '--secret-config',
+        '/o.json.secret-config.yaml'
+      ]
     ],
     ['sbom', ['vuln'], ['--scanners', 'vuln', '--no-progress']],
     ['config', ['misconfig'], []]
@@ -188,6 +204,8 @@ describe('scanWithTrivy with a fake trivy', () => {
     const calls = argvLog()
     expect(calls.map((c) => c[0])).toEqual(['version', 'image', 'image'])
     expect(calls[1]).toContain('--download-db-only')
+    // the empty secret config Trivy was given is not left beside the report
+    expect(existsSync(`${join(dir, 'trivy-results.json')}.secret-config.yaml`)).toBe(false)
     expect(calls[2]).toEqual([
       'image',
       '--format',
@@ -208,6 +226,8 @@ describe('scanWithTrivy with a fake trivy', () => {
       '--scanners',
       'vuln,secret',
       '--no-progress',
+      '--secret-config',
+      `${join(dir, 'trivy-results.json')}.secret-config.yaml`,
       '--skip-db-update',
       '--',
       'ghcr.io/acme/api:1.2.3'

@@ -5,7 +5,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { getOctokit } from '@actions/github'
 import type { ActionIO } from '../../core/action.js'
-import { GateError, errorMessage } from '../../core/errors.js'
+import { ConfigurationError, GateError, errorMessage } from '../../core/errors.js'
 import { log } from '../../core/log.js'
 import { syncScanIssue } from '../../github/issues.js'
 import { actionsCacheStore } from '../../scan/actions-cache.js'
@@ -22,7 +22,14 @@ import {
 } from '../../scan/scan.js'
 import { SEVERITIES } from '../../scan/severity.js'
 import { buildScanSummary } from './summary.js'
-import { normaliseTargetKey, repoPathPrefix, scanLabel, scanTargetKey } from '../../scan/target.js'
+import {
+  localTargetKey,
+  normaliseTargetKey,
+  repoPathPrefix,
+  sameTarget,
+  scanLabel,
+  scanTargetKey
+} from '../../scan/target.js'
 import { dryRun } from './dry-run.js'
 import { readScanInputs, type ScanInputs } from './inputs.js'
 
@@ -75,6 +82,17 @@ async function obtainReport(
   if (inputs.reportFile) {
     // Read in chunks: a large report is never held whole next to its parsed findings.
     const report = readReportFile(inputs.reportFile, inputs.reportFile)
+    // A stale report (the last release's image, another directory) must not gate this target.
+    const label = scanLabel(report.ArtifactType, inputs.scanType)
+    if (
+      inputs.target &&
+      report.ArtifactName &&
+      !sameTarget(label, inputs.target, report.ArtifactName, process.cwd())
+    )
+      throw new ConfigurationError(
+        `input \`report-file\` = \`${inputs.reportFile}\` is Trivy's report of ${label} \`${report.ArtifactName}\`, not of input \`target\` = \`${inputs.target}\`: gating it would pass or fail another ${label} than the one named. Give the report of that target, or leave \`target\` out`,
+        'report-file'
+      )
     return { report, jsonFile: inputs.reportFile }
   }
   const options = scanOptions(inputs, context, now)
@@ -83,6 +101,29 @@ async function obtainReport(
     store: inputs.cache ? actionsCacheStore() : undefined
   })
   return { report: scan.report, jsonFile: options.outputFile, scan }
+}
+
+/**
+ * What a clean OS-package result cannot mean: Trivy scanned no OS packages when it detected no
+ * OS (it only logs a WARN and exits 0), and an end-of-life release gets no more advisories.
+ */
+export function coverageNotes(inputs: ScanInputs, report: TrivyReport): string[] {
+  const image =
+    report.ArtifactType === 'container_image' ||
+    (!inputs.reportFile && (inputs.scanType === 'image' || inputs.scanType === 'rootfs'))
+  const vuln = inputs.reportFile ? true : inputs.scanners.includes('vuln')
+  if (!image || !vuln) return []
+  const name = report.ArtifactName ?? inputs.target ?? inputs.input ?? 'the target'
+  const os = report.Metadata?.OS
+  if (!os?.Family)
+    return [
+      `Trivy detected no operating system in ${name}: its OS packages were not scanned for vulnerabilities, so a clean result says nothing about them (an unsupported or missing /etc/os-release, or a scratch image)`
+    ]
+  if (os.Eosl)
+    return [
+      `${os.Family} ${os.Name ?? ''} in ${name} is past its end of service life: the distribution publishes no more advisories, so fewer findings do not mean fewer vulnerabilities`
+    ]
+  return []
 }
 
 function warnExpired(analysis: Analysis): void {
@@ -120,7 +161,7 @@ function targetFacts(
   return {
     label,
     display,
-    key: scanTargetKey(label, display),
+    key: local ? localTargetKey(label, local, workspace) : scanTargetKey(label, display),
     pathPrefix: local ? repoPathPrefix(workspace, local, statSync(local).isDirectory()) : ''
   }
 }
@@ -194,7 +235,8 @@ export async function run(io: ActionIO): Promise<void> {
   warnExpired(analysis)
   const target = targetFacts(inputs, io.context, report, jsonFile)
   annotateFiles(analysis, target.pathPrefix)
-  const notes: string[] = []
+  const notes: string[] = coverageNotes(inputs, report)
+  for (const note of notes) log.warning(note)
   let sarifFile = ''
   if (inputs.sarifFile) {
     sarifFile = resolve(inputs.sarifFile)
@@ -275,7 +317,7 @@ async function reportInIssue(
     repo,
     // Without the tag: a new tag updates the issue the last one opened, and its clean scan closes it.
     key: target.key,
-    sameTarget: (markerKey) => normaliseTargetKey(markerKey) === target.key,
+    sameTarget: (markerKey) => normaliseTargetKey(markerKey, context.workspace) === target.key,
     title: `Security scan: ${failing} finding(s) in ${target.display}`,
     body,
     clean: failing === 0,
