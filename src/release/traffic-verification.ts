@@ -14,7 +14,7 @@ import {
   type SloThresholds,
   type Verdict
 } from '../slo/judge.js'
-import { DEFAULT_QUERIES, promDuration, renderQuery, type QueryTemplates } from '../slo/queries.js'
+import { promDuration, renderQuery, type QueryTemplates } from '../slo/queries.js'
 import { bucketAround, bucketBounds } from '../slo/prometheus-meta.js'
 import { PrometheusClient, type PrometheusOptions, type QueryValue } from '../slo/prometheus.js'
 import type { Slot } from '../traffic/slots.js'
@@ -183,7 +183,10 @@ export async function verifyTraffic(
   const scrapeMs = await reader.scrapeIntervalMs()
   const times = trafficLookTimes(timing.durationMs, timing.maxDurationMs, scrapeMs)
   const full: TrafficRule = { ...rule, minRequests: options.minRequests }
-  if (rule.judgement === 'interval' && reader.latencyBuckets) {
+  // The bucket holding the bound: read again at each look until known (a slot that served
+  // nothing before the switch has no histogram series until its first scrape after it).
+  const readBuckets = async (): Promise<void> => {
+    if (rule.judgement !== 'interval' || !reader.latencyBuckets || full.p95Bucket) return
     try {
       full.p95Bucket = bucketAround(await reader.latencyBuckets(selector), rule.maxP95Ms / 1000)
     } catch (e) {
@@ -210,6 +213,7 @@ export async function verifyTraffic(
           errors: renderQuery('error-rate-query', options.queries.errors, vars),
           p95: renderQuery('latency-query', options.queries.p95, vars)
         }
+        await readBuckets()
         const [requests, errors, p95Seconds] = await Promise.all([
           read(reader, queries.requests),
           read(reader, queries.errors),
@@ -233,16 +237,30 @@ export async function verifyTraffic(
   )
 }
 
-/** The reader on a real Prometheus; the histogram's buckets only for the default latency query. */
+/**
+ * Pure: the `_bucket` series a histogram_quantile latency query reads (the presets' and a
+ * custom query's alike), for the buckets around the bound; undefined when the query reads no
+ * histogram or several. Without the buckets a P95 interpolated inside the bucket that holds the
+ * bound would pass (250 ms + 5.5 % of 6 % in (250 ms, 500 ms] shows 292 ms < 300 ms, whatever
+ * those requests really took).
+ */
+export function latencyBucketSeries(template: string, selector: string): string | undefined {
+  if (!/histogram_quantile\s*\(/.test(template)) return undefined
+  const names = new Set(
+    [...template.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*_bucket)\s*\{/g)].map((m) => m[1])
+  )
+  return names.size === 1 ? `${[...names][0]}{ ${selector} }` : undefined
+}
+
+/** The reader on a real Prometheus; the histogram's buckets whenever the latency query reads one. */
 export function prometheusTrafficReader(o: TrafficVerifyOptions): TrafficReader {
   const client = new PrometheusClient(o.prometheus)
   return {
     scrapeIntervalMs: () => client.scrapeIntervalMs(),
     query: (q) => client.query(q),
     latencyBuckets:
-      o.queries.p95 === DEFAULT_QUERIES.p95
-        ? (selector) =>
-            bucketBounds(o.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
+      latencyBucketSeries(o.queries.p95, '') !== undefined
+        ? (selector) => bucketBounds(o.prometheus, latencyBucketSeries(o.queries.p95, selector)!)
         : undefined
   }
 }

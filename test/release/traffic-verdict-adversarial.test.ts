@@ -1,0 +1,80 @@
+import { describe, expect, it } from '@jest/globals'
+import {
+  latencyBucketSeries,
+  prometheusTrafficReader,
+  verifyTraffic,
+  type TrafficReader,
+  type TrafficRule
+} from '../../src/release/traffic-verification.js'
+import { METRICS_PRESETS } from '../../src/slo/presets.js'
+import { DEFAULT_QUERIES } from '../../src/slo/queries.js'
+
+const rule: Omit<TrafficRule, 'minRequests' | 'p95Bucket'> = {
+  maxErrorRatePercent: 1,
+  maxP95Ms: 300,
+  judgement: 'interval',
+  confidence: 0.95
+}
+const options = (p95: string) => ({
+  prometheus: { url: 'http://127.0.0.1:1', timeoutMs: 100 },
+  queries: { ...DEFAULT_QUERIES, p95 },
+  selector: 'service=~"app-{{slot}}"',
+  minRequests: 50
+})
+
+describe('the P95 inside the bucket that holds the bound is never a pass', () => {
+  it('every preset with a histogram has its buckets read, not only the default query', () => {
+    for (const name of ['ingress-nginx', 'fastapi-instrumentator', 'prometheus-client']) {
+      const q = METRICS_PRESETS[name].queries.p95
+      expect(latencyBucketSeries(q, 'a="b"')).toMatch(/^[a-z_]+_bucket\{ a="b" \}$/)
+      expect(prometheusTrafficReader(options(q)).latencyBuckets).toBeDefined()
+    }
+    expect(latencyBucketSeries(METRICS_PRESETS.haproxy.queries.p95, 'a="b"')).toBeUndefined()
+  })
+
+  // ingress-nginx buckets .25 and .5 around a 300 ms bound: 94 % below 250 ms, 6 % at 490 ms
+  // gives histogram_quantile 250 + (0.95 - 0.94) / 0.06 * 250 = 292 ms, a P95 of 490 ms.
+  const reader = (
+    bucketsAtLook: number,
+    firstRequests = 5000
+  ): TrafficReader & { looks: number } => {
+    const r = {
+      looks: 0,
+      scrapeIntervalMs: async () => 10,
+      query: async (q: string) => {
+        if (q.startsWith('sum(increase(')) r.looks++
+        if (q.startsWith('histogram_quantile')) return { kind: 'value' as const, value: 0.2917 }
+        if (q.startsWith('sum(increase('))
+          return { kind: 'value' as const, value: r.looks === 1 ? firstRequests : 5000 }
+        return { kind: 'value' as const, value: 0 }
+      },
+      // a slot without series before the switch: no buckets until a scrape after it
+      latencyBuckets: async () =>
+        r.looks + 1 >= bucketsAtLook ? ['0.1', '0.25', '0.5', '1', '+Inf'] : []
+    }
+    return r
+  }
+  it('buckets known at the first look: inconclusive', async () => {
+    const t = await verifyTraffic(
+      reader(1),
+      options(METRICS_PRESETS['ingress-nginx'].queries.p95),
+      rule,
+      { durationMs: 20, maxDurationMs: 20 },
+      'green',
+      performance.now()
+    )
+    expect(t.verdict).toBe('inconclusive')
+    expect(t.why).toMatch(/bucket \(250 ms, 500 ms\]/)
+  })
+  it('buckets not there at the first look (too few requests) are read again at the next', async () => {
+    const t = await verifyTraffic(
+      reader(2, 30),
+      options(METRICS_PRESETS['ingress-nginx'].queries.p95),
+      rule,
+      { durationMs: 20, maxDurationMs: 40 },
+      'green',
+      performance.now()
+    )
+    expect(t.verdict).toBe('inconclusive')
+  })
+})
