@@ -101,7 +101,10 @@ export function judgeTraffic(
     looks: rule.judgement === 'interval' ? looks : 1,
     p95Bucket: rule.p95Bucket
   }
-  const j = judgeAnalysis(readings, undefined, [], thresholds, queries)
+  const j = averageOfLastResponses(
+    judgeAnalysis(readings, undefined, [], thresholds, queries),
+    queries?.p95
+  )
   const get = (check: string): Measurement | undefined =>
     j.measurements.find((m) => m.check === check)
   const requests = get('requests')?.value ?? undefined
@@ -132,6 +135,44 @@ export function judgeTraffic(
     looks,
     why
   }
+}
+
+/** HAProxy's `*_time_average_seconds`: the average over the server's last 1024 responses. */
+const HAPROXY_AVERAGE = /haproxy_\w+_time_average_seconds/
+const HAPROXY_AVERAGE_OF = 1024
+
+/**
+ * Pure: a latency query reading HAProxy's average (the haproxy preset) has no window: until
+ * the slot has answered 1024 requests since the switch, part of that average is from before it
+ * (the slot's previous release, kept by the runtime API's weight changes), so it is not judged
+ * yet (look again). It is shown as the average it is, not as a P95.
+ */
+export function averageOfLastResponses<
+  J extends { verdict: Verdict; measurements: Measurement[]; needsMore: boolean }
+>(j: J, p95Query: string | undefined): J {
+  if (!p95Query || !HAPROXY_AVERAGE.test(p95Query)) return j
+  const requests = j.measurements.find((m) => m.check === 'requests')?.value ?? null
+  const measurements = j.measurements.map((m): Measurement => {
+    if (m.check !== 'p95 latency' || m.value === null) return m
+    const shown = `${Math.round(m.value)} ms HAProxy average of the last ${HAPROXY_AVERAGE_OF} responses, not a P95`
+    if (requests !== null && requests >= HAPROXY_AVERAGE_OF) return { ...m, shown }
+    return {
+      ...m,
+      shown: `${shown}; inconclusive: ${requests === null ? 'no request count' : `${Math.round(requests)} requests`} since the switch, so part of it is from before`,
+      bound: `${m.bound}, over >= ${HAPROXY_AVERAGE_OF} requests since the switch`,
+      verdict: 'inconclusive',
+      needsMore: requests !== null
+    }
+  })
+  const verdict: Verdict = measurements.some((x) => x.verdict === 'fail')
+    ? 'fail'
+    : measurements.some((x) => x.verdict === 'inconclusive')
+      ? 'inconclusive'
+      : 'pass'
+  const needsMore =
+    verdict === 'inconclusive' &&
+    measurements.filter((x) => x.verdict === 'inconclusive').every((x) => x.needsMore)
+  return { ...j, verdict, measurements, needsMore }
 }
 
 /**

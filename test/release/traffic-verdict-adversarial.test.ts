@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import {
+  judgeTraffic,
   latencyBucketSeries,
   prometheusTrafficReader,
   verifyTraffic,
@@ -76,5 +77,39 @@ describe('the P95 inside the bucket that holds the bound is never a pass', () =>
       performance.now()
     )
     expect(t.verdict).toBe('inconclusive')
+  })
+})
+
+describe("HAProxy preset: the server's average covers its last 1024 responses", () => {
+  const q = {
+    requests: METRICS_PRESETS.haproxy.queries.requests,
+    errors: METRICS_PRESETS.haproxy.queries.errors,
+    p95: METRICS_PRESETS.haproxy.queries.p95
+  }
+  const v = (value: number) => ({ kind: 'value' as const, value })
+  const full: TrafficRule = { ...rule, minRequests: 50 }
+  it('fewer responses since the switch: the average is partly from before it, not judged', () => {
+    // 600 clean responses since the switch; the rest of the 1024 are the slot's previous release
+    const j = judgeTraffic(
+      { requests: v(600), errors: v(0), p95Seconds: v(0.05) },
+      full,
+      1,
+      60_000,
+      q
+    )
+    expect(j.verdict).toBe('inconclusive')
+    expect(j.needsMore).toBe(true)
+    expect(j.why).toMatch(/1024/)
+  })
+  it('1024 or more since the switch: judged, and called an average, not a P95', () => {
+    const j = judgeTraffic(
+      { requests: v(5000), errors: v(0), p95Seconds: v(0.05) },
+      full,
+      1,
+      60_000,
+      q
+    )
+    expect(j.verdict).toBe('pass')
+    expect(j.measurements.find((m) => m.check.includes('latency'))?.shown).toMatch(/average/)
   })
 })
