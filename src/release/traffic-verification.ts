@@ -22,8 +22,8 @@ import type { Slot } from '../traffic/slots.js'
 export interface TrafficVerifyOptions {
   prometheus: PrometheusOptions
   queries: QueryTemplates
-  /** PromQL label matchers of one slot; `{{slot}}` is the slot judged. */
-  selector: string
+  /** PromQL label matchers of one slot: `{{slot}}` is the slot judged, or one per slot. */
+  selector: string | Record<Slot, string>
   minRequests: number
 }
 
@@ -220,7 +220,10 @@ export async function verifyTraffic(
   slot: Slot,
   switchedAt: number
 ): Promise<TrafficVerdict> {
-  const selector = options.selector.replace(/\{\{\s*slot\s*\}\}/g, slot)
+  const selector =
+    typeof options.selector === 'string'
+      ? options.selector.replace(/\{\{\s*slot\s*\}\}/g, slot)
+      : options.selector[slot]
   const scrapeMs = await reader.scrapeIntervalMs()
   const times = trafficLookTimes(timing.durationMs, timing.maxDurationMs, scrapeMs)
   const full: TrafficRule = { ...rule, minRequests: options.minRequests }

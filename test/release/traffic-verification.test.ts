@@ -234,11 +234,81 @@ describe('deploy-bluegreen inputs for real traffic', () => {
       'color="{{slot}}"'
     )
     const haproxy = read({ ...base, 'metrics-preset': 'haproxy' }).release.verify?.traffic
-    expect(haproxy?.selector).toBe('server="{{slot}}"')
+    expect(haproxy?.selector).toEqual({
+      blue: 'proxy="app", server="blue"',
+      green: 'proxy="app", server="green"'
+    })
     expect(haproxy?.queries.requests).toMatch(/haproxy_server_http_responses_total/)
     expect(() => read({ ...base, 'verify-selector': 'slot="green"' })).toThrow(
       /input `verify-selector` = `slot="green"`: must contain \{\{slot\}\}/
     )
     expect(read({ 'verify-url': 'http://127.0.0.1:3/' }).release.verify?.traffic).toBeUndefined()
+  })
+})
+
+describe('preset selectors narrowed to this router: no other backend or app counted', () => {
+  const base = {
+    'verify-url': 'http://127.0.0.1:3/',
+    'verify-prometheus-url': 'http://127.0.0.1:9090'
+  }
+  it("haproxy: this backend's servers, by the names the router switches", () => {
+    const t = readDeployInputs(
+      new Inputs(
+        (n) =>
+          ({
+            router: 'haproxy',
+            'haproxy-socket': '/run/haproxy/admin.sock',
+            'haproxy-backend': 'shop',
+            'blue-server': 'shop_b',
+            'green-server': 'shop_g',
+            'health-url-blue': 'http://127.0.0.1:1/healthz',
+            'health-url-green': 'http://127.0.0.1:2/healthz',
+            'metrics-preset': 'haproxy',
+            ...base
+          })[n] ?? ''
+      ),
+      runContextFromEnv({})
+    ).release.verify?.traffic
+    // server="green" alone matched every backend's server named green (or none of this one's)
+    expect(t?.selector).toEqual({
+      blue: 'proxy="shop", server="shop_b"',
+      green: 'proxy="shop", server="shop_g"'
+    })
+  })
+  it("ingress-nginx: the app's own per-slot Services, not every `-green` Service", () => {
+    const t = readDeployInputs(
+      new Inputs(
+        (n) =>
+          ({
+            router: 'kubernetes',
+            app: 'shop',
+            'deploy-command': 'true',
+            'health-url-blue': 'http://127.0.0.1:1/healthz',
+            'health-url-green': 'http://127.0.0.1:2/healthz',
+            'metrics-preset': 'ingress-nginx',
+            ...base
+          })[n] ?? ''
+      ),
+      runContextFromEnv({})
+    ).release.verify?.traffic
+    expect(t?.selector).toBe('service="shop-{{slot}}"')
+  })
+  it('an explicit verify-selector still wins', () => {
+    const t = readDeployInputs(
+      new Inputs(
+        (n) =>
+          ({
+            router: 'haproxy',
+            'haproxy-socket': '/run/haproxy/admin.sock',
+            'health-url-blue': 'http://127.0.0.1:1/healthz',
+            'health-url-green': 'http://127.0.0.1:2/healthz',
+            'metrics-preset': 'haproxy',
+            'verify-selector': 'server="{{slot}}"',
+            ...base
+          })[n] ?? ''
+      ),
+      runContextFromEnv({})
+    ).release.verify?.traffic
+    expect(t?.selector).toBe('server="{{slot}}"')
   })
 })
