@@ -54,6 +54,12 @@ export interface TrafficRule {
   maxErrorRatePercent: number
   maxP95Ms: number
   minRequests: number
+  /**
+   * Requests the synthetic probe sent to the slot since the switch. They are in the slot's
+   * counters when its metrics count the probed path, so min-requests counts beyond them: the
+   * probe alone (600 clean requests at the defaults) must not make real traffic pass.
+   */
+  probeRequests?: number
   judgement: 'interval' | 'point'
   confidence: number
   p95Bucket?: SloThresholds['p95Bucket']
@@ -92,7 +98,7 @@ export function judgeTraffic(
   const thresholds: SloThresholds = {
     maxErrorRatePercent: rule.maxErrorRatePercent,
     maxP95Ms: rule.maxP95Ms,
-    minRequests: rule.minRequests,
+    minRequests: rule.minRequests + (rule.probeRequests ?? 0),
     maxErrorRateIncreasePoints: 0,
     maxP95IncreasePercent: 0,
     p95NoiseFloorMs: 0,
@@ -105,6 +111,10 @@ export function judgeTraffic(
     judgeAnalysis(readings, undefined, [], thresholds, queries),
     queries?.p95
   )
+  if (rule.probeRequests) {
+    const m = j.measurements.find((x) => x.check === 'requests')
+    if (m) m.bound += ` (min-requests ${rule.minRequests} + the probe's ${rule.probeRequests})`
+  }
   const get = (check: string): Measurement | undefined =>
     j.measurements.find((m) => m.check === check)
   const requests = get('requests')?.value ?? undefined
@@ -118,7 +128,7 @@ export function judgeTraffic(
           .join('; ')
   // Fewer requests than min-requests is a reason to look again after a switch (the window
   // grows), unlike a query without an answer: more time cannot bring missing series back.
-  const tooFew = requests !== undefined && requests !== null && requests < rule.minRequests
+  const tooFew = requests !== undefined && requests !== null && requests < thresholds.minRequests
   const needsMore =
     j.needsMore ||
     (j.verdict === 'inconclusive' &&
