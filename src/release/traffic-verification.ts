@@ -56,8 +56,9 @@ export interface TrafficRule {
   minRequests: number
   /**
    * Requests the synthetic probe sent to the slot since the switch. They are in the slot's
-   * counters when its metrics count the probed path, so min-requests counts beyond them: the
-   * probe alone (600 clean requests at the defaults) must not make real traffic pass.
+   * counters when its metrics count the probed path, so they are taken off the count
+   * (withoutProbe): the probe alone (600 clean requests at the defaults) must not make real
+   * traffic pass, nor its clean answers dilute the users' errors.
    */
   probeRequests?: number
   judgement: 'interval' | 'point'
@@ -98,7 +99,7 @@ export function judgeTraffic(
   const thresholds: SloThresholds = {
     maxErrorRatePercent: rule.maxErrorRatePercent,
     maxP95Ms: rule.maxP95Ms,
-    minRequests: rule.minRequests + (rule.probeRequests ?? 0),
+    minRequests: rule.minRequests,
     maxErrorRateIncreasePoints: 0,
     maxP95IncreasePercent: 0,
     p95NoiseFloorMs: 0,
@@ -107,13 +108,17 @@ export function judgeTraffic(
     looks: rule.judgement === 'interval' ? looks : 1,
     p95Bucket: rule.p95Bucket
   }
+  const counted = readings.requests
+  const users = withoutProbe(counted, readings.errors, rule.probeRequests ?? 0)
   const j = averageOfLastResponses(
-    judgeAnalysis(readings, undefined, [], thresholds, queries),
-    queries?.p95
+    judgeAnalysis({ ...readings, requests: users }, undefined, [], thresholds, queries),
+    queries?.p95,
+    counted
   )
-  if (rule.probeRequests) {
+  if (users !== counted && counted.kind === 'value') {
     const m = j.measurements.find((x) => x.check === 'requests')
-    if (m) m.bound += ` (min-requests ${rule.minRequests} + the probe's ${rule.probeRequests})`
+    if (m)
+      m.shown += ` beyond the probe's ${rule.probeRequests} (${Math.round(counted.value)} counted)`
   }
   const get = (check: string): Measurement | undefined =>
     j.measurements.find((m) => m.check === check)
@@ -147,6 +152,20 @@ export function judgeTraffic(
   }
 }
 
+/**
+ * Pure: the users' requests: the count less the probe's own (which went through the router to
+ * the slot since the switch), never below the errors counted. Conservative whether or not the
+ * metrics count the probed path: the probe's clean answers neither fill min-requests nor dilute
+ * the users' errors (600 clean probe requests made 2 errors of 100 users read 0.29 %).
+ */
+export function withoutProbe(requests: Reading, errors: Reading, probe: number): Reading {
+  if (probe <= 0 || requests.kind !== 'value' || !Number.isFinite(requests.value)) return requests
+  if (requests.value < 0) return requests
+  const floor =
+    errors.kind === 'value' && Number.isFinite(errors.value) ? Math.max(0, errors.value) : 0
+  return { kind: 'value', value: Math.min(requests.value, Math.max(requests.value - probe, floor)) }
+}
+
 /** HAProxy's `*_time_average_seconds`: the average over the server's last 1024 responses. */
 const HAPROXY_AVERAGE = /haproxy_\w+_time_average_seconds/
 const HAPROXY_AVERAGE_OF = 1024
@@ -159,9 +178,13 @@ const HAPROXY_AVERAGE_OF = 1024
  */
 export function averageOfLastResponses<
   J extends { verdict: Verdict; measurements: Measurement[]; needsMore: boolean }
->(j: J, p95Query: string | undefined): J {
+>(j: J, p95Query: string | undefined, counted?: Reading): J {
   if (!p95Query || !HAPROXY_AVERAGE.test(p95Query)) return j
-  const requests = j.measurements.find((m) => m.check === 'requests')?.value ?? null
+  // every response since the switch, the probe's included, is one of the 1024
+  const requests =
+    counted?.kind === 'value'
+      ? counted.value
+      : (j.measurements.find((m) => m.check === 'requests')?.value ?? null)
   const measurements = j.measurements.map((m): Measurement => {
     if (m.check !== 'p95 latency' || m.value === null) return m
     const shown = `${Math.round(m.value)} ms HAProxy average of the last ${HAPROXY_AVERAGE_OF} responses, not a P95`

@@ -113,3 +113,27 @@ describe("HAProxy preset: the server's average covers its last 1024 responses", 
     expect(j.measurements.find((m) => m.check.includes('latency'))?.shown).toMatch(/average/)
   })
 })
+
+describe("the probe's clean requests do not dilute the users' errors", () => {
+  const v = (value: number) => ({ kind: 'value' as const, value })
+  it('700 counted, 600 of them the probe: 2 errors are 2 % of users, not 0.29 %', () => {
+    const j = judgeTraffic(
+      { requests: v(700), errors: v(2), p95Seconds: v(0.05) },
+      { ...rule, minRequests: 50, probeRequests: 600 },
+      1,
+      60_000
+    )
+    expect(j.verdict).not.toBe('pass')
+    expect(j.requests).toBe(100)
+  })
+  it('never fewer requests than errors: all-5xx users are a failure, not "disagreeing queries"', () => {
+    // an app whose metrics leave out the probed /healthz: only 80 user requests, all 5xx
+    const j = judgeTraffic(
+      { requests: v(80), errors: v(80), p95Seconds: v(0.05) },
+      { ...rule, minRequests: 50, probeRequests: 600 },
+      1,
+      60_000
+    )
+    expect(j.verdict).toBe('fail')
+  })
+})
