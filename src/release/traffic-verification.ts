@@ -307,7 +307,12 @@ export async function verifyTraffic(
         log.info(
           `look ${i + 1}/${times.length} (${formatDuration(windowMs)} since the switch): ${j.verdict.toUpperCase()} — ${j.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`
         )
-        if (afterTrafficLook(j.verdict, j.needsMore, i, times.length) === 'stop') break
+        // Scrape interval not known: the window may not hold two scrapes yet, so no series is
+        // not yet "no data" (it would roll back a healthy release at the first look).
+        const earlyEmpty =
+          scrapeMs === undefined && [requests, errors, p95Seconds].some((r) => r.kind === 'empty')
+        if (afterTrafficLook(j.verdict, j.needsMore || earlyEmpty, i, times.length) === 'stop')
+          break
       }
       return last!
     }

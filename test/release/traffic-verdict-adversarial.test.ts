@@ -137,3 +137,28 @@ describe("the probe's clean requests do not dilute the users' errors", () => {
     expect(j.verdict).toBe('fail')
   })
 })
+
+describe('scrape interval not known (a managed Prometheus without /status/config)', () => {
+  it('no series at the first look may be a window shorter than two scrapes: look again', async () => {
+    let look = 0
+    const r: TrafficReader = {
+      scrapeIntervalMs: async () => undefined,
+      query: async (q) => {
+        if (q.startsWith('sum(increase(')) look++
+        if (look === 1) return { kind: 'empty' }
+        if (q.startsWith('histogram_quantile')) return { kind: 'value', value: 0.05 }
+        return { kind: 'value', value: q.startsWith('sum(increase(') ? 5000 : 0 }
+      }
+    }
+    const t = await verifyTraffic(
+      r,
+      options(DEFAULT_QUERIES.p95),
+      rule,
+      { durationMs: 20, maxDurationMs: 40 },
+      'green',
+      performance.now()
+    )
+    expect(look).toBe(2)
+    expect(t.verdict).toBe('pass')
+  })
+})
