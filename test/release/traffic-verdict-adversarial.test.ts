@@ -162,3 +162,17 @@ describe('scrape interval not known (a managed Prometheus without /status/config
     expect(t.verdict).toBe('pass')
   })
 })
+
+describe('counts too large to be counts', () => {
+  it('1e300 requests with 1 % errors at a 1 % bound is no data, not a pass (the bound breaks down)', () => {
+    const v = (value: number) => ({ kind: 'value' as const, value })
+    const j = judgeTraffic(
+      { requests: v(1e300), errors: v(1e298), p95Seconds: v(0.05) },
+      { ...rule, minRequests: 50 },
+      1,
+      60_000
+    )
+    expect(j.verdict).toBe('inconclusive')
+    expect(j.why).toMatch(/not a count/)
+  })
+})
