@@ -1,4 +1,4 @@
-import { describe, expect, it, test } from '@jest/globals'
+import { describe, expect, it, jest, test } from '@jest/globals'
 import { readDeployInputs } from '../../src/actions/deploy-bluegreen/inputs.js'
 import { Inputs } from '../../src/core/inputs.js'
 import { runContextFromEnv } from '../../src/core/run-context.js'
@@ -310,5 +310,43 @@ describe('preset selectors narrowed to this router: no other backend or app coun
       runContextFromEnv({})
     ).release.verify?.traffic
     expect(t?.selector).toBe('server="{{slot}}"')
+  })
+})
+
+describe('a custom error-rate-query that reads no series as 0 errors', () => {
+  it('`or vector(0)` without a guard on the label is warned about (a wrong label passes)', () => {
+    const warnings: string[] = []
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((m) => {
+      if (String(m).startsWith('warning: ')) warnings.push(String(m))
+      return true
+    })
+    try {
+      const read = (q: string) =>
+        readDeployInputs(
+          new Inputs(
+            (n) =>
+              ({
+                router: 'haproxy',
+                'haproxy-socket': '/run/haproxy/admin.sock',
+                'health-url-blue': 'http://127.0.0.1:1/healthz',
+                'health-url-green': 'http://127.0.0.1:2/healthz',
+                'verify-url': 'http://127.0.0.1:3/',
+                'verify-prometheus-url': 'http://127.0.0.1:9090',
+                'error-rate-query': q
+              })[n] ?? ''
+          ),
+          runContextFromEnv({})
+        )
+      read(
+        'sum(increase(http_requests_total{ {{selector}}, code=~"5.." }[{{interval}}])) or vector(0)'
+      )
+      expect(warnings.join('')).toMatch(/error-rate-query.*or vector\(0\).*0 errors/)
+      warnings.length = 0
+      read(DEFAULT_QUERIES.errors)
+      read('sum(increase(http_requests_total{ {{selector}}, code=~"5.." }[{{interval}}]))')
+      expect(warnings).toEqual([])
+    } finally {
+      spy.mockRestore()
+    }
   })
 })

@@ -112,6 +112,14 @@ function readTraffic(inputs: Inputs, url: URL, router: RouterConfig): TrafficVer
   const token = inputs.optional('verify-prometheus-token')
   log.secret(token)
   const { queries, preset } = readMetricQueries(inputs)
+  const errorsQuery = inputs.optional('error-rate-query')
+  if (errorsQuery && /\bor\s+(on\s*\(\s*\)\s*)?vector\s*\(\s*0\s*\)/.test(errorsQuery)) {
+    if (!/\band\s+on\s*\(/.test(errorsQuery)) {
+      log.warning(
+        `input \`error-rate-query\` ends no series with \`or vector(0)\`: a wrong label or selector then reads as 0 errors and passes; guard it with \`and on() (count(<metric>{ {{selector}}, <status label>=~".+" }) > 0)\` as the default query does`
+      )
+    }
+  }
   const selector =
     inputs.optional('verify-selector') ??
     presetSelectorOfRouter(inputs.optional('metrics-preset')?.trim(), router) ??
