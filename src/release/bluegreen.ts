@@ -249,7 +249,8 @@ export async function runBlueGreen(
             maxErrorRatePercent: options.verify.maxErrorRatePercent,
             maxP95Ms: options.verify.maxP95Ms,
             judgement: options.verify.judgement ?? 'interval',
-            confidence: options.verify.confidence ?? 0.95
+            confidence: options.verify.confidence ?? 0.95,
+            probeRequests: result.verify?.total ?? 0
           },
           {
             durationMs: options.verify.durationMs,

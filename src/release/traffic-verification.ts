@@ -14,7 +14,7 @@ import {
   type SloThresholds,
   type Verdict
 } from '../slo/judge.js'
-import { DEFAULT_QUERIES, promDuration, renderQuery, type QueryTemplates } from '../slo/queries.js'
+import { promDuration, renderQuery, type QueryTemplates } from '../slo/queries.js'
 import { bucketAround, bucketBounds } from '../slo/prometheus-meta.js'
 import { PrometheusClient, type PrometheusOptions, type QueryValue } from '../slo/prometheus.js'
 import type { Slot } from '../traffic/slots.js'
@@ -22,8 +22,8 @@ import type { Slot } from '../traffic/slots.js'
 export interface TrafficVerifyOptions {
   prometheus: PrometheusOptions
   queries: QueryTemplates
-  /** PromQL label matchers of one slot; `{{slot}}` is the slot judged. */
-  selector: string
+  /** PromQL label matchers of one slot: `{{slot}}` is the slot judged, or one per slot. */
+  selector: string | Record<Slot, string>
   minRequests: number
 }
 
@@ -54,6 +54,13 @@ export interface TrafficRule {
   maxErrorRatePercent: number
   maxP95Ms: number
   minRequests: number
+  /**
+   * Requests the synthetic probe sent to the slot since the switch. They are in the slot's
+   * counters when its metrics count the probed path, so they are taken off the count
+   * (withoutProbe): the probe alone (600 clean requests at the defaults) must not make real
+   * traffic pass, nor its clean answers dilute the users' errors.
+   */
+  probeRequests?: number
   judgement: 'interval' | 'point'
   confidence: number
   p95Bucket?: SloThresholds['p95Bucket']
@@ -101,7 +108,18 @@ export function judgeTraffic(
     looks: rule.judgement === 'interval' ? looks : 1,
     p95Bucket: rule.p95Bucket
   }
-  const j = judgeAnalysis(readings, undefined, [], thresholds, queries)
+  const counted = readings.requests
+  const users = withoutProbe(counted, readings.errors, rule.probeRequests ?? 0)
+  const j = averageOfLastResponses(
+    judgeAnalysis({ ...readings, requests: users }, undefined, [], thresholds, queries),
+    queries?.p95,
+    counted
+  )
+  if (users !== counted && counted.kind === 'value') {
+    const m = j.measurements.find((x) => x.check === 'requests')
+    if (m)
+      m.shown += ` beyond the probe's ${rule.probeRequests} (${Math.round(counted.value)} counted)`
+  }
   const get = (check: string): Measurement | undefined =>
     j.measurements.find((m) => m.check === check)
   const requests = get('requests')?.value ?? undefined
@@ -115,7 +133,7 @@ export function judgeTraffic(
           .join('; ')
   // Fewer requests than min-requests is a reason to look again after a switch (the window
   // grows), unlike a query without an answer: more time cannot bring missing series back.
-  const tooFew = requests !== undefined && requests !== null && requests < rule.minRequests
+  const tooFew = requests !== undefined && requests !== null && requests < thresholds.minRequests
   const needsMore =
     j.needsMore ||
     (j.verdict === 'inconclusive' &&
@@ -132,6 +150,62 @@ export function judgeTraffic(
     looks,
     why
   }
+}
+
+/**
+ * Pure: the users' requests: the count less the probe's own (which went through the router to
+ * the slot since the switch), never below the errors counted. Conservative whether or not the
+ * metrics count the probed path: the probe's clean answers neither fill min-requests nor dilute
+ * the users' errors (600 clean probe requests made 2 errors of 100 users read 0.29 %).
+ */
+export function withoutProbe(requests: Reading, errors: Reading, probe: number): Reading {
+  if (probe <= 0 || requests.kind !== 'value' || !Number.isFinite(requests.value)) return requests
+  if (requests.value < 0) return requests
+  const floor =
+    errors.kind === 'value' && Number.isFinite(errors.value) ? Math.max(0, errors.value) : 0
+  return { kind: 'value', value: Math.min(requests.value, Math.max(requests.value - probe, floor)) }
+}
+
+/** HAProxy's `*_time_average_seconds`: the average over the server's last 1024 responses. */
+const HAPROXY_AVERAGE = /haproxy_\w+_time_average_seconds/
+const HAPROXY_AVERAGE_OF = 1024
+
+/**
+ * Pure: a latency query reading HAProxy's average (the haproxy preset) has no window: until
+ * the slot has answered 1024 requests since the switch, part of that average is from before it
+ * (the slot's previous release, kept by the runtime API's weight changes), so it is not judged
+ * yet (look again). It is shown as the average it is, not as a P95.
+ */
+export function averageOfLastResponses<
+  J extends { verdict: Verdict; measurements: Measurement[]; needsMore: boolean }
+>(j: J, p95Query: string | undefined, counted?: Reading): J {
+  if (!p95Query || !HAPROXY_AVERAGE.test(p95Query)) return j
+  // every response since the switch, the probe's included, is one of the 1024
+  const requests =
+    counted?.kind === 'value'
+      ? counted.value
+      : (j.measurements.find((m) => m.check === 'requests')?.value ?? null)
+  const measurements = j.measurements.map((m): Measurement => {
+    if (m.check !== 'p95 latency' || m.value === null) return m
+    const shown = `${Math.round(m.value)} ms HAProxy average of the last ${HAPROXY_AVERAGE_OF} responses, not a P95`
+    if (requests !== null && requests >= HAPROXY_AVERAGE_OF) return { ...m, shown }
+    return {
+      ...m,
+      shown: `${shown}; inconclusive: ${requests === null ? 'no request count' : `${Math.round(requests)} requests`} since the switch, so part of it is from before`,
+      bound: `${m.bound}, over >= ${HAPROXY_AVERAGE_OF} requests since the switch`,
+      verdict: 'inconclusive',
+      needsMore: requests !== null
+    }
+  })
+  const verdict: Verdict = measurements.some((x) => x.verdict === 'fail')
+    ? 'fail'
+    : measurements.some((x) => x.verdict === 'inconclusive')
+      ? 'inconclusive'
+      : 'pass'
+  const needsMore =
+    verdict === 'inconclusive' &&
+    measurements.filter((x) => x.verdict === 'inconclusive').every((x) => x.needsMore)
+  return { ...j, verdict, measurements, needsMore }
 }
 
 /**
@@ -179,11 +253,17 @@ export async function verifyTraffic(
   slot: Slot,
   switchedAt: number
 ): Promise<TrafficVerdict> {
-  const selector = options.selector.replace(/\{\{\s*slot\s*\}\}/g, slot)
+  const selector =
+    typeof options.selector === 'string'
+      ? options.selector.replace(/\{\{\s*slot\s*\}\}/g, slot)
+      : options.selector[slot]
   const scrapeMs = await reader.scrapeIntervalMs()
   const times = trafficLookTimes(timing.durationMs, timing.maxDurationMs, scrapeMs)
   const full: TrafficRule = { ...rule, minRequests: options.minRequests }
-  if (rule.judgement === 'interval' && reader.latencyBuckets) {
+  // The bucket holding the bound: read again at each look until known (a slot that served
+  // nothing before the switch has no histogram series until its first scrape after it).
+  const readBuckets = async (): Promise<void> => {
+    if (rule.judgement !== 'interval' || !reader.latencyBuckets || full.p95Bucket) return
     try {
       full.p95Bucket = bucketAround(await reader.latencyBuckets(selector), rule.maxP95Ms / 1000)
     } catch (e) {
@@ -210,6 +290,7 @@ export async function verifyTraffic(
           errors: renderQuery('error-rate-query', options.queries.errors, vars),
           p95: renderQuery('latency-query', options.queries.p95, vars)
         }
+        await readBuckets()
         const [requests, errors, p95Seconds] = await Promise.all([
           read(reader, queries.requests),
           read(reader, queries.errors),
@@ -226,23 +307,42 @@ export async function verifyTraffic(
         log.info(
           `look ${i + 1}/${times.length} (${formatDuration(windowMs)} since the switch): ${j.verdict.toUpperCase()} — ${j.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`
         )
-        if (afterTrafficLook(j.verdict, j.needsMore, i, times.length) === 'stop') break
+        // Scrape interval not known: the window may not hold two scrapes yet, so no series is
+        // not yet "no data" (it would roll back a healthy release at the first look).
+        const earlyEmpty =
+          scrapeMs === undefined && [requests, errors, p95Seconds].some((r) => r.kind === 'empty')
+        if (afterTrafficLook(j.verdict, j.needsMore || earlyEmpty, i, times.length) === 'stop')
+          break
       }
       return last!
     }
   )
 }
 
-/** The reader on a real Prometheus; the histogram's buckets only for the default latency query. */
+/**
+ * Pure: the `_bucket` series a histogram_quantile latency query reads (the presets' and a
+ * custom query's alike), for the buckets around the bound; undefined when the query reads no
+ * histogram or several. Without the buckets a P95 interpolated inside the bucket that holds the
+ * bound would pass (250 ms + 5.5 % of 6 % in (250 ms, 500 ms] shows 292 ms < 300 ms, whatever
+ * those requests really took).
+ */
+export function latencyBucketSeries(template: string, selector: string): string | undefined {
+  if (!/histogram_quantile\s*\(/.test(template)) return undefined
+  const names = new Set(
+    [...template.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*_bucket)\s*\{/g)].map((m) => m[1])
+  )
+  return names.size === 1 ? `${[...names][0]}{ ${selector} }` : undefined
+}
+
+/** The reader on a real Prometheus; the histogram's buckets whenever the latency query reads one. */
 export function prometheusTrafficReader(o: TrafficVerifyOptions): TrafficReader {
   const client = new PrometheusClient(o.prometheus)
   return {
     scrapeIntervalMs: () => client.scrapeIntervalMs(),
     query: (q) => client.query(q),
     latencyBuckets:
-      o.queries.p95 === DEFAULT_QUERIES.p95
-        ? (selector) =>
-            bucketBounds(o.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
+      latencyBucketSeries(o.queries.p95, '') !== undefined
+        ? (selector) => bucketBounds(o.prometheus, latencyBucketSeries(o.queries.p95, selector)!)
         : undefined
   }
 }

@@ -160,7 +160,9 @@ describe("deploy-bluegreen verification of real traffic from the router's metric
       })
     )
     expect(r.exitCode).toBe(1)
-    expect(r.stdout).toMatch(/Verify real traffic of green from Prometheus \(server="green"\)/)
+    expect(r.stdout).toMatch(
+      /Verify real traffic of green from Prometheus \(proxy="app", server="green"\)/
+    )
     expect(errorOf(r)).toMatch(
       /verification failed after the switch to green: real traffic from Prometheus: error rate .*above the 1 % bound.*Rolled back: blue 100% \/ green 0%/
     )

@@ -14,11 +14,14 @@ let probeStatus = 200
 /** What the stand-in Prometheus answers per query kind. */
 let prom: { requests: string; errors: string; p95: string; warnings?: string[] }
 let queries: string[] = []
+/** Requests the probe sent to the app (`/`), for a Prometheus whose counters hold only them. */
+let probeHits = 0
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x')
     if (!url.pathname.startsWith('/api/v1/')) {
+      if (url.pathname === '/') probeHits++
       // the health gate's /healthz stays healthy; the probe's / answers probeStatus
       res.writeHead(url.pathname === '/healthz' ? 200 : probeStatus, {
         'content-type': 'text/plain'
@@ -42,7 +45,7 @@ beforeAll(async () => {
       const value = query.startsWith('histogram_quantile')
         ? prom.p95
         : query.startsWith('sum(')
-          ? prom.requests
+          ? prom.requests.replace('probe', String(probeHits))
           : prom.errors
       answer({ resultType: 'vector', result: [{ metric: {}, value: [1, value] }] })
     })
@@ -55,6 +58,7 @@ beforeEach(() => {
   probeStatus = 200
   prom = { requests: '5000', errors: '0', p95: '0.05' }
   queries = []
+  probeHits = 0
 })
 
 const options = (extra: Partial<BlueGreenOptions> = {}): BlueGreenOptions => ({
@@ -92,7 +96,8 @@ describe('runBlueGreen with real-traffic verification', () => {
     expect(r.outcome).toBe('switched')
     expect(r.verdict).toBe('pass')
     expect(r.traffic?.verdict).toBe('pass')
-    expect(r.traffic?.requests).toBe(5000)
+    // the users' requests: the probe's own are taken off the count
+    expect(r.traffic?.requests).toBe(5000 - r.verify!.total)
     expect(queries.some((q) => q.includes('slot="green"'))).toBe(true)
     expect(router.weights).toEqual({ blue: 0, green: 100 })
   })
@@ -106,7 +111,7 @@ describe('runBlueGreen with real-traffic verification', () => {
     expect(r.verdict).toBe('fail')
     expect(r.outcome).toBe('rolled-back')
     expect(r.error?.message).toMatch(
-      /verification failed after the switch to green: real traffic from Prometheus: error rate 10\.000% \(500\/5000\)/
+      /verification failed after the switch to green: real traffic from Prometheus: error rate 10\.\d+% \(500\/\d+\)/
     )
     expect(r.trafficAfterFailure).toBe('rolled back to blue 100% / green 0%')
     expect(router.weights).toEqual({ blue: 100, green: 0 })
@@ -142,6 +147,18 @@ describe('runBlueGreen with real-traffic verification', () => {
     expect(r.rolledBack).toBe(false)
     expect(r.error?.message).toMatch(/This was a rollback, so it is not reversed/)
     expect(router.weights).toEqual({ blue: 100, green: 0 })
+  })
+
+  it("the probe's own requests are not real traffic: no users, never a pass", async () => {
+    // metrics that count the probed path, and no user at all: every request is the probe's
+    prom.requests = 'probe'
+    const router = new MemoryRouter({ blue: 100, green: 0 })
+    const o = options({ autoRollback: false })
+    o.verify!.traffic!.minRequests = 5
+    const r = await runBlueGreen(router, o)
+    expect(r.verify!.total).toBeGreaterThanOrEqual(5)
+    expect(r.traffic?.verdict).toBe('inconclusive')
+    expect(r.traffic?.why).toMatch(/requests 0 requests beyond the probe's \d+ \(\d+ counted\)/)
   })
 
   it('too few requests after every look: inconclusive, never a pass', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it, test } from '@jest/globals'
+import { describe, expect, it, jest, test } from '@jest/globals'
 import { readDeployInputs } from '../../src/actions/deploy-bluegreen/inputs.js'
 import { Inputs } from '../../src/core/inputs.js'
 import { runContextFromEnv } from '../../src/core/run-context.js'
@@ -234,11 +234,119 @@ describe('deploy-bluegreen inputs for real traffic', () => {
       'color="{{slot}}"'
     )
     const haproxy = read({ ...base, 'metrics-preset': 'haproxy' }).release.verify?.traffic
-    expect(haproxy?.selector).toBe('server="{{slot}}"')
+    expect(haproxy?.selector).toEqual({
+      blue: 'proxy="app", server="blue"',
+      green: 'proxy="app", server="green"'
+    })
     expect(haproxy?.queries.requests).toMatch(/haproxy_server_http_responses_total/)
     expect(() => read({ ...base, 'verify-selector': 'slot="green"' })).toThrow(
       /input `verify-selector` = `slot="green"`: must contain \{\{slot\}\}/
     )
     expect(read({ 'verify-url': 'http://127.0.0.1:3/' }).release.verify?.traffic).toBeUndefined()
+  })
+})
+
+describe('preset selectors narrowed to this router: no other backend or app counted', () => {
+  const base = {
+    'verify-url': 'http://127.0.0.1:3/',
+    'verify-prometheus-url': 'http://127.0.0.1:9090'
+  }
+  it("haproxy: this backend's servers, by the names the router switches", () => {
+    const t = readDeployInputs(
+      new Inputs(
+        (n) =>
+          ({
+            router: 'haproxy',
+            'haproxy-socket': '/run/haproxy/admin.sock',
+            'haproxy-backend': 'shop',
+            'blue-server': 'shop_b',
+            'green-server': 'shop_g',
+            'health-url-blue': 'http://127.0.0.1:1/healthz',
+            'health-url-green': 'http://127.0.0.1:2/healthz',
+            'metrics-preset': 'haproxy',
+            ...base
+          })[n] ?? ''
+      ),
+      runContextFromEnv({})
+    ).release.verify?.traffic
+    // server="green" alone matched every backend's server named green (or none of this one's)
+    expect(t?.selector).toEqual({
+      blue: 'proxy="shop", server="shop_b"',
+      green: 'proxy="shop", server="shop_g"'
+    })
+  })
+  it("ingress-nginx: the app's own per-slot Services, not every `-green` Service", () => {
+    const t = readDeployInputs(
+      new Inputs(
+        (n) =>
+          ({
+            router: 'kubernetes',
+            app: 'shop',
+            'deploy-command': 'true',
+            'health-url-blue': 'http://127.0.0.1:1/healthz',
+            'health-url-green': 'http://127.0.0.1:2/healthz',
+            'metrics-preset': 'ingress-nginx',
+            ...base
+          })[n] ?? ''
+      ),
+      runContextFromEnv({})
+    ).release.verify?.traffic
+    expect(t?.selector).toBe('service="shop-{{slot}}"')
+  })
+  it('an explicit verify-selector still wins', () => {
+    const t = readDeployInputs(
+      new Inputs(
+        (n) =>
+          ({
+            router: 'haproxy',
+            'haproxy-socket': '/run/haproxy/admin.sock',
+            'health-url-blue': 'http://127.0.0.1:1/healthz',
+            'health-url-green': 'http://127.0.0.1:2/healthz',
+            'metrics-preset': 'haproxy',
+            'verify-selector': 'server="{{slot}}"',
+            ...base
+          })[n] ?? ''
+      ),
+      runContextFromEnv({})
+    ).release.verify?.traffic
+    expect(t?.selector).toBe('server="{{slot}}"')
+  })
+})
+
+describe('a custom error-rate-query that reads no series as 0 errors', () => {
+  it('`or vector(0)` without a guard on the label is warned about (a wrong label passes)', () => {
+    const warnings: string[] = []
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((m) => {
+      if (String(m).startsWith('warning: ')) warnings.push(String(m))
+      return true
+    })
+    try {
+      const read = (q: string) =>
+        readDeployInputs(
+          new Inputs(
+            (n) =>
+              ({
+                router: 'haproxy',
+                'haproxy-socket': '/run/haproxy/admin.sock',
+                'health-url-blue': 'http://127.0.0.1:1/healthz',
+                'health-url-green': 'http://127.0.0.1:2/healthz',
+                'verify-url': 'http://127.0.0.1:3/',
+                'verify-prometheus-url': 'http://127.0.0.1:9090',
+                'error-rate-query': q
+              })[n] ?? ''
+          ),
+          runContextFromEnv({})
+        )
+      read(
+        'sum(increase(http_requests_total{ {{selector}}, code=~"5.." }[{{interval}}])) or vector(0)'
+      )
+      expect(warnings.join('')).toMatch(/error-rate-query.*or vector\(0\).*0 errors/)
+      warnings.length = 0
+      read(DEFAULT_QUERIES.errors)
+      read('sum(increase(http_requests_total{ {{selector}}, code=~"5.." }[{{interval}}]))')
+      expect(warnings).toEqual([])
+    } finally {
+      spy.mockRestore()
+    }
   })
 })

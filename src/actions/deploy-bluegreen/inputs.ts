@@ -12,7 +12,7 @@ import {
 } from '../release-inputs/common.js'
 import type { RouterConfig } from '../../traffic/config.js'
 import { readRouterConfig } from '../release-inputs/router.js'
-import { SLOTS } from '../../traffic/slots.js'
+import { SLOTS, type Slot } from '../../traffic/slots.js'
 import { log } from '../../core/log.js'
 import type { TrafficVerifyOptions } from '../../release/traffic-verification.js'
 import { readMetricQueries, readPrometheusHeaders } from '../release-inputs/metrics.js'
@@ -91,7 +91,8 @@ export function readDeployInputs(inputs: Inputs, context: RunContext): DeployInp
       'verify-prometheus-url'
     )
   }
-  if (release.verify && prometheusUrl) release.verify.traffic = readTraffic(inputs, prometheusUrl)
+  if (release.verify && prometheusUrl)
+    release.verify.traffic = readTraffic(inputs, prometheusUrl, router)
   if (release.verify) {
     const v = release.verify
     const raw = inputs.optional('verify-max-duration')
@@ -107,15 +108,24 @@ export function readDeployInputs(inputs: Inputs, context: RunContext): DeployInp
 }
 
 /** verify-prometheus-url and the canary's query inputs: the new slot's real traffic. */
-function readTraffic(inputs: Inputs, url: URL): TrafficVerifyOptions {
+function readTraffic(inputs: Inputs, url: URL, router: RouterConfig): TrafficVerifyOptions {
   const token = inputs.optional('verify-prometheus-token')
   log.secret(token)
   const { queries, preset } = readMetricQueries(inputs)
+  const errorsQuery = inputs.optional('error-rate-query')
+  if (errorsQuery && /\bor\s+(on\s*\(\s*\)\s*)?vector\s*\(\s*0\s*\)/.test(errorsQuery)) {
+    if (!/\band\s+on\s*\(/.test(errorsQuery)) {
+      log.warning(
+        `input \`error-rate-query\` ends no series with \`or vector(0)\`: a wrong label or selector then reads as 0 errors and passes; guard it with \`and on() (count(<metric>{ {{selector}}, <status label>=~".+" }) > 0)\` as the default query does`
+      )
+    }
+  }
   const selector =
     inputs.optional('verify-selector') ??
+    presetSelectorOfRouter(inputs.optional('metrics-preset')?.trim(), router) ??
     preset?.selector?.canary.replace(/\{\{\s*canary\s*\}\}/g, '{{slot}}') ??
     `${inputs.optional('slot-label') ?? 'slot'}="{{slot}}"`
-  if (!/\{\{\s*slot\s*\}\}/.test(selector)) {
+  if (typeof selector === 'string' && !/\{\{\s*slot\s*\}\}/.test(selector)) {
     throw new ConfigurationError(
       `input \`verify-selector\` = \`${selector}\`: must contain {{slot}} (the slot judged), for example \`slot="{{slot}}"\``,
       'verify-selector'
@@ -132,4 +142,27 @@ function readTraffic(inputs: Inputs, url: URL): TrafficVerifyOptions {
     selector,
     minRequests: inputs.integer('min-requests', 1, 1_000_000_000, 50)
   }
+}
+
+const quoted = (v: string): string => JSON.stringify(v)
+
+/**
+ * The preset's selector narrowed to what this router switches. The haproxy preset's
+ * `server="{{slot}}"` matched a server named green in every backend of that HAProxy (another
+ * app's clean traffic diluting this one's errors) and none when blue-server/green-server are
+ * named otherwise; ingress-nginx's `service=~".+-{{slot}}"` matched every app's `-green`.
+ */
+function presetSelectorOfRouter(
+  preset: string | undefined,
+  router: RouterConfig
+): Record<Slot, string> | string | undefined {
+  if (preset === 'haproxy' && router.haproxy) {
+    const { backend, servers } = router.haproxy
+    const one = (slot: Slot): string => `proxy=${quoted(backend)}, server=${quoted(servers[slot])}`
+    return { blue: one('blue'), green: one('green') }
+  }
+  if (preset === 'ingress-nginx' && router.kubernetes) {
+    return `service="${router.kubernetes.app.replace(/["\\]/g, '')}-{{slot}}"`
+  }
+  return undefined
 }
