@@ -34763,7 +34763,7 @@ function errorsBy(label, metric = 'http_requests_total') {
  * `http_requests_total{status}` and the `http_request_duration_seconds` histogram. Placeholders:
  * `{{selector}}` (the label matchers of the slot judged) and `{{interval}}` (the window).
  */
-const queries_DEFAULT_QUERIES = {
+const DEFAULT_QUERIES = {
     requests: 'sum(increase(http_requests_total{ {{selector}} }[{{interval}}]))',
     // The status code in `status` (this project's sample app) or `code` (Prometheus' client_golang).
     errors: `(${errorsBy('status')}) or (${errorsBy('code')})`,
@@ -35095,8 +35095,15 @@ function wilsonInterval(successes, trials, z = 1.645) {
 
 const num = (r) => (r.kind === 'value' ? r.value : null);
 /** A count must be a finite number >= 0: +Inf or a negative "count" (a reset seen through
- * increase() of a hand-written query, a subtraction gone wrong) is no data, never a rate. */
-const count = (r) => r.kind === 'value' && Number.isFinite(r.value) && r.value >= 0 ? r.value : null;
+ * increase() of a hand-written query, a subtraction gone wrong) is no data, never a rate; so is
+ * one beyond 2^53 (no HTTP counter gets there; the Clopper-Pearson bound breaks down: 1e300
+ * requests with 1 % errors showed an upper bound of 4e-17 %). */
+const count = (r) => r.kind === 'value' &&
+    Number.isFinite(r.value) &&
+    r.value >= 0 &&
+    r.value <= Number.MAX_SAFE_INTEGER
+    ? r.value
+    : null;
 function noData(r) {
     if (r.kind === 'error')
         return `no data: ${r.message}`;
@@ -35639,7 +35646,14 @@ function judgeTraffic(readings, rule, looks, windowMs, queries) {
         looks: rule.judgement === 'interval' ? looks : 1,
         p95Bucket: rule.p95Bucket
     };
-    const j = judgeAnalysis(readings, undefined, [], thresholds, queries);
+    const counted = readings.requests;
+    const users = withoutProbe(counted, readings.errors, rule.probeRequests ?? 0);
+    const j = averageOfLastResponses(judgeAnalysis({ ...readings, requests: users }, undefined, [], thresholds, queries), queries?.p95, counted);
+    if (users !== counted && counted.kind === 'value') {
+        const m = j.measurements.find((x) => x.check === 'requests');
+        if (m)
+            m.shown += ` beyond the probe's ${rule.probeRequests} (${Math.round(counted.value)} counted)`;
+    }
     const get = (check) => j.measurements.find((m) => m.check === check);
     const requests = get('requests')?.value ?? undefined;
     const p95 = get('p95 latency')?.value ?? undefined;
@@ -35651,7 +35665,7 @@ function judgeTraffic(readings, rule, looks, windowMs, queries) {
             .join('; ');
     // Fewer requests than min-requests is a reason to look again after a switch (the window
     // grows), unlike a query without an answer: more time cannot bring missing series back.
-    const tooFew = requests !== undefined && requests !== null && requests < rule.minRequests;
+    const tooFew = requests !== undefined && requests !== null && requests < thresholds.minRequests;
     const needsMore = j.needsMore ||
         (j.verdict === 'inconclusive' &&
             tooFew &&
@@ -35667,6 +35681,59 @@ function judgeTraffic(readings, rule, looks, windowMs, queries) {
         looks,
         why
     };
+}
+/**
+ * Pure: the users' requests: the count less the probe's own (which went through the router to
+ * the slot since the switch), never below the errors counted. Conservative whether or not the
+ * metrics count the probed path: the probe's clean answers neither fill min-requests nor dilute
+ * the users' errors (600 clean probe requests made 2 errors of 100 users read 0.29 %).
+ */
+function withoutProbe(requests, errors, probe) {
+    if (probe <= 0 || requests.kind !== 'value' || !Number.isFinite(requests.value))
+        return requests;
+    if (requests.value < 0)
+        return requests;
+    const floor = errors.kind === 'value' && Number.isFinite(errors.value) ? Math.max(0, errors.value) : 0;
+    return { kind: 'value', value: Math.min(requests.value, Math.max(requests.value - probe, floor)) };
+}
+/** HAProxy's `*_time_average_seconds`: the average over the server's last 1024 responses. */
+const HAPROXY_AVERAGE = /haproxy_\w+_time_average_seconds/;
+const HAPROXY_AVERAGE_OF = 1024;
+/**
+ * Pure: a latency query reading HAProxy's average (the haproxy preset) has no window: until
+ * the slot has answered 1024 requests since the switch, part of that average is from before it
+ * (the slot's previous release, kept by the runtime API's weight changes), so it is not judged
+ * yet (look again). It is shown as the average it is, not as a P95.
+ */
+function averageOfLastResponses(j, p95Query, counted) {
+    if (!p95Query || !HAPROXY_AVERAGE.test(p95Query))
+        return j;
+    // every response since the switch, the probe's included, is one of the 1024
+    const requests = counted?.kind === 'value'
+        ? counted.value
+        : (j.measurements.find((m) => m.check === 'requests')?.value ?? null);
+    const measurements = j.measurements.map((m) => {
+        if (m.check !== 'p95 latency' || m.value === null)
+            return m;
+        const shown = `${Math.round(m.value)} ms HAProxy average of the last ${HAPROXY_AVERAGE_OF} responses, not a P95`;
+        if (requests !== null && requests >= HAPROXY_AVERAGE_OF)
+            return { ...m, shown };
+        return {
+            ...m,
+            shown: `${shown}; inconclusive: ${requests === null ? 'no request count' : `${Math.round(requests)} requests`} since the switch, so part of it is from before`,
+            bound: `${m.bound}, over >= ${HAPROXY_AVERAGE_OF} requests since the switch`,
+            verdict: 'inconclusive',
+            needsMore: requests !== null
+        };
+    });
+    const verdict = measurements.some((x) => x.verdict === 'fail')
+        ? 'fail'
+        : measurements.some((x) => x.verdict === 'inconclusive')
+            ? 'inconclusive'
+            : 'pass';
+    const needsMore = verdict === 'inconclusive' &&
+        measurements.filter((x) => x.verdict === 'inconclusive').every((x) => x.needsMore);
+    return { ...j, verdict, measurements, needsMore };
 }
 /**
  * Pure: look again or stop. A pass or a fail is final; an inconclusive look for want of
@@ -35703,18 +35770,24 @@ async function read(p, q) {
  * switch), looking at the times trafficLookTimes gives until a look is decisive.
  */
 async function traffic_verification_verifyTraffic(reader, options, rule, timing, slot, switchedAt) {
-    const selector = options.selector.replace(/\{\{\s*slot\s*\}\}/g, slot);
+    const selector = typeof options.selector === 'string'
+        ? options.selector.replace(/\{\{\s*slot\s*\}\}/g, slot)
+        : options.selector[slot];
     const scrapeMs = await reader.scrapeIntervalMs();
     const times = trafficLookTimes(timing.durationMs, timing.maxDurationMs, scrapeMs);
     const full = { ...rule, minRequests: options.minRequests };
-    if (rule.judgement === 'interval' && reader.latencyBuckets) {
+    // The bucket holding the bound: read again at each look until known (a slot that served
+    // nothing before the switch has no histogram series until its first scrape after it).
+    const readBuckets = async () => {
+        if (rule.judgement !== 'interval' || !reader.latencyBuckets || full.p95Bucket)
+            return;
         try {
             full.p95Bucket = bucketAround(await reader.latencyBuckets(selector), rule.maxP95Ms / 1000);
         }
         catch (e) {
             log.warning(`could not read the latency histogram's buckets: ${e.message}`);
         }
-    }
+    };
     const scrape = scrapeMs === undefined
         ? 'scrape interval not known'
         : `scrape interval ${formatDuration(scrapeMs)}`;
@@ -35732,6 +35805,7 @@ async function traffic_verification_verifyTraffic(reader, options, rule, timing,
                 errors: renderQuery('error-rate-query', options.queries.errors, vars),
                 p95: renderQuery('latency-query', options.queries.p95, vars)
             };
+            await readBuckets();
             const [requests, errors, p95Seconds] = await Promise.all([
                 read(reader, queries.requests),
                 read(reader, queries.errors),
@@ -35740,20 +35814,36 @@ async function traffic_verification_verifyTraffic(reader, options, rule, timing,
             const j = judgeTraffic({ requests, errors, p95Seconds }, full, times.length, windowMs, queries);
             last = j;
             log.info(`look ${i + 1}/${times.length} (${formatDuration(windowMs)} since the switch): ${j.verdict.toUpperCase()} — ${j.measurements.map((m) => `${m.check} ${m.shown}`).join('; ')}`);
-            if (afterTrafficLook(j.verdict, j.needsMore, i, times.length) === 'stop')
+            // Scrape interval not known: the window may not hold two scrapes yet, so no series is
+            // not yet "no data" (it would roll back a healthy release at the first look).
+            const earlyEmpty = scrapeMs === undefined && [requests, errors, p95Seconds].some((r) => r.kind === 'empty');
+            if (afterTrafficLook(j.verdict, j.needsMore || earlyEmpty, i, times.length) === 'stop')
                 break;
         }
         return last;
     });
 }
-/** The reader on a real Prometheus; the histogram's buckets only for the default latency query. */
+/**
+ * Pure: the `_bucket` series a histogram_quantile latency query reads (the presets' and a
+ * custom query's alike), for the buckets around the bound; undefined when the query reads no
+ * histogram or several. Without the buckets a P95 interpolated inside the bucket that holds the
+ * bound would pass (250 ms + 5.5 % of 6 % in (250 ms, 500 ms] shows 292 ms < 300 ms, whatever
+ * those requests really took).
+ */
+function latencyBucketSeries(template, selector) {
+    if (!/histogram_quantile\s*\(/.test(template))
+        return undefined;
+    const names = new Set([...template.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*_bucket)\s*\{/g)].map((m) => m[1]));
+    return names.size === 1 ? `${[...names][0]}{ ${selector} }` : undefined;
+}
+/** The reader on a real Prometheus; the histogram's buckets whenever the latency query reads one. */
 function traffic_verification_prometheusTrafficReader(o) {
     const client = new PrometheusClient(o.prometheus);
     return {
         scrapeIntervalMs: () => client.scrapeIntervalMs(),
         query: (q) => client.query(q),
-        latencyBuckets: o.queries.p95 === DEFAULT_QUERIES.p95
-            ? (selector) => bucketBounds(o.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
+        latencyBuckets: latencyBucketSeries(o.queries.p95, '') !== undefined
+            ? (selector) => bucketBounds(o.prometheus, latencyBucketSeries(o.queries.p95, selector))
             : undefined
     };
 }
@@ -36185,7 +36275,8 @@ async function runBlueGreen(router, options, onApplied = () => undefined) {
                     maxErrorRatePercent: options.verify.maxErrorRatePercent,
                     maxP95Ms: options.verify.maxP95Ms,
                     judgement: options.verify.judgement ?? 'interval',
-                    confidence: options.verify.confidence ?? 0.95
+                    confidence: options.verify.confidence ?? 0.95,
+                    probeRequests: result.verify?.total ?? 0
                 }, {
                     durationMs: options.verify.durationMs,
                     maxDurationMs: options.verify.maxDurationMs ?? 10 * options.verify.durationMs
@@ -39257,7 +39348,7 @@ const METRICS_PRESETS = {
     'fastapi-instrumentator': {
         description: 'prometheus-fastapi-instrumentator defaults (status grouped as 2xx/5xx)',
         queries: {
-            requests: queries_DEFAULT_QUERIES.requests,
+            requests: DEFAULT_QUERIES.requests,
             errors: errorsBy('status'),
             p95: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_highr_seconds_bucket{ {{selector}} }[{{interval}}])))'
         }
@@ -39267,9 +39358,9 @@ const METRICS_PRESETS = {
     'prometheus-client': {
         description: 'Python prometheus_client or Node prom-client: http_requests_total{code}, http_request_duration_seconds',
         queries: {
-            requests: queries_DEFAULT_QUERIES.requests,
+            requests: DEFAULT_QUERIES.requests,
             errors: errorsBy('code'),
-            p95: queries_DEFAULT_QUERIES.p95
+            p95: DEFAULT_QUERIES.p95
         }
     },
     // Node express-prom-bundle (on prom-client): one histogram, the status in status_code.
@@ -39278,7 +39369,7 @@ const METRICS_PRESETS = {
         queries: {
             requests: 'sum(increase(http_request_duration_seconds_count{ {{selector}} }[{{interval}}]))',
             errors: errorsBy('status_code', 'http_request_duration_seconds_count'),
-            p95: queries_DEFAULT_QUERIES.p95
+            p95: DEFAULT_QUERIES.p95
         }
     },
     // HAProxy's built-in exporter: per server, code="1xx".."5xx"|"other". It has no latency
@@ -39333,9 +39424,9 @@ function readMetricQueries(inputs) {
         queries: {
             requests: inputs.optional('request-count-query') ??
                 preset?.queries.requests ??
-                queries_DEFAULT_QUERIES.requests,
-            errors: inputs.optional('error-rate-query') ?? preset?.queries.errors ?? queries_DEFAULT_QUERIES.errors,
-            p95: inputs.optional('latency-query') ?? preset?.queries.p95 ?? queries_DEFAULT_QUERIES.p95
+                DEFAULT_QUERIES.requests,
+            errors: inputs.optional('error-rate-query') ?? preset?.queries.errors ?? DEFAULT_QUERIES.errors,
+            p95: inputs.optional('latency-query') ?? preset?.queries.p95 ?? DEFAULT_QUERIES.p95
         }
     };
 }
@@ -39928,7 +40019,7 @@ async function run(io) {
             prepare: (canary) => prepareCanary(router, canary, inputs),
             deploysItsOwnVersion: !!(inputs.prepare.deployCommand || inputs.prepare.image),
             // only the default latency query is known to read this histogram
-            latencyBuckets: inputs.canary.queries.p95 === queries_DEFAULT_QUERIES.p95
+            latencyBuckets: inputs.canary.queries.p95 === DEFAULT_QUERIES.p95
                 ? (selector) => prometheus_meta_bucketBounds(inputs.prometheus, `http_request_duration_seconds_bucket{ ${selector} }`)
                 : undefined
         };
