@@ -84,7 +84,8 @@ describe('deploy-bluegreen bundle, router kubernetes, on the real API server', (
     expect(rollback.outputs['live-slot']).toBe('blue')
     const after = await scene.service(ns, 'shop')
     expect(after.spec.selector.slot).toBe('blue')
-    expect(after.metadata.annotations['ops-actions.io/previous-slot']).toBe('green')
+    // The record names the slot returned to: a second rollback is refused, never undoes this one.
+    expect(after.metadata.annotations['ops-actions.io/previous-slot']).toBe('blue')
   })
 
   it('switches the HTTPRoute weights of examples/kubernetes/httproute.yaml', async () => {

@@ -102,8 +102,10 @@ describe('deploy-bluegreen and canary-promote with router nginx, nginx-mode lua'
       expect(await settledSlotCounts(nginx.url, slot, { n: 20 })).toEqual({ [slot]: 20 })
     }
     expect(reloads(nginx)).toBe(after)
+    // A rollback records the slot it returned to as previous, so a second rollback is refused
+    // (a queued second rollback must not undo the first).
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toMatch(
-      /# ops-actions: blue=100 green=0 previous=green/
+      /# ops-actions: blue=100 green=0 previous=blue/
     )
   })
 
