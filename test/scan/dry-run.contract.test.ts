@@ -73,8 +73,12 @@ describe('security-scan dry-run bundle', () => {
     )
     const argv = `${binary} image --format json --output `
     expect(r.summary).toContain(argv)
+    // An empty secret config of our own: a ./trivy-secret.yaml in the checkout cannot disable rules.
     expect(r.summary).toContain(
-      `--cache-dir ${join(box.env.HOME, '.cache', 'trivy')} --timeout 1800s --config /dev/null --ignorefile /dev/null --skip-version-check --scanners vuln,secret --no-progress --skip-db-update -- registry.local/app:1`
+      `--cache-dir ${join(box.env.HOME, '.cache', 'trivy')} --timeout 1800s --config /dev/null --ignorefile /dev/null --skip-version-check --scanners vuln,secret --no-progress --secret-config `
+    )
+    expect(r.summary).toMatch(
+      /--secret-config \S+\.secret-config\.yaml --skip-db-update -- registry\.local\/app:1\n/
     )
     expect(r.summary).toMatch(/Actions cache \(key trivy-db-linux-\d{4}-\d\d-\d\d/)
     expect(r.summary).toContain('| Gate | CRITICAL, HIGH |')
@@ -127,7 +131,7 @@ describe('security-scan dry-run bundle', () => {
     )
     expect(r.summary).toMatch(
       new RegExp(
-        `${FAKE_TRIVY} fs --format json --output \\S+/trivy-results.json --exit-code 0 --cache-dir \\S+ --timeout 1800s --config /dev/null --ignorefile /dev/null --skip-version-check --scanners vuln,secret --no-progress --skip-db-update -- \\.`
+        `${FAKE_TRIVY} fs --format json --output \\S+/trivy-results.json --exit-code 0 --cache-dir \\S+ --timeout 1800s --config /dev/null --ignorefile /dev/null --skip-version-check --scanners vuln,secret --no-progress --secret-config \\S+\\.secret-config\\.yaml --skip-db-update -- \\.`
       )
     )
     expect(r.summary).toContain('| Gate | CRITICAL (report only: fail-on-findings false) |')
