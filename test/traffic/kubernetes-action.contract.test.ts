@@ -122,8 +122,9 @@ describe('deploy-bluegreen bundle, router kubernetes, on the fake API server', (
     expect(rollback.exitCode).toBe(0)
     expect(rollback.outputs['live-slot']).toBe('blue')
     expect(api.get('Service', 'shop').spec.selector.slot).toBe('blue')
+    // The record names the slot returned to: a second rollback is refused, never undoes this one.
     expect(api.get('Service', 'shop').metadata.annotations['ops-actions.io/previous-slot']).toBe(
-      'green'
+      'blue'
     )
   })
 
