@@ -151,3 +151,17 @@ export async function registryProxy(registryUrl: string): Promise<RegistryProxy>
     close: () => new Promise((resolve) => server.close(() => resolve()))
   }
 }
+
+/** The digest a registry tag names (HEAD of the manifest), or null when the tag does not exist. */
+export async function tagDigest(
+  registryUrl: string,
+  repository: string,
+  tag: string,
+  accept = 'application/vnd.docker.distribution.manifest.v2+json'
+): Promise<string | null> {
+  const res = await fetch(`${registryUrl}/v2/${repository}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { accept }
+  })
+  return res.ok ? res.headers.get('docker-content-digest') : null
+}

@@ -30,7 +30,8 @@ import {
   headSha,
   removeLater,
   removeTempDirs,
-  templateCaller
+  templateCaller,
+  tagDigest as registryTagDigest
 } from './helpers.js'
 
 jest.setTimeout(420_000)
@@ -130,12 +131,8 @@ async function release(ns: string, repository: string, timeout: string) {
   return { run, image: `${registry.host}/${repository}@${pushed.digest}`, digest: pushed.digest }
 }
 
-async function tagDigest(repository: string, tag: string): Promise<string | null> {
-  const res = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
-  })
-  return res.ok ? res.headers.get('docker-content-digest') : null
+function tagDigest(repository: string, tag: string): Promise<string | null> {
+  return registryTagDigest(registry.url, repository, tag)
 }
 
 const imageOf = async (ns: string, name: string): Promise<string> =>

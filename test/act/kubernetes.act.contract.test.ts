@@ -25,18 +25,14 @@ import {
   type FakeKubeApi
 } from '../fakes/kube-api.js'
 import { pushImage } from '../image-push/upload.js'
-import { explain, templateCaller } from './helpers.js'
+import { explain, templateCaller, tagDigest as registryTagDigest } from './helpers.js'
 
 // Each act run has its own limit (runAct's default, 240 s); jest's 120 s default must not cut a slow run on a loaded
 // machine short first (the per-run limit stays the bound).
 jest.setTimeout(300_000)
 
-async function tagDigest(registry: Registry, tag: string): Promise<string | null> {
-  const res = await fetch(`${registry.url}/v2/shop/manifests/${tag}`, {
-    method: 'HEAD',
-    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
-  })
-  return res.ok ? res.headers.get('docker-content-digest') : null
+function tagDigest(registry: Registry, tag: string): Promise<string | null> {
+  return registryTagDigest(registry.url, 'shop', tag)
 }
 
 /** Each slot's record, as releases into them wrote it; the digests by slot. */

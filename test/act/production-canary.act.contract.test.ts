@@ -35,7 +35,8 @@ import {
   fakeTrivyPath,
   templateCaller,
   removeLater,
-  removeTempDirs
+  removeTempDirs,
+  tagDigest as registryTagDigest
 } from './helpers.js'
 
 // Each act run has its own limit (300 s); jest's 120 s default must not cut a slow run on a loaded
@@ -74,13 +75,8 @@ describe('production template under act (host mode): canary on HAProxy with Prom
     await load.stop()
   })
 
-  const tagDigest = async (tag: string): Promise<string | null> => {
-    const res = await fetch(`${registry.url}/v2/shop/manifests/${tag}`, {
-      method: 'HEAD',
-      headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
-    })
-    return res.ok ? res.headers.get('docker-content-digest') : null
-  }
+  const tagDigest = (tag: string): Promise<string | null> =>
+    registryTagDigest(registry.url, 'shop', tag)
 
   async function release(): Promise<{ run: ActRun; sha: string; digest: string }> {
     const { app, lb, prometheus } = stack

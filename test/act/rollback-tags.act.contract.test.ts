@@ -30,7 +30,8 @@ import {
   registryProxy,
   type RegistryProxy,
   removeTempDirs,
-  templateCaller
+  templateCaller,
+  tagDigest as registryTagDigest
 } from './helpers.js'
 
 const MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
@@ -45,12 +46,8 @@ describe('rollback template under act: the environment tag follows what is live'
   let proxyHost: string
   let digests: { blue: string; green: string }
 
-  async function digestOf(tag: string): Promise<string | null> {
-    const res = await fetch(`${registry.url}/v2/shop/manifests/${tag}`, {
-      method: 'HEAD',
-      headers: { accept: MANIFEST }
-    })
-    return res.ok ? res.headers.get('docker-content-digest') : null
+  function digestOf(tag: string): Promise<string | null> {
+    return registryTagDigest(registry.url, 'shop', tag, MANIFEST)
   }
 
   async function tag(digest: string, name: string): Promise<void> {
